@@ -1,0 +1,23 @@
+//! # bayesrg-core
+//!
+//! Traits and mathematics of bayesrg: the [`Model`](model::Model) trait, the Fisher
+//! metric (eq. 29) and its estimators, KL divergences (eqs. 30–31), seeded
+//! parallel random streams, numerical derivatives and special functions.
+//!
+//! Equation numbers refer to *Bayesian renormalization* (the paper in
+//! `shared/paper`); `docs/equations.md` maps each one to code and tests.
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod fisher;
+pub mod model;
+pub mod numdiff;
+pub mod registry;
+pub mod rng;
+pub mod special;
+
+pub use error::{Error, ParamError, Result};
+pub use model::Model;
+
+#[doc(hidden)]
+pub use inventory;

@@ -1,0 +1,126 @@
+//! The univariate normal family N(μ, σ²) in two parametrisations: (μ, σ) and
+//! (μ, v = σ²). Together they are the reparametrisation pair of the validator:
+//! I_(μ,v) = Jᵀ I_(μ,σ) J with J = ∂(μ, σ)/∂(μ, v).
+
+use bayesrg_core::model::{Model, check_len};
+use bayesrg_core::{ParamError, register_model};
+use nalgebra::DMatrix;
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+
+const LN_2PI: f64 = 1.837_877_066_409_345_5;
+
+/// N(μ, σ²) parametrised by (μ, σ), σ > 0. Fisher diag(1/σ², 2/σ²).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Normal {}
+
+/// N(μ, v) parametrised by (μ, v = σ²), v > 0. Fisher diag(1/v, 1/(2v²)).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NormalVar {}
+
+/// KL(N(μ₁, v₁) ‖ N(μ₂, v₂)) = ½[ln(v₂/v₁) + (v₁ + (μ₁ − μ₂)²)/v₂ − 1].
+pub fn kl_normal(mu1: f64, v1: f64, mu2: f64, v2: f64) -> f64 {
+    0.5 * ((v2 / v1).ln() + (v1 + (mu1 - mu2).powi(2)) / v2 - 1.0)
+}
+
+fn check_positive(name: &str, v: f64) -> Result<(), ParamError> {
+    if v > 0.0 {
+        Ok(())
+    } else {
+        Err(ParamError::invalid(name, v, "must be > 0"))
+    }
+}
+
+#[typetag::serde(name = "normal")]
+impl Model for Normal {
+    fn param_names(&self) -> Vec<String> {
+        vec!["mu".into(), "sigma".into()]
+    }
+    fn obs_dim(&self) -> usize {
+        1
+    }
+    fn check_params(&self, theta: &[f64]) -> Result<(), ParamError> {
+        check_len(self, theta)?;
+        check_positive("sigma", theta[1])
+    }
+    fn sample(&self, theta: &[f64], rng: &mut dyn Rng, out: &mut [f64]) {
+        let z: f64 = StandardNormal.sample(rng);
+        out[0] = theta[0] + theta[1] * z;
+    }
+    fn log_likelihood(&self, theta: &[f64], y: &[f64]) -> f64 {
+        let (mu, s) = (theta[0], theta[1]);
+        let z = (y[0] - mu) / s;
+        -0.5 * (LN_2PI + z * z) - s.ln()
+    }
+    fn score(&self, theta: &[f64], y: &[f64], out: &mut [f64]) {
+        let (mu, s) = (theta[0], theta[1]);
+        let z = (y[0] - mu) / s;
+        out[0] = z / s;
+        out[1] = (z * z - 1.0) / s;
+    }
+    fn has_exact_score(&self) -> bool {
+        true
+    }
+    fn fisher(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
+        let s2 = theta[1] * theta[1];
+        Some(DMatrix::from_diagonal(&nalgebra::dvector![1.0 / s2, 2.0 / s2]))
+    }
+    fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
+        Some(kl_normal(a[0], a[1] * a[1], b[0], b[1] * b[1]))
+    }
+}
+
+register_model!(
+    "normal",
+    "univariate normal N(mu, sigma^2) in (mu, sigma)",
+    || Box::new(Normal {}),
+    || vec![0.5, 1.5]
+);
+
+#[typetag::serde(name = "normal_var")]
+impl Model for NormalVar {
+    fn param_names(&self) -> Vec<String> {
+        vec!["mu".into(), "var".into()]
+    }
+    fn obs_dim(&self) -> usize {
+        1
+    }
+    fn check_params(&self, theta: &[f64]) -> Result<(), ParamError> {
+        check_len(self, theta)?;
+        check_positive("var", theta[1])
+    }
+    fn sample(&self, theta: &[f64], rng: &mut dyn Rng, out: &mut [f64]) {
+        let z: f64 = StandardNormal.sample(rng);
+        out[0] = theta[0] + theta[1].sqrt() * z;
+    }
+    fn log_likelihood(&self, theta: &[f64], y: &[f64]) -> f64 {
+        let (mu, v) = (theta[0], theta[1]);
+        -0.5 * (LN_2PI + v.ln() + (y[0] - mu).powi(2) / v)
+    }
+    fn score(&self, theta: &[f64], y: &[f64], out: &mut [f64]) {
+        let (mu, v) = (theta[0], theta[1]);
+        let r = y[0] - mu;
+        out[0] = r / v;
+        out[1] = 0.5 * (r * r / v - 1.0) / v;
+    }
+    fn has_exact_score(&self) -> bool {
+        true
+    }
+    fn fisher(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
+        let v = theta[1];
+        Some(DMatrix::from_diagonal(&nalgebra::dvector![1.0 / v, 0.5 / (v * v)]))
+    }
+    fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
+        Some(kl_normal(a[0], a[1], b[0], b[1]))
+    }
+}
+
+register_model!(
+    "normal_var",
+    "univariate normal N(mu, var) in (mu, var = sigma^2)",
+    || Box::new(NormalVar {}),
+    || vec![0.5, 2.25]
+);

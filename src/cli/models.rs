@@ -1,0 +1,54 @@
+//! `bayesrg models`: the catalogue of registered model types.
+
+use super::Status;
+use anyhow::{Result, anyhow};
+use bayesrg::core::registry;
+use serde::Serialize;
+
+/// Arguments of `bayesrg models`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print one JSON array instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Row {
+    r#type: &'static str,
+    summary: &'static str,
+    params: Vec<String>,
+    obs_dim: usize,
+    closed_form_fisher: bool,
+    closed_form_kl: bool,
+    forward_map: bool,
+}
+
+pub fn run(args: Args) -> Result<Status> {
+    let entries = registry::models().map_err(|e| anyhow!(e))?;
+    let rows: Vec<Row> = entries
+        .iter()
+        .map(|e| {
+            let m = (e.example)();
+            let th = (e.example_theta)();
+            Row {
+                r#type: e.tag,
+                summary: e.summary,
+                params: m.param_names(),
+                obs_dim: m.obs_dim(),
+                closed_form_fisher: m.fisher(&th).is_some(),
+                closed_form_kl: m.kl(&th, &th).is_some(),
+                forward_map: m.forward(&th).is_some(),
+            }
+        })
+        .collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        println!("{:<24} {:<28} summary", "type", "parameters");
+        for r in &rows {
+            println!("{:<24} {:<28} {}", r.r#type, r.params.join(", "), r.summary);
+        }
+    }
+    Ok(Status::Pass)
+}

@@ -1,0 +1,21 @@
+//! # bayesrg
+//!
+//! Information geometry and Bayesian renormalization. This facade re-exports the
+//! member crates and holds what the command line shares: reading config files
+//! ([`config`]) and writing result folders atomically ([`output`]).
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod output;
+pub mod plot;
+
+pub use bayesrg_core as core;
+pub use bayesrg_models as models;
+pub use bayesrg_schemes as schemes;
+
+/// Ensures every member crate is linked, so that all typetag registrations are
+/// present. Call before deserialising any model or scheme.
+pub fn ensure_linked() {
+    bayesrg_models::ensure_linked();
+    bayesrg_schemes::ensure_linked();
+}

@@ -1,0 +1,310 @@
+//! Plots (PNG) shared by every subcommand: line charts and histograms.
+//!
+//! The font is embedded (`assets/DejaVuSans.ttf`), so text renders the same on
+//! any machine. Every chart goes through [`line_chart`] or [`histogram`], so the
+//! look is the same across the toolkit.
+
+use anyhow::{Result, anyhow};
+use plotters::prelude::*;
+use std::path::Path;
+use std::sync::Once;
+
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static INIT: Once = Once::new();
+
+/// Registers the embedded font as `sans-serif` (idempotent).
+pub fn init() {
+    INIT.call_once(|| {
+        // The font is ours and valid; registration cannot fail for it.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
+/// The colour of series `i`.
+pub fn color(i: usize) -> RGBColor {
+    const C: [RGBColor; 8] = [
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(127, 127, 127),
+    ];
+    C[i % C.len()]
+}
+
+/// How a series is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// A solid line.
+    Line,
+    /// Markers only.
+    Points,
+    /// A line with markers.
+    LinePoints,
+}
+
+/// One named series of (x, y) points.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// Legend label.
+    pub label: String,
+    /// The points.
+    pub points: Vec<(f64, f64)>,
+    /// How it is drawn.
+    pub style: Style,
+}
+
+impl Series {
+    /// A line series.
+    pub fn line(label: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
+        Series {
+            label: label.into(),
+            points,
+            style: Style::Line,
+        }
+    }
+    /// A marker series.
+    pub fn points(label: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
+        Series {
+            label: label.into(),
+            points,
+            style: Style::Points,
+        }
+    }
+}
+
+/// Axis options of a chart.
+#[derive(Debug, Clone, Default)]
+pub struct Axes {
+    /// Chart title.
+    pub title: String,
+    /// x-axis label.
+    pub x_label: String,
+    /// y-axis label.
+    pub y_label: String,
+    /// Logarithmic x axis.
+    pub log_x: bool,
+    /// Logarithmic y axis.
+    pub log_y: bool,
+}
+
+fn range(vals: impl Iterator<Item = f64>, log: bool) -> Result<(f64, f64)> {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in vals.filter(|v| v.is_finite() && (!log || *v > 0.0)) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return Err(anyhow!("nothing finite to plot"));
+    }
+    if hi <= lo {
+        let pad = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
+        return Ok((lo - pad, hi + pad));
+    }
+    if log {
+        Ok((lo / 1.2, hi * 1.2))
+    } else {
+        let pad = 0.05 * (hi - lo);
+        Ok((lo - pad, hi + pad))
+    }
+}
+
+/// Draws `series` as a PNG line chart at `path` (800×560).
+pub fn line_chart(path: &Path, axes: &Axes, series: &[Series]) -> Result<()> {
+    init();
+    let xs = range(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)), axes.log_x)?;
+    let ys = range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)), axes.log_y)?;
+    let root = BitMapBackend::new(path, (800, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+    macro_rules! draw {
+        ($xr:expr, $yr:expr) => {{
+            let mut chart = ChartBuilder::on(&root)
+                .caption(&axes.title, ("sans-serif", 22))
+                .margin(12)
+                .x_label_area_size(44)
+                .y_label_area_size(72)
+                .build_cartesian_2d($xr, $yr)
+                .map_err(|e| anyhow!("{e}"))?;
+            chart
+                .configure_mesh()
+                .x_desc(axes.x_label.as_str())
+                .y_desc(axes.y_label.as_str())
+                .label_style(("sans-serif", 14))
+                .draw()
+                .map_err(|e| anyhow!("{e}"))?;
+            for (i, s) in series.iter().enumerate() {
+                let c = color(i);
+                let pts: Vec<(f64, f64)> = s
+                    .points
+                    .iter()
+                    .copied()
+                    .filter(|p| {
+                        p.0.is_finite()
+                            && p.1.is_finite()
+                            && (!axes.log_x || p.0 > 0.0)
+                            && (!axes.log_y || p.1 > 0.0)
+                    })
+                    .collect();
+                if matches!(s.style, Style::Line | Style::LinePoints) {
+                    chart
+                        .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
+                        .map_err(|e| anyhow!("{e}"))?
+                        .label(s.label.as_str())
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                        });
+                }
+                if matches!(s.style, Style::Points | Style::LinePoints) {
+                    let ann = chart
+                        .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))
+                        .map_err(|e| anyhow!("{e}"))?;
+                    if s.style == Style::Points {
+                        ann.label(s.label.as_str())
+                            .legend(move |(x, y)| Circle::new((x + 9, y), 3, c.filled()));
+                    }
+                }
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 14))
+                .draw()
+                .map_err(|e| anyhow!("{e}"))?;
+        }};
+    }
+    match (axes.log_x, axes.log_y) {
+        (false, false) => draw!(xs.0..xs.1, ys.0..ys.1),
+        (true, false) => draw!((xs.0..xs.1).log_scale(), ys.0..ys.1),
+        (false, true) => draw!(xs.0..xs.1, (ys.0..ys.1).log_scale()),
+        (true, true) => draw!((xs.0..xs.1).log_scale(), (ys.0..ys.1).log_scale()),
+    }
+    root.present().map_err(|e| anyhow!("cannot write `{}`: {e}", path.display()))?;
+    Ok(())
+}
+
+/// Bins `values` into `bins` equal-width bins over their range, normalised to a
+/// density, and returns (bin centre, density) pairs.
+pub fn density_bins(values: &[f64], bins: usize) -> Vec<(f64, f64)> {
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if finite.is_empty() || bins == 0 {
+        return vec![];
+    }
+    let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let w = if hi > lo { (hi - lo) / bins as f64 } else { 1.0 };
+    let mut counts = vec![0usize; bins];
+    for v in &finite {
+        let k = (((v - lo) / w) as usize).min(bins - 1);
+        counts[k] += 1;
+    }
+    let n = finite.len() as f64;
+    counts
+        .iter()
+        .enumerate()
+        .map(|(k, &c)| (lo + (k as f64 + 0.5) * w, c as f64 / (n * w)))
+        .collect()
+}
+
+/// Draws a histogram of `values` (as a density, drawn as bars) with optional
+/// overlaid curves (for example a closed-form density) at `path`.
+pub fn histogram(
+    path: &Path,
+    axes: &Axes,
+    values: &[f64],
+    bins: usize,
+    curves: &[Series],
+) -> Result<()> {
+    init();
+    let bars = density_bins(values, bins);
+    if bars.is_empty() {
+        return Err(anyhow!("nothing finite to plot"));
+    }
+    let w = if bars.len() > 1 { bars[1].0 - bars[0].0 } else { 1.0 };
+    let xs = range(
+        bars.iter()
+            .flat_map(|b| [b.0 - w / 2.0, b.0 + w / 2.0])
+            .chain(curves.iter().flat_map(|s| s.points.iter().map(|p| p.0))),
+        false,
+    )?;
+    let ymax = bars
+        .iter()
+        .map(|b| b.1)
+        .chain(curves.iter().flat_map(|s| s.points.iter().map(|p| p.1)))
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max);
+    let root = BitMapBackend::new(path, (800, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(&axes.title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(72)
+        .build_cartesian_2d(xs.0..xs.1, 0.0..(ymax * 1.1).max(1e-12))
+        .map_err(|e| anyhow!("{e}"))?;
+    chart
+        .configure_mesh()
+        .x_desc(axes.x_label.as_str())
+        .y_desc(axes.y_label.as_str())
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(|e| anyhow!("{e}"))?;
+    let fill = color(0).mix(0.45).filled();
+    chart
+        .draw_series(
+            bars.iter()
+                .map(|&(x, h)| Rectangle::new([(x - w / 2.0, 0.0), (x + w / 2.0, h)], fill)),
+        )
+        .map_err(|e| anyhow!("{e}"))?
+        .label("histogram")
+        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], fill));
+    for (i, s) in curves.iter().enumerate() {
+        let c = color(i + 1);
+        chart
+            .draw_series(LineSeries::new(s.points.clone(), c.stroke_width(2)))
+            .map_err(|e| anyhow!("{e}"))?
+            .label(s.label.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(|e| anyhow!("{e}"))?;
+    root.present().map_err(|e| anyhow!("cannot write `{}`: {e}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn density_bins_integrate_to_one() {
+        let v: Vec<f64> = (0..1000).map(|i| (i as f64 * 0.37).sin()).collect();
+        let b = density_bins(&v, 20);
+        let w = b[1].0 - b[0].0;
+        let total: f64 = b.iter().map(|x| x.1 * w).sum();
+        assert!((total - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn writes_png() {
+        let dir = std::env::temp_dir().join(format!("brg-plot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("a.png");
+        let s = Series::line("x²", (0..50).map(|i| (i as f64, (i * i) as f64 + 1.0)).collect());
+        line_chart(&p, &Axes { title: "t".into(), log_y: true, ..Default::default() }, &[s])
+            .unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG");
+        let h = dir.join("h.png");
+        histogram(&h, &Axes::default(), &[0.1, 0.2, 0.2, 0.5], 4, &[]).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
