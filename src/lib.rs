@@ -5,6 +5,7 @@
 //! ([`config`]) and writing result folders atomically ([`output`]).
 #![warn(missing_docs)]
 
+pub mod commands;
 pub mod config;
 pub mod output;
 pub mod plot;

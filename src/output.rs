@@ -69,9 +69,8 @@ impl OutDir {
             std::fs::remove_dir_all(&self.target)
                 .with_context(|| format!("cannot replace `{}`", self.target.display()))?;
         }
-        std::fs::rename(&self.staging, &self.target).with_context(|| {
-            format!("cannot move results into `{}`", self.target.display())
-        })?;
+        std::fs::rename(&self.staging, &self.target)
+            .with_context(|| format!("cannot move results into `{}`", self.target.display()))?;
         self.committed = true;
         Ok(self.target.clone())
     }

@@ -115,8 +115,14 @@ fn range(vals: impl Iterator<Item = f64>, log: bool) -> Result<(f64, f64)> {
 /// Draws `series` as a PNG line chart at `path` (800×560).
 pub fn line_chart(path: &Path, axes: &Axes, series: &[Series]) -> Result<()> {
     init();
-    let xs = range(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)), axes.log_x)?;
-    let ys = range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)), axes.log_y)?;
+    let xs = range(
+        series.iter().flat_map(|s| s.points.iter().map(|p| p.0)),
+        axes.log_x,
+    )?;
+    let ys = range(
+        series.iter().flat_map(|s| s.points.iter().map(|p| p.1)),
+        axes.log_y,
+    )?;
     let root = BitMapBackend::new(path, (800, 560)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
     macro_rules! draw {
@@ -182,7 +188,8 @@ pub fn line_chart(path: &Path, axes: &Axes, series: &[Series]) -> Result<()> {
         (false, true) => draw!(xs.0..xs.1, (ys.0..ys.1).log_scale()),
         (true, true) => draw!((xs.0..xs.1).log_scale(), (ys.0..ys.1).log_scale()),
     }
-    root.present().map_err(|e| anyhow!("cannot write `{}`: {e}", path.display()))?;
+    root.present()
+        .map_err(|e| anyhow!("cannot write `{}`: {e}", path.display()))?;
     Ok(())
 }
 
@@ -195,7 +202,11 @@ pub fn density_bins(values: &[f64], bins: usize) -> Vec<(f64, f64)> {
     }
     let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let w = if hi > lo { (hi - lo) / bins as f64 } else { 1.0 };
+    let w = if hi > lo {
+        (hi - lo) / bins as f64
+    } else {
+        1.0
+    };
     let mut counts = vec![0usize; bins];
     for v in &finite {
         let k = (((v - lo) / w) as usize).min(bins - 1);
@@ -223,7 +234,11 @@ pub fn histogram(
     if bars.is_empty() {
         return Err(anyhow!("nothing finite to plot"));
     }
-    let w = if bars.len() > 1 { bars[1].0 - bars[0].0 } else { 1.0 };
+    let w = if bars.len() > 1 {
+        bars[1].0 - bars[0].0
+    } else {
+        1.0
+    };
     let xs = range(
         bars.iter()
             .flat_map(|b| [b.0 - w / 2.0, b.0 + w / 2.0])
@@ -276,7 +291,8 @@ pub fn histogram(
         .label_font(("sans-serif", 14))
         .draw()
         .map_err(|e| anyhow!("{e}"))?;
-    root.present().map_err(|e| anyhow!("cannot write `{}`: {e}", path.display()))?;
+    root.present()
+        .map_err(|e| anyhow!("cannot write `{}`: {e}", path.display()))?;
     Ok(())
 }
 
@@ -298,9 +314,20 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("brg-plot-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("a.png");
-        let s = Series::line("x²", (0..50).map(|i| (i as f64, (i * i) as f64 + 1.0)).collect());
-        line_chart(&p, &Axes { title: "t".into(), log_y: true, ..Default::default() }, &[s])
-            .unwrap();
+        let s = Series::line(
+            "x²",
+            (0..50).map(|i| (i as f64, (i * i) as f64 + 1.0)).collect(),
+        );
+        line_chart(
+            &p,
+            &Axes {
+                title: "t".into(),
+                log_y: true,
+                ..Default::default()
+            },
+            &[s],
+        )
+        .unwrap();
         let bytes = std::fs::read(&p).unwrap();
         assert_eq!(&bytes[1..4], b"PNG");
         let h = dir.join("h.png");

@@ -132,14 +132,22 @@ impl Moments {
 
 fn check_samples(n: usize) -> Result<()> {
     if n < 2 {
-        return Err(Error::setting("samples", format!("must be at least 2, got {n}")));
+        return Err(Error::setting(
+            "samples",
+            format!("must be at least 2, got {n}"),
+        ));
     }
     Ok(())
 }
 
 /// (b) Monte Carlo E[ℓℓᵀ] over `n` draws y ~ p(·|θ) (eq. 29), seeded and
 /// parallel; the same seed gives the same bits with any number of threads.
-pub fn score_outer(model: &dyn Model, theta: &[f64], n: usize, seed: u64) -> Result<FisherEstimate> {
+pub fn score_outer(
+    model: &dyn Model,
+    theta: &[f64],
+    n: usize,
+    seed: u64,
+) -> Result<FisherEstimate> {
     model.check_params(theta)?;
     check_samples(n)?;
     let d = model.dim();
@@ -165,7 +173,12 @@ pub fn score_outer(model: &dyn Model, theta: &[f64], n: usize, seed: u64) -> Res
 }
 
 /// (c) Monte Carlo −E[∇² ln p(y|θ)] with a numerical Hessian in θ.
-pub fn neg_hessian(model: &dyn Model, theta: &[f64], n: usize, seed: u64) -> Result<FisherEstimate> {
+pub fn neg_hessian(
+    model: &dyn Model,
+    theta: &[f64],
+    n: usize,
+    seed: u64,
+) -> Result<FisherEstimate> {
     model.check_params(theta)?;
     check_samples(n)?;
     let d = model.dim();

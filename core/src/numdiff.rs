@@ -105,7 +105,11 @@ mod tests {
     fn gradient_matches_analytic() {
         let x = [0.7, -0.3];
         let g = gradient(f, &x);
-        assert_relative_eq!(g[0], x[0].cos() * x[1].exp() + 2.0 * x[0] * x[1], epsilon = 1e-9);
+        assert_relative_eq!(
+            g[0],
+            x[0].cos() * x[1].exp() + 2.0 * x[0] * x[1],
+            epsilon = 1e-9
+        );
         assert_relative_eq!(g[1], x[0].sin() * x[1].exp() + x[0] * x[0], epsilon = 1e-9);
     }
 

@@ -63,7 +63,10 @@ pub fn models() -> Result<Vec<&'static ModelEntry>, String> {
 
 /// The tags of every registered model, sorted.
 pub fn model_tags() -> Vec<&'static str> {
-    let mut tags: Vec<&'static str> = inventory::iter::<ModelEntry>.into_iter().map(|e| e.tag).collect();
+    let mut tags: Vec<&'static str> = inventory::iter::<ModelEntry>
+        .into_iter()
+        .map(|e| e.tag)
+        .collect();
     tags.sort_unstable();
     tags
 }

@@ -66,7 +66,10 @@ impl Model for Normal {
     }
     fn fisher(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
         let s2 = theta[1] * theta[1];
-        Some(DMatrix::from_diagonal(&nalgebra::dvector![1.0 / s2, 2.0 / s2]))
+        Some(DMatrix::from_diagonal(&nalgebra::dvector![
+            1.0 / s2,
+            2.0 / s2
+        ]))
     }
     fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
         Some(kl_normal(a[0], a[1] * a[1], b[0], b[1] * b[1]))
@@ -111,7 +114,10 @@ impl Model for NormalVar {
     }
     fn fisher(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
         let v = theta[1];
-        Some(DMatrix::from_diagonal(&nalgebra::dvector![1.0 / v, 0.5 / (v * v)]))
+        Some(DMatrix::from_diagonal(&nalgebra::dvector![
+            1.0 / v,
+            0.5 / (v * v)
+        ]))
     }
     fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
         Some(kl_normal(a[0], a[1], b[0], b[1]))

@@ -1,0 +1,117 @@
+//! The work behind each subcommand, as library functions.
+//!
+//! Each subcommand `bayesrg X` is a function in `commands::X` that takes a parsed
+//! config and returns a [`Summary`] (writing its files into an
+//! [`OutDir`](crate::output::OutDir) when asked). The binary only parses flags
+//! and prints; `bayesrg reproduce` calls the same functions.
+
+use serde::{Deserialize, Serialize};
+
+/// One numerical check against an independent oracle.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Check {
+    /// What is checked, e.g. `score_outer vs closed form (worst z)`.
+    pub name: String,
+    /// The measured number.
+    pub value: f64,
+    /// The threshold it is compared with.
+    pub threshold: f64,
+    /// How `value` must relate to `threshold`: `"<="` or `">="`.
+    pub relation: String,
+    /// The oracle it is checked against, e.g. `closed form diag(1/σ², 2/σ²)`.
+    pub oracle: String,
+    /// Whether it passed.
+    pub pass: bool,
+}
+
+impl Check {
+    /// A check that passes when `value <= threshold` (NaN fails).
+    pub fn at_most(
+        name: impl Into<String>,
+        value: f64,
+        threshold: f64,
+        oracle: impl Into<String>,
+    ) -> Self {
+        Check {
+            name: name.into(),
+            value,
+            threshold,
+            relation: "<=".into(),
+            oracle: oracle.into(),
+            pass: value <= threshold,
+        }
+    }
+
+    /// A check that passes when `value >= threshold` (NaN fails).
+    pub fn at_least(
+        name: impl Into<String>,
+        value: f64,
+        threshold: f64,
+        oracle: impl Into<String>,
+    ) -> Self {
+        Check {
+            name: name.into(),
+            value,
+            threshold,
+            relation: ">=".into(),
+            oracle: oracle.into(),
+            pass: value >= threshold,
+        }
+    }
+}
+
+/// What a subcommand reports: its checks, a verdict and free-form details.
+/// Written as `summary.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    /// The subcommand (`fisher`, `sde`, …).
+    pub command: String,
+    /// The config it ran on, if any.
+    pub config: Option<String>,
+    /// Every check.
+    pub checks: Vec<Check>,
+    /// True when every check passed.
+    pub pass: bool,
+    /// Command-specific details (matrices, headline numbers, file names).
+    pub details: serde_json::Value,
+}
+
+impl Summary {
+    /// Builds a summary; `pass` is derived from the checks.
+    pub fn new(
+        command: &str,
+        config: Option<String>,
+        checks: Vec<Check>,
+        details: serde_json::Value,
+    ) -> Self {
+        let pass = checks.iter().all(|c| c.pass);
+        Summary {
+            command: command.into(),
+            config,
+            checks,
+            pass,
+            details,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nan_fails_both_ways() {
+        assert!(!Check::at_most("x", f64::NAN, 1.0, "o").pass);
+        assert!(!Check::at_least("x", f64::NAN, 1.0, "o").pass);
+        let s = Summary::new(
+            "t",
+            None,
+            vec![
+                Check::at_most("a", 0.5, 1.0, "o"),
+                Check::at_least("b", 0.5, 1.0, "o"),
+            ],
+            serde_json::Value::Null,
+        );
+        assert!(!s.pass);
+    }
+}
