@@ -14,6 +14,7 @@
 //! | [`Method::Empirical`] | (1/n) Σ ℓ(yₙ)ℓ(yₙ)ᵀ over given data | biased |
 
 use crate::error::{Error, Result};
+use crate::linalg;
 use crate::model::{Model, type_name};
 use crate::numdiff;
 use crate::rng;
@@ -235,9 +236,7 @@ pub fn jacobian_form(model: &dyn Model, theta: &[f64]) -> Result<FisherEstimate>
     let sigma = model
         .noise_covariance()
         .ok_or_else(|| missing(model, "Gaussian noise covariance"))?;
-    let chol = sigma.cholesky().ok_or_else(|| Error::NotPositiveDefinite {
-        what: "noise covariance".into(),
-    })?;
+    let chol = linalg::cholesky(&sigma, "noise covariance")?;
     let sj = chol.solve(&j);
     Ok(FisherEstimate::exact(Method::Jacobian, j.transpose() * sj))
 }

@@ -10,6 +10,8 @@
 
 pub mod error;
 pub mod fisher;
+pub mod gaussian;
+pub mod linalg;
 pub mod model;
 pub mod numdiff;
 pub mod registry;
