@@ -176,8 +176,8 @@ register_model!(
     "sum_of_exponentials",
     "sloppy model y(t) = sum_i exp(-rate_i t) + N(0, sigma^2) at `times`",
     || Box::new(
-        SumOfExponentials::new(3, (1..=12).map(|k| 0.5 * k as f64).collect(), 0.1)
+        SumOfExponentials::new(4, (1..=12).map(|k| 0.5 * k as f64).collect(), 0.1)
             .expect("valid example")
     ),
-    || vec![0.3, 1.0, 3.0]
+    || vec![0.3, 1.0, 3.0, 6.0]
 );

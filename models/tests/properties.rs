@@ -140,14 +140,14 @@ proptest! {
     #[test]
     fn forward_model_props(t in prop::collection::vec(-5.0f64..5.0, 2),
                            t2 in prop::collection::vec(-5.0f64..5.0, 2),
-                           r in prop::collection::vec(pos(), 3),
-                           r2 in prop::collection::vec(pos(), 3), seed in any::<u64>()) {
+                           r in prop::collection::vec(pos(), 4),
+                           r2 in prop::collection::vec(pos(), 4), seed in any::<u64>()) {
         let lg = LinearGaussian::new(
             common::mat(3, 2, &[1.0, 0.0, 1.0, 1.0, 0.5, -1.0]),
             common::mat(3, 3, &[0.5, 0.1, 0.0, 0.1, 0.4, 0.05, 0.0, 0.05, 0.3]),
         ).unwrap();
         check(&lg, &t, &t2, seed);
-        let se = SumOfExponentials::new(3, (1..=12).map(|k| 0.5 * k as f64).collect(), 0.1).unwrap();
+        let se = SumOfExponentials::new(4, (1..=12).map(|k| 0.5 * k as f64).collect(), 0.1).unwrap();
         check(&se, &r, &r2, seed);
     }
 }
