@@ -17,6 +17,7 @@ pub mod numdiff;
 pub mod registry;
 pub mod rng;
 pub mod special;
+pub mod validate;
 
 pub use error::{Error, ParamError, Result};
 pub use model::Model;
