@@ -18,6 +18,7 @@ pub mod registry;
 pub mod rng;
 pub mod sde;
 pub mod special;
+pub mod validate;
 
 pub use error::{Error, ParamError, Result};
 pub use model::Model;
