@@ -8,6 +8,7 @@
 //! `shared/paper`); `docs/equations.md` maps each one to code and tests.
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod error;
 pub mod fisher;
 pub mod gaussian;
@@ -16,7 +17,9 @@ pub mod model;
 pub mod numdiff;
 pub mod registry;
 pub mod rng;
+pub mod sde;
 pub mod special;
+pub mod validate;
 
 pub use error::{Error, ParamError, Result};
 pub use model::Model;
