@@ -1,6 +1,7 @@
 //! The catalogue and typetag agree; configs and θ are validated with messages
 //! that name the field or parameter; the example files are valid.
 
+use bayesrg_core::validate::{Settings, validate};
 use bayesrg_core::{Model, registry};
 use bayesrg_models::MODEL_TYPES;
 use serde_json::json;
@@ -65,7 +66,7 @@ fn invalid_theta_names_the_parameter_and_constraint() {
         (
             json!({"type": "categorical", "classes": 3}),
             vec![0.6, 0.7],
-            &["p3", "> 0"],
+            &["p3 = 1 - (p1 + p2)", "> 0"],
         ),
         (
             json!({"type": "mvn", "dim": 2}),
@@ -187,7 +188,7 @@ fn bad_settings_are_errors_naming_the_field() {
 }
 
 #[derive(serde::Deserialize)]
-#[allow(dead_code)]
+#[serde(deny_unknown_fields)]
 struct ExampleFile {
     theta: Vec<f64>,
     samples: Option<usize>,
@@ -196,9 +197,12 @@ struct ExampleFile {
 }
 
 #[test]
-fn example_files_are_valid() {
+fn example_files_pass_the_validator() {
     // One examples/<tag>.toml per model of this crate (normal and normal_var are
-    // written with the `fisher` command; checked here when present).
+    // written with the `fisher` command; checked here when present). Each must
+    // parse, hold a valid θ, and pass `bayesrg fisher`'s validator with the
+    // file's own samples and seed (the validator sets its z threshold for a
+    // family-wise false-failure rate of 1e-3, see core/src/validate.rs).
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     for tag in MODEL_TYPES {
         let path = dir.join(format!("{tag}.toml"));
@@ -210,9 +214,38 @@ fn example_files_are_valid() {
         let ex: ExampleFile =
             toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert_eq!(bayesrg_core::model::type_name(ex.model.as_ref()), *tag);
-        ex.model
-            .check_params(&ex.theta)
+        let mut settings = Settings::default();
+        if let Some(n) = ex.samples {
+            settings.samples = n;
+        }
+        if let Some(s) = ex.seed {
+            settings.seed = s;
+        }
+        let report = validate(ex.model.as_ref(), &ex.theta, &settings)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert!(ex.samples.is_none_or(|n| n >= 2));
+        assert!(
+            report.verdict.pass,
+            "{}: {:?}",
+            path.display(),
+            report.verdict.reasons
+        );
+    }
+}
+
+#[test]
+fn catalogue_examples_pass_the_quick_validator() {
+    // `bayesrg reproduce --quick` validates every catalogue entry at its example
+    // θ with 20 000 samples and the default seed; each of ours must pass.
+    let settings = Settings {
+        samples: 20_000,
+        ..Settings::default()
+    };
+    for e in registry::models().unwrap() {
+        let report = validate((e.example)().as_ref(), &(e.example_theta)(), &settings).unwrap();
+        assert!(
+            report.verdict.pass,
+            "{}: {:?}",
+            e.tag, report.verdict.reasons
+        );
     }
 }
