@@ -3,6 +3,7 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod fisher;
 mod models;
 
 /// How a subcommand ended, when it did not fail on bad input.
@@ -33,11 +34,14 @@ pub struct Cli {
 enum Command {
     /// List every registered model type with its parameters.
     Models(models::Args),
+    /// Validate a model's Fisher metric at a point θ (config: docs/fisher.md).
+    Fisher(fisher::Args),
 }
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<Status> {
     match cli.command {
         Command::Models(a) => models::run(a),
+        Command::Fisher(a) => fisher::run(a),
     }
 }
