@@ -16,6 +16,7 @@ pub mod model;
 pub mod numdiff;
 pub mod registry;
 pub mod rng;
+pub mod sde;
 pub mod special;
 pub mod validate;
 

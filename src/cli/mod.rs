@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 mod fisher;
 mod models;
+mod reproduce;
 
 /// How a subcommand ended, when it did not fail on bad input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,8 @@ enum Command {
     Models(models::Args),
     /// Validate a model's Fisher metric at a point θ (config: docs/fisher.md).
     Fisher(fisher::Args),
+    /// Run every check of the toolkit against the paper and write a report.
+    Reproduce(reproduce::Args),
 }
 
 /// Runs the parsed command line.
@@ -43,5 +46,6 @@ pub fn run(cli: Cli) -> Result<Status> {
     match cli.command {
         Command::Models(a) => models::run(a),
         Command::Fisher(a) => fisher::run(a),
+        Command::Reproduce(a) => reproduce::run(a),
     }
 }

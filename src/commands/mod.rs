@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod fisher;
+pub mod reproduce;
 
 /// One numerical check against an independent oracle.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
