@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod sde;
+
 /// One numerical check against an independent oracle.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Check {
