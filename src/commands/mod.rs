@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod fisher;
 pub mod reproduce;
+pub mod sde;
 pub mod stages;
 
 pub use bayesrg_core::check::Check;
