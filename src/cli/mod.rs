@@ -3,6 +3,7 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod fisher;
 mod models;
 mod reproduce;
 
@@ -34,6 +35,8 @@ pub struct Cli {
 enum Command {
     /// List every registered model type with its parameters.
     Models(models::Args),
+    /// Validate a model's Fisher metric at a point θ (config: docs/fisher.md).
+    Fisher(fisher::Args),
     /// Run every check of the toolkit against the paper and write a report.
     Reproduce(reproduce::Args),
 }
@@ -42,6 +45,7 @@ enum Command {
 pub fn run(cli: Cli) -> Result<Status> {
     match cli.command {
         Command::Models(a) => models::run(a),
+        Command::Fisher(a) => fisher::run(a),
         Command::Reproduce(a) => reproduce::run(a),
     }
 }

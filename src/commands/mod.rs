@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod fisher;
 pub mod reproduce;
 pub mod stages;
 
