@@ -10,10 +10,12 @@
 
 pub mod error;
 pub mod fisher;
+pub mod fokker_planck;
 pub mod gaussian;
 pub mod linalg;
 pub mod model;
 pub mod numdiff;
+pub mod quadrature;
 pub mod registry;
 pub mod rng;
 pub mod special;
