@@ -18,6 +18,7 @@ pub mod numdiff;
 pub mod quadrature;
 pub mod registry;
 pub mod rng;
+pub mod semigroup;
 pub mod special;
 
 pub use error::{Error, ParamError, Result};

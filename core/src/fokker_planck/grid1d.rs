@@ -126,6 +126,21 @@ impl FokkerPlanck1d {
         })
     }
 
+    /// Replaces the density by new cell averages and resets the clock to
+    /// τ = 0 (the problem is kept): the way to apply the propagator to a new
+    /// initial density, e.g. to compose it with itself (eq. 24).
+    pub fn restart(&mut self, cells: Vec<f64>) -> Result<()> {
+        if cells.len() != self.grid.n || cells.iter().any(|v| !v.is_finite() || *v < 0.0) {
+            return Err(Error::Msg(format!(
+                "restart needs {} finite non-negative cell values",
+                self.grid.n
+            )));
+        }
+        self.p = cells;
+        self.tau = 0.0;
+        Ok(())
+    }
+
     /// The grid.
     pub fn grid(&self) -> &Grid1d {
         &self.grid
