@@ -94,16 +94,13 @@ impl HeatSemigroup {
         let mut y0 = vec![0.0; d];
         let mut total = 0.0;
         loop {
-            let mut w = 1.0;
-            for a in 0..d {
-                w *= self.weights[idx[a]];
-            }
-            for a in 0..d {
+            let w: f64 = idx.iter().map(|&k| self.weights[k]).product();
+            for (a, y0a) in y0.iter_mut().enumerate() {
                 let mut s = y[a] - self.velocity[a] * t;
-                for b in 0..=a {
-                    s -= st * self.l[(a, b)] * self.nodes[idx[b]];
+                for (b, &k) in idx.iter().enumerate().take(a + 1) {
+                    s -= st * self.l[(a, b)] * self.nodes[k];
                 }
-                y0[a] = s;
+                *y0a = s;
             }
             total += w * f(&y0);
             // Next multi-index.
