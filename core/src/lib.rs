@@ -13,6 +13,7 @@ pub mod fisher;
 pub mod fokker_planck;
 pub mod gaussian;
 pub mod linalg;
+pub mod mixture;
 pub mod model;
 pub mod numdiff;
 pub mod quadrature;
