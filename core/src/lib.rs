@@ -19,6 +19,7 @@ pub mod numdiff;
 pub mod quadrature;
 pub mod registry;
 pub mod rng;
+pub mod sde;
 pub mod semigroup;
 pub mod special;
 
