@@ -18,6 +18,7 @@ pub mod model;
 pub mod numdiff;
 pub mod quadrature;
 pub mod registry;
+pub mod reverse;
 pub mod rng;
 pub mod sde;
 pub mod semigroup;

@@ -31,9 +31,7 @@ impl GaussianMixture {
         }
         let total: f64 = weights.iter().sum();
         if (total - 1.0).abs() > 1e-9 {
-            return Err(Error::Msg(format!(
-                "mixture weights sum to {total}, not 1"
-            )));
+            return Err(Error::Msg(format!("mixture weights sum to {total}, not 1")));
         }
         let d = components[0].dim();
         if components.iter().any(|c| c.dim() != d) {
