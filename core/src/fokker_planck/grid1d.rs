@@ -306,6 +306,60 @@ impl FokkerPlanck1d {
         edges.windows(2).map(|w| cdf(w[1]) - cdf(w[0])).collect()
     }
 
+    /// The u-quantile (0 < u < 1) of the normalised piecewise-constant density.
+    pub fn quantile(&self, u: f64) -> f64 {
+        let g = &self.grid;
+        let h = g.h();
+        let target = u * self.mass();
+        let mut acc = 0.0;
+        for i in 0..g.n {
+            let m = self.p[i] * h;
+            if acc + m >= target && m > 0.0 {
+                return g.lo + i as f64 * h + h * (target - acc) / m;
+            }
+            acc += m;
+        }
+        g.hi
+    }
+
+    /// Pearson's χ² of a sample against this density, over `bins` bins of
+    /// (nearly) equal probability; samples outside the grid count in the end
+    /// bins. Under the null (the sample has this law) the statistic is
+    /// χ²(bins − 1) for large samples.
+    pub fn chi_square(&self, sample: &[f64], bins: usize) -> ChiSquare {
+        let mut edges: Vec<f64> = (0..=bins)
+            .map(|k| self.quantile(k as f64 / bins as f64))
+            .collect();
+        edges[0] = self.grid.lo;
+        edges[bins] = self.grid.hi;
+        let probs = self.bin_probabilities(&edges);
+        let total: f64 = probs.iter().sum();
+        let mut counts = vec![0usize; bins];
+        for &x in sample {
+            let k = edges[1..bins].partition_point(|e| *e <= x);
+            counts[k] += 1;
+        }
+        let n = sample.len() as f64;
+        let statistic = counts
+            .iter()
+            .zip(&probs)
+            .map(|(&o, p)| {
+                let e = n * p / total;
+                (o as f64 - e).powi(2) / e
+            })
+            .sum::<f64>();
+        let dof = bins - 1;
+        use statrs::distribution::{ChiSquared, ContinuousCDF};
+        let p_value = ChiSquared::new(dof as f64)
+            .map(|c| c.sf(statistic))
+            .unwrap_or(f64::NAN);
+        ChiSquare {
+            statistic,
+            dof,
+            p_value,
+        }
+    }
+
     /// L¹ distance Σ |pᵢ − p̄ᵢ| h to the cell averages of a reference density.
     pub fn l1_error<F: Fn(f64) -> f64>(&self, exact: F) -> f64 {
         let e = self.grid.cell_averages(exact);
@@ -316,6 +370,17 @@ impl FokkerPlanck1d {
             .sum::<f64>()
             * self.grid.h()
     }
+}
+
+/// A χ² goodness-of-fit result.
+#[derive(Debug, Clone, Copy)]
+pub struct ChiSquare {
+    /// Pearson's statistic Σ (O − E)²/E.
+    pub statistic: f64,
+    /// Degrees of freedom (bins − 1).
+    pub dof: usize,
+    /// P(χ²_dof ≥ statistic).
+    pub p_value: f64,
 }
 
 /// The normal density N(y; m, v).
