@@ -23,6 +23,7 @@ pub mod rng;
 pub mod sde;
 pub mod semigroup;
 pub mod special;
+pub mod validate;
 
 pub use error::{Error, ParamError, Result};
 pub use model::Model;

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod reproduce;
+
 /// One numerical check against an independent oracle.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Check {
