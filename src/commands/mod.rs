@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod fp;
 pub mod reproduce;
 
 /// One numerical check against an independent oracle.
