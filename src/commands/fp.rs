@@ -179,13 +179,13 @@ pub fn run(dir: Option<&Path>, quick: bool) -> Result<Summary> {
         plot::line_chart(
             &dir.join("stationary.png"),
             &Axes {
-                title: "Stationary law e^{−V}, state-dependent K⁻¹".into(),
+                title: "Stationary law exp(−V), state-dependent K⁻¹".into(),
                 x_label: "y".into(),
                 y_label: "density".into(),
                 ..Default::default()
             },
             &[
-                Series::line("e^{−V}/Z", pts(&exact)),
+                Series::line("exp(−V)/Z", pts(&exact)),
                 Series::points("grid (with ½D′)", pts(&right)),
                 Series::line("grid without ½D′", pts(&wrong)),
             ],
