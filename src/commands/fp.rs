@@ -3,10 +3,9 @@
 //! measured order, the semigroup E_t, the reverse-time SDE on a Gaussian
 //! mixture, and the grid against an Euler–Maruyama ensemble.
 //!
-//! [`run`] is what `bayesrg reproduce` calls (through [`stage`]); it takes a
-//! few seconds (less with `quick`).
+//! [`run`] is what `bayesrg reproduce` calls (stage `fokker_planck`, in
+//! `commands::stages`); it takes a few seconds (less with `quick`).
 
-use super::reproduce::{Stage, StageCtx};
 use super::{Check, Summary};
 use crate::plot::{self, Axes, Series};
 use anyhow::{Result, anyhow};
@@ -24,18 +23,6 @@ use serde_json::json;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
-
-/// The `fp` stage of `bayesrg reproduce`.
-pub fn stage() -> Stage {
-    Stage {
-        name: "fokker_planck",
-        title: "Fokker–Planck grid, semigroup and reverse SDE (eqs. 15, 20–24, 26)",
-        description: "Finite-volume grid against the Gaussian kernel N(y₀+γ, Σ₀+τK⁻¹), \
-                      Ornstein–Uhlenbeck and e^{−V}; measured order; E_{t₂}E_{t₁} = E_{t₁+t₂}; \
-                      the reverse SDE recovering a Gaussian mixture; χ² against an ensemble.",
-        run: |ctx: &StageCtx| Ok(vec![run(Some(&ctx.dir), ctx.quick)?]),
-    }
-}
 
 fn l1(a: &[f64], b: &[f64], h: f64) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f64>() * h
@@ -225,7 +212,7 @@ pub fn run(dir: Option<&Path>, quick: bool) -> Result<Summary> {
     let mut fp2 = FokkerPlanck2d::whitened(
         [-7.0, -7.0],
         [7.0, 7.0],
-        if quick { [100, 100] } else { [140, 140] },
+        if quick { [120, 120] } else { [140, 140] },
         move |_, _| vel,
         &kinv,
         move |y| p0c.pdf(&y),
