@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod fisher;
+pub mod fp;
 pub mod reproduce;
 pub mod sde;
 pub mod stages;
