@@ -14,10 +14,10 @@
 //! so the *shape* of π_T is reproduced to round-off and the RK4 error sits in
 //! the normalisation ln Z only, O(h⁴).
 
+use super::check_increasing;
 use super::energy::Energy;
 use super::points::WeightedPoints;
 use super::prior::Prior;
-use super::{check_increasing, log_sum_exp};
 use crate::error::{Error, Result};
 use argmin::core::{CostFunction, Executor, State};
 use argmin::solver::brent::BrentOpt;
@@ -27,22 +27,25 @@ use nalgebra::{DMatrix, DVector};
 /// E_π[K] and Var_π(K) for normalised log-weights `u` (points with K = ∞ must
 /// have zero weight).
 fn moments_k(u: &[f64], k: &[f64]) -> (f64, f64) {
-    let z = log_sum_exp(u);
-    let mut m = 0.0;
+    let mx = u.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    // One exponential per point; points of zero weight (K may be ∞) are skipped.
+    let (mut z, mut s1, mut s2) = (0.0, 0.0, 0.0);
+    let shift = k
+        .iter()
+        .zip(u)
+        .find(|(_, w)| **w == mx)
+        .map_or(0.0, |(kv, _)| *kv);
     for (a, b) in u.iter().zip(k) {
-        let w = (a - z).exp();
+        let w = (a - mx).exp();
         if w > 0.0 {
-            m += w * b;
+            let d = b - shift;
+            z += w;
+            s1 += w * d;
+            s2 += w * d * d;
         }
     }
-    let mut v = 0.0;
-    for (a, b) in u.iter().zip(k) {
-        let w = (a - z).exp();
-        if w > 0.0 {
-            v += w * (b - m) * (b - m);
-        }
-    }
-    (m, v)
+    let m = s1 / z;
+    (m + shift, (s2 / z - m * m).max(0.0))
 }
 
 /// E_π[K] and Var_π(K) of a weighted point set for per-point energies `k`.
