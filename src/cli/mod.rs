@@ -3,6 +3,8 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod bayes;
+mod flow;
 mod models;
 
 /// How a subcommand ended, when it did not fail on bad input.
@@ -33,11 +35,40 @@ pub struct Cli {
 enum Command {
     /// List every registered model type with its parameters.
     Models(models::Args),
+    /// Dynamical Bayes on a toy model (eqs. 32–36).
+    Bayes(bayes::Args),
+    /// A DB-RG flow over a grid of tau (eqs. 38–45).
+    Flow(flow::Args),
 }
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<Status> {
     match cli.command {
         Command::Models(a) => models::run(a),
+        Command::Bayes(a) => bayes::run(a),
+        Command::Flow(a) => flow::run(a),
     }
+}
+
+/// Prints a summary's checks, one line each, and the verdict.
+fn print_checks(s: &bayesrg::commands::Summary) {
+    for c in &s.checks {
+        println!(
+            "{} {} = {:.4e} ({} {:.1e}; {})",
+            if c.pass { "PASS" } else { "FAIL" },
+            c.name,
+            c.value,
+            c.relation,
+            c.threshold,
+            c.oracle
+        );
+    }
+    println!(
+        "{}",
+        if s.pass {
+            "all checks pass"
+        } else {
+            "a check failed"
+        }
+    );
 }

@@ -9,10 +9,11 @@
 //! On a weighted point set (grid or particles) the equation is integrated for
 //! u = ln π (eq. 33 divided by π: du/dT = −K + E_{π}[K]) together with
 //! s = ln Z (ds/dT = −E_π[K]) by the classical fourth-order Runge–Kutta method
-//! (global order 4 in the step h). Working with u keeps the equation from
-//! being stiff where K is large; the K-part of the right-hand side is linear,
-//! so the *shape* of π_T is reproduced to round-off and the RK4 error sits in
-//! the normalisation ln Z only, O(h⁴).
+//! (global order 4 in the step h), with step-doubling control of the local
+//! error. Working with u keeps the equation from being stiff where K is large;
+//! the K-part of the right-hand side is linear, so the *shape* of π_T is
+//! reproduced to round-off and the RK4 error sits in the normalisation ln Z
+//! only, O(h⁴), which is what the step control measures.
 
 use super::check_increasing;
 use super::energy::Energy;
@@ -53,11 +54,49 @@ pub fn energy_moments(pts: &WeightedPoints, k: &[f64]) -> (f64, f64) {
     moments_k(pts.log_weights(), k)
 }
 
-/// Integrates eq. (33) from T = `t0` to `t1` in `steps` RK4 steps, in place.
-/// `k` holds K at each point. Returns the RK4 increment of ln Z over the
-/// interval (d ln Z/dT = −E_π[K]).
+/// One classical RK4 step of size h for (u, s); returns the new u and the
+/// increment of s.
+fn rk4_step(u: &[f64], k: &[f64], h: f64) -> (Vec<f64>, f64) {
+    let n = u.len();
+    let mut tmp = vec![0.0; n];
+    let stage = |c: f64, e: f64, tmp: &mut [f64]| {
+        for i in 0..n {
+            tmp[i] = if u[i].is_finite() {
+                u[i] + c * (e - k[i])
+            } else {
+                u[i]
+            };
+        }
+    };
+    // du/dT = −K + E[K];  ds/dT = −E[K].
+    let e1 = moments_k(u, k).0;
+    stage(0.5 * h, e1, &mut tmp);
+    let e2 = moments_k(&tmp, k).0;
+    stage(0.5 * h, e2, &mut tmp);
+    let e3 = moments_k(&tmp, k).0;
+    stage(h, e3, &mut tmp);
+    let e4 = moments_k(&tmp, k).0;
+    let e = (e1 + 2.0 * e2 + 2.0 * e3 + e4) / 6.0;
+    stage(h, e, &mut tmp);
+    // Keep the log-weights normalised (mass is conserved by (33); the constant
+    // removed here is round-off plus the RK4 error of the normalisation).
+    let z = super::log_sum_exp(&tmp);
+    for v in &mut tmp {
+        *v -= z;
+    }
+    (tmp, -h * e)
+}
+
+/// Local error tolerance of [`rk4`] on ln Z per step.
+pub const RK4_TOL: f64 = 1e-11;
+
+/// Integrates eq. (33) from T = `t0` to `t1` in place, by classical RK4 steps
+/// (at least `steps` of them) with step-doubling control: each step is
+/// compared with two half steps and accepted when they agree on ln Z to
+/// [`RK4_TOL`] (the shape of π is exact at any step, see the module docs).
+/// `k` holds K at each point. Returns the increment of ln Z over the interval
+/// (d ln Z/dT = −E_π[K]).
 pub fn rk4(pts: &mut WeightedPoints, k: &[f64], t0: f64, t1: f64, steps: usize) -> f64 {
-    let n = pts.len();
     // Points outside the parameter space (K = ∞) have zero weight for T > 0.
     for (w, kv) in pts.log_weights_mut().iter_mut().zip(k) {
         if !kv.is_finite() {
@@ -65,40 +104,27 @@ pub fn rk4(pts: &mut WeightedPoints, k: &[f64], t0: f64, t1: f64, steps: usize) 
         }
     }
     pts.normalize();
-    let h = (t1 - t0) / steps as f64;
+    let hmax = (t1 - t0) / steps.max(1) as f64;
+    let mut h = hmax;
+    let mut t = t0;
     let mut s = 0.0;
     let mut u: Vec<f64> = pts.log_weights().to_vec();
-    let mut tmp = vec![0.0; n];
-    let rhs = |u: &[f64]| -> f64 { moments_k(u, k).0 };
-    for _ in 0..steps {
-        // du/dT = −K + E[K];  ds/dT = −E[K].
-        let e1 = rhs(&u);
-        let stage = |c: f64, e: f64, tmp: &mut [f64]| {
-            for i in 0..n {
-                tmp[i] = if u[i].is_finite() {
-                    u[i] + c * (e - k[i])
-                } else {
-                    u[i]
-                };
-            }
-        };
-        stage(0.5 * h, e1, &mut tmp);
-        let e2 = rhs(&tmp);
-        stage(0.5 * h, e2, &mut tmp);
-        let e3 = rhs(&tmp);
-        stage(h, e3, &mut tmp);
-        let e4 = rhs(&tmp);
-        let e = (e1 + 2.0 * e2 + 2.0 * e3 + e4) / 6.0;
-        for i in 0..n {
-            if u[i].is_finite() {
-                u[i] += h * (e - k[i]);
-            }
+    while t < t1 {
+        let hh = h.min(t1 - t);
+        let (_, s_full) = rk4_step(&u, k, hh);
+        let (u_half, s1) = rk4_step(&u, k, 0.5 * hh);
+        let (u2, s2) = rk4_step(&u_half, k, 0.5 * hh);
+        let err = (s_full - (s1 + s2)).abs();
+        if err <= RK4_TOL || hh < 1e-12 * (1.0 + t1.abs()) {
+            u = u2;
+            s += s1 + s2;
+            t = if hh == t1 - t { t1 } else { t + hh };
+            h = (hh * (0.9 * (RK4_TOL / err.max(1e-300)).powf(0.2)).min(2.0)).min(hmax);
+        } else {
+            h = hh * (0.9 * (RK4_TOL / err).powf(0.2)).max(0.1);
         }
-        s -= h * e;
     }
     pts.log_weights_mut().copy_from_slice(&u);
-    // Mass is conserved by (33); whatever RK4 lost is round-off, removed here.
-    pts.normalize();
     s
 }
 
@@ -139,7 +165,7 @@ pub struct FlowRecord {
 }
 
 /// Integrates eq. (33) over the increasing grid `t_grid` (the first entry is
-/// the starting time of `pts`, usually 0) with `steps` RK4 steps per interval,
+/// the starting time of `pts`, usually 0) with at least `steps` RK4 steps per interval,
 /// recording the posterior at every grid time.
 pub fn run(
     pts: &mut WeightedPoints,
@@ -159,7 +185,7 @@ pub fn run(
         }
         let (e_k, var_k) = energy_moments(pts, k);
         // Exact tilts by ±δ of the current state: E[K] of π e^{∓δK}.
-        let delta = 1e-4 / (1.0 + var_k.sqrt());
+        let delta = 1e-5 / (1.0 + var_k.sqrt());
         let tilt = |d: f64| {
             let u: Vec<f64> = pts
                 .log_weights()

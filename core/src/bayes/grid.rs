@@ -121,17 +121,22 @@ impl GridPosterior {
         self.pts.log_weights()[k] - self.cell_volume().ln()
     }
 
-    /// The probability mass in the outermost layer of cells on each face, as
-    /// (axis, side, mass), side 0 = lower, 1 = upper.
+    /// The probability mass in the band of cells along each face (the outer
+    /// 2% of the axis, at least one cell), as (axis, side, mass), side 0 =
+    /// lower, 1 = upper.
     pub fn face_masses(&self) -> Vec<(usize, usize, f64)> {
         let d = self.axes.len();
         let mut out = Vec::new();
         let w = self.pts.weights();
         for ax in 0..d {
+            let n = self.axes[ax].n;
+            let band = (n / 50).max(1);
             for side in 0..2 {
-                let edge = if side == 0 { 0 } else { self.axes[ax].n - 1 };
                 let mass: f64 = (0..w.len())
-                    .filter(|&k| self.index(k)[ax] == edge)
+                    .filter(|&k| {
+                        let i = self.index(k)[ax];
+                        if side == 0 { i < band } else { i >= n - band }
+                    })
                     .map(|k| w[k])
                     .sum();
                 out.push((ax, side, mass));
@@ -150,8 +155,8 @@ impl GridPosterior {
         idx
     }
 
-    /// Fails when the posterior is cut off by the grid: some face carries more
-    /// than `tol` of the mass and the point one cell beyond that face (from the
+    /// Fails when the posterior is cut off by the grid: the band along some
+    /// face (see [`GridPosterior::face_masses`]) carries more than `tol` of the mass and the point one cell beyond that face (from the
     /// face's heaviest cell) is still inside the support according to
     /// `in_support`. Faces on the boundary of the parameter space (a rate at 0,
     /// a probability at 1) carry mass legitimately and pass.
@@ -172,15 +177,19 @@ impl GridPosterior {
                 .max_by(|&a, &b| lw[a].total_cmp(&lw[b]))
                 .expect("a face has cells");
             let mut beyond = self.pts.point(heaviest).to_vec();
-            let h = self.axes[ax].step();
-            beyond[ax] += if side == 0 { -h } else { h };
+            let a = self.axes[ax];
+            beyond[ax] = if side == 0 {
+                a.lo - 0.5 * a.step()
+            } else {
+                a.hi + 0.5 * a.step()
+            };
             if in_support(&beyond) {
                 let name = names
                     .get(ax)
                     .cloned()
                     .unwrap_or_else(|| format!("axis {ax}"));
                 return Err(Error::Msg(format!(
-                    "the grid does not cover the posterior: {mass:.3e} of the mass lies in the {} edge cells of `{name}` (at {name} = {}), and the posterior continues beyond it; widen the grid",
+                    "the grid does not cover the posterior: {mass:.3e} of the mass lies in the {} 2% of the grid of `{name}` (at {name} = {}), and the posterior continues beyond it; widen the grid",
                     if side == 0 { "lowest" } else { "highest" },
                     if side == 0 {
                         self.axes[ax].lo
