@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod bayes;
+pub mod check;
 pub mod error;
 pub mod fisher;
 pub mod gaussian;
@@ -17,7 +18,9 @@ pub mod model;
 pub mod numdiff;
 pub mod registry;
 pub mod rng;
+pub mod sde;
 pub mod special;
+pub mod validate;
 
 pub use error::{Error, ParamError, Result};
 pub use model::Model;

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 mod bayes;
 mod flow;
 mod models;
+mod reproduce;
 
 /// How a subcommand ended, when it did not fail on bad input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +40,8 @@ enum Command {
     Bayes(bayes::Args),
     /// A DB-RG flow over a grid of tau (eqs. 38–45).
     Flow(flow::Args),
+    /// Run every check of the toolkit against the paper and write a report.
+    Reproduce(reproduce::Args),
 }
 
 /// Runs the parsed command line.
@@ -47,6 +50,7 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Models(a) => models::run(a),
         Command::Bayes(a) => bayes::run(a),
         Command::Flow(a) => flow::run(a),
+        Command::Reproduce(a) => reproduce::run(a),
     }
 }
 
