@@ -88,7 +88,7 @@ fn rk4_step(u: &[f64], k: &[f64], h: f64) -> (Vec<f64>, f64) {
 }
 
 /// Local error tolerance of [`rk4`] on ln Z per step.
-pub const RK4_TOL: f64 = 1e-11;
+pub const RK4_TOL: f64 = 1e-10;
 
 /// Integrates eq. (33) from T = `t0` to `t1` in place, by classical RK4 steps
 /// (at least `steps` of them) with step-doubling control: each step is
