@@ -210,10 +210,48 @@ pub fn data_space_predictive(
     Gaussian::new(g, k + sigma)
 }
 
-/// Draws from a data-space predictive. This is the seam for the SDE steppers:
-/// the zero-drift diffusion dY = θ dW with θθᵀ = K⁻¹ (docs/conventions.md)
-/// started from G(μ) + noise has exactly this law at time τ, so a stepper
-/// can replace the exact Gaussian draw here without changing any caller.
+/// Simulates the data-space flow with the SDE steppers: the zero-drift
+/// diffusion dY = θ dW, θ = J·L with LLᵀ = I(μ)⁻¹ (so θθᵀ = K⁻¹ of eq. 44, in the
+/// "generator ½, no √2" convention), started from G(μ) + N(0, Σ) draws and
+/// run to time τ by Euler–Maruyama (exact in law here: constant diffusion,
+/// zero drift). Its law is the data-space predictive of eq. (43).
+pub fn simulate_data_space(
+    model: &dyn Model,
+    mu: &[f64],
+    tau: f64,
+    fisher: &DMatrix<f64>,
+    n: usize,
+    seed: u64,
+) -> Result<Vec<Vec<f64>>> {
+    use crate::sde::ensemble::{EnsembleConfig, Initial, simulate};
+    use crate::sde::steppers::EulerMaruyama;
+    use crate::sde::terms::{AdditiveNoise, Diffusion, Problem, ZeroDrift};
+    use std::sync::Arc;
+    let sigma = model.noise_covariance().ok_or_else(|| no_forward(model))?;
+    let g = model.forward(mu).ok_or_else(|| no_forward(model))?;
+    let j = model
+        .forward_jacobian(mu)
+        .ok_or_else(|| no_forward(model))?;
+    let m = g.len();
+    let inv = linalg::cholesky(fisher, "Fisher matrix")?.inverse();
+    let l = linalg::cholesky(&((&inv + inv.transpose()) * 0.5), "inverse Fisher matrix")?.l();
+    let noise = Gaussian::new(g, sigma)?;
+    let start: Vec<f64> = sample_data_space(&noise, n, seed ^ 0x0517)
+        .into_iter()
+        .flatten()
+        .collect();
+    let problem = Problem::new(
+        Arc::new(ZeroDrift::new(m)),
+        Diffusion::Additive(AdditiveNoise::from_factor(j * l)?),
+    )?;
+    let mut cfg = EnsembleConfig::new(n, vec![0.0; m], vec![tau], tau, seed);
+    cfg.initial = Initial::Each(Arc::new(start));
+    let ens = simulate(&problem, &EulerMaruyama, &cfg, &|_| {})?;
+    Ok((0..n).map(|i| ens.state(0, i).to_vec()).collect())
+}
+
+/// Exact draws from a Gaussian (the data-space predictive of eq. 43, or the
+/// noise), seeded by chunks.
 pub fn sample_data_space(kernel: &Gaussian, n: usize, seed: u64) -> Vec<Vec<f64>> {
     let m = kernel.dim();
     rng::par_chunks(n, seed, |_, r, g| {
