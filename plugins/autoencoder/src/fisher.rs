@@ -316,3 +316,34 @@ mod tests {
         assert_eq!(run(1), run(3));
     }
 }
+
+/// A trained network with its diagonal Fisher: what the coarse-graining
+/// schemes of `bayesrg-schemes` act on.
+#[derive(Debug, Clone)]
+pub struct WithFisher {
+    /// The network.
+    pub net: Autoencoder,
+    /// Its diagonal Fisher, in θ's layout.
+    pub fisher: Vec<f64>,
+}
+
+impl bayesrg_schemes::DiagonalFisher for WithFisher {
+    fn parameters(&self) -> Vec<f64> {
+        self.net.theta.clone()
+    }
+    fn diagonal_fisher(&self) -> Vec<f64> {
+        self.fisher.clone()
+    }
+}
+
+impl WithFisher {
+    /// The encoder weights as removal candidates (the paper prunes only W₁;
+    /// their candidate index equals their index in θ).
+    pub fn encoder_candidates(&self) -> bayesrg_schemes::Candidates {
+        let e = self.net.arch.encoder_weights();
+        bayesrg_schemes::Candidates {
+            theta: self.net.theta[..e].to_vec(),
+            fisher: self.fisher[..e].to_vec(),
+        }
+    }
+}
