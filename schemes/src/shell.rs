@@ -213,7 +213,7 @@ mod tests {
         /// Columns of a scaled Hadamard-like orthogonal design in ℝ⁸.
         fn new() -> Self {
             let h = |r: usize, c: usize| {
-                if (r & c).count_ones() % 2 == 0 {
+                if (r & c).count_ones().is_multiple_of(2) {
                     1.0
                 } else {
                     -1.0
@@ -232,8 +232,8 @@ mod tests {
         fn kl_zeroing(&self, s: &[usize]) -> f64 {
             let mut d = [0.0; 8];
             for &j in s {
-                for r in 0..8 {
-                    d[r] += self.theta[j] * self.x[j][r];
+                for (dr, xr) in d.iter_mut().zip(&self.x[j]) {
+                    *dr += self.theta[j] * xr;
                 }
             }
             d.iter().map(|v| v * v).sum::<f64>() / (2.0 * self.sigma.powi(2))
