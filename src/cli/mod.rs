@@ -4,6 +4,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod models;
+mod prune;
 
 /// How a subcommand ended, when it did not fail on bad input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,11 +34,14 @@ pub struct Cli {
 enum Command {
     /// List every registered model type with its parameters.
     Models(models::Args),
+    /// Coarse-grain a trained MNIST autoencoder by the information shell (eq. 55).
+    Prune(prune::Args),
 }
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<Status> {
     match cli.command {
         Command::Models(a) => models::run(a),
+        Command::Prune(a) => prune::run(a),
     }
 }

@@ -5,6 +5,8 @@
 //! [`OutDir`](crate::output::OutDir) when asked). The binary only parses flags
 //! and prints; `bayesrg reproduce` calls the same functions.
 
+pub mod prune;
+
 use serde::{Deserialize, Serialize};
 
 /// One numerical check against an independent oracle.
