@@ -423,8 +423,9 @@ pub fn run(
         "mean_fisher_all_parameters": mean_all,
         "encoder_weights_with_zero_fisher": zero_fisher,
         "dead_latent_units": dead_units,
+        "smallest_positive_encoder_fisher": positive.first(),
         "largest_gap": {"decades": gap.0, "count_below": gap.1, "fraction_below": gap.1 as f64 / positive.len().max(1) as f64 ,
-            "fisher_below": gap.2, "fisher_above": gap.3, "note": "among the positive encoder Fisher values, sorted; count_below excludes the zero values"},
+            "fisher_below": gap.2, "fisher_above": gap.3, "note": "largest ratio between neighbours among the positive encoder Fisher values, sorted ascending; count_below counts positive values below the gap (the exactly-zero values, a gap of infinite ratio, are counted in encoder_weights_with_zero_fisher)"},
         "headline": {
             "information_shell_keep_fraction": keep_fraction,
             "random_min_excess_from_lambda0_to_keep_point": random_excess,
