@@ -11,6 +11,7 @@ pub mod output;
 pub mod plot;
 pub mod report;
 
+pub use bayesrg_autoencoder as autoencoder;
 pub use bayesrg_core as core;
 pub use bayesrg_models as models;
 pub use bayesrg_schemes as schemes;
@@ -20,4 +21,5 @@ pub use bayesrg_schemes as schemes;
 pub fn ensure_linked() {
     bayesrg_models::ensure_linked();
     bayesrg_schemes::ensure_linked();
+    bayesrg_autoencoder::ensure_linked();
 }
