@@ -11,9 +11,11 @@
 pub mod error;
 pub mod fisher;
 pub mod gaussian;
+pub mod geometry;
 pub mod linalg;
 pub mod model;
 pub mod numdiff;
+pub mod ode;
 pub mod registry;
 pub mod rng;
 pub mod special;
