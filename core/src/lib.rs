@@ -16,6 +16,7 @@ pub mod linalg;
 pub mod model;
 pub mod numdiff;
 pub mod ode;
+pub mod rank;
 pub mod registry;
 pub mod rng;
 pub mod special;

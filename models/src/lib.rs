@@ -6,13 +6,15 @@
 //! [`bayesrg_core::registry`].
 #![warn(missing_docs)]
 
+pub mod lattice_field;
 pub mod normal;
 
+pub use lattice_field::LatticeField;
 pub use normal::{Normal, NormalVar};
 
 /// The tags of every model this crate registers. A test checks that each is
 /// listed by the catalogue and deserialises through typetag.
-pub const MODEL_TYPES: &[&str] = &["normal", "normal_var"];
+pub const MODEL_TYPES: &[&str] = &["lattice_field", "normal", "normal_var"];
 
 /// Ensures this crate is linked into the final binary, so that its registered
 /// types do not vanish when nothing else references the crate. Call it once

@@ -1,0 +1,53 @@
+//! The geometry of `bayesrg_core::geometry` on the registered normal models,
+//! through their closed-form Fisher metrics (`FisherMetric`): oracles.md §3.
+
+use approx::assert_relative_eq;
+use bayesrg_core::geometry::curvature::{gaussian_curvature, scalar_curvature};
+use bayesrg_core::geometry::distance::{ShootOptions, closed_form, distance};
+use bayesrg_core::geometry::{FisherMetric, jeffreys};
+use bayesrg_models::{Normal, NormalVar};
+
+#[test]
+fn distance_is_the_same_in_both_parametrisations() {
+    // Oracle: √2·arccosh(1 + (Δμ²/2 + Δσ²)/(2σ₁σ₂)); the (μ, σ²) run must agree.
+    let (n, nv) = (Normal::default(), NormalVar::default());
+    let (a, b) = ([-0.5, 0.4], [2.0, 1.3]);
+    let d1 = distance(&FisherMetric::new(&n), &a, &b, &ShootOptions::default()).unwrap();
+    let d2 = distance(
+        &FisherMetric::new(&nv),
+        &[a[0], a[1] * a[1]],
+        &[b[0], b[1] * b[1]],
+        &ShootOptions::default(),
+    )
+    .unwrap();
+    assert_relative_eq!(
+        d1.distance,
+        closed_form::normal_sigma(&a, &b),
+        max_relative = 1e-7
+    );
+    assert_relative_eq!(d2.distance, d1.distance, max_relative = 1e-7);
+}
+
+#[test]
+fn curvature_of_the_registered_normals() {
+    // Oracle: SECTIONAL curvature −½ and SCALAR curvature −1 in both charts.
+    let (n, nv) = (Normal::default(), NormalVar::default());
+    assert_relative_eq!(
+        gaussian_curvature(&FisherMetric::new(&n), &[0.1, 0.6]).unwrap(),
+        -0.5,
+        epsilon = 1e-5
+    );
+    assert_relative_eq!(
+        scalar_curvature(&FisherMetric::new(&nv), &[0.1, 0.36]).unwrap(),
+        -1.0,
+        epsilon = 1e-5
+    );
+}
+
+#[test]
+fn jeffreys_of_the_registered_normal() {
+    // Oracle: Jeffreys ∝ 1/σ² in (μ, σ) (√det I = √2/σ²).
+    let n = Normal::default();
+    let j = jeffreys::density(&FisherMetric::new(&n), &[1.0, 0.5]).unwrap();
+    assert_relative_eq!(j, 2f64.sqrt() / 0.25, max_relative = 1e-12);
+}
