@@ -20,6 +20,8 @@ pub struct Options {
     pub atol: f64,
     /// Initial step (0: chosen from the interval length).
     pub h0: f64,
+    /// The largest step (0: unlimited); set it to get a finely sampled path.
+    pub h_max: f64,
     /// The largest number of attempted steps before giving up.
     pub max_steps: usize,
 }
@@ -30,6 +32,7 @@ impl Default for Options {
             rtol: 1e-10,
             atol: 1e-12,
             h0: 0.0,
+            h_max: 0.0,
             max_steps: 100_000,
         }
     }
@@ -153,6 +156,9 @@ where
                 "ODE solver: more than {} steps before reaching t = {t1} (stuck at t = {t})",
                 opt.max_steps
             )));
+        }
+        if opt.h_max > 0.0 {
+            h = h.min(opt.h_max);
         }
         let last = h >= (t1 - t).abs();
         if last {

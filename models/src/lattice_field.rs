@@ -279,6 +279,32 @@ pub fn resolved_cutoff2(tau: f64, mass: f64) -> f64 {
     (2.0 * tau).powf(-0.5) - mass * mass
 }
 
+/// The momentum cutoff Λ(τ)² resolved at backward time τ with any cutoff:
+/// the p̂² at which the free-field Fisher ½K_Λ(p̂²)²/(p̂² + m²)² equals τ, by
+/// bisection (the Fisher is strictly decreasing in p̂²). A mode is resolved,
+/// I ≥ τ, iff p̂² ≤ Λ(τ)². Returns a negative number when not even p̂ = 0 is
+/// resolved. Without a cutoff this is [`resolved_cutoff2`].
+pub fn resolved_momentum2(tau: f64, mass: f64, cutoff: Option<Cutoff>) -> f64 {
+    let f = |x: f64| free_field_fisher(x, mass, cutoff);
+    if f(0.0) < tau {
+        return -1.0;
+    }
+    let mut hi = 1.0;
+    while f(hi) >= tau && hi < 1e12 {
+        hi *= 2.0;
+    }
+    let mut lo = 0.0;
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if f(mid) >= tau {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
 /// One row of the Wilson-shell table: a mode, its momentum and its Fisher.
 #[derive(Debug, Clone, Serialize)]
 pub struct ShellRow {
@@ -555,6 +581,14 @@ mod tests {
             let l2 = resolved_cutoff2(tau, m);
             let by_momentum = f.modes().iter().filter(|md| md.p_hat2 <= l2).count();
             assert_eq!(by_fisher, by_momentum, "tau {tau}");
+        }
+        // The bisection agrees with the closed form without a cutoff.
+        for tau in [1e-3, 0.2] {
+            assert_relative_eq!(
+                resolved_momentum2(tau, m, None),
+                resolved_cutoff2(tau, m),
+                max_relative = 1e-12
+            );
         }
         // With a smooth cutoff, the Fisher at p̂ = Λ is ½e^{−2}/(Λ²+m²)² and the
         // shell Θ^> at that scale is exactly the open ball p̂ < Λ.

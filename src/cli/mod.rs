@@ -3,7 +3,9 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod geodesic;
 mod models;
+mod spectrum;
 
 /// How a subcommand ended, when it did not fail on bad input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,11 +35,33 @@ pub struct Cli {
 enum Command {
     /// List every registered model type with its parameters.
     Models(models::Args),
+    /// Fisher–Rao distance and geodesic between two points of a model.
+    Geodesic(geodesic::Args),
+    /// Fisher spectrum: stiff and sloppy directions (and Wilson shells on a lattice field).
+    Spectrum(spectrum::Args),
 }
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<Status> {
     match cli.command {
         Command::Models(a) => models::run(a),
+        Command::Geodesic(a) => geodesic::run(a),
+        Command::Spectrum(a) => spectrum::run(a),
     }
+}
+
+/// Prints the checks of a summary, one per line, and the verdict.
+pub(crate) fn print_checks(s: &bayesrg::commands::Summary) {
+    for c in &s.checks {
+        println!(
+            "[{}] {}: {:.3e} {} {:.3e} ({})",
+            if c.pass { "pass" } else { "FAIL" },
+            c.name,
+            c.value,
+            c.relation,
+            c.threshold,
+            c.oracle
+        );
+    }
+    println!("{}", if s.pass { "PASS" } else { "FAIL" });
 }

@@ -5,6 +5,9 @@
 //! [`OutDir`](crate::output::OutDir) when asked). The binary only parses flags
 //! and prints; `bayesrg reproduce` calls the same functions.
 
+pub mod geodesic;
+pub mod spectrum;
+
 use serde::{Deserialize, Serialize};
 
 /// One numerical check against an independent oracle.

@@ -101,6 +101,7 @@ pub fn default_options() -> ode::Options {
         rtol: 1e-10,
         atol: 1e-12,
         h0: 0.05,
+        h_max: 0.0,
         max_steps: 20_000,
     }
 }
