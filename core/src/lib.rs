@@ -19,7 +19,9 @@ pub mod ode;
 pub mod rank;
 pub mod registry;
 pub mod rng;
+pub mod sde;
 pub mod special;
+pub mod validate;
 
 pub use error::{Error, ParamError, Result};
 pub use model::Model;

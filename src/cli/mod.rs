@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 mod geodesic;
 mod models;
+mod reproduce;
 mod spectrum;
 
 /// How a subcommand ended, when it did not fail on bad input.
@@ -35,6 +36,8 @@ pub struct Cli {
 enum Command {
     /// List every registered model type with its parameters.
     Models(models::Args),
+    /// Run every check of the toolkit against the paper and write a report.
+    Reproduce(reproduce::Args),
     /// Fisher–Rao distance and geodesic between two points of a model.
     Geodesic(geodesic::Args),
     /// Fisher spectrum: stiff and sloppy directions (and Wilson shells on a lattice field).
@@ -45,6 +48,7 @@ enum Command {
 pub fn run(cli: Cli) -> Result<Status> {
     match cli.command {
         Command::Models(a) => models::run(a),
+        Command::Reproduce(a) => reproduce::run(a),
         Command::Geodesic(a) => geodesic::run(a),
         Command::Spectrum(a) => spectrum::run(a),
     }

@@ -10,6 +10,8 @@ pub mod spectrum;
 
 use serde::{Deserialize, Serialize};
 
+pub mod reproduce;
+
 /// One numerical check against an independent oracle.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Check {
