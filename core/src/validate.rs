@@ -236,45 +236,7 @@ pub struct ClaimReport {
     pub comparisons: Vec<Comparison>,
 }
 
-/// One check of the verdict.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Check {
-    /// What is checked.
-    pub name: String,
-    /// The measured number.
-    pub value: f64,
-    /// The threshold.
-    pub threshold: f64,
-    /// `"<="` or `">="`.
-    pub relation: String,
-    /// The oracle.
-    pub oracle: String,
-    /// Whether it passed (NaN fails).
-    pub pass: bool,
-}
-
-impl Check {
-    fn at_most(name: String, value: f64, threshold: f64, oracle: String) -> Self {
-        Check {
-            name,
-            value,
-            threshold,
-            relation: "<=".into(),
-            oracle,
-            pass: value <= threshold,
-        }
-    }
-    fn at_least(name: String, value: f64, threshold: f64, oracle: String) -> Self {
-        Check {
-            name,
-            value,
-            threshold,
-            relation: ">=".into(),
-            oracle,
-            pass: value >= threshold,
-        }
-    }
-}
+pub use crate::check::Check;
 
 /// Pass or fail, with the reasons.
 #[derive(Debug, Clone, Serialize)]
@@ -869,10 +831,10 @@ pub fn validate(model: &dyn Model, theta: &[f64], settings: &Settings) -> Result
     // Symmetry and positive semi-definiteness.
     if let Some(raw) = &raw_closed {
         checks.push(Check::at_most(
-            "closed form symmetric (asymmetry)".into(),
+            "closed form symmetric (asymmetry)",
             linalg::asymmetry(raw),
             SYM_TOL,
-            "Iᵢⱼ = Iⱼᵢ".into(),
+            "Iᵢⱼ = Iⱼᵢ",
         ));
     }
     for e in &deterministic {
@@ -888,16 +850,16 @@ pub fn validate(model: &dyn Model, theta: &[f64], settings: &Settings) -> Result
             ),
             relative_min_eigenvalue(&e.matrix),
             -tol,
-            "λ_min ≥ 0".into(),
+            "λ_min ≥ 0",
         ));
     }
     // E[ℓℓᵀ] is an average of positive semi-definite matrices; −E[∇² ln p] need
     // not be positive semi-definite for finite samples, so it is only reported.
     checks.push(Check::at_least(
-        "score_outer positive semi-definite (λ_min/λ_max)".into(),
+        "score_outer positive semi-definite (λ_min/λ_max)",
         relative_min_eigenvalue(&so.matrix),
         -PSD_TOL,
-        "λ_min ≥ 0".into(),
+        "λ_min ≥ 0",
     ));
 
     // Zero-mean score, eq. (28).
@@ -917,10 +879,10 @@ pub fn validate(model: &dyn Model, theta: &[f64], settings: &Settings) -> Result
         .collect();
     let worst_z = nan_max(z.iter().copied());
     checks.push(Check::at_most(
-        "score mean zero, eq. (28) (worst z)".into(),
+        "score mean zero, eq. (28) (worst z)",
         worst_z,
         zt,
-        "E_θ[ℓ] = 0".into(),
+        "E_θ[ℓ] = 0",
     ));
     let score_mean = ScoreMean {
         mean: mean.iter().copied().collect(),
@@ -934,16 +896,16 @@ pub fn validate(model: &dyn Model, theta: &[f64], settings: &Settings) -> Result
     let claim_report = claimed.as_ref().map(|c| {
         let mut comparisons = Vec::new();
         checks.push(Check::at_most(
-            "claimed symmetric (asymmetry)".into(),
+            "claimed symmetric (asymmetry)",
             linalg::asymmetry(c),
             SYM_TOL,
-            "Iᵢⱼ = Iⱼᵢ".into(),
+            "Iᵢⱼ = Iⱼᵢ",
         ));
         checks.push(Check::at_least(
-            "claimed positive semi-definite (λ_min/λ_max)".into(),
+            "claimed positive semi-definite (λ_min/λ_max)",
             relative_min_eigenvalue(c),
             -CLAIM_RTOL,
-            "λ_min ≥ 0".into(),
+            "λ_min ≥ 0",
         ));
         let csym = fisher::symmetrize(c.clone());
         if let Some(r) = reference {
@@ -1004,7 +966,7 @@ pub fn validate(model: &dyn Model, theta: &[f64], settings: &Settings) -> Result
         );
         if k.directions.is_empty() {
             checks.push(Check::at_least(
-                "KL expansion, eq. (31): directions tried".into(),
+                "KL expansion, eq. (31): directions tried",
                 0.0,
                 1.0,
                 oracle.clone(),
@@ -1020,7 +982,7 @@ pub fn validate(model: &dyn Model, theta: &[f64], settings: &Settings) -> Result
                 oracle.clone(),
             ));
             checks.push(Check::at_most(
-                "KL expansion, eq. (31): O(ε) convergence (worst error / allowed)".into(),
+                "KL expansion, eq. (31): O(ε) convergence (worst error / allowed)",
                 nan_max(k.directions.iter().map(|x| x.convergence)),
                 1.0,
                 oracle.clone(),
@@ -1037,7 +999,7 @@ pub fn validate(model: &dyn Model, theta: &[f64], settings: &Settings) -> Result
                         }),
                     ),
                     KL_RTOL + CLAIM_RTOL,
-                    "closed-form KL against ½δᵀCδ, C = claimed".into(),
+                    "closed-form KL against ½δᵀCδ, C = claimed",
                 ));
             }
         }

@@ -11,6 +11,7 @@
 //! "sloppy" model.
 
 use crate::checks;
+use bayesrg_core::fisher::symmetrize;
 use bayesrg_core::model::{Model, check_len};
 use bayesrg_core::{ParamError, register_model};
 use nalgebra::{DMatrix, DVector};
@@ -154,7 +155,7 @@ impl Model for SumOfExponentials {
     }
     fn fisher(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
         let j = self.jac(theta);
-        Some(j.tr_mul(&j) / (self.sigma * self.sigma))
+        Some(symmetrize(j.tr_mul(&j) / (self.sigma * self.sigma)))
     }
     fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
         Some((self.g(a) - self.g(b)).norm_squared() / (2.0 * self.sigma * self.sigma))
@@ -175,8 +176,8 @@ register_model!(
     "sum_of_exponentials",
     "sloppy model y(t) = sum_i exp(-rate_i t) + N(0, sigma^2) at `times`",
     || Box::new(
-        SumOfExponentials::new(3, (1..=12).map(|k| 0.5 * k as f64).collect(), 0.1)
+        SumOfExponentials::new(4, (1..=12).map(|k| 0.5 * k as f64).collect(), 0.1)
             .expect("valid example")
     ),
-    || vec![0.3, 1.0, 3.0]
+    || vec![0.3, 1.0, 3.0, 6.0]
 );

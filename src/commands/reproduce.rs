@@ -8,6 +8,7 @@
 //! other stages still run.
 
 use super::Summary;
+use super::stages;
 use crate::output::OutDir;
 use crate::report::{StageReport, collect_files, render_html};
 use anyhow::{Result, bail};
@@ -63,7 +64,15 @@ struct ReportJson<'a> {
 
 /// Every stage of the toolkit, in order: foundations first.
 pub fn stages() -> Vec<Stage> {
-    vec![]
+    vec![Stage {
+        name: "fisher",
+        title: "Fisher metric of every registered model (eqs. 28–31)",
+        description: "The validator on every registered model at its example point: \
+            Monte Carlo E[ℓℓᵀ] and −E[∇² ln p] against the closed form by z-score, the KL \
+            Hessian and JᵀΣ⁻¹J by relative error, the zero-mean score (eq. 28), the \
+            quadratic expansion of KL (eq. 31), symmetry and positive semi-definiteness.",
+        run: stages::fisher,
+    }]
 }
 
 /// Runs the stages named in `opts` (all of [`stages`] by default) and writes the

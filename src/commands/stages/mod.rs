@@ -1,0 +1,6 @@
+//! The stages of `bayesrg reproduce`, one function each; every stage runs the
+//! same library code as the matching subcommand on built-in configurations.
+
+mod fisher;
+
+pub use fisher::fisher;
