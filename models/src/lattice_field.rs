@@ -40,13 +40,35 @@ pub const MAX_SITES: usize = 1024;
 
 /// A Gaussian free field on a periodic lattice of `shape` (1 or 2 axes), with
 /// one stiffness parameter per real Fourier mode.
+///
+/// Config field: `shape` (`[N]` or `[L1, L2]`, every axis ≥ 2 sites, at most
+/// [`MAX_SITES`] sites), validated when the config is read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "RawLatticeField", into = "RawLatticeField")]
+pub struct LatticeField {
+    shape: Vec<usize>,
+    basis: OnceLock<Basis>,
+}
+
+/// The config form of [`LatticeField`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LatticeField {
+pub struct RawLatticeField {
     /// Sites along each axis: `[N]` in 1-D, `[L1, L2]` in 2-D; each ≥ 2.
     pub shape: Vec<usize>,
-    #[serde(skip)]
-    basis: OnceLock<Basis>,
+}
+
+impl TryFrom<RawLatticeField> for LatticeField {
+    type Error = String;
+    fn try_from(r: RawLatticeField) -> Result<Self, String> {
+        LatticeField::new(r.shape).map_err(|e| e.to_string())
+    }
+}
+
+impl From<LatticeField> for RawLatticeField {
+    fn from(f: LatticeField) -> Self {
+        RawLatticeField { shape: f.shape }
+    }
 }
 
 /// One real Fourier mode of the lattice.
@@ -146,24 +168,29 @@ impl LatticeField {
         Ok(f)
     }
 
+    /// Sites along each axis.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
     /// Checks that the shape has 1 or 2 axes of at least 2 sites and at most
     /// [`MAX_SITES`] sites in all.
-    pub fn check_shape(&self) -> Result<(), ParamError> {
+    fn check_shape(&self) -> Result<(), ParamError> {
         let s = &self.shape;
         if s.is_empty() || s.len() > 2 {
             return Err(ParamError::Other(format!(
-                "lattice_field: shape must have 1 or 2 axes, got {s:?}"
+                "`shape` must have 1 or 2 axes, got {s:?}"
             )));
         }
         if s.iter().any(|&n| n < 2) {
             return Err(ParamError::Other(format!(
-                "lattice_field: every axis needs at least 2 sites, got {s:?}"
+                "`shape`: every axis needs at least 2 sites, got {s:?}"
             )));
         }
         let sites = s.iter().try_fold(1usize, |a, &n| a.checked_mul(n));
         if sites.is_none_or(|n| n > MAX_SITES) {
             return Err(ParamError::Other(format!(
-                "lattice_field: shape {s:?} has more than {MAX_SITES} sites"
+                "`shape` {s:?} has more than {MAX_SITES} sites"
             )));
         }
         Ok(())
@@ -373,31 +400,23 @@ pub fn correspondence(field: &LatticeField, theta: &[f64]) -> Correspondence {
 #[typetag::serde(name = "lattice_field")]
 impl Model for LatticeField {
     fn param_names(&self) -> Vec<String> {
-        if self.check_shape().is_err() {
-            return vec![];
-        }
         self.modes().iter().map(|m| m.name.clone()).collect()
     }
     fn dim(&self) -> usize {
-        if self.check_shape().is_err() {
-            0
-        } else {
-            self.sites()
-        }
+        self.sites()
     }
     fn obs_dim(&self) -> usize {
-        if self.check_shape().is_err() {
-            0
-        } else {
-            self.sites()
-        }
+        self.sites()
     }
     fn check_params(&self, theta: &[f64]) -> Result<(), ParamError> {
-        self.check_shape()?;
         check_len(self, theta)?;
         for (m, &t) in self.modes().iter().zip(theta) {
             if t <= 0.0 {
-                return Err(ParamError::invalid(&m.name, t, "must be > 0 (a stiffness)"));
+                return Err(ParamError::invalid(
+                    m.name.clone(),
+                    t,
+                    "must be > 0 (a stiffness)",
+                ));
             }
         }
         Ok(())

@@ -112,10 +112,11 @@ pub struct DbrgRow {
 
 /// Rebuilds the concrete lattice from the boxed model (through its serialised form).
 fn as_lattice(model: &dyn Model) -> Result<LatticeField> {
-    let v = serde_json::to_value(model)?;
-    let shape: Vec<usize> = serde_json::from_value(v["shape"].clone())
-        .map_err(|e| anyhow!("lattice_field shape: {e}"))?;
-    LatticeField::new(shape).map_err(|e| anyhow!("{e}"))
+    let mut v = serde_json::to_value(model)?;
+    if let Some(o) = v.as_object_mut() {
+        o.remove("type");
+    }
+    serde_json::from_value(v).map_err(|e| anyhow!("lattice_field: {e}"))
 }
 
 /// Computes the spectrum (and, for a free field, the Wilson-shell analysis),
@@ -243,7 +244,7 @@ pub fn run(cfg: &SpectrumConfig, config: Option<String>, out: Option<&Path>) -> 
                 "modes_below_lambda": field.modes().iter().filter(|m| m.p_hat2 < k.lambda * k.lambda).count()});
         }
         details["lattice"] = json!({
-            "shape": field.shape,
+            "shape": field.shape(),
             "mass": ff.mass,
             "cutoff": cut,
             "spearman_fisher_momentum": c.spearman_fisher_momentum,
@@ -343,7 +344,7 @@ pub fn run(cfg: &SpectrumConfig, config: Option<String>, out: Option<&Path>) -> 
             plot::line_chart(
                 &o.path("fisher_vs_momentum.png"),
                 &plot::Axes {
-                    title: format!("Lattice free field {:?}: Fisher against |p̂|", field.shape),
+                    title: format!("Lattice free field {:?}: Fisher against |p̂|", field.shape()),
                     x_label: "|p̂|".into(),
                     y_label: "diagonal Fisher I_jj".into(),
                     log_y: true,
