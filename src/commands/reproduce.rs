@@ -64,15 +64,28 @@ struct ReportJson<'a> {
 
 /// Every stage of the toolkit, in order: foundations first.
 pub fn stages() -> Vec<Stage> {
-    vec![Stage {
-        name: "fisher",
-        title: "Fisher metric of every registered model (eqs. 28–31)",
-        description: "The validator on every registered model at its example point: \
+    vec![
+        Stage {
+            name: "fisher",
+            title: "Fisher metric of every registered model (eqs. 28–31)",
+            description: "The validator on every registered model at its example point: \
             Monte Carlo E[ℓℓᵀ] and −E[∇² ln p] against the closed form by z-score, the KL \
             Hessian and JᵀΣ⁻¹J by relative error, the zero-mean score (eq. 28), the \
             quadratic expansion of KL (eq. 31), symmetry and positive semi-definiteness.",
-        run: stages::fisher,
-    }]
+            run: stages::fisher,
+        },
+        Stage {
+            name: "geometry",
+            title: "Geometry of the model manifold and the lattice free field (eqs. 3–6, 29, 38, 55)",
+            description: "Fisher–Rao distances by shooting geodesics against closed forms \
+            (normal in two charts, Poisson, categorical) and a gamma geodesic; Fisher spectra \
+            (the sum of exponentials over six decades); the lattice free field: modes sorted \
+            by Fisher against modes sorted by momentum (rank correlation −1), modes resolved \
+            by the backward posterior N(μ, τI⁻¹) against the momentum ball p ≤ Λ(τ), and the \
+            Fisher threshold of a smooth cutoff K_Λ.",
+            run: stages::geometry,
+        },
+    ]
 }
 
 /// Runs the stages named in `opts` (all of [`stages`] by default) and writes the

@@ -12,6 +12,7 @@
 //! Config:
 //! ```toml
 //! theta = [0.0, 1.0]     # the point (omit with [free_field])
+//! expect_decades = 6.0   # optional: check that the spectrum spans this many decades
 //! samples = 100000       # optional: Monte Carlo Fisher fallback
 //! seed = 1               # optional
 //!
@@ -71,6 +72,9 @@ pub struct SpectrumConfig {
     /// The lattice free field (lattice_field only).
     #[serde(default)]
     pub free_field: Option<FreeField>,
+    /// If given, a check that the spectrum spans at least this many decades.
+    #[serde(default)]
+    pub expect_decades: Option<f64>,
     /// Monte Carlo samples for a model without a deterministic Fisher.
     #[serde(default = "default_samples")]
     pub samples: usize,
@@ -174,6 +178,14 @@ pub fn run(cfg: &SpectrumConfig, config: Option<String>, out: Option<&Path>) -> 
             "a Fisher metric is positive definite",
         ),
     ];
+    if let Some(want) = cfg.expect_decades {
+        checks.push(Check::at_least(
+            "decades spanned log10(λmax/λmin)",
+            s.decades,
+            want,
+            "expect_decades in the config (a sloppy model)",
+        ));
+    }
     let mut details = json!({
         "model": tag,
         "params": names,
@@ -371,7 +383,14 @@ mod tests {
 
     #[test]
     fn examples_pass() {
-        for f in ["normal.toml", "lattice_1d.toml", "lattice_2d.toml"] {
+        for f in [
+            "normal.toml",
+            "poisson.toml",
+            "categorical.toml",
+            "sum_of_exponentials.toml",
+            "lattice_1d.toml",
+            "lattice_2d.toml",
+        ] {
             let s = run_file(&example(f), None).unwrap();
             assert!(s.pass, "{f}: {:?}", s.checks);
         }

@@ -2,5 +2,7 @@
 //! same library code as the matching subcommand on built-in configurations.
 
 mod fisher;
+mod geometry;
 
 pub use fisher::fisher;
+pub use geometry::geometry;
