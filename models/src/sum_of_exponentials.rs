@@ -100,12 +100,15 @@ impl SumOfExponentials {
         self.sigma
     }
 
+    /// G_k(θ) = Σᵢ e^{−θᵢ t_k} at one time t.
+    fn g_at(theta: &[f64], t: f64) -> f64 {
+        theta.iter().map(|&r| (-r * t).exp()).sum()
+    }
+
     fn g(&self, theta: &[f64]) -> DVector<f64> {
         DVector::from_iterator(
             self.times.len(),
-            self.times
-                .iter()
-                .map(|&t| theta.iter().map(|&r| (-r * t).exp()).sum::<f64>()),
+            self.times.iter().map(|&t| Self::g_at(theta, t)),
         )
     }
 
@@ -132,23 +135,32 @@ impl Model for SumOfExponentials {
         }
         Ok(())
     }
+    // sample, log_likelihood and score run in Monte Carlo loops: no allocation.
     fn sample(&self, theta: &[f64], rng: &mut dyn Rng, out: &mut [f64]) {
-        let g = self.g(theta);
-        for (o, gk) in out.iter_mut().zip(g.iter()) {
+        for (o, &t) in out.iter_mut().zip(&self.times) {
             let z: f64 = StandardNormal.sample(&mut *rng);
-            *o = gk + self.sigma * z;
+            *o = Self::g_at(theta, t) + self.sigma * z;
         }
     }
     fn log_likelihood(&self, theta: &[f64], y: &[f64]) -> f64 {
-        let g = self.g(theta);
         let s2 = self.sigma * self.sigma;
-        let rss: f64 = y.iter().zip(g.iter()).map(|(a, b)| (a - b).powi(2)).sum();
+        let rss: f64 = y
+            .iter()
+            .zip(&self.times)
+            .map(|(&yk, &t)| (yk - Self::g_at(theta, t)).powi(2))
+            .sum();
         -0.5 * (self.times.len() as f64 * (LN_2PI + s2.ln()) + rss / s2)
     }
     fn score(&self, theta: &[f64], y: &[f64], out: &mut [f64]) {
-        let r = DVector::from_column_slice(y) - self.g(theta);
-        let s = self.jac(theta).tr_mul(&r) / (self.sigma * self.sigma);
-        out.copy_from_slice(s.as_slice());
+        // ℓ = Jᵀ(y − G)/σ², J_ki = −t_k e^{−θᵢ t_k}.
+        out.fill(0.0);
+        let s2 = self.sigma * self.sigma;
+        for (&yk, &t) in y.iter().zip(&self.times) {
+            let r = (yk - Self::g_at(theta, t)) / s2;
+            for (o, &th) in out.iter_mut().zip(theta) {
+                *o -= t * (-th * t).exp() * r;
+            }
+        }
     }
     fn has_exact_score(&self) -> bool {
         true

@@ -198,15 +198,16 @@ struct ExampleFile {
 
 #[test]
 fn example_files_pass_the_validator() {
-    // One examples/<tag>.toml per model of this crate (normal and normal_var are
-    // written with the `fisher` command; checked here when present). Each must
+    // One examples/<tag>.toml per model of this crate (normal and normal_var
+    // belong to the `fisher` command and are tested with it, tests/fisher_cli.rs,
+    // as they may carry a claimed Fisher matrix). Each must
     // parse, hold a valid θ, and pass `bayesrg fisher`'s validator with the
     // file's own samples and seed (the validator sets its z threshold for a
     // family-wise false-failure rate of 1e-3, see core/src/validate.rs).
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     for tag in MODEL_TYPES {
         let path = dir.join(format!("{tag}.toml"));
-        if !path.exists() && tag.starts_with("normal") {
+        if tag.starts_with("normal") {
             continue;
         }
         let text =

@@ -3,9 +3,11 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod fisher;
 mod geodesic;
 mod models;
 mod reproduce;
+mod sde;
 mod spectrum;
 
 /// How a subcommand ended, when it did not fail on bad input.
@@ -36,8 +38,12 @@ pub struct Cli {
 enum Command {
     /// List every registered model type with its parameters.
     Models(models::Args),
+    /// Validate a model's Fisher metric at a point θ (config: docs/fisher.md).
+    Fisher(fisher::Args),
     /// Run every check of the toolkit against the paper and write a report.
     Reproduce(reproduce::Args),
+    /// Simulate an SDE ensemble and check it against its exact law.
+    Sde(sde::Args),
     /// Fisher–Rao distance and geodesic between two points of a model.
     Geodesic(geodesic::Args),
     /// Fisher spectrum: stiff and sloppy directions (and Wilson shells on a lattice field).
@@ -48,7 +54,9 @@ enum Command {
 pub fn run(cli: Cli) -> Result<Status> {
     match cli.command {
         Command::Models(a) => models::run(a),
+        Command::Fisher(a) => fisher::run(a),
         Command::Reproduce(a) => reproduce::run(a),
+        Command::Sde(a) => sde::run(a),
         Command::Geodesic(a) => geodesic::run(a),
         Command::Spectrum(a) => spectrum::run(a),
     }

@@ -75,6 +75,15 @@ pub fn stages() -> Vec<Stage> {
             run: stages::fisher,
         },
         Stage {
+            name: "fokker_planck",
+            title: "Fokker–Planck grid, semigroup and reverse SDE (eqs. 15, 20–24, 26)",
+            description: "Finite-volume grid against the Gaussian kernel N(y₀+vτ, Σ₀+τK⁻¹) and \
+            e^{−V} with a state-dependent K (its measured order and exact mass); \
+            E_{t₂}E_{t₁} = E_{t₁+t₂} and p_t = E_t(p₀); the reverse SDE recovering a \
+            Gaussian mixture; χ² of an Euler–Maruyama ensemble against the grid.",
+            run: stages::fokker_planck,
+        },
+        Stage {
             name: "geometry",
             title: "Geometry of the model manifold and the lattice free field (eqs. 3–6, 29, 38, 55)",
             description: "Fisher–Rao distances by shooting geodesics against closed forms \

@@ -2,7 +2,9 @@
 //! same library code as the matching subcommand on built-in configurations.
 
 mod fisher;
+mod fokker_planck;
 mod geometry;
 
 pub use fisher::fisher;
+pub use fokker_planck::fokker_planck;
 pub use geometry::geometry;
