@@ -72,6 +72,12 @@ fn geodesic_bad_input() {
     );
     bad(
         "geodesic",
+        "plot-1d",
+        "from = [1.0]\nto = [2.0]\nplot = true\n[model]\ntype = \"poisson\"\n",
+        &["2-D family", "`poisson` has dimension 1"],
+    );
+    bad(
+        "geodesic",
         "unknown-closed-form",
         "from = [0.0, 1.0]\nto = [1.0, 1.0]\nclosed_form = \"cauchy\"\n[model]\ntype = \"normal\"\n",
         &["cauchy", "normal_var"],
