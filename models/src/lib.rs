@@ -13,6 +13,7 @@ pub mod checks;
 pub mod exp_family_finite;
 pub mod exponential;
 pub mod gamma;
+pub mod lattice_field;
 pub mod linear_gaussian;
 pub mod mvn;
 pub mod mvn_mean;
@@ -26,6 +27,7 @@ pub use categorical::Categorical;
 pub use exp_family_finite::ExpFamilyFinite;
 pub use exponential::Exponential;
 pub use gamma::Gamma;
+pub use lattice_field::LatticeField;
 pub use linear_gaussian::LinearGaussian;
 pub use mvn::Mvn;
 pub use mvn_mean::MvnMean;
@@ -42,6 +44,7 @@ pub const MODEL_TYPES: &[&str] = &[
     "exp_family_finite",
     "exponential",
     "gamma",
+    "lattice_field",
     "linear_gaussian",
     "mvn",
     "mvn_mean",

@@ -3,13 +3,15 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-mod fisher;
 mod bayes;
+mod fisher;
 mod flow;
+mod geodesic;
 mod models;
+mod prune;
 mod reproduce;
 mod sde;
-mod prune;
+mod spectrum;
 
 /// How a subcommand ended, when it did not fail on bad input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +53,10 @@ enum Command {
     Sde(sde::Args),
     /// Coarse-grain a trained MNIST autoencoder by the information shell (eq. 55).
     Prune(prune::Args),
+    /// Fisher–Rao distance and geodesic between two points of a model.
+    Geodesic(geodesic::Args),
+    /// Fisher spectrum: stiff and sloppy directions (and Wilson shells on a lattice field).
+    Spectrum(spectrum::Args),
 }
 
 /// Runs the parsed command line.
@@ -63,15 +69,17 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Reproduce(a) => reproduce::run(a),
         Command::Sde(a) => sde::run(a),
         Command::Prune(a) => prune::run(a),
+        Command::Geodesic(a) => geodesic::run(a),
+        Command::Spectrum(a) => spectrum::run(a),
     }
 }
 
-/// Prints a summary's checks, one line each, and the verdict.
-fn print_checks(s: &bayesrg::commands::Summary) {
+/// Prints the checks of a summary, one per line, and the verdict.
+pub(crate) fn print_checks(s: &bayesrg::commands::Summary) {
     for c in &s.checks {
         println!(
-            "{} {} = {:.4e} ({} {:.1e}; {})",
-            if c.pass { "PASS" } else { "FAIL" },
+            "[{}] {}: {:.4e} {} {:.3e} ({})",
+            if c.pass { "pass" } else { "FAIL" },
             c.name,
             c.value,
             c.relation,
@@ -79,12 +87,5 @@ fn print_checks(s: &bayesrg::commands::Summary) {
             c.oracle
         );
     }
-    println!(
-        "{}",
-        if s.pass {
-            "all checks pass"
-        } else {
-            "a check failed"
-        }
-    );
+    println!("{}", if s.pass { "PASS" } else { "FAIL" });
 }

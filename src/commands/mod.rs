@@ -7,7 +7,9 @@
 
 pub mod bayes;
 pub mod flow;
+pub mod geodesic;
 pub mod prune;
+pub mod spectrum;
 
 use serde::{Deserialize, Serialize};
 

@@ -83,6 +83,17 @@ pub fn stages() -> Vec<Stage> {
             Gaussian mixture; χ² of an Euler–Maruyama ensemble against the grid.",
             run: stages::fokker_planck,
         },
+        Stage {
+            name: "geometry",
+            title: "Geometry of the model manifold and the lattice free field (eqs. 3–6, 29, 38, 55)",
+            description: "Fisher–Rao distances by shooting geodesics against closed forms \
+            (normal in two charts, Poisson, categorical) and a gamma geodesic; Fisher spectra \
+            (the sum of exponentials over six decades); the lattice free field: modes sorted \
+            by Fisher against modes sorted by momentum (rank correlation −1), modes resolved \
+            by the backward posterior N(μ, τI⁻¹) against the momentum ball p ≤ Λ(τ), and the \
+            Fisher threshold of a smooth cutoff K_Λ.",
+            run: stages::geometry,
+        },
     ]
 }
 

@@ -3,6 +3,8 @@
 
 mod fisher;
 mod fokker_planck;
+mod geometry;
 
 pub use fisher::fisher;
 pub use fokker_planck::fokker_planck;
+pub use geometry::geometry;

@@ -1,0 +1,127 @@
+//! Riemannian geometry of the model manifold 𝓜 with the Fisher metric (eq. 29):
+//! Christoffel symbols, geodesics and the exponential map, the Fisher–Rao
+//! distance by shooting, curvature, and the Jeffreys prior.
+//!
+//! Every routine is written against the [`Metric`] trait, so the same code runs
+//! on a model's Fisher metric ([`FisherMetric`]) and on any metric given as a
+//! function ([`FnMetric`], used in tests with the round sphere). Derivatives of
+//! the metric are central finite differences ([`crate::numdiff`] step rules).
+//!
+//! | module | content |
+//! |---|---|
+//! | [`christoffel`] | ∂g and Γᵃ_bc = ½gᵃᵈ(∂_b g_dc + ∂_c g_db − ∂_d g_bc) |
+//! | [`geodesic`] | θ̈ᵃ = −Γᵃ_bc θ̇ᵇθ̇ᶜ by Dormand–Prince ([`crate::ode`]); exp map |
+//! | [`distance`] | Fisher–Rao distance by shooting: exp_θ₁(v) = θ₂ |
+//! | [`curvature`] | Riemann, Ricci, scalar and sectional curvature |
+//! | [`jeffreys`] | the Jeffreys prior √det I(θ) |
+//! | [`sloppiness`] | Fisher spectrum, log-eigenvalue spacing, stiff/sloppy participation |
+
+pub mod christoffel;
+pub mod curvature;
+pub mod distance;
+pub mod geodesic;
+pub mod jeffreys;
+pub mod sloppiness;
+
+use crate::error::{Error, Result};
+use crate::fisher;
+use crate::model::Model;
+use nalgebra::DMatrix;
+
+/// A Riemannian metric g(θ) on a coordinate chart.
+pub trait Metric: Sync {
+    /// The dimension of the chart.
+    fn dim(&self) -> usize;
+    /// g(θ), a symmetric positive-definite d×d matrix; an error outside the chart.
+    fn metric(&self, theta: &[f64]) -> Result<DMatrix<f64>>;
+}
+
+/// The per-observation Fisher metric of a model (eq. 29), from
+/// [`fisher::best`]: the closed form when the model has one, else the Jacobian
+/// form, the KL Hessian, or Monte Carlo E[ℓℓᵀ] with `samples` draws of the fixed
+/// `seed` (common random numbers, so the estimate is a smooth function of θ).
+#[derive(Debug, Clone, Copy)]
+pub struct FisherMetric<'a> {
+    /// The model.
+    pub model: &'a dyn Model,
+    /// Monte Carlo samples for the fallback estimator.
+    pub samples: usize,
+    /// Seed of the fallback estimator.
+    pub seed: u64,
+}
+
+impl<'a> FisherMetric<'a> {
+    /// The Fisher metric of `model` with the default fallback (100 000 samples, seed 1).
+    pub fn new(model: &'a dyn Model) -> Self {
+        FisherMetric {
+            model,
+            samples: 100_000,
+            seed: 1,
+        }
+    }
+}
+
+impl Metric for FisherMetric<'_> {
+    fn dim(&self) -> usize {
+        self.model.dim()
+    }
+    fn metric(&self, theta: &[f64]) -> Result<DMatrix<f64>> {
+        fisher::best(self.model, theta, self.samples, self.seed)
+    }
+}
+
+/// A metric given by a function, with an optional domain test.
+pub struct FnMetric<F> {
+    dim: usize,
+    f: F,
+}
+
+impl<F> FnMetric<F>
+where
+    F: Fn(&[f64]) -> Option<DMatrix<f64>> + Sync,
+{
+    /// The metric θ ↦ f(θ) on a chart of dimension `dim`; `f` returns `None`
+    /// outside the chart.
+    pub fn new(dim: usize, f: F) -> Self {
+        FnMetric { dim, f }
+    }
+}
+
+impl<F> Metric for FnMetric<F>
+where
+    F: Fn(&[f64]) -> Option<DMatrix<f64>> + Sync,
+{
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn metric(&self, theta: &[f64]) -> Result<DMatrix<f64>> {
+        if theta.len() != self.dim {
+            return Err(Error::Msg(format!(
+                "point has {} coordinates, the chart has {}",
+                theta.len(),
+                self.dim
+            )));
+        }
+        (self.f)(theta).ok_or_else(|| Error::Msg(format!("point {theta:?} is outside the chart")))
+    }
+}
+
+/// Checks that `theta` has the metric's dimension and finite entries.
+pub(crate) fn check_point(m: &dyn Metric, theta: &[f64], what: &str) -> Result<()> {
+    if theta.len() != m.dim() {
+        return Err(Error::Msg(format!(
+            "{what} has {} coordinates but the manifold has dimension {}",
+            theta.len(),
+            m.dim()
+        )));
+    }
+    if theta.iter().any(|v| !v.is_finite()) {
+        return Err(Error::Msg(format!(
+            "{what} {theta:?} has a non-finite entry"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod testmodels;

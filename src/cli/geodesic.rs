@@ -1,0 +1,38 @@
+//! `bayesrg geodesic FILE.toml`: Fisher–Rao distance and geodesic between two points.
+
+use super::Status;
+use anyhow::Result;
+use bayesrg::commands::geodesic;
+use std::path::PathBuf;
+
+/// Arguments of `bayesrg geodesic`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The config file (TOML, or JSON by extension).
+    config: PathBuf,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Write summary.json, path.csv and geodesic.png into this folder.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub fn run(a: Args) -> Result<Status> {
+    let s = geodesic::run_file(&a.config, a.out.as_deref())?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+    } else {
+        let d = &s.details;
+        println!("model     {}", d["model"].as_str().unwrap_or("?"));
+        println!("from      {}", d["from"]);
+        println!("to        {}", d["to"]);
+        println!("distance  {}", d["distance"]);
+        if !d["closed_form"].is_null() {
+            println!("closed    {}", d["closed_form"]);
+        }
+        println!("velocity  {}", d["initial_velocity"]);
+        super::print_checks(&s);
+    }
+    Ok(Status::from_ok(s.pass))
+}

@@ -1,0 +1,62 @@
+//! `bayesrg spectrum FILE.toml`: the Fisher spectrum, stiff and sloppy directions.
+
+use super::Status;
+use anyhow::Result;
+use bayesrg::commands::spectrum;
+use std::path::PathBuf;
+
+/// Arguments of `bayesrg spectrum`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The config file (TOML, or JSON by extension).
+    config: PathBuf,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Write summary.json, the CSV tables and the PNG plots into this folder.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub fn run(a: Args) -> Result<Status> {
+    let s = spectrum::run_file(&a.config, a.out.as_deref())?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+    } else {
+        let d = &s.details;
+        println!("model    {}", d["model"].as_str().unwrap_or("?"));
+        println!("decades  {:.3}", d["decades"].as_f64().unwrap_or(f64::NAN));
+        println!(
+            "{:>5} {:>14} {:>10}  dominant parameter",
+            "k", "eigenvalue", "log10"
+        );
+        let ev = d["eigenvalues"].as_array().cloned().unwrap_or_default();
+        let shown = ev.len().min(20);
+        let dom = d["dominant_param"].as_array().cloned().unwrap_or_default();
+        for (k, v) in ev.iter().take(shown).enumerate() {
+            let v = v.as_f64().unwrap_or(f64::NAN);
+            let p = dom.get(k).and_then(|p| p.as_str()).unwrap_or("");
+            println!("{:>5} {:>14.6e} {:>10.3}  {p}", k + 1, v, v.log10());
+        }
+        if ev.len() > shown {
+            println!("  … {} more (see --json or --out)", ev.len() - shown);
+        }
+        if let Some(l) = d.get("lattice") {
+            println!(
+                "lattice: spearman(Fisher, |p|) = {}",
+                l["spearman_fisher_momentum"]
+            );
+            for r in l["dbrg"].as_array().cloned().unwrap_or_default() {
+                println!(
+                    "  tau {:<8} Lambda {:<10.4} resolved: {} by Fisher, {} by momentum",
+                    r["tau"],
+                    r["lambda"].as_f64().unwrap_or(f64::NAN),
+                    r["resolved_by_fisher"],
+                    r["resolved_by_momentum"]
+                );
+            }
+        }
+        super::print_checks(&s);
+    }
+    Ok(Status::from_ok(s.pass))
+}

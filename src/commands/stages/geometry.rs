@@ -1,0 +1,119 @@
+use crate::commands::reproduce::StageCtx;
+use crate::commands::{Summary, geodesic, spectrum};
+use crate::config::parse_toml;
+use anyhow::Result;
+
+/// The example configs of `bayesrg geodesic`, embedded (name, text).
+const GEODESIC: &[(&str, &str)] = &[
+    (
+        "normal",
+        include_str!("../../../examples/geodesic/normal.toml"),
+    ),
+    (
+        "normal_var",
+        include_str!("../../../examples/geodesic/normal_var.toml"),
+    ),
+    (
+        "poisson",
+        include_str!("../../../examples/geodesic/poisson.toml"),
+    ),
+    (
+        "categorical",
+        include_str!("../../../examples/geodesic/categorical.toml"),
+    ),
+    (
+        "gamma",
+        include_str!("../../../examples/geodesic/gamma.toml"),
+    ),
+];
+
+/// The example configs of `bayesrg spectrum`, embedded (name, text).
+const SPECTRUM: &[(&str, &str)] = &[
+    (
+        "normal",
+        include_str!("../../../examples/spectrum/normal.toml"),
+    ),
+    (
+        "poisson",
+        include_str!("../../../examples/spectrum/poisson.toml"),
+    ),
+    (
+        "categorical",
+        include_str!("../../../examples/spectrum/categorical.toml"),
+    ),
+    (
+        "sum_of_exponentials",
+        include_str!("../../../examples/spectrum/sum_of_exponentials.toml"),
+    ),
+    (
+        "lattice_1d",
+        include_str!("../../../examples/spectrum/lattice_1d.toml"),
+    ),
+    (
+        "lattice_2d",
+        include_str!("../../../examples/spectrum/lattice_2d.toml"),
+    ),
+];
+
+/// Stage `geometry`: Fisher–Rao distances by shooting against their closed
+/// forms, the Fisher spectrum of the sloppy sum of exponentials, and the
+/// lattice free field's information shells against Wilson's momentum shells.
+/// Each example writes its folder `geodesic-<name>` or `spectrum-<name>`.
+pub fn geometry(ctx: &StageCtx) -> Result<Vec<Summary>> {
+    let mut out = vec![];
+    for (name, text) in GEODESIC {
+        let origin = format!("examples/geodesic/{name}.toml");
+        let cfg: geodesic::GeodesicConfig = parse_toml(text, &origin)?;
+        let dir = ctx.dir.join(format!("geodesic-{name}"));
+        out.push(geodesic::run(&cfg, Some(origin), Some(&dir))?);
+    }
+    for (name, text) in SPECTRUM {
+        let origin = format!("examples/spectrum/{name}.toml");
+        let cfg: spectrum::SpectrumConfig = parse_toml(text, &origin)?;
+        let dir = ctx.dir.join(format!("spectrum-{name}"));
+        out.push(spectrum::run(&cfg, Some(origin), Some(&dir))?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_examples_are_the_files() {
+        // Every file under examples/geodesic and examples/spectrum is embedded.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        for (sub, list) in [("geodesic", GEODESIC), ("spectrum", SPECTRUM)] {
+            let mut files: Vec<String> = std::fs::read_dir(root.join(sub))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            files.sort();
+            let mut names: Vec<String> = list.iter().map(|(n, _)| format!("{n}.toml")).collect();
+            names.sort();
+            assert_eq!(files, names, "{sub}");
+        }
+    }
+
+    #[test]
+    fn stage_passes() {
+        let dir = std::env::temp_dir().join(format!("brg-stage-geometry-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ctx = StageCtx {
+            dir: dir.clone(),
+            quick: true,
+            quiet: true,
+        };
+        let s = geometry(&ctx).unwrap();
+        assert_eq!(s.len(), GEODESIC.len() + SPECTRUM.len());
+        for x in &s {
+            assert!(x.pass, "{:?}: {:?}", x.config, x.checks);
+        }
+        assert!(
+            dir.join("spectrum-lattice_2d/fisher_vs_momentum.png")
+                .exists()
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
