@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 mod fisher;
 mod models;
 mod reproduce;
+mod sde;
 
 /// How a subcommand ended, when it did not fail on bad input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +40,8 @@ enum Command {
     Fisher(fisher::Args),
     /// Run every check of the toolkit against the paper and write a report.
     Reproduce(reproduce::Args),
+    /// Simulate an SDE ensemble and check it against its exact law.
+    Sde(sde::Args),
 }
 
 /// Runs the parsed command line.
@@ -47,5 +50,6 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Models(a) => models::run(a),
         Command::Fisher(a) => fisher::run(a),
         Command::Reproduce(a) => reproduce::run(a),
+        Command::Sde(a) => sde::run(a),
     }
 }

@@ -8,7 +8,9 @@
 use serde::{Deserialize, Serialize};
 
 pub mod fisher;
+pub mod fp;
 pub mod reproduce;
+pub mod sde;
 pub mod stages;
 
 pub use bayesrg_core::check::Check;
