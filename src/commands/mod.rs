@@ -5,6 +5,9 @@
 //! [`OutDir`](crate::output::OutDir) when asked). The binary only parses flags
 //! and prints; `bayesrg reproduce` calls the same functions.
 
+pub mod bayes;
+pub mod flow;
+
 use serde::{Deserialize, Serialize};
 
 pub mod fisher;
