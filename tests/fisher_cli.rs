@@ -262,6 +262,17 @@ fn invalid_theta_names_parameter_and_constraint() {
 }
 
 #[test]
+fn invalid_model_field_names_it() {
+    // A covariance that is not positive definite (eigenvalues 3 and −1).
+    let e = bad(
+        "cov.toml",
+        "theta = [0.0, 0.0]\n[model]\ntype = \"mvn_mean\"\ncov = [[1.0, 2.0], [2.0, 1.0]]\n",
+    );
+    assert!(e.contains("cov.toml:") && e.contains("cov"), "{e}");
+    assert!(e.contains("positive definite"), "{e}");
+}
+
+#[test]
 fn zero_samples() {
     let e = bad(
         "zero.toml",

@@ -37,3 +37,53 @@ fn every_registered_model_passes_and_a_doubled_entry_fails() {
         assert!(!r.verdict.pass, "{}: a doubled entry passed", e.tag);
     }
 }
+
+mod random_points {
+    //! Over random valid θ of the normal pair, in both parametrisations: the
+    //! exact claim I = diag(1/σ², 2/σ²) (resp. diag(1/v, 1/(2v²)), docs/conventions.md)
+    //! passes, and the same claim with one diagonal entry scaled by a factor
+    //! between 1.5 and 3 (or its inverse) fails.
+    use bayesrg::core::Model;
+    use bayesrg::core::validate::{Settings, validate};
+    use bayesrg::models::{Normal, NormalVar};
+    use proptest::prelude::*;
+
+    fn claim(var_form: bool, s: f64) -> Vec<Vec<f64>> {
+        let (a, b) = if var_form {
+            let v = s * s;
+            (1.0 / v, 0.5 / (v * v))
+        } else {
+            (1.0 / (s * s), 2.0 / (s * s))
+        };
+        vec![vec![a, 0.0], vec![0.0, b]]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+        #[test]
+        fn exact_claim_passes_scaled_entry_fails(
+            mu in -5.0f64..5.0,
+            log_sigma in -3.0f64..3.0,
+            var_form in any::<bool>(),
+            entry in 0usize..2,
+            factor in 1.5f64..3.0,
+            shrink in any::<bool>(),
+            seed in 0u64..1000,
+        ) {
+            let s = log_sigma.exp();
+            let (model, theta): (Box<dyn Model>, Vec<f64>) = if var_form {
+                (Box::new(NormalVar {}), vec![mu, s * s])
+            } else {
+                (Box::new(Normal {}), vec![mu, s])
+            };
+            let mut settings = Settings { samples: 20_000, seed, claimed: Some(claim(var_form, s)) };
+            let r = validate(model.as_ref(), &theta, &settings).unwrap();
+            prop_assert!(r.verdict.pass, "{:?}", r.verdict.reasons);
+            let mut wrong = claim(var_form, s);
+            wrong[entry][entry] *= if shrink { 1.0 / factor } else { factor };
+            settings.claimed = Some(wrong);
+            let r = validate(model.as_ref(), &theta, &settings).unwrap();
+            prop_assert!(!r.verdict.pass);
+        }
+    }
+}

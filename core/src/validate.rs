@@ -6,11 +6,11 @@
 //!
 //! | check | oracle | threshold |
 //! |---|---|---|
-//! | Monte Carlo estimator (E[ℓℓᵀ], eq. 29; −E[∇² ln p]) vs reference | the closed form (else JᵀΣ⁻¹J, else the KL Hessian; else the two Monte Carlo estimators against each other) | worst entry z ≤ [`z_threshold`] |
+//! | Monte Carlo estimator (E\[ℓℓᵀ\], eq. 29; −E[∇² ln p]) vs reference | the closed form (else JᵀΣ⁻¹J, else the KL Hessian; else the two Monte Carlo estimators against each other) | worst entry z ≤ [`z_threshold`] |
 //! | deterministic estimator (KL Hessian, eq. 31; JᵀΣ⁻¹J) vs reference | the closed form | scaled error ≤ [`FD_RTOL`] |
 //! | symmetry of the closed form and of a claimed matrix | Iᵢⱼ = Iⱼᵢ | asymmetry ≤ [`SYM_TOL`] |
 //! | positive semi-definiteness | λ_min ≥ 0 | λ_min/λ_max ≥ −tolerance |
-//! | zero-mean score, eq. (28) | E_θ[ℓ] = 0 | worst component z ≤ [`z_threshold`] |
+//! | zero-mean score, eq. (28) | E_θ\[ℓ\] = 0 | worst component z ≤ [`z_threshold`] |
 //! | quadratic expansion, eq. (31) | KL(θ‖θ+εv) / (½ε²vᵀIv) → 1 | \|ratio − 1\| ≤ [`KL_RTOL`] at ε = 10⁻⁴, and O(ε) convergence |
 //! | claimed Fisher (a hand derivation) | the reference, every Monte Carlo estimator, the KL expansion | [`CLAIM_RTOL`], z, [`KL_RTOL`] + [`CLAIM_RTOL`] |
 //!
@@ -276,7 +276,7 @@ pub struct Report {
     pub score_mean: ScoreMean,
     /// The quadratic-expansion check (eq. 31), when the model has a closed-form KL.
     pub kl_expansion: Option<KlExpansion>,
-    /// The spectrum of the reference (or of E[ℓℓᵀ] when there is none).
+    /// The spectrum of the reference (or of E\[ℓℓᵀ\] when there is none).
     pub spectrum: SpectrumReport,
     /// Every check.
     pub checks: Vec<Check>,

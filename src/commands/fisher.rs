@@ -17,7 +17,7 @@
 //! type = "normal"             # the model's type tag, plus its own fields
 //! ```
 
-use super::{Check, Summary};
+use super::Summary;
 use crate::config;
 use anyhow::{Result, anyhow};
 use bayesrg_core::validate::{self, Report, Settings};
@@ -198,22 +198,10 @@ pub fn run_loaded(loaded: &Loaded, ov: Overrides) -> Result<Report> {
 /// The [`Summary`] of a report: the validator's checks, its verdict, and the
 /// whole report as `details`.
 pub fn summary(report: &Report, config: Option<String>) -> Result<Summary> {
-    let checks = report
-        .checks
-        .iter()
-        .map(|c| Check {
-            name: c.name.clone(),
-            value: c.value,
-            threshold: c.threshold,
-            relation: c.relation.clone(),
-            oracle: c.oracle.clone(),
-            pass: c.pass,
-        })
-        .collect();
     Ok(Summary::new(
         "fisher",
         config,
-        checks,
+        report.checks.clone(),
         serde_json::to_value(report)?,
     ))
 }
