@@ -5,8 +5,10 @@ use clap::{Parser, Subcommand};
 
 mod bayes;
 mod flow;
+mod fisher;
 mod models;
 mod reproduce;
+mod sde;
 
 /// How a subcommand ended, when it did not fail on bad input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +42,12 @@ enum Command {
     Bayes(bayes::Args),
     /// A DB-RG flow over a grid of tau (eqs. 38–45).
     Flow(flow::Args),
+    /// Validate a model's Fisher metric at a point θ (config: docs/fisher.md).
+    Fisher(fisher::Args),
     /// Run every check of the toolkit against the paper and write a report.
     Reproduce(reproduce::Args),
+    /// Simulate an SDE ensemble and check it against its exact law.
+    Sde(sde::Args),
 }
 
 /// Runs the parsed command line.
@@ -50,7 +56,9 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Models(a) => models::run(a),
         Command::Bayes(a) => bayes::run(a),
         Command::Flow(a) => flow::run(a),
+        Command::Fisher(a) => fisher::run(a),
         Command::Reproduce(a) => reproduce::run(a),
+        Command::Sde(a) => sde::run(a),
     }
 }
 

@@ -64,15 +64,26 @@ struct ReportJson<'a> {
 
 /// Every stage of the toolkit, in order: foundations first.
 pub fn stages() -> Vec<Stage> {
-    vec![Stage {
-        name: "fisher",
-        title: "Fisher metric of every registered model (eqs. 28–31)",
-        description: "The validator on every registered model at its example point: \
+    vec![
+        Stage {
+            name: "fisher",
+            title: "Fisher metric of every registered model (eqs. 28–31)",
+            description: "The validator on every registered model at its example point: \
             Monte Carlo E[ℓℓᵀ] and −E[∇² ln p] against the closed form by z-score, the KL \
             Hessian and JᵀΣ⁻¹J by relative error, the zero-mean score (eq. 28), the \
             quadratic expansion of KL (eq. 31), symmetry and positive semi-definiteness.",
-        run: stages::fisher,
-    }]
+            run: stages::fisher,
+        },
+        Stage {
+            name: "fokker_planck",
+            title: "Fokker–Planck grid, semigroup and reverse SDE (eqs. 15, 20–24, 26)",
+            description: "Finite-volume grid against the Gaussian kernel N(y₀+vτ, Σ₀+τK⁻¹) and \
+            e^{−V} with a state-dependent K (its measured order and exact mass); \
+            E_{t₂}E_{t₁} = E_{t₁+t₂} and p_t = E_t(p₀); the reverse SDE recovering a \
+            Gaussian mixture; χ² of an Euler–Maruyama ensemble against the grid.",
+            run: stages::fokker_planck,
+        },
+    ]
 }
 
 /// Runs the stages named in `opts` (all of [`stages`] by default) and writes the

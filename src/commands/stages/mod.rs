@@ -2,5 +2,7 @@
 //! same library code as the matching subcommand on built-in configurations.
 
 mod fisher;
+mod fokker_planck;
 
 pub use fisher::fisher;
+pub use fokker_planck::fokker_planck;
