@@ -4,8 +4,8 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod bayes;
-mod flow;
 mod fisher;
+mod flow;
 mod models;
 mod reproduce;
 mod sde;
