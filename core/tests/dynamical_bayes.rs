@@ -182,7 +182,7 @@ fn linear_gaussian_grid_matches_precision_p0_plus_t_ataia() {
 
 #[test]
 fn particles_match_closed_forms_to_monte_carlo_error() {
-    // Poisson–Gamma with 100k prior draws; importance-sampling standard errors
+    // Poisson–Gamma with 50k prior draws; importance-sampling standard errors
     // sd/√ESS (mean) and var·√(2/ESS) (variance, Gaussian approximation, padded
     // by the kurtosis of a Gamma); 5 standard errors.
     let (a, b, star) = (4.0, 1.0, 3.0);
@@ -190,7 +190,7 @@ fn particles_match_closed_forms_to_monte_carlo_error() {
         factors: vec![Factor::Gamma { shape: a, rate: b }],
     };
     let e = Energy::new(&Pois {}, &[star], None, 0, 0).unwrap();
-    let mut p = ParticlePosterior::from_prior(&prior, 100_000, 11);
+    let mut p = ParticlePosterior::from_prior(&prior, 50_000, 11);
     let k = p.points().map(|x| e.eval(x));
     let ts = [0.0, 1.0, 5.0, 20.0];
     let rec = dynamics::run(p.points_mut(), &k, &ts, 40).unwrap();
@@ -219,7 +219,7 @@ fn particles_match_closed_forms_to_monte_carlo_error() {
     };
     let model = NormalMean { sigma };
     let e = Energy::new(&model, &[star], None, 0, 0).unwrap();
-    let mut p = ParticlePosterior::from_prior(&prior, 100_000, 12);
+    let mut p = ParticlePosterior::from_prior(&prior, 50_000, 12);
     let k = p.points().map(|x| e.eval(x));
     let rec = dynamics::run(p.points_mut(), &k, &ts, 40).unwrap();
     let o = bayesrg_core::bayes::conjugate::NormalMean::new(m0, s0, sigma * sigma);

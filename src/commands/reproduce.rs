@@ -84,6 +84,15 @@ pub fn stages() -> Vec<Stage> {
             run: stages::fokker_planck,
         },
         Stage {
+            name: "dynamical_bayes",
+            title: "Dynamical Bayes and DB-RG flows (eqs. 32–39, 43–45)",
+            description: "Every example of `bayesrg bayes` and `bayesrg flow`: the RK4 flow (33) \
+            on grids and particles against its solution (34), its invariants, the conjugate \
+            closed forms and the late-time law (35); eq. (32) on simulated data; KL(p_τ‖p₀) \
+            non-decreasing along τ; model-space (39) vs data-space (43) predictives.",
+            run: stages::dynamical_bayes,
+        },
+        Stage {
             name: "geometry",
             title: "Geometry of the model manifold and the lattice free field (eqs. 3–6, 29, 38, 55)",
             description: "Fisher–Rao distances by shooting geodesics against closed forms \

@@ -1,10 +1,12 @@
 //! The stages of `bayesrg reproduce`, one function each; every stage runs the
 //! same library code as the matching subcommand on built-in configurations.
 
+mod bayes;
 mod fisher;
 mod fokker_planck;
 mod geometry;
 
+pub use bayes::dynamical_bayes;
 pub use fisher::fisher;
 pub use fokker_planck::fokker_planck;
 pub use geometry::geometry;

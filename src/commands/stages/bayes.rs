@@ -1,0 +1,98 @@
+use crate::commands::Summary;
+use crate::commands::reproduce::StageCtx;
+use anyhow::{Context, Result};
+
+/// The example configs of `bayesrg bayes`, built in.
+const BAYES: &[(&str, &str)] = &[
+    (
+        "normal",
+        include_str!("../../../examples/bayes/normal.toml"),
+    ),
+    (
+        "normal_2d",
+        include_str!("../../../examples/bayes/normal_2d.toml"),
+    ),
+    (
+        "bernoulli",
+        include_str!("../../../examples/bayes/bernoulli.toml"),
+    ),
+    (
+        "poisson",
+        include_str!("../../../examples/bayes/poisson.toml"),
+    ),
+    (
+        "linear_gaussian",
+        include_str!("../../../examples/bayes/linear_gaussian.toml"),
+    ),
+    (
+        "sum_of_exponentials",
+        include_str!("../../../examples/bayes/sum_of_exponentials.toml"),
+    ),
+];
+
+/// The example configs of `bayesrg flow`, built in.
+const FLOW: &[(&str, &str)] = &[
+    ("normal", include_str!("../../../examples/flow/normal.toml")),
+    (
+        "normal_var",
+        include_str!("../../../examples/flow/normal_var.toml"),
+    ),
+    (
+        "bernoulli",
+        include_str!("../../../examples/flow/bernoulli.toml"),
+    ),
+    (
+        "poisson",
+        include_str!("../../../examples/flow/poisson.toml"),
+    ),
+    (
+        "linear_gaussian",
+        include_str!("../../../examples/flow/linear_gaussian.toml"),
+    ),
+    (
+        "sum_of_exponentials",
+        include_str!("../../../examples/flow/sum_of_exponentials.toml"),
+    ),
+];
+
+/// Stage `dynamical_bayes`: [`crate::commands::bayes::run`] and
+/// [`crate::commands::flow::run`] on every example config, each into its own
+/// folder `bayes-<name>` / `flow-<name>` of the stage folder. With `quick`,
+/// only the one-dimensional `bayes` examples and every flow.
+pub fn dynamical_bayes(ctx: &StageCtx) -> Result<Vec<Summary>> {
+    crate::ensure_linked();
+    let mut out = Vec::new();
+    for (name, text) in BAYES {
+        if ctx.quick
+            && matches!(
+                *name,
+                "normal_2d" | "linear_gaussian" | "sum_of_exponentials"
+            )
+        {
+            continue;
+        }
+        let origin = format!("examples/bayes/{name}.toml");
+        let cfg: crate::commands::bayes::Config = crate::config::parse_toml(text, &origin)?;
+        out.push(
+            crate::commands::bayes::run(
+                &cfg,
+                Some(&origin),
+                Some(&ctx.dir.join(format!("bayes-{name}"))),
+            )
+            .with_context(|| origin.clone())?,
+        );
+    }
+    for (name, text) in FLOW {
+        let origin = format!("examples/flow/{name}.toml");
+        let cfg: crate::commands::flow::Config = crate::config::parse_toml(text, &origin)?;
+        out.push(
+            crate::commands::flow::run(
+                &cfg,
+                Some(&origin),
+                Some(&ctx.dir.join(format!("flow-{name}"))),
+            )
+            .with_context(|| origin.clone())?,
+        );
+    }
+    Ok(out)
+}
