@@ -597,3 +597,37 @@ fn write_files(
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fisher_cfg(a: &str, cov: &str) -> DiffusionConfig {
+        crate::ensure_linked();
+        let text = format!(
+            "type = \"fisher\"\ntheta = [1.0, -0.5]\npush_forward = true\nmodel = {{ type = \"linear_gaussian\", a = {a}, noise_cov = {cov} }}\n"
+        );
+        crate::config::parse_toml(&text, "test").unwrap()
+    }
+
+    #[test]
+    fn pushforward_of_a_square_linear_model_is_its_noise_covariance() {
+        // y = Aθ + N(0, Σ), A invertible: I = AᵀΣ⁻¹A, so J I⁻¹ Jᵀ = Σ (eq. 44).
+        let c = fisher_cfg("[[1.0, 0.5], [0.0, 1.0]]", "[[0.5, 0.1], [0.1, 0.4]]");
+        let k_inv = k_inverse(&c).unwrap();
+        let sigma = DMatrix::from_row_slice(2, 2, &[0.5, 0.1, 0.1, 0.4]);
+        assert!((k_inv - sigma).amax() < 1e-12);
+    }
+
+    #[test]
+    fn rank_deficient_pushforward_is_not_positive_definite() {
+        // Three observations, two parameters: K⁻¹ = J I⁻¹ Jᵀ has rank 2.
+        let c = fisher_cfg(
+            "[[1.0, 0.0], [1.0, 1.0], [0.5, -1.0]]",
+            "[[0.5, 0.0, 0.0], [0.0, 0.4, 0.0], [0.0, 0.0, 0.3]]",
+        );
+        let k_inv = k_inverse(&c).unwrap();
+        let e = AdditiveNoise::from_k_inv(&k_inv).unwrap_err();
+        assert!(e.to_string().contains("not positive definite"), "{e}");
+    }
+}

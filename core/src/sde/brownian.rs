@@ -130,6 +130,10 @@ impl BrownianPath {
 
     /// Integrates `problem` from `y0` over the whole path with `n` equal steps of
     /// `stepper`, driven by this path's increments; returns the final state.
+    ///
+    /// # Panics
+    /// If the stepper cannot integrate the problem ([`Stepper::check`]) or `n`
+    /// does not divide the number of fine steps.
     pub fn solve(
         &self,
         problem: &Problem,
@@ -137,6 +141,9 @@ impl BrownianPath {
         y0: &[f64],
         n: usize,
     ) -> Vec<f64> {
+        if let Err(e) = stepper.check(problem) {
+            panic!("BrownianPath::solve: {e}");
+        }
         let (dw, dz) = self.increments(n);
         let h = self.h * (self.n / n) as f64;
         let m = self.m;

@@ -85,8 +85,6 @@ impl Drift for ConstantDrift {
 pub struct LinearDrift {
     b: DMatrix<f64>,
     m: DVector<f64>,
-    /// Row-major copy of B for the hot loop.
-    rows: Vec<f64>,
 }
 
 impl LinearDrift {
@@ -103,8 +101,7 @@ impl LinearDrift {
         if b.iter().chain(m.iter()).any(|v| !v.is_finite()) {
             return Err(Error::Msg("linear drift: non-finite entry".into()));
         }
-        let rows = b.transpose().as_slice().to_vec();
-        Ok(LinearDrift { b, m, rows })
+        Ok(LinearDrift { b, m })
     }
 
     /// The drift −½K⁻¹P(y − m) of the quadratic potential V = ½(y − m)ᵀP(y − m)
@@ -132,14 +129,16 @@ impl Drift for LinearDrift {
         self.m.len()
     }
     fn eval(&self, y: &[f64], _t: f64, out: &mut [f64]) {
+        // out = −Σⱼ B[:, j](yⱼ − mⱼ): column axpys (no reduction chains; vectorises).
         let d = self.m.len();
-        for (i, o) in out.iter_mut().enumerate() {
-            let row = &self.rows[i * d..(i + 1) * d];
-            let mut s = 0.0;
-            for j in 0..d {
-                s += row[j] * (y[j] - self.m[j]);
+        let b = self.b.as_slice();
+        out.fill(0.0);
+        for j in 0..d {
+            let r = self.m[j] - y[j];
+            let col = &b[j * d..(j + 1) * d];
+            for (o, c) in out.iter_mut().zip(col) {
+                *o += c * r;
             }
-            *o = -s;
         }
     }
     fn linear(&self) -> Option<(DMatrix<f64>, DVector<f64>)> {
@@ -279,9 +278,9 @@ impl Drift for NaturalGradientDrift {
 pub struct AdditiveNoise {
     d: usize,
     m: usize,
-    /// θ row-major.
+    /// θ column-major.
     theta: Vec<f64>,
-    /// Per row, the column range holding non-zeros (triangular factors skip zeros).
+    /// Per column, the row range holding non-zeros (triangular factors skip zeros).
     span: Vec<(usize, usize)>,
     k_inv: DMatrix<f64>,
 }
@@ -321,13 +320,13 @@ impl AdditiveNoise {
 
     fn from_factor_unchecked(theta: DMatrix<f64>) -> Self {
         let (d, m) = theta.shape();
-        let span = (0..d)
-            .map(|i| {
-                let lo = (0..m).find(|&j| theta[(i, j)] != 0.0).unwrap_or(0);
-                let hi = (0..m)
+        let span = (0..m)
+            .map(|j| {
+                let lo = (0..d).find(|&i| theta[(i, j)] != 0.0).unwrap_or(0);
+                let hi = (0..d)
                     .rev()
-                    .find(|&j| theta[(i, j)] != 0.0)
-                    .map_or(0, |j| j + 1);
+                    .find(|&i| theta[(i, j)] != 0.0)
+                    .map_or(0, |i| i + 1);
                 (lo, hi.max(lo))
             })
             .collect();
@@ -335,7 +334,7 @@ impl AdditiveNoise {
         AdditiveNoise {
             d,
             m,
-            theta: theta.transpose().as_slice().to_vec(),
+            theta: theta.as_slice().to_vec(),
             span,
             k_inv,
         }
@@ -355,19 +354,19 @@ impl AdditiveNoise {
     }
     /// θ as a matrix.
     pub fn factor(&self) -> DMatrix<f64> {
-        DMatrix::from_row_slice(self.d, self.m, &self.theta)
+        DMatrix::from_column_slice(self.d, self.m, &self.theta)
     }
     /// `out += s·θ·w`.
     #[inline]
     pub fn apply_add(&self, w: &[f64], s: f64, out: &mut [f64]) {
-        for (i, o) in out.iter_mut().enumerate().take(self.d) {
-            let (lo, hi) = self.span[i];
-            let row = &self.theta[i * self.m + lo..i * self.m + hi];
-            let mut acc = 0.0;
-            for (a, b) in row.iter().zip(&w[lo..hi]) {
-                acc += a * b;
+        // Column axpys over the non-zero rows of each column (vectorises).
+        for j in 0..self.m {
+            let (lo, hi) = self.span[j];
+            let c = s * w[j];
+            let col = &self.theta[j * self.d + lo..j * self.d + hi];
+            for (o, t) in out[lo..hi].iter_mut().zip(col) {
+                *o += t * c;
             }
-            *o += s * acc;
         }
     }
 }
