@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod output;
 pub mod plot;
+pub mod plugins;
 
 pub use bayesrg_core as core;
 pub use bayesrg_models as models;
