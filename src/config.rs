@@ -43,7 +43,7 @@ pub fn parse_toml_plain<T: DeserializeOwned>(text: &str, origin: &str) -> Result
                 format!(":{line}:{col}")
             })
             .unwrap_or_default();
-        anyhow!("{origin}{loc}: {}", e.message())
+        anyhow!("{origin}{loc}: {}", e.message().trim_end())
     })
 }
 

@@ -10,6 +10,7 @@ pub mod config;
 pub mod output;
 pub mod plot;
 pub mod plugins;
+pub mod report;
 
 pub use bayesrg_core as core;
 pub use bayesrg_models as models;

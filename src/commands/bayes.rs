@@ -1,0 +1,644 @@
+//! `bayesrg bayes FILE.toml --out DIR`: dynamical Bayes (eqs. 32–36) on a toy
+//! model with truth θ*.
+//!
+//! The flow (33) is integrated by RK4 on a grid and on weighted particles, and
+//! compared with its solution (34), its invariants, the conjugate closed form
+//! where one exists (oracles.md §7), and the late-time law (35). Eq. (32) is
+//! run on `n_data` observations simulated from θ*. Writes `flow.csv`,
+//! `data.csv`, PNG plots and `summary.json`.
+
+use super::{Check, Summary};
+use crate::output::OutDir;
+use crate::plot::{self, Axes, Series};
+use anyhow::{Context, Result, anyhow, bail};
+use bayesrg_core::Model;
+use bayesrg_core::bayes::conjugate::{BetaBernoulli, GammaPoisson, LinearGaussian, NormalMean};
+use bayesrg_core::bayes::energy::Energy;
+use bayesrg_core::bayes::grid::{Axis, GridPosterior};
+use bayesrg_core::bayes::particles::ParticlePosterior;
+use bayesrg_core::bayes::prior::{Factor, Prior};
+use bayesrg_core::bayes::{Posterior, check_increasing, dynamics, update};
+use bayesrg_core::model::type_name;
+use bayesrg_core::rng;
+use nalgebra::{DMatrix, DVector};
+use serde::Deserialize;
+use std::path::Path;
+
+fn default_steps() -> usize {
+    10
+}
+fn default_particles() -> usize {
+    20_000
+}
+fn default_late() -> f64 {
+    0.1
+}
+fn default_coverage() -> f64 {
+    1e-8
+}
+
+/// The config of `bayesrg bayes` (docs/bayes.md).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The model (`type = "…"` and its settings).
+    pub model: Box<dyn Model>,
+    /// The truth θ* (every parameter of the model).
+    pub theta_star: Vec<f64>,
+    /// Names of the parameters the posterior lives on (default: all); the
+    /// others are held at θ*.
+    #[serde(default)]
+    pub free: Option<Vec<String>>,
+    /// One prior factor per free parameter.
+    pub prior: Vec<Factor>,
+    /// One grid axis per free parameter (1 to 3).
+    pub grid: Vec<Axis>,
+    /// The increasing grid of times T (starting at 0 is usual).
+    pub t: Vec<f64>,
+    /// RK4 steps per interval of `t`.
+    #[serde(default = "default_steps")]
+    pub steps: usize,
+    /// Number of particles (0: no particle run).
+    #[serde(default = "default_particles")]
+    pub particles: usize,
+    /// Observations simulated from θ* for eq. (32) (0: none).
+    #[serde(default)]
+    pub n_data: usize,
+    /// Seed of every random number.
+    #[serde(default)]
+    pub seed: u64,
+    /// Tolerance of the late-time law (35) at the last T: max|T·Cov − I⁻¹|/max|I⁻¹|.
+    #[serde(default = "default_late")]
+    pub late_tolerance: f64,
+    /// Largest probability mass allowed in the edge cells of the grid.
+    #[serde(default = "default_coverage")]
+    pub coverage_tolerance: f64,
+}
+
+/// Reads a config; errors name the file, line and column.
+pub fn load(path: &Path) -> Result<Config> {
+    crate::ensure_linked();
+    crate::config::load(path)
+}
+
+/// A conjugate oracle for the flow, when the model and prior have one.
+enum Oracle {
+    Normal(NormalMean),
+    Beta(BetaBernoulli),
+    Gamma(GammaPoisson),
+    Linear(LinearGaussian),
+}
+
+impl Oracle {
+    fn detect(model: &dyn Model, free: &[usize], prior: &Prior, star: &[f64]) -> Option<Self> {
+        match (type_name(model), free, prior.factors.as_slice()) {
+            ("normal", [0], [Factor::Normal { mean, sd }]) => Some(Oracle::Normal(
+                NormalMean::new(*mean, *sd, star[1] * star[1]),
+            )),
+            ("normal_var", [0], [Factor::Normal { mean, sd }]) => {
+                Some(Oracle::Normal(NormalMean::new(*mean, *sd, star[1])))
+            }
+            ("bernoulli", [0], [Factor::Beta { a, b }]) => {
+                Some(Oracle::Beta(BetaBernoulli { a: *a, b: *b }))
+            }
+            ("poisson", [0], [Factor::Gamma { shape, rate }]) => {
+                Some(Oracle::Gamma(GammaPoisson {
+                    a: *shape,
+                    b: *rate,
+                }))
+            }
+            ("linear_gaussian", f, factors) if f.len() == model.dim() => {
+                let mut m0 = Vec::new();
+                let mut p0 = Vec::new();
+                for fa in factors {
+                    match fa {
+                        Factor::Normal { mean, sd } => {
+                            m0.push(*mean);
+                            p0.push(1.0 / (sd * sd));
+                        }
+                        _ => return None,
+                    }
+                }
+                let a = model.forward_jacobian(star)?;
+                let sigma = model.noise_covariance()?;
+                LinearGaussian::new(
+                    a,
+                    &sigma,
+                    DVector::from_vec(m0),
+                    DMatrix::from_diagonal(&DVector::from_vec(p0)),
+                )
+                .ok()
+                .map(Oracle::Linear)
+            }
+            _ => None,
+        }
+    }
+    fn name(&self) -> &'static str {
+        match self {
+            Oracle::Normal(_) => "normal mean: precision P0 + T/sigma^2",
+            Oracle::Beta(_) => "Beta(a + T p*, b + T(1 - p*))",
+            Oracle::Gamma(_) => "Gamma(a + T lambda*, b + T)",
+            Oracle::Linear(_) => "linear-Gaussian: precision P0 + T A^T Sigma^-1 A",
+        }
+    }
+    fn flow(&self, t: f64, star: &[f64]) -> (DVector<f64>, DVector<f64>) {
+        match self {
+            Oracle::Normal(o) => moments(&o.flow(t, star[0])),
+            Oracle::Beta(o) => moments(&o.flow(t, star[0])),
+            Oracle::Gamma(o) => moments(&o.flow(t, star[0])),
+            Oracle::Linear(o) => moments(&o.flow(t, star)),
+        }
+    }
+    fn data(&self, ys: &[Vec<f64>]) -> (DVector<f64>, DVector<f64>) {
+        let flat: Vec<f64> = ys.iter().map(|y| y[0]).collect();
+        match self {
+            Oracle::Normal(o) => {
+                let mut p = o.clone();
+                p.observe_batch(&flat);
+                moments(&p)
+            }
+            Oracle::Beta(o) => {
+                let mut p = o.clone();
+                p.observe_batch(&flat);
+                moments(&p)
+            }
+            Oracle::Gamma(o) => {
+                let mut p = o.clone();
+                p.observe_batch(&flat);
+                moments(&p)
+            }
+            Oracle::Linear(o) => {
+                let mut p = o.clone();
+                p.observe_batch(ys);
+                moments(&p)
+            }
+        }
+    }
+}
+
+fn moments(p: &dyn Posterior) -> (DVector<f64>, DVector<f64>) {
+    (p.mean(), p.var())
+}
+
+fn free_indices(model: &dyn Model, free: &Option<Vec<String>>) -> Result<Vec<usize>> {
+    let names = model.param_names();
+    match free {
+        None => Ok((0..names.len()).collect()),
+        Some(f) => f
+            .iter()
+            .map(|n| {
+                names.iter().position(|m| m == n).ok_or_else(|| {
+                    anyhow!(
+                        "free: `{n}` is not a parameter of model `{}` (it has {})",
+                        type_name(model),
+                        names.join(", ")
+                    )
+                })
+            })
+            .collect(),
+    }
+}
+
+fn coverage(g: &GridPosterior, e: &Energy<'_>, prior: &Prior, tol: f64, when: &str) -> Result<()> {
+    g.check_coverage(tol, &e.names(), |x| {
+        e.valid(x) && prior.ln_pdf(x).is_finite()
+    })
+    .with_context(|| when.to_string())
+}
+
+/// Runs dynamical Bayes on a loaded config; writes into `out` when given.
+pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Summary> {
+    let model = cfg.model.as_ref();
+    model.check_params(&cfg.theta_star).context("theta_star")?;
+    let free = free_indices(model, &cfg.free)?;
+    let e = Energy::new(model, &cfg.theta_star, Some(&free), 20_000, cfg.seed)?;
+    let names = e.names();
+    let prior = Prior::new(cfg.prior.clone(), &names)?;
+    check_increasing("t", &cfg.t)?;
+    if cfg.grid.len() != free.len() {
+        bail!(
+            "grid has {} axes but the posterior has {} coordinates ({})",
+            cfg.grid.len(),
+            free.len(),
+            names.join(", ")
+        );
+    }
+    let phi_star = e.phi_star();
+    let d = phi_star.len();
+    // θ* must be inside the grid and the prior must put mass near it.
+    for (i, a) in cfg.grid.iter().enumerate() {
+        if !(a.lo..=a.hi).contains(&phi_star[i]) {
+            bail!(
+                "the grid axis of `{}` [{}, {}] does not contain theta* = {}",
+                names[i],
+                a.lo,
+                a.hi,
+                phi_star[i]
+            );
+        }
+    }
+    let g0 = GridPosterior::new(&cfg.grid, |x| prior.ln_pdf(x))?;
+    let lp_star = prior.ln_pdf(&phi_star);
+    let lp_max = (0..g0.points().len())
+        .map(|k| prior.ln_pdf(g0.points().point(k)))
+        .fold(f64::NEG_INFINITY, f64::max);
+    if !(lp_star.is_finite() && lp_star - lp_max > -30.0) {
+        bail!(
+            "the prior has no mass near theta*: ln pi0(theta*) = {lp_star:.4} vs {lp_max:.4} at its grid maximum (a ratio below e^-30); the posterior could not reach theta*"
+        );
+    }
+    let fisher = e.fisher_star(cfg.seed)?;
+    let inv_fisher = bayesrg_core::linalg::cholesky(&fisher, "Fisher matrix at theta*")?.inverse();
+    let k_grid = g0.points().map(|x| e.eval(x));
+
+    // --- eq. (33) on the grid, step by step, with coverage at every T.
+    let mut g = g0.clone();
+    let mut recs = Vec::new();
+    let mut ln_z = 0.0;
+    for (i, &t) in cfg.t.iter().enumerate() {
+        if i > 0 {
+            let r = dynamics::run(g.points_mut(), &k_grid, &[cfg.t[i - 1], t], cfg.steps)?;
+            ln_z += r[1].ln_z;
+        }
+        coverage(
+            &g,
+            &e,
+            &prior,
+            cfg.coverage_tolerance,
+            &format!("at T = {t}"),
+        )?;
+        let mut r = dynamics::run(g.points_mut(), &k_grid, &[t], 1)?.remove(0);
+        r.ln_z = ln_z;
+        recs.push(r);
+    }
+    // --- (34) directly.
+    let sol: Vec<(DVector<f64>, DMatrix<f64>, f64)> = cfg
+        .t
+        .iter()
+        .map(|&t| {
+            let (p, z) = dynamics::boltzmann(g0.points(), &k_grid, t);
+            (p.mean(), p.cov(), z)
+        })
+        .collect();
+    // --- particles.
+    let prec = if cfg.particles > 0 {
+        let mut p = ParticlePosterior::from_prior(&prior, cfg.particles, cfg.seed);
+        let k = p.points().map(|x| e.eval(x));
+        Some(dynamics::run(p.points_mut(), &k, &cfg.t, cfg.steps)?)
+    } else {
+        None
+    };
+    // --- MAP path μ_T.
+    let mut maps = Vec::new();
+    for &t in &cfg.t {
+        let (p, _) = dynamics::boltzmann(g0.points(), &k_grid, t);
+        let best = p.point(p.argmax()).to_vec();
+        let radius: Vec<f64> = cfg.grid.iter().map(|a| 2.0 * a.step()).collect();
+        maps.push(dynamics::map_point(&prior, &e, t, &best, &radius)?);
+    }
+    let oracle = Oracle::detect(model, &free, &prior, &cfg.theta_star);
+
+    // --- checks.
+    let mut checks = Vec::new();
+    let mut dev_shape: f64 = 0.0;
+    let mut dev_z: f64 = 0.0;
+    let mut dev_de: f64 = 0.0;
+    let mut ek_rise: f64 = 0.0;
+    for (i, r) in recs.iter().enumerate() {
+        dev_shape = dev_shape
+            .max((&r.mean - &sol[i].0).amax())
+            .max((&r.cov - &sol[i].1).amax());
+        dev_z = dev_z.max((r.ln_z - sol[i].2).abs());
+        dev_de = dev_de.max((r.de_k_dt + r.var_k).abs() / r.var_k.max(1e-300));
+        if i > 0 {
+            ek_rise = ek_rise.max(r.e_k - recs[i - 1].e_k);
+        }
+    }
+    checks.push(Check::at_most(
+        "grid RK4 of (33) vs (34): max |Δ| of mean and covariance",
+        dev_shape,
+        1e-10,
+        "pi_T = pi_0 e^{-T KL(theta*||theta)}/Z (eq. 34) on the same grid",
+    ));
+    checks.push(Check::at_most(
+        "ln Z integrated along (33) vs ln E_pi0[e^{-TK}]",
+        dev_z,
+        1e-6,
+        "d ln Z/dT = -E_pi[KL] (RK4, order 4)",
+    ));
+    checks.push(Check::at_most(
+        "dE[K]/dT + Var(K), max relative",
+        dev_de,
+        1e-4,
+        "dE_pi[KL]/dT = -Var_pi(KL)",
+    ));
+    checks.push(Check::at_most(
+        "largest rise of E_pi[K] between successive T",
+        ek_rise,
+        1e-12,
+        "E_pi[K] is non-increasing (its derivative is -Var <= 0)",
+    ));
+    if let Some(pr) = &prec {
+        // z-score of the particle mean against the grid solution (34), standard
+        // error sd/sqrt(ESS).
+        let mut worst: f64 = 0.0;
+        for (i, r) in pr.iter().enumerate() {
+            for j in 0..d {
+                let sd = sol[i].1[(j, j)].sqrt();
+                worst = worst.max((r.mean[j] - sol[i].0[j]).abs() / (sd / r.ess.sqrt()));
+            }
+        }
+        checks.push(Check::at_most(
+            "particles vs grid (34): worst z-score of the posterior mean",
+            worst,
+            5.0,
+            "Monte Carlo standard error sd/sqrt(ESS)",
+        ));
+    }
+    if let Some(o) = &oracle {
+        let mut dev: f64 = 0.0;
+        for r in &recs {
+            let (m, v) = o.flow(r.t, &phi_star);
+            dev = dev
+                .max((&r.mean - m).amax())
+                .max((r.cov.diagonal() - v).amax());
+        }
+        checks.push(Check::at_most(
+            "grid RK4 of (33) vs the conjugate closed form: max |Δ| of mean and variance",
+            dev,
+            1e-8,
+            o.name(),
+        ));
+    }
+    let t_last = *cfg.t.last().expect("checked non-empty");
+    let late = if t_last > 0.0 {
+        let err = dynamics::late_time_error(&recs[recs.len() - 1].cov, t_last, &fisher)?;
+        checks.push(Check::at_most(
+            format!("late-time law (35) at T = {t_last}: max|T Cov - I^-1|/max|I^-1|"),
+            err,
+            cfg.late_tolerance,
+            "T Cov_pi -> I(theta*)^-1 (eq. 35)",
+        ));
+        err
+    } else {
+        f64::NAN
+    };
+
+    // --- eq. (32) on simulated data.
+    let mut data_rows = Vec::new();
+    if cfg.n_data > 0 {
+        let mut r = rng::stream(cfg.seed, 1);
+        let ys: Vec<Vec<f64>> = (0..cfg.n_data)
+            .map(|_| {
+                let mut y = vec![0.0; model.obs_dim()];
+                model.sample(&cfg.theta_star, &mut r, &mut y);
+                y
+            })
+            .collect();
+        let mut gd = g0.clone();
+        let mut ln_ev = 0.0;
+        let marks: Vec<usize> = (0..=cfg.n_data)
+            .filter(|n| *n == 0 || n.is_power_of_two() || *n == cfg.n_data)
+            .collect();
+        let mut done = 0;
+        for &n in &marks {
+            ln_ev += update::observe_all(gd.points_mut(), &e, &ys[done..n]);
+            done = n;
+            coverage(
+                &gd,
+                &e,
+                &prior,
+                cfg.coverage_tolerance,
+                &format!("after {n} observations"),
+            )?;
+            data_rows.push((n, gd.mean(), gd.var(), ln_ev));
+        }
+        let (_, mean, var, _) = data_rows.last().expect("one row");
+        let z = (0..d)
+            .map(|j| (mean[j] - phi_star[j]).abs() / var[j].sqrt())
+            .fold(0.0, f64::max);
+        checks.push(Check::at_most(
+            format!(
+                "posterior after {} observations (eq. 32): |mean - theta*|/sd",
+                cfg.n_data
+            ),
+            z,
+            5.0,
+            "the posterior concentrates around theta* (5 posterior sd)",
+        ));
+        if let Some(o) = &oracle {
+            let (m, v) = o.data(&ys);
+            let dev = (mean - m).amax().max((var - v).amax());
+            checks.push(Check::at_most(
+                "streaming grid update (32) vs batch conjugate update: max |Δ| of mean and variance",
+                dev,
+                1e-8,
+                o.name(),
+            ));
+        }
+    }
+
+    let summary = Summary::new(
+        "bayes",
+        origin.map(str::to_string),
+        checks,
+        serde_json::json!({
+            "model": type_name(model),
+            "free": names,
+            "theta_star": cfg.theta_star,
+            "fisher_at_theta_star": fisher.row_iter().map(|r| r.iter().copied().collect::<Vec<_>>()).collect::<Vec<_>>(),
+            "late_time_error": late,
+            "oracle": oracle.as_ref().map(Oracle::name),
+            "stepper": "classical RK4 (order 4) on u = ln pi",
+            "files": ["flow.csv", "data.csv", "mean.png", "variance.png", "energy.png"],
+        }),
+    );
+
+    if let Some(dir) = out {
+        let o = OutDir::create(dir)?;
+        // flow.csv
+        let mut w = csv::Writer::from_path(o.path("flow.csv"))?;
+        let mut head = vec!["T".to_string()];
+        for n in &names {
+            for c in [
+                "mean",
+                "var",
+                "mean_34",
+                "var_34",
+                "var_35",
+                "map",
+                "particle_mean",
+                "particle_var",
+                "oracle_mean",
+                "oracle_var",
+            ] {
+                head.push(format!("{c}_{n}"));
+            }
+        }
+        for c in [
+            "E_K",
+            "Var_K",
+            "dE_K_dT",
+            "ln_Z",
+            "ln_Z_34",
+            "particle_ess",
+            "map_fisher_speed",
+        ] {
+            head.push(c.into());
+        }
+        w.write_record(&head)?;
+        for (i, r) in recs.iter().enumerate() {
+            let mut row = vec![r.t];
+            let om_ov = oracle.as_ref().map(|o| o.flow(r.t, &phi_star));
+            for j in 0..d {
+                let (om, ov) = om_ov
+                    .as_ref()
+                    .map_or((f64::NAN, f64::NAN), |(m, v)| (m[j], v[j]));
+                let pr = prec.as_ref().map(|p| &p[i]);
+                row.extend([
+                    r.mean[j],
+                    r.cov[(j, j)],
+                    sol[i].0[j],
+                    sol[i].1[(j, j)],
+                    if r.t > 0.0 {
+                        inv_fisher[(j, j)] / r.t
+                    } else {
+                        f64::INFINITY
+                    },
+                    maps[i][j],
+                    pr.map_or(f64::NAN, |p| p.mean[j]),
+                    pr.map_or(f64::NAN, |p| p.cov[(j, j)]),
+                    om,
+                    ov,
+                ]);
+            }
+            // Drift along the MAP path (36): |dμ/dT|_I by a one-sided difference.
+            let speed = if i > 0 {
+                bayesrg_core::bayes::observables::fisher_speed(
+                    &maps[i - 1],
+                    &maps[i],
+                    r.t - recs[i - 1].t,
+                    &fisher,
+                )
+            } else {
+                f64::NAN
+            };
+            row.extend([
+                r.e_k,
+                r.var_k,
+                r.de_k_dt,
+                r.ln_z,
+                sol[i].2,
+                prec.as_ref().map_or(f64::NAN, |p| p[i].ess),
+                speed,
+            ]);
+            w.write_record(row.iter().map(|v| v.to_string()))?;
+        }
+        w.flush()?;
+        let mut w = csv::Writer::from_path(o.path("data.csv"))?;
+        let mut head = vec!["n".to_string()];
+        for n in &names {
+            head.push(format!("mean_{n}"));
+            head.push(format!("var_{n}"));
+        }
+        head.push("ln_evidence".into());
+        w.write_record(&head)?;
+        for (n, m, v, z) in &data_rows {
+            let mut row = vec![*n as f64];
+            for j in 0..d {
+                row.push(m[j]);
+                row.push(v[j]);
+            }
+            row.push(*z);
+            w.write_record(row.iter().map(|v| v.to_string()))?;
+        }
+        w.flush()?;
+        // Plots (T > 0 on log axes).
+        let pos: Vec<usize> = (0..recs.len()).filter(|&i| recs[i].t > 0.0).collect();
+        if !pos.is_empty() {
+            let mut s = Vec::new();
+            let mut sv = Vec::new();
+            for j in 0..d {
+                s.push(Series::line(
+                    format!("mean {} (RK4)", names[j]),
+                    pos.iter().map(|&i| (recs[i].t, recs[i].mean[j])).collect(),
+                ));
+                s.push(Series::points(
+                    format!("MAP {}", names[j]),
+                    pos.iter().map(|&i| (recs[i].t, maps[i][j])).collect(),
+                ));
+                s.push(Series::line(
+                    format!("theta* {}", names[j]),
+                    pos.iter().map(|&i| (recs[i].t, phi_star[j])).collect(),
+                ));
+                sv.push(Series::line(
+                    format!("var {} (RK4)", names[j]),
+                    pos.iter()
+                        .map(|&i| (recs[i].t, recs[i].cov[(j, j)]))
+                        .collect(),
+                ));
+                sv.push(Series::points(
+                    format!("var {} (34)", names[j]),
+                    pos.iter().map(|&i| (recs[i].t, sol[i].1[(j, j)])).collect(),
+                ));
+                sv.push(Series::line(
+                    format!("I^-1/T (35) {}", names[j]),
+                    pos.iter()
+                        .map(|&i| (recs[i].t, inv_fisher[(j, j)] / recs[i].t))
+                        .collect(),
+                ));
+            }
+            plot::line_chart(
+                &o.path("mean.png"),
+                &Axes {
+                    title: "Posterior mean and MAP along T (eq. 33)".into(),
+                    x_label: "T".into(),
+                    y_label: "theta".into(),
+                    log_x: true,
+                    log_y: false,
+                },
+                &s,
+            )?;
+            plot::line_chart(
+                &o.path("variance.png"),
+                &Axes {
+                    title: "Posterior variance vs (34) and (35)".into(),
+                    x_label: "T".into(),
+                    y_label: "variance".into(),
+                    log_x: true,
+                    log_y: true,
+                },
+                &sv,
+            )?;
+            plot::line_chart(
+                &o.path("energy.png"),
+                &Axes {
+                    title: "E_pi[KL(theta*||theta)] along T".into(),
+                    x_label: "T".into(),
+                    y_label: "E[K]".into(),
+                    log_x: true,
+                    log_y: true,
+                },
+                &[
+                    Series::line(
+                        "E[K]",
+                        pos.iter().map(|&i| (recs[i].t, recs[i].e_k)).collect(),
+                    ),
+                    Series::line(
+                        "Var[K]",
+                        pos.iter().map(|&i| (recs[i].t, recs[i].var_k)).collect(),
+                    ),
+                ],
+            )?;
+        }
+        o.write_json("summary.json", &summary)?;
+        o.commit()?;
+    }
+    Ok(summary)
+}
+
+/// Loads `path` and runs it.
+pub fn run_file(path: &Path, out: Option<&Path>) -> Result<Summary> {
+    let cfg = load(path)?;
+    run(&cfg, Some(&path.display().to_string()), out).with_context(|| format!("{}", path.display()))
+}
