@@ -78,8 +78,9 @@ pub struct PluginInfo {
 
 /// One model type provided by a loaded plugin.
 pub struct PluginModelType {
-    /// The namespaced tag `plugin-name/model-name`.
-    pub tag: String,
+    /// The namespaced tag `plugin-name/model-name` (leaked: plugins are never
+    /// unloaded, so their types live as long as the process).
+    pub tag: &'static str,
     /// One line saying what the family is.
     pub summary: String,
     /// Parameters (JSON) valid for the model, used for listings.
@@ -103,7 +104,7 @@ impl std::fmt::Debug for PluginModelType {
 impl PluginModelType {
     /// An instance with the example parameters.
     pub fn example(&self) -> Result<PluginModel> {
-        PluginModel::new(&self.tag, self.example_params.clone())
+        PluginModel::new(self.tag, self.example_params.clone())
     }
 }
 
@@ -198,14 +199,14 @@ pub fn load(path: &Path) -> Result<()> {
     let mut st = state();
     let builtins = registry::model_tags();
     for t in &types {
-        if builtins.contains(&t.tag.as_str()) {
+        if builtins.contains(&t.tag) {
             bail!(
                 "plugin `{shown}`: model tag `{}` collides with the built-in model type `{}`",
                 t.tag,
                 t.tag
             );
         }
-        if let Some(other) = st.models.get(&t.tag) {
+        if let Some(other) = st.models.get(t.tag) {
             bail!(
                 "plugin `{shown}`: model tag `{}` collides with the model of the same tag from plugin `{}` ({})",
                 t.tag,
@@ -216,7 +217,7 @@ pub fn load(path: &Path) -> Result<()> {
     }
     st.plugins.push(info);
     for t in types {
-        st.models.insert(t.tag.clone(), Arc::new(t));
+        st.models.insert(t.tag.to_string(), Arc::new(t));
     }
     Ok(())
 }
@@ -372,7 +373,7 @@ fn read_header(
             unsafe { std::slice::from_raw_parts(e.example_theta, e.example_theta_len) }.to_vec()
         };
         types.push(PluginModelType {
-            tag,
+            tag: Box::leak(tag.into_boxed_str()),
             summary,
             example_params,
             example_theta,
@@ -525,8 +526,8 @@ impl PluginModel {
     }
 
     /// The namespaced tag `plugin-name/model-name`.
-    pub fn tag(&self) -> &str {
-        &self.ty.tag
+    pub fn tag(&self) -> &'static str {
+        self.ty.tag
     }
 
     fn call(&self, what: &str, f: impl FnOnce(*mut c_char, usize) -> api::Status) -> bool {
@@ -555,7 +556,7 @@ fn empty_object() -> serde_json::Value {
 impl Serialize for PluginModel {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         Wire {
-            tag: self.ty.tag.clone(),
+            tag: self.ty.tag.to_string(),
             params: self.params.clone(),
         }
         .serialize(s)
@@ -659,6 +660,10 @@ impl Model for PluginModel {
 
     fn has_exact_score(&self) -> bool {
         self.ty.vt.score.is_some()
+    }
+
+    fn runtime_type_name(&self) -> Option<&'static str> {
+        Some(self.ty.tag)
     }
 
     fn fisher(&self, theta: &[f64]) -> Option<DMatrix<f64>> {

@@ -380,3 +380,100 @@ fn loading_errors_each_have_a_clear_message() {
         "create failed: the broken plugin refuses to create a model",
     );
 }
+
+fn write_config(name: &str, text: &str) -> PathBuf {
+    let p = tmp().join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn fisher_validates_the_cauchy_plugin_example() {
+    let lib = cauchy_lib();
+    let (code, out, err) = bayesrg(
+        &["fisher", "examples/plugins/cauchy.toml", "--json"],
+        &[&lib],
+    );
+    assert_eq!(code, 0, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["model"], "cauchy-plugin/cauchy");
+    assert_eq!(r["verdict"]["pass"], true, "{out}");
+    // Without the plugin the same file is bad input with a clear message.
+    let (code, _, err) = bayesrg(&["fisher", "examples/plugins/cauchy.toml"], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("unknown plugin model type `cauchy-plugin/cauchy`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn fisher_validates_the_c_plugin_named_in_the_config() {
+    // `plugins = [...]` relative to the config's folder; no --plugin flag.
+    let lib = rayleigh_lib()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let cfg = write_config(
+        "rayleigh.toml",
+        &format!(
+            "plugins = [\"{lib}\"]\ntheta = [1.5]\nsamples = 50000\nseed = 5\n\
+             claimed_fisher = [[1.777778]]\n\n[model]\ntype = \"c-example/rayleigh\"\n"
+        ),
+    );
+    let (code, out, err) = bayesrg(&["fisher", cfg.to_str().unwrap(), "--json"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["verdict"]["pass"], true, "{out}");
+}
+
+#[test]
+fn plugin_faults_and_bad_parameters_exit_2_through_fisher() {
+    let cauchy = cauchy_lib();
+    let cfg = write_config(
+        "cauchy-bad-params.toml",
+        "theta = [0.5, 2.0]\n[model]\ntype = \"cauchy-plugin/cauchy\"\nwidth = 3\n",
+    );
+    let (code, _, err) = bayesrg(&["fisher", cfg.to_str().unwrap()], &[&cauchy]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("unknown field `width`") && err.contains("cauchy-bad-params.toml"),
+        "{err}"
+    );
+
+    let fail2 = broken("broken-fail2-bin", &["-DFAIL=2"]);
+    let cfg = write_config(
+        "broken-flat.toml",
+        "theta = [0.0]\nsamples = 1000\n[model]\ntype = \"broken/flat\"\n",
+    );
+    let (code, _, err) = bayesrg(&["fisher", cfg.to_str().unwrap()], &[&fail2]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("failed on purpose") && err.contains("broken-fail2-bin"),
+        "{err}"
+    );
+
+    let panicky = panicky_lib();
+    let cfg = write_config(
+        "panicky.toml",
+        "theta = [0.0]\nsamples = 1000\n[model]\ntype = \"panicky/panicky\"\n",
+    );
+    let (code, _, err) = bayesrg(&["fisher", cfg.to_str().unwrap()], &[&panicky]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("panicked (caught inside the plugin)"), "{err}");
+    assert!(!err.contains("panicked at src/"), "{err}");
+}
+
+#[test]
+fn bayes_runs_on_a_plugin_model() {
+    let lib = cauchy_lib();
+    let text = std::fs::read_to_string(Path::new(ROOT).join("examples/bayes/normal.toml"))
+        .unwrap()
+        .replace("type = \"normal\"", "type = \"cauchy-plugin/cauchy\"")
+        .replace("free = [\"mu\"]", "free = [\"x0\"]");
+    let cfg = write_config("bayes-cauchy.toml", &text);
+    let (code, _, err) = bayesrg(&["bayes", cfg.to_str().unwrap()], &[&lib]);
+    assert_eq!(code, 0, "{err}");
+}

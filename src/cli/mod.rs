@@ -3,8 +3,8 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-mod fisher;
 mod bayes;
+mod fisher;
 mod flow;
 mod models;
 mod reproduce;

@@ -50,7 +50,7 @@ pub fn run(args: Args) -> Result<Status> {
         let th = &t.example_theta;
         let valid = m.check_params(th).is_ok();
         rows.push(Row {
-            r#type: t.tag.clone(),
+            r#type: t.tag.to_string(),
             summary: format!(
                 "{} [plugin {} {}]",
                 t.summary, t.plugin.name, t.plugin.version
