@@ -477,3 +477,35 @@ fn bayes_runs_on_a_plugin_model() {
     let (code, _, err) = bayesrg(&["bayes", cfg.to_str().unwrap()], &[&lib]);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn flow_and_sde_run_on_plugin_models() {
+    // flow on the C plugin (light-tailed Rayleigh), named in the config.
+    let lib = rayleigh_lib()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let cfg = write_config(
+        "flow-rayleigh.toml",
+        &format!(
+            "plugins = [\"{lib}\"]\nmu = [1.5]\ntau = [0.001, 0.01, 0.1]\nsamples = 4000\nseed = 3\n\n\
+             [model]\ntype = \"c-example/rayleigh\"\n\n[y_grid]\nlo = 0.0\nhi = 30.0\nn = 600\n"
+        ),
+    );
+    let (code, _, err) = bayesrg(&["flow", cfg.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    // sde with the Fisher diffusion of the Rust plugin, in an inline table.
+    let text = std::fs::read_to_string(Path::new(ROOT).join("examples/sde/fisher_normal.toml"))
+        .unwrap()
+        .replace(
+            "{ type = \"normal\" }",
+            "{ type = \"cauchy-plugin/cauchy\" }",
+        )
+        .replace("theta = [0.0, 1.5]", "theta = [0.0, 2.0]")
+        .replace("paths = 20000", "paths = 4000");
+    let cfg = write_config("sde-cauchy.toml", &text);
+    let (code, _, err) = bayesrg(&["sde", cfg.to_str().unwrap()], &[&cauchy_lib()]);
+    assert_eq!(code, 0, "{err}");
+}
