@@ -12,6 +12,7 @@ pub mod plot;
 pub mod plugins;
 pub mod report;
 
+pub use bayesrg_autoencoder as autoencoder;
 pub use bayesrg_core as core;
 pub use bayesrg_models as models;
 pub use bayesrg_schemes as schemes;
@@ -21,4 +22,5 @@ pub use bayesrg_schemes as schemes;
 pub fn ensure_linked() {
     bayesrg_models::ensure_linked();
     bayesrg_schemes::ensure_linked();
+    bayesrg_autoencoder::ensure_linked();
 }

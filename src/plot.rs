@@ -296,6 +296,71 @@ pub fn histogram(
     Ok(())
 }
 
+/// Draws rows of grayscale images (values in [0, 1], each `side`×`side`,
+/// row-major) as a PNG grid, each row labelled on its left.
+pub fn image_grid(
+    path: &Path,
+    title: &str,
+    rows: &[(String, Vec<Vec<f64>>)],
+    side: usize,
+) -> Result<()> {
+    init();
+    const SCALE: usize = 3;
+    const PAD: usize = 4;
+    const LABEL: usize = 150;
+    const TOP: usize = 34;
+    let cols = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    if cols == 0 || side == 0 {
+        return Err(anyhow!("no images to draw"));
+    }
+    let cell = side * SCALE + PAD;
+    let w = (LABEL + cols * cell + PAD) as u32;
+    let h = (TOP + rows.len() * cell + PAD) as u32;
+    let root = BitMapBackend::new(path, (w, h)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+    root.draw_text(
+        title,
+        &("sans-serif", 18).into_text_style(&root),
+        (PAD as i32, 8),
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    for (r, (label, imgs)) in rows.iter().enumerate() {
+        let y0 = TOP + r * cell;
+        root.draw_text(
+            label,
+            &("sans-serif", 13).into_text_style(&root),
+            (PAD as i32, (y0 + side * SCALE / 2 - 6) as i32),
+        )
+        .map_err(|e| anyhow!("{e}"))?;
+        for (c, img) in imgs.iter().enumerate() {
+            if img.len() != side * side {
+                return Err(anyhow!(
+                    "image {c} of row `{label}` has {} pixels, expected {}",
+                    img.len(),
+                    side * side
+                ));
+            }
+            let x0 = LABEL + c * cell;
+            for (p, v) in img.iter().enumerate() {
+                let g = (255.0 * (1.0 - v.clamp(0.0, 1.0))).round() as u8;
+                let (py, px) = (p / side, p % side);
+                for dy in 0..SCALE {
+                    for dx in 0..SCALE {
+                        root.draw_pixel(
+                            ((x0 + px * SCALE + dx) as i32, (y0 + py * SCALE + dy) as i32),
+                            &RGBColor(g, g, g),
+                        )
+                        .map_err(|e| anyhow!("{e}"))?;
+                    }
+                }
+            }
+        }
+    }
+    root.present()
+        .map_err(|e| anyhow!("cannot write `{}`: {e}", path.display()))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,6 +397,12 @@ mod tests {
         assert_eq!(&bytes[1..4], b"PNG");
         let h = dir.join("h.png");
         histogram(&h, &Axes::default(), &[0.1, 0.2, 0.2, 0.5], 4, &[]).unwrap();
+        let g = dir.join("g.png");
+        let rows = vec![("a".to_string(), vec![vec![0.5; 4], vec![1.0; 4]])];
+        image_grid(&g, "t", &rows, 2).unwrap();
+        assert_eq!(&std::fs::read(&g).unwrap()[1..4], b"PNG");
+        let bad = vec![("a".to_string(), vec![vec![0.5; 3]])];
+        assert!(image_grid(&g, "t", &bad, 2).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

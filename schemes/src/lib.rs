@@ -4,8 +4,14 @@
 //! remove, such as the information shell of eq. (55).
 #![warn(missing_docs)]
 
+pub mod shell;
+
+pub use shell::{
+    Candidates, DiagonalFisher, InformationShell, KlCostShell, Magnitude, Random, Scheme,
+};
+
 /// The tags of every scheme this crate registers.
-pub const SCHEME_TYPES: &[&str] = &[];
+pub const SCHEME_TYPES: &[&str] = &["information_shell", "random", "magnitude", "kl_cost_shell"];
 
 /// Ensures this crate is linked into the final binary, so that its registered
 /// types do not vanish when nothing else references the crate.

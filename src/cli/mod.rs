@@ -9,6 +9,7 @@ mod flow;
 mod models;
 mod reproduce;
 mod sde;
+mod prune;
 
 /// How a subcommand ended, when it did not fail on bad input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +53,8 @@ enum Command {
     Reproduce(reproduce::Args),
     /// Simulate an SDE ensemble and check it against its exact law.
     Sde(sde::Args),
+    /// Coarse-grain a trained MNIST autoencoder by the information shell (eq. 55).
+    Prune(prune::Args),
 }
 
 /// Runs the parsed command line: checks the catalogue for duplicate tags, loads
@@ -75,6 +78,7 @@ fn dispatch(command: Command) -> Result<Status> {
         Command::Flow(a) => flow::run(a),
         Command::Reproduce(a) => reproduce::run(a),
         Command::Sde(a) => sde::run(a),
+        Command::Prune(a) => prune::run(a),
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod bayes;
 pub mod flow;
+pub mod prune;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,349 @@
+//! The diagonal Fisher metric (eq. 29) of the autoencoder read as a regression
+//! model y = f(x; θ) + N(0, I) (the loss of eq. 53 as a likelihood, eq. 54).
+//!
+//! With unit noise the score is ℓ = Σₖ (yₖ − fₖ(x)) ∂fₖ/∂θ, so
+//! E_y[ℓ_p²] = Σₖ (∂fₖ/∂θ_p)² and the per-example Fisher diagonal is
+//!
+//!   F_pp = (1/N) Σₙ Σₖ (∂fₖ(xₙ)/∂θ_p)²,
+//!
+//! NNGeometry's regression Fisher, which the authors used. With
+//! h = ReLU(W₁x + b₁), o = ReLU(W₂h + b₂), aₖ = 1[oₖ > 0], sⱼ = 1[hⱼ > 0] and
+//! cⱼ = Σₖ aₖ W₂[k, j]², it is, per example,
+//!
+//! | parameter | F |
+//! |---|---|
+//! | W₁[j, i] | xᵢ² sⱼ cⱼ |
+//! | b₁[j] | sⱼ cⱼ |
+//! | W₂[k, j] | aₖ hⱼ² |
+//! | b₂[k] | aₖ |
+//!
+//! (the cross terms Σ_{k≠k′} vanish because ∂oₖ/∂W₂[k′, j] = 0 for k ≠ k′, and
+//! for W₁ the output sum of squares factorises). Cost per example: about
+//! n·m for cⱼ plus nnz(x)·m for the encoder — no per-example differentiation.
+//!
+//! Beside it: the **Monte Carlo** estimate E[ℓ²] with sampled targets
+//! y ~ N(f(x), I) (unbiased for the same F), and the **empirical** Fisher with
+//! the observed targets y = x (biased; conventions.md).
+
+use crate::net::{Autoencoder, CHUNK};
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// Which estimator produced a diagonal Fisher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// The closed form of the module docs.
+    Exact,
+    /// Monte Carlo with targets y ~ N(f(x), I).
+    MonteCarlo,
+    /// Empirical, targets y = x (biased).
+    Empirical,
+}
+
+/// Adds the per-chunk vectors in chunk order.
+fn ordered_sum(parts: Vec<Vec<f64>>, len: usize) -> Vec<f64> {
+    let mut s = vec![0.0; len];
+    for p in parts {
+        for (a, b) in s.iter_mut().zip(p) {
+            *a += b;
+        }
+    }
+    s
+}
+
+/// The exact diagonal regression Fisher over the examples `data`
+/// (concatenated), one entry per parameter in θ's layout.
+pub fn exact(net: &Autoencoder, data: &[f64]) -> Vec<f64> {
+    let a = net.arch;
+    let (n, m) = (a.input, a.latent);
+    let count = data.len() / n;
+    let np = a.n_params();
+    let w2 = net.w2();
+    let parts: Vec<Vec<f64>> = (0..count.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|ch| {
+            let mut acc = vec![0.0; np];
+            let mut act = net.activations();
+            let mut c = vec![0.0; m];
+            for e in ch * CHUNK..((ch + 1) * CHUNK).min(count) {
+                let x = &data[e * n..(e + 1) * n];
+                net.forward_into(x, &mut act);
+                c.iter_mut().for_each(|v| *v = 0.0);
+                let w2o = a.w2_offset();
+                for k in 0..n {
+                    if act.o[k] > 0.0 {
+                        let row = &w2[k * m..(k + 1) * m];
+                        let g = &mut acc[w2o + k * m..w2o + (k + 1) * m];
+                        for j in 0..m {
+                            c[j] += row[j] * row[j];
+                            g[j] += act.h[j] * act.h[j];
+                        }
+                        if a.bias {
+                            acc[a.b2_offset() + k] += 1.0;
+                        }
+                    }
+                }
+                for j in 0..m {
+                    if act.h[j] <= 0.0 {
+                        c[j] = 0.0;
+                    }
+                }
+                for (i, &xi) in x.iter().enumerate() {
+                    if xi != 0.0 {
+                        let x2 = xi * xi;
+                        let g = &mut acc[i * m..(i + 1) * m];
+                        for j in 0..m {
+                            g[j] += x2 * c[j];
+                        }
+                    }
+                }
+                if a.bias {
+                    for j in 0..m {
+                        acc[a.b1_offset() + j] += c[j];
+                    }
+                }
+            }
+            acc
+        })
+        .collect();
+    let mut f = ordered_sum(parts, np);
+    f.iter_mut().for_each(|v| *v /= count as f64);
+    f
+}
+
+/// Σₙ ℓ(yₙ)² / N with the score ℓ = Σₖ rₖ ∂fₖ/∂θ for residuals r given by
+/// `residual(example, x, f(x), chunk rng, r)`.
+fn score_squares<R>(net: &Autoencoder, data: &[f64], seed: u64, residual: R) -> Vec<f64>
+where
+    R: Fn(&[f64], &[f64], &mut bayesrg_core::rng::BrgRng, &mut [f64]) + Sync,
+{
+    let a = net.arch;
+    let n = a.input;
+    let count = data.len() / n;
+    let np = a.n_params();
+    let parts: Vec<Vec<f64>> = (0..count.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|ch| {
+            let mut rng = bayesrg_core::rng::stream(seed, ch as u64);
+            let mut acc = vec![0.0; np];
+            let mut act = net.activations();
+            let mut r = vec![0.0; n];
+            let mut u = vec![0.0; a.latent];
+            for e in ch * CHUNK..((ch + 1) * CHUNK).min(count) {
+                let x = &data[e * n..(e + 1) * n];
+                net.forward_into(x, &mut act);
+                residual(x, &act.o, &mut rng, &mut r);
+                for k in 0..n {
+                    if act.o[k] <= 0.0 {
+                        r[k] = 0.0;
+                    }
+                }
+                net.backprop_add(x, &act, &r, &mut u, &mut acc, true);
+            }
+            acc
+        })
+        .collect();
+    let mut f = ordered_sum(parts, np);
+    f.iter_mut().for_each(|v| *v /= count as f64);
+    f
+}
+
+/// Monte Carlo diagonal Fisher: one target y ~ N(f(x), I) per example and per
+/// draw (`draws` of them), F ≈ mean of ℓ². Seeded; chunk c of draw d uses
+/// stream (seed + d, c).
+pub fn monte_carlo(net: &Autoencoder, data: &[f64], draws: usize, seed: u64) -> Vec<f64> {
+    let np = net.arch.n_params();
+    let mut f = vec![0.0; np];
+    for d in 0..draws.max(1) {
+        let part = score_squares(net, data, seed.wrapping_add(d as u64), |_, _, rng, r| {
+            for v in r.iter_mut() {
+                *v = StandardNormal.sample(rng);
+            }
+        });
+        for (a, b) in f.iter_mut().zip(part) {
+            *a += b;
+        }
+    }
+    f.iter_mut().for_each(|v| *v /= draws.max(1) as f64);
+    f
+}
+
+/// The empirical diagonal Fisher: targets are the inputs themselves (y = x),
+/// ℓ = Σₖ (xₖ − fₖ(x)) ∂fₖ/∂θ. Biased: it is not eq. (29).
+pub fn empirical(net: &Autoencoder, data: &[f64]) -> Vec<f64> {
+    score_squares(net, data, 0, |x, o, _, r| {
+        for k in 0..x.len() {
+            r[k] = x[k] - o[k];
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::Architecture;
+    use rand::RngExt;
+
+    fn tiny(bias: bool) -> (Autoencoder, Vec<f64>) {
+        let arch = Architecture {
+            input: 6,
+            latent: 3,
+            bias,
+        };
+        let net = Autoencoder::init(arch, 3);
+        let mut rng = bayesrg_core::rng::stream(11, 0);
+        // Inputs with some exact zeros, like images.
+        let data: Vec<f64> = (0..6 * 40)
+            .map(|i| if i % 5 == 0 { 0.0 } else { rng.random::<f64>() })
+            .collect();
+        (net, data)
+    }
+
+    /// Oracle: Σₖ (∂fₖ/∂θ_p)² from a central-difference Jacobian of f
+    /// (bayesrg_core::numdiff), example by example.
+    fn numerical(net: &Autoencoder, data: &[f64]) -> Vec<f64> {
+        let n = net.arch.input;
+        let count = data.len() / n;
+        let mut f = vec![0.0; net.arch.n_params()];
+        for e in 0..count {
+            let x = &data[e * n..(e + 1) * n];
+            let j = bayesrg_core::numdiff::jacobian(
+                |t| {
+                    let m = Autoencoder {
+                        arch: net.arch,
+                        theta: t.to_vec(),
+                    };
+                    nalgebra::DVector::from_vec(m.forward(x))
+                },
+                &net.theta,
+            );
+            for p in 0..f.len() {
+                f[p] += j.column(p).norm_squared() / count as f64;
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn exact_matches_numerical_jacobian() {
+        for bias in [false, true] {
+            let (net, data) = tiny(bias);
+            let e = exact(&net, &data);
+            let o = numerical(&net, &data);
+            for p in 0..e.len() {
+                assert!(
+                    (e[p] - o[p]).abs() < 1e-6 * (1.0 + o[p]),
+                    "bias {bias} p {p}: {} vs {}",
+                    e[p],
+                    o[p]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn monte_carlo_and_empirical() {
+        let (net, data) = tiny(true);
+        let e = exact(&net, &data);
+        // MC: mean of ℓ² over N·D draws; ℓ_p = Σₖ εₖ gₖ is Gaussian with
+        // variance vₙ = Σₖ gₖ², so ℓ² has variance 2vₙ²; the estimate's standard
+        // error is sqrt(Σₙ 2vₙ² / D) / N. Allow 5 standard errors.
+        let draws = 200;
+        let mc = monte_carlo(&net, &data, draws, 5);
+        let n = net.arch.input;
+        let count = data.len() / n;
+        for p in 0..e.len() {
+            // Per-example v from the exact routine on one example.
+            let var: f64 = (0..count)
+                .map(|k| {
+                    let v = exact(&net, &data[k * n..(k + 1) * n])[p];
+                    2.0 * v * v
+                })
+                .sum();
+            let se = (var / draws as f64).sqrt() / count as f64;
+            assert!(
+                (mc[p] - e[p]).abs() <= 5.0 * se + 1e-15,
+                "p {p}: {} vs {} (se {se})",
+                mc[p],
+                e[p]
+            );
+        }
+        // Empirical oracle: explicit residual-weighted Jacobian columns.
+        let emp = empirical(&net, &data);
+        let mut oracle = vec![0.0; e.len()];
+        for k in 0..count {
+            let x = &data[k * n..(k + 1) * n];
+            let j = bayesrg_core::numdiff::jacobian(
+                |t| {
+                    nalgebra::DVector::from_vec(
+                        Autoencoder {
+                            arch: net.arch,
+                            theta: t.to_vec(),
+                        }
+                        .forward(x),
+                    )
+                },
+                &net.theta,
+            );
+            let f = net.forward(x);
+            let r = nalgebra::DVector::from_iterator(n, x.iter().zip(&f).map(|(a, b)| a - b));
+            let l = j.transpose() * r;
+            for p in 0..e.len() {
+                oracle[p] += l[p] * l[p] / count as f64;
+            }
+        }
+        for p in 0..e.len() {
+            assert!(
+                (emp[p] - oracle[p]).abs() < 1e-6 * (1.0 + oracle[p]),
+                "p {p}"
+            );
+        }
+    }
+
+    #[test]
+    fn same_bits_with_any_thread_count() {
+        let (net, data) = tiny(false);
+        let data: Vec<f64> = data.iter().cycle().take(6 * 500).copied().collect();
+        let run = |t| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .unwrap()
+                .install(|| (exact(&net, &data), monte_carlo(&net, &data, 2, 1)))
+        };
+        assert_eq!(run(1), run(3));
+    }
+}
+
+/// A trained network with its diagonal Fisher: what the coarse-graining
+/// schemes of `bayesrg-schemes` act on.
+#[derive(Debug, Clone)]
+pub struct WithFisher {
+    /// The network.
+    pub net: Autoencoder,
+    /// Its diagonal Fisher, in θ's layout.
+    pub fisher: Vec<f64>,
+}
+
+impl bayesrg_schemes::DiagonalFisher for WithFisher {
+    fn parameters(&self) -> Vec<f64> {
+        self.net.theta.clone()
+    }
+    fn diagonal_fisher(&self) -> Vec<f64> {
+        self.fisher.clone()
+    }
+}
+
+impl WithFisher {
+    /// The encoder weights as removal candidates (the paper prunes only W₁;
+    /// their candidate index equals their index in θ).
+    pub fn encoder_candidates(&self) -> bayesrg_schemes::Candidates {
+        let e = self.net.arch.encoder_weights();
+        bayesrg_schemes::Candidates {
+            theta: self.net.theta[..e].to_vec(),
+            fisher: self.fisher[..e].to_vec(),
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! # bayesrg-autoencoder
+//!
+//! The section-4 experiment of the paper: a dense ReLU autoencoder on MNIST
+//! (eqs. 48–53), its exact diagonal Fisher metric (eq. 29, regression form),
+//! and the hooks the coarse-graining schemes of `bayesrg-schemes` need (the
+//! information shell of eq. 55 and its rivals).
+//!
+//! - [`mnist`]: IDX reader (raw or gzip) and the embedded subset;
+//! - [`net`]: the network, Adam training, weights files;
+//! - [`fisher`]: exact, Monte Carlo and empirical diagonal Fisher;
+//! - [`model`]: the network as a typetag-registered [`bayesrg_core::Model`].
+#![warn(missing_docs)]
+// Index loops over several parallel arrays read like the formulas they implement.
+#![allow(clippy::needless_range_loop)]
+
+pub mod fisher;
+pub mod mnist;
+pub mod model;
+pub mod net;
+
+pub use net::{Architecture, Autoencoder, TrainConfig};
+
+/// The model tags this crate registers.
+pub const MODEL_TYPES: &[&str] = &["autoencoder_regression"];
+
+/// Ensures this crate is linked, so that its typetag registrations are present.
+#[inline(never)]
+pub fn ensure_linked() {
+    std::hint::black_box(MODEL_TYPES);
+}

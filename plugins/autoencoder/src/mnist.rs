@@ -1,0 +1,374 @@
+//! MNIST from the standard IDX files (raw or gzip), and the embedded subset.
+//!
+//! IDX layout (big-endian): a magic number `0x0000_08_NN` (type byte 0x08 =
+//! unsigned byte, NN = number of dimensions), NN dimension sizes as u32, then
+//! the data. Images are `0x00000803` (count × 28 × 28), labels `0x00000801`
+//! (count). Every read checks the magic number, the dimensions and the length;
+//! a truncated or wrong file is an error naming the file.
+//!
+//! The embedded default is the first 10,000 training and the first 2,000 test
+//! images of the original files (MNIST by Yann LeCun and Corinna Cortes,
+//! CC BY-SA 3.0); see `plugins/autoencoder/data/README.md`.
+
+use flate2::read::GzDecoder;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Side of an MNIST image in pixels.
+pub const SIDE: usize = 28;
+/// Pixels per MNIST image.
+pub const PIXELS: usize = SIDE * SIDE;
+
+const IMAGES_MAGIC: u32 = 0x0000_0803;
+const LABELS_MAGIC: u32 = 0x0000_0801;
+
+/// An error reading MNIST: always names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum MnistError {
+    /// The file could not be opened or read.
+    #[error("cannot read MNIST file `{file}`: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not the IDX file expected.
+    #[error("MNIST file `{file}` is not valid: {reason}")]
+    Invalid {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// None of the accepted names of a file exists in the folder.
+    #[error("no MNIST file `{name}` (or `{name}.gz`) in `{dir}` (nor in `{dir}/MNIST/raw`)")]
+    Missing {
+        /// The folder searched.
+        dir: String,
+        /// The base name looked for.
+        name: String,
+    },
+}
+
+fn invalid(file: &str, reason: impl Into<String>) -> MnistError {
+    MnistError::Invalid {
+        file: file.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// A set of images (pixels scaled to [0, 1] by dividing by 255, as in the
+/// authors' code) with their labels.
+#[derive(Debug, Clone)]
+pub struct Mnist {
+    /// Pixel values, image after image, each [`PIXELS`] long, row-major.
+    pub images: Vec<f64>,
+    /// Labels 0–9.
+    pub labels: Vec<u8>,
+}
+
+impl Mnist {
+    /// The number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+    /// Whether there are no images.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+    /// Image `n` as a slice of [`PIXELS`] values in [0, 1].
+    pub fn image(&self, n: usize) -> &[f64] {
+        &self.images[n * PIXELS..(n + 1) * PIXELS]
+    }
+    /// The first `n` images (all if fewer).
+    pub fn take(&self, n: usize) -> Mnist {
+        let n = n.min(self.len());
+        Mnist {
+            images: self.images[..n * PIXELS].to_vec(),
+            labels: self.labels[..n].to_vec(),
+        }
+    }
+}
+
+/// The training and test sets.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// Training images.
+    pub train: Mnist,
+    /// Test images.
+    pub test: Mnist,
+    /// Where they came from (`embedded subset` or a folder).
+    pub source: String,
+}
+
+/// Decompresses `bytes` if they start with the gzip magic 1f 8b.
+pub fn maybe_gunzip(bytes: Vec<u8>, file: &str) -> Result<Vec<u8>, MnistError> {
+    if bytes.len() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b {
+        let mut out = Vec::new();
+        GzDecoder::new(&bytes[..])
+            .read_to_end(&mut out)
+            .map_err(|e| invalid(file, format!("corrupt gzip data: {e}")))?;
+        Ok(out)
+    } else {
+        Ok(bytes)
+    }
+}
+
+fn be_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// Parses an IDX file of unsigned bytes with the given magic number; returns
+/// (dimensions, data).
+pub fn parse_idx(
+    bytes: &[u8],
+    magic: u32,
+    file: &str,
+) -> Result<(Vec<usize>, Vec<u8>), MnistError> {
+    if bytes.len() < 4 {
+        return Err(invalid(
+            file,
+            format!("{} bytes is too short for an IDX header", bytes.len()),
+        ));
+    }
+    let m = be_u32(bytes, 0);
+    if m != magic {
+        return Err(invalid(
+            file,
+            format!("magic number {m:#010x}, expected {magic:#010x}"),
+        ));
+    }
+    let ndim = (magic & 0xff) as usize;
+    let header = 4 + 4 * ndim;
+    if bytes.len() < header {
+        return Err(invalid(file, "truncated IDX header"));
+    }
+    let dims: Vec<usize> = (0..ndim)
+        .map(|d| be_u32(bytes, 4 + 4 * d) as usize)
+        .collect();
+    let expected: usize = dims.iter().product();
+    let got = bytes.len() - header;
+    if got != expected {
+        return Err(invalid(
+            file,
+            format!(
+                "dimensions {dims:?} need {expected} data bytes, found {got}{}",
+                if got < expected { " (truncated)" } else { "" }
+            ),
+        ));
+    }
+    Ok((dims, bytes[header..].to_vec()))
+}
+
+/// Parses an images file and a labels file (raw or gzip bytes) into a set.
+pub fn parse_pair(
+    images: Vec<u8>,
+    images_name: &str,
+    labels: Vec<u8>,
+    labels_name: &str,
+) -> Result<Mnist, MnistError> {
+    let images = maybe_gunzip(images, images_name)?;
+    let labels = maybe_gunzip(labels, labels_name)?;
+    let (idims, pix) = parse_idx(&images, IMAGES_MAGIC, images_name)?;
+    if idims[1] != SIDE || idims[2] != SIDE {
+        return Err(invalid(
+            images_name,
+            format!("images are {}×{}, expected 28×28", idims[1], idims[2]),
+        ));
+    }
+    let (ldims, lab) = parse_idx(&labels, LABELS_MAGIC, labels_name)?;
+    if ldims[0] != idims[0] {
+        return Err(invalid(
+            labels_name,
+            format!(
+                "{} labels for {} images in `{images_name}`",
+                ldims[0], idims[0]
+            ),
+        ));
+    }
+    if let Some(&bad) = lab.iter().find(|&&l| l > 9) {
+        return Err(invalid(labels_name, format!("label {bad} is not a digit")));
+    }
+    Ok(Mnist {
+        images: pix.iter().map(|&p| p as f64 / 255.0).collect(),
+        labels: lab,
+    })
+}
+
+fn find(dir: &Path, name: &str) -> Result<PathBuf, MnistError> {
+    for base in [dir.to_path_buf(), dir.join("MNIST").join("raw")] {
+        for cand in [name.to_string(), format!("{name}.gz")] {
+            let p = base.join(&cand);
+            if p.is_file() {
+                return Ok(p);
+            }
+        }
+    }
+    Err(MnistError::Missing {
+        dir: dir.display().to_string(),
+        name: name.to_string(),
+    })
+}
+
+fn read(p: &Path) -> Result<Vec<u8>, MnistError> {
+    std::fs::read(p).map_err(|e| MnistError::Io {
+        file: p.display().to_string(),
+        source: e,
+    })
+}
+
+/// Loads one set (`train` or `t10k`) from a folder holding the standard file
+/// names (`train-images-idx3-ubyte`, optionally `.gz`; the folder itself or its
+/// torchvision layout `MNIST/raw`).
+pub fn load_set(dir: &Path, prefix: &str) -> Result<Mnist, MnistError> {
+    let ip = find(dir, &format!("{prefix}-images-idx3-ubyte"))?;
+    let lp = find(dir, &format!("{prefix}-labels-idx1-ubyte"))?;
+    parse_pair(
+        read(&ip)?,
+        &ip.display().to_string(),
+        read(&lp)?,
+        &lp.display().to_string(),
+    )
+}
+
+/// Loads the training and test sets from a folder.
+pub fn load_dir(dir: &Path) -> Result<Dataset, MnistError> {
+    Ok(Dataset {
+        train: load_set(dir, "train")?,
+        test: load_set(dir, "t10k")?,
+        source: dir.display().to_string(),
+    })
+}
+
+/// The embedded files, gzip IDX: the first 10,000 training images and labels.
+pub static EMBEDDED_TRAIN_IMAGES: &[u8] = include_bytes!("../data/train-images-10k-idx3-ubyte.gz");
+/// Labels of [`EMBEDDED_TRAIN_IMAGES`].
+pub static EMBEDDED_TRAIN_LABELS: &[u8] = include_bytes!("../data/train-labels-10k-idx1-ubyte.gz");
+/// The first 2,000 test images.
+pub static EMBEDDED_TEST_IMAGES: &[u8] = include_bytes!("../data/t10k-images-2k-idx3-ubyte.gz");
+/// Labels of [`EMBEDDED_TEST_IMAGES`].
+pub static EMBEDDED_TEST_LABELS: &[u8] = include_bytes!("../data/t10k-labels-2k-idx1-ubyte.gz");
+
+/// The embedded subset: first 10,000 training and 2,000 test images.
+pub fn embedded() -> Dataset {
+    let train = parse_pair(
+        EMBEDDED_TRAIN_IMAGES.to_vec(),
+        "embedded train-images-10k",
+        EMBEDDED_TRAIN_LABELS.to_vec(),
+        "embedded train-labels-10k",
+    )
+    .expect("the embedded MNIST subset is valid (checked by tests)");
+    let test = parse_pair(
+        EMBEDDED_TEST_IMAGES.to_vec(),
+        "embedded t10k-images-2k",
+        EMBEDDED_TEST_LABELS.to_vec(),
+        "embedded t10k-labels-2k",
+    )
+    .expect("the embedded MNIST subset is valid (checked by tests)");
+    Dataset {
+        train,
+        test,
+        source: "embedded subset (first 10,000 training, 2,000 test images)".into(),
+    }
+}
+
+/// `--data DIR` if given, else the embedded subset.
+pub fn load(dir: Option<&Path>) -> Result<Dataset, MnistError> {
+    match dir {
+        Some(d) => load_dir(d),
+        None => Ok(embedded()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(gz: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        GzDecoder::new(gz).read_to_end(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn embedded_facts() {
+        let d = embedded();
+        assert_eq!(d.train.len(), 10_000);
+        assert_eq!(d.test.len(), 2_000);
+        // Published fact (design-notes): the first training labels.
+        assert_eq!(&d.train.labels[..10], &[5, 0, 4, 1, 9, 2, 1, 3, 1, 4]);
+        // Second code path: the mean straight from the raw bytes after the
+        // 16-byte header, summed as integers.
+        for (set, gz) in [
+            (&d.train, EMBEDDED_TRAIN_IMAGES),
+            (&d.test, EMBEDDED_TEST_IMAGES),
+        ] {
+            let r = raw(gz);
+            let s: u64 = r[16..].iter().map(|&b| b as u64).sum();
+            let oracle = s as f64 / (r.len() - 16) as f64 / 255.0;
+            let mean = set.images.iter().sum::<f64>() / set.images.len() as f64;
+            assert!((mean - oracle).abs() < 1e-12, "{mean} vs {oracle}");
+        }
+        // Pixels that are zero in every image: the full set has 67 of 784
+        // (design-notes); a subset of it has at least as many.
+        let zero = (0..PIXELS)
+            .filter(|&i| (0..d.train.len()).all(|n| d.train.image(n)[i] == 0.0))
+            .count();
+        assert!(zero >= 67, "{zero}");
+    }
+
+    #[test]
+    fn corrupt_files_are_named_errors() {
+        let img = raw(EMBEDDED_TEST_IMAGES);
+        let lab = raw(EMBEDDED_TEST_LABELS);
+        // Truncated.
+        let e = parse_pair(
+            img[..img.len() - 5].to_vec(),
+            "img.idx",
+            lab.clone(),
+            "lab.idx",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("img.idx") && e.contains("truncated"), "{e}");
+        // Bad magic (labels passed as images).
+        let e = parse_pair(lab.clone(), "lab-as-img", lab.clone(), "lab.idx")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lab-as-img") && e.contains("magic"), "{e}");
+        // Count mismatch.
+        let mut short = lab[..8].to_vec();
+        short[4..8].copy_from_slice(&0u32.to_be_bytes());
+        let e = parse_pair(img.clone(), "img", short, "short-labels")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("short-labels"), "{e}");
+        // Corrupt gzip.
+        let mut gz = EMBEDDED_TEST_LABELS.to_vec();
+        gz.truncate(40);
+        let e = parse_pair(img, "img", gz, "lab.gz")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lab.gz"), "{e}");
+        // Missing folder.
+        let e = load_dir(Path::new("/nonexistent-mnist"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/nonexistent-mnist"), "{e}");
+    }
+
+    /// Full-set facts when the real files are present (`MNIST_DIR`, e.g.
+    /// after `scripts/fetch-mnist.sh`): training mean 0.130660, test 0.132515.
+    #[test]
+    fn full_set_means_when_available() {
+        let Ok(dir) = std::env::var("MNIST_DIR") else {
+            return;
+        };
+        let d = load_dir(Path::new(&dir)).unwrap();
+        assert_eq!(d.train.len(), 60_000);
+        let m = |s: &Mnist| s.images.iter().sum::<f64>() / s.images.len() as f64;
+        assert!((m(&d.train) - 0.130660).abs() < 5e-7);
+        assert!((m(&d.test) - 0.132515).abs() < 5e-7);
+    }
+}

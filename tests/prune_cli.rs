@@ -1,0 +1,158 @@
+//! `bayesrg prune` through the binary and the library: files, oracles, and
+//! bad input (exit status 2, the culprit named, nothing half-written).
+
+use bayesrg::commands::prune::{self, PruneConfig};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("brg-prune-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A very small run: 2 epochs on 1,000 images, 300 test images.
+fn tiny() -> PruneConfig {
+    let mut c = PruneConfig::quick();
+    c.train_images = Some(1000);
+    c.test_images = Some(300);
+    c.train.epochs = 2;
+    c.fractions = vec![0.25, 0.5, 0.75];
+    c.fine_lambdas = vec![1e-4, 0.01];
+    c
+}
+
+fn read_csv(p: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(p).unwrap();
+    let h = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            h.iter()
+                .map(String::from)
+                .zip(rec.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn library_run_writes_consistent_files() {
+    let base = tmp("lib");
+    let out = base.join("res");
+    let cfg = tiny();
+    let s = prune::run(&cfg, None, Some(&out), false).unwrap();
+    for f in [
+        "sweep.csv",
+        "summary.json",
+        "fisher.csv",
+        "weights.bin",
+        "fig2_loss_vs_removed.png",
+        "fig2_loss_vs_lambda.png",
+        "fig5_fisher_histogram.png",
+        "fig3_reconstructions_information_shell.png",
+        "fig4_reconstructions_random.png",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    // Second code path: recount the shell sizes and the means from fisher.csv.
+    let fisher = read_csv(&out.join("fisher.csv"));
+    let enc: Vec<f64> = fisher
+        .iter()
+        .filter(|r| r["group"] == "w1")
+        .map(|r| r["fisher"].parse().unwrap())
+        .collect();
+    assert_eq!(enc.len(), 15680);
+    let all: Vec<f64> = fisher
+        .iter()
+        .map(|r| r["fisher"].parse().unwrap())
+        .collect();
+    let mean_all = all.iter().sum::<f64>() / all.len() as f64;
+    let got = s.details["mean_fisher_all_parameters"].as_f64().unwrap();
+    assert!(
+        (got - mean_all).abs() <= 1e-12 * mean_all,
+        "{got} vs {mean_all}"
+    );
+    let sweep = read_csv(&out.join("sweep.csv"));
+    for r in sweep.iter().filter(|r| r["kind"] != "fraction") {
+        let lam: f64 = r["lambda"].parse().unwrap();
+        let n = enc.iter().filter(|&&v| v <= lam).count();
+        assert_eq!(r["removed"].parse::<usize>().unwrap(), n, "Λ = {lam}");
+    }
+    // Removing every encoder weight is the same set for every scheme.
+    let full = sweep.iter().find(|r| r["removed"] == "15680").unwrap();
+    for k in ["random", "magnitude", "kl_cost_shell"] {
+        assert_eq!(full[k], full["information_shell"]);
+    }
+    // Reloading the saved weights reproduces the unpruned loss and Fisher bits.
+    let mut again = cfg.clone();
+    again.weights = Some(out.join("weights.bin"));
+    let s2 = prune::run(&again, None, None, false).unwrap();
+    for k in [
+        "unpruned_loss",
+        "mean_fisher_all_parameters",
+        "mean_fisher_encoder_weights",
+    ] {
+        assert_eq!(s.details[k], s2.details[k], "{k}");
+    }
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+fn bayesrg(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_bayesrg"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn expect_exit2(args: &[&str], needle: &str) {
+    let o = bayesrg(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert!(err.contains(needle), "{args:?}: `{needle}` not in {err}");
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_culprit() {
+    let base = tmp("bad");
+    let out = base.join("out");
+    let o = out.to_str().unwrap();
+    // Unknown key in the config: file:line named.
+    let cfg = base.join("bad.toml");
+    std::fs::write(&cfg, "test_images = 10\nepochz = 3\n").unwrap();
+    expect_exit2(&["prune", cfg.to_str().unwrap(), "--out", o], "bad.toml:2:");
+    // Invalid value.
+    std::fs::write(&cfg, "[train]\nlr = -1.0\n").unwrap();
+    expect_exit2(&["prune", cfg.to_str().unwrap(), "--out", o], "lr");
+    // Missing data folder.
+    expect_exit2(
+        &["prune", "--data", "/nonexistent-mnist-dir", "--out", o],
+        "/nonexistent-mnist-dir",
+    );
+    // Truncated images file.
+    let data = base.join("mnist");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("train-images-idx3-ubyte"),
+        [0u8, 0, 8, 3, 0, 0, 0, 9, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2],
+    )
+    .unwrap();
+    std::fs::write(
+        data.join("train-labels-idx1-ubyte"),
+        [0u8, 0, 8, 1, 0, 0, 0, 9],
+    )
+    .unwrap();
+    expect_exit2(
+        &["prune", "--data", data.to_str().unwrap(), "--out", o],
+        "train-images-idx3-ubyte",
+    );
+    // Not a weights file.
+    let w = base.join("w.bin");
+    std::fs::write(&w, b"garbage, not weights").unwrap();
+    expect_exit2(
+        &["prune", "--weights", w.to_str().unwrap(), "--out", o],
+        "w.bin",
+    );
+    assert!(!out.exists(), "nothing written on error");
+    std::fs::remove_dir_all(&base).unwrap();
+}
