@@ -12,7 +12,29 @@ pub fn read_text(path: &Path) -> Result<String> {
 
 /// Parses TOML text into `T`. The error names `origin` (a file name) and, for
 /// syntax and type errors, the line and column.
+///
+/// Run-time plugins are handled here, once for every subcommand: a top-level
+/// `plugins = ["PATH", …]` key is removed and its plugins are loaded before the
+/// config is deserialised (relative paths are resolved against the folder of
+/// `origin`, so pass the file's path as `origin`), and tables naming a plugin
+/// model (`type = "plugin-name/model"`) are rewritten for
+/// [`crate::plugins::PluginModel`] (see [`crate::plugins::prepare_config`]).
+/// Config structs therefore must **not** declare a `plugins` field, and may use
+/// `deny_unknown_fields`. Type errors in a file that uses plugins name the
+/// file but not the line.
 pub fn parse_toml<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
+    let table: toml::Table = parse_toml_plain(text, origin)?;
+    let mut doc = serde_json::to_value(table)?;
+    if crate::plugins::needs_preparation(&doc) {
+        let base = Path::new(origin).parent().unwrap_or(Path::new("."));
+        crate::plugins::prepare_config(&mut doc, base, origin)?;
+        return serde_json::from_value(doc).map_err(|e| anyhow!("{origin}: {e}"));
+    }
+    parse_toml_plain(text, origin)
+}
+
+/// Parses TOML text into `T` with no plugin handling (see [`parse_toml`]).
+pub fn parse_toml_plain<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
     toml::from_str(text).map_err(|e| {
         let loc = e
             .span()
@@ -25,13 +47,20 @@ pub fn parse_toml<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
     })
 }
 
-/// Reads and parses a TOML (or, by extension `.json`, JSON) config file.
+/// Reads and parses a TOML (or, by extension `.json`, JSON) config file,
+/// loading the plugins it names (see [`parse_toml`]).
 pub fn load<T: DeserializeOwned>(path: &Path) -> Result<T> {
     let text = read_text(path)?;
     let origin = path.display().to_string();
     if path.extension().is_some_and(|e| e == "json") {
-        serde_json::from_str(&text)
-            .map_err(|e| anyhow!("{origin}:{}:{}: {e}", e.line(), e.column()))
+        let json_err = |e: serde_json::Error| anyhow!("{origin}:{}:{}: {e}", e.line(), e.column());
+        let mut doc: serde_json::Value = serde_json::from_str(&text).map_err(json_err)?;
+        if crate::plugins::needs_preparation(&doc) {
+            let base = path.parent().unwrap_or(Path::new("."));
+            crate::plugins::prepare_config(&mut doc, base, &origin)?;
+            return serde_json::from_value(doc).map_err(|e| anyhow!("{origin}: {e}"));
+        }
+        serde_json::from_str(&text).map_err(json_err)
     } else {
         parse_toml(&text, &origin)
     }

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod output;
 pub mod plot;
+pub mod plugins;
 pub mod report;
 
 pub use bayesrg_autoencoder as autoencoder;

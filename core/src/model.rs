@@ -106,6 +106,13 @@ pub trait Model: Send + Sync + std::fmt::Debug {
         ))
     }
 
+    /// The name of a type that is only known at run time: a model of a
+    /// run-time plugin is deserialised through one typetag type (`plugin`) but
+    /// is named by its own tag, `plugin-name/model-name`. `None` for built-ins.
+    fn runtime_type_name(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The covariance Σ of additive Gaussian noise N ~ N(0, Σ) in y = G(θ) + N
     /// (eq. 42), for models whose noise is Gaussian.
     fn noise_covariance(&self) -> Option<DMatrix<f64>> {
@@ -134,7 +141,10 @@ pub fn check_len(model: &dyn Model, theta: &[f64]) -> Result<(), ParamError> {
     Ok(())
 }
 
-/// The registered type name of a model (its typetag `type` tag).
+/// The registered type name of a model: its typetag `type` tag, or for a model
+/// of a run-time plugin its namespaced tag (see [`Model::runtime_type_name`]).
 pub fn type_name(model: &dyn Model) -> &'static str {
-    model.typetag_name()
+    model
+        .runtime_type_name()
+        .unwrap_or_else(|| model.typetag_name())
 }

@@ -49,12 +49,23 @@ macro_rules! register_model {
 /// Returns an error naming the tag if two entries share one: a duplicate tag
 /// would otherwise surface later as typetag's obscure "non-unique tag".
 pub fn models() -> Result<Vec<&'static ModelEntry>, String> {
-    let mut map: BTreeMap<&str, &'static ModelEntry> = BTreeMap::new();
-    for e in inventory::iter::<ModelEntry> {
-        if map.insert(e.tag, e).is_some() {
+    unique_by_tag(inventory::iter::<ModelEntry>, |e| e.tag, "model")
+}
+
+/// Sorts `items` by tag, or names the first tag that appears twice. `kind`
+/// (`model`, `scheme`) words the message.
+pub fn unique_by_tag<T>(
+    items: impl IntoIterator<Item = T>,
+    tag: impl Fn(&T) -> &'static str,
+    kind: &str,
+) -> Result<Vec<T>, String> {
+    let mut map: BTreeMap<&'static str, T> = BTreeMap::new();
+    for e in items {
+        let t = tag(&e);
+        if map.insert(t, e).is_some() {
             return Err(format!(
-                "model type `{}` is registered twice; each type tag must be unique",
-                e.tag
+                "{kind} type `{t}` is registered twice; each type tag must be unique \
+                 (two crates, or a crate and a plugin, claim it)"
             ));
         }
     }
@@ -69,4 +80,19 @@ pub fn model_tags() -> Vec<&'static str> {
         .collect();
     tags.sort_unstable();
     tags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_tags_are_named() {
+        let e = unique_by_tag(["b", "a", "b"], |t| t, "model").unwrap_err();
+        assert!(e.starts_with("model type `b` is registered twice"), "{e}");
+        assert_eq!(
+            unique_by_tag(["b", "a"], |t| t, "model").unwrap(),
+            ["a", "b"]
+        );
+    }
 }

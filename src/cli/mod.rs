@@ -33,6 +33,10 @@ impl Status {
 #[derive(Debug, Parser)]
 #[command(name = "bayesrg", version, about, long_about = None)]
 pub struct Cli {
+    /// Load a run-time model plugin (a shared library) before running; repeatable.
+    /// Loading a plugin runs its code: name only libraries you trust.
+    #[arg(long = "plugin", global = true, value_name = "PATH")]
+    plugins: Vec<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -59,9 +63,21 @@ enum Command {
     Spectrum(spectrum::Args),
 }
 
-/// Runs the parsed command line.
+/// Runs the parsed command line: checks the catalogue for duplicate tags, loads
+/// the `--plugin` libraries, runs the subcommand, and reports a fault recorded
+/// by a plugin function as an error.
 pub fn run(cli: Cli) -> Result<Status> {
-    match cli.command {
+    bayesrg::core::registry::models().map_err(anyhow::Error::msg)?;
+    bayesrg::plugins::load_all(&cli.plugins)?;
+    let result = dispatch(cli.command);
+    if let Some(fault) = bayesrg::plugins::take_fault() {
+        return Err(anyhow::Error::msg(fault));
+    }
+    result
+}
+
+fn dispatch(command: Command) -> Result<Status> {
+    match command {
         Command::Models(a) => models::run(a),
         Command::Fisher(a) => fisher::run(a),
         Command::Bayes(a) => bayes::run(a),

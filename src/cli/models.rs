@@ -2,6 +2,7 @@
 
 use super::Status;
 use anyhow::{Result, anyhow};
+use bayesrg::core::Model;
 use bayesrg::core::registry;
 use serde::Serialize;
 
@@ -15,8 +16,8 @@ pub struct Args {
 
 #[derive(Serialize)]
 struct Row {
-    r#type: &'static str,
-    summary: &'static str,
+    r#type: String,
+    summary: String,
     params: Vec<String>,
     obs_dim: usize,
     closed_form_fisher: bool,
@@ -32,8 +33,8 @@ pub fn run(args: Args) -> Result<Status> {
             let m = (e.example)();
             let th = (e.example_theta)();
             Row {
-                r#type: e.tag,
-                summary: e.summary,
+                r#type: e.tag.to_string(),
+                summary: e.summary.to_string(),
                 params: m.param_names(),
                 obs_dim: m.obs_dim(),
                 closed_form_fisher: m.fisher(&th).is_some(),
@@ -42,6 +43,26 @@ pub fn run(args: Args) -> Result<Status> {
             }
         })
         .collect();
+    let mut rows = rows;
+    // Models of the plugins loaded with --plugin, listed like built-ins.
+    for t in bayesrg::plugins::model_types() {
+        let m = t.example()?;
+        let th = &t.example_theta;
+        let valid = m.check_params(th).is_ok();
+        rows.push(Row {
+            r#type: t.tag.to_string(),
+            summary: format!(
+                "{} [plugin {} {}]",
+                t.summary, t.plugin.name, t.plugin.version
+            ),
+            params: m.param_names(),
+            obs_dim: m.obs_dim(),
+            closed_form_fisher: valid && m.fisher(th).is_some(),
+            closed_form_kl: valid && m.kl(th, th).is_some(),
+            forward_map: false,
+        });
+    }
+    rows.sort_by(|a, b| a.r#type.cmp(&b.r#type));
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {

@@ -113,7 +113,10 @@ pub fn parse(text: &str, origin: &str) -> Result<Loaded> {
                     ));
                 }
                 Some(t) => {
+                    // Tags with `/` name run-time plugin models, checked
+                    // (with their own message) when the config is parsed.
                     if let toml::Value::String(s) = t.get_ref()
+                        && !s.contains('/')
                         && !registry::model_tags().contains(&s.as_str())
                     {
                         return Err(anyhow!(

@@ -1,0 +1,158 @@
+/*
+ * bayesrg_plugin.h: the C ABI of bayesrg run-time model plugins, version 1.0.
+ *
+ * It mirrors the Rust crate bayesrg-plugin-api (plugins/api/src/lib.rs), whose
+ * docs state the rules in full. In short:
+ *
+ *  - A plugin exports one symbol, BAYESRG_PLUGIN_HEADER, a const brg_plugin_header.
+ *    The host checks magic, abi_major, the two struct sizes and the target string
+ *    before it reads anything else.
+ *  - Every function returns BRG_OK, BRG_ERROR or BRG_PANIC; on failure it writes a
+ *    NUL-terminated UTF-8 message into the host-owned buffer err[err_cap].
+ *  - Whoever allocates frees: the host owns every buffer it passes in; an
+ *    instance made by create() is released by the host calling destroy().
+ *  - Libraries are never unloaded; instances are immutable after create() and
+ *    may be used from several threads at once.
+ *  - score, fisher and kl may be NULL; every other function is required.
+ *  - Matrices are row-major d x d arrays of double.
+ *  - A minor version only appends fields (whose zero value means "absent") at
+ *    the end of a struct; anything else changes the major version.
+ *
+ * Loading a plugin runs its code: bayesrg loads only the paths the user names.
+ */
+#ifndef BAYESRG_PLUGIN_H
+#define BAYESRG_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* "BRGPLUG1" as a little-endian 64-bit integer. */
+#define BRG_MAGIC UINT64_C(0x3147554C50475242)
+#define BRG_ABI_MAJOR 1u
+#define BRG_ABI_MINOR 0u
+
+#define BRG_OK 0
+#define BRG_ERROR 1
+#define BRG_PANIC 2
+
+/* The target string: ARCH-OS with Rust's std::env::consts names. */
+#if defined(__x86_64__) || defined(_M_X64)
+#define BRG_ARCH "x86_64"
+#elif defined(__aarch64__) || defined(_M_ARM64)
+#define BRG_ARCH "aarch64"
+#elif defined(__i386__) || defined(_M_IX86)
+#define BRG_ARCH "x86"
+#elif defined(__riscv) && __riscv_xlen == 64
+#define BRG_ARCH "riscv64"
+#elif defined(__powerpc64__)
+#define BRG_ARCH "powerpc64"
+#else
+#error "bayesrg_plugin.h: unknown architecture; define BRG_TARGET yourself"
+#endif
+#if defined(__linux__)
+#define BRG_OS "linux"
+#elif defined(__APPLE__)
+#define BRG_OS "macos"
+#elif defined(_WIN32)
+#define BRG_OS "windows"
+#elif defined(__FreeBSD__)
+#define BRG_OS "freebsd"
+#else
+#error "bayesrg_plugin.h: unknown operating system; define BRG_TARGET yourself"
+#endif
+#ifndef BRG_TARGET
+#define BRG_TARGET BRG_ARCH "-" BRG_OS
+#endif
+
+#if defined(_WIN32)
+#define BRG_EXPORT __declspec(dllexport)
+#else
+#define BRG_EXPORT __attribute__((visibility("default")))
+#endif
+
+typedef int32_t brg_status;
+
+typedef brg_status (*brg_create_fn)(const char *params_json, void **out,
+                                    char *err, size_t err_cap);
+typedef void (*brg_destroy_fn)(void *inst);
+typedef brg_status (*brg_size_fn)(const void *inst, size_t *out,
+                                  char *err, size_t err_cap);
+typedef brg_status (*brg_param_name_fn)(const void *inst, size_t i,
+                                        char *buf, size_t buf_cap,
+                                        char *err, size_t err_cap);
+typedef brg_status (*brg_check_fn)(const void *inst, const double *theta, size_t d,
+                                   char *err, size_t err_cap);
+typedef brg_status (*brg_loglik_fn)(const void *inst, const double *theta, size_t d,
+                                    const double *y, size_t m, double *out,
+                                    char *err, size_t err_cap);
+typedef brg_status (*brg_sample_fn)(const void *inst, const double *theta, size_t d,
+                                    uint64_t seed, double *out, size_t m,
+                                    char *err, size_t err_cap);
+typedef brg_status (*brg_score_fn)(const void *inst, const double *theta, size_t d,
+                                   const double *y, size_t m, double *out,
+                                   char *err, size_t err_cap);
+typedef brg_status (*brg_fisher_fn)(const void *inst, const double *theta, size_t d,
+                                    double *out, char *err, size_t err_cap);
+typedef brg_status (*brg_kl_fn)(const void *inst, const double *theta1,
+                                const double *theta2, size_t d, double *out,
+                                char *err, size_t err_cap);
+
+typedef struct brg_model_entry {
+    const char *tag;            /* "plugin-name/model-name" */
+    const char *summary;        /* one line */
+    const char *example_params; /* JSON accepted by create, e.g. "{}" */
+    const double *example_theta;
+    size_t example_theta_len;
+    brg_create_fn create;
+    brg_destroy_fn destroy;
+    brg_size_fn dim;
+    brg_size_fn obs_dim;
+    brg_param_name_fn param_name;
+    brg_check_fn check_params;
+    brg_loglik_fn log_likelihood;
+    brg_sample_fn sample;
+    brg_score_fn score;   /* may be NULL */
+    brg_fisher_fn fisher; /* may be NULL */
+    brg_kl_fn kl;         /* may be NULL */
+} brg_model_entry;
+
+typedef struct brg_plugin_header {
+    uint64_t magic;            /* BRG_MAGIC */
+    uint32_t abi_major;        /* BRG_ABI_MAJOR */
+    uint32_t abi_minor;        /* BRG_ABI_MINOR */
+    uint32_t header_size;      /* sizeof(brg_plugin_header) */
+    uint32_t model_entry_size; /* sizeof(brg_model_entry) */
+    const char *target;        /* BRG_TARGET */
+    const char *name;          /* the namespace of the tags */
+    const char *version;
+    size_t n_models;
+    const brg_model_entry *models;
+} brg_plugin_header;
+
+/* Fills a header; use as: BRG_EXPORT const brg_plugin_header BAYESRG_PLUGIN_HEADER =
+   BRG_HEADER("my-plugin", "0.1.0", my_models); */
+#define BRG_HEADER(name, version, models)                                     \
+    {BRG_MAGIC, BRG_ABI_MAJOR, BRG_ABI_MINOR, (uint32_t)sizeof(brg_plugin_header), \
+     (uint32_t)sizeof(brg_model_entry), BRG_TARGET, (name), (version),         \
+     sizeof(models) / sizeof((models)[0]), (models)}
+
+/* Copies msg into a host buffer, NUL-terminated and truncated to fit. */
+static inline void brg_write_message(char *buf, size_t cap, const char *msg) {
+    size_t n;
+    if (buf == NULL || cap == 0) return;
+    n = strlen(msg);
+    if (n > cap - 1) n = cap - 1;
+    memcpy(buf, msg, n);
+    buf[n] = '\0';
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BAYESRG_PLUGIN_H */
