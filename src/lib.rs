@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod output;
 pub mod plot;
+pub mod report;
 
 pub use bayesrg_autoencoder as autoencoder;
 pub use bayesrg_core as core;

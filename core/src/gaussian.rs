@@ -87,6 +87,12 @@ impl Gaussian {
         z.norm_squared()
     }
 
+    /// The score ∇ₓ ln N(x; m, Σ) = −Σ⁻¹(x − m), by a Cholesky solve.
+    pub fn score(&self, x: &[f64]) -> DVector<f64> {
+        let r = DVector::from_column_slice(x) - &self.mean;
+        -self.chol.solve(&r)
+    }
+
     /// ln N(x; m, Σ).
     pub fn ln_pdf(&self, x: &[f64]) -> f64 {
         -0.5 * (self.dim() as f64 * LN_2PI + self.ln_det() + self.mahalanobis2(x))

@@ -8,15 +8,23 @@
 //! `shared/paper`); `docs/equations.md` maps each one to code and tests.
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod error;
 pub mod fisher;
+pub mod fokker_planck;
 pub mod gaussian;
 pub mod linalg;
+pub mod mixture;
 pub mod model;
 pub mod numdiff;
+pub mod quadrature;
 pub mod registry;
+pub mod reverse;
 pub mod rng;
+pub mod sde;
+pub mod semigroup;
 pub mod special;
+pub mod validate;
 
 pub use error::{Error, ParamError, Result};
 pub use model::Model;

@@ -2,6 +2,7 @@
 //! (μ, v = σ²). Together they are the reparametrisation pair of the validator:
 //! I_(μ,v) = Jᵀ I_(μ,σ) J with J = ∂(μ, σ)/∂(μ, v).
 
+use crate::checks;
 use bayesrg_core::model::{Model, check_len};
 use bayesrg_core::{ParamError, register_model};
 use nalgebra::DMatrix;
@@ -26,14 +27,6 @@ pub fn kl_normal(mu1: f64, v1: f64, mu2: f64, v2: f64) -> f64 {
     0.5 * ((v2 / v1).ln() + (v1 + (mu1 - mu2).powi(2)) / v2 - 1.0)
 }
 
-fn check_positive(name: &str, v: f64) -> Result<(), ParamError> {
-    if v > 0.0 {
-        Ok(())
-    } else {
-        Err(ParamError::invalid(name, v, "must be > 0"))
-    }
-}
-
 #[typetag::serde(name = "normal")]
 impl Model for Normal {
     fn param_names(&self) -> Vec<String> {
@@ -44,7 +37,7 @@ impl Model for Normal {
     }
     fn check_params(&self, theta: &[f64]) -> Result<(), ParamError> {
         check_len(self, theta)?;
-        check_positive("sigma", theta[1])
+        checks::positive("sigma", theta[1])
     }
     fn sample(&self, theta: &[f64], rng: &mut dyn Rng, out: &mut [f64]) {
         let z: f64 = StandardNormal.sample(rng);
@@ -93,7 +86,7 @@ impl Model for NormalVar {
     }
     fn check_params(&self, theta: &[f64]) -> Result<(), ParamError> {
         check_len(self, theta)?;
-        check_positive("var", theta[1])
+        checks::positive("var", theta[1])
     }
     fn sample(&self, theta: &[f64], rng: &mut dyn Rng, out: &mut [f64]) {
         let z: f64 = StandardNormal.sample(rng);

@@ -3,8 +3,11 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod fisher;
 mod models;
 mod prune;
+mod reproduce;
+mod sde;
 
 /// How a subcommand ended, when it did not fail on bad input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +39,12 @@ enum Command {
     Models(models::Args),
     /// Coarse-grain a trained MNIST autoencoder by the information shell (eq. 55).
     Prune(prune::Args),
+    /// Validate a model's Fisher metric at a point θ (config: docs/fisher.md).
+    Fisher(fisher::Args),
+    /// Run every check of the toolkit against the paper and write a report.
+    Reproduce(reproduce::Args),
+    /// Simulate an SDE ensemble and check it against its exact law.
+    Sde(sde::Args),
 }
 
 /// Runs the parsed command line.
@@ -43,5 +52,8 @@ pub fn run(cli: Cli) -> Result<Status> {
     match cli.command {
         Command::Models(a) => models::run(a),
         Command::Prune(a) => prune::run(a),
+        Command::Fisher(a) => fisher::run(a),
+        Command::Reproduce(a) => reproduce::run(a),
+        Command::Sde(a) => sde::run(a),
     }
 }

@@ -9,58 +9,13 @@ pub mod prune;
 
 use serde::{Deserialize, Serialize};
 
-/// One numerical check against an independent oracle.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Check {
-    /// What is checked, e.g. `score_outer vs closed form (worst z)`.
-    pub name: String,
-    /// The measured number.
-    pub value: f64,
-    /// The threshold it is compared with.
-    pub threshold: f64,
-    /// How `value` must relate to `threshold`: `"<="` or `">="`.
-    pub relation: String,
-    /// The oracle it is checked against, e.g. `closed form diag(1/σ², 2/σ²)`.
-    pub oracle: String,
-    /// Whether it passed.
-    pub pass: bool,
-}
+pub mod fisher;
+pub mod fp;
+pub mod reproduce;
+pub mod sde;
+pub mod stages;
 
-impl Check {
-    /// A check that passes when `value <= threshold` (NaN fails).
-    pub fn at_most(
-        name: impl Into<String>,
-        value: f64,
-        threshold: f64,
-        oracle: impl Into<String>,
-    ) -> Self {
-        Check {
-            name: name.into(),
-            value,
-            threshold,
-            relation: "<=".into(),
-            oracle: oracle.into(),
-            pass: value <= threshold,
-        }
-    }
-
-    /// A check that passes when `value >= threshold` (NaN fails).
-    pub fn at_least(
-        name: impl Into<String>,
-        value: f64,
-        threshold: f64,
-        oracle: impl Into<String>,
-    ) -> Self {
-        Check {
-            name: name.into(),
-            value,
-            threshold,
-            relation: ">=".into(),
-            oracle: oracle.into(),
-            pass: value >= threshold,
-        }
-    }
-}
+pub use bayesrg_core::check::Check;
 
 /// What a subcommand reports: its checks, a verdict and free-form details.
 /// Written as `summary.json`.

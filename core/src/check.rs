@@ -1,0 +1,58 @@
+//! [`Check`]: one number compared with a threshold derived from an independent
+//! oracle. Every verdict in bayesrg (the validator, the subcommands'
+//! `summary.json`, the reproduction report) is a list of these.
+
+use serde::{Deserialize, Serialize};
+
+/// One numerical check against an independent oracle.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Check {
+    /// What is checked, e.g. `score_outer vs closed form (worst z)`.
+    pub name: String,
+    /// The measured number.
+    pub value: f64,
+    /// The threshold it is compared with.
+    pub threshold: f64,
+    /// How `value` must relate to `threshold`: `"<="` or `">="`.
+    pub relation: String,
+    /// The oracle it is checked against, e.g. `closed form diag(1/σ², 2/σ²)`.
+    pub oracle: String,
+    /// Whether it passed.
+    pub pass: bool,
+}
+
+impl Check {
+    /// A check that passes when `value <= threshold` (NaN fails).
+    pub fn at_most(
+        name: impl Into<String>,
+        value: f64,
+        threshold: f64,
+        oracle: impl Into<String>,
+    ) -> Self {
+        Check {
+            name: name.into(),
+            value,
+            threshold,
+            relation: "<=".into(),
+            oracle: oracle.into(),
+            pass: value <= threshold,
+        }
+    }
+
+    /// A check that passes when `value >= threshold` (NaN fails).
+    pub fn at_least(
+        name: impl Into<String>,
+        value: f64,
+        threshold: f64,
+        oracle: impl Into<String>,
+    ) -> Self {
+        Check {
+            name: name.into(),
+            value,
+            threshold,
+            relation: ">=".into(),
+            oracle: oracle.into(),
+            pass: value >= threshold,
+        }
+    }
+}

@@ -1,0 +1,438 @@
+//! The 2-D Fokker–Planck solver ∂_τ p = −∇·(b p) + ½ ∇·(D ∇p) for a drift
+//! b(y, τ) and a constant full diffusion matrix D = K⁻¹ (scheme in the
+//! [module docs](super)).
+//!
+//! **Whitened grid.** A cross term D₁₂ ∂₁∂₂ p cannot be discretised on an
+//! axis-aligned grid with non-negative weights once the correlation is strong,
+//! so the solver works in whitened coordinates z = L⁻¹y, D = LLᵀ (Cholesky):
+//! there dZ = L⁻¹b(Lz) dτ + dW has identity diffusion, the Scharfetter–Gummel
+//! fluxes of each axis are positive, and the density in y is
+//! p_y(y) = p_z(L⁻¹y) / det L. The computational domain is the bounding box in
+//! z of the requested y-box: a parallelogram in y that contains that box.
+//! Faces on its boundary carry no flux.
+
+use super::{bernoulli, ssp_rk2};
+use crate::error::{Error, Result};
+use crate::linalg;
+use crate::quadrature::GAUSS_LEGENDRE_3;
+use nalgebra::{DMatrix, Matrix2, Vector2};
+
+/// A drift b(y, τ) in 2-D.
+pub type Drift2d = Box<dyn Fn([f64; 2], f64) -> [f64; 2] + Send + Sync>;
+
+/// The 2-D solver with constant full diffusion D.
+pub struct FokkerPlanck2d {
+    l: Matrix2<f64>,
+    linv: Matrix2<f64>,
+    det_l: f64,
+    zlo: [f64; 2],
+    h: [f64; 2],
+    n: [usize; 2],
+    drift: Drift2d,
+    p: Vec<f64>,
+    tau: f64,
+}
+
+impl FokkerPlanck2d {
+    /// A solver whose domain contains the box [lo, hi] in y (the bounding box
+    /// in z of its image, so strongly correlated D wastes cells: prefer
+    /// [`whitened`](Self::whitened) then), with n[0] × n[1] cells, for drift
+    /// b(y, τ) and constant diffusion `d` (2×2, symmetric positive definite),
+    /// started at τ = 0 from the density `p0(y)`.
+    pub fn new(
+        lo: [f64; 2],
+        hi: [f64; 2],
+        n: [usize; 2],
+        drift: impl Fn([f64; 2], f64) -> [f64; 2] + Send + Sync + 'static,
+        d: &DMatrix<f64>,
+        p0: impl Fn([f64; 2]) -> f64,
+    ) -> Result<Self> {
+        let (l, linv) = Self::factor(d)?;
+        if !(lo[0] < hi[0] && lo[1] < hi[1]) {
+            return Err(Error::Msg(format!(
+                "2-D grid needs lo < hi, got {lo:?}..{hi:?}"
+            )));
+        }
+        let mut zlo = [f64::INFINITY; 2];
+        let mut zhi = [f64::NEG_INFINITY; 2];
+        for y in [
+            [lo[0], lo[1]],
+            [lo[0], hi[1]],
+            [hi[0], lo[1]],
+            [hi[0], hi[1]],
+        ] {
+            let z = linv * Vector2::new(y[0], y[1]);
+            for k in 0..2 {
+                zlo[k] = zlo[k].min(z[k]);
+                zhi[k] = zhi[k].max(z[k]);
+            }
+        }
+        Self::build(l, linv, zlo, zhi, n, Box::new(drift), &p0)
+    }
+
+    /// A solver on the parallelogram {y = Lz : zlo ≤ z ≤ zhi} (D = LLᵀ, the
+    /// lower Cholesky factor), i.e. a box in whitened coordinates: a law with
+    /// covariance τD is a unit-free disc of radius √τ there.
+    pub fn whitened(
+        zlo: [f64; 2],
+        zhi: [f64; 2],
+        n: [usize; 2],
+        drift: impl Fn([f64; 2], f64) -> [f64; 2] + Send + Sync + 'static,
+        d: &DMatrix<f64>,
+        p0: impl Fn([f64; 2]) -> f64,
+    ) -> Result<Self> {
+        let (l, linv) = Self::factor(d)?;
+        Self::build(l, linv, zlo, zhi, n, Box::new(drift), &p0)
+    }
+
+    fn factor(d: &DMatrix<f64>) -> Result<(Matrix2<f64>, Matrix2<f64>)> {
+        if d.nrows() != 2 || d.ncols() != 2 {
+            return Err(Error::Msg(format!(
+                "2-D diffusion must be 2×2, got {}×{}",
+                d.nrows(),
+                d.ncols()
+            )));
+        }
+        if linalg::asymmetry(d) > 1e-12 {
+            return Err(Error::Msg("diffusion K⁻¹ is not symmetric".into()));
+        }
+        let c = linalg::cholesky(d, "diffusion K⁻¹")?;
+        let lf = c.l();
+        let l = Matrix2::new(lf[(0, 0)], 0.0, lf[(1, 0)], lf[(1, 1)]);
+        let linv = l.try_inverse().expect("Cholesky factor is invertible");
+        Ok((l, linv))
+    }
+
+    fn build(
+        l: Matrix2<f64>,
+        linv: Matrix2<f64>,
+        zlo: [f64; 2],
+        zhi: [f64; 2],
+        n: [usize; 2],
+        drift: Drift2d,
+        p0: &dyn Fn([f64; 2]) -> f64,
+    ) -> Result<Self> {
+        if !(zlo[0] < zhi[0] && zlo[1] < zhi[1]) || n[0] < 3 || n[1] < 3 {
+            return Err(Error::Msg(format!(
+                "2-D grid needs lo < hi and at least 3 cells per axis, got {zlo:?}..{zhi:?}, {n:?}"
+            )));
+        }
+        let h = [
+            (zhi[0] - zlo[0]) / n[0] as f64,
+            (zhi[1] - zlo[1]) / n[1] as f64,
+        ];
+        let mut s = FokkerPlanck2d {
+            l,
+            linv,
+            det_l: l[(0, 0)] * l[(1, 1)],
+            zlo,
+            h,
+            n,
+            drift,
+            p: vec![],
+            tau: 0.0,
+        };
+        s.p = s.cell_averages(p0);
+        if let Some(i) = s.p.iter().position(|v| !v.is_finite() || *v < 0.0) {
+            return Err(Error::Msg(format!(
+                "initial density is negative or not finite in cell {i}"
+            )));
+        }
+        Ok(s)
+    }
+
+    fn zcenter(&self, i: usize, j: usize) -> [f64; 2] {
+        [
+            self.zlo[0] + (i as f64 + 0.5) * self.h[0],
+            self.zlo[1] + (j as f64 + 0.5) * self.h[1],
+        ]
+    }
+
+    fn to_y(&self, z: [f64; 2]) -> [f64; 2] {
+        let y = self.l * Vector2::new(z[0], z[1]);
+        [y[0], y[1]]
+    }
+
+    /// Cell averages, in z, of the z-density of a y-density `f`.
+    fn cell_averages(&self, f: &dyn Fn([f64; 2]) -> f64) -> Vec<f64> {
+        let (x, w) = GAUSS_LEGENDRE_3;
+        let mut out = Vec::with_capacity(self.n[0] * self.n[1]);
+        for j in 0..self.n[1] {
+            for i in 0..self.n[0] {
+                let c = self.zcenter(i, j);
+                let mut s = 0.0;
+                for a in 0..3 {
+                    for b in 0..3 {
+                        let z = [c[0] + self.h[0] * x[a], c[1] + self.h[1] * x[b]];
+                        s += w[a] * w[b] * f(self.to_y(z));
+                    }
+                }
+                out.push(s * self.det_l);
+            }
+        }
+        out
+    }
+
+    /// Whitened drift L⁻¹b(Lz, τ).
+    fn zdrift(&self, z: [f64; 2], tau: f64) -> [f64; 2] {
+        let b = (self.drift)(self.to_y(z), tau);
+        let a = self.linv * Vector2::new(b[0], b[1]);
+        [a[0], a[1]]
+    }
+
+    /// Calls `f(cell, neighbour, axis, α, β)` for every interior face, with
+    /// J = α p_cell − β p_neighbour the flux per unit face length.
+    fn for_faces(&self, tau: f64, mut f: impl FnMut(usize, usize, usize, f64, f64)) {
+        let [nx, ny] = self.n;
+        for j in 0..ny {
+            for i in 0..nx {
+                let c = self.zcenter(i, j);
+                for axis in 0..2 {
+                    let (ii, jj) = if axis == 0 { (i + 1, j) } else { (i, j + 1) };
+                    if ii >= nx || jj >= ny {
+                        continue;
+                    }
+                    let mut zf = c;
+                    zf[axis] += 0.5 * self.h[axis];
+                    let h = self.h[axis];
+                    let pe = 2.0 * h * self.zdrift(zf, tau)[axis];
+                    f(
+                        i + nx * j,
+                        ii + nx * jj,
+                        axis,
+                        bernoulli(-pe) / (2.0 * h),
+                        bernoulli(pe) / (2.0 * h),
+                    );
+                }
+            }
+        }
+    }
+
+    fn rhs(&self, p: &[f64], tau: f64, out: &mut [f64]) {
+        out.iter_mut().for_each(|v| *v = 0.0);
+        self.for_faces(tau, |a, b, axis, al, be| {
+            let j = (al * p[a] - be * p[b]) / self.h[axis];
+            out[a] -= j;
+            out[b] += j;
+        });
+    }
+
+    /// The largest positivity-preserving forward-Euler (and SSP-RK2) step at τ.
+    pub fn step_limit(&self, tau: f64) -> f64 {
+        let mut out = vec![0.0; self.p.len()];
+        self.for_faces(tau, |a, b, axis, al, be| {
+            out[a] += al / self.h[axis];
+            out[b] += be / self.h[axis];
+        });
+        1.0 / out.iter().copied().fold(0.0, f64::max)
+    }
+
+    /// One SSP-RK2 step of size `dt`.
+    pub fn step(&mut self, dt: f64) {
+        let mut p = std::mem::take(&mut self.p);
+        ssp_rk2(&mut p, self.tau, dt, |q, t, out| self.rhs(q, t, out));
+        self.p = p;
+        self.tau += dt;
+    }
+
+    /// Advances to `tau_end` with 0.9 × the positivity limit; returns the step count.
+    pub fn advance_to(&mut self, tau_end: f64) -> usize {
+        let mut steps = 0;
+        while self.tau < tau_end - 1e-14 * tau_end.abs().max(1.0) {
+            let dt = (0.9 * self.step_limit(self.tau)).min(tau_end - self.tau);
+            self.step(dt);
+            steps += 1;
+        }
+        steps
+    }
+
+    /// The current time.
+    pub fn tau(&self) -> f64 {
+        self.tau
+    }
+
+    /// Total mass.
+    pub fn mass(&self) -> f64 {
+        self.p.iter().sum::<f64>() * self.h[0] * self.h[1]
+    }
+
+    /// The smallest cell value.
+    pub fn min(&self) -> f64 {
+        self.p.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+
+    /// Mean and covariance in y (midpoint rule in z, mapped by L).
+    pub fn moments(&self) -> (Vector2<f64>, Matrix2<f64>) {
+        let mut m = Vector2::zeros();
+        let mut s = Matrix2::zeros();
+        let mass: f64 = self.p.iter().sum();
+        for j in 0..self.n[1] {
+            for i in 0..self.n[0] {
+                let c = self.zcenter(i, j);
+                let z = Vector2::new(c[0], c[1]);
+                let w = self.p[i + self.n[0] * j] / mass;
+                m += w * z;
+                s += w * z * z.transpose();
+            }
+        }
+        let cov = s - m * m.transpose();
+        (self.l * m, self.l * cov * self.l.transpose())
+    }
+
+    /// The y-density at y by bilinear interpolation of the cell values in z
+    /// (0 outside the domain).
+    pub fn density_at(&self, y: [f64; 2]) -> f64 {
+        let z = self.linv * Vector2::new(y[0], y[1]);
+        let mut idx = [0usize; 2];
+        let mut t = [0.0; 2];
+        for k in 0..2 {
+            let s = (z[k] - self.zlo[k]) / self.h[k] - 0.5;
+            if s < -0.5 || s > self.n[k] as f64 - 0.5 {
+                return 0.0;
+            }
+            let s = s.clamp(0.0, (self.n[k] - 1) as f64 - 1e-12);
+            idx[k] = s.floor() as usize;
+            t[k] = s - idx[k] as f64;
+        }
+        let at =
+            |i: usize, j: usize| self.p[i.min(self.n[0] - 1) + self.n[0] * j.min(self.n[1] - 1)];
+        let [i, j] = idx;
+        let v = (1.0 - t[0]) * (1.0 - t[1]) * at(i, j)
+            + t[0] * (1.0 - t[1]) * at(i + 1, j)
+            + (1.0 - t[0]) * t[1] * at(i, j + 1)
+            + t[0] * t[1] * at(i + 1, j + 1);
+        v / self.det_l
+    }
+
+    /// L¹ distance to a reference y-density (cell averages compared in z; the
+    /// L¹ norm is invariant under the change of variables).
+    pub fn l1_error(&self, exact: impl Fn([f64; 2]) -> f64) -> f64 {
+        let e = self.cell_averages(&exact);
+        self.p
+            .iter()
+            .zip(&e)
+            .map(|(a, b)| (a - b).abs())
+            .sum::<f64>()
+            * self.h[0]
+            * self.h[1]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gaussian::Gaussian;
+    use nalgebra::DVector;
+
+    #[test]
+    fn correlated_heat_kernel_with_linear_drift() {
+        // Oracle: drift c (constant), D = K⁻¹ constant with correlation 0.9,
+        // start N(m0, S0) → N(m0 + cτ, S0 + τD) (conventions.md).
+        let d = DMatrix::from_row_slice(2, 2, &[1.0, 0.9 * 0.5, 0.9 * 0.5, 0.25]);
+        let s0 = DMatrix::from_row_slice(2, 2, &[0.2, -0.05, -0.05, 0.1]);
+        let m0 = DVector::from_vec(vec![-0.5, 0.3]);
+        let c = [0.4, -0.2];
+        let tau = 1.0;
+        let g0 = Gaussian::new(m0.clone(), s0.clone()).unwrap();
+        let mut fp = FokkerPlanck2d::whitened(
+            // In z the start has covariance L⁻¹S0L⁻ᵀ (z₂ sd ≈ 2, mean ≈ 2.4)
+            // plus τI by the end: ±14 keeps the boundary > 5 sd away.
+            [-10.0, -14.0],
+            [10.0, 14.0],
+            [140, 196],
+            move |_, _| c,
+            &d,
+            move |y| g0.ln_pdf(&y).exp(),
+        )
+        .unwrap();
+        let m_start = fp.mass();
+        let steps = fp.advance_to(tau);
+        let m = &m0 + DVector::from_vec(vec![c[0] * tau, c[1] * tau]);
+        let s = &s0 + &d * tau;
+        let g = Gaussian::new(m.clone(), s.clone()).unwrap();
+        let (mm, ss) = fp.moments();
+        eprintln!("2-D: {steps} steps, mean {mm:?}, cov {ss:?}");
+        for k in 0..2 {
+            assert!((mm[k] - m[k]).abs() < 5e-3);
+            for l in 0..2 {
+                assert!((ss[(k, l)] - s[(k, l)]).abs() < 1e-2);
+            }
+        }
+        let l1 = fp.l1_error(|y| g.ln_pdf(&y).exp());
+        eprintln!("2-D L1 {l1}");
+        assert!(l1 < 5e-3, "L1 {l1}");
+        assert!((fp.mass() - m_start).abs() < 1e-12);
+        assert!(fp.min() >= 0.0);
+        let y = [m[0] + 0.3, m[1] - 0.1];
+        assert!((fp.density_at(y) - g.ln_pdf(&y).exp()).abs() < 1e-2);
+    }
+
+    #[test]
+    fn second_order_in_h_with_rotating_drift() {
+        // OU with a non-normal drift matrix: b = −B y, B = [[1, 0.8], [−0.8, 1]],
+        // D correlated. Exact law N(e^{−Bτ}m0, Σ(τ)) with
+        // Σ(τ) = e^{−Bτ}S0e^{−Bᵀτ} + ∫₀^τ e^{−Bs}De^{−Bᵀs} ds (computed by a
+        // fine RK4 on Σ̇ = −BΣ − ΣBᵀ + D). The L¹ error must fall at order 2 ± 0.3.
+        let bm = Matrix2::new(1.0, 0.8, -0.8, 1.0);
+        let d = Matrix2::new(0.6, 0.3, 0.3, 0.4);
+        let m0 = Vector2::new(1.0, -0.5);
+        let s0 = Matrix2::new(0.1, 0.0, 0.0, 0.1);
+        let tau = 0.5;
+        let (mut m, mut s) = (m0, s0);
+        let nstep = 2000;
+        let dt = tau / nstep as f64;
+        let fm = |m: &Vector2<f64>| -bm * m;
+        let fs = |s: &Matrix2<f64>| -bm * s - s * bm.transpose() + d;
+        for _ in 0..nstep {
+            let (k1, l1) = (fm(&m), fs(&s));
+            let (k2, l2) = (fm(&(m + 0.5 * dt * k1)), fs(&(s + 0.5 * dt * l1)));
+            let (k3, l3) = (fm(&(m + 0.5 * dt * k2)), fs(&(s + 0.5 * dt * l2)));
+            let (k4, l4) = (fm(&(m + dt * k3)), fs(&(s + dt * l3)));
+            m += dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4);
+            s += dt / 6.0 * (l1 + 2.0 * l2 + 2.0 * l3 + l4);
+        }
+        let exact = Gaussian::new(
+            DVector::from_column_slice(m.as_slice()),
+            DMatrix::from_column_slice(2, 2, s.as_slice()),
+        )
+        .unwrap();
+        let start = Gaussian::new(
+            DVector::from_column_slice(m0.as_slice()),
+            DMatrix::from_column_slice(2, 2, s0.as_slice()),
+        )
+        .unwrap();
+        let dd = DMatrix::from_column_slice(2, 2, d.as_slice());
+        let mut errs = vec![];
+        let mut hs = vec![];
+        for n in [30, 60, 120] {
+            let st = start.clone();
+            let mut fp = FokkerPlanck2d::whitened(
+                [-5.0, -5.0],
+                [5.0, 5.0],
+                [n, n],
+                move |y, _| {
+                    let b = -bm * Vector2::new(y[0], y[1]);
+                    [b[0], b[1]]
+                },
+                &dd,
+                move |y| st.ln_pdf(&y).exp(),
+            )
+            .unwrap();
+            fp.advance_to(tau);
+            hs.push(1.0 / n as f64);
+            errs.push(fp.l1_error(|y| exact.ln_pdf(&y).exp()));
+        }
+        let sl = (errs[0] / errs[2]).ln() / (hs[0] / hs[2]).ln();
+        eprintln!("2-D L1 errors {errs:?}, order {sl}");
+        assert!((sl - 2.0).abs() < 0.3, "order {sl}");
+    }
+
+    #[test]
+    fn rejects_indefinite_diffusion() {
+        let d = DMatrix::from_row_slice(2, 2, &[1.0, 2.0, 2.0, 1.0]);
+        let e = FokkerPlanck2d::new([-1.0; 2], [1.0; 2], [10, 10], |_, _| [0.0; 2], &d, |_| 1.0)
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("diffusion K⁻¹"));
+    }
+}

@@ -1,0 +1,48 @@
+//! Euler–Maruyama: y ← y + b(y, t)h + σ(y, t)ΔW.
+
+use super::{Calculus, Increment, NoiseKind, Stepper, StepperInfo, Workspace};
+use crate::sde::terms::{Diffusion, Problem};
+
+/// Euler–Maruyama (Itô). Strong order 0.5 (1.0 for additive noise), weak order 1.
+/// With constant drift and additive noise it is exact in law (the heat kernel of
+/// eq. 43) at any step.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EulerMaruyama;
+
+impl Stepper for EulerMaruyama {
+    fn info(&self) -> StepperInfo {
+        StepperInfo {
+            name: "euler_maruyama",
+            strong_order: 0.5,
+            strong_order_additive: 1.0,
+            weak_order: 1.0,
+            calculus: Calculus::Ito,
+            noise: &[NoiseKind::Additive, NoiseKind::Diagonal, NoiseKind::General],
+            needs_time_integral: false,
+        }
+    }
+
+    #[inline]
+    fn step(&self, p: &Problem, t: f64, inc: &Increment, y: &mut [f64], ws: &mut Workspace) {
+        let d = y.len();
+        let b = &mut ws.a[..d];
+        p.drift.eval(y, t, b);
+        match &p.diffusion {
+            Diffusion::Additive(a) => {
+                for i in 0..d {
+                    y[i] += b[i] * inc.h;
+                }
+                a.apply_add(inc.dw, 1.0, y);
+            }
+            other => {
+                // σ is evaluated at the old state: accumulate into a copy.
+                let c = &mut ws.c[..d];
+                c.copy_from_slice(y);
+                other.apply_add(c, t, inc.dw, y, &mut ws.s);
+                for i in 0..d {
+                    y[i] += b[i] * inc.h;
+                }
+            }
+        }
+    }
+}

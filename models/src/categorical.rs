@@ -1,0 +1,149 @@
+//! The categorical family over K classes {0, …, K−1} in its K − 1 free
+//! coordinates θ = (p₁, …, p_{K−1}); the last probability is p_K = 1 − Σᵢ pᵢ
+//! (docs/conventions.md). Class i (1-based) is observed as the value i − 1.
+//!
+//! Fisher (eq. 29) I_ij = δᵢⱼ/pᵢ + 1/p_K; KL (eq. 30) KL(p‖q) = Σᵢ pᵢ ln(pᵢ/qᵢ)
+//! over all K classes.
+
+use crate::bernoulli::xlogxy;
+use crate::checks;
+use bayesrg_core::model::{Model, check_len};
+use bayesrg_core::{ParamError, register_model};
+use nalgebra::DMatrix;
+use rand::{Rng, RngExt};
+use serde::{Deserialize, Serialize};
+
+/// Categorical(p₁, …, p_K) with K = `classes` ≥ 2, θ = (p₁, …, p_{K−1}),
+/// every pᵢ > 0 and p_K = 1 − Σpᵢ > 0.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "RawCategorical", into = "RawCategorical")]
+pub struct Categorical {
+    classes: usize,
+}
+
+/// The config form of [`Categorical`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCategorical {
+    /// The number of classes K ≥ 2.
+    pub classes: usize,
+}
+
+impl TryFrom<RawCategorical> for Categorical {
+    type Error = String;
+    fn try_from(r: RawCategorical) -> Result<Self, String> {
+        Categorical::new(r.classes)
+    }
+}
+
+impl From<Categorical> for RawCategorical {
+    fn from(c: Categorical) -> Self {
+        RawCategorical { classes: c.classes }
+    }
+}
+
+impl Categorical {
+    /// A categorical model over `classes` ≥ 2 classes.
+    pub fn new(classes: usize) -> Result<Self, String> {
+        if classes < 2 {
+            return Err(format!("`classes` must be at least 2, got {classes}"));
+        }
+        Ok(Categorical { classes })
+    }
+
+    /// The number of classes K.
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// p_K = 1 − Σᵢ θᵢ.
+    fn last(theta: &[f64]) -> f64 {
+        1.0 - theta.iter().sum::<f64>()
+    }
+
+    /// The probability of the 0-based class `c`.
+    fn prob(theta: &[f64], c: usize) -> f64 {
+        if c < theta.len() {
+            theta[c]
+        } else {
+            Self::last(theta)
+        }
+    }
+}
+
+#[typetag::serde(name = "categorical")]
+impl Model for Categorical {
+    fn param_names(&self) -> Vec<String> {
+        checks::numbered("p", self.classes - 1)
+    }
+    fn obs_dim(&self) -> usize {
+        1
+    }
+    fn check_params(&self, theta: &[f64]) -> Result<(), ParamError> {
+        check_len(self, theta)?;
+        for (i, &p) in theta.iter().enumerate() {
+            checks::open_unit(&format!("p{}", i + 1), p)?;
+        }
+        let pk = Self::last(theta);
+        if pk <= 0.0 {
+            return Err(ParamError::Other(format!(
+                "the last class probability p{} = 1 - ({}) = {pk} must be > 0",
+                self.classes,
+                self.param_names().join(" + ")
+            )));
+        }
+        Ok(())
+    }
+    fn sample(&self, theta: &[f64], rng: &mut dyn Rng, out: &mut [f64]) {
+        let u: f64 = rng.random();
+        let mut acc = 0.0;
+        for (i, &p) in theta.iter().enumerate() {
+            acc += p;
+            if u < acc {
+                out[0] = i as f64;
+                return;
+            }
+        }
+        out[0] = (self.classes - 1) as f64;
+    }
+    fn log_likelihood(&self, theta: &[f64], y: &[f64]) -> f64 {
+        let c = y[0];
+        if c < 0.0 || c.fract() != 0.0 || c >= self.classes as f64 {
+            return f64::NEG_INFINITY;
+        }
+        Self::prob(theta, c as usize).ln()
+    }
+    fn score(&self, theta: &[f64], y: &[f64], out: &mut [f64]) {
+        let c = y[0] as usize;
+        if c < theta.len() {
+            out.fill(0.0);
+            out[c] = 1.0 / theta[c];
+        } else {
+            out.fill(-1.0 / Self::last(theta));
+        }
+    }
+    fn has_exact_score(&self) -> bool {
+        true
+    }
+    fn fisher(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
+        let d = theta.len();
+        let inv_last = 1.0 / Self::last(theta);
+        Some(DMatrix::from_fn(d, d, |i, j| {
+            inv_last + if i == j { 1.0 / theta[i] } else { 0.0 }
+        }))
+    }
+    fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
+        Some(
+            (0..self.classes)
+                .map(|c| xlogxy(Self::prob(a, c), Self::prob(b, c)))
+                .sum(),
+        )
+    }
+}
+
+register_model!(
+    "categorical",
+    "categorical over `classes` classes in the free coordinates p1..p(K-1)",
+    || Box::new(Categorical::new(3).expect("3 classes")),
+    || vec![0.2, 0.5]
+);

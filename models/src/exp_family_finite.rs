@@ -1,0 +1,190 @@
+//! The exponential family of the paper's eq. (27) over a finite sample space:
+//!
+//!   p(y | θ) = e^{−θ·S(y) − A(θ)},  y ∈ {0, …, n−1},  A(θ) = ln Σ_y e^{−θ·S(y)},
+//!
+//! with a user-given table of sufficient statistics S (n rows, one per outcome,
+//! d columns; config field `stats`). The normaliser A is explicit here, where
+//! eq. (27) absorbs it into S. θ ranges over all of ℝᵈ.
+//!
+//! Score (eq. 28): ℓ(y) = E_θ[S] − S(y), since ∇A = −E_θ[S].
+//! Fisher (eq. 29): I(θ) = ∇²A = Cov_θ(S).
+//! KL (eq. 30) in Bregman form: KL(θ₁‖θ₂) = A(θ₂) − A(θ₁) − (θ₂−θ₁)·∇A(θ₁)
+//! = A(θ₂) − A(θ₁) + (θ₂−θ₁)·E_θ₁[S].
+
+use crate::checks;
+use bayesrg_core::fisher::symmetrize;
+use bayesrg_core::model::{Model, check_len};
+use bayesrg_core::{ParamError, register_model};
+use nalgebra::{DMatrix, DVector};
+use rand::{Rng, RngExt};
+use serde::{Deserialize, Serialize};
+
+/// Eq. (27) on {0, …, n−1} with sufficient statistics `stats` (n × d), θ ∈ ℝᵈ.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "RawExpFamilyFinite", into = "RawExpFamilyFinite")]
+pub struct ExpFamilyFinite {
+    stats: DMatrix<f64>,
+}
+
+/// The config form of [`ExpFamilyFinite`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpFamilyFinite {
+    /// S(y) for y = 0, …, n−1: one row of d statistics per outcome.
+    pub stats: Vec<Vec<f64>>,
+}
+
+impl TryFrom<RawExpFamilyFinite> for ExpFamilyFinite {
+    type Error = String;
+    fn try_from(r: RawExpFamilyFinite) -> Result<Self, String> {
+        ExpFamilyFinite::new(checks::matrix("stats", &r.stats)?)
+    }
+}
+
+impl From<ExpFamilyFinite> for RawExpFamilyFinite {
+    fn from(m: ExpFamilyFinite) -> Self {
+        RawExpFamilyFinite {
+            stats: checks::rows(&m.stats),
+        }
+    }
+}
+
+impl ExpFamilyFinite {
+    /// The family with sufficient-statistics table `stats` (n × d). The table
+    /// must have n ≥ 2 rows and affinely independent columns (no column is
+    /// constant or an affine combination of the others), or θ would not be
+    /// identifiable and the Fisher metric would be singular everywhere.
+    pub fn new(stats: DMatrix<f64>) -> Result<Self, String> {
+        let (n, d) = stats.shape();
+        if n < 2 {
+            return Err(format!(
+                "`stats` must have at least 2 rows (outcomes), got {n}"
+            ));
+        }
+        if stats.iter().any(|v| !v.is_finite()) {
+            return Err("`stats` has a non-finite entry".into());
+        }
+        let mean = stats.row_mean();
+        let centred = DMatrix::from_fn(n, d, |i, j| stats[(i, j)] - mean[j]);
+        let sv = centred.singular_values();
+        let (hi, lo) = (sv.max(), sv.min());
+        if d > n - 1 || hi == 0.0 || lo <= 1e-10 * hi {
+            return Err(format!(
+                "the columns of `stats` ({n} outcomes × {d} statistics) must be affinely \
+                 independent (at most n − 1 of them, none constant or a combination of the \
+                 others), otherwise theta is not identifiable"
+            ));
+        }
+        Ok(ExpFamilyFinite { stats })
+    }
+
+    /// The table S (rows: outcomes, columns: statistics).
+    pub fn stats(&self) -> &DMatrix<f64> {
+        &self.stats
+    }
+
+    /// The logits −θ·S(y) and the log-partition A(θ) (log-sum-exp).
+    fn logits(&self, theta: &[f64]) -> (DVector<f64>, f64) {
+        let z = -(&self.stats * DVector::from_column_slice(theta));
+        let m = z.max();
+        let a = m + z.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+        (z, a)
+    }
+
+    /// The log-partition A(θ) = ln Σ_y e^{−θ·S(y)}.
+    pub fn log_partition(&self, theta: &[f64]) -> f64 {
+        self.logits(theta).1
+    }
+
+    /// The probabilities p(y | θ), y = 0, …, n−1.
+    pub fn probs(&self, theta: &[f64]) -> DVector<f64> {
+        let (z, a) = self.logits(theta);
+        z.map(|v| (v - a).exp())
+    }
+
+    /// E_θ[S] = −∇A(θ).
+    pub fn mean_stats(&self, theta: &[f64]) -> DVector<f64> {
+        self.stats.tr_mul(&self.probs(theta))
+    }
+}
+
+#[typetag::serde(name = "exp_family_finite")]
+impl Model for ExpFamilyFinite {
+    fn param_names(&self) -> Vec<String> {
+        checks::numbered("theta", self.stats.ncols())
+    }
+    fn obs_dim(&self) -> usize {
+        1
+    }
+    fn check_params(&self, theta: &[f64]) -> Result<(), ParamError> {
+        check_len(self, theta)
+    }
+    fn sample(&self, theta: &[f64], rng: &mut dyn Rng, out: &mut [f64]) {
+        let p = self.probs(theta);
+        let u: f64 = rng.random();
+        let mut acc = 0.0;
+        let n = p.len();
+        for (y, &py) in p.iter().enumerate().take(n - 1) {
+            acc += py;
+            if u < acc {
+                out[0] = y as f64;
+                return;
+            }
+        }
+        out[0] = (n - 1) as f64;
+    }
+    fn log_likelihood(&self, theta: &[f64], y: &[f64]) -> f64 {
+        let c = y[0];
+        if c < 0.0 || c.fract() != 0.0 || c >= self.stats.nrows() as f64 {
+            return f64::NEG_INFINITY;
+        }
+        let (z, a) = self.logits(theta);
+        z[c as usize] - a
+    }
+    fn score(&self, theta: &[f64], y: &[f64], out: &mut [f64]) {
+        let m = self.mean_stats(theta);
+        let row = y[0] as usize;
+        for (j, o) in out.iter_mut().enumerate() {
+            *o = m[j] - self.stats[(row, j)];
+        }
+    }
+    fn has_exact_score(&self) -> bool {
+        true
+    }
+    fn fisher(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
+        let p = self.probs(theta);
+        let m = self.stats.tr_mul(&p);
+        let d = self.stats.ncols();
+        // Cov_θ(S) = Σ_y p_y (S(y) − m)(S(y) − m)ᵀ, centred for accuracy.
+        let mut c = DMatrix::zeros(d, d);
+        for (y, &py) in p.iter().enumerate() {
+            let r = self.stats.row(y).transpose() - &m;
+            c += py * &r * r.transpose();
+        }
+        Some(symmetrize(c))
+    }
+    fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
+        let m = self.mean_stats(a);
+        let step: f64 = b
+            .iter()
+            .zip(a)
+            .zip(m.iter())
+            .map(|((x, y), s)| (x - y) * s)
+            .sum();
+        Some(self.log_partition(b) - self.log_partition(a) + step)
+    }
+}
+
+register_model!(
+    "exp_family_finite",
+    "exponential family p ~ exp(-theta . S(y)) on {0..n-1}, table `stats` (eq. 27)",
+    || Box::new(
+        ExpFamilyFinite::new(DMatrix::from_row_slice(
+            4,
+            2,
+            &[0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.5]
+        ))
+        .expect("valid example table")
+    ),
+    || vec![0.3, -0.5]
+);

@@ -1,0 +1,60 @@
+//! The exponential family in its rate λ: p(y) = λe^{−λy}, y ≥ 0 (mean 1/λ).
+//!
+//! Fisher (eq. 29) I(λ) = 1/λ²; KL (eq. 30) KL(λ₁‖λ₂) = ln(λ₁/λ₂) + λ₂/λ₁ − 1.
+
+use crate::checks;
+use bayesrg_core::model::{Model, check_len};
+use bayesrg_core::{ParamError, register_model};
+use nalgebra::DMatrix;
+use rand::Rng;
+use rand_distr::{Distribution, Exp1};
+use serde::{Deserialize, Serialize};
+
+/// Exponential(λ), θ = (rate λ), λ > 0.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exponential {}
+
+#[typetag::serde(name = "exponential")]
+impl Model for Exponential {
+    fn param_names(&self) -> Vec<String> {
+        vec!["rate".into()]
+    }
+    fn obs_dim(&self) -> usize {
+        1
+    }
+    fn check_params(&self, theta: &[f64]) -> Result<(), ParamError> {
+        check_len(self, theta)?;
+        checks::positive("rate", theta[0])
+    }
+    fn sample(&self, theta: &[f64], rng: &mut dyn Rng, out: &mut [f64]) {
+        let e: f64 = Exp1.sample(rng);
+        out[0] = e / theta[0];
+    }
+    fn log_likelihood(&self, theta: &[f64], y: &[f64]) -> f64 {
+        if y[0] < 0.0 {
+            return f64::NEG_INFINITY;
+        }
+        theta[0].ln() - theta[0] * y[0]
+    }
+    fn score(&self, theta: &[f64], y: &[f64], out: &mut [f64]) {
+        out[0] = 1.0 / theta[0] - y[0];
+    }
+    fn has_exact_score(&self) -> bool {
+        true
+    }
+    fn fisher(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
+        Some(DMatrix::from_element(1, 1, 1.0 / (theta[0] * theta[0])))
+    }
+    fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
+        let r = b[0] / a[0];
+        Some(r - 1.0 - r.ln())
+    }
+}
+
+register_model!(
+    "exponential",
+    "exponential(rate): y >= 0 with mean 1/rate",
+    || Box::new(Exponential {}),
+    || vec![0.8]
+);

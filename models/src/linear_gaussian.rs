@@ -1,0 +1,150 @@
+//! The linear-Gaussian inversion model y = Aθ + N, N ~ N(0, Σ) (eqs. 40–42 with
+//! a linear forward map G(θ) = Aθ).
+//!
+//! Config fields: `a` (the m × d matrix A as a list of rows) and `noise_cov`
+//! (the m × m noise covariance Σ, symmetric positive definite).
+//! Fisher (eq. 29) I = AᵀΣ⁻¹A, independent of θ; KL (eq. 30)
+//! KL(θ₁‖θ₂) = ½(A(θ₁−θ₂))ᵀΣ⁻¹(A(θ₁−θ₂)). The Jacobian of G is A.
+
+use crate::checks;
+use bayesrg_core::fisher::symmetrize;
+use bayesrg_core::gaussian::Gaussian;
+use bayesrg_core::model::{Model, check_len};
+use bayesrg_core::{ParamError, register_model};
+use nalgebra::{DMatrix, DVector};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// y = Aθ + N(0, Σ), θ ∈ ℝᵈ, y ∈ ℝᵐ.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "RawLinearGaussian", into = "RawLinearGaussian")]
+pub struct LinearGaussian {
+    a: DMatrix<f64>,
+    /// N(0, Σ).
+    noise: Gaussian,
+    /// Σ⁻¹.
+    precision: DMatrix<f64>,
+}
+
+/// The config form of [`LinearGaussian`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLinearGaussian {
+    /// A, m × d, as a list of m rows.
+    pub a: Vec<Vec<f64>>,
+    /// Σ, m × m, as a list of rows.
+    pub noise_cov: Vec<Vec<f64>>,
+}
+
+impl TryFrom<RawLinearGaussian> for LinearGaussian {
+    type Error = String;
+    fn try_from(r: RawLinearGaussian) -> Result<Self, String> {
+        LinearGaussian::new(
+            checks::matrix("a", &r.a)?,
+            checks::matrix("noise_cov", &r.noise_cov)?,
+        )
+    }
+}
+
+impl From<LinearGaussian> for RawLinearGaussian {
+    fn from(m: LinearGaussian) -> Self {
+        RawLinearGaussian {
+            a: checks::rows(&m.a),
+            noise_cov: checks::rows(m.noise.cov()),
+        }
+    }
+}
+
+impl LinearGaussian {
+    /// The model with design matrix `a` (m × d) and noise covariance
+    /// `noise_cov` (m × m, symmetric positive definite); errors name the field.
+    pub fn new(a: DMatrix<f64>, noise_cov: DMatrix<f64>) -> Result<Self, String> {
+        if a.iter().any(|v| !v.is_finite()) {
+            return Err("`a` has a non-finite entry".into());
+        }
+        let chol = checks::spd("noise_cov", &noise_cov)?;
+        if noise_cov.nrows() != a.nrows() {
+            return Err(format!(
+                "`noise_cov` is {0}×{0} but `a` has {1} rows; they must match",
+                noise_cov.nrows(),
+                a.nrows()
+            ));
+        }
+        let precision = checks::inverse(&chol);
+        let noise =
+            Gaussian::new(DVector::zeros(a.nrows()), noise_cov).map_err(|e| e.to_string())?;
+        Ok(LinearGaussian {
+            a,
+            noise,
+            precision,
+        })
+    }
+
+    /// The design matrix A.
+    pub fn a(&self) -> &DMatrix<f64> {
+        &self.a
+    }
+
+    fn residual(&self, theta: &[f64], y: &[f64]) -> DVector<f64> {
+        DVector::from_column_slice(y) - &self.a * DVector::from_column_slice(theta)
+    }
+}
+
+#[typetag::serde(name = "linear_gaussian")]
+impl Model for LinearGaussian {
+    fn param_names(&self) -> Vec<String> {
+        checks::numbered("theta", self.a.ncols())
+    }
+    fn obs_dim(&self) -> usize {
+        self.a.nrows()
+    }
+    fn check_params(&self, theta: &[f64]) -> Result<(), ParamError> {
+        check_len(self, theta)
+    }
+    fn sample(&self, theta: &[f64], rng: &mut dyn Rng, out: &mut [f64]) {
+        self.noise.sample_into(rng, out);
+        let g = &self.a * DVector::from_column_slice(theta);
+        for (o, gi) in out.iter_mut().zip(g.iter()) {
+            *o += gi;
+        }
+    }
+    fn log_likelihood(&self, theta: &[f64], y: &[f64]) -> f64 {
+        self.noise.ln_pdf(self.residual(theta, y).as_slice())
+    }
+    fn score(&self, theta: &[f64], y: &[f64], out: &mut [f64]) {
+        let s = self.a.tr_mul(&(&self.precision * self.residual(theta, y)));
+        out.copy_from_slice(s.as_slice());
+    }
+    fn has_exact_score(&self) -> bool {
+        true
+    }
+    fn fisher(&self, _theta: &[f64]) -> Option<DMatrix<f64>> {
+        Some(symmetrize(self.a.tr_mul(&(&self.precision * &self.a))))
+    }
+    fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
+        let d = DVector::from_iterator(a.len(), a.iter().zip(b).map(|(x, y)| x - y));
+        Some(0.5 * self.noise.mahalanobis2((&self.a * d).as_slice()))
+    }
+    fn forward(&self, theta: &[f64]) -> Option<DVector<f64>> {
+        Some(&self.a * DVector::from_column_slice(theta))
+    }
+    fn forward_jacobian(&self, _theta: &[f64]) -> Option<DMatrix<f64>> {
+        Some(self.a.clone())
+    }
+    fn noise_covariance(&self) -> Option<DMatrix<f64>> {
+        Some(self.noise.cov().clone())
+    }
+}
+
+register_model!(
+    "linear_gaussian",
+    "linear-Gaussian inversion y = A theta + N(0, noise_cov) (eqs. 40-42)",
+    || Box::new(
+        LinearGaussian::new(
+            DMatrix::from_row_slice(3, 2, &[1.0, 0.0, 1.0, 1.0, 0.5, -1.0]),
+            DMatrix::from_row_slice(3, 3, &[0.5, 0.1, 0.0, 0.1, 0.4, 0.05, 0.0, 0.05, 0.3]),
+        )
+        .expect("valid example")
+    ),
+    || vec![1.0, -0.5]
+);

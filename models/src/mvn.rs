@@ -1,0 +1,202 @@
+//! The multivariate normal N(μ, Σ) with unknown mean **and** covariance, for a
+//! small dimension d ≤ 4 (config field `dim`).
+//!
+//! # Parametrisation
+//! θ = (μ₁, …, μ_d, Σ₁₁, Σ₂₁, Σ₂₂, Σ₃₁, Σ₃₂, Σ₃₃, …): the mean, then the
+//! lower-triangular entries of the covariance **itself** (not of its Cholesky
+//! factor) row by row, named `mu1…mud, cov11, cov21, cov22, …`; d + d(d+1)/2
+//! parameters. Σᵢⱼ for i > j is the shared off-diagonal entry, so ∂Σ/∂Σᵢⱼ is
+//! the symmetric unit matrix eᵢeⱼᵀ + eⱼeᵢᵀ (eᵢeᵢᵀ on the diagonal).
+//!
+//! Fisher (eq. 29): I_kl = ∂ₖμᵀΣ⁻¹∂ₗμ + ½ tr(Σ⁻¹∂ₖΣ Σ⁻¹∂ₗΣ), so the mean block
+//! is Σ⁻¹, the covariance block ½ tr(Σ⁻¹EₖΣ⁻¹Eₗ), and the cross block zero.
+//! KL (eq. 30): ½[tr(Σ₂⁻¹Σ₁) + (μ₂−μ₁)ᵀΣ₂⁻¹(μ₂−μ₁) − d + ln(det Σ₂/det Σ₁)].
+
+use crate::checks;
+use bayesrg_core::gaussian::Gaussian;
+use bayesrg_core::model::{Model, check_len};
+use bayesrg_core::{ParamError, register_model};
+use nalgebra::{DMatrix, DVector};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// The largest dimension accepted.
+pub const MAX_DIM: usize = 4;
+
+/// N(μ, Σ) in θ = (μ, lower triangle of Σ row by row), d = `dim` ≤ 4.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "RawMvn", into = "RawMvn")]
+pub struct Mvn {
+    dim: usize,
+}
+
+/// The config form of [`Mvn`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMvn {
+    /// The dimension d of an observation, 1 ≤ d ≤ 4.
+    pub dim: usize,
+}
+
+impl TryFrom<RawMvn> for Mvn {
+    type Error = String;
+    fn try_from(r: RawMvn) -> Result<Self, String> {
+        Mvn::new(r.dim)
+    }
+}
+
+impl From<Mvn> for RawMvn {
+    fn from(m: Mvn) -> Self {
+        RawMvn { dim: m.dim }
+    }
+}
+
+impl Mvn {
+    /// The model for observations of dimension `dim` ∈ 1..=4.
+    pub fn new(dim: usize) -> Result<Self, String> {
+        if !(1..=MAX_DIM).contains(&dim) {
+            return Err(format!("`dim` must be between 1 and {MAX_DIM}, got {dim}"));
+        }
+        Ok(Mvn { dim })
+    }
+
+    /// The (row, column) of covariance parameter k (0-based among the covariance
+    /// parameters), row ≥ column.
+    fn tri(k: usize) -> (usize, usize) {
+        let mut r = 0;
+        while (r + 1) * (r + 2) / 2 <= k {
+            r += 1;
+        }
+        (r, k - r * (r + 1) / 2)
+    }
+
+    /// μ and Σ from θ (no validation).
+    pub fn unpack(&self, theta: &[f64]) -> (DVector<f64>, DMatrix<f64>) {
+        let d = self.dim;
+        let mu = DVector::from_column_slice(&theta[..d]);
+        let mut cov = DMatrix::zeros(d, d);
+        for (k, &v) in theta[d..].iter().enumerate() {
+            let (i, j) = Self::tri(k);
+            cov[(i, j)] = v;
+            cov[(j, i)] = v;
+        }
+        (mu, cov)
+    }
+
+    /// θ from μ and the lower triangle of Σ.
+    pub fn pack(mu: &[f64], cov: &DMatrix<f64>) -> Vec<f64> {
+        let mut t = mu.to_vec();
+        for i in 0..cov.nrows() {
+            for j in 0..=i {
+                t.push(cov[(i, j)]);
+            }
+        }
+        t
+    }
+
+    fn gaussian(&self, theta: &[f64]) -> Option<Gaussian> {
+        let (mu, cov) = self.unpack(theta);
+        Gaussian::new(mu, cov).ok()
+    }
+
+    /// ∂Σ/∂θ for covariance parameter k: the symmetric unit matrix.
+    fn d_cov(&self, k: usize) -> DMatrix<f64> {
+        let (i, j) = Self::tri(k);
+        let mut e = DMatrix::zeros(self.dim, self.dim);
+        e[(i, j)] = 1.0;
+        e[(j, i)] = 1.0;
+        e
+    }
+}
+
+#[typetag::serde(name = "mvn")]
+impl Model for Mvn {
+    fn param_names(&self) -> Vec<String> {
+        let mut n = checks::numbered("mu", self.dim);
+        for i in 1..=self.dim {
+            for j in 1..=i {
+                n.push(format!("cov{i}{j}"));
+            }
+        }
+        n
+    }
+    fn obs_dim(&self) -> usize {
+        self.dim
+    }
+    fn check_params(&self, theta: &[f64]) -> Result<(), ParamError> {
+        check_len(self, theta)?;
+        let d = self.dim;
+        for i in 0..d {
+            let k = d + i * (i + 1) / 2 + i;
+            checks::positive(&format!("cov{}{}", i + 1, i + 1), theta[k])?;
+        }
+        if self.gaussian(theta).is_none() {
+            let names = self.param_names()[d..].join(", ");
+            return Err(ParamError::Other(format!(
+                "the covariance built from parameters {names} is not positive definite"
+            )));
+        }
+        Ok(())
+    }
+    fn sample(&self, theta: &[f64], rng: &mut dyn Rng, out: &mut [f64]) {
+        self.gaussian(theta)
+            .expect("validated by check_params")
+            .sample_into(rng, out);
+    }
+    fn log_likelihood(&self, theta: &[f64], y: &[f64]) -> f64 {
+        self.gaussian(theta).map_or(f64::NAN, |g| g.ln_pdf(y))
+    }
+    fn score(&self, theta: &[f64], y: &[f64], out: &mut [f64]) {
+        let d = self.dim;
+        let (mu, cov) = self.unpack(theta);
+        let Some(chol) = cov.cholesky() else {
+            out.fill(f64::NAN);
+            return;
+        };
+        let p = checks::inverse(&chol);
+        let u = &p * (DVector::from_column_slice(y) - mu);
+        out[..d].copy_from_slice(u.as_slice());
+        // ∂ ln p/∂Σ along a symmetric E: −½tr(Σ⁻¹E) + ½uᵀEu, u = Σ⁻¹(y − μ).
+        for k in 0..d * (d + 1) / 2 {
+            let (i, j) = Self::tri(k);
+            out[d + k] = if i == j {
+                0.5 * (u[i] * u[i] - p[(i, i)])
+            } else {
+                u[i] * u[j] - p[(i, j)]
+            };
+        }
+    }
+    fn has_exact_score(&self) -> bool {
+        true
+    }
+    fn fisher(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
+        let d = self.dim;
+        let n = self.dim();
+        let (_, cov) = self.unpack(theta);
+        let p = checks::inverse(&cov.cholesky()?);
+        let mut f = DMatrix::zeros(n, n);
+        f.view_mut((0, 0), (d, d)).copy_from(&p);
+        let pe: Vec<DMatrix<f64>> = (0..n - d).map(|k| &p * self.d_cov(k)).collect();
+        for k in 0..n - d {
+            for l in 0..=k {
+                let v = 0.5 * (&pe[k] * &pe[l]).trace();
+                f[(d + k, d + l)] = v;
+                f[(d + l, d + k)] = v;
+            }
+        }
+        Some(f)
+    }
+    fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
+        match (self.gaussian(a), self.gaussian(b)) {
+            (Some(g1), Some(g2)) => Some(g1.kl(&g2)),
+            _ => Some(f64::NAN),
+        }
+    }
+}
+
+register_model!(
+    "mvn",
+    "multivariate normal N(mu, cov) in (mu, lower triangle of cov), dim <= 4",
+    || Box::new(Mvn::new(2).expect("dim 2")),
+    || vec![0.5, -1.0, 2.0, 0.6, 1.0]
+);

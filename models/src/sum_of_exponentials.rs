@@ -1,0 +1,195 @@
+//! The sloppy sum-of-exponentials model: y_k = Σᵢ e^{−θᵢ t_k} + N(0, σ²) at the
+//! observation times t_k (eqs. 40–42 with G_k(θ) = Σᵢ e^{−θᵢ t_k}).
+//!
+//! Config fields: `terms` (the number d of exponentials), `times` (t₁…t_m,
+//! finite, ≥ 0, at least d of them) and `sigma` (the noise standard deviation,
+//! > 0). θ = (rate1, …, rated), every rate > 0.
+//!
+//! Jacobian J_ki = −t_k e^{−θᵢ t_k}; Fisher (eq. 29) I = JᵀJ/σ²; KL (eq. 30)
+//! KL(θ‖θ′) = |G(θ) − G(θ′)|²/(2σ²). With nearby rates the columns of J are
+//! nearly parallel, and the eigenvalues of I span many decades: the classic
+//! "sloppy" model.
+
+use crate::checks;
+use bayesrg_core::fisher::symmetrize;
+use bayesrg_core::model::{Model, check_len};
+use bayesrg_core::{ParamError, register_model};
+use nalgebra::{DMatrix, DVector};
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+
+const LN_2PI: f64 = 1.837_877_066_409_345_5;
+
+/// y_k = Σᵢ e^{−θᵢ t_k} + N(0, σ²), θ = d positive decay rates.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "RawSumOfExponentials", into = "RawSumOfExponentials")]
+pub struct SumOfExponentials {
+    terms: usize,
+    times: Vec<f64>,
+    sigma: f64,
+}
+
+/// The config form of [`SumOfExponentials`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSumOfExponentials {
+    /// The number of exponentials d ≥ 1.
+    pub terms: usize,
+    /// The observation times t_k (finite, ≥ 0; at least `terms` of them).
+    pub times: Vec<f64>,
+    /// The noise standard deviation σ > 0.
+    pub sigma: f64,
+}
+
+impl TryFrom<RawSumOfExponentials> for SumOfExponentials {
+    type Error = String;
+    fn try_from(r: RawSumOfExponentials) -> Result<Self, String> {
+        SumOfExponentials::new(r.terms, r.times, r.sigma)
+    }
+}
+
+impl From<SumOfExponentials> for RawSumOfExponentials {
+    fn from(m: SumOfExponentials) -> Self {
+        RawSumOfExponentials {
+            terms: m.terms,
+            times: m.times,
+            sigma: m.sigma,
+        }
+    }
+}
+
+impl SumOfExponentials {
+    /// The model with `terms` exponentials observed at `times` with noise `sigma`;
+    /// errors name the field.
+    pub fn new(terms: usize, times: Vec<f64>, sigma: f64) -> Result<Self, String> {
+        if terms == 0 {
+            return Err("`terms` must be at least 1".into());
+        }
+        if let Some(k) = times.iter().position(|t| !(t.is_finite() && *t >= 0.0)) {
+            return Err(format!(
+                "`times` entry {} = {} must be finite and >= 0",
+                k + 1,
+                times[k]
+            ));
+        }
+        if times.len() < terms {
+            return Err(format!(
+                "`times` has {} entries but there are {terms} terms; with fewer observation \
+                 times than rates the rates are not identifiable",
+                times.len()
+            ));
+        }
+        if !(sigma.is_finite() && sigma > 0.0) {
+            return Err(format!("`sigma` = {sigma} must be finite and > 0"));
+        }
+        Ok(SumOfExponentials {
+            terms,
+            times,
+            sigma,
+        })
+    }
+
+    /// The observation times.
+    pub fn times(&self) -> &[f64] {
+        &self.times
+    }
+
+    /// The noise standard deviation σ.
+    pub fn sigma(&self) -> f64 {
+        self.sigma
+    }
+
+    /// G_k(θ) = Σᵢ e^{−θᵢ t_k} at one time t.
+    fn g_at(theta: &[f64], t: f64) -> f64 {
+        theta.iter().map(|&r| (-r * t).exp()).sum()
+    }
+
+    fn g(&self, theta: &[f64]) -> DVector<f64> {
+        DVector::from_iterator(
+            self.times.len(),
+            self.times.iter().map(|&t| Self::g_at(theta, t)),
+        )
+    }
+
+    fn jac(&self, theta: &[f64]) -> DMatrix<f64> {
+        DMatrix::from_fn(self.times.len(), self.terms, |k, i| {
+            let t = self.times[k];
+            -t * (-theta[i] * t).exp()
+        })
+    }
+}
+
+#[typetag::serde(name = "sum_of_exponentials")]
+impl Model for SumOfExponentials {
+    fn param_names(&self) -> Vec<String> {
+        checks::numbered("rate", self.terms)
+    }
+    fn obs_dim(&self) -> usize {
+        self.times.len()
+    }
+    fn check_params(&self, theta: &[f64]) -> Result<(), ParamError> {
+        check_len(self, theta)?;
+        for (i, &r) in theta.iter().enumerate() {
+            checks::positive(&format!("rate{}", i + 1), r)?;
+        }
+        Ok(())
+    }
+    // sample, log_likelihood and score run in Monte Carlo loops: no allocation.
+    fn sample(&self, theta: &[f64], rng: &mut dyn Rng, out: &mut [f64]) {
+        for (o, &t) in out.iter_mut().zip(&self.times) {
+            let z: f64 = StandardNormal.sample(&mut *rng);
+            *o = Self::g_at(theta, t) + self.sigma * z;
+        }
+    }
+    fn log_likelihood(&self, theta: &[f64], y: &[f64]) -> f64 {
+        let s2 = self.sigma * self.sigma;
+        let rss: f64 = y
+            .iter()
+            .zip(&self.times)
+            .map(|(&yk, &t)| (yk - Self::g_at(theta, t)).powi(2))
+            .sum();
+        -0.5 * (self.times.len() as f64 * (LN_2PI + s2.ln()) + rss / s2)
+    }
+    fn score(&self, theta: &[f64], y: &[f64], out: &mut [f64]) {
+        // ℓ = Jᵀ(y − G)/σ², J_ki = −t_k e^{−θᵢ t_k}.
+        out.fill(0.0);
+        let s2 = self.sigma * self.sigma;
+        for (&yk, &t) in y.iter().zip(&self.times) {
+            let r = (yk - Self::g_at(theta, t)) / s2;
+            for (o, &th) in out.iter_mut().zip(theta) {
+                *o -= t * (-th * t).exp() * r;
+            }
+        }
+    }
+    fn has_exact_score(&self) -> bool {
+        true
+    }
+    fn fisher(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
+        let j = self.jac(theta);
+        Some(symmetrize(j.tr_mul(&j) / (self.sigma * self.sigma)))
+    }
+    fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
+        Some((self.g(a) - self.g(b)).norm_squared() / (2.0 * self.sigma * self.sigma))
+    }
+    fn forward(&self, theta: &[f64]) -> Option<DVector<f64>> {
+        Some(self.g(theta))
+    }
+    fn forward_jacobian(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
+        Some(self.jac(theta))
+    }
+    fn noise_covariance(&self) -> Option<DMatrix<f64>> {
+        let m = self.times.len();
+        Some(DMatrix::identity(m, m) * (self.sigma * self.sigma))
+    }
+}
+
+register_model!(
+    "sum_of_exponentials",
+    "sloppy model y(t) = sum_i exp(-rate_i t) + N(0, sigma^2) at `times`",
+    || Box::new(
+        SumOfExponentials::new(4, (1..=12).map(|k| 0.5 * k as f64).collect(), 0.1)
+            .expect("valid example")
+    ),
+    || vec![0.3, 1.0, 3.0, 6.0]
+);
