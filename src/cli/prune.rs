@@ -18,7 +18,7 @@ pub struct Args {
     /// Load trained weights (a weights.bin written by an earlier run) instead of training.
     #[arg(long)]
     weights: Option<PathBuf>,
-    /// The quick setting (3 epochs on 5,000 images) instead of the defaults.
+    /// The quick setting (400 Adam steps, 1,000 test images) instead of the defaults.
     #[arg(long)]
     quick: bool,
     /// Result folder.

@@ -110,16 +110,17 @@ impl Default for PruneConfig {
 }
 
 impl PruneConfig {
-    /// A quick setting for tests and `bayesrg reproduce --quick`: 3 epochs on
-    /// 5,000 training images, 1,000 test images, 1 random permutation.
+    /// A quick setting for tests and `bayesrg reproduce --quick`: 4 epochs of
+    /// the 10,000 embedded training images in batches of 100 (400 Adam steps),
+    /// 1,000 test images, 1 random permutation.
     pub fn quick() -> Self {
         PruneConfig {
             train: TrainConfig {
-                epochs: 3,
+                epochs: 4,
                 batch_size: 100,
                 ..TrainConfig::default()
             },
-            train_images: Some(5000),
+            train_images: None,
             test_images: Some(1000),
             random_repeats: 1,
             ..PruneConfig::default()

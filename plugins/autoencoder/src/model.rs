@@ -83,6 +83,64 @@ impl Model for AutoencoderRegression {
             .map(|(m, y)| -0.5 * ((y - m).powi(2) + ln2pi))
             .sum()
     }
+    fn score(&self, theta: &[f64], y: &[f64], out: &mut [f64]) {
+        // ℓ = Σₙ Jₙᵀ (yₙ − f(xₙ)): one back-propagation per input.
+        let net = self.net(theta);
+        let n = self.arch.input;
+        let mut act = net.activations();
+        let mut u = vec![0.0; self.arch.latent];
+        let mut delta = vec![0.0; n];
+        out.iter_mut().for_each(|v| *v = 0.0);
+        for (e, x) in self.inputs.iter().enumerate() {
+            net.forward_into(x, &mut act);
+            for k in 0..n {
+                delta[k] = if act.o[k] > 0.0 {
+                    y[e * n + k] - act.o[k]
+                } else {
+                    0.0
+                };
+            }
+            net.backprop_add(x, &act, &delta, &mut u, out, false);
+        }
+    }
+    fn has_exact_score(&self) -> bool {
+        true
+    }
+    fn fisher(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
+        let j = self.forward_jacobian(theta)?;
+        Some(j.transpose() * j)
+    }
+    fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
+        // Unit-variance Gaussians: KL = ½‖f(θ) − f(θ′)‖² (eq. 30).
+        let (fa, fb) = (self.forward(a)?, self.forward(b)?);
+        Some(0.5 * (fa - fb).norm_squared())
+    }
+    fn forward_jacobian(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
+        // Exact: row (n, k) is ∂f_k(xₙ)/∂θ, back-propagated from the unit
+        // vector eₖ (times the output ReLU′).
+        let net = self.net(theta);
+        let n = self.arch.input;
+        let mut j = DMatrix::zeros(self.obs_dim(), self.dim());
+        let mut act = net.activations();
+        let mut u = vec![0.0; self.arch.latent];
+        let mut row = vec![0.0; self.dim()];
+        let mut delta = vec![0.0; n];
+        for (e, x) in self.inputs.iter().enumerate() {
+            net.forward_into(x, &mut act);
+            for k in 0..n {
+                if act.o[k] > 0.0 {
+                    delta.iter_mut().for_each(|d| *d = 0.0);
+                    delta[k] = 1.0;
+                    row.iter_mut().for_each(|v| *v = 0.0);
+                    net.backprop_add(x, &act, &delta, &mut u, &mut row, false);
+                    for (p, v) in row.iter().enumerate() {
+                        j[(e * n + k, p)] = *v;
+                    }
+                }
+            }
+        }
+        Some(j)
+    }
     fn forward(&self, theta: &[f64]) -> Option<DVector<f64>> {
         let net = self.net(theta);
         Some(DVector::from_iterator(
@@ -139,12 +197,19 @@ mod tests {
                 .collect();
             let model = AutoencoderRegression { arch, inputs };
             let net = Autoencoder::init(arch, 4);
+            // Numerical Jacobian of the forward map (core numdiff), not the
+            // model's exact one, so the oracle is independent.
+            let jn = bayesrg_core::numdiff::jacobian(|t| model.forward(t).unwrap(), &net.theta);
+            let jx = model.forward_jacobian(&net.theta).unwrap();
+            assert!((&jn - &jx).amax() < 1e-6, "exact Jacobian vs numdiff");
             let full = bayesrg_core::fisher::jacobian_form(&model, &net.theta).unwrap();
+            let num_full = jn.transpose() * &jn;
+            assert!((&full.matrix - &num_full).amax() < 1e-5);
             let flat: Vec<f64> = model.inputs.concat();
             let diag = crate::fisher::exact(&net, &flat);
             let n = model.inputs.len() as f64;
             for p in 0..diag.len() {
-                let o = full.matrix[(p, p)] / n;
+                let o = num_full[(p, p)] / n;
                 assert!(
                     (diag[p] - o).abs() < 1e-6 * (1.0 + o),
                     "bias {bias} p {p}: {} vs {o}",
