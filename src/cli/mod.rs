@@ -7,9 +7,10 @@ mod bayes;
 mod fisher;
 mod flow;
 mod models;
-mod reproduce;
-mod sde;
 mod prune;
+mod reproduce;
+mod schemes;
+mod sde;
 
 /// How a subcommand ended, when it did not fail on bad input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +44,8 @@ pub struct Cli {
 enum Command {
     /// List every registered model type with its parameters.
     Models(models::Args),
+    /// List every linked coarse-graining scheme type.
+    Schemes(schemes::Args),
     /// Validate a model's Fisher metric at a point θ (config: docs/fisher.md).
     Fisher(fisher::Args),
     /// Dynamical Bayes on a toy model (eqs. 32–36).
@@ -73,6 +76,7 @@ pub fn run(cli: Cli) -> Result<Status> {
 fn dispatch(command: Command) -> Result<Status> {
     match command {
         Command::Models(a) => models::run(a),
+        Command::Schemes(a) => schemes::run(a),
         Command::Fisher(a) => fisher::run(a),
         Command::Bayes(a) => bayes::run(a),
         Command::Flow(a) => flow::run(a),
