@@ -10,6 +10,7 @@ mod geodesic;
 mod models;
 mod prune;
 mod reproduce;
+mod schemes;
 mod sde;
 mod spectrum;
 
@@ -45,6 +46,8 @@ pub struct Cli {
 enum Command {
     /// List every registered model type with its parameters.
     Models(models::Args),
+    /// List every linked coarse-graining scheme type.
+    Schemes(schemes::Args),
     /// Validate a model's Fisher metric at a point θ (config: docs/fisher.md).
     Fisher(fisher::Args),
     /// Dynamical Bayes on a toy model (eqs. 32–36).
@@ -79,6 +82,7 @@ pub fn run(cli: Cli) -> Result<Status> {
 fn dispatch(command: Command) -> Result<Status> {
     match command {
         Command::Models(a) => models::run(a),
+        Command::Schemes(a) => schemes::run(a),
         Command::Fisher(a) => fisher::run(a),
         Command::Bayes(a) => bayes::run(a),
         Command::Flow(a) => flow::run(a),
