@@ -27,7 +27,8 @@
 //! combination of two forward-Euler steps). A forward-Euler step of a rate
 //! matrix A keeps p ≥ 0 when Δτ·maxᵢ|Aᵢᵢ| ≤ 1, and SSP-RK2 inherits this
 //! bound; [`step_limit`](grid1d::FokkerPlanck1d::step_limit) returns it and
-//! `advance_to` uses 0.9 of it. The limit scales as h²/D, so the time error
+//! `advance_to` uses 0.9 of the smaller of the limits at τ and τ + Δτ (the
+//! second stage uses the coefficients at τ + Δτ). The limit scales as h²/D, so the time error
 //! O(Δτ²) = O(h⁴) is far below the O(h²) space error: the solver is second
 //! order overall. (An implicit Euler step would be positive at any step but
 //! only first order in time; with these grids the explicit limit is cheap.)
