@@ -15,7 +15,9 @@
 //!
 //!   J = (1 / 2h) [B(−P) qᵢ − B(P) qᵢ₊₁],  P = 2 h b_f / D_f,  B(x) = x/(eˣ − 1),
 //!
-//! with b_f, D_f evaluated at the face. It is second order in h, reduces to
+//! with b_f, D_f evaluated at the face. It is second order in h while the cell
+//! Péclet number |P| is O(1) (diffusion resolved by the grid) and degrades to
+//! first-order upwinding in drift-dominated cells (|P| ≫ 1); it reduces to
 //! central differences when b = 0 and to upwinding when |P| is large, and is
 //! exact (zero flux) for a stationary law whose log-density is linear over a
 //! cell, which is why it reproduces e^{−V} for the potential drift (including
