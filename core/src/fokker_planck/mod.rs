@@ -101,21 +101,18 @@ mod tests {
         });
         let problem = Problem::new(Arc::new(drift), Diffusion::Diagonal(Arc::new(noise))).unwrap();
         let n = 20_000;
-        let init: Vec<f64> = crate::rng::par_chunks(n, 5, |_, r, rng| {
-            let g = crate::gaussian::Gaussian::new(
-                nalgebra::DVector::from_vec(vec![0.5]),
-                DMatrix::from_element(1, 1, 0.1),
-            )
-            .unwrap();
-            let mut out = vec![0.0; r.len()];
-            for v in out.iter_mut() {
-                let mut x = [0.0];
-                g.sample_into(rng, &mut x);
-                *v = x[0];
-            }
-            out
-        })
-        .concat();
+        let init = crate::mixture::GaussianMixture::new(
+            vec![1.0],
+            vec![
+                crate::gaussian::Gaussian::new(
+                    nalgebra::DVector::from_vec(vec![0.5]),
+                    DMatrix::from_element(1, 1, 0.1),
+                )
+                .unwrap(),
+            ],
+        )
+        .unwrap()
+        .sample_n(n, 5);
         let cfg = EnsembleConfig {
             paths: n,
             initial: Initial::Each(Arc::new(init)),
