@@ -21,7 +21,7 @@ pub fn parse_toml<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
                 format!(":{line}:{col}")
             })
             .unwrap_or_default();
-        anyhow!("{origin}{loc}: {}", e.message())
+        anyhow!("{origin}{loc}: {}", e.message().trim_end())
     })
 }
 

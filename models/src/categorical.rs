@@ -87,9 +87,9 @@ impl Model for Categorical {
         let pk = Self::last(theta);
         if pk <= 0.0 {
             return Err(ParamError::Other(format!(
-                "the last class probability p{} = 1 - (p1 + ... + p{}) = {pk} must be > 0",
+                "the last class probability p{} = 1 - ({}) = {pk} must be > 0",
                 self.classes,
-                self.classes - 1
+                self.param_names().join(" + ")
             )));
         }
         Ok(())

@@ -12,6 +12,7 @@
 //! = A(θ₂) − A(θ₁) + (θ₂−θ₁)·E_θ₁[S].
 
 use crate::checks;
+use bayesrg_core::fisher::symmetrize;
 use bayesrg_core::model::{Model, check_len};
 use bayesrg_core::{ParamError, register_model};
 use nalgebra::{DMatrix, DVector};
@@ -160,7 +161,7 @@ impl Model for ExpFamilyFinite {
             let r = self.stats.row(y).transpose() - &m;
             c += py * &r * r.transpose();
         }
-        Some(c)
+        Some(symmetrize(c))
     }
     fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
         let m = self.mean_stats(a);

@@ -7,6 +7,7 @@
 //! KL(θ₁‖θ₂) = ½(A(θ₁−θ₂))ᵀΣ⁻¹(A(θ₁−θ₂)). The Jacobian of G is A.
 
 use crate::checks;
+use bayesrg_core::fisher::symmetrize;
 use bayesrg_core::gaussian::Gaussian;
 use bayesrg_core::model::{Model, check_len};
 use bayesrg_core::{ParamError, register_model};
@@ -118,7 +119,7 @@ impl Model for LinearGaussian {
         true
     }
     fn fisher(&self, _theta: &[f64]) -> Option<DMatrix<f64>> {
-        Some(self.a.tr_mul(&(&self.precision * &self.a)))
+        Some(symmetrize(self.a.tr_mul(&(&self.precision * &self.a))))
     }
     fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
         let d = DVector::from_iterator(a.len(), a.iter().zip(b).map(|(x, y)| x - y));

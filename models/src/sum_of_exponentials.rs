@@ -11,6 +11,7 @@
 //! "sloppy" model.
 
 use crate::checks;
+use bayesrg_core::fisher::symmetrize;
 use bayesrg_core::model::{Model, check_len};
 use bayesrg_core::{ParamError, register_model};
 use nalgebra::{DMatrix, DVector};
@@ -99,12 +100,15 @@ impl SumOfExponentials {
         self.sigma
     }
 
+    /// G_k(θ) = Σᵢ e^{−θᵢ t_k} at one time t.
+    fn g_at(theta: &[f64], t: f64) -> f64 {
+        theta.iter().map(|&r| (-r * t).exp()).sum()
+    }
+
     fn g(&self, theta: &[f64]) -> DVector<f64> {
         DVector::from_iterator(
             self.times.len(),
-            self.times
-                .iter()
-                .map(|&t| theta.iter().map(|&r| (-r * t).exp()).sum::<f64>()),
+            self.times.iter().map(|&t| Self::g_at(theta, t)),
         )
     }
 
@@ -131,30 +135,39 @@ impl Model for SumOfExponentials {
         }
         Ok(())
     }
+    // sample, log_likelihood and score run in Monte Carlo loops: no allocation.
     fn sample(&self, theta: &[f64], rng: &mut dyn Rng, out: &mut [f64]) {
-        let g = self.g(theta);
-        for (o, gk) in out.iter_mut().zip(g.iter()) {
+        for (o, &t) in out.iter_mut().zip(&self.times) {
             let z: f64 = StandardNormal.sample(&mut *rng);
-            *o = gk + self.sigma * z;
+            *o = Self::g_at(theta, t) + self.sigma * z;
         }
     }
     fn log_likelihood(&self, theta: &[f64], y: &[f64]) -> f64 {
-        let g = self.g(theta);
         let s2 = self.sigma * self.sigma;
-        let rss: f64 = y.iter().zip(g.iter()).map(|(a, b)| (a - b).powi(2)).sum();
+        let rss: f64 = y
+            .iter()
+            .zip(&self.times)
+            .map(|(&yk, &t)| (yk - Self::g_at(theta, t)).powi(2))
+            .sum();
         -0.5 * (self.times.len() as f64 * (LN_2PI + s2.ln()) + rss / s2)
     }
     fn score(&self, theta: &[f64], y: &[f64], out: &mut [f64]) {
-        let r = DVector::from_column_slice(y) - self.g(theta);
-        let s = self.jac(theta).tr_mul(&r) / (self.sigma * self.sigma);
-        out.copy_from_slice(s.as_slice());
+        // ℓ = Jᵀ(y − G)/σ², J_ki = −t_k e^{−θᵢ t_k}.
+        out.fill(0.0);
+        let s2 = self.sigma * self.sigma;
+        for (&yk, &t) in y.iter().zip(&self.times) {
+            let r = (yk - Self::g_at(theta, t)) / s2;
+            for (o, &th) in out.iter_mut().zip(theta) {
+                *o -= t * (-th * t).exp() * r;
+            }
+        }
     }
     fn has_exact_score(&self) -> bool {
         true
     }
     fn fisher(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
         let j = self.jac(theta);
-        Some(j.tr_mul(&j) / (self.sigma * self.sigma))
+        Some(symmetrize(j.tr_mul(&j) / (self.sigma * self.sigma)))
     }
     fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
         Some((self.g(a) - self.g(b)).norm_squared() / (2.0 * self.sigma * self.sigma))
@@ -175,8 +188,8 @@ register_model!(
     "sum_of_exponentials",
     "sloppy model y(t) = sum_i exp(-rate_i t) + N(0, sigma^2) at `times`",
     || Box::new(
-        SumOfExponentials::new(3, (1..=12).map(|k| 0.5 * k as f64).collect(), 0.1)
+        SumOfExponentials::new(4, (1..=12).map(|k| 0.5 * k as f64).collect(), 0.1)
             .expect("valid example")
     ),
-    || vec![0.3, 1.0, 3.0]
+    || vec![0.3, 1.0, 3.0, 6.0]
 );

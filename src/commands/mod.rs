@@ -7,8 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod fisher;
 pub mod fp;
 pub mod reproduce;
+pub mod sde;
 pub mod stages;
 
 pub use bayesrg_core::check::Check;

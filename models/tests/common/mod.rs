@@ -157,12 +157,12 @@ pub fn cases() -> Vec<Case> {
         case(
             "sum_of_exponentials",
             Box::new(
-                SumOfExponentials::new(3, (1..=12).map(|k| 0.5 * k as f64).collect(), 0.1).unwrap(),
+                SumOfExponentials::new(4, (1..=12).map(|k| 0.5 * k as f64).collect(), 0.1).unwrap(),
             ),
             vec![
-                vec![0.3, 1.0, 3.0],
-                vec![0.5, 0.6, 0.7],
-                vec![0.1, 2.0, 10.0],
+                vec![0.3, 1.0, 3.0, 6.0],
+                vec![0.5, 0.6, 0.7, 0.8],
+                vec![0.1, 2.0, 5.0, 20.0],
             ],
         ),
     ]

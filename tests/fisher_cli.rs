@@ -1,0 +1,313 @@
+//! `bayesrg fisher` through the binary: every example's verdict, the JSON
+//! report, and every kind of bad input (exit status 2 with a clear message).
+//!
+//! Oracles: the normal family's I(μ, σ) = diag(1/σ², 2/σ²) (docs/conventions.md);
+//! the example files' own claims (a pass, or a fail for names with `wrong`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_bayesrg"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fisher(args: &[&str]) -> Output {
+    bin()
+        .arg("fisher")
+        .args(args)
+        .output()
+        .expect("run bayesrg")
+}
+
+/// Writes `text` to a fresh config file for this test and returns its path.
+fn config(name: &str, text: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fisher_cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    let s = String::from_utf8(out.stdout.clone()).unwrap();
+    // Exactly one JSON object on stdout.
+    serde_json::from_str(&s).unwrap_or_else(|e| panic!("stdout is not one JSON object: {e}\n{s}"))
+}
+
+/// Runs a bad config and returns stderr, asserting exit status 2, an `error:`
+/// line, nothing on stdout and no panic.
+fn bad(name: &str, text: &str) -> String {
+    let p = config(name, text);
+    let out = fisher(&[p.to_str().unwrap()]);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+    assert!(err.starts_with("error: "), "{name}: {err}");
+    assert!(!err.contains("panicked"), "{name}: {err}");
+    assert!(out.stdout.is_empty(), "{name}: stdout not empty");
+    err
+}
+
+const MODEL: &str = "[model]\ntype = \"normal\"\n";
+
+#[test]
+fn every_example_passes_except_the_wrong_ones() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "{files:?}");
+    let mut wrong = 0;
+    for f in &files {
+        let out = fisher(&["--json", f.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        let expect_fail = name.contains("wrong");
+        let code = out.status.code();
+        assert_eq!(
+            code,
+            Some(if expect_fail { 1 } else { 0 }),
+            "{name}: exit {code:?}, stderr {err}"
+        );
+        let r = json(&out);
+        assert_eq!(
+            r["verdict"]["pass"],
+            serde_json::json!(!expect_fail),
+            "{name}: {}",
+            r["verdict"]
+        );
+        let failed: Vec<&serde_json::Value> = r["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["pass"] == false)
+            .collect();
+        assert_eq!(failed.is_empty(), !expect_fail, "{name}: {failed:?}");
+        if expect_fail {
+            wrong += 1;
+        }
+    }
+    assert!(wrong >= 1, "no example with a wrong claim");
+}
+
+#[test]
+fn json_report_holds_every_part() {
+    let f = root().join("examples/normal.toml");
+    let out = fisher(&[
+        "--json",
+        "--samples",
+        "20000",
+        "--seed",
+        "3",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let r = json(&out);
+    assert_eq!(r["samples"], 20000);
+    assert_eq!(r["seed"], 3);
+    // Closed form diag(1/σ², 2/σ²) at σ = 1.5.
+    let cf = &r["closed_form"];
+    let s2 = 1.5f64 * 1.5;
+    assert!((cf[0][0].as_f64().unwrap() - 1.0 / s2).abs() < 1e-15);
+    assert!((cf[1][1].as_f64().unwrap() - 2.0 / s2).abs() < 1e-15);
+    assert_eq!(cf[0][1], 0.0);
+    let methods: Vec<&str> = r["estimators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["method"].as_str().unwrap())
+        .collect();
+    for m in ["closed_form", "kl_hessian", "score_outer", "neg_hessian"] {
+        assert!(methods.contains(&m), "{methods:?}");
+    }
+    for e in r["estimators"].as_array().unwrap() {
+        let mc = matches!(e["method"].as_str(), Some("score_outer" | "neg_hessian"));
+        assert_eq!(e["std_err"].is_array(), mc, "{e}");
+        if e["method"] != "closed_form" {
+            let c = &e["comparisons"][0];
+            assert!(c["worst"].as_f64().unwrap() <= c["threshold"].as_f64().unwrap());
+            let kind = if mc { "z_score" } else { "rel_error" };
+            assert_eq!(c["measure"], kind);
+        }
+    }
+    let k = &r["kl_expansion"];
+    assert_eq!(k["epsilons"].as_array().unwrap().len(), 4);
+    // Two axes and three random directions; every ratio near 1.
+    let dirs = k["directions"].as_array().unwrap();
+    assert_eq!(dirs.len(), 5);
+    for d in dirs {
+        let last = d["ratios"][3].as_f64().unwrap();
+        assert!((last - 1.0).abs() < 1e-3, "{d}");
+    }
+    let eig: Vec<f64> = r["spectrum"]["eigenvalues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert!((eig[0] - 2.0 / s2).abs() < 1e-12 && (eig[1] - 1.0 / s2).abs() < 1e-12);
+    assert_eq!(r["spectrum"]["stiff"]["dominant"], "sigma");
+    assert_eq!(r["verdict"]["pass"], true);
+}
+
+#[test]
+fn wrong_claim_fails_with_reasons_and_table() {
+    let f = root().join("examples/normal_wrong_claim.toml");
+    let out = fisher(&[f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("verdict: FAIL"), "{table}");
+    assert!(table.contains("claimed vs closed_form"), "{table}");
+    let out = fisher(&[root().join("examples/normal.toml").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("verdict: PASS")
+    );
+}
+
+#[test]
+fn library_summary_carries_the_validator_checks() {
+    bayesrg::ensure_linked();
+    let f = root().join("examples/normal_wrong_claim.toml");
+    let ov = bayesrg::commands::fisher::Overrides {
+        samples: Some(20_000),
+        seed: None,
+    };
+    let s = bayesrg::commands::fisher::run(&f, ov).unwrap();
+    assert_eq!(s.command, "fisher");
+    assert!(!s.pass);
+    let report_checks = s.details["checks"].as_array().unwrap();
+    assert_eq!(s.checks.len(), report_checks.len());
+    assert!(
+        s.checks
+            .iter()
+            .any(|c| !c.pass && c.name.starts_with("claimed"))
+    );
+}
+
+#[test]
+fn malformed_toml_shows_line_and_column() {
+    let e = bad(
+        "syntax.toml",
+        "theta = [0.5, 1.5\nseed = 1\n[model]\ntype = \"normal\"\n",
+    );
+    assert!(e.contains("syntax.toml:2:"), "{e}");
+}
+
+#[test]
+fn unknown_model_type_lists_the_known_ones() {
+    let e = bad(
+        "unknown_type.toml",
+        "theta = [0.5, 1.5]\n[model]\ntype = \"nromal\"\n",
+    );
+    assert!(e.contains("unknown_type.toml:3:8"), "{e}");
+    assert!(e.contains("unknown model type `nromal`"), "{e}");
+    for t in bayesrg::core::registry::model_tags() {
+        assert!(e.contains(t), "{t} missing from {e}");
+    }
+    let e = bad("no_type.toml", "theta = [0.5, 1.5]\n[model]\n");
+    assert!(e.contains("no `type`") && e.contains("normal_var"), "{e}");
+}
+
+#[test]
+fn missing_and_unknown_fields() {
+    let e = bad("no_theta.toml", &format!("seed = 1\n{MODEL}"));
+    assert!(e.contains("missing field `theta`"), "{e}");
+    let e = bad("no_model.toml", "theta = [0.5, 1.5]\n");
+    assert!(e.contains("missing field `model`"), "{e}");
+    let e = bad(
+        "extra.toml",
+        &format!("theta = [0.5, 1.5]\nsamplez = 10\n{MODEL}"),
+    );
+    assert!(
+        e.contains("extra.toml:2:1") && e.contains("unknown field `samplez`"),
+        "{e}"
+    );
+    let e = bad(
+        "extra_model.toml",
+        &format!("theta = [0.5, 1.5]\n{MODEL}sigma = 2\n"),
+    );
+    assert!(e.contains("unknown field `sigma`"), "{e}");
+    let e = bad("wrong_type.toml", &format!("theta = \"0.5\"\n{MODEL}"));
+    assert!(e.contains("wrong_type.toml:1:9"), "{e}");
+}
+
+#[test]
+fn theta_of_the_wrong_length() {
+    let e = bad("long.toml", &format!("theta = [0.5, 1.5, 2.0]\n{MODEL}"));
+    assert!(e.contains("long.toml:1:9"), "{e}");
+    assert!(
+        e.contains("3 entries") && e.contains("2 parameters (mu, sigma)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn invalid_theta_names_parameter_and_constraint() {
+    let e = bad("neg_sigma.toml", &format!("theta = [0.5, -1.0]\n{MODEL}"));
+    assert!(e.contains("neg_sigma.toml:1:9"), "{e}");
+    assert!(e.contains("`sigma`") && e.contains("must be > 0"), "{e}");
+    let e = bad(
+        "neg_var.toml",
+        "theta = [0.5, 0.0]\n[model]\ntype = \"normal_var\"\n",
+    );
+    assert!(e.contains("`var`") && e.contains("must be > 0"), "{e}");
+}
+
+#[test]
+fn zero_samples() {
+    let e = bad(
+        "zero.toml",
+        &format!("theta = [0.5, 1.5]\nsamples = 0\n{MODEL}"),
+    );
+    assert!(
+        e.contains("zero.toml:2:11") && e.contains("`samples`"),
+        "{e}"
+    );
+    let e = bad(
+        "negative.toml",
+        &format!("theta = [0.5, 1.5]\nsamples = -5\n{MODEL}"),
+    );
+    assert!(e.contains("negative.toml:2:11"), "{e}");
+    // On the command line.
+    let f = root().join("examples/normal.toml");
+    let out = fisher(&["--samples", "0", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8(out.stderr).unwrap();
+    assert!(e.contains("--samples") && e.contains("at least 2"), "{e}");
+}
+
+#[test]
+fn claimed_fisher_of_the_wrong_shape() {
+    let e = bad(
+        "claim_rows.toml",
+        &format!("theta = [0.5, 1.5]\nclaimed_fisher = [[1.0, 0.0]]\n{MODEL}"),
+    );
+    assert!(
+        e.contains("claim_rows.toml:2:18") && e.contains("2×2"),
+        "{e}"
+    );
+    let e = bad(
+        "claim_ragged.toml",
+        &format!("theta = [0.5, 1.5]\nclaimed_fisher = [[1.0, 0.0], [0.0]]\n{MODEL}"),
+    );
+    assert!(e.contains("row 2 has 1 entries"), "{e}");
+}
+
+#[test]
+fn missing_file() {
+    let out = fisher(&["/nonexistent/bayesrg/fisher.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("cannot read")
+    );
+}
