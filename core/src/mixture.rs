@@ -131,6 +131,20 @@ impl GaussianMixture {
         self.components[k].sample_into(rng, out);
     }
 
+    /// `n` draws (n × d row-major), seeded per chunk of
+    /// [`rng::CHUNK`](crate::rng::CHUNK) (the same bits with any thread count).
+    pub fn sample_n(&self, n: usize, seed: u64) -> Vec<f64> {
+        let d = self.dim();
+        crate::rng::par_chunks(n, seed, |_, r, rng| {
+            let mut out = vec![0.0; r.len() * d];
+            for row in out.chunks_mut(d) {
+                self.sample_into(rng, row);
+            }
+            out
+        })
+        .concat()
+    }
+
     /// The law after diffusing for time τ with constant drift v and constant
     /// diffusion K⁻¹: each component N(mₖ + vτ, Σₖ + τK⁻¹), weights unchanged
     /// (eq. 23 with the Gaussian kernel of eq. 21).

@@ -25,7 +25,6 @@
 use crate::error::{Error, Result};
 use crate::linalg;
 use crate::mixture::GaussianMixture;
-use crate::rng;
 use crate::sde::ensemble::{EnsembleConfig, Initial, simulate};
 use crate::sde::steppers::Stepper;
 use crate::sde::terms::{AdditiveNoise, ConstantDrift, Diffusion, FnDrift, Problem};
@@ -213,20 +212,6 @@ impl ReverseDiffusion {
         )
     }
 
-    /// `n` draws from a mixture (n × d row-major), seeded per chunk
-    /// ([`rng::par_chunks`]).
-    pub fn sample(mixture: &GaussianMixture, n: usize, seed: u64) -> Vec<f64> {
-        let d = mixture.dim();
-        rng::par_chunks(n, seed, |_, r, rng| {
-            let mut out = vec![0.0; r.len() * d];
-            for row in out.chunks_mut(d) {
-                mixture.sample_into(rng, row);
-            }
-            out
-        })
-        .concat()
-    }
-
     /// Pushes `n` draws of p₀ through the forward SDE to time T with `steps`
     /// steps of `stepper`; returns the n × d states at T.
     pub fn run_forward(
@@ -236,7 +221,7 @@ impl ReverseDiffusion {
         steps: usize,
         seed: u64,
     ) -> Result<Vec<f64>> {
-        let start = Self::sample(&self.p0, n, seed);
+        let start = self.p0.sample_n(n, seed);
         let cfg = EnsembleConfig {
             paths: n,
             initial: Initial::Each(Arc::new(start)),
@@ -260,7 +245,7 @@ impl ReverseDiffusion {
         steps: usize,
         seed: u64,
     ) -> Result<Vec<f64>> {
-        let start = Self::sample(&self.marginal(self.horizon)?, n, seed);
+        let start = self.marginal(self.horizon)?.sample_n(n, seed);
         let cfg = EnsembleConfig {
             paths: n,
             initial: Initial::Each(Arc::new(start)),

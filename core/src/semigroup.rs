@@ -82,6 +82,9 @@ impl HeatSemigroup {
 
     /// E_t f(y) = ∫ π(y, y₀; t) f(y₀) dy₀ (eq. 22), by tensor Gauss–Hermite
     /// quadrature over y₀ = y − vt − √t Lξ. E_0 is the identity.
+    ///
+    /// # Panics
+    /// If `y` does not have the semigroup's dimension.
     pub fn apply(&self, t: f64, f: &dyn Fn(&[f64]) -> f64, y: &[f64]) -> f64 {
         let d = self.dim();
         assert_eq!(y.len(), d, "point has the wrong dimension");

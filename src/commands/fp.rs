@@ -391,7 +391,7 @@ pub fn run(dir: Option<&Path>, quick: bool) -> Result<Summary> {
         ],
     )
     .map_err(e)?;
-    let init = ReverseDiffusion::sample(&start, paths, 5);
+    let init = start.sample_n(paths, 5);
     let cfg = EnsembleConfig {
         paths,
         initial: Initial::Each(Arc::new(init)),

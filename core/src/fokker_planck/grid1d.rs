@@ -208,12 +208,16 @@ impl FokkerPlanck1d {
         self.tau += dt;
     }
 
-    /// Advances to time `tau_end` with steps of 0.9 × the positivity limit
-    /// (the last one shortened to land on `tau_end`); returns the step count.
+    /// Advances to time `tau_end` with steps of 0.9 × the positivity limit at
+    /// both ends of each step (the last one shortened to land on `tau_end`);
+    /// returns the step count.
     pub fn advance_to(&mut self, tau_end: f64) -> usize {
         let mut steps = 0;
         while self.tau < tau_end - 1e-14 * tau_end.abs().max(1.0) {
-            let dt = (0.9 * self.step_limit(self.tau)).min(tau_end - self.tau);
+            // SSP-RK2's second stage uses the coefficients at τ + Δτ: keep Δτ
+            // within the positivity limit at both ends of the step.
+            let dt0 = (0.9 * self.step_limit(self.tau)).min(tau_end - self.tau);
+            let dt = dt0.min(0.9 * self.step_limit(self.tau + dt0));
             self.step(dt);
             steps += 1;
         }
@@ -466,8 +470,9 @@ mod tests {
         let m0 = fp.mass();
         let mut worst = f64::INFINITY;
         while fp.tau() < 0.5 {
-            let dt = 0.9 * fp.step_limit(fp.tau());
-            fp.step(dt);
+            // The drift grows with τ: the limit must hold at both stage times.
+            let dt0 = 0.9 * fp.step_limit(fp.tau());
+            fp.step(dt0.min(0.9 * fp.step_limit(fp.tau() + dt0)));
             worst = worst.min(fp.min());
         }
         assert!(worst >= 0.0, "negative density {worst}");

@@ -15,7 +15,9 @@
 //!
 //!   J = (1 / 2h) [B(−P) qᵢ − B(P) qᵢ₊₁],  P = 2 h b_f / D_f,  B(x) = x/(eˣ − 1),
 //!
-//! with b_f, D_f evaluated at the face. It is second order in h, reduces to
+//! with b_f, D_f evaluated at the face. It is second order in h while the cell
+//! Péclet number |P| is O(1) (diffusion resolved by the grid) and degrades to
+//! first-order upwinding in drift-dominated cells (|P| ≫ 1); it reduces to
 //! central differences when b = 0 and to upwinding when |P| is large, and is
 //! exact (zero flux) for a stationary law whose log-density is linear over a
 //! cell, which is why it reproduces e^{−V} for the potential drift (including
@@ -27,7 +29,8 @@
 //! combination of two forward-Euler steps). A forward-Euler step of a rate
 //! matrix A keeps p ≥ 0 when Δτ·maxᵢ|Aᵢᵢ| ≤ 1, and SSP-RK2 inherits this
 //! bound; [`step_limit`](grid1d::FokkerPlanck1d::step_limit) returns it and
-//! `advance_to` uses 0.9 of it. The limit scales as h²/D, so the time error
+//! `advance_to` uses 0.9 of the smaller of the limits at τ and τ + Δτ (the
+//! second stage uses the coefficients at τ + Δτ). The limit scales as h²/D, so the time error
 //! O(Δτ²) = O(h⁴) is far below the O(h²) space error: the solver is second
 //! order overall. (An implicit Euler step would be positive at any step but
 //! only first order in time; with these grids the explicit limit is cheap.)
@@ -98,21 +101,18 @@ mod tests {
         });
         let problem = Problem::new(Arc::new(drift), Diffusion::Diagonal(Arc::new(noise))).unwrap();
         let n = 20_000;
-        let init: Vec<f64> = crate::rng::par_chunks(n, 5, |_, r, rng| {
-            let g = crate::gaussian::Gaussian::new(
-                nalgebra::DVector::from_vec(vec![0.5]),
-                DMatrix::from_element(1, 1, 0.1),
-            )
-            .unwrap();
-            let mut out = vec![0.0; r.len()];
-            for v in out.iter_mut() {
-                let mut x = [0.0];
-                g.sample_into(rng, &mut x);
-                *v = x[0];
-            }
-            out
-        })
-        .concat();
+        let init = crate::mixture::GaussianMixture::new(
+            vec![1.0],
+            vec![
+                crate::gaussian::Gaussian::new(
+                    nalgebra::DVector::from_vec(vec![0.5]),
+                    DMatrix::from_element(1, 1, 0.1),
+                )
+                .unwrap(),
+            ],
+        )
+        .unwrap()
+        .sample_n(n, 5);
         let cfg = EnsembleConfig {
             paths: n,
             initial: Initial::Each(Arc::new(init)),
