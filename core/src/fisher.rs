@@ -18,7 +18,7 @@ use crate::linalg;
 use crate::model::{Model, type_name};
 use crate::numdiff;
 use crate::rng;
-use nalgebra::DMatrix;
+use nalgebra::{DMatrix, DVector};
 use serde::Serialize;
 
 /// Which estimator produced a [`FisherEstimate`].
@@ -102,10 +102,21 @@ struct Moments {
 }
 
 impl Moments {
-    fn new(d: usize) -> Self {
+    fn new(rows: usize, cols: usize) -> Self {
         Moments {
-            sum: DMatrix::zeros(d, d),
-            sq: DMatrix::zeros(d, d),
+            sum: DMatrix::zeros(rows, cols),
+            sq: DMatrix::zeros(rows, cols),
+        }
+    }
+    fn add(&mut self, i: usize, j: usize, v: f64) {
+        self.sum[(i, j)] += v;
+        self.sq[(i, j)] += v * v;
+    }
+    fn add_outer(&mut self, s: &[f64]) {
+        for i in 0..s.len() {
+            for j in 0..s.len() {
+                self.add(i, j, s[i] * s[j]);
+            }
         }
     }
     fn merge(mut self, o: Moments) -> Self {
@@ -113,14 +124,18 @@ impl Moments {
         self.sq += o.sq;
         self
     }
-    fn finish(self, n: usize, method: Method) -> FisherEstimate {
+    /// The sample mean and its standard error sqrt(Var/n), with the unbiased variance.
+    fn mean_se(self, n: usize) -> (DMatrix<f64>, DMatrix<f64>) {
         let nf = n as f64;
         let mean = &self.sum / nf;
-        // Standard error of the mean: sqrt(Var / n) with the unbiased variance.
         let se = DMatrix::from_fn(mean.nrows(), mean.ncols(), |i, j| {
             let var = (self.sq[(i, j)] / nf - mean[(i, j)].powi(2)) * nf / (nf - 1.0).max(1.0);
             (var.max(0.0) / nf).sqrt()
         });
+        (mean, se)
+    }
+    fn finish(self, n: usize, method: Method) -> FisherEstimate {
+        let (mean, se) = self.mean_se(n);
         FisherEstimate {
             method,
             matrix: symmetrize(mean),
@@ -141,6 +156,38 @@ fn check_samples(n: usize) -> Result<()> {
     Ok(())
 }
 
+/// The one Monte Carlo loop over y ~ p(·|θ): `n` seeded draws in parallel
+/// chunks, `accumulate(y, scratch, moments)` per draw (`scratch` has length d),
+/// chunk moments merged in chunk order so the bits do not depend on threads.
+fn over_samples<F>(
+    model: &dyn Model,
+    theta: &[f64],
+    n: usize,
+    seed: u64,
+    shape: (usize, usize),
+    accumulate: F,
+) -> Result<Moments>
+where
+    F: Fn(&[f64], &mut [f64], &mut Moments) + Sync,
+{
+    model.check_params(theta)?;
+    check_samples(n)?;
+    let d = model.dim();
+    let parts = rng::par_chunks(n, seed, |_, range, r| {
+        let mut m = Moments::new(shape.0, shape.1);
+        let mut y = vec![0.0; model.obs_dim()];
+        let mut scratch = vec![0.0; d];
+        for _ in range {
+            model.sample(theta, r, &mut y);
+            accumulate(&y, &mut scratch, &mut m);
+        }
+        m
+    });
+    Ok(parts
+        .into_iter()
+        .fold(Moments::new(shape.0, shape.1), Moments::merge))
+}
+
 /// (b) Monte Carlo E[ℓℓᵀ] over `n` draws y ~ p(·|θ) (eq. 29), seeded and
 /// parallel; the same seed gives the same bits with any number of threads.
 pub fn score_outer(
@@ -149,28 +196,32 @@ pub fn score_outer(
     n: usize,
     seed: u64,
 ) -> Result<FisherEstimate> {
-    model.check_params(theta)?;
-    check_samples(n)?;
     let d = model.dim();
-    let parts = rng::par_chunks(n, seed, |_, range, r| {
-        let mut m = Moments::new(d);
-        let mut y = vec![0.0; model.obs_dim()];
-        let mut s = vec![0.0; d];
-        for _ in range {
-            model.sample(theta, r, &mut y);
-            model.score(theta, &y, &mut s);
-            for i in 0..d {
-                for j in 0..d {
-                    let v = s[i] * s[j];
-                    m.sum[(i, j)] += v;
-                    m.sq[(i, j)] += v * v;
-                }
-            }
+    let m = over_samples(model, theta, n, seed, (d, d), |y, s, m| {
+        model.score(theta, y, s);
+        m.add_outer(s);
+    })?;
+    Ok(m.finish(n, Method::ScoreOuter))
+}
+
+/// Monte Carlo mean of the score E_θ[ℓ] over `n` draws y ~ p(·|θ) and its
+/// standard error per component (eq. 28: the mean is 0). Seeded and
+/// thread-count independent.
+pub fn score_mean(
+    model: &dyn Model,
+    theta: &[f64],
+    n: usize,
+    seed: u64,
+) -> Result<(DVector<f64>, DVector<f64>)> {
+    let d = model.dim();
+    let m = over_samples(model, theta, n, seed, (d, 1), |y, s, m| {
+        model.score(theta, y, s);
+        for (i, v) in s.iter().enumerate() {
+            m.add(i, 0, *v);
         }
-        m
-    });
-    let total = parts.into_iter().fold(Moments::new(d), Moments::merge);
-    Ok(total.finish(n, Method::ScoreOuter))
+    })?;
+    let (mean, se) = m.mean_se(n);
+    Ok((mean.column(0).into_owned(), se.column(0).into_owned()))
 }
 
 /// (c) Monte Carlo −E[∇² ln p(y|θ)] with a numerical Hessian in θ.
@@ -180,41 +231,30 @@ pub fn neg_hessian(
     n: usize,
     seed: u64,
 ) -> Result<FisherEstimate> {
-    model.check_params(theta)?;
-    check_samples(n)?;
     let d = model.dim();
-    let parts = rng::par_chunks(n, seed, |_, range, r| {
-        let mut m = Moments::new(d);
-        let mut y = vec![0.0; model.obs_dim()];
-        for _ in range {
-            model.sample(theta, r, &mut y);
-            // Differentiate the exact score when there is one (one order less of
-            // finite differencing); otherwise the log-likelihood twice.
-            let h = if model.has_exact_score() {
-                let jac = numdiff::jacobian(
-                    |t| {
-                        let mut s = nalgebra::DVector::zeros(d);
-                        model.score(t, &y, s.as_mut_slice());
-                        s
-                    },
-                    theta,
-                );
-                symmetrize(jac)
-            } else {
-                numdiff::hessian(|t| model.log_likelihood(t, &y), theta)
-            };
-            for i in 0..d {
-                for j in 0..d {
-                    let v = -h[(i, j)];
-                    m.sum[(i, j)] += v;
-                    m.sq[(i, j)] += v * v;
-                }
+    let m = over_samples(model, theta, n, seed, (d, d), |y, _, m| {
+        // Differentiate the exact score when there is one (one order less of
+        // finite differencing); otherwise the log-likelihood twice.
+        let h = if model.has_exact_score() {
+            let jac = numdiff::jacobian(
+                |t| {
+                    let mut s = DVector::zeros(d);
+                    model.score(t, y, s.as_mut_slice());
+                    s
+                },
+                theta,
+            );
+            symmetrize(jac)
+        } else {
+            numdiff::hessian(|t| model.log_likelihood(t, y), theta)
+        };
+        for i in 0..d {
+            for j in 0..d {
+                m.add(i, j, -h[(i, j)]);
             }
         }
-        m
-    });
-    let total = parts.into_iter().fold(Moments::new(d), Moments::merge);
-    Ok(total.finish(n, Method::NegHessian))
+    })?;
+    Ok(m.finish(n, Method::NegHessian))
 }
 
 /// (d) The Hessian in θ′ of the closed-form KL(θ‖θ′) at θ′ = θ (eq. 31).
@@ -302,17 +342,11 @@ pub fn empirical(model: &dyn Model, theta: &[f64], data: &[Vec<f64>]) -> Result<
     model.check_params(theta)?;
     check_samples(data.len())?;
     let d = model.dim();
-    let mut m = Moments::new(d);
+    let mut m = Moments::new(d, d);
     let mut s = vec![0.0; d];
     for y in data {
         model.score(theta, y, &mut s);
-        for i in 0..d {
-            for j in 0..d {
-                let v = s[i] * s[j];
-                m.sum[(i, j)] += v;
-                m.sq[(i, j)] += v * v;
-            }
-        }
+        m.add_outer(&s);
     }
     let mut est = m.finish(data.len(), Method::Empirical);
     est.biased = true;

@@ -434,49 +434,7 @@ fn comparison(
     }
 }
 
-/// Monte Carlo mean of the score over `n` draws y ~ p(·|θ) and its standard
-/// error per component (eq. 28: the mean is 0). Seeded and thread-count independent.
-pub fn score_mean(
-    model: &dyn Model,
-    theta: &[f64],
-    n: usize,
-    seed: u64,
-) -> Result<(DVector<f64>, DVector<f64>)> {
-    model.check_params(theta)?;
-    if n < 2 {
-        return Err(Error::setting(
-            "samples",
-            format!("must be at least 2, got {n}"),
-        ));
-    }
-    let d = model.dim();
-    let parts = rng::par_chunks(n, seed, |_, range, r| {
-        let mut sum = DVector::<f64>::zeros(d);
-        let mut sq = DVector::<f64>::zeros(d);
-        let mut y = vec![0.0; model.obs_dim()];
-        let mut s = vec![0.0; d];
-        for _ in range {
-            model.sample(theta, r, &mut y);
-            model.score(theta, &y, &mut s);
-            for i in 0..d {
-                sum[i] += s[i];
-                sq[i] += s[i] * s[i];
-            }
-        }
-        (sum, sq)
-    });
-    let (sum, sq) = parts.into_iter().fold(
-        (DVector::<f64>::zeros(d), DVector::<f64>::zeros(d)),
-        |(a, b), (c, e)| (a + c, b + e),
-    );
-    let nf = n as f64;
-    let mean = &sum / nf;
-    let se = DVector::from_fn(d, |i, _| {
-        let var = (sq[i] / nf - mean[i] * mean[i]) * nf / (nf - 1.0);
-        (var.max(0.0) / nf).sqrt()
-    });
-    Ok((mean, se))
-}
+pub use crate::fisher::score_mean;
 
 /// λ_min / |λ_max| of a symmetric matrix (0 for a zero matrix).
 fn relative_min_eigenvalue(m: &DMatrix<f64>) -> f64 {
