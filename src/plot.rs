@@ -35,6 +35,29 @@ pub fn color(i: usize) -> RGBColor {
     C[i % C.len()]
 }
 
+/// A compact tick label: scientific notation for very large or small values
+/// (log axes span decades), otherwise at most four significant digits.
+pub fn tick(v: f64) -> String {
+    let a = v.abs();
+    if v == 0.0 {
+        "0".into()
+    } else if !(1e-3..1e5).contains(&a) {
+        let s = format!("{v:.1e}");
+        s.replace(".0e", "e")
+    } else {
+        let s = format!(
+            "{:.*}",
+            (3 - a.log10().floor() as i32).clamp(0, 6) as usize,
+            v
+        );
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    }
+}
+
 /// How a series is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
@@ -138,6 +161,8 @@ pub fn line_chart(path: &Path, axes: &Axes, series: &[Series]) -> Result<()> {
                 .configure_mesh()
                 .x_desc(axes.x_label.as_str())
                 .y_desc(axes.y_label.as_str())
+                .x_label_formatter(&|v| tick(*v))
+                .y_label_formatter(&|v| tick(*v))
                 .label_style(("sans-serif", 14))
                 .draw()
                 .map_err(|e| anyhow!("{e}"))?;
@@ -264,6 +289,8 @@ pub fn histogram(
         .configure_mesh()
         .x_desc(axes.x_label.as_str())
         .y_desc(axes.y_label.as_str())
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
         .label_style(("sans-serif", 14))
         .draw()
         .map_err(|e| anyhow!("{e}"))?;
@@ -364,6 +391,16 @@ pub fn image_grid(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticks_are_compact() {
+        assert_eq!(tick(1e-7), "1e-7");
+        assert_eq!(tick(2.5e6), "2.5e6");
+        assert_eq!(tick(0.125), "0.125");
+        assert_eq!(tick(12.0), "12");
+        assert_eq!(tick(0.0), "0");
+        assert_eq!(tick(-3.14159), "-3.142");
+    }
 
     #[test]
     fn density_bins_integrate_to_one() {
