@@ -125,7 +125,7 @@ th{background:#f3f3f3} td.n{text-align:right;font-variant-numeric:tabular-nums;w
 .pass{color:#11772d;font-weight:600} .fail{color:#b00020;font-weight:700}
 tr.failed{background:#fde8ea}
 figure{display:inline-block;margin:.5em;max-width:48%} figure img{max-width:100%;border:1px solid #ddd}
-figcaption{font-size:12px;color:#555} section{border-top:2px solid #eee;margin-top:2em}
+figcaption{font-size:12px;color:#555} summary{cursor:pointer;font-weight:600;margin:.5em 0} section{border-top:2px solid #eee;margin-top:2em}
 .err{background:#fde8ea;border:1px solid #b00020;padding:.5em;white-space:pre-wrap}
 "#;
 
@@ -192,6 +192,22 @@ pub fn render_html(root: &Path, stages: &[StageReport], meta: &str) -> String {
         if let Some(e) = &s.error {
             let _ = writeln!(h, "<div class=\"err\">stage failed: {}</div>", escape(e));
         }
+        for f in &s.figures {
+            if let Ok(bytes) = std::fs::read(root.join(f)) {
+                let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+                let _ = writeln!(
+                    h,
+                    "<figure><img alt=\"{f}\" src=\"data:image/png;base64,{b64}\"><figcaption>{f}</figcaption></figure>",
+                    f = escape(f)
+                );
+            }
+        }
+        let (p, t) = s.counts();
+        let _ = writeln!(
+            h,
+            "<details{}><summary>{p} of {t} checks passed</summary>",
+            if s.pass() { "" } else { " open" }
+        );
         h.push_str("<table class=\"checks\"><tr><th>run</th><th>check</th><th>value</th><th>criterion</th><th>oracle</th><th>verdict</th></tr>\n");
         for sum in &s.summaries {
             let run = sum.config.clone().unwrap_or_else(|| sum.command.clone());
@@ -210,17 +226,7 @@ pub fn render_html(root: &Path, stages: &[StageReport], meta: &str) -> String {
                 );
             }
         }
-        h.push_str("</table>\n");
-        for f in &s.figures {
-            if let Ok(bytes) = std::fs::read(root.join(f)) {
-                let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
-                let _ = writeln!(
-                    h,
-                    "<figure><img alt=\"{f}\" src=\"data:image/png;base64,{b64}\"><figcaption>{f}</figcaption></figure>",
-                    f = escape(f)
-                );
-            }
-        }
+        h.push_str("</table></details>\n");
         if !s.files.is_empty() {
             h.push_str("<p>Files: ");
             let links: Vec<String> = s

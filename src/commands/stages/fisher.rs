@@ -44,7 +44,7 @@ pub fn fisher(ctx: &StageCtx) -> Result<Vec<Summary>> {
         }
         out.push(Summary::new(
             "fisher",
-            Some(format!("{} at θ = {:?}", entry.tag, theta)),
+            Some(format!("{} at {}", entry.tag, theta_label(&theta))),
             report.checks.clone(),
             serde_json::json!({ "model": entry.tag, "theta": theta }),
         ));
@@ -63,4 +63,14 @@ pub fn fisher(ctx: &StageCtx) -> Result<Vec<Summary>> {
         )?;
     }
     Ok(out)
+}
+
+/// θ for a table cell: the values when there are few, the dimension otherwise.
+fn theta_label(theta: &[f64]) -> String {
+    if theta.len() <= 6 {
+        let v: Vec<String> = theta.iter().map(|x| format!("{x}")).collect();
+        format!("θ = [{}]", v.join(", "))
+    } else {
+        format!("θ ∈ ℝ^{} (see the JSON file)", theta.len())
+    }
 }
