@@ -399,7 +399,7 @@ mod tests {
         assert_eq!(tick(0.125), "0.125");
         assert_eq!(tick(12.0), "12");
         assert_eq!(tick(0.0), "0");
-        assert_eq!(tick(-2.71828), "-2.718");
+        assert_eq!(tick(-4.56789), "-4.568");
     }
 
     #[test]
