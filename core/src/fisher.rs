@@ -7,7 +7,7 @@
 //! | method | formula | kind |
 //! |---|---|---|
 //! | [`Method::ClosedForm`] | the model's own I(θ) | exact |
-//! | [`Method::ScoreOuter`] | E[ℓℓᵀ] over y ~ p(·\|θ) (eq. 29) | Monte Carlo |
+//! | [`Method::ScoreOuter`] | E\[ℓℓᵀ\] over y ~ p(·\|θ) (eq. 29) | Monte Carlo |
 //! | [`Method::NegHessian`] | −E[∇² ln p] with a numerical Hessian | Monte Carlo |
 //! | [`Method::KlHessian`] | ∇²_θ′ KL(θ‖θ′) at θ′ = θ (eq. 31) | deterministic |
 //! | [`Method::Jacobian`] | JᵀΣ⁻¹J for y = G(θ) + N(0, Σ) (eqs. 40–42) | deterministic |
@@ -27,7 +27,7 @@ use serde::Serialize;
 pub enum Method {
     /// The model's closed form.
     ClosedForm,
-    /// Monte Carlo E[ℓℓᵀ] (eq. 29).
+    /// Monte Carlo E\[ℓℓᵀ\] (eq. 29).
     ScoreOuter,
     /// Monte Carlo −E[∇² ln p].
     NegHessian,
@@ -188,7 +188,7 @@ where
         .fold(Moments::new(shape.0, shape.1), Moments::merge))
 }
 
-/// (b) Monte Carlo E[ℓℓᵀ] over `n` draws y ~ p(·|θ) (eq. 29), seeded and
+/// (b) Monte Carlo E\[ℓℓᵀ\] over `n` draws y ~ p(·|θ) (eq. 29), seeded and
 /// parallel; the same seed gives the same bits with any number of threads.
 pub fn score_outer(
     model: &dyn Model,
@@ -204,7 +204,7 @@ pub fn score_outer(
     Ok(m.finish(n, Method::ScoreOuter))
 }
 
-/// Monte Carlo mean of the score E_θ[ℓ] over `n` draws y ~ p(·|θ) and its
+/// Monte Carlo mean of the score E_θ\[ℓ\] over `n` draws y ~ p(·|θ) and its
 /// standard error per component (eq. 28: the mean is 0). Seeded and
 /// thread-count independent.
 pub fn score_mean(
@@ -354,7 +354,7 @@ pub fn empirical(model: &dyn Model, theta: &[f64], data: &[Vec<f64>]) -> Result<
 }
 
 /// The best available Fisher: the closed form if the model has one, otherwise
-/// the Jacobian form, otherwise the KL Hessian, otherwise Monte Carlo E[ℓℓᵀ]
+/// the Jacobian form, otherwise the KL Hessian, otherwise Monte Carlo E\[ℓℓᵀ\]
 /// with `n` samples.
 pub fn best(model: &dyn Model, theta: &[f64], n: usize, seed: u64) -> Result<DMatrix<f64>> {
     if let Ok(e) = closed_form(model, theta) {

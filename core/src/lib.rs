@@ -1,6 +1,6 @@
 //! # bayesrg-core
 //!
-//! Traits and mathematics of bayesrg: the [`Model`](model::Model) trait, the Fisher
+//! Traits and mathematics of bayesrg: the [`Model`] trait, the Fisher
 //! metric (eq. 29) and its estimators, KL divergences (eqs. 30–31), seeded
 //! parallel random streams, numerical derivatives and special functions.
 //!

@@ -9,7 +9,7 @@
 //! **Reverse.** With s = T − τ running forward from 0 to T, X_s = Y_{T−s}
 //! solves, in the convention of docs/conventions.md ("generator ½, no √2"),
 //!
-//!   dX = [−b + ∂_b K⁻¹ᵃᵇ + K⁻¹∇ln p_{T−s}](X) ds + θ dW̄,
+//!   dX = \[−b + ∂_b K⁻¹ᵃᵇ + K⁻¹∇ln p_{T−s}\](X) ds + θ dW̄,
 //!
 //! i.e. b_rev = −v + K⁻¹∇ln p_{T−s} here (K constant). This is eq. (26) (whose
 //! ds runs backward, hence its signs) with σσᵀ = K⁻¹; under the paper's √2
@@ -276,7 +276,7 @@ pub struct ComponentFit {
 /// by responsibility weighting: with rₖ(y) = wₖN(y; mₖ, Σₖ)/p(y) computed under
 /// `reference`, ŵₖ = mean rₖ, m̂ₖ = Σrₖy/Σrₖ, Σ̂ₖ = Σrₖ(y − m̂ₖ)(y − m̂ₖ)ᵀ/Σrₖ.
 ///
-/// Oracle: if x is drawn from `reference`, E[rₖ(Y)g(Y)] = wₖE_{N(mₖ,Σₖ)}[g]
+/// Oracle: if x is drawn from `reference`, E[rₖ(Y)g(Y)] = wₖE_{N(mₖ,Σₖ)}\[g\]
 /// exactly (whatever the overlap), so these estimates are consistent for wₖ,
 /// mₖ, Σₖ; their standard errors are the sample standard deviations of the
 /// influence terms rₖ, rₖ(y − m̂ₖ)/ŵₖ and rₖ((y − m̂ₖ)(y − m̂ₖ)ᵀ − Σ̂ₖ)/ŵₖ over √n.

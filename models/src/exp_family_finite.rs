@@ -6,10 +6,10 @@
 //! d columns; config field `stats`). The normaliser A is explicit here, where
 //! eq. (27) absorbs it into S. θ ranges over all of ℝᵈ.
 //!
-//! Score (eq. 28): ℓ(y) = E_θ[S] − S(y), since ∇A = −E_θ[S].
+//! Score (eq. 28): ℓ(y) = E_θ\[S\] − S(y), since ∇A = −E_θ\[S\].
 //! Fisher (eq. 29): I(θ) = ∇²A = Cov_θ(S).
 //! KL (eq. 30) in Bregman form: KL(θ₁‖θ₂) = A(θ₂) − A(θ₁) − (θ₂−θ₁)·∇A(θ₁)
-//! = A(θ₂) − A(θ₁) + (θ₂−θ₁)·E_θ₁[S].
+//! = A(θ₂) − A(θ₁) + (θ₂−θ₁)·E_θ₁\[S\].
 
 use crate::checks;
 use bayesrg_core::fisher::symmetrize;
@@ -102,7 +102,7 @@ impl ExpFamilyFinite {
         z.map(|v| (v - a).exp())
     }
 
-    /// E_θ[S] = −∇A(θ).
+    /// E_θ\[S\] = −∇A(θ).
     pub fn mean_stats(&self, theta: &[f64]) -> DVector<f64> {
         self.stats.tr_mul(&self.probs(theta))
     }

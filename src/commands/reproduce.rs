@@ -126,7 +126,7 @@ pub fn stages() -> Vec<Stage> {
     ]
 }
 
-/// Runs the stages named in `opts` (all of [`stages`] by default) and writes the
+/// Runs the stages named in `opts` (all of [`stages()`] by default) and writes the
 /// report. Returns the stage reports and the report folder.
 pub fn run(opts: &Options) -> Result<(Vec<StageReport>, PathBuf)> {
     run_stages(&stages(), opts)

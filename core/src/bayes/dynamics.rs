@@ -1,14 +1,14 @@
 //! The dynamical-Bayes equation (33) in the data "time" T,
 //!
-//!   ∂π_T/∂T = −(K − E_{π_T}[K]) π_T,  K(θ) = KL(θ*‖θ),
+//!   ∂π_T/∂T = −(K − E_{π_T}\[K\]) π_T,  K(θ) = KL(θ*‖θ),
 //!
 //! its solution (34) π_T = π₀ e^{−TK}/Z(T), its invariants, the MAP path μ_T
 //! and the late-time law (35) T·Cov_{π_T} → I(θ*)⁻¹.
 //!
 //! # Integration
 //! On a weighted point set (grid or particles) the equation is integrated for
-//! u = ln π (eq. 33 divided by π: du/dT = −K + E_{π}[K]) together with
-//! s = ln Z (ds/dT = −E_π[K]) by the classical fourth-order Runge–Kutta method
+//! u = ln π (eq. 33 divided by π: du/dT = −K + E_{π}\[K\]) together with
+//! s = ln Z (ds/dT = −E_π\[K\]) by the classical fourth-order Runge–Kutta method
 //! (global order 4 in the step h), with step-doubling control of the local
 //! error. Working with u keeps the equation from being stiff where K is large;
 //! the K-part of the right-hand side is linear, so the *shape* of π_T is
@@ -49,7 +49,7 @@ fn moments_k(u: &[f64], k: &[f64]) -> (f64, f64) {
     (m + shift, (s2 / z - m * m).max(0.0))
 }
 
-/// E_π[K] and Var_π(K) of a weighted point set for per-point energies `k`.
+/// E_π\[K\] and Var_π(K) of a weighted point set for per-point energies `k`.
 pub fn energy_moments(pts: &WeightedPoints, k: &[f64]) -> (f64, f64) {
     moments_k(pts.log_weights(), k)
 }
@@ -95,7 +95,7 @@ pub const RK4_TOL: f64 = 1e-10;
 /// compared with two half steps and accepted when they agree on ln Z to
 /// [`RK4_TOL`] (the shape of π is exact at any step, see the module docs).
 /// `k` holds K at each point. Returns the increment of ln Z over the interval
-/// (d ln Z/dT = −E_π[K]).
+/// (d ln Z/dT = −E_π\[K\]).
 pub fn rk4(pts: &mut WeightedPoints, k: &[f64], t0: f64, t1: f64, steps: usize) -> f64 {
     // Points outside the parameter space (K = ∞) have zero weight for T > 0.
     for (w, kv) in pts.log_weights_mut().iter_mut().zip(k) {
@@ -154,11 +154,11 @@ pub struct FlowRecord {
     pub cov: DMatrix<f64>,
     /// ln Z(T) integrated with the flow.
     pub ln_z: f64,
-    /// E_π[K].
+    /// E_π\[K\].
     pub e_k: f64,
     /// Var_π(K).
     pub var_k: f64,
-    /// dE_π[K]/dT by a central difference of the exact tilt (checks −Var_π(K)).
+    /// dE_π\[K\]/dT by a central difference of the exact tilt (checks −Var_π(K)).
     pub de_k_dt: f64,
     /// Effective sample size of the weights.
     pub ess: f64,

@@ -35,7 +35,7 @@ use nalgebra::{DMatrix, DVector};
 pub trait Posterior {
     /// The dimension.
     fn dim(&self) -> usize;
-    /// The posterior mean E_π[θ].
+    /// The posterior mean E_π\[θ\].
     fn mean(&self) -> DVector<f64>;
     /// The posterior covariance Cov_π(θ).
     fn cov(&self) -> DMatrix<f64>;

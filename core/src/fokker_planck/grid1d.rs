@@ -290,7 +290,7 @@ impl FokkerPlanck1d {
         (1.0 - t) * self.p[i] + t * self.p[i + 1]
     }
 
-    /// The probability of each of the intervals [edges[k], edges[k+1]] (edges
+    /// The probability of each of the intervals [edges\[k\], edges[k+1]] (edges
     /// increasing, inside the grid), integrating the piecewise-constant cell
     /// averages exactly.
     pub fn bin_probabilities(&self, edges: &[f64]) -> Vec<f64> {

@@ -41,7 +41,7 @@ pub type DiagonalDiffusion2d = Box<dyn Fn([f64; 2]) -> [f64; 2] + Send + Sync>;
 impl FokkerPlanck2d {
     /// A solver whose domain contains the box [lo, hi] in y (the bounding box
     /// in z of its image, so strongly correlated D wastes cells: prefer
-    /// [`whitened`](Self::whitened) then), with n[0] × n[1] cells, for drift
+    /// [`whitened`](Self::whitened) then), with n\[0\] × n\[1\] cells, for drift
     /// b(y, τ) and constant diffusion `d` (2×2, symmetric positive definite),
     /// started at τ = 0 from the density `p0(y)`.
     pub fn new(

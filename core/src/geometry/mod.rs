@@ -38,7 +38,7 @@ pub trait Metric: Sync {
 
 /// The per-observation Fisher metric of a model (eq. 29), from
 /// [`fisher::best`]: the closed form when the model has one, else the Jacobian
-/// form, the KL Hessian, or Monte Carlo E[ℓℓᵀ] with `samples` draws of the fixed
+/// form, the KL Hessian, or Monte Carlo E\[ℓℓᵀ\] with `samples` draws of the fixed
 /// `seed` (common random numbers, so the estimate is a smooth function of θ).
 #[derive(Debug, Clone, Copy)]
 pub struct FisherMetric<'a> {

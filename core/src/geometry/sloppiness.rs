@@ -26,7 +26,7 @@ pub struct Sloppiness {
     pub log10_spacings: Vec<f64>,
     /// log₁₀(λ_max/λ_min): the decades spanned (infinite if λ_min ≤ 0).
     pub decades: f64,
-    /// Participation P[i][k] = (u_k)ᵢ² of parameter i in eigendirection k.
+    /// Participation P\[i\]\[k\] = (u_k)ᵢ² of parameter i in eigendirection k.
     pub participation: Vec<Vec<f64>>,
     /// For each eigendirection, the participation ratio 1/Σᵢ P_ik².
     pub participation_ratio: Vec<f64>,

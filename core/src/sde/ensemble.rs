@@ -1,6 +1,6 @@
 //! Ensembles: many paths in parallel, saved only at requested times.
 //!
-//! Paths are cut into chunks of [`rng::CHUNK`](crate::rng::CHUNK); chunk k draws
+//! Paths are cut into chunks of [`rng::CHUNK`]; chunk k draws
 //! every Brownian increment of its paths, path after path and step after step,
 //! from the stream `rng::stream(seed, k)`. The result therefore does not depend
 //! on the number of threads. Memory is paths × saved times × d, whatever the

@@ -8,9 +8,9 @@
 //! +γ̇ (eqs. 18–19).
 //!
 //! The pieces are kept apart, as in diffrax:
-//! - [`terms`]: the problem — a [`Drift`](terms::Drift) and a
-//!   [`Diffusion`](terms::Diffusion) (additive through K⁻¹, K or a factor θ;
-//!   state-dependent diagonal or general), bundled in a [`Problem`](terms::Problem);
+//! - [`terms`]: the problem — a [`Drift`] and a
+//!   [`Diffusion`] (additive through K⁻¹, K or a factor θ;
+//!   state-dependent diagonal or general), bundled in a [`Problem`];
 //!   the natural-gradient drift −½K(y)⁻¹∇V + ½∂_bK⁻¹ᵃᵇ (eq. 16 in our convention).
 //! - [`steppers`]: fixed-step schemes, each declaring its strong and weak order,
 //!   the noise it supports and whether it solves the Itô or Stratonovich equation.

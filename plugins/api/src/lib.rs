@@ -343,7 +343,7 @@ impl Rng {
 /// Errors are plain strings; panics are caught and reported by the host.
 ///
 /// Conventions (bayesrg's docs/conventions.md): [`Model::fisher`] is the
-/// **per-observation** Fisher metric I(θ) = E[ℓℓᵀ], and [`Model::kl`] is
+/// **per-observation** Fisher metric I(θ) = E\[ℓℓᵀ\], and [`Model::kl`] is
 /// KL(θ₁‖θ₂) with the expectation under the first argument.
 pub trait Model: serde::de::DeserializeOwned + Send + Sync + 'static {
     /// One line saying what the family is.

@@ -2,26 +2,26 @@
 //! model y = f(x; θ) + N(0, I) (the loss of eq. 53 as a likelihood, eq. 54).
 //!
 //! With unit noise the score is ℓ = Σₖ (yₖ − fₖ(x)) ∂fₖ/∂θ, so
-//! E_y[ℓ_p²] = Σₖ (∂fₖ/∂θ_p)² and the per-example Fisher diagonal is
+//! E_y\[ℓ_p²\] = Σₖ (∂fₖ/∂θ_p)² and the per-example Fisher diagonal is
 //!
 //!   F_pp = (1/N) Σₙ Σₖ (∂fₖ(xₙ)/∂θ_p)²,
 //!
 //! NNGeometry's regression Fisher, which the authors used. With
-//! h = ReLU(W₁x + b₁), o = ReLU(W₂h + b₂), aₖ = 1[oₖ > 0], sⱼ = 1[hⱼ > 0] and
+//! h = ReLU(W₁x + b₁), o = ReLU(W₂h + b₂), aₖ = 1\[oₖ > 0\], sⱼ = 1\[hⱼ > 0\] and
 //! cⱼ = Σₖ aₖ W₂[k, j]², it is, per example,
 //!
 //! | parameter | F |
 //! |---|---|
 //! | W₁[j, i] | xᵢ² sⱼ cⱼ |
-//! | b₁[j] | sⱼ cⱼ |
+//! | b₁\[j\] | sⱼ cⱼ |
 //! | W₂[k, j] | aₖ hⱼ² |
-//! | b₂[k] | aₖ |
+//! | b₂\[k\] | aₖ |
 //!
 //! (the cross terms Σ_{k≠k′} vanish because ∂oₖ/∂W₂[k′, j] = 0 for k ≠ k′, and
 //! for W₁ the output sum of squares factorises). Cost per example: about
 //! n·m for cⱼ plus nnz(x)·m for the encoder — no per-example differentiation.
 //!
-//! Beside it: the **Monte Carlo** estimate E[ℓ²] with sampled targets
+//! Beside it: the **Monte Carlo** estimate E\[ℓ²\] with sampled targets
 //! y ~ N(f(x), I) (unbiased for the same F), and the **empirical** Fisher with
 //! the observed targets y = x (biased; conventions.md).
 
