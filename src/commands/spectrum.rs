@@ -5,7 +5,7 @@
 //! For the lattice free field (`type = "lattice_field"`) a `[free_field]`
 //! section sets θ to the free field and adds the Wilson-shell analysis of
 //! docs/lattice.md: modes sorted by diagonal Fisher (the information shells of
-//! eq. 55, sorted directly here) against modes sorted by |p̂|, the backward
+//! eq. 55; the cutoff check removes them with `bayesrg_schemes::shell::Candidates::shell_below`) against modes sorted by |p̂|, the backward
 //! posterior N(μ, τI⁻¹) of eq. (38) at the scales `taus`, and the Fisher
 //! threshold that a smooth cutoff K_Λ maps to.
 //!
@@ -38,6 +38,7 @@ use bayesrg_core::geometry::sloppiness;
 use bayesrg_models::lattice_field::{
     self, Correspondence, Cutoff, LatticeField, free_field_fisher, resolved_momentum2,
 };
+use bayesrg_schemes::shell::Candidates;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::path::Path;
@@ -241,10 +242,23 @@ pub fn run(cfg: &SpectrumConfig, config: Option<String>, out: Option<&Path>) -> 
         let mut cut = json!(null);
         if let Some(k) = ff.cutoff {
             let i_star = free_field_fisher(k.lambda * k.lambda, ff.mass, Some(k));
-            let shell_mismatch = theta
+            // The information shell of eq. (55) at the Fisher scale I_Λ removes
+            // Θ^< = {I_jj ≤ I_Λ}; the modes it keeps must be exactly p < Λ.
+            let shells = Candidates {
+                theta: theta.clone(),
+                fisher: field
+                    .fisher(&theta)
+                    .map(|f| f.diagonal().as_slice().to_vec())
+                    .unwrap_or_default(),
+            };
+            let removed = shells.shell_below(i_star);
+            let shell_mismatch = field
+                .modes()
                 .iter()
-                .zip(field.modes())
-                .filter(|(t, m)| (0.5 / (*t * *t) > i_star) != (m.p_hat2 < k.lambda * k.lambda))
+                .enumerate()
+                .filter(|(j, m)| {
+                    removed.binary_search(j).is_ok() == (m.p_hat2 < k.lambda * k.lambda)
+                })
                 .count();
             checks.push(Check::at_most(
                 "cutoff mapping: modes where I > I_Λ disagrees with p < Λ",
