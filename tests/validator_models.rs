@@ -7,6 +7,43 @@
 use bayesrg::core::registry;
 use bayesrg::core::validate::{Settings, validate};
 
+/// A very sloppy model (condition number ≈ 1.3·10⁷): along its sloppiest
+/// direction KL is far from quadratic even at ε = 10⁻⁴ (|ratio − 1| = 1.5·10⁻³
+/// there), so the expansion check must use the ε → 0 extrapolation. Oracle: the
+/// closed form I = JᵀJ/σ² is exact, so the validator must pass; the same
+/// matrix claimed with one diagonal entry doubled must still fail.
+#[test]
+fn very_sloppy_sum_of_exponentials_passes_and_a_doubled_claim_fails() {
+    bayesrg::ensure_linked();
+    let model: Box<dyn bayesrg::core::Model> = serde_json::from_value(serde_json::json!({
+        "type": "sum_of_exponentials",
+        "terms": 4,
+        "times": [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0],
+        "sigma": 0.1
+    }))
+    .unwrap();
+    let theta = [0.3, 1.0, 3.0, 10.0];
+    let settings = Settings {
+        samples: 20_000,
+        seed: 7,
+        claimed: None,
+    };
+    let r = validate(model.as_ref(), &theta, &settings).unwrap();
+    assert!(r.verdict.pass, "{:?}", r.verdict.reasons);
+    let mut wrong: Vec<Vec<f64>> = bayesrg::core::validate::rows(&model.fisher(&theta).unwrap());
+    wrong[3][3] *= 2.0;
+    let r = validate(
+        model.as_ref(),
+        &theta,
+        &Settings {
+            claimed: Some(wrong),
+            ..settings
+        },
+    )
+    .unwrap();
+    assert!(!r.verdict.pass);
+}
+
 #[test]
 fn every_registered_model_passes_and_a_doubled_entry_fails() {
     bayesrg::ensure_linked();
