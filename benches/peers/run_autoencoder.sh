@@ -11,6 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-/tmp/ae-peer}
+shift || true
 rm -rf "$OUT"
 mkdir -p "$OUT"
 cargo build --release -q
@@ -21,8 +22,7 @@ t0=$(date +%s.%N)
 target/release/bayesrg prune --quiet --out "$OUT/bayesrg" > "$OUT/bayesrg.log" 2>&1 || true
 t1=$(date +%s.%N)
 echo "== autoencoder_torch.py --check $OUT/bayesrg" >&2
-python3 benches/peers/autoencoder_torch.py --check "$OUT/bayesrg" "$@" > "$OUT/torch.json" 2> "$OUT/torch.log"
-cat "$OUT/torch.log" >&2
+python3 benches/peers/autoencoder_torch.py --check "$OUT/bayesrg" "$@" > "$OUT/torch.json" 2> >(tee "$OUT/torch.log" >&2)
 
 python3 - "$OUT" "$t0" "$t1" <<'EOF'
 import json, sys, subprocess
@@ -32,7 +32,7 @@ d = b["details"]; sec = d["seconds"]
 tj = json.loads(open(f"{out}/torch.json").read().strip().splitlines()[-1])
 be2e = t1 - t0
 ver = subprocess.run(["target/release/bayesrg", "--version"], capture_output=True, text=True).stdout.strip()
-print(f"{ver}; torch {tj['torch']} ({tj['fisher_backend']}{', nngeometry ' + tj['nngeometry'] if 'nngeometry' in tj else ''}), {tj['threads']} threads")
+print(f"{ver}; torch {tj['torch']} (Fisher: {tj['fisher_backend']}), {tj['threads']} threads")
 print(f"{'':34}{'bayesrg':>10}{'torch':>10}{'ratio':>9}")
 rows = [("end to end (wall)", be2e, tj["end_to_end_s"]),
         ("  training (600 Adam steps)", sec["train"], tj["train_s"]),
