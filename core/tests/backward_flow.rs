@@ -6,6 +6,7 @@ mod common;
 use bayesrg_core::bayes::backward;
 use bayesrg_core::bayes::observables;
 use bayesrg_core::model::Model;
+use bayesrg_core::sde::ensemble;
 use common::*;
 use nalgebra::{DMatrix, DVector};
 
@@ -16,20 +17,12 @@ fn lin_model() -> LinGauss {
     }
 }
 
+/// Sample mean and covariance (divisor n − 1) of the rows `ys`, through the
+/// one implementation in `bayesrg_core::sde::ensemble`.
 fn sample_moments(ys: &[Vec<f64>]) -> (DVector<f64>, DMatrix<f64>) {
-    let m = ys[0].len();
-    let n = ys.len() as f64;
-    let mut mean = DVector::zeros(m);
-    for y in ys {
-        mean += DVector::from_column_slice(y);
-    }
-    mean /= n;
-    let mut c = DMatrix::zeros(m, m);
-    for y in ys {
-        let d = DVector::from_column_slice(y) - &mean;
-        c += &d * d.transpose();
-    }
-    (mean, c / (n - 1.0))
+    let d = ys[0].len();
+    let flat: Vec<f64> = ys.concat();
+    (ensemble::mean(&flat, d), ensemble::covariance(&flat, d))
 }
 
 #[test]

@@ -18,6 +18,7 @@ use bayesrg_core::bayes::backward::{self, MuPath};
 use bayesrg_core::bayes::{check_increasing, observables};
 use bayesrg_core::fisher;
 use bayesrg_core::model::type_name;
+use bayesrg_core::sde::ensemble;
 use nalgebra::{DMatrix, DVector};
 use serde::Deserialize;
 use std::path::Path;
@@ -89,20 +90,12 @@ struct Row {
     moment_z: f64,
 }
 
+/// Sample mean and covariance (divisor n − 1) of the rows `ys`, through the
+/// one implementation in `bayesrg_core::sde::ensemble`.
 fn moments(ys: &[Vec<f64>]) -> (DVector<f64>, DMatrix<f64>) {
-    let m = ys[0].len();
-    let n = ys.len() as f64;
-    let mut mean = DVector::zeros(m);
-    for y in ys {
-        mean += DVector::from_column_slice(y);
-    }
-    mean /= n;
-    let mut c = DMatrix::zeros(m, m);
-    for y in ys {
-        let d = DVector::from_column_slice(y) - &mean;
-        c += &d * d.transpose();
-    }
-    (mean, c / (n - 1.0))
+    let d = ys[0].len();
+    let flat: Vec<f64> = ys.concat();
+    (ensemble::mean(&flat, d), ensemble::covariance(&flat, d))
 }
 
 /// Runs the flow; writes into `out` when given.
