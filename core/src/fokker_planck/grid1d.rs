@@ -212,16 +212,7 @@ impl FokkerPlanck1d {
     /// both ends of each step (the last one shortened to land on `tau_end`);
     /// returns the step count.
     pub fn advance_to(&mut self, tau_end: f64) -> usize {
-        let mut steps = 0;
-        while self.tau < tau_end - 1e-14 * tau_end.abs().max(1.0) {
-            // SSP-RK2's second stage uses the coefficients at τ + Δτ: keep Δτ
-            // within the positivity limit at both ends of the step.
-            let dt0 = (0.9 * self.step_limit(self.tau)).min(tau_end - self.tau);
-            let dt = dt0.min(0.9 * self.step_limit(self.tau + dt0));
-            self.step(dt);
-            steps += 1;
-        }
-        steps
+        super::advance_to(self, tau_end, Self::tau, Self::step_limit, Self::step)
     }
 
     /// The stationary law of the frozen-time (τ) scheme: zero flux through every

@@ -68,6 +68,28 @@ pub(crate) fn ssp_rk2<F: FnMut(&[f64], f64, &mut [f64])>(
     }
 }
 
+/// Advances an explicit finite-volume scheme to `tau_end` with steps of 0.9 ×
+/// its positivity limit at both ends of each step (SSP-RK2's second stage uses
+/// the coefficients at τ + Δτ), the last one shortened to land on `tau_end`;
+/// returns the step count. Shared by the 1-D and 2-D grids.
+pub(crate) fn advance_to<S>(
+    solver: &mut S,
+    tau_end: f64,
+    now: fn(&S) -> f64,
+    step_limit: fn(&S, f64) -> f64,
+    step: fn(&mut S, f64),
+) -> usize {
+    let mut steps = 0;
+    while now(solver) < tau_end - 1e-14 * tau_end.abs().max(1.0) {
+        let tau = now(solver);
+        let dt0 = (0.9 * step_limit(solver, tau)).min(tau_end - tau);
+        let dt = dt0.min(0.9 * step_limit(solver, tau + dt0));
+        step(solver, dt);
+        steps += 1;
+    }
+    steps
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
