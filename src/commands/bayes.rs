@@ -8,7 +8,6 @@
 //! `data.csv`, PNG plots and `summary.json`.
 
 use super::{Check, Summary};
-use crate::output::OutDir;
 use crate::plot::{self, Axes, Series};
 use anyhow::{Context, Result, anyhow, bail};
 use bayesrg_core::Model;
@@ -208,6 +207,7 @@ fn coverage(g: &GridPosterior, e: &Energy<'_>, prior: &Prior, tol: f64, when: &s
 
 /// Runs dynamical Bayes on a loaded config; writes into `out` when given.
 pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Summary> {
+    let staged = crate::output::stage(out, origin.map(Path::new).as_slice())?;
     let model = cfg.model.as_ref();
     model.check_params(&cfg.theta_star).context("theta_star")?;
     let free = free_indices(model, &cfg.free)?;
@@ -454,8 +454,7 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
         }),
     );
 
-    if let Some(dir) = out {
-        let o = OutDir::create(dir)?;
+    if let Some(o) = staged {
         // flow.csv
         let mut w = csv::Writer::from_path(o.path("flow.csv"))?;
         let mut head = vec!["T".to_string()];

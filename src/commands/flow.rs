@@ -10,7 +10,6 @@
 //! `observables.csv`, `predictive.csv`, PNG plots and `summary.json`.
 
 use super::{Check, Summary};
-use crate::output::OutDir;
 use crate::plot::{self, Axes, Series};
 use anyhow::{Context, Result, bail};
 use bayesrg_core::Model;
@@ -100,6 +99,7 @@ fn moments(ys: &[Vec<f64>]) -> (DVector<f64>, DMatrix<f64>) {
 
 /// Runs the flow; writes into `out` when given.
 pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Summary> {
+    let staged = crate::output::stage(out, origin.map(Path::new).as_slice())?;
     let model = cfg.model.as_ref();
     check_increasing("tau", &cfg.tau)?;
     if cfg.tau[0] <= 0.0 {
@@ -326,8 +326,7 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
         }),
     );
 
-    if let Some(dir) = out {
-        let o = OutDir::create(dir)?;
+    if let Some(o) = staged {
         let mut w = csv::Writer::from_path(o.path("observables.csv"))?;
         let names = model.param_names();
         let mut head: Vec<String> = vec!["tau".into()];

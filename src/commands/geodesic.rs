@@ -18,7 +18,6 @@
 //! `geodesic.png` (the geodesic and the coordinate chord).
 
 use super::{Check, Summary};
-use crate::output::OutDir;
 use crate::plot;
 use anyhow::{Context, Result, anyhow, bail};
 use bayesrg_core::Model;
@@ -78,6 +77,7 @@ pub fn run_file(path: &Path, out: Option<&Path>) -> Result<Summary> {
 /// Shoots the geodesic from `from` to `to`, checks it, and writes the results
 /// into `out` when given.
 pub fn run(cfg: &GeodesicConfig, config: Option<String>, out: Option<&Path>) -> Result<Summary> {
+    let staged = crate::output::stage(out, config.as_deref().map(Path::new).as_slice())?;
     let model = cfg.model.as_ref();
     let d = model.dim();
     model
@@ -167,8 +167,7 @@ pub fn run(cfg: &GeodesicConfig, config: Option<String>, out: Option<&Path>) -> 
         } else { json!([]) },
     });
     let summary = Summary::new("geodesic", config, checks, summary_details);
-    if let Some(dir) = out {
-        let o = OutDir::create(dir)?;
+    if let Some(o) = staged {
         let mut csv = String::from("t");
         for n in &names {
             csv.push_str(&format!(",{n}"));

@@ -350,6 +350,7 @@ pub fn run(
     out: Option<&Path>,
     quiet: bool,
 ) -> Result<Summary> {
+    let staged = crate::output::stage(out, origin.as_deref().map(Path::new).as_slice())?;
     validate(cfg)?;
     let built = build(cfg)?;
     let d = built.problem.dim();
@@ -441,8 +442,7 @@ pub fn run(
         "saved": per_time,
     });
     let summary = Summary::new("sde", origin, checks, details);
-    if let Some(out) = out {
-        let dir = OutDir::create(out)?;
+    if let Some(dir) = staged {
         write_files(&dir, cfg, &built, &ens, &laws)?;
         dir.write_json("summary.json", &summary)?;
         dir.commit()?;

@@ -29,7 +29,6 @@
 //! with `[free_field]` also `shells.csv`, `dbrg.csv` and `fisher_vs_momentum.png`.
 
 use super::{Check, Summary};
-use crate::output::OutDir;
 use crate::plot;
 use anyhow::{Result, anyhow, bail};
 use bayesrg_core::Model;
@@ -127,6 +126,7 @@ fn as_lattice(model: &dyn Model) -> Result<LatticeField> {
 /// Computes the spectrum (and, for a free field, the Wilson-shell analysis),
 /// checks it, and writes the results into `out` when given.
 pub fn run(cfg: &SpectrumConfig, config: Option<String>, out: Option<&Path>) -> Result<Summary> {
+    let staged = crate::output::stage(out, config.as_deref().map(Path::new).as_slice())?;
     let model = cfg.model.as_ref();
     let tag = bayesrg_core::model::type_name(model);
     let lattice = match (&cfg.free_field, tag) {
@@ -280,8 +280,7 @@ pub fn run(cfg: &SpectrumConfig, config: Option<String>, out: Option<&Path>) -> 
         wilson = Some((field, ff, c, rows));
     }
     let summary = Summary::new("spectrum", config, checks, details);
-    if let Some(dir) = out {
-        let o = OutDir::create(dir)?;
+    if let Some(o) = staged {
         let mut csv = String::from(
             "index,eigenvalue,log10_eigenvalue,log10_spacing_to_next,dominant_param,participation_ratio\n",
         );
