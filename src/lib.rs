@@ -7,6 +7,7 @@
 
 pub mod commands;
 pub mod config;
+pub mod locate;
 pub mod output;
 pub mod plot;
 pub mod plugins;

@@ -19,6 +19,7 @@ pub mod linalg;
 pub mod mixture;
 pub mod model;
 pub mod numdiff;
+pub mod observe;
 pub mod ode;
 pub mod quadrature;
 pub mod rank;
