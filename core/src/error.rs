@@ -304,6 +304,19 @@ impl From<String> for Field {
     }
 }
 
+impl Error {
+    /// Shorthand for [`Error::Setting`].
+    pub fn setting(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Setting {
+            name: name.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Result alias for `bayesrg-core`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,16 +333,3 @@ mod tests {
         assert!(!Error::failed("shooting", "no convergence").is_bad_input());
     }
 }
-
-impl Error {
-    /// Shorthand for [`Error::Setting`].
-    pub fn setting(name: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::Setting {
-            name: name.into(),
-            reason: reason.into(),
-        }
-    }
-}
-
-/// Result alias for `bayesrg-core`.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
