@@ -435,6 +435,16 @@ fn active() -> &'static Mutex<Vec<PathBuf>> {
     })
 }
 
+/// Removes every staging folder of this process now: for an exit that
+/// skips destructors (a fatal write error on standard output).
+pub fn abandon_all() {
+    if let Ok(mut list) = active().lock() {
+        for p in list.drain(..) {
+            std::fs::remove_dir_all(p).ok();
+        }
+    }
+}
+
 fn register(p: &Path) {
     if let Ok(mut v) = active().lock() {
         v.push(p.to_path_buf());
