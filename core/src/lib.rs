@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod bayes;
+pub mod budget;
 pub mod check;
 pub mod error;
 pub mod fisher;
