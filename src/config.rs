@@ -1,12 +1,32 @@
 //! Reading configuration files (TOML or JSON) with errors that name the file,
 //! the line and the column.
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use serde::de::DeserializeOwned;
 use std::path::Path;
 
-/// Reads a whole file as text, naming it in the error.
+/// The largest config file bayesrg reads: configs are written by hand, and a
+/// larger file is almost surely a data file named by mistake (parsing one of
+/// 50 MB took half a minute and over a GB before its error could be given).
+/// Data sets go into their own files (CSV), which configs name.
+pub const MAX_CONFIG_BYTES: u64 = 16_000_000;
+
+/// Reads a whole config file as text, naming it in the error; refuses files
+/// over [`MAX_CONFIG_BYTES`] before reading them.
 pub fn read_text(path: &Path) -> Result<String> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    if meta.is_dir() {
+        bail!("`{}` is a folder, not a config file", path.display());
+    }
+    if meta.len() > MAX_CONFIG_BYTES {
+        bail!(
+            "`{}` is {}; config files are read up to {} (put large data into a CSV file and name it in the config)",
+            path.display(),
+            bayesrg_core::budget::human_bytes(meta.len() as f64),
+            bayesrg_core::budget::human_bytes(MAX_CONFIG_BYTES as f64)
+        );
+    }
     std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
 }
 
@@ -87,6 +107,17 @@ mod tests {
         assert_eq!(line_col(t, 0), (1, 1));
         assert_eq!(line_col(t, 6), (2, 1));
         assert_eq!(line_col(t, 8), (2, 3));
+    }
+
+    #[test]
+    fn huge_files_are_refused_before_reading() {
+        let p = std::env::temp_dir().join(format!("brg-huge-{}.toml", std::process::id()));
+        let f = std::fs::File::create(&p).unwrap();
+        f.set_len(MAX_CONFIG_BYTES + 1).unwrap(); // sparse: nothing to read
+        let e = read_text(&p).unwrap_err().to_string();
+        assert!(e.contains("16.0 MB") && e.contains("CSV"), "{e}");
+        std::fs::remove_file(&p).unwrap();
+        assert!(read_text(&std::env::temp_dir()).is_err());
     }
 
     #[test]
