@@ -150,6 +150,11 @@ impl SpectrumMethod {
     }
 }
 
+/// a > b, false when either is NaN (a NaN eigenvalue is never resolved).
+fn above(a: f64, b: f64) -> bool {
+    a > b
+}
+
 /// The most significant digits a `f64` result can carry, −log₁₀(u) ≈ 15.95.
 pub fn max_digits() -> f64 {
     -UNIT_ROUNDOFF.log10()
@@ -454,7 +459,7 @@ impl Spectrum {
             .iter()
             .zip(self.errors.iter())
             .map(|(&l, &e)| {
-                if !(l.abs() > e) {
+                if !above(l.abs(), e) {
                     0.0
                 } else if e == 0.0 {
                     max_digits()
@@ -467,7 +472,7 @@ impl Spectrum {
 
     /// Whether eigenvalue k cannot be told from 0: |λₖ| ≤ errₖ.
     pub fn is_null(&self, k: usize) -> bool {
-        !(self.values[k].abs() > self.errors[k])
+        !above(self.values[k].abs(), self.errors[k])
     }
 
     /// The rank: the number of eigenvalues with λₖ > errₖ (module docs).

@@ -61,7 +61,7 @@ pub fn run(a: Args) -> Result<Status> {
         for (k, &v) in ev.iter().take(shown).enumerate() {
             let p = dom.get(k).and_then(|p| p.as_str()).unwrap_or("");
             let e = err.get(k).copied().unwrap_or(f64::NAN);
-            let null = if !(v.abs() > e) { "  (null)" } else { "" };
+            let null = if v.abs() > e { "" } else { "  (null)" };
             println!(
                 "{:>5} {:>14.6e} {:>11.2e} {:>6.1} {:>10.3}  {p}{null}",
                 k + 1,

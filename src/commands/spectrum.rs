@@ -387,7 +387,7 @@ pub fn run(cfg: &SpectrumConfig, config: Option<String>, out: Option<&Path>) -> 
                 s.eigenvalues[k],
                 s.error_bounds[k],
                 s.digits[k],
-                !(s.eigenvalues[k].abs() > s.error_bounds[k]),
+                s.eigenvalues[k].abs() <= s.error_bounds[k] || s.eigenvalues[k].is_nan(),
                 s.log10_eigenvalues[k],
                 s.log10_spacings.get(k).copied().unwrap_or(f64::NAN),
                 s.dominant_param[k],

@@ -37,7 +37,9 @@ def soe_eigs(rates, times, sigma):
 
 
 def fmt(xs):
-    return "[" + ", ".join(mp.nstr(x, 20, min_fixed=1, max_fixed=0) for x in xs) + "]"
+    # Each value correctly rounded to the nearest f64 (shortest repr that
+    # round-trips), as pasted into the Rust tests.
+    return "[" + ", ".join(repr(float(x)) for x in xs) + "]"
 
 
 print("// gamma, rate 1: (shape, [lambda_max, lambda_min])")
