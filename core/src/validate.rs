@@ -475,9 +475,9 @@ fn direction(sp: &Spectrum, k: usize, names: &[String]) -> Direction {
     }
 }
 
-/// The spectrum report of `m`: eigenvalues, condition number, stiff and sloppy directions.
-pub fn spectrum_report(m: &DMatrix<f64>, of: &str, names: &[String]) -> SpectrumReport {
-    let sp = Spectrum::of(m);
+/// The spectrum report of `sp` (from `geometry::sloppiness::fisher_spectrum`):
+/// eigenvalues, condition number, stiff and sloppy directions.
+pub fn spectrum_report(sp: Spectrum, of: &str, names: &[String]) -> SpectrumReport {
     let d = sp.values.len();
     SpectrumReport {
         of: of.to_string(),
@@ -983,8 +983,12 @@ pub fn validate(model: &dyn Model, theta: &[f64], settings: &Settings) -> Result
     }
 
     let spectrum = match reference {
-        Some(r) => spectrum_report(&r.matrix, method_name(r.method), &names),
-        None => spectrum_report(&so.matrix, "score_outer", &names),
+        Some(r) => spectrum_report(
+            crate::geometry::sloppiness::fisher_spectrum(model, theta, &r.matrix)?,
+            method_name(r.method),
+            &names,
+        ),
+        None => spectrum_report(Spectrum::of(&so.matrix), "score_outer", &names),
     };
 
     let failed: Vec<String> = checks
