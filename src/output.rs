@@ -31,6 +31,8 @@ impl OutDir {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "out".into());
         let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        // If a plugin kills this (supervised) process, the parent removes it.
+        crate::plugins::supervisor::note_staging(&staging);
         if staging.exists() {
             std::fs::remove_dir_all(&staging).ok();
         }
