@@ -154,13 +154,13 @@ pub enum FaultKind {
         inputs: String,
     },
     /// A write past the end of a host buffer.
-    #[error("wrote past the end of its {buffer} ({len} {unit})")]
+    #[error("wrote past the end of its {buffer} ({len} {unit}{})", if *len == 1 { "" } else { "s" })]
     Overrun {
         /// Which buffer.
         buffer: &'static str,
         /// Its length.
         len: usize,
-        /// The unit of the length (`values`, `bytes`).
+        /// The unit of the length (`value`, `byte`).
         unit: &'static str,
     },
     /// `create` succeeded without an instance.

@@ -135,10 +135,10 @@ fn raw_call(
         };
         let mut overrun = None;
         if sc.out[out_len..].iter().any(|v| v.to_bits() != CANARY) {
-            overrun = Some(("output buffer", out_len, "values"));
+            overrun = Some(("output buffer", out_len, "value"));
         }
         if sc.err[ERR_CAP..].iter().any(|&b| b != CANARY_BYTE) {
-            overrun = Some(("error buffer", ERR_CAP, "bytes"));
+            overrun = Some(("error buffer", ERR_CAP, "byte"));
             sc.err[ERR_CAP..].fill(CANARY_BYTE);
         }
         let mut message = String::new();
@@ -193,7 +193,7 @@ impl PluginModel {
                 kind,
             })
         };
-        Self::status_result(&w).map_err(|k| fault(Function::Create, k))?;
+        Self::status_result(&w, Function::Create).map_err(|k| fault(Function::Create, k))?;
         let inst = inst_bits as usize as *mut c_void;
         if inst.is_null() {
             return Err(fault(Function::Create, FaultKind::NullInstance));
@@ -242,15 +242,20 @@ impl PluginModel {
         Ok(m)
     }
 
-    /// The status of a call as a fault kind (`Err`) when it is not OK.
-    fn status_result(w: &Written) -> Result<(), FaultKind> {
+    /// The status of a call as a fault kind (`Err`) when it is not OK. The
+    /// Rust guest's "FUNCTION panicked at …" reads "panicked … at …" here.
+    fn status_result(w: &Written, function: Function) -> Result<(), FaultKind> {
         if let Some((buffer, len, unit)) = w.overrun {
             return Err(FaultKind::Overrun { buffer, len, unit });
         }
         match w.status {
             api::STATUS_OK => Ok(()),
             api::STATUS_ERROR => Err(FaultKind::Error(w.message.clone())),
-            api::STATUS_PANIC => Err(FaultKind::Panic(w.message.clone())),
+            api::STATUS_PANIC => {
+                let prefix = format!("{} panicked ", function.name());
+                let msg = w.message.strip_prefix(&prefix).unwrap_or(&w.message);
+                Err(FaultKind::Panic(msg.to_string()))
+            }
             code => Err(FaultKind::UnknownStatus {
                 code,
                 message: w.message.clone(),
@@ -283,7 +288,7 @@ impl PluginModel {
             },
             |o| v = o[0].to_bits() as usize,
         );
-        Self::status_result(&w).map_err(|k| self.fault(function, k))?;
+        Self::status_result(&w, function).map_err(|k| self.fault(function, k))?;
         Ok(v)
     }
 
@@ -310,7 +315,8 @@ impl PluginModel {
                 name = String::from_utf8_lossy(&bytes[..end]).into_owned();
             },
         );
-        Self::status_result(&w).map_err(|k| self.fault(Function::ParamName, k))?;
+        Self::status_result(&w, Function::ParamName)
+            .map_err(|k| self.fault(Function::ParamName, k))?;
         Ok(name)
     }
 
@@ -334,7 +340,7 @@ impl PluginModel {
         take: impl FnOnce(&[f64]),
     ) -> bool {
         let w = raw_call(&self.ty, function, out_len, body, take);
-        match Self::status_result(&w) {
+        match Self::status_result(&w, function) {
             Ok(()) => true,
             Err(k) => {
                 self.report(function, k);
@@ -424,7 +430,7 @@ impl Model for PluginModel {
             },
             |_| {},
         );
-        match Self::status_result(&w) {
+        match Self::status_result(&w, Function::CheckParams) {
             Ok(()) => Ok(()),
             Err(FaultKind::Error(msg)) => Err(ParamError::Other(msg)),
             Err(k) => {
