@@ -73,11 +73,11 @@ fn fresh(name: &str, keep: Option<&str>) -> PathBuf {
     std::fs::create_dir_all(&base).unwrap();
     let dir = base.join(name);
     let cache = base.join(format!("{name}.cache"));
-    if let Some(k) = keep {
-        if dir.join(k).exists() {
-            let _ = std::fs::remove_dir_all(&cache);
-            std::fs::rename(dir.join(k), &cache).unwrap();
-        }
+    if let Some(k) = keep
+        && dir.join(k).exists()
+    {
+        let _ = std::fs::remove_dir_all(&cache);
+        std::fs::rename(dir.join(k), &cache).unwrap();
     }
     let _ = std::fs::remove_dir_all(&dir);
     dir

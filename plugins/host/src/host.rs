@@ -383,11 +383,11 @@ fn inside_same_object(_anchor: *const u8, _p: *const u8, _len: usize) -> bool {
     true
 }
 
+/// A plugin's header, read and checked: the plugin and its models by tag.
+type Header = (Arc<PluginInfo>, Vec<(String, Entry)>);
+
 /// Reads and checks the header of a loaded library, in the documented order.
-fn read_header(
-    lib: &'static libloading::Library,
-    abs: &Path,
-) -> Result<(Arc<PluginInfo>, Vec<(String, Entry)>), LoadErrorKind> {
+fn read_header(lib: &'static libloading::Library, abs: &Path) -> Result<Header, LoadErrorKind> {
     // SAFETY: the symbol, if present, is the address of a static; we only read
     // it after checking the magic number, the major version and the sizes.
     let sym = unsafe { lib.get::<*const u8>(api::HEADER_SYMBOL.as_bytes()) }

@@ -41,21 +41,26 @@ const CANARY_BYTE: u8 = 0xA5;
 
 thread_local! {
     /// Reused host buffers: outputs (with their red zone) and the error text.
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    static SCRATCH: RefCell<Scratch> = const {
+        RefCell::new(Scratch {
+            out: Vec::new(),
+            err: Vec::new(),
+        })
+    };
 }
 
+/// Host buffers, reused by the calls of one thread. `out` holds `f64` bit
+/// patterns (a plugin writes doubles, and sometimes a pointer or a size).
 #[derive(Default)]
 struct Scratch {
-    out: Vec<f64>,
+    out: Vec<u64>,
     err: Vec<u8>,
 }
 
-/// What one call wrote: whether the red zones are intact, and the message.
-struct Written {
-    status: api::Status,
-    overrun: Option<(&'static str, usize, &'static str)>,
-    message: String,
-}
+/// The red zone after an output, as it must read after a call.
+const OUT_ZONE: [u64; RED_ZONE] = [CANARY; RED_ZONE];
+/// The red zone after the error buffer.
+const ERR_ZONE: [u8; RED_ZONE] = [CANARY_BYTE; RED_ZONE];
 
 /// A model provided by a run-time plugin: an instance made by the plugin's
 /// `create` from JSON parameters. It implements [`Model`], so it works wherever
@@ -111,54 +116,90 @@ fn raw_call(
     out_len: usize,
     body: impl FnOnce(*mut f64, *mut c_char, usize) -> api::Status,
     take: impl FnOnce(&[f64]),
-) -> Written {
-    SCRATCH.with(|s| {
-        // A nested call (none today) would find the scratch borrowed: it gets
-        // fresh buffers instead.
-        let mut fresh = Scratch::default();
-        let mut guard = s.try_borrow_mut().ok();
-        let sc: &mut Scratch = guard.as_deref_mut().unwrap_or(&mut fresh);
-        if sc.err.len() != ERR_CAP + RED_ZONE {
-            sc.err = vec![0; ERR_CAP + RED_ZONE];
-            sc.err[ERR_CAP..].fill(CANARY_BYTE);
+) -> Result<(), FaultKind> {
+    SCRATCH.with(|s| match s.try_borrow_mut() {
+        Ok(mut sc) => sc.call(ty, function, out_len, body, take),
+        // A nested call (none today) finds the scratch borrowed: fresh buffers.
+        Err(_) => Scratch::default().call(ty, function, out_len, body, take),
+    })
+}
+
+impl Scratch {
+    /// See [`raw_call`]. The buffers are reused: the outputs are reset to NaN
+    /// and the red zones rewritten only when a call broke them.
+    fn call(
+        &mut self,
+        ty: &PluginModelType,
+        function: Function,
+        out_len: usize,
+        body: impl FnOnce(*mut f64, *mut c_char, usize) -> api::Status,
+        take: impl FnOnce(&[f64]),
+    ) -> Result<(), FaultKind> {
+        if self.err.len() != ERR_CAP + RED_ZONE {
+            self.err = vec![0; ERR_CAP];
+            self.err.extend(ERR_ZONE);
         }
-        sc.out.clear();
-        sc.out.resize(out_len, f64::NAN);
-        sc.out.extend([f64::from_bits(CANARY); RED_ZONE]);
+        if self.out.len() != out_len + RED_ZONE {
+            self.out.clear();
+            self.out.resize(out_len, f64::NAN.to_bits());
+            self.out.extend(OUT_ZONE);
+        } else {
+            self.out[..out_len].fill(f64::NAN.to_bits());
+        }
         let status = {
             let _in = supervisor::enter(ty.site_id, function);
             body(
-                sc.out.as_mut_ptr(),
-                sc.err.as_mut_ptr().cast::<c_char>(),
+                self.out.as_mut_ptr().cast::<f64>(),
+                self.err.as_mut_ptr().cast::<c_char>(),
                 ERR_CAP,
             )
         };
-        let mut overrun = None;
-        if sc.out[out_len..].iter().any(|v| v.to_bits() != CANARY) {
-            overrun = Some(("output buffer", out_len, "value"));
+        let out_intact = self.out[out_len..] == OUT_ZONE;
+        let err_intact = self.err[ERR_CAP..] == ERR_ZONE;
+        if status == api::STATUS_OK && out_intact && err_intact {
+            // SAFETY: u64 and f64 have one size and alignment; every bit
+            // pattern is an f64.
+            take(unsafe { std::slice::from_raw_parts(self.out.as_ptr().cast::<f64>(), out_len) });
+            return Ok(());
         }
-        if sc.err[ERR_CAP..].iter().any(|&b| b != CANARY_BYTE) {
-            overrun = Some(("error buffer", ERR_CAP, "byte"));
-            sc.err[ERR_CAP..].fill(CANARY_BYTE);
+        if !out_intact {
+            self.out[out_len..].copy_from_slice(&OUT_ZONE);
+            return Err(FaultKind::Overrun {
+                buffer: "output buffer",
+                len: out_len,
+                unit: "value",
+            });
         }
-        let mut message = String::new();
-        if status != api::STATUS_OK {
-            sc.err[ERR_CAP - 1] = 0;
-            message = CStr::from_bytes_until_nul(&sc.err[..ERR_CAP])
-                .map(|c| c.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            sc.err[..ERR_CAP].fill(0);
-            if message.is_empty() {
-                message = "(no message)".into();
+        if !err_intact {
+            self.err[ERR_CAP..].copy_from_slice(&ERR_ZONE);
+            self.err[..ERR_CAP].fill(0);
+            return Err(FaultKind::Overrun {
+                buffer: "error buffer",
+                len: ERR_CAP,
+                unit: "byte",
+            });
+        }
+        self.err[ERR_CAP - 1] = 0;
+        let mut message = CStr::from_bytes_until_nul(&self.err[..ERR_CAP])
+            .map(|c| c.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.err[..ERR_CAP].fill(0);
+        if message.is_empty() {
+            message = "(no message)".into();
+        }
+        Err(match status {
+            api::STATUS_ERROR => FaultKind::Error(message),
+            api::STATUS_PANIC => {
+                // The Rust guest's "FUNCTION panicked at …" reads "panicked … at …".
+                let prefix = format!("{} panicked ", function.name());
+                match message.strip_prefix(&prefix) {
+                    Some(rest) => FaultKind::Panic(rest.to_string()),
+                    None => FaultKind::Panic(message),
+                }
             }
-        }
-        take(&sc.out[..out_len]);
-        Written {
-            status,
-            overrun,
-            message,
-        }
-    })
+            code => FaultKind::UnknownStatus { code, message },
+        })
+    }
 }
 
 impl PluginModel {
@@ -193,7 +234,7 @@ impl PluginModel {
                 kind,
             })
         };
-        Self::status_result(&w, Function::Create).map_err(|k| fault(Function::Create, k))?;
+        w.map_err(|k| fault(Function::Create, k))?;
         let inst = inst_bits as usize as *mut c_void;
         if inst.is_null() {
             return Err(fault(Function::Create, FaultKind::NullInstance));
@@ -242,27 +283,6 @@ impl PluginModel {
         Ok(m)
     }
 
-    /// The status of a call as a fault kind (`Err`) when it is not OK. The
-    /// Rust guest's "FUNCTION panicked at …" reads "panicked … at …" here.
-    fn status_result(w: &Written, function: Function) -> Result<(), FaultKind> {
-        if let Some((buffer, len, unit)) = w.overrun {
-            return Err(FaultKind::Overrun { buffer, len, unit });
-        }
-        match w.status {
-            api::STATUS_OK => Ok(()),
-            api::STATUS_ERROR => Err(FaultKind::Error(w.message.clone())),
-            api::STATUS_PANIC => {
-                let prefix = format!("{} panicked ", function.name());
-                let msg = w.message.strip_prefix(&prefix).unwrap_or(&w.message);
-                Err(FaultKind::Panic(msg.to_string()))
-            }
-            code => Err(FaultKind::UnknownStatus {
-                code,
-                message: w.message.clone(),
-            }),
-        }
-    }
-
     fn fault(&self, function: Function, kind: FaultKind) -> PluginFault {
         PluginFault {
             site: self.ty.site.clone(),
@@ -288,7 +308,7 @@ impl PluginModel {
             },
             |o| v = o[0].to_bits() as usize,
         );
-        Self::status_result(&w, function).map_err(|k| self.fault(function, k))?;
+        w.map_err(|k| self.fault(function, k))?;
         Ok(v)
     }
 
@@ -315,8 +335,7 @@ impl PluginModel {
                 name = String::from_utf8_lossy(&bytes[..end]).into_owned();
             },
         );
-        Self::status_result(&w, Function::ParamName)
-            .map_err(|k| self.fault(Function::ParamName, k))?;
+        w.map_err(|k| self.fault(Function::ParamName, k))?;
         Ok(name)
     }
 
@@ -339,8 +358,7 @@ impl PluginModel {
         body: impl FnOnce(*mut f64, *mut c_char, usize) -> api::Status,
         take: impl FnOnce(&[f64]),
     ) -> bool {
-        let w = raw_call(&self.ty, function, out_len, body, take);
-        match Self::status_result(&w, function) {
+        match raw_call(&self.ty, function, out_len, body, take) {
             Ok(()) => true,
             Err(k) => {
                 self.report(function, k);
@@ -430,7 +448,7 @@ impl Model for PluginModel {
             },
             |_| {},
         );
-        match Self::status_result(&w, Function::CheckParams) {
+        match w {
             Ok(()) => Ok(()),
             Err(FaultKind::Error(msg)) => Err(ParamError::Other(msg)),
             Err(k) => {

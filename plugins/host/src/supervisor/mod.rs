@@ -136,6 +136,28 @@ pub fn attach_child() -> Result<bool, String> {
     }
 }
 
+/// Creates a new breadcrumb file at `path` and attaches this process to it as
+/// a child would, without a parent: for measuring the breadcrumb's cost
+/// (`benches/plugin_calls.rs`) and for tests. Plugin sites are recorded from
+/// then on; hosts made afterwards by [`crate::PluginHost::new`] use
+/// [`FaultPolicy::Exit`](crate::FaultPolicy::Exit).
+///
+/// # Errors
+/// When the file exists already or cannot be made, or a breadcrumb is attached.
+pub fn attach_new(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        shared::Shared::create(path)
+            .map_err(|e| format!("cannot create `{}`: {e}", path.display()))?;
+        shared::attach(path)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Err("supervision needs Unix".into())
+    }
+}
+
 /// Records a plugin site (library, plugin, model) and returns its number;
 /// `SiteId(0)` outside a supervised child.
 pub fn register_site(site: &Site) -> SiteId {
@@ -213,7 +235,7 @@ impl Settings {
                 }
             },
         };
-        if !(secs >= 0.0) || secs > 1e9 {
+        if secs.is_nan() || !(0.0..=1e9).contains(&secs) {
             return Err(format!(
                 "{what} = {secs} must be a number of seconds between 0 (no limit) and 1e9"
             ));

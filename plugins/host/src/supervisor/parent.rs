@@ -93,10 +93,10 @@ fn calls(sh: &Shared, active: bool) -> Vec<(Site, Function)> {
         if c.active != active {
             continue;
         }
-        if let (Some(f), Some(site)) = (c.function, sh.site(c.site)) {
-            if !out.iter().any(|(s, g)| *s == site && *g == f) {
-                out.push((site, f));
-            }
+        if let (Some(f), Some(site)) = (c.function, sh.site(c.site))
+            && !out.iter().any(|(s, g)| *s == site && *g == f)
+        {
+            out.push((site, f));
         }
     }
     out
