@@ -1,6 +1,6 @@
 //! The FFI side: the `extern "C"` shims that [`export_plugin!`](crate::export_plugin)
 //! puts in a plugin's model table, one per function of
-//! [`ModelEntry`](crate::abi::ModelEntry), all written by one macro ([`shims!`]).
+//! [`ModelEntry`], all written by one macro (`shims!`).
 //!
 //! Every shim runs its body under [`guard`], which turns an `Err` into
 //! [`STATUS_ERROR`] and a panic into [`STATUS_PANIC`], with the message in the
