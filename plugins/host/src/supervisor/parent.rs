@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// The child's pid, for the signal handler.
+/// The child's pid, for the signal handler (a handler can reach only statics).
 static CHILD_PID: AtomicI32 = AtomicI32::new(0);
 /// The last termination signal the parent received (0: none).
 static GOT_SIGNAL: AtomicI32 = AtomicI32::new(0);

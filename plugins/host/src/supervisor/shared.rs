@@ -252,6 +252,9 @@ pub(crate) fn decode(word: u64) -> Call {
 
 // ---------------------------------------------------------------- the child
 
+/// The process's link to its supervisor. Process-wide by nature: a process has
+/// at most one parent watching it, and every plugin call — from any host, any
+/// thread — must mark it. Set once, before any thread starts; read-only after.
 static SHARED: OnceLock<Shared> = OnceLock::new();
 
 pub(super) fn attach(path: &Path) -> Result<(), String> {
@@ -266,7 +269,8 @@ pub(super) fn attached() -> bool {
     SHARED.get().is_some()
 }
 
-/// Which slots are taken, one bit per slot (process-local).
+/// Which slots of the breadcrumb are taken, one bit per slot: process-wide,
+/// as the slots are (lock-free; a thread claims one on its first call).
 static TAKEN: [AtomicU64; MAX_SLOTS / 64] = [const { AtomicU64::new(0) }; MAX_SLOTS / 64];
 
 /// This thread's slot; released when the thread ends. The slot's word is
