@@ -61,6 +61,10 @@ pub const DISABLE_ENV: &str = "BAYESRG_PLUGIN_SUPERVISOR";
 pub const DEFAULT_CALL_LIMIT: Duration = Duration::from_secs(60);
 /// The exit status of a run stopped for a plugin fault.
 pub const FAULT_STATUS: i32 = 2;
+/// The exit status with which bayesrg's own handler of SIGINT, SIGTERM and
+/// SIGHUP ends a run (`src/output.rs`): a child ending with it was
+/// interrupted, even while a plugin call was in progress.
+pub const INTERRUPTED_STATUS: i32 = 130;
 
 /// The number of a plugin site in the breadcrumb (0: not recorded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -183,8 +187,11 @@ pub fn note_staging(path: &Path) {
     let _ = path;
 }
 
-/// Records that the command finished (call just before `main` returns). A
-/// no-op outside a supervised child.
+/// Records that the process is ending deliberately: the command finished (call
+/// just before `main` returns), or a handler of SIGINT/SIGTERM/SIGHUP is ending
+/// it. The parent then passes the exit status through instead of blaming a
+/// plugin call in progress. A no-op outside a supervised child; one atomic
+/// store, safe anywhere.
 pub fn finished() {
     #[cfg(unix)]
     shared::finished();

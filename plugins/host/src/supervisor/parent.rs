@@ -2,7 +2,7 @@
 //! the call limit, and reports what ended the child.
 
 use super::shared::{self, MAX_SLOTS, Shared};
-use super::{CHILD_ENV, FAULT_STATUS, Settings, TIMEOUT_ENV};
+use super::{CHILD_ENV, FAULT_STATUS, INTERRUPTED_STATUS, Settings, TIMEOUT_ENV};
 use crate::fault::{Function, Site};
 use std::collections::HashMap;
 use std::os::unix::process::ExitStatusExt;
@@ -165,7 +165,7 @@ pub(crate) fn judge(
         });
     }
     let code = status.code().unwrap_or(FAULT_STATUS);
-    if finished || got_signal != 0 {
+    if finished || got_signal != 0 || code == INTERRUPTED_STATUS {
         return Outcome::Status(code);
     }
     match running.first() {
@@ -368,6 +368,7 @@ mod tests {
             Outcome::Fault(m) if m.starts_with("bayesrg crashed while exiting")));
         sh.header().finished.store(0, Ordering::Release);
         // Unfinished, no call running: an ordinary exit (e.g. a panic's 101).
+        // (The in-call cases follow below.)
         assert_eq!(judge(&sh, exit(101), None, 0), Outcome::Status(101));
         // A user's ^C.
         assert_eq!(
@@ -403,6 +404,11 @@ mod tests {
                  exit status 0 (a plugin must return, never call exit)"
                     .into()
             )
+        );
+        // bayesrg's own signal handler ending the run during a call.
+        assert_eq!(
+            judge(&sh, exit(INTERRUPTED_STATUS), None, 0),
+            Outcome::Status(130)
         );
         // Returned, then a crash elsewhere: the last call is named as a hint.
         let w = sh.slot(3).load(Ordering::Relaxed);
