@@ -605,7 +605,7 @@ fn minus_infinity_is_a_log_likelihood_and_nan_is_a_fault() {
         host.load(&lib).unwrap();
         let m = host.create("faulty/normal", serde_json::json!({})).unwrap();
         let v = m.log_likelihood(&[0.5, 1.5], &[0.25]);
-        match (want_fault, host.take_fault()) {
+        match (want_fault, host.first_fault()) {
             (false, None) => assert_eq!(v, f64::NEG_INFINITY),
             (true, Some(f)) => {
                 assert!(v.is_nan());

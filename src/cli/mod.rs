@@ -81,8 +81,14 @@ pub fn run(cli: Cli) -> Result<Status> {
     bayesrg::core::registry::models().map_err(anyhow::Error::msg)?;
     let host = plugin::load_named(&cli.plugins)?;
     let result = dispatch(cli.command);
-    if let Some(fault) = host.take_fault() {
-        return Err(fault.into());
+    // Faults recorded in the process (without a supervisor, which stops the
+    // run at the first one).
+    if let Some(fault) = host.first_fault() {
+        let more = match host.fault_count() {
+            n if n > 1 => format!(" ({} more plugin faults followed)", n - 1),
+            _ => String::new(),
+        };
+        return Err(anyhow::anyhow!("{fault}{more}"));
     }
     result
 }

@@ -187,7 +187,7 @@ pub struct PluginFault {
 /// What the host does when a plugin function without an error channel faults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultPolicy {
-    /// Keep the first fault ([`crate::PluginHost::take_fault`]), count the
+    /// Keep the first fault ([`crate::PluginHost::first_fault`]), count the
     /// rest, and return NaN (or no closed form) to the caller. For library
     /// use, where the caller checks after its computation.
     Record,

@@ -181,19 +181,17 @@ impl PluginHost {
     }
 
     /// The first fault recorded under [`FaultPolicy::Record`] by a function
-    /// without an error channel, with a count of the faults that followed it
-    /// in the message; `None` when there was none.
-    pub fn take_fault(&self) -> Option<PluginFault> {
-        let (mut f, n) = self.faults.first()?;
-        if n > 1 {
-            let more = format!(" ({} more faults of this host's plugins followed)", n - 1);
-            f.kind = match f.kind {
-                crate::FaultKind::Error(m) => crate::FaultKind::Error(m + &more),
-                crate::FaultKind::Panic(m) => crate::FaultKind::Panic(m + &more),
-                k => k,
-            };
-        }
-        Some(f)
+    /// without an error channel (a NaN log-likelihood, a failed `sample`, …);
+    /// `None` when there was none. See [`PluginHost::fault_count`] for how many
+    /// followed it.
+    pub fn first_fault(&self) -> Option<PluginFault> {
+        self.faults.first().map(|(f, _)| f)
+    }
+
+    /// How many faults this host's plugins have had (under
+    /// [`FaultPolicy::Record`]; under `Exit` the first ends the process).
+    pub fn fault_count(&self) -> usize {
+        self.faults.first().map_or(0, |(_, n)| n)
     }
 
     /// Publishes this host's model types as the catalogue that deserialisation

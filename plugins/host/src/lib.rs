@@ -45,7 +45,7 @@ pub mod supervisor;
 
 pub use error::{LoadError, LoadErrorKind, PluginError};
 pub use fault::{FaultKind, FaultPolicy, Function, PluginFault, Site};
-pub use host::{PluginHost, PluginInfo, PluginModelType, installed, model_types};
+pub use host::{Catalog, PluginHost, PluginInfo, PluginModelType, installed, model_types};
 pub use model::PluginModel;
 
 /// The typetag tag under which every plugin model is (de)serialised.

@@ -96,7 +96,7 @@ fn new(a: NewArgs) -> Result<Status> {
     }
     let lib = lib_file(&a.name, a.lang);
     let toml_str = |s: &str| toml::Value::String(s.to_string()).to_string();
-    let (files, build, lib_path): (Vec<(&str, String)>, String, String) = match a.lang {
+    let (files, build, lib_path): (Vec<(String, String)>, String, String) = match a.lang {
         Lang::Rust => {
             let api = match &a.api {
                 Some(p) => p.clone(),
@@ -118,9 +118,15 @@ fn new(a: NewArgs) -> Result<Status> {
             };
             (
                 vec![
-                    ("Cargo.toml", fill(include_str!("templates/Cargo.toml.in"))),
-                    ("src/lib.rs", fill(include_str!("templates/lib.rs.in"))),
-                    (".gitignore", "/target\n".into()),
+                    (
+                        "Cargo.toml".into(),
+                        fill(include_str!("templates/Cargo.toml.in")),
+                    ),
+                    (
+                        "src/lib.rs".into(),
+                        fill(include_str!("templates/lib.rs.in")),
+                    ),
+                    (".gitignore".into(), "/target\n".into()),
                 ],
                 build,
                 format!("target/release/{lib}"),
@@ -132,11 +138,11 @@ fn new(a: NewArgs) -> Result<Status> {
             (
                 vec![
                     (
-                        "bayesrg_plugin.h",
+                        "bayesrg_plugin.h".into(),
                         include_str!("../../../plugins/api/include/bayesrg_plugin.h").into(),
                     ),
                     (
-                        Box::leak(format!("{}.c", a.name).into_boxed_str()),
+                        format!("{}.c", a.name),
                         fill(include_str!("templates/plugin.c.in")),
                     ),
                 ],
@@ -149,7 +155,10 @@ fn new(a: NewArgs) -> Result<Status> {
         .replace("{{NAME}}", &a.name)
         .replace("{{BUILD}}", &build)
         .replace("{{LIB}}", &toml_str(&lib_path));
-    for (name, text) in files.iter().chain([("example.toml", example)].iter()) {
+    for (name, text) in files
+        .iter()
+        .chain([("example.toml".to_string(), example)].iter())
+    {
         let p = dir.join(name);
         if let Some(parent) = p.parent() {
             std::fs::create_dir_all(parent)
