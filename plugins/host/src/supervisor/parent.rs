@@ -244,13 +244,24 @@ pub(super) fn run(settings: &Settings) -> std::io::Result<i32> {
     // Per slot: the word seen and since when.
     let mut seen: HashMap<usize, (u64, Instant)> = HashMap::new();
     let mut timed_out: Option<(Site, Function, Duration)> = None;
+    let mut unlinked = false;
     let status = loop {
-        match rx.recv_timeout(poll) {
+        let wait = if unlinked {
+            poll
+        } else {
+            poll.min(Duration::from_millis(20))
+        };
+        match rx.recv_timeout(wait) {
             Ok(st) => break st?,
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 return Err(std::io::Error::other("lost the child process"));
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if !unlinked && sh.header().attached.load(Ordering::Acquire) != 0 {
+            // Both processes have it mapped: the name is no longer needed.
+            let _ = std::fs::remove_file(&path);
+            unlinked = true;
         }
         let (Some(limit), None) = (settings.call_limit, &timed_out) else {
             continue;

@@ -40,7 +40,10 @@ pub(crate) struct Header {
     pub(crate) fault_len: AtomicU32,
     pub(crate) n_sites: AtomicU32,
     pub(crate) n_staging: AtomicU32,
-    _pad: u32,
+    /// Set by the child once it has mapped the file (the parent then unlinks
+    /// it, so that nothing stays in the temporary folder even if the parent
+    /// is killed).
+    pub(crate) attached: AtomicU32,
 }
 
 #[repr(C, align(64))]
@@ -260,6 +263,7 @@ static SHARED: OnceLock<Shared> = OnceLock::new();
 pub(super) fn attach(path: &Path) -> Result<(), String> {
     let s = Shared::open(path)
         .map_err(|e| format!("cannot use the supervisor's file `{}`: {e}", path.display()))?;
+    s.header().attached.store(1, Ordering::Release);
     SHARED
         .set(s)
         .map_err(|_| "the supervisor's file is attached twice".to_string())
