@@ -18,6 +18,7 @@
 //! | [`stirling_correction`] | ω(x) = lnΓ(x) − (x − ½) ln x + x − ½ ln 2π | Stirling series, recurrence below 10 |
 //! | [`ln_beta`] | ln B(a, b) | Stirling form with ω, no cancellation of lnΓ terms |
 //! | [`ln_gamma_bregman`] | lnΓ(k + h) − lnΓ(k) − h ψ(k) | recurrence + Stirling, all terms ≥ 0 |
+//! | [`stirling_correction_bregman`] | ω(k + h) − ω(k) − h ω′(k) | Stirling series |
 //! | [`digamma_diff`] | ψ(a + h) − ψ(a) | recurrence + asymptotic series, one sign |
 //! | [`trigamma_diff`] | ψ′(a) − ψ′(a + h) | recurrence + asymptotic series, one sign |
 //! | [`polygamma`] | ψ⁽ⁿ⁾(x), n = 0…3 | statrs for n = 0; recurrence + asymptotic series |
@@ -319,23 +320,53 @@ pub fn ln_gamma_bregman(k: f64, h: f64) -> f64 {
     }
     let big_k = k + n as f64;
     let x = h / big_k;
+    acc + big_k * xlog1pxmx(x) - 0.5 * log1pmx(x) + omega_bregman_series(big_k, h)
+}
+
+/// ω(K + h) − ω(K) − hω′(K) from the Stirling series, K, K + h ≥ 10:
+/// Σₘ cₘ K^{1−2m}[(1+x)^{1−2m} − 1 + (2m−1)x], x = h/K, each bracket
+/// x²u Σ_{j=1}^{p} Σ_{i<j} uⁱ (u = 1/(1 + x), p = 2m − 1) ≥ 0.
+fn omega_bregman_series(big_k: f64, h: f64) -> f64 {
+    let x = h / big_k;
     let u = 1.0 / (1.0 + x);
-    let mut main = big_k * xlog1pxmx(x) - 0.5 * log1pmx(x);
     let kinv2 = 1.0 / (big_k * big_k);
     let mut kpow = 1.0 / big_k; // K^{1−2m}
+    let mut sum = 0.0;
     for (m, b) in B2N.iter().enumerate() {
         let m = m + 1;
         let p = 2 * m - 1;
         let c = b / ((2 * m) as f64 * p as f64);
-        // Σ_{j=1}^{p} Σ_{i<j} uⁱ
         let mut inner = 0.0;
         for j in 1..=p {
             inner += geometric(u, j);
         }
-        main += c * kpow * x * x * u * inner;
+        sum += c * kpow * x * x * u * inner;
         kpow *= kinv2;
     }
-    acc + main
+    sum
+}
+
+/// The Bregman divergence of Binet's function ω ([`stirling_correction`]):
+/// ω(k + h) − ω(k) − hω′(k) ≥ 0 (ω is convex), for k > 0, k + h > 0.
+///
+/// It is what remains of [`ln_gamma_bregman`] after the Stirling terms:
+/// D_lnΓ(k; h) = k·xlog1pxmx(h/k) − ½ log1pmx(h/k) + this. From the Stirling
+/// series when k, k + h ≥ 10, else as that difference (where it is of the
+/// size of D itself). The gamma and beta KL divergences are written with it
+/// so that their large terms cancel exactly (see the models).
+pub fn stirling_correction_bregman(k: f64, h: f64) -> f64 {
+    if !(k > 0.0 && k + h > 0.0) {
+        return f64::NAN;
+    }
+    if h == 0.0 {
+        return 0.0;
+    }
+    if k.min(k + h) >= ASYMPTOTIC_FROM {
+        omega_bregman_series(k, h)
+    } else {
+        let x = h / k;
+        ln_gamma_bregman(k, h) - k * xlog1pxmx(x) + 0.5 * log1pmx(x)
+    }
 }
 
 /// ψ(a + h) − ψ(a) for a > 0, a + h > 0, with full relative accuracy
@@ -571,6 +602,17 @@ mod tests {
             let got = ln_gamma_bregman(k, h);
             assert!(rel(got, v) < 2e-14, "D({k}, {h}) = {got} vs {v}");
         }
+        // ω's Bregman divergence: D − kφ(h/k) + ½ log1pmx(h/k), checked on the
+        // mpmath values of D at arguments where that difference is accurate.
+        for (k, h, v) in [(12.5, -3.0, 0.4105728626855589), (2.5, 3.0, 1.5636611752100675)] {
+            let x = h / k;
+            let want = v - k * xlog1pxmx(x) + 0.5 * log1pmx(x);
+            let got = stirling_correction_bregman(k, h);
+            assert!((got - want).abs() < 1e-14 * v, "Bω({k}, {h}) = {got} vs {want}");
+            assert!(got > 0.0);
+        }
+        // Series: ≈ ½ω″(k)h² with ω″(k) ≈ 1/(6k³) at k = 10⁶, h = 1.
+        assert!(rel(stirling_correction_bregman(1e6, 1.0), 1.0 / 12e18) < 1e-5);
         // The term-by-term form keeps no digit at k = 2000, h = −1e-4.
         let naive = ln_gamma(2000.0 - 1e-4) - ln_gamma(2000.0) + 1e-4 * digamma(2000.0);
         assert!(rel(naive, 2.500625145854168e-12) > 1e-3, "{naive}");

@@ -1490,6 +1490,123 @@ mod tests {
         }
     }
 
+    /// Bernoulli(p) with an exact score and an accurate KL (Σ bd0) but no
+    /// enumerated support: its expectations are Monte Carlo averages, which
+    /// cannot resolve a success probability far below 1/n.
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    struct TRare {}
+
+    #[typetag::serde(name = "validate_test_rare")]
+    impl Model for TRare {
+        fn param_names(&self) -> Vec<String> {
+            vec!["p".into()]
+        }
+        fn obs_dim(&self) -> usize {
+            1
+        }
+        fn check_params(&self, t: &[f64]) -> std::result::Result<(), ParamError> {
+            TBern {}.check_params(t)
+        }
+        fn sample(&self, t: &[f64], r: &mut dyn Rng, out: &mut [f64]) {
+            TBern {}.sample(t, r, out)
+        }
+        fn log_likelihood(&self, t: &[f64], y: &[f64]) -> f64 {
+            TBern {}.log_likelihood(t, y)
+        }
+        fn score(&self, t: &[f64], y: &[f64], out: &mut [f64]) {
+            out[0] = y[0] / t[0] - (1.0 - y[0]) / (1.0 - t[0]);
+        }
+        fn has_exact_score(&self) -> bool {
+            true
+        }
+        fn fisher(&self, t: &[f64]) -> Option<DMatrix<f64>> {
+            TBern {}.fisher(t)
+        }
+        fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
+            let (p, q) = (a[0], b[0]);
+            let bd0 = crate::special::bd0;
+            Some(bd0(p, q, p - q) + bd0(1.0 - p, 1.0 - q, q - p))
+        }
+    }
+
+    #[test]
+    fn rare_events_monte_carlo_cannot_resolve_are_reported_as_such() {
+        // Issue 16, item 9: Bernoulli p = 1e-6 with 50 000 draws sees no
+        // success; the standard errors are 0 and the z-scores 10⁴. The run must
+        // say that Monte Carlo cannot resolve it and how many samples would,
+        // not report a false z. Oracle for the advice: with no success the
+        // draws carry the score mean m = 1/(1 − p) and miss
+        // D = I − 1/(1 − p)² of E[ℓ²], so q = m²/D = p/(1 − 2p) and
+        // N = ⌈100/q⌉ = ⌈100(1 − 2p)/p⌉ ≈ 99 999 800 (printed 1.000e8).
+        let p: f64 = 1e-6;
+        let r = validate(&TRare {}, &[p], &settings(50_000)).unwrap();
+        assert!(!r.verdict.pass && r.verdict.inconclusive, "{:?}", r.verdict);
+        let want = (100.0 * (1.0 - 2.0 * p) / p).ceil();
+        let advice = format!("too few events: raise samples to {}", fmt_num(want));
+        for c in r.checks.iter().filter(|c| !c.pass) {
+            let note = c.note.as_deref().unwrap_or("");
+            assert!(note.contains(&advice), "{}: {note:?}", c.name);
+        }
+        assert!(r.verdict.reasons.iter().all(|x| x.contains(&advice)));
+        // The deterministic checks still ran and passed: the KL Hessian and the
+        // KL expansion agree with I = 1/(p(1 − p)).
+        assert!(
+            r.checks
+                .iter()
+                .filter(|c| c.name.starts_with("KL") || c.name.starts_with("kl_hessian"))
+                .all(|c| c.pass),
+            "{:#?}",
+            r.checks
+        );
+        // Where the events are resolved (p = 10⁻³, 50 expected successes) the
+        // same model passes, and with too few (p = 10⁻⁴, 2 000 draws: 0.2
+        // expected) the advice is N ≈ 100/p = 10⁶.
+        let r = validate(&TRare {}, &[1e-3], &settings(50_000)).unwrap();
+        assert!(r.verdict.pass, "{:?}", r.verdict.reasons);
+        let r = validate(&TRare {}, &[1e-4], &settings(2_000)).unwrap();
+        assert!(r.verdict.inconclusive, "{:?}", r.verdict);
+        assert!(r.verdict.reasons[0].contains("raise samples to 9.998e5"), "{:?}", r.verdict);
+    }
+
+    #[test]
+    fn genuine_errors_are_not_called_unresolved() {
+        // The rare-event diagnosis must not excuse a wrong model: a biased
+        // score, a doubled Fisher entry and a KL without its ½ fail outright.
+        for bug in [Bug::Score, Bug::Fisher, Bug::Kl] {
+            let r = validate(&TNormal { bug }, &[0.5, 1.5], &settings(20_000)).unwrap();
+            assert!(!r.verdict.pass && !r.verdict.inconclusive, "{bug:?}: {:?}", r.verdict);
+            assert!(r.checks.iter().all(|c| c.note.is_none()), "{bug:?}");
+        }
+    }
+
+    #[test]
+    fn finite_differences_step_in_fisher_units() {
+        // Issue 16, item 3: at σ = 10⁻⁵ a step of ε^{1/4}·max(1, |θ|) exceeds σ
+        // and −E[∇² ln p] was off 6×. A model without an exact Hessian (the
+        // plugin case) is now differenced in Fisher units: it passes at
+        // σ = 10⁻⁵ and 10⁵, with an exact score (Jacobian of the score) and
+        // without one (second differences of ln p, steps from a pilot run).
+        for sigma in [1e-5, 1e5] {
+            let th = [3.0 * sigma, sigma];
+            let r = validate(&TNormal::default(), &th, &settings(40_000)).unwrap();
+            assert!(r.verdict.pass, "σ = {sigma}: {:?}", r.verdict.reasons);
+            let r = validate(&TNormal { bug: Bug::Bare }, &th, &settings(40_000)).unwrap();
+            assert!(r.verdict.pass, "σ = {sigma} (bare): {:?}", r.verdict.reasons);
+            let nh = &r.estimators[1];
+            let s2 = sigma * sigma;
+            let se = nh.std_err.as_ref().unwrap();
+            assert!((nh.matrix[0][0] - 1.0 / s2).abs() < 5.0 * se[0][0] + 1e-6 / s2);
+            assert!((nh.matrix[1][1] - 2.0 / s2).abs() < 5.0 * se[1][1] + 1e-6 / s2);
+        }
+        // The same Fisher wrong by 1 % in I_σσ still fails there.
+        let sigma: f64 = 1e-5;
+        let s2 = sigma * sigma;
+        let mut s = settings(40_000);
+        s.claimed = Some(vec![vec![1.0 / s2, 0.0], vec![0.0, 1.01 * 2.0 / s2]]);
+        let r = validate(&TNormal::default(), &[0.0, sigma], &s).unwrap();
+        assert!(!r.verdict.pass && !r.verdict.inconclusive);
+    }
+
     /// y = Aθ + N(0, I₂) with an ill-conditioned A and no closed-form Fisher:
     /// the reference is JᵀΣ⁻¹J = AᵀA.
     #[derive(Debug, Default, Serialize, Deserialize)]

@@ -18,15 +18,21 @@
 //!
 //! Fisher (eq. 29) I = [[ψ′(k), −1/β], [−1/β, k/β²]]; KL (eq. 30)
 //! KL = (k₁−k₂)ψ(k₁) − lnΓ(k₁) + lnΓ(k₂) + k₂ ln(β₁/β₂) + k₁(β₂−β₁)/β₁,
-//! evaluated as D_lnΓ(k₁; k₂ − k₁) − k₁ log1pmx(ρ) − (k₂ − k₁) log1p(ρ) with
-//! ρ = (β₂ − β₁)/β₁ and D_lnΓ the Bregman divergence of lnΓ
-//! ([`ln_gamma_bregman`]): relative accuracy as θ′ → θ at any shape.
+//! evaluated as
+//! KL = k₁(1 + ρ)·xlog1pxmx(z) − ½ log1pmx(x) + B_ω(k₁; h),
+//! with h = k₂ − k₁, x = h/k₁, ρ = (β₂ − β₁)/β₁, z = (x − ρ)/(1 + ρ) and B_ω
+//! the Bregman divergence of Binet's function ([`stirling_correction_bregman`]).
+//! Every term is ≥ 0 and the first vanishes along the direction of constant
+//! mean (x = ρ), where the textbook terms (of size k ln k) and even the
+//! Bregman divergences of lnΓ and of the rate part cancel to a part in 4k: the
+//! KL keeps its relative accuracy as θ′ → θ at any shape (10⁻³ … 10⁶ tested).
 
 use crate::checks;
 use bayesrg_core::ad::{LogDensity, Real};
 use bayesrg_core::model::{Model, check_len};
 use bayesrg_core::special::{
-    HALF_LN_2PI, digamma, expm1mx_d, ln_gamma_bregman, log1pmx, stirling_correction_d, trigamma,
+    HALF_LN_2PI, digamma, expm1mx_d, log1pmx, stirling_correction_bregman, stirling_correction_d,
+    trigamma, xlog1pxmx,
 };
 use bayesrg_core::{ParamError, ad_derivatives, register_model};
 use nalgebra::DMatrix;
@@ -115,8 +121,14 @@ impl Model for Gamma {
             return Some(f64::NAN);
         }
         let h = k2 - k1;
+        let x = h / k1;
         let rho = (b2 - b1) / b1;
-        Some(ln_gamma_bregman(k1, h) - k1 * log1pmx(rho) - h * rho.ln_1p())
+        // x − ρ = (h·β₁ − k₁·(β₂ − β₁))/(k₁β₁), from the differences.
+        let z = ((h * b1 - k1 * (b2 - b1)) / (k1 * b1)) / (1.0 + rho);
+        Some(
+            k1 * (1.0 + rho) * xlog1pxmx(z) - 0.5 * log1pmx(x)
+                + stirling_correction_bregman(k1, h),
+        )
     }
 }
 

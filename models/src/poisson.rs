@@ -10,8 +10,8 @@
 //! keeps its accuracy at λ = 10¹² where y ln λ and λ are 10¹³ and cancel.
 //!
 //! For λ ≤ [`MAX_ENUMERATED_RATE`] the support is enumerated
-//! ([`Model::support`]): the counts within λ ± (40√λ + 40), with a Bennett /
-//! Chernoff bound on the mass left out (below 10⁻⁴⁰), so the validator's
+//! ([`Model::support`]): the counts within λ ± (40√λ + 40), with a Chernoff
+//! bound on the mass left out (below 10⁻⁶⁰), so the validator's
 //! expectations are exact sums (at λ = 10⁻⁶ Monte Carlo would see no count ≥ 1).
 
 use crate::checks;
@@ -107,14 +107,17 @@ impl Model for Poisson {
         let x = 40.0 * l.sqrt() + 40.0;
         let lo = (l - x).floor().max(0.0);
         let hi = (l + x).ceil();
-        // Bennett: P(Y ≥ λ + x) ≤ exp(−x²/(2(λ + x/3))); Chernoff (lower tail):
-        // P(Y ≤ λ − x) ≤ exp(−x²/(2λ)).
-        let upper = (-x * x / (2.0 * (l + x / 3.0))).exp();
-        let lower = if lo > 0.0 {
-            (-(l - lo) * (l - lo) / (2.0 * l)).exp()
-        } else {
-            0.0
+        // Chernoff: P(Y ≥ m) ≤ e^{−λ}(eλ/m)^m for m > λ, P(Y ≤ m) ≤ the same
+        // for m < λ; m the first count left out on either side.
+        let chernoff = |m: f64| {
+            if m == 0.0 {
+                (-l).exp()
+            } else {
+                (-l + m * (1.0 + (l / m).ln())).exp()
+            }
         };
+        let upper = chernoff(hi + 1.0);
+        let lower = if lo > 0.0 { chernoff(lo - 1.0) } else { 0.0 };
         let n = (hi - lo) as usize + 1;
         let points: Vec<f64> = (0..n).map(|k| lo + k as f64).collect();
         let probs = points.iter().map(|&k| ln_pmf(l, k).exp()).collect();

@@ -55,3 +55,17 @@ for lam, y in [(1e12, 1e12 + 1e6), (1e-6, 0.0), (1e-6, 3.0), (3.5, 2.0), (6e4, 6
     l_, y_ = M(lam), M(y)
     print(f"    ({f(lam)}, {f(y)}, {f(y_ * mp.log(l_) - l_ - mp.loggamma(y_ + 1))}),")
 print("]")
+
+# Moments of the observed variates (checks of the log-space samplers):
+#   gamma observes u = ln y:  E[u] = ψ(k) − ln β,  Var[u] = ψ′(k)
+#   beta observes w = logit y: E[w] = ψ(a) − ψ(b), Var[w] = ψ′(a) + ψ′(b)
+print("// gamma u moments: (k, rate, mean, var)")
+print("[")
+for k, r in [(1e-3, 1e-3), (2000.0, 0.7), (0.05, 3.0), (1e6, 1.0)]:
+    print(f"    ({f(k)}, {f(r)}, {f(mp.digamma(k) - mp.log(r))}, {f(mp.polygamma(1, k))}),")
+print("]")
+print("// beta w moments: (a, b, mean, var)")
+print("[")
+for a, b in [(0.2, 0.2), (1e-3, 1e-3), (200.0, 300.0), (0.05, 5.0)]:
+    print(f"    ({f(a)}, {f(b)}, {f(mp.digamma(a) - mp.digamma(b))}, {f(mp.polygamma(1, a) + mp.polygamma(1, b))}),")
+print("]")
