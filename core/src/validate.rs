@@ -80,6 +80,11 @@ pub const SUM_RTOL: f64 = 1e-9;
 /// contribution to E\[ℓℓᵀ\] to about 10 %; sets the sample size advised when
 /// Monte Carlo cannot resolve a Fisher entry (see [`validate`]).
 pub const RESOLVE_EVENTS: f64 = 100.0;
+/// Below this effective number of draws (Kish's effective sample size of an
+/// entry's terms) a Monte Carlo z-score is not trusted either way: the count
+/// of rare events behind it is then far from normal (a Poisson count of 25
+/// has skewness 0.2; one of 5 has 0.45 and a 1 % chance of being 0).
+pub const MIN_EVENTS: f64 = 25.0;
 /// Tolerance for a claimed matrix against the reference, as a scaled error: a
 /// hand derivation typed with at least four significant digits passes.
 pub const CLAIM_RTOL: f64 = 1e-3;
@@ -830,6 +835,58 @@ fn diagnose_rare_events(
     })
 }
 
+/// The few-events diagnosis of one Monte Carlo comparison. A z-score rests
+/// on the normal approximation of a mean, which needs many draws to
+/// contribute; when the draws that carry an entry are rare (Kish's effective
+/// sample size of its terms, [`FisherEstimate::effective_samples`], below
+/// [`MIN_EVENTS`]) the z-score means nothing either way. The comparison
+/// is then undecided: if it fails, when every failing entry is such an entry;
+/// if it passes, when any entry is. The note advises
+/// N = ⌈n·[`RESOLVE_EVENTS`]/n_eff⌉ samples.
+fn few_events_note(
+    z: &DMatrix<f64>,
+    zt: f64,
+    eff: Option<&DMatrix<f64>>,
+    n: usize,
+    names: &[String],
+) -> Option<String> {
+    let eff = eff?;
+    let failing = (0..z.nrows()).any(|i| (i..z.ncols()).any(|j| !(z[(i, j)] <= zt)));
+    let mut worst: Option<(f64, usize, usize)> = None;
+    for i in 0..z.nrows() {
+        for j in i..z.ncols() {
+            if failing && z[(i, j)] <= zt {
+                continue;
+            }
+            let e = eff[(i, j)].min(eff[(j, i)]);
+            if e >= MIN_EVENTS {
+                if failing {
+                    return None; // a failing entry with enough events: a real failure
+                }
+                continue;
+            }
+            if worst.is_none_or(|(w, _, _)| e < w) {
+                worst = Some((e, i, j));
+            }
+        }
+    }
+    let (e, i, j) = worst?;
+    let need = (n as f64 * RESOLVE_EVENTS / e.max(1.0)).ceil();
+    let entry = if z.ncols() == 1 {
+        names[i].clone()
+    } else {
+        format!("({}, {})", names[i], names[j])
+    };
+    Some(format!(
+        "Monte Carlo cannot resolve this: too few events: raise samples to {} (entry {entry} \
+         rests on about {} effective draws of {n}, a few rare draws carrying its mean; about \
+         {} are needed for its z-score to mean anything)",
+        fmt_num(need),
+        fmt_num(e),
+        RESOLVE_EVENTS
+    ))
+}
+
 /// Validates the Fisher metric of `model` at `theta`; see the module docs.
 ///
 /// Errors are bad input only (an invalid θ, too few samples, a claimed matrix of
@@ -939,10 +996,17 @@ pub fn validate(model: &dyn Model, theta: &[f64], settings: &Settings) -> Result
         n,
         &names,
     );
-    let mark = |c: Check| -> Check {
-        match &unresolved {
-            Some(u) if !c.pass => c.unresolved(u.note.clone()),
-            _ => c,
+    // A failed Monte Carlo check is undecided when the rare-event diagnosis
+    // holds for the run, or when its failing entries rest on too few events.
+    let mark = |c: Check, z: &DMatrix<f64>, eff: Option<&DMatrix<f64>>| -> Check {
+        if !c.pass
+            && let Some(u) = &unresolved
+        {
+            return c.unresolved(u.note.clone());
+        }
+        match few_events_note(z, zt, eff, n, &names) {
+            Some(note) => c.unresolved(note),
+            None => c,
         }
     };
 
@@ -1013,22 +1077,23 @@ pub fn validate(model: &dyn Model, theta: &[f64], settings: &Settings) -> Result
                 comparisons.push(c);
             }
             Some(r) => {
-                let c = comparison(
-                    method_name(r.method),
-                    Measure::ZScore,
-                    z_scores(&e.matrix, &se, &r.matrix, None, tau, &r.matrix),
-                    zt,
-                );
-                checks.push(mark(Check::at_most(
-                    format!(
-                        "{} vs {} (worst z)",
-                        method_name(e.method),
-                        method_name(r.method)
+                let zs = z_scores(&e.matrix, &se, &r.matrix, None, tau, &r.matrix);
+                let eff = e.effective_samples.as_ref();
+                let c = comparison(method_name(r.method), Measure::ZScore, zs.clone(), zt);
+                checks.push(mark(
+                    Check::at_most(
+                        format!(
+                            "{} vs {} (worst z)",
+                            method_name(e.method),
+                            method_name(r.method)
+                        ),
+                        c.worst,
+                        zt,
+                        describe(r.method).to_string(),
                     ),
-                    c.worst,
-                    zt,
-                    describe(r.method).to_string(),
-                )));
+                    &zs,
+                    eff,
+                ));
                 comparisons.push(c);
             }
             None if e.method == Method::NegHessian && e.enumerated.is_some() => {
@@ -1051,26 +1116,30 @@ pub fn validate(model: &dyn Model, theta: &[f64], settings: &Settings) -> Result
                 // on independent draws, against each other.
                 let so_se = so.std_err.clone().unwrap_or_else(|| DMatrix::zeros(d, d));
                 let avg = (&so.matrix + &e.matrix) * 0.5;
-                let c = comparison(
-                    "score_outer",
-                    Measure::ZScore,
-                    z_scores(
-                        &e.matrix,
-                        &se,
-                        &so.matrix,
-                        Some(&so_se),
-                        tau_hess.max(tau_score),
-                        &avg,
-                    ),
-                    zt,
+                let zs = z_scores(
+                    &e.matrix,
+                    &se,
+                    &so.matrix,
+                    Some(&so_se),
+                    tau_hess.max(tau_score),
+                    &avg,
                 );
-                checks.push(mark(Check::at_most(
-                    "neg_hessian vs score_outer (worst z of the difference, combined SE)"
-                        .to_string(),
-                    c.worst,
-                    zt,
-                    describe(Method::ScoreOuter).to_string(),
-                )));
+                let eff = match (&e.effective_samples, &so.effective_samples) {
+                    (Some(a), Some(b)) => Some(a.zip_map(b, f64::min)),
+                    _ => None,
+                };
+                let c = comparison("score_outer", Measure::ZScore, zs.clone(), zt);
+                checks.push(mark(
+                    Check::at_most(
+                        "neg_hessian vs score_outer (worst z of the difference, combined SE)"
+                            .to_string(),
+                        c.worst,
+                        zt,
+                        describe(Method::ScoreOuter).to_string(),
+                    ),
+                    &zs,
+                    eff.as_ref(),
+                ));
                 comparisons.push(c);
             }
             None => {}
@@ -1153,12 +1222,21 @@ pub fn validate(model: &dyn Model, theta: &[f64], settings: &Settings) -> Result
             "E_θ[ℓ] = 0",
         ));
     } else {
-        checks.push(mark(Check::at_most(
-            "score mean zero, eq. (28) (worst z)",
-            worst_z,
-            zt,
-            "E_θ[ℓ] = 0",
-        )));
+        let zs = DMatrix::from_column_slice(d, 1, &z);
+        let eff = sm
+            .effective_samples
+            .as_ref()
+            .map(|v| DMatrix::from_column_slice(d, 1, v.as_slice()));
+        checks.push(mark(
+            Check::at_most(
+                "score mean zero, eq. (28) (worst z)",
+                worst_z,
+                zt,
+                "E_θ[ℓ] = 0",
+            ),
+            &zs,
+            eff.as_ref(),
+        ));
     }
     let score_mean = ScoreMean {
         mean: mean.iter().copied().collect(),
@@ -1221,18 +1299,18 @@ pub fn validate(model: &dyn Model, theta: &[f64], settings: &Settings) -> Result
                 continue;
             }
             let se = e.std_err.clone().unwrap_or_else(|| DMatrix::zeros(d, d));
-            let cmp = comparison(
-                method_name(e.method),
-                Measure::ZScore,
-                z_scores(&e.matrix, &se, &csym, None, CLAIM_RTOL, &e.matrix),
-                zt,
-            );
-            checks.push(mark(Check::at_most(
-                format!("claimed vs {} (worst z)", method_name(e.method)),
-                cmp.worst,
-                zt,
-                describe(e.method).to_string(),
-            )));
+            let zs = z_scores(&e.matrix, &se, &csym, None, CLAIM_RTOL, &e.matrix);
+            let cmp = comparison(method_name(e.method), Measure::ZScore, zs.clone(), zt);
+            checks.push(mark(
+                Check::at_most(
+                    format!("claimed vs {} (worst z)", method_name(e.method)),
+                    cmp.worst,
+                    zt,
+                    describe(e.method).to_string(),
+                ),
+                &zs,
+                e.effective_samples.as_ref(),
+            ));
             comparisons.push(cmp);
         }
         ClaimReport {
