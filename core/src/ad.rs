@@ -27,9 +27,7 @@
 //! Reference: num-dual 0.15 (Rehner & Bauer, "Application of generalized
 //! (hyper-) dual numbers in equation of state modeling", Front. Chem. Eng. 2021).
 
-pub use num_dual::{
-    Dual2SVec64, Dual64, DualNum, DualSVec64, DualStruct, HyperDual64,
-};
+pub use num_dual::{Dual2SVec64, Dual64, DualNum, DualSVec64, DualStruct, HyperDual64};
 
 /// The number types a log-density is written for: `f64` and every (hyper-)dual
 /// number over `f64` that is `Copy` (the statically sized ones).
@@ -127,12 +125,7 @@ fn score_static<M: LogDensity + ?Sized, const N: usize>(
     f.re
 }
 
-fn score_dynamic<M: LogDensity + ?Sized>(
-    m: &M,
-    theta: &[f64],
-    y: &[f64],
-    out: &mut [f64],
-) -> f64 {
+fn score_dynamic<M: LogDensity + ?Sized>(m: &M, theta: &[f64], y: &[f64], out: &mut [f64]) -> f64 {
     let mut t: Vec<Dual64> = theta.iter().map(|&v| Dual64::from_re(v)).collect();
     let mut value = f64::NAN;
     for i in 0..theta.len() {
@@ -147,12 +140,7 @@ fn score_dynamic<M: LogDensity + ?Sized>(
 
 /// The exact Hessian ∇²_θ ln p(y | θ) into `out` (d × d, row-major; it is
 /// symmetric), by forward-mode AD; returns ln p(y | θ).
-pub fn hessian<M: LogDensity + ?Sized>(
-    m: &M,
-    theta: &[f64],
-    y: &[f64],
-    out: &mut [f64],
-) -> f64 {
+pub fn hessian<M: LogDensity + ?Sized>(m: &M, theta: &[f64], y: &[f64], out: &mut [f64]) -> f64 {
     let d = theta.len();
     dispatch_static!(d, hessian_static, hessian_dynamic, (m, theta, y, out))
 }
@@ -264,7 +252,11 @@ mod tests {
             if i == d - 1 {
                 gi += theta[0];
             }
-            assert!((g[i] - gi).abs() < 1e-12, "d = {d}: g[{i}] = {} vs {gi}", g[i]);
+            assert!(
+                (g[i] - gi).abs() < 1e-12,
+                "d = {d}: g[{i}] = {} vs {gi}",
+                g[i]
+            );
             for j in 0..d {
                 let mut hij = if i == j { 3.0 } else { 0.0 };
                 if i == 0 && j == 0 {
@@ -276,7 +268,11 @@ mod tests {
                 if d == 1 {
                     hij += 2.0;
                 }
-                assert!((h[i * d + j] - hij).abs() < 1e-12, "d = {d}: H[{i},{j}] = {}", h[i * d + j]);
+                assert!(
+                    (h[i * d + j] - hij).abs() < 1e-12,
+                    "d = {d}: H[{i},{j}] = {}",
+                    h[i * d + j]
+                );
             }
         }
     }

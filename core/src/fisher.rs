@@ -156,7 +156,11 @@ pub fn step_scales(model: &dyn Model, theta: &[f64], fisher: Option<&DMatrix<f64
     let d = theta.len();
     let diag: Option<Vec<f64>> = fisher
         .map(|f| f.diagonal().iter().copied().collect())
-        .or_else(|| model.fisher(theta).map(|f| f.diagonal().iter().copied().collect()))
+        .or_else(|| {
+            model
+                .fisher(theta)
+                .map(|f| f.diagonal().iter().copied().collect())
+        })
         .or_else(|| {
             jacobian_form(model, theta)
                 .ok()
@@ -164,7 +168,7 @@ pub fn step_scales(model: &dyn Model, theta: &[f64], fisher: Option<&DMatrix<f64
         })
         .or_else(|| {
             let pilot = Deriv::with_scales(model, None);
-            score_outer_mc(model, theta, PILOT_SAMPLES, 0x5CA1_E5, &pilot)
+            score_outer_mc(model, theta, PILOT_SAMPLES, 0x005C_A1E5, &pilot)
                 .ok()
                 .map(|m| m.finish(PILOT_SAMPLES, Method::ScoreOuter))
                 .map(|f| f.matrix.diagonal().iter().copied().collect())

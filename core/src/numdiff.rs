@@ -58,13 +58,21 @@ pub fn representable(x: f64, h: f64) -> f64 {
 /// First-derivative step at scale `s` (falls back to [`default_scale`] when `s`
 /// is not positive and finite), made representable at `x`.
 fn h1(x: f64, s: f64) -> f64 {
-    let s = if s > 0.0 && s.is_finite() { s } else { default_scale(x) };
+    let s = if s > 0.0 && s.is_finite() {
+        s
+    } else {
+        default_scale(x)
+    };
     representable(x, f64::EPSILON.cbrt() * s)
 }
 
 /// Second-derivative step at scale `s`, made representable at `x`.
 fn h2(x: f64, s: f64) -> f64 {
-    let s = if s > 0.0 && s.is_finite() { s } else { default_scale(x) };
+    let s = if s > 0.0 && s.is_finite() {
+        s
+    } else {
+        default_scale(x)
+    };
     representable(x, f64::EPSILON.powf(0.25) * s)
 }
 
@@ -90,7 +98,12 @@ pub fn gradient_work<F: FnMut(&[f64]) -> f64>(
 }
 
 /// Central-difference gradient of a scalar function with per-coordinate scales.
-pub fn gradient_scaled_into<F: Fn(&[f64]) -> f64>(f: F, x: &[f64], scales: &[f64], out: &mut [f64]) {
+pub fn gradient_scaled_into<F: Fn(&[f64]) -> f64>(
+    f: F,
+    x: &[f64],
+    scales: &[f64],
+    out: &mut [f64],
+) {
     let mut xp = x.to_vec();
     gradient_work(f, x, scales, &mut xp, out);
 }
@@ -139,7 +152,11 @@ pub fn jacobian_work<F: FnMut(&[f64], &mut [f64])>(
 
 /// Central-difference Jacobian of a vector function with per-coordinate
 /// scales (rows: outputs, columns: inputs).
-pub fn jacobian_scaled<F: Fn(&[f64]) -> DVector<f64>>(f: F, x: &[f64], scales: &[f64]) -> DMatrix<f64> {
+pub fn jacobian_scaled<F: Fn(&[f64]) -> DVector<f64>>(
+    f: F,
+    x: &[f64],
+    scales: &[f64],
+) -> DMatrix<f64> {
     let m = f(x).len();
     let mut jac = DMatrix::zeros(m, x.len());
     let mut xp = x.to_vec();
@@ -235,7 +252,11 @@ pub fn hessian_adaptive<F: Fn(&[f64]) -> f64>(f: F, x: &[f64], scales: &[f64]) -
                 .iter()
                 .zip(x)
                 .map(|(&s, &xi)| {
-                    let s = if s > 0.0 && s.is_finite() { s } else { default_scale(xi) };
+                    let s = if s > 0.0 && s.is_finite() {
+                        s
+                    } else {
+                        default_scale(xi)
+                    };
                     s * 0.25f64.powi(k as i32)
                 })
                 .collect();
@@ -319,7 +340,11 @@ mod tests {
         let plain_ok = (plain[(1, 1)] / want - 1.0).abs() < 0.1;
         assert!(!plain_ok, "{}", plain[(1, 1)]);
         let scaled = hessian_scaled(f, &[mu, s], &[s, s]);
-        assert!((scaled[(1, 1)] / want - 1.0).abs() < 1e-6, "{} vs {want}", scaled[(1, 1)]);
+        assert!(
+            (scaled[(1, 1)] / want - 1.0).abs() < 1e-6,
+            "{} vs {want}",
+            scaled[(1, 1)]
+        );
         let mut g = [0.0; 2];
         gradient_scaled_into(f, &[mu, s], &[s, s], &mut g);
         let gs = (z * z - 1.0) / s;

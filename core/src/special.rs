@@ -226,7 +226,8 @@ pub fn stirling_correction_d2(x: f64) -> f64 {
 /// ln B(a, b) = lnΓ(a) + lnΓ(b) − lnΓ(a + b) for a, b > 0, without the
 /// cancellation of the lnΓ terms: with s = a + b,
 /// ln B = −(a − ½) ln(1 + b/a) − (b − ½) ln(1 + a/b) − ½ ln s + ½ ln 2π
-/// + ω(a) + ω(b) − ω(s) (Stirling form, [`stirling_correction`]).
+/// \+ ω(a) + ω(b) − ω(s) (Stirling form, [`stirling_correction`]).
+///
 /// At (10⁶, 10⁻³) the lnΓ form keeps 7 digits; this one keeps 15.
 pub fn ln_beta(a: f64, b: f64) -> f64 {
     if !(a > 0.0 && b > 0.0) {
@@ -550,7 +551,11 @@ mod tests {
             (-0.999999, -12.815511557935519),
         ];
         for (x, v) in l {
-            assert!(rel(log1pmx(x), v) < 4e-16, "log1pmx({x}) = {} vs {v}", log1pmx(x));
+            assert!(
+                rel(log1pmx(x), v) < 4e-16,
+                "log1pmx({x}) = {} vs {v}",
+                log1pmx(x)
+            );
         }
         let x = [
             (1e-12, 4.999999999998333e-25),
@@ -569,7 +574,11 @@ mod tests {
             (-1.0, 1.0),
         ];
         for (u, v) in x {
-            assert!(rel(xlog1pxmx(u), v) < 4e-16, "xlog1pxmx({u}) = {} vs {v}", xlog1pxmx(u));
+            assert!(
+                rel(xlog1pxmx(u), v) < 4e-16,
+                "xlog1pxmx({u}) = {} vs {v}",
+                xlog1pxmx(u)
+            );
         }
         // A naive evaluation loses every digit at 1e-12 (it can fail).
         let naive = (1e-12f64).ln_1p() - 1e-12;
@@ -604,11 +613,17 @@ mod tests {
         }
         // ω's Bregman divergence: D − kφ(h/k) + ½ log1pmx(h/k), checked on the
         // mpmath values of D at arguments where that difference is accurate.
-        for (k, h, v) in [(12.5, -3.0, 0.4105728626855589), (2.5, 3.0, 1.5636611752100675)] {
+        for (k, h, v) in [
+            (12.5, -3.0, 0.4105728626855589),
+            (2.5, 3.0, 1.5636611752100675),
+        ] {
             let x = h / k;
             let want = v - k * xlog1pxmx(x) + 0.5 * log1pmx(x);
             let got = stirling_correction_bregman(k, h);
-            assert!((got - want).abs() < 1e-14 * v, "Bω({k}, {h}) = {got} vs {want}");
+            assert!(
+                (got - want).abs() < 1e-14 * v,
+                "Bω({k}, {h}) = {got} vs {want}"
+            );
             assert!(got > 0.0);
         }
         // Series: ≈ ½ω″(k)h² with ω″(k) ≈ 1/(6k³) at k = 10⁶, h = 1.
@@ -719,7 +734,11 @@ mod tests {
             (2000.0, 13198.923448054265),
         ];
         for (xi, v) in lg {
-            assert!(rel(ln_gamma(xi), v) < 1e-14, "lnΓ({xi}) = {} vs {v}", ln_gamma(xi));
+            assert!(
+                rel(ln_gamma(xi), v) < 1e-14,
+                "lnΓ({xi}) = {} vs {v}",
+                ln_gamma(xi)
+            );
             // ω from its definition, where that is accurate (moderate x).
             if xi < 20.0 {
                 let w = v - ((xi - 0.5) * xi.ln() - xi + HALF_LN_2PI);

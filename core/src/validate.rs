@@ -597,9 +597,11 @@ pub fn kl_expansion(
         directions: Vec::new(),
         skipped: Vec::new(),
     };
+    /// The KL, ½δᵀIδ and ½δᵀCδ of one step.
+    type StepValues = (f64, f64, f64);
     /// One step: the KL, ½δᵀIδ and ½δᵀCδ for the representable δ.
     enum Step {
-        Ok(f64, f64, f64),
+        Ok(StepValues),
         /// Outside the parameter space or the support (KL = +∞), or KL NaN.
         Outside,
         /// δ rounds to 0: θ is too large against its Fisher unit.
@@ -630,11 +632,11 @@ pub fn kl_expansion(
                 return Step::Outside;
             }
             let qc = claimed.map_or(f64::NAN, |c| quad(c, &dv));
-            Step::Ok(k, quad(fisher, &dv), qc)
+            Step::Ok((k, quad(fisher, &dv), qc))
         };
         let mut shrink = 1.0;
         // The last fully evaluated steps and their shrink factor.
-        let mut best: Option<(Vec<(f64, f64, f64)>, f64)> = None;
+        let mut best: Option<(Vec<StepValues>, f64)> = None;
         let mut unrepresentable = false;
         let mut tenfold = 0;
         for _ in 0..60 + KL_MAX_SHRINKS {
@@ -643,7 +645,7 @@ pub fn kl_expansion(
             let mut outside = false;
             for &e in &eps {
                 match kl_at(step, e) {
-                    Step::Ok(k, qi, qc) => v.push((k, qi, qc)),
+                    Step::Ok(x) => v.push(x),
                     Step::Outside => {
                         outside = true;
                         break;
@@ -851,11 +853,12 @@ fn few_events_note(
     names: &[String],
 ) -> Option<String> {
     let eff = eff?;
-    let failing = (0..z.nrows()).any(|i| (i..z.ncols()).any(|j| !(z[(i, j)] <= zt)));
+    let fails = |v: f64| v.is_nan() || v > zt;
+    let failing = (0..z.nrows()).any(|i| (i..z.ncols()).any(|j| fails(z[(i, j)])));
     let mut worst: Option<(f64, usize, usize)> = None;
     for i in 0..z.nrows() {
         for j in i..z.ncols() {
-            if failing && z[(i, j)] <= zt {
+            if failing && !fails(z[(i, j)]) {
                 continue;
             }
             let e = eff[(i, j)].min(eff[(j, i)]);
@@ -1643,7 +1646,11 @@ mod tests {
         assert!(r.verdict.pass, "{:?}", r.verdict.reasons);
         let r = validate(&TRare {}, &[1e-4], &settings(2_000)).unwrap();
         assert!(r.verdict.inconclusive, "{:?}", r.verdict);
-        assert!(r.verdict.reasons[0].contains("raise samples to 9.998e5"), "{:?}", r.verdict);
+        assert!(
+            r.verdict.reasons[0].contains("raise samples to 9.998e5"),
+            "{:?}",
+            r.verdict
+        );
     }
 
     #[test]
@@ -1652,7 +1659,11 @@ mod tests {
         // score, a doubled Fisher entry and a KL without its ½ fail outright.
         for bug in [Bug::Score, Bug::Fisher, Bug::Kl] {
             let r = validate(&TNormal { bug }, &[0.5, 1.5], &settings(20_000)).unwrap();
-            assert!(!r.verdict.pass && !r.verdict.inconclusive, "{bug:?}: {:?}", r.verdict);
+            assert!(
+                !r.verdict.pass && !r.verdict.inconclusive,
+                "{bug:?}: {:?}",
+                r.verdict
+            );
             assert!(r.checks.iter().all(|c| c.note.is_none()), "{bug:?}");
         }
     }
@@ -1669,7 +1680,11 @@ mod tests {
             let r = validate(&TNormal::default(), &th, &settings(40_000)).unwrap();
             assert!(r.verdict.pass, "σ = {sigma}: {:?}", r.verdict.reasons);
             let r = validate(&TNormal { bug: Bug::Bare }, &th, &settings(40_000)).unwrap();
-            assert!(r.verdict.pass, "σ = {sigma} (bare): {:?}", r.verdict.reasons);
+            assert!(
+                r.verdict.pass,
+                "σ = {sigma} (bare): {:?}",
+                r.verdict.reasons
+            );
             let nh = &r.estimators[1];
             let s2 = sigma * sigma;
             let se = nh.std_err.as_ref().unwrap();
@@ -1894,7 +1909,8 @@ mod tests {
         // Why the KL Hessian steps at the natural scale: with steps of
         // ε^{1/4}·max(1, |p|) it is off by more than 10⁻³ here, scaled it is not.
         let exact: f64 = 1.0 / (0.999 * 0.001);
-        let plain = crate::numdiff::hessian(|t| TBern {}.kl(&[0.999], t).unwrap(), &[0.999])[(0, 0)];
+        let plain =
+            crate::numdiff::hessian(|t| TBern {}.kl(&[0.999], t).unwrap(), &[0.999])[(0, 0)];
         let auto = fisher::kl_hessian(&TBern {}, &[0.999]).unwrap().matrix[(0, 0)];
         assert!((auto / exact - 1.0).abs() < FD_RTOL, "{auto} {exact}");
         let scaled = fisher::kl_hessian_scaled(&TBern {}, &[0.999], &[exact.sqrt().recip()])

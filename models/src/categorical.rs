@@ -103,7 +103,11 @@ impl LogDensity for Categorical {
 pub fn kl_categorical(p: &[f64], q: &[f64]) -> f64 {
     let pk = 1.0 - p.iter().sum::<f64>();
     let qk = 1.0 - q.iter().sum::<f64>();
-    if p.iter().chain(q).chain([&pk, &qk]).any(|v| !(*v >= 0.0)) {
+    if p.iter()
+        .chain(q)
+        .chain([&pk, &qk])
+        .any(|v| v.is_nan() || *v < 0.0)
+    {
         return f64::NAN;
     }
     let mut sum_d = 0.0;

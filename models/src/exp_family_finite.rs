@@ -223,12 +223,7 @@ impl Model for ExpFamilyFinite {
             .map(|(py, z)| py * z.exp_m1())
             .sum::<f64>()
             .ln_1p();
-        Some(
-            p.iter()
-                .zip(&dz)
-                .map(|(py, z)| py * expm1mx(z - da))
-                .sum(),
-        )
+        Some(p.iter().zip(&dz).map(|(py, z)| py * expm1mx(z - da)).sum())
     }
 }
 

@@ -126,8 +126,7 @@ impl Model for Gamma {
         // x − ρ = (h·β₁ − k₁·(β₂ − β₁))/(k₁β₁), from the differences.
         let z = ((h * b1 - k1 * (b2 - b1)) / (k1 * b1)) / (1.0 + rho);
         Some(
-            k1 * (1.0 + rho) * xlog1pxmx(z) - 0.5 * log1pmx(x)
-                + stirling_correction_bregman(k1, h),
+            k1 * (1.0 + rho) * xlog1pxmx(z) - 0.5 * log1pmx(x) + stirling_correction_bregman(k1, h),
         )
     }
 }

@@ -132,21 +132,22 @@ impl LogDensity for Mvn {
             l[i][j] = v;
         }
         for j in 0..d {
-            let mut s = l[j][j];
-            for k in 0..j {
-                s -= l[j][k] * l[j][k];
+            let row_j = l[j];
+            let mut s = row_j[j];
+            for v in &row_j[..j] {
+                s -= *v * *v;
             }
             if s.re() <= 0.0 {
                 return D::from(f64::NAN);
             }
             let ljj = s.sqrt();
             l[j][j] = ljj;
-            for i in j + 1..d {
-                let mut t = l[i][j];
-                for k in 0..j {
-                    t -= l[i][k] * l[j][k];
+            for row in l.iter_mut().take(d).skip(j + 1) {
+                let mut t = row[j];
+                for (a, b) in row[..j].iter().zip(&row_j[..j]) {
+                    t -= *a * *b;
                 }
-                l[i][j] = t / ljj;
+                row[j] = t / ljj;
             }
         }
         // z = L⁻¹(y − μ) by forward substitution; ln det Σ = 2 Σ ln Lᵢᵢ.

@@ -22,7 +22,8 @@ const DRAWS: usize = 40;
 
 fn check<M: Model + LogDensity>(name: &str, m: &M, points: &[Vec<f64>]) {
     for (k, th) in points.iter().enumerate() {
-        m.check_params(th).unwrap_or_else(|e| panic!("{name} {th:?}: {e}"));
+        m.check_params(th)
+            .unwrap_or_else(|e| panic!("{name} {th:?}: {e}"));
         let d = m.dim();
         let f = m.fisher(th).unwrap();
         let unit: Vec<f64> = (0..d).map(|i| f[(i, i)].sqrt()).collect();
@@ -172,7 +173,10 @@ fn vector_families() {
     check(
         "mvn",
         &Mvn::new(2).unwrap(),
-        &[vec![0.5, -1.0, 2.0, 0.6, 1.0], vec![0.0, 0.0, 1e-6, 0.0, 1e6]],
+        &[
+            vec![0.5, -1.0, 2.0, 0.6, 1.0],
+            vec![0.0, 0.0, 1e-6, 0.0, 1e6],
+        ],
     );
     check(
         "mvn (d = 4)",
@@ -211,7 +215,11 @@ fn vector_families() {
     check("lattice_field", &f, &[f.free_field_theta(0.5, None)]);
     // 20 modes: the dynamic (hyper-dual) path.
     let f = LatticeField::new(vec![20]).unwrap();
-    check("lattice_field (20 modes)", &f, &[f.free_field_theta(0.5, None)]);
+    check(
+        "lattice_field (20 modes)",
+        &f,
+        &[f.free_field_theta(0.5, None)],
+    );
 }
 
 #[test]
@@ -226,7 +234,10 @@ fn log_densities_match_mpmath() {
         (2.5, 1.5, 0.3, -0.5458083115665129),
     ] {
         let got = Gamma {}.log_likelihood(&[k, r], &[u]);
-        assert!(rel(got, v) < 1e-12, "gamma ({k}, {r}) at u = {u}: {got} vs {v}");
+        assert!(
+            rel(got, v) < 1e-12,
+            "gamma ({k}, {r}) at u = {u}: {got} vs {v}"
+        );
     }
     for (a, b, w, v) in [
         (1000000.0, 1000000.0, 0.001, 5.392243040914158f64),
@@ -238,7 +249,10 @@ fn log_densities_match_mpmath() {
         let got = Beta {}.log_likelihood(&[a, b], &[w]);
         // Absolute error ≈ 1e-16·(a + b)·|ln y| (documented in beta.rs).
         let tol = 1e-13 * (1.0 + v.abs()) + 4e-16 * (a + b) * (1.0 + w.abs());
-        assert!((got - v).abs() < tol, "beta ({a}, {b}) at w = {w}: {got} vs {v}");
+        assert!(
+            (got - v).abs() < tol,
+            "beta ({a}, {b}) at w = {w}: {got} vs {v}"
+        );
     }
     for (l, y, v) in [
         (1000000000000.0, 1000001000000.0, -15.234449424502197),
@@ -349,7 +363,10 @@ fn enumerated_supports_carry_the_probabilities() {
     }
     assert!(Poisson {}.support(&[1e5]).is_none());
     let s = Bernoulli {}.support(&[1e-6]).unwrap();
-    assert_eq!((s.points.clone(), s.probs.clone()), (vec![0.0, 1.0], vec![1.0 - 1e-6, 1e-6]));
+    assert_eq!(
+        (s.points.clone(), s.probs.clone()),
+        (vec![0.0, 1.0], vec![1.0 - 1e-6, 1e-6])
+    );
     let s = Categorical::new(3).unwrap().support(&[0.2, 0.5]).unwrap();
     assert_eq!(s.points, vec![0.0, 1.0, 2.0]);
     assert!((s.probs[2] - 0.3).abs() < 1e-15);
