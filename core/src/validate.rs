@@ -7,11 +7,12 @@
 //! | check | oracle | threshold |
 //! |---|---|---|
 //! | Monte Carlo estimator (E\[ℓℓᵀ\], eq. 29; −E[∇² ln p]) vs reference | the closed form (else JᵀΣ⁻¹J, else the KL Hessian; else the two Monte Carlo estimators against each other) | worst entry z ≤ [`z_threshold`] |
+//! | the same as an exact sum over an enumerated support | the reference | scaled error ≤ [`SUM_RTOL`] |
 //! | deterministic estimator (KL Hessian, eq. 31; JᵀΣ⁻¹J) vs reference | the closed form | scaled error ≤ [`FD_RTOL`] |
 //! | symmetry of the closed form and of a claimed matrix | Iᵢⱼ = Iⱼᵢ | asymmetry ≤ [`SYM_TOL`] |
 //! | positive semi-definiteness | λ_min ≥ 0 | λ_min/λ_max ≥ −tolerance |
 //! | zero-mean score, eq. (28) | E_θ\[ℓ\] = 0 | worst component z ≤ [`z_threshold`] |
-//! | quadratic expansion, eq. (31) | KL(θ‖θ+εv) / (½ε²vᵀIv) → 1 | \|ratio − 1\| ≤ [`KL_RTOL`] extrapolated to ε → 0 from ε = 10⁻³, 10⁻⁴ ([`extrapolated_ratio`]), and O(ε) convergence |
+//! | quadratic expansion, eq. (31) | KL(θ‖θ+εv) / (½ε²vᵀIv) → 1 | \|ratio − 1\| ≤ [`KL_RTOL`] extrapolated to ε → 0 from its two smallest steps ([`extrapolated_ratio_at`]), and O(ε) convergence |
 //! | claimed Fisher (a hand derivation) | the reference, every Monte Carlo estimator, the KL expansion | [`CLAIM_RTOL`], z, [`KL_RTOL`] + [`CLAIM_RTOL`] |
 //!
 //! # Scaled errors
@@ -28,6 +29,20 @@
 //! claim). The allowance matters only for entries whose sample variance is zero
 //! (−∂²_μ ln p = 1/σ² for every draw of a normal), which would otherwise give an
 //! infinite z for a finite-difference error of 10⁻¹⁰.
+//!
+//! # Exact derivatives, exact sums, and what Monte Carlo cannot resolve
+//! The score and Hessian are exact for built-in models (automatic
+//! differentiation, [`crate::ad`]), so the allowance τ is then [`EXACT_RTOL`];
+//! finite differences (plugins) step in Fisher units
+//! ([`fisher::step_scales`]). Discrete families enumerate their support, and
+//! their expectations are exact sums compared by relative error. A Monte Carlo
+//! check is *undecided* — it does not pass, its [`Check::note`] says "too few
+//! events: raise samples to N", and a run failing only such checks is
+//! [`Verdict::inconclusive`] — when no event carrying the missing mass was
+//! drawn (the rare-event diagnosis: score mean off with zero standard error,
+//! E\[ℓℓᵀ\] short on the diagonal; N = [`RESOLVE_EVENTS`]/q with q = m²/D) or
+//! when the entries that decide it rest on fewer than [`MIN_EVENTS`] effective
+//! draws (Kish's effective sample size). Details: docs/fisher.md.
 //!
 //! # Threshold
 //! All z-scores of one run are tested together, so the threshold is set for the
