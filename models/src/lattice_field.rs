@@ -24,6 +24,7 @@
 //! why information shells (eq. 55) are Wilson's momentum shells; see
 //! docs/lattice.md.
 
+use bayesrg_core::ad::{LogDensity, Real};
 use bayesrg_core::model::{Model, check_len};
 use bayesrg_core::rank;
 use bayesrg_core::{ParamError, register_model};
@@ -411,6 +412,19 @@ pub fn correspondence(field: &LatticeField, theta: &[f64]) -> Correspondence {
     }
 }
 
+/// The log-density for automatic differentiation (tests the hand-written
+/// score and Hessian).
+impl LogDensity for LatticeField {
+    fn ln_density<D: Real>(&self, theta: &[D], y: &[f64]) -> D {
+        let c = self.coefficients(y);
+        let mut s = D::from(0.0);
+        for (t, c) in theta.iter().zip(&c) {
+            s += (t.ln() - *t * (c * c) - LN_2PI) * 0.5;
+        }
+        s
+    }
+}
+
 #[typetag::serde(name = "lattice_field")]
 impl Model for LatticeField {
     fn param_names(&self) -> Vec<String> {
@@ -461,6 +475,17 @@ impl Model for LatticeField {
         }
     }
     fn has_exact_score(&self) -> bool {
+        true
+    }
+    fn hessian(&self, theta: &[f64], _y: &[f64], out: &mut [f64]) {
+        // diag(−1/(2θⱼ²)), independent of y.
+        let d = theta.len();
+        out.fill(0.0);
+        for (j, t) in theta.iter().enumerate() {
+            out[j * d + j] = -0.5 / (t * t);
+        }
+    }
+    fn has_exact_hessian(&self) -> bool {
         true
     }
     fn fisher(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
