@@ -69,6 +69,17 @@ pub enum Error {
         /// What it lacks.
         capability: String,
     },
+    /// A computation that failed on valid input: a solver or a quadrature
+    /// that did not converge within its bounds, a NaN that arose. Unlike
+    /// [`Error::Param`] and [`Error::Setting`] (bad input), the command-line
+    /// program reports it as a failed computation (exit status 1).
+    #[error("{what} failed: {reason}")]
+    Failed {
+        /// The computation, named so that a user can find it.
+        what: String,
+        /// Why it failed, with the values that show it.
+        reason: String,
+    },
     /// Anything else, with a message.
     #[error("{0}")]
     Msg(String),
@@ -79,6 +90,14 @@ impl Error {
     pub fn setting(name: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::Setting {
             name: name.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Failed`].
+    pub fn failed(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Failed {
+            what: what.into(),
             reason: reason.into(),
         }
     }
