@@ -226,9 +226,6 @@ pub fn rk4(pts: &mut WeightedPoints, k: &[f64], t0: f64, t1: f64, steps: usize) 
         }
     }
     pts.log_weights_mut().copy_from_slice(&u);
-    if std::env::var("RK4_DEBUG").is_ok() {
-        eprintln!("rk4 [{t0}, {t1}]: {taken} attempts, {} points", u.len());
-    }
     Ok(s)
 }
 
