@@ -382,10 +382,6 @@ fn flow_errors(
 /// Relative tolerance of the sweeps (mean in posterior sd, variance relative).
 const SWEEP_TOL: f64 = 1e-9;
 
-fn logit(p: f64) -> f64 {
-    (p / (1.0 - p)).ln()
-}
-
 /// A logit axis covering Beta(a, b) priors and Beta(α, β) posteriors up to
 /// the largest T: the tails of Beta(a, b) in x = logit θ fall as e^{ax} and
 /// e^{−bx}, so ln(mass beyond x) ≈ a·x − ln(a·B(a, b)) (and likewise above);
@@ -444,19 +440,30 @@ fn bernoulli_sweep_across_decades_of_p_and_of_the_prior() {
 
 #[test]
 fn jeffreys_prior_needs_the_logit_axis() {
-    // The case: Beta(½, ½), p* = 0.3. On a linear axis the midpoint
-    // rule misses the θ^{−½} ends (the control: it fails the sweep tolerance
-    // by orders of magnitude, and refining barely helps); on a logit axis it
-    // passes.
+    // The case: Beta(½, ½), p* = 0.3. Oracle: the moments of
+    // π₀e^{−TK}/Z by 40-digit quadrature (tests/oracles/dynamical_bayes_jeffreys.py,
+    // independent of the conjugate closed form, which it confirms to 1e-41).
+    // On a linear axis the midpoint rule misses the θ^{−½} ends (the control:
+    // it fails the sweep tolerance by orders of magnitude, and refining 4× barely
+    // helps); on a logit axis it passes.
     let p = 0.3;
     let prior = Prior {
         factors: vec![Factor::Beta { a: 0.5, b: 0.5 }],
     };
-    let oracle = |t: f64| {
-        let o = BetaBernoulli { a: 0.5, b: 0.5 }.flow(t, p);
-        (o.mean()[0], o.var()[0])
-    };
     let ts = [0.0, 1.0, 5.0, 20.0, 100.0];
+    // (mpmath's 20 digits, rounded to f64 by the compiler.)
+    #[allow(clippy::excessive_precision)]
+    let mp: [(f64, f64); 5] = [
+        (0.5, 0.125),
+        (0.4, 0.08),
+        (0.333_333_333_333_333_333_33, 0.031_746_031_746_031_746_032),
+        (
+            0.309_523_809_523_809_523_81,
+            0.009_714_491_857_349_000_206_1,
+        ),
+        (0.301_980_198_019_801_980_2, 0.002_066_550_568_860_031_023_5),
+    ];
+    let oracle = |t: f64| mp[ts.iter().position(|s| *s == t).unwrap()];
     let lin = |n| flow_errors(&Bern {}, p, &prior, Axis::linear(0.0, 1.0, n), &ts, &oracle);
     let (m4, v4) = lin(4000);
     let (m16, v16) = lin(16000);
@@ -593,7 +600,9 @@ fn updates_from_data_across_decades() {
     // observations), λ* = 1e-3 under a shape-0.5 gamma (400) and λ* = 1e6
     // under Gamma(100, 100/1.2e6) (20 observations: the posterior sd is then
     // 2e-4 relative, and the grid must resolve it and cover the prior).
-    let mut cases: Vec<(Box<dyn Model>, f64, Prior, Axis, usize)> = vec![];
+    // (model, θ*, prior, axis, number of observations)
+    type Case = (Box<dyn Model>, f64, Prior, Axis, usize);
+    let mut cases: Vec<Case> = vec![];
     for p in [1e-4, 0.5, 1.0 - 1e-4] {
         cases.push((
             Box::new(Bern {}),

@@ -74,7 +74,7 @@ impl Scale {
             Scale::Linear => false,
             Scale::Log => {
                 let e = x.exp();
-                !(e >= f64::MIN_POSITIVE && e <= f64::MAX)
+                !(f64::MIN_POSITIVE..=f64::MAX).contains(&e)
             }
             Scale::Logit => {
                 let t = if x < 0.0 {
@@ -83,7 +83,7 @@ impl Scale {
                 } else {
                     1.0 / (1.0 + (-x).exp())
                 };
-                !(t >= f64::MIN_POSITIVE && t <= 1.0 - f64::EPSILON / 2.0)
+                !(f64::MIN_POSITIVE..=1.0 - f64::EPSILON / 2.0).contains(&t)
             }
         }
     }
