@@ -341,7 +341,7 @@ fn updates_from_data_match_conjugate_batch() {
         })
         .collect();
     let mut g = GridPosterior::new(&[Axis::linear(0.0, 40.0, 8000)], |x| prior.ln_pdf(x)).unwrap();
-    update::observe_all(g.points_mut(), &e, &ys);
+    update::observe_all(g.points_mut(), &e, &ys).unwrap();
     let mut o = GammaPoisson { a, b };
     o.observe_batch(&ys.iter().map(|y| y[0]).collect::<Vec<_>>());
     assert_close(&g.mean(), &o.mean(), 1e-8, "mean");
@@ -651,7 +651,7 @@ fn updates_from_data_across_decades() {
             .collect();
         let flat: Vec<f64> = ys.iter().map(|y| y[0]).collect();
         let mut g = GridPosterior::from_prior(&[axis], &prior).unwrap();
-        update::observe_all(g.points_mut(), &e, &ys);
+        update::observe_all(g.points_mut(), &e, &ys).unwrap();
         let (m, v) = match prior.factors[0] {
             Factor::Beta { a, b } => {
                 let mut o = BetaBernoulli { a, b };
@@ -676,4 +676,32 @@ fn updates_from_data_across_decades() {
             "case {i} (θ* = {star}): {dm:e} {dv:e}"
         );
     }
+}
+
+#[test]
+fn a_nan_likelihood_is_a_failed_update_naming_the_point() {
+    // ln p(y | θ) is NaN for y = NaN: the update refuses, names θ and y, and
+    // leaves the weights as they were (they used to turn into NaN silently).
+    let prior = Prior {
+        factors: vec![Factor::Normal { mean: 0.0, sd: 1.0 }],
+    };
+    let model = NormalMean { sigma: 1.0 };
+    let e = Energy::new(&model, &[0.0], None, 0, 0).unwrap();
+    let mut g = GridPosterior::from_prior(&[Axis::linear(-8.0, 8.0, 100)], &prior).unwrap();
+    let before = g.points().log_weights().to_vec();
+    let err = update::observe(g.points_mut(), &e, &[f64::NAN]).unwrap_err();
+    assert!(
+        matches!(err, bayesrg_core::Error::Failed { .. })
+            && err
+                .to_string()
+                .contains("ln p(y | theta) = NaN at theta = [-7.92"),
+        "{err}"
+    );
+    assert_eq!(g.points().log_weights(), &before[..]);
+    // A finite observation still updates (control).
+    assert!(
+        update::observe(g.points_mut(), &e, &[0.3])
+            .unwrap()
+            .is_finite()
+    );
 }

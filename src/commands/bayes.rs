@@ -554,7 +554,7 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
             .collect();
         let mut done = 0;
         for &n in &marks {
-            ln_ev += update::observe_all(gd.points_mut(), &e, &ys[done..n]);
+            ln_ev += update::observe_all(gd.points_mut(), &e, &ys[done..n])?;
             done = n;
             coverage(
                 &gd,
