@@ -18,6 +18,7 @@ pub mod fisher;
 pub mod fokker_planck;
 pub mod gaussian;
 pub mod geometry;
+pub mod kl;
 pub mod linalg;
 pub mod mixture;
 pub mod model;
