@@ -76,7 +76,7 @@ fn kl_of_two_normals_by_three_routes() {
 
 #[test]
 fn kl_of_poissons_across_decades_matches_the_exact_sum() {
-    for (l, lp) in [(1e-3, 2e-3), (1.0, 3.5), (1e3, 1.01e3)] {
+    for (l, lp) in [(1e-3f64, 2e-3f64), (1.0, 3.5), (1e3, 1.01e3)] {
         let v = json(
             "kl",
             "kl_poisson.toml",
