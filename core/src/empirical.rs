@@ -2,7 +2,7 @@
 //!
 //! The empirical Fisher F̂(θ) = (1/n) Σₙ ℓ(yₙ)ℓ(yₙ)ᵀ, ℓ = ∇_θ ln p(y | θ),
 //! is what many optimisers call "the Fisher". It is the Fisher metric
-//! I(θ) = E_{y∼p(·|θ)}[ℓℓᵀ] (eq. 29) only when the data are draws from
+//! I(θ) = E_{y∼p(·|θ)}\[ℓℓᵀ\] (eq. 29) only when the data are draws from
 //! p(·|θ) at this very θ and n → ∞. With the mean score m = (1/n) Σₙ ℓ(yₙ),
 //!
 //! F̂ = C + m mᵀ,  C = (1/n) Σₙ (ℓₙ − m)(ℓₙ − m)ᵀ,
@@ -15,7 +15,7 @@
 //!    gradient of the average log-likelihood, zero at the maximum-likelihood
 //!    point. Away from it m ≠ 0, and m mᵀ (plus the change of C) is added.
 //! 3. **The model does not describe the data** (misspecification): even at the
-//!    maximum-likelihood point, C estimates E_data[ℓℓᵀ], which is not
+//!    maximum-likelihood point, C estimates E_data\[ℓℓᵀ\], which is not
 //!    −E_data[∇² ln p]; the two enter the "sandwich" covariance
 //!    (White 1982, *Econometrica* 50:1; Kunstner, Hennig & Balles 2019,
 //!    "Limitations of the empirical Fisher approximation", NeurIPS).

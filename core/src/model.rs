@@ -79,7 +79,7 @@ pub trait Model: Send + Sync + std::fmt::Debug {
     }
 
     /// The per-observation Hessian H = ∇²_θ ln p(y | θ), written into `out`
-    /// (d × d, row-major, symmetric). −E_θ[H] is the Fisher metric (eq. 29).
+    /// (d × d, row-major, symmetric). −E_θ\[H\] is the Fisher metric (eq. 29).
     ///
     /// The default is numerical: a central-difference Jacobian of the exact
     /// score (symmetrised) when there is one, else a second difference of
@@ -171,7 +171,7 @@ pub trait Model: Send + Sync + std::fmt::Debug {
 ///
 /// A countable support is truncated; `tail_mass` bounds the probability of
 /// every point left out (0 for a finite support), and the implementation
-/// chooses the truncation so that the omitted contributions to E[ℓℓᵀ] and
+/// chooses the truncation so that the omitted contributions to E\[ℓℓᵀ\] and
 /// E[∇² ln p] are negligible (below 10⁻¹⁵ relative).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Support {
