@@ -124,6 +124,19 @@ pub trait Model: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The model's conjugate prior for a dynamical-Bayes run, if it has one
+    /// for this prior over the coordinates `free` (indices into θ; the others
+    /// are held at `star`, the full θ*). Written in the family's file; the
+    /// run uses it as the exact oracle of eqs. (32)–(34). Default: none.
+    fn conjugate(
+        &self,
+        _free: &[usize],
+        _prior: &crate::bayes::prior::Prior,
+        _star: &[f64],
+    ) -> Option<Box<dyn crate::bayes::conjugate::Conjugate>> {
+        None
+    }
+
     /// The closed-form per-observation Fisher metric I(θ) (eq. 29), if known.
     fn fisher(&self, _theta: &[f64]) -> Option<DMatrix<f64>> {
         None
