@@ -1,10 +1,15 @@
-//! Plots (PNG) shared by every subcommand: line charts and histograms.
+//! Plots shared by every subcommand: line charts and histograms, each written
+//! as PNG and, beside it, as SVG (same name, `.svg`), for papers; image grids
+//! as PNG.
 //!
 //! The font is embedded (`assets/DejaVuSans.ttf`), so text renders the same on
 //! any machine. Every chart goes through [`line_chart`] or [`histogram`], so the
-//! look is the same across the toolkit.
+//! look is the same across the toolkit. Log axes carry labels at decades, at
+//! 1-2-5 steps, or at linear "nice" steps, whichever gives several labels over
+//! the range ([`log_ticks`]).
 
 use anyhow::{Result, anyhow};
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
 use std::sync::Once;
@@ -56,6 +61,54 @@ pub fn tick(v: f64) -> String {
             s
         }
     }
+}
+
+/// Tick positions for a log axis over [lo, hi] (0 < lo < hi): several labels
+/// whatever the span. Over less than a decade, linear steps of 1, 2 or 5 ×
+/// 10ᵏ; up to three decades, 1, 2 and 5 × 10ᵏ; beyond, every decade, or every
+/// k-th decade so that at most about ten remain.
+pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    if !(lo > 0.0 && hi > lo && lo.is_finite() && hi.is_finite()) {
+        return vec![];
+    }
+    let span = (hi / lo).log10();
+    if span < 1.0 {
+        return linear_ticks(lo, hi, 5);
+    }
+    let (k0, k1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    let mantissas: &[f64] = if span <= 3.0 {
+        &[1.0, 2.0, 5.0]
+    } else {
+        &[1.0]
+    };
+    let every = ((k1 - k0) as f64 / 10.0).ceil().max(1.0) as i32;
+    let mut out = Vec::new();
+    for k in k0..=k1 {
+        if (k - k0) % every != 0 {
+            continue;
+        }
+        for m in mantissas {
+            let v = m * 10f64.powi(k);
+            if v >= lo && v <= hi {
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
+/// About `n` ticks over [lo, hi] at a step of 1, 2 or 5 × 10ᵏ.
+fn linear_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+    let raw = (hi - lo) / n.max(1) as f64;
+    let p = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * p)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * p);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last).map(|i| i as f64 * step).collect()
 }
 
 /// How a series is drawn.
@@ -135,22 +188,50 @@ fn range(vals: impl Iterator<Item = f64>, log: bool) -> Result<(f64, f64)> {
     }
 }
 
-/// Draws `series` as a PNG line chart at `path` (800×560).
+/// Draws `series` as a line chart (800×560): PNG at `path` and SVG beside it.
+///
+/// # Errors
+/// Nothing finite to plot (naming the chart's title), or a file that cannot
+/// be written.
 pub fn line_chart(path: &Path, axes: &Axes, series: &[Series]) -> Result<()> {
     init();
+    let what = |e: anyhow::Error| anyhow!("figure `{}`: {e}", axes.title);
     let xs = range(
         series.iter().flat_map(|s| s.points.iter().map(|p| p.0)),
         axes.log_x,
-    )?;
+    )
+    .map_err(what)?;
     let ys = range(
         series.iter().flat_map(|s| s.points.iter().map(|p| p.1)),
         axes.log_y,
-    )?;
-    let root = BitMapBackend::new(path, (800, 560)).into_drawing_area();
+    )
+    .map_err(what)?;
+    let png = BitMapBackend::new(path, (800, 560)).into_drawing_area();
+    draw_lines(&png, axes, series, xs, ys)?;
+    png.present()
+        .map_err(|e| anyhow!("cannot write `{}`: {e}", path.display()))?;
+    let svg_path = path.with_extension("svg");
+    let svg = SVGBackend::new(&svg_path, (800, 560)).into_drawing_area();
+    draw_lines(&svg, axes, series, xs, ys)?;
+    svg.present()
+        .map_err(|e| anyhow!("cannot write `{}`: {e}", svg_path.display()))?;
+    Ok(())
+}
+
+fn draw_lines<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    axes: &Axes,
+    series: &[Series],
+    xs: (f64, f64),
+    ys: (f64, f64),
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
     root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
     macro_rules! draw {
         ($xr:expr, $yr:expr) => {{
-            let mut chart = ChartBuilder::on(&root)
+            let mut chart = ChartBuilder::on(root)
                 .caption(&axes.title, ("sans-serif", 22))
                 .margin(12)
                 .x_label_area_size(44)
@@ -200,6 +281,7 @@ pub fn line_chart(path: &Path, axes: &Axes, series: &[Series]) -> Result<()> {
             }
             chart
                 .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
                 .background_style(WHITE.mix(0.85))
                 .border_style(BLACK)
                 .label_font(("sans-serif", 14))
@@ -207,14 +289,22 @@ pub fn line_chart(path: &Path, axes: &Axes, series: &[Series]) -> Result<()> {
                 .map_err(|e| anyhow!("{e}"))?;
         }};
     }
+    let lx = || {
+        (xs.0..xs.1)
+            .log_scale()
+            .with_key_points(log_ticks(xs.0, xs.1))
+    };
+    let ly = || {
+        (ys.0..ys.1)
+            .log_scale()
+            .with_key_points(log_ticks(ys.0, ys.1))
+    };
     match (axes.log_x, axes.log_y) {
         (false, false) => draw!(xs.0..xs.1, ys.0..ys.1),
-        (true, false) => draw!((xs.0..xs.1).log_scale(), ys.0..ys.1),
-        (false, true) => draw!(xs.0..xs.1, (ys.0..ys.1).log_scale()),
-        (true, true) => draw!((xs.0..xs.1).log_scale(), (ys.0..ys.1).log_scale()),
+        (true, false) => draw!(lx(), ys.0..ys.1),
+        (false, true) => draw!(xs.0..xs.1, ly()),
+        (true, true) => draw!(lx(), ly()),
     }
-    root.present()
-        .map_err(|e| anyhow!("cannot write `{}`: {e}", path.display()))?;
     Ok(())
 }
 
@@ -246,7 +336,12 @@ pub fn density_bins(values: &[f64], bins: usize) -> Vec<(f64, f64)> {
 }
 
 /// Draws a histogram of `values` (as a density, drawn as bars) with optional
-/// overlaid curves (for example a closed-form density) at `path`.
+/// overlaid curves (for example a closed-form density): PNG at `path` and SVG
+/// beside it.
+///
+/// # Errors
+/// Nothing finite to plot (naming the chart's title), or a file that cannot
+/// be written.
 pub fn histogram(
     path: &Path,
     axes: &Axes,
@@ -257,8 +352,29 @@ pub fn histogram(
     init();
     let bars = density_bins(values, bins);
     if bars.is_empty() {
-        return Err(anyhow!("nothing finite to plot"));
+        return Err(anyhow!("figure `{}`: nothing finite to plot", axes.title));
     }
+    let png = BitMapBackend::new(path, (800, 560)).into_drawing_area();
+    draw_histogram(&png, axes, &bars, curves)?;
+    png.present()
+        .map_err(|e| anyhow!("cannot write `{}`: {e}", path.display()))?;
+    let svg_path = path.with_extension("svg");
+    let svg = SVGBackend::new(&svg_path, (800, 560)).into_drawing_area();
+    draw_histogram(&svg, axes, &bars, curves)?;
+    svg.present()
+        .map_err(|e| anyhow!("cannot write `{}`: {e}", svg_path.display()))?;
+    Ok(())
+}
+
+fn draw_histogram<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    axes: &Axes,
+    bars: &[(f64, f64)],
+    curves: &[Series],
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
     let w = if bars.len() > 1 {
         bars[1].0 - bars[0].0
     } else {
@@ -276,9 +392,8 @@ pub fn histogram(
         .chain(curves.iter().flat_map(|s| s.points.iter().map(|p| p.1)))
         .filter(|v| v.is_finite())
         .fold(0.0f64, f64::max);
-    let root = BitMapBackend::new(path, (800, 560)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
-    let mut chart = ChartBuilder::on(&root)
+    let mut chart = ChartBuilder::on(root)
         .caption(&axes.title, ("sans-serif", 22))
         .margin(12)
         .x_label_area_size(44)
@@ -313,13 +428,12 @@ pub fn histogram(
     }
     chart
         .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .label_font(("sans-serif", 14))
         .draw()
         .map_err(|e| anyhow!("{e}"))?;
-    root.present()
-        .map_err(|e| anyhow!("cannot write `{}`: {e}", path.display()))?;
     Ok(())
 }
 
@@ -403,6 +517,37 @@ mod tests {
     }
 
     #[test]
+    fn log_axes_get_several_labels_at_any_span() {
+        // The Figure 2 loss axis (0.07 … 0.3) used to carry one label, 0.1:
+        // now linear steps of 0.05.
+        let near = |a: &[f64], b: &[f64]| {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(x, y)| (x - y).abs() <= 1e-12 * y.abs())
+        };
+        assert!(near(&log_ticks(0.07, 0.3), &[0.1, 0.15, 0.2, 0.25]));
+        assert!(near(
+            &log_ticks(0.5, 400.0),
+            &[0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0]
+        ));
+        assert!(near(&log_ticks(0.5, 2e3), &[1.0, 10.0, 100.0, 1000.0]));
+        for (lo, hi) in [
+            (0.07, 0.3),
+            (1.01, 1.45),
+            (3e-5, 2e-2),
+            (1e-30, 1e30),
+            (0.5, 2e3),
+        ] {
+            let t = log_ticks(lo, hi);
+            assert!(t.len() >= 3 && t.len() <= 16, "[{lo}, {hi}]: {t:?}");
+            assert!(t.iter().all(|v| *v >= lo && *v <= hi));
+            assert!(t.windows(2).all(|w| w[0] < w[1]));
+        }
+        assert!(log_ticks(1.0, 0.5).is_empty());
+    }
+
+    #[test]
     fn density_bins_integrate_to_one() {
         let v: Vec<f64> = (0..1000).map(|i| (i as f64 * 0.37).sin()).collect();
         let b = density_bins(&v, 20);
@@ -432,6 +577,8 @@ mod tests {
         .unwrap();
         let bytes = std::fs::read(&p).unwrap();
         assert_eq!(&bytes[1..4], b"PNG");
+        let svg = std::fs::read_to_string(dir.join("a.svg")).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("x²"));
         let h = dir.join("h.png");
         histogram(&h, &Axes::default(), &[0.1, 0.2, 0.2, 0.5], 4, &[]).unwrap();
         let g = dir.join("g.png");

@@ -1,5 +1,6 @@
-//! The self-contained HTML report of `bayesrg reproduce`: one page with every
-//! figure embedded (base64 PNG), a table of every check with its number, its
+//! The HTML report of `bayesrg reproduce`: one page (a few hundred kB) that
+//! shows every figure from the files beside it (PNG, with a link to its SVG),
+//! so the report folder opens offline as it stands; a table of every check with its number, its
 //! oracle and its verdict, and links to the CSV and JSON files beside it.
 //!
 //! When the page has loaded, a small script counts the figures that decoded and
@@ -7,7 +8,6 @@
 //! so a headless browser can confirm from the DOM that the page rendered.
 
 use crate::commands::Summary;
-use base64::Engine;
 use serde::Serialize;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -29,7 +29,7 @@ pub struct StageReport {
     pub seconds: f64,
     /// Result files (relative to the report folder), for links.
     pub files: Vec<String>,
-    /// PNG figures (relative to the report folder), embedded in the page.
+    /// PNG figures (relative to the report folder), shown in the page.
     pub figures: Vec<String>,
 }
 
@@ -147,8 +147,8 @@ fn verdict(pass: bool) -> &'static str {
     }
 }
 
-/// Renders the page. `root` is the report folder (figures are read from it and
-/// embedded); `stages` the stage outcomes; `meta` a line of provenance.
+/// Renders the page. `root` is the report folder (figures that exist in it
+/// are shown by relative path); `stages` the stage outcomes; `meta` a line of provenance.
 pub fn render_html(root: &Path, stages: &[StageReport], meta: &str) -> String {
     let all_pass = stages.iter().all(StageReport::pass);
     let (passed, total) = stages.iter().fold((0, 0), |(p, t), s| {
@@ -193,11 +193,16 @@ pub fn render_html(root: &Path, stages: &[StageReport], meta: &str) -> String {
             let _ = writeln!(h, "<div class=\"err\">stage failed: {}</div>", escape(e));
         }
         for f in &s.figures {
-            if let Ok(bytes) = std::fs::read(root.join(f)) {
-                let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+            if root.join(f).is_file() {
+                let svg = Path::new(f).with_extension("svg");
+                let svg_link = if root.join(&svg).is_file() {
+                    format!(" (<a href=\"{}\">SVG</a>)", escape(&svg.to_string_lossy()))
+                } else {
+                    String::new()
+                };
                 let _ = writeln!(
                     h,
-                    "<figure><img alt=\"{f}\" src=\"data:image/png;base64,{b64}\"><figcaption>{f}</figcaption></figure>",
+                    "<figure><img alt=\"{f}\" src=\"{f}\"><figcaption>{f}{svg_link}</figcaption></figure>",
                     f = escape(f)
                 );
             }

@@ -88,6 +88,29 @@ fn report_renders_figures_and_checks_in_chromium() {
         .flat_map(|s| s["summaries"].as_array().unwrap())
         .map(|s| s["checks"].as_array().unwrap().len())
         .sum();
+    // Issue 17: the page stays small (figures are files beside it, not
+    // embedded), and every figure is labelled (alt text and a caption).
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.len() < 3_000_000,
+        "index.html is {} bytes; figures belong beside it",
+        html.len()
+    );
+    let imgs = html.matches("<img ").count();
+    assert_eq!(
+        imgs,
+        html.matches("<figcaption>").count(),
+        "a figure without a caption"
+    );
+    assert_eq!(
+        imgs,
+        html.matches("<img alt=\"").count() - html.matches("<img alt=\"\"").count()
+    );
+    // Line charts and histograms have an SVG beside the PNG, linked from the page.
+    assert!(
+        html.contains(".svg\">SVG</a>"),
+        "no SVG linked from the report"
+    );
     let page = page.canonicalize().unwrap();
 
     let dom = browser(&exe, &tmp.join("p1"), &["--dump-dom".into()], &page);

@@ -296,9 +296,12 @@ mod tests {
         assert!(!reps[0].pass() && !reps[1].pass() && reps[2].pass());
         assert!(reps[1].error.as_deref().unwrap().contains("boom"));
         assert_eq!(reps[2].figures, vec!["good/a.png".to_string()]);
-        assert_eq!(reps[2].files, vec!["good/a.csv".to_string()]);
+        assert_eq!(
+            reps[2].files,
+            vec!["good/a.csv".to_string(), "good/a.svg".to_string()]
+        );
         let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
-        assert!(html.contains("data:image/png;base64,"));
+        assert!(html.contains("<img alt=\"good/a.png\" src=\"good/a.png\">"));
         assert!(html.contains("this stage breaks"));
         let js: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap())
