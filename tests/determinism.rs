@@ -120,7 +120,7 @@ fn flow_results_do_not_depend_on_the_thread_count() {
     same_bits(
         "flow-grid",
         "flow",
-        "mu = [0.0, 1.0]\ntau = [0.01, 0.1, 0.3]\nsamples = 3000\nseed = 3\n\n\
+        "mu = [0.0, 1.0]\ntau = [0.01, 0.1]\nsamples = 3000\nseed = 3\n\n\
          [model]\ntype = \"normal\"\n\n[y_grid]\nlo = -15.0\nhi = 15.0\nn = 200\n",
         &[],
     );
