@@ -266,7 +266,8 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
             let mass: f64 = p.iter().zip(w).map(|(a, b)| a * b).sum();
             if (mass - 1.0).abs() > 1e-3 {
                 bail!(
-                    "the y grid does not cover the predictive at tau = {tau}: it holds {mass:.6} of the probability (widen y_grid)"
+                    "the y grid does not cover the predictive at tau = {}: it holds {mass:.6} of the probability (widen y_grid)",
+                    bayesrg_core::error::show(tau)
                 );
             }
             kl = observables::kl_quadrature(&p, p0, w);

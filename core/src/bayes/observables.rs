@@ -121,7 +121,7 @@ mod tests {
                 .install(|| energy_distance(&x, &y))
         };
         let one = at(1);
-        assert!(one.is_finite() && one > 0.0);
+        assert!(one.is_finite() && one != 0.0);
         for t in [2, 3, 4, 8] {
             assert_eq!(at(t).to_bits(), one.to_bits(), "{t} threads");
         }
