@@ -186,6 +186,36 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_value_is_located_in_the_file() {
+        // Validate::validate names a field path; at_field finds the value in
+        // the TOML text the user wrote (line 2, column 12: the NaN).
+        let p = std::env::temp_dir().join(format!("brg-at-field-{}.toml", std::process::id()));
+        std::fs::write(&p, "paths = 3\ny0 = [0.0, nan]\n").unwrap();
+        let e = bayesrg_core::error::require::all_finite("y0", &[0.0, f64::NAN]).unwrap_err();
+        let e = at_field(&p, e);
+        let msg = format!("{e:#}");
+        assert!(
+            msg.ends_with(".toml:2:12: `y0[1]` is NaN; it must be finite"),
+            "{msg}"
+        );
+        // The core error stays in the chain: bad input, exit 2.
+        assert!(e.chain().any(|c| {
+            c.downcast_ref::<bayesrg_core::Error>()
+                .is_some_and(bayesrg_core::Error::is_bad_input)
+        }));
+        // A field the file does not hold: the file alone.
+        let e = at_field(
+            &p,
+            bayesrg_core::error::require::positive("dt", -1.0).unwrap_err(),
+        );
+        assert!(
+            format!("{e:#}").contains(".toml: `dt` = -1 must be > 0"),
+            "{e:#}"
+        );
+        std::fs::remove_file(&p).unwrap();
+    }
+
+    #[test]
     fn toml_error_names_line() {
         #[derive(serde::Deserialize, Debug)]
         #[allow(dead_code)]
