@@ -107,6 +107,50 @@ pub fn load<T: DeserializeOwned>(path: &Path) -> Result<T> {
     }
 }
 
+/// A config that checks its own values: every value is checked when the
+/// config is read, before any work (issue 11 §2, §6), and what the run will
+/// ask of the machine is estimated from it ([`bayesrg_core::budget`], §3).
+///
+/// An error names the field by its serde path (`y0[1]`, `y_grid.hi`), so
+/// [`load_valid`] can give the line and column where the user wrote it. This
+/// is the one place a config's values are checked; the computation that
+/// follows may assume them.
+pub trait Validate {
+    /// Checks every value; a typed error naming the field (bad input, exit 2).
+    ///
+    /// # Errors
+    /// [`bayesrg_core::Error::Domain`], [`NotFinite`](bayesrg_core::Error::NotFinite),
+    /// [`Dimension`](bayesrg_core::Error::Dimension) or
+    /// [`TooLarge`](bayesrg_core::Error::TooLarge) for the first value found wrong.
+    fn validate(&self) -> bayesrg_core::Result<()>;
+}
+
+/// [`load`]s a config and [`Validate::validate`]s it; a bad value's error
+/// names `file:line:col` of the value when the file is TOML (the file only,
+/// for JSON or a value the file does not hold).
+pub fn load_valid<T: DeserializeOwned + Validate>(path: &Path) -> Result<T> {
+    let cfg: T = load(path)?;
+    cfg.validate().map_err(|e| at_field(path, e))?;
+    Ok(cfg)
+}
+
+/// `e` with the place of its field in the config file `path` in front:
+/// `cfg.toml:3:6: `y0[0]` is NaN; it must be finite`. The core error stays in
+/// the chain (the command line tells bad input from failed work by it).
+pub fn at_field(path: &Path, e: bayesrg_core::Error) -> anyhow::Error {
+    let is_toml = path.extension().is_none_or(|x| x != "json");
+    let loc = e
+        .field()
+        .filter(|_| is_toml)
+        .and_then(|f| {
+            let text = read_text(path).ok()?;
+            crate::locate::locate(&text, &f)
+        })
+        .map(|(l, c)| format!(":{l}:{c}"))
+        .unwrap_or_default();
+    anyhow::Error::new(e).context(format!("{}{loc}", path.display()))
+}
+
 /// 1-based line and column of byte offset `pos` in `text`.
 pub fn line_col(text: &str, pos: usize) -> (usize, usize) {
     let before = &text[..pos.min(text.len())];
@@ -139,6 +183,36 @@ mod tests {
         assert!(e.contains("16.0 MB") && e.contains("CSV"), "{e}");
         std::fs::remove_file(&p).unwrap();
         assert!(read_text(&std::env::temp_dir()).is_err());
+    }
+
+    #[test]
+    fn a_bad_value_is_located_in_the_file() {
+        // Validate::validate names a field path; at_field finds the value in
+        // the TOML text the user wrote (line 2, column 12: the NaN).
+        let p = std::env::temp_dir().join(format!("brg-at-field-{}.toml", std::process::id()));
+        std::fs::write(&p, "paths = 3\ny0 = [0.0, nan]\n").unwrap();
+        let e = bayesrg_core::error::require::all_finite("y0", &[0.0, f64::NAN]).unwrap_err();
+        let e = at_field(&p, e);
+        let msg = format!("{e:#}");
+        assert!(
+            msg.ends_with(".toml:2:12: `y0[1]` is NaN; it must be finite"),
+            "{msg}"
+        );
+        // The core error stays in the chain: bad input, exit 2.
+        assert!(e.chain().any(|c| {
+            c.downcast_ref::<bayesrg_core::Error>()
+                .is_some_and(bayesrg_core::Error::is_bad_input)
+        }));
+        // A field the file does not hold: the file alone.
+        let e = at_field(
+            &p,
+            bayesrg_core::error::require::positive("dt", -1.0).unwrap_err(),
+        );
+        assert!(
+            format!("{e:#}").contains(".toml: `dt` = -1 must be > 0"),
+            "{e:#}"
+        );
+        std::fs::remove_file(&p).unwrap();
     }
 
     #[test]

@@ -35,6 +35,12 @@ use std::sync::{Mutex, OnceLock};
 /// bayesrg wrote (paths relative to the folder, `/`-separated).
 pub const MANIFEST: &str = ".bayesrg-results.json";
 
+/// The one file of a result folder that holds run times (seconds, rates): it
+/// differs between runs, so result files stay free of them and two runs with
+/// one seed give byte-identical folders apart from it (issue 11 §5,
+/// tests/determinism.rs).
+pub const TIMINGS_FILE: &str = "timings.json";
+
 /// The marker inside a staging folder, so that a later run recognises the
 /// leftovers of a killed run as its own before deleting them.
 const STAGING_MARKER: &str = ".bayesrg-staging";

@@ -167,14 +167,34 @@ pub struct Axes {
     pub log_y: bool,
 }
 
-fn range(vals: impl Iterator<Item = f64>, log: bool) -> Result<(f64, f64)> {
+/// The range of the finite values `vals` (on a log axis: of those ≥ the
+/// smallest normal double, so that no subnormal reaches the axis code); the
+/// error names the chart file `path`, its title and the axis `label`.
+fn range(
+    vals: impl Iterator<Item = f64>,
+    log: bool,
+    path: &Path,
+    title: &str,
+    label: &str,
+) -> Result<(f64, f64)> {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for v in vals.filter(|v| v.is_finite() && (!log || *v > 0.0)) {
+    for v in vals.filter(|v| v.is_finite() && (!log || *v >= f64::MIN_POSITIVE)) {
         lo = lo.min(v);
         hi = hi.max(v);
     }
     if !lo.is_finite() {
-        return Err(anyhow!("nothing finite to plot"));
+        return Err(anyhow!(
+            "chart `{}` ({title}): nothing finite to plot for `{label}`: every value is NaN or infinite{}",
+            path.file_name().map_or_else(
+                || path.display().to_string(),
+                |f| f.to_string_lossy().into_owned()
+            ),
+            if log {
+                ", or not positive (a log axis)"
+            } else {
+                ""
+            }
+        ));
     }
     if hi <= lo {
         let pad = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
@@ -195,17 +215,20 @@ fn range(vals: impl Iterator<Item = f64>, log: bool) -> Result<(f64, f64)> {
 /// be written.
 pub fn line_chart(path: &Path, axes: &Axes, series: &[Series]) -> Result<()> {
     init();
-    let what = |e: anyhow::Error| anyhow!("figure `{}`: {e}", axes.title);
     let xs = range(
         series.iter().flat_map(|s| s.points.iter().map(|p| p.0)),
         axes.log_x,
-    )
-    .map_err(what)?;
+        path,
+        &axes.title,
+        &axes.x_label,
+    )?;
     let ys = range(
         series.iter().flat_map(|s| s.points.iter().map(|p| p.1)),
         axes.log_y,
-    )
-    .map_err(what)?;
+        path,
+        &axes.title,
+        &axes.y_label,
+    )?;
     let png = BitMapBackend::new(path, (800, 560)).into_drawing_area();
     draw_lines(&png, axes, series, xs, ys)?;
     png.present()
@@ -256,8 +279,8 @@ where
                     .filter(|p| {
                         p.0.is_finite()
                             && p.1.is_finite()
-                            && (!axes.log_x || p.0 > 0.0)
-                            && (!axes.log_y || p.1 > 0.0)
+                            && (!axes.log_x || p.0 >= f64::MIN_POSITIVE)
+                            && (!axes.log_y || p.1 >= f64::MIN_POSITIVE)
                     })
                     .collect();
                 if matches!(s.style, Style::Line | Style::LinePoints) {
@@ -352,29 +375,16 @@ pub fn histogram(
     init();
     let bars = density_bins(values, bins);
     if bars.is_empty() {
-        return Err(anyhow!("figure `{}`: nothing finite to plot", axes.title));
+        return Err(anyhow!(
+            "chart `{}` ({}): nothing finite to plot for `{}`: every value is NaN or infinite",
+            path.file_name().map_or_else(
+                || path.display().to_string(),
+                |f| f.to_string_lossy().into_owned()
+            ),
+            axes.title,
+            axes.x_label
+        ));
     }
-    let png = BitMapBackend::new(path, (800, 560)).into_drawing_area();
-    draw_histogram(&png, axes, &bars, curves)?;
-    png.present()
-        .map_err(|e| anyhow!("cannot write `{}`: {e}", path.display()))?;
-    let svg_path = path.with_extension("svg");
-    let svg = SVGBackend::new(&svg_path, (800, 560)).into_drawing_area();
-    draw_histogram(&svg, axes, &bars, curves)?;
-    svg.present()
-        .map_err(|e| anyhow!("cannot write `{}`: {e}", svg_path.display()))?;
-    Ok(())
-}
-
-fn draw_histogram<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    axes: &Axes,
-    bars: &[(f64, f64)],
-    curves: &[Series],
-) -> Result<()>
-where
-    DB::ErrorType: 'static,
-{
     let w = if bars.len() > 1 {
         bars[1].0 - bars[0].0
     } else {
@@ -385,7 +395,33 @@ where
             .flat_map(|b| [b.0 - w / 2.0, b.0 + w / 2.0])
             .chain(curves.iter().flat_map(|s| s.points.iter().map(|p| p.0))),
         false,
+        path,
+        &axes.title,
+        &axes.x_label,
     )?;
+    let png = BitMapBackend::new(path, (800, 560)).into_drawing_area();
+    draw_histogram(&png, axes, &bars, curves, w, xs)?;
+    png.present()
+        .map_err(|e| anyhow!("cannot write `{}`: {e}", path.display()))?;
+    let svg_path = path.with_extension("svg");
+    let svg = SVGBackend::new(&svg_path, (800, 560)).into_drawing_area();
+    draw_histogram(&svg, axes, &bars, curves, w, xs)?;
+    svg.present()
+        .map_err(|e| anyhow!("cannot write `{}`: {e}", svg_path.display()))?;
+    Ok(())
+}
+
+fn draw_histogram<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    axes: &Axes,
+    bars: &[(f64, f64)],
+    curves: &[Series],
+    w: f64,
+    xs: (f64, f64),
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
     let ymax = bars
         .iter()
         .map(|b| b.1)
@@ -505,6 +541,34 @@ pub fn image_grid(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nothing_finite_names_the_chart_and_the_axis() {
+        // Issue 11 §6: "nothing finite to plot" named no field.
+        let p = std::env::temp_dir().join(format!("brg-nan-{}.png", std::process::id()));
+        let axes = Axes {
+            title: "widths".into(),
+            x_label: "tau".into(),
+            y_label: "width".into(),
+            log_y: true,
+            ..Default::default()
+        };
+        let e = line_chart(
+            &p,
+            &axes,
+            &[Series::line("w", vec![(1.0, f64::NAN), (2.0, -1.0)])],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("widths") && e.contains("`width`") && e.contains("log axis"),
+            "{e}"
+        );
+        // A subnormal never reaches a log axis: it is left out of the range.
+        let (lo, _) = range([5e-324, 1e-3, 1.0].into_iter(), true, &p, "t", "x").unwrap();
+        assert!(lo >= 1e-3 / 1.2 * 0.999, "{lo}");
+        assert!(!p.exists());
+    }
 
     #[test]
     fn ticks_are_compact() {

@@ -108,12 +108,12 @@ fn bad(name: &str, from: &str, to: &str, needle: &str) {
 
 #[test]
 fn zero_step_is_rejected() {
-    bad("zero", "dt = 0.5", "dt = 0.0", "dt must be > 0");
+    bad("zero", "dt = 0.5", "dt = 0.0", "`dt` = 0 must be > 0");
 }
 
 #[test]
 fn negative_step_is_rejected() {
-    bad("neg", "dt = 0.5", "dt = -0.1", "dt must be > 0");
+    bad("neg", "dt = 0.5", "dt = -0.1", "`dt` = -0.1 must be > 0");
 }
 
 #[test]

@@ -48,10 +48,12 @@ pub fn human_bytes(b: f64) -> String {
         v /= 1000.0;
         u += 1;
     }
-    if v.is_finite() {
-        format!("{v:.1} {}", UNITS[u])
+    if !v.is_finite() {
+        "more than 10^308 bytes".into()
+    } else if v >= 1000.0 {
+        format!("{:.1e} bytes", b)
     } else {
-        "more than 10^18 bytes".into()
+        format!("{v:.1} {}", UNITS[u])
     }
 }
 
@@ -79,7 +81,11 @@ pub fn check_work(field: impl Into<Field>, evaluations: f64) -> Result<()> {
     if evaluations.is_nan() || evaluations > MAX_WORK {
         return Err(Error::TooLarge {
             field: field.into(),
-            needs: format!("about {evaluations:.1e} evaluations"),
+            needs: if evaluations.is_finite() {
+                format!("about {evaluations:.1e} evaluations")
+            } else {
+                "more than 10^308 evaluations".into()
+            },
             limit: format!("the {MAX_WORK:.0e} one run may do (split it into a sweep)"),
         });
     }
@@ -102,5 +108,10 @@ mod tests {
         assert!(check_work("steps", 1e6).is_ok());
         assert!(available_memory() > 1e6);
         assert_eq!(human_bytes(1.5e9), "1.5 GB");
+        // Beyond exabytes: an exponent, never hundreds of digits (issue 11 §6).
+        assert_eq!(human_bytes(3.2e301), "3.2e301 bytes");
+        assert_eq!(human_bytes(f64::INFINITY), "more than 10^308 bytes");
+        let e = check_work("dt", f64::INFINITY).unwrap_err().to_string();
+        assert!(e.contains("more than 10^308 evaluations"), "{e}");
     }
 }

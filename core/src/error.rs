@@ -314,6 +314,106 @@ impl Error {
     }
 }
 
+/// A number for a message: as written (the shortest text that reads back
+/// to the same `f64`) when its magnitude is moderate, else in exponent form
+/// (`1e300`, `5e-324`), so that no message prints a 301-digit number.
+pub fn show(v: f64) -> String {
+    let a = v.abs();
+    if !v.is_finite() || v == 0.0 || (1e-4..1e6).contains(&a) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
+/// Checks of single input values for the `validate()` of a spec: each names
+/// the field and says what the value must be (issue 11 §2, §6).
+pub mod require {
+    use super::{Error, Field, Result, show};
+
+    /// `v` is finite.
+    pub fn finite(field: impl Into<Field>, v: f64) -> Result<()> {
+        if v.is_finite() {
+            Ok(())
+        } else {
+            Err(Error::NotFinite {
+                field: field.into(),
+                value: v,
+            })
+        }
+    }
+
+    /// Every entry of `v` is finite (the first that is not is named by index).
+    pub fn all_finite(field: impl Into<Field>, v: &[f64]) -> Result<()> {
+        let field = field.into();
+        match v.iter().position(|x| !x.is_finite()) {
+            Some(i) => Err(Error::NotFinite {
+                field: field.at(i),
+                value: v[i],
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// `v` is finite and > 0.
+    pub fn positive(field: impl Into<Field>, v: f64) -> Result<()> {
+        let field = field.into();
+        finite(field.clone(), v)?;
+        if v > 0.0 {
+            Ok(())
+        } else {
+            Err(Error::domain(field, show(v), "must be > 0"))
+        }
+    }
+
+    /// `v` is finite and ≥ 0.
+    pub fn non_negative(field: impl Into<Field>, v: f64) -> Result<()> {
+        let field = field.into();
+        finite(field.clone(), v)?;
+        if v >= 0.0 {
+            Ok(())
+        } else {
+            Err(Error::domain(field, show(v), "must be >= 0"))
+        }
+    }
+
+    /// `n ≥ min` for a count.
+    pub fn at_least(field: impl Into<Field>, n: usize, min: usize) -> Result<()> {
+        if n >= min {
+            Ok(())
+        } else {
+            Err(Error::domain(field, n, format!("must be at least {min}")))
+        }
+    }
+
+    /// `v` has exactly `len` entries.
+    pub fn len(field: impl Into<Field>, v: usize, len: usize, what: &str) -> Result<()> {
+        if v == len {
+            Ok(())
+        } else {
+            Err(Error::Dimension {
+                field: field.into(),
+                expected: format!("{len} ({what})"),
+                got: v,
+            })
+        }
+    }
+
+    /// A model with at least one parameter (`dim` its dimension, `model` its
+    /// type name): linear algebra on a 0×0 Fisher metric has nothing to say.
+    pub fn has_parameters(field: impl Into<Field>, model: &str, dim: usize) -> Result<()> {
+        if dim > 0 {
+            Ok(())
+        } else {
+            Err(Error::domain(
+                field,
+                format!("\"{model}\""),
+                "has no parameters (dimension 0): there is no Fisher metric to compute; give it at least one parameter",
+            ))
+        }
+    }
+}
+
 /// Result alias for `bayesrg-core`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -331,5 +431,22 @@ mod tests {
         assert_eq!(e.field().unwrap().to_string(), "prior[1].sd");
         assert!(e.is_bad_input());
         assert!(!Error::failed("shooting", "no convergence").is_bad_input());
+    }
+
+    #[test]
+    fn numbers_in_messages_stay_short() {
+        // Issue 11 §6: `{}` prints 1e300 with 301 digits.
+        assert_eq!(show(1e300), "1e300");
+        assert_eq!(show(5e-324), "5e-324");
+        assert_eq!(show(0.25), "0.25");
+        assert_eq!(show(-3.0), "-3");
+        assert_eq!(show(f64::NAN), "NaN");
+        assert!(format!("{}", 1e300).len() > 300);
+        let e = require::positive("dt", 1e-300_f64.min(-1e300)).unwrap_err();
+        assert_eq!(e.to_string(), "`dt` = -1e300 must be > 0");
+        let e = require::all_finite("y0", &[0.0, f64::NAN]).unwrap_err();
+        assert_eq!(e.field().unwrap().to_string(), "y0[1]");
+        assert!(require::non_negative("tol", -0.0).is_ok());
+        assert!(require::non_negative("tol", f64::INFINITY).is_err());
     }
 }

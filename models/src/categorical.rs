@@ -55,6 +55,12 @@ impl Categorical {
         if classes < 2 {
             return Err(format!("`classes` must be at least 2, got {classes}"));
         }
+        // Every use holds the (K−1)×(K−1) Fisher metric and K−1 parameter
+        // names: refuse what the machine cannot hold here, before anything
+        // allocates them (issue 11 §3: classes = 10¹² aborted).
+        let d = (classes - 1) as f64;
+        bayesrg_core::budget::check_memory("classes", 4.0 * d * d * 8.0)
+            .map_err(|e| e.to_string())?;
         Ok(Categorical { classes })
     }
 

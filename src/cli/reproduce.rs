@@ -30,6 +30,14 @@ pub fn run(args: Args) -> Result<Status> {
         quiet: args.quiet,
     };
     let (reports, dir) = reproduce::run(&opts)?;
+    // A stage that could not finish (a full disk, a failed computation) says
+    // why on stderr, whatever --quiet and whether stderr is a terminal; the
+    // report holds the same message.
+    for r in &reports {
+        if let Some(e) = &r.error {
+            eprintln!("error: stage `{}`: {e}", r.name);
+        }
+    }
     let pass = reports.iter().all(|r| r.pass());
     let (p, t) = reports.iter().fold((0, 0), |(p, t), r| {
         let (a, b) = r.counts();

@@ -79,10 +79,99 @@ pub struct Config {
     pub coverage_tolerance: f64,
 }
 
+impl crate::config::Validate for Config {
+    /// Every value, and the size of the run (issue 11 §2, §3, §6): NaN or
+    /// negative tolerances, a grid or particle count beyond the machine, a
+    /// model with no parameters; each refused naming its field before any
+    /// work. (The values that need the model evaluated, θ* in the support and
+    /// the prior's mass near it, are checked by [`run`].)
+    fn validate(&self) -> bayesrg_core::Result<()> {
+        use bayesrg_core::budget;
+        use bayesrg_core::error::{Error, Field, require, show};
+        let model = self.model.as_ref();
+        let dim = model.dim();
+        require::has_parameters("model", type_name(model), dim)?;
+        require::len(
+            "theta_star",
+            self.theta_star.len(),
+            dim,
+            "one per parameter of the model",
+        )?;
+        require::all_finite("theta_star", &self.theta_star)?;
+        check_increasing("t", &self.t)?;
+        for (i, f) in self.prior.iter().enumerate() {
+            f.validate(&i.to_string()).map_err(|e| match e {
+                Error::Setting { reason, .. } => Error::Setting {
+                    name: format!("prior[{i}]"),
+                    reason,
+                },
+                other => other,
+            })?;
+        }
+        if self.grid.is_empty() || self.grid.len() > 3 {
+            return Err(Error::Dimension {
+                field: Field::key("grid"),
+                expected: "1 to 3 axes, one per free parameter".into(),
+                got: self.grid.len(),
+            });
+        }
+        let mut cells = 1.0;
+        for (i, a) in self.grid.iter().enumerate() {
+            let at = |k: &str| Field::key("grid").at(i).then(k);
+            require::finite(at("lo"), a.lo)?;
+            require::finite(at("hi"), a.hi)?;
+            if a.hi <= a.lo {
+                return Err(Error::domain(
+                    at("hi"),
+                    show(a.hi),
+                    format!("must be > lo = {}", show(a.lo)),
+                ));
+            }
+            require::at_least(at("n"), a.n, 2)?;
+            cells *= a.n as f64;
+        }
+        if self.steps == 0 || self.steps > dynamics::RK4_MAX_STEPS {
+            return Err(Error::domain(
+                "steps",
+                self.steps,
+                format!("must be between 1 and {}", dynamics::RK4_MAX_STEPS),
+            ));
+        }
+        require::positive("late_tolerance", self.late_tolerance)?;
+        require::non_negative("coverage_tolerance", self.coverage_tolerance)?;
+        if self.coverage_tolerance >= 1.0 {
+            return Err(Error::domain(
+                "coverage_tolerance",
+                show(self.coverage_tolerance),
+                "must be < 1 (it is a probability mass)",
+            ));
+        }
+        // What the run asks of the machine: the grid posterior (coordinates,
+        // log-weights, energies; a copy per save point and for the data),
+        // the particles likewise, and their RK4 evaluations.
+        let d = self.grid.len() as f64;
+        let n_t = self.t.len() as f64;
+        let per_point = (d + 4.0) * 8.0 * 3.0;
+        let last = self.grid.len() - 1;
+        budget::check_memory(Field::key("grid").at(last).then("n"), cells * per_point)?;
+        let particles = self.particles as f64;
+        budget::check_memory("particles", particles * per_point)?;
+        let steps = self.steps as f64;
+        budget::check_work(
+            Field::key("grid").at(last).then("n"),
+            cells * (n_t * (4.0 * steps + 2.0) + 1.0),
+        )?;
+        budget::check_work("particles", particles * n_t * (4.0 * steps + 2.0))?;
+        budget::check_memory("n_data", self.n_data as f64 * model.obs_dim() as f64 * 8.0)?;
+        budget::check_work("n_data", self.n_data as f64 * cells)?;
+        Ok(())
+    }
+}
+
 /// Reads a config; errors name the file, line and column.
 pub fn load(path: &Path) -> Result<Config> {
     crate::ensure_linked();
-    crate::config::load(path)
+    crate::config::load_valid(path)
 }
 
 fn free_indices(model: &dyn Model, free: &Option<Vec<String>>) -> Result<Vec<usize>> {
@@ -203,6 +292,7 @@ fn marginal_gap(
 
 /// Runs dynamical Bayes on a loaded config; writes into `out` when given.
 pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Summary> {
+    crate::config::Validate::validate(cfg)?;
     let staged = crate::output::stage(out, origin.map(Path::new).as_slice())?;
     let model = cfg.model.as_ref();
     model.check_params(&cfg.theta_star).context("theta_star")?;
@@ -284,7 +374,7 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
             &e,
             &prior,
             cfg.coverage_tolerance,
-            &format!("at T = {t}"),
+            &format!("at T = {}", bayesrg_core::error::show(t)),
         )?;
         recs.push(dynamics::record(g.points(), &k_grid, t, ln_z));
     }

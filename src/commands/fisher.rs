@@ -231,21 +231,27 @@ pub fn run_loaded(loaded: &Loaded, ov: Overrides) -> Result<Report> {
     let c = &loaded.config;
     let o = &loaded.origin;
     let locate = |e: CoreError| -> anyhow::Error {
+        let name = e.field().map(|f| f.to_string()).unwrap_or_default();
         match &e {
             CoreError::Param(_) => anyhow!("{o}{}: invalid theta: {e}", loaded.locs.theta),
-            CoreError::Setting { name, .. } if name == "samples" => {
+            _ if name == "theta" || name.starts_with("theta[") => {
+                anyhow!("{o}{}: {e}", loaded.locs.theta)
+            }
+            _ if name == "model" => config::at_field(Path::new(o), e),
+            _ if name == "samples" => {
                 if ov.samples.is_some() {
                     anyhow!("--samples: {e}")
                 } else {
                     anyhow!("{o}{}: {e}", loaded.locs.samples)
                 }
             }
-            CoreError::Setting { name, .. } if name == "claimed_fisher" => {
+            _ if name == "claimed_fisher" => {
                 anyhow!("{o}{}: {e}", loaded.locs.claimed_fisher)
             }
             _ => anyhow!("{o}: {e}"),
         }
     };
+    check_size(c, &s).map_err(locate)?;
     validate::check_inputs(c.model.as_ref(), &c.theta, &s).map_err(locate)?;
     validate::validate(c.model.as_ref(), &c.theta, &s).map_err(locate)
 }
@@ -360,6 +366,23 @@ pub fn empirical_loaded(loaded: &Loaded, report: &Report) -> Result<Option<Empir
         };
         anyhow::Error::new(e).context(place)
     })
+}
+
+/// What the validator asks of the machine, and a model with no parameters
+/// (issue 11 §2, §3), before any work: it holds `samples` scores of `d`
+/// entries per estimator and evaluates the model about 10 times per sample.
+fn check_size(c: &Config, s: &Settings) -> Result<(), CoreError> {
+    use bayesrg_core::budget;
+    let d = c.model.dim();
+    bayesrg_core::error::require::has_parameters(
+        "model",
+        bayesrg_core::model::type_name(c.model.as_ref()),
+        d,
+    )?;
+    bayesrg_core::error::require::all_finite("theta", &c.theta)?;
+    let (n, d) = (s.samples as f64, d as f64);
+    budget::check_memory("samples", 4.0 * n * d.max(1.0) * 8.0)?;
+    budget::check_work("samples", 10.0 * n * d.max(1.0) * d.max(1.0))
 }
 
 /// The [`Summary`] of a run: the validator's checks, its verdict, and the

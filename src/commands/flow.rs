@@ -73,10 +73,84 @@ pub struct Config {
     pub data_space: bool,
 }
 
+impl crate::config::Validate for Config {
+    /// Every value, and the size of the run (issue 11 §2, §3): a y grid of
+    /// 10^300 points, a NaN end or 10^15 samples are refused here, naming
+    /// the field, before any work.
+    fn validate(&self) -> bayesrg_core::Result<()> {
+        use bayesrg_core::budget;
+        use bayesrg_core::error::{Error, Field, require, show};
+        let model = self.model.as_ref();
+        let d = model.dim();
+        require::has_parameters("model", type_name(model), d)?;
+        check_increasing("tau", &self.tau)?;
+        if self.tau[0] <= 0.0 {
+            return Err(Error::domain(
+                Field::key("tau").at(0),
+                show(self.tau[0]),
+                "must be > 0 (tau = 0 is the point mass at mu)",
+            ));
+        }
+        // The plots and the widths sqrt(tau/lambda) work in ln tau: a tau
+        // below the smallest normal double has no ln with full precision.
+        if let Some(i) = self.tau.iter().position(|t| *t < f64::MIN_POSITIVE) {
+            return Err(Error::domain(
+                Field::key("tau").at(i),
+                show(self.tau[i]),
+                format!(
+                    "must be >= {} (the smallest normal double)",
+                    show(f64::MIN_POSITIVE)
+                ),
+            ));
+        }
+        require::at_least("samples", self.samples, 100)?;
+        let n_tau = self.tau.len() as f64;
+        let samples = self.samples as f64;
+        let (d, m) = (d as f64, model.obs_dim() as f64);
+        // θ draws per τ (kept for the predictive), the base draws.
+        budget::check_memory("samples", 3.0 * samples * d * 8.0)?;
+        if let Some(g) = &self.y_grid {
+            require::finite("y_grid.lo", g.lo)?;
+            require::finite("y_grid.hi", g.hi)?;
+            let points = if g.discrete {
+                if g.hi < g.lo {
+                    return Err(Error::domain(
+                        "y_grid.hi",
+                        show(g.hi),
+                        format!("must be >= y_grid.lo = {}", show(g.lo)),
+                    ));
+                }
+                g.hi.floor() - g.lo.ceil() + 1.0
+            } else {
+                if g.hi <= g.lo {
+                    return Err(Error::domain(
+                        "y_grid.hi",
+                        show(g.hi),
+                        format!("must be > y_grid.lo = {}", show(g.lo)),
+                    ));
+                }
+                require::at_least("y_grid.n", g.n, 10)?;
+                g.n as f64
+            };
+            let field = if g.discrete { "y_grid.hi" } else { "y_grid.n" };
+            // One density per y and τ, each a mean over the θ draws.
+            budget::check_memory(field, points * (n_tau + 2.0) * 8.0)?;
+            budget::check_work(field, points * n_tau * samples)?;
+        }
+        if self.data_space {
+            let n = samples.min(2000.0);
+            let big = samples.max(20_000.0);
+            budget::check_memory("samples", big * m * 8.0 * 2.0)?;
+            budget::check_work("samples", n_tau * (4.0 * n * n * m + big * m * m))?;
+        }
+        Ok(())
+    }
+}
+
 /// Reads a config.
 pub fn load(path: &Path) -> Result<Config> {
     crate::ensure_linked();
-    crate::config::load(path)
+    crate::config::load_valid(path)
 }
 
 struct Row {
@@ -107,16 +181,10 @@ fn moments(ys: &[Vec<f64>]) -> (DVector<f64>, DMatrix<f64>) {
 
 /// Runs the flow; writes into `out` when given.
 pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Summary> {
+    crate::config::Validate::validate(cfg)?;
     let staged = crate::output::stage(out, origin.map(Path::new).as_slice())?;
     let model = cfg.model.as_ref();
-    check_increasing("tau", &cfg.tau)?;
-    if cfg.tau[0] <= 0.0 {
-        bail!("tau: entries must be > 0 (tau = 0 is the point mass at mu)");
-    }
     cfg.mu.validate(model).context("mu")?;
-    if cfg.samples < 100 {
-        bail!("samples = {} is too few (need >= 100)", cfg.samples);
-    }
     let d = model.dim();
     let m = model.obs_dim();
     if cfg.data_space
@@ -130,18 +198,13 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
     let ys: Option<(Vec<f64>, Vec<f64>)> = match &cfg.y_grid {
         Some(g) if m == 1 => {
             if g.discrete {
-                if g.hi < g.lo || g.hi.is_nan() || g.lo.is_nan() {
-                    bail!("y_grid: needs lo <= hi");
-                }
+                // lo, hi finite and the count within budget: validated.
                 let v: Vec<f64> = (g.lo.ceil() as i64..=g.hi.floor() as i64)
                     .map(|k| k as f64)
                     .collect();
                 let w = vec![1.0; v.len()];
                 Some((v, w))
             } else {
-                if !(g.hi > g.lo && g.n >= 10) {
-                    bail!("y_grid: needs lo < hi and n >= 10");
-                }
                 let h = (g.hi - g.lo) / g.n as f64;
                 Some((
                     (0..g.n).map(|i| g.lo + (i as f64 + 0.5) * h).collect(),
@@ -203,7 +266,8 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
             let mass: f64 = p.iter().zip(w).map(|(a, b)| a * b).sum();
             if (mass - 1.0).abs() > 1e-3 {
                 bail!(
-                    "the y grid does not cover the predictive at tau = {tau}: it holds {mass:.6} of the probability (widen y_grid)"
+                    "the y grid does not cover the predictive at tau = {}: it holds {mass:.6} of the probability (widen y_grid)",
+                    bayesrg_core::error::show(tau)
                 );
             }
             kl = observables::kl_quadrature(&p, p0, w);

@@ -204,9 +204,6 @@ pub fn run_stages(all: &[Stage], opts: &Options) -> Result<(Vec<StageReport>, Pa
                 if rep.pass() { "pass" } else { "FAIL" },
                 rep.seconds
             ));
-            if let Some(e) = &rep.error {
-                bar.println(format!("[{}] error: {e}", rep.name));
-            }
         }
         reports.push(rep);
         bar.inc(1);

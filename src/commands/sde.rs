@@ -12,13 +12,15 @@
 //! Files written: `moments.csv` (one row per saved time: ensemble and exact mean
 //! and covariance), `paths_<k>.csv` (a sample of paths at saved time k),
 //! `marginal_<k>_y<j>.png` (histograms against the exact marginal density),
-//! `mean.png`, `variance.png` and `summary.json`.
+//! `mean.png`, `variance.png`, `summary.json` and `timings.json` (the run
+//! time, kept apart so that result files depend on the seed only).
 
 use crate::commands::{Check, Summary};
 use crate::output::OutDir;
 use crate::plot::{self, Axes, Series};
 use anyhow::{Context, Result, anyhow, bail};
 use bayesrg_core::bayes::backward;
+use bayesrg_core::error::Field;
 use bayesrg_core::gaussian::Gaussian;
 use bayesrg_core::model::Model;
 use bayesrg_core::sde::ensemble::{Ensemble, EnsembleConfig, simulate};
@@ -90,8 +92,10 @@ fn default_bins() -> usize {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DriftConfig {
-    /// b = 0.
-    Zero,
+    /// b = 0. A struct variant with no fields (not a unit variant), so that
+    /// `deny_unknown_fields` refuses a stray key such as `velocity` (serde
+    /// ignores the other keys of an internally tagged unit variant).
+    Zero {},
     /// b = γ̇ (constant velocity).
     Constant {
         /// γ̇.
@@ -260,7 +264,7 @@ fn build(cfg: &SdeConfig) -> Result<Built> {
         }
     };
     let (drift, velocity): (Arc<dyn Drift>, Option<Vec<f64>>) = match &cfg.drift {
-        DriftConfig::Zero => (Arc::new(ZeroDrift::new(d)), None),
+        DriftConfig::Zero {} => (Arc::new(ZeroDrift::new(d)), None),
         DriftConfig::Constant { velocity } => {
             check_len(velocity, d, "drift.velocity")?;
             if velocity.iter().any(|v| !v.is_finite()) {
@@ -323,35 +327,112 @@ impl Built {
     }
 }
 
-fn validate(cfg: &SdeConfig) -> Result<()> {
-    if cfg.dt <= 0.0 || !cfg.dt.is_finite() {
-        bail!("dt must be > 0, got {}", cfg.dt);
-    }
-    if cfg.paths < 2 {
-        bail!("paths must be at least 2, got {}", cfg.paths);
-    }
-    if cfg.save_at.is_empty() {
-        bail!("save_at must list at least one time");
-    }
-    let mut prev = 0.0;
-    for &t in &cfg.save_at {
-        if t <= prev || !t.is_finite() {
-            bail!("save_at must be increasing and > 0, got {t} after {prev}");
+impl crate::config::Validate for SdeConfig {
+    /// Every value, and the size of the run (issue 11 §2, §3): a NaN start
+    /// point, a step of 1e-300 or a save time of 1e300 are refused here,
+    /// naming the field, before any work.
+    fn validate(&self) -> bayesrg_core::Result<()> {
+        use bayesrg_core::budget;
+        use bayesrg_core::error::{Error, require, show};
+        require::positive("dt", self.dt)?;
+        require::at_least("paths", self.paths, 2)?;
+        if self.save_at.is_empty() {
+            return Err(Error::domain(
+                "save_at",
+                "[]",
+                "must list at least one time",
+            ));
         }
-        prev = t;
+        let mut prev = 0.0;
+        for (k, &t) in self.save_at.iter().enumerate() {
+            require::finite(Field::key("save_at").at(k), t)?;
+            if t <= prev {
+                return Err(Error::domain(
+                    Field::key("save_at").at(k),
+                    show(t),
+                    format!("must be > 0 and after the previous time {}", show(prev)),
+                ));
+            }
+            prev = t;
+        }
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            return Err(Error::domain(
+                "alpha",
+                show(self.alpha),
+                "must lie in (0, 1)",
+            ));
+        }
+        require::at_least("bins", self.bins, 1)?;
+        require::all_finite("y0", &self.y0)?;
+        if self.y0.is_empty() {
+            return Err(Error::domain(
+                "y0",
+                "[]",
+                "must give at least one coordinate",
+            ));
+        }
+        let d = self.y0.len() as f64;
+        match &self.drift {
+            DriftConfig::Zero {} => {}
+            DriftConfig::Constant { velocity } => require::all_finite("drift.velocity", velocity)?,
+            DriftConfig::Ou { b, centre }
+            | DriftConfig::QuadraticPotential {
+                precision: b,
+                centre,
+            } => {
+                let name = if matches!(self.drift, DriftConfig::Ou { .. }) {
+                    "b"
+                } else {
+                    "precision"
+                };
+                for (i, r) in b.iter().enumerate() {
+                    require::all_finite(Field::key("drift").then(name).at(i), r)?;
+                }
+                if let Some(c) = centre {
+                    require::all_finite("drift.centre", c)?;
+                }
+            }
+        }
+        match &self.diffusion {
+            DiffusionConfig::KInv { matrix } | DiffusionConfig::K { matrix } => {
+                for (i, r) in matrix.iter().enumerate() {
+                    require::all_finite(Field::key("diffusion").then("matrix").at(i), r)?;
+                }
+            }
+            DiffusionConfig::Fisher {
+                model,
+                theta,
+                scale,
+                ..
+            } => {
+                require::has_parameters(
+                    "diffusion.model",
+                    bayesrg_core::model::type_name(model.as_ref()),
+                    model.dim(),
+                )?;
+                require::all_finite("diffusion.theta", theta)?;
+                require::positive("diffusion.scale", *scale)?;
+            }
+        }
+        // What the run asks of the machine: every path steps to the last
+        // save time and keeps its state at each save time.
+        let t_max = prev;
+        let steps = (t_max / self.dt).ceil();
+        let paths = self.paths as f64;
+        budget::check_memory("paths", paths * d * (self.save_at.len() as f64 + 1.0) * 8.0)?;
+        budget::check_work("dt", paths * steps * d * d.max(1.0))?;
+        budget::check_memory("bins", self.bins as f64 * 8.0 * 4.0)?;
+        budget::check_memory(
+            "sample_paths",
+            (self.sample_paths.min(self.paths)) as f64 * d * 8.0,
+        )?;
+        Ok(())
     }
-    if !(cfg.alpha > 0.0 && cfg.alpha < 1.0) {
-        bail!("alpha must lie in (0, 1), got {}", cfg.alpha);
-    }
-    if cfg.bins == 0 {
-        bail!("bins must be at least 1");
-    }
-    Ok(())
 }
 
 /// Loads a config file (errors name file:line:col).
 pub fn load(path: &Path) -> Result<SdeConfig> {
-    crate::config::load(path)
+    crate::config::load_valid(path)
 }
 
 /// Runs `bayesrg sde` on a parsed config; writes the result folder `out` when
@@ -362,8 +443,8 @@ pub fn run(
     out: Option<&Path>,
     quiet: bool,
 ) -> Result<Summary> {
+    crate::config::Validate::validate(cfg)?;
     let staged = crate::output::stage(out, origin.as_deref().map(Path::new).as_slice())?;
-    validate(cfg)?;
     let built = build(cfg)?;
     let d = built.problem.dim();
     check_len(&cfg.y0, d, "y0")?;
@@ -410,7 +491,7 @@ pub fn run(
     for (k, law) in laws.iter().enumerate() {
         let t = cfg.save_at[k];
         let c: LawCheck = gaussian_law::check(ens.states(k), law);
-        let oracle = if built.velocity.is_some() || matches!(cfg.drift, DriftConfig::Zero) {
+        let oracle = if built.velocity.is_some() || matches!(cfg.drift, DriftConfig::Zero {}) {
             "heat kernel N(y₀ + τγ̇, τK⁻¹) (eq. 43)"
         } else {
             "exact Ornstein–Uhlenbeck law (Van Loan)"
@@ -456,11 +537,27 @@ pub fn run(
     let summary = Summary::new("sde", origin, checks, details);
     if let Some(dir) = staged {
         write_files(&dir, cfg, &built, &ens, &laws)?;
-        dir.write_json("summary.json", &summary)?;
+        // Run times go to `timings.json`, not into the results: two runs
+        // with one seed give byte-identical result files (issue 11 §5).
+        let mut results = summary.clone();
+        let mut timings = serde_json::Map::new();
+        if let Some(d) = results.details.as_object_mut() {
+            for k in TIMING_KEYS {
+                if let Some(v) = d.remove(*k) {
+                    timings.insert((*k).to_string(), v);
+                }
+            }
+        }
+        dir.write_json("summary.json", &results)?;
+        dir.write_json(crate::output::TIMINGS_FILE, &timings)?;
         dir.commit()?;
     }
     Ok(summary)
 }
+
+/// The keys of the summary's details that are run times: kept out of
+/// `summary.json` and written to [`crate::output::TIMINGS_FILE`].
+const TIMING_KEYS: &[&str] = &["seconds", "path_steps_per_second"];
 
 /// Loads `path` and runs it (what `bayesrg sde FILE --out DIR` does).
 pub fn run_file(path: &Path, out: Option<&Path>, quiet: bool) -> Result<Summary> {

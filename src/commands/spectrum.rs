@@ -39,7 +39,7 @@
 
 use super::{Check, Summary};
 use crate::plot;
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use bayesrg_core::Model;
 use bayesrg_core::fisher;
 use bayesrg_core::geometry::sloppiness;
@@ -107,15 +107,67 @@ fn default_seed() -> u64 {
     1
 }
 
+impl crate::config::Validate for SpectrumConfig {
+    /// Every value, and the size of the run (issue 11 §2, §3, §6): a model
+    /// with no parameters, a NaN θ, a negative or NaN `expect_decades`, a
+    /// rank above the dimension, a metric too large for the machine; each
+    /// refused naming its field before any work.
+    fn validate(&self) -> bayesrg_core::Result<()> {
+        use bayesrg_core::budget;
+        use bayesrg_core::error::{Error, Field, require, show};
+        let model = self.model.as_ref();
+        let d = model.dim();
+        let tag = bayesrg_core::model::type_name(model);
+        require::has_parameters("model", tag, d)?;
+        if let Some(t) = &self.theta {
+            require::all_finite("theta", t)?;
+        }
+        if let Some(x) = self.expect_decades {
+            require::non_negative("expect_decades", x)?;
+        }
+        if let Some(r) = self.expect_rank
+            && r > d
+        {
+            return Err(Error::domain(
+                "expect_rank",
+                r,
+                format!("must be at most the dimension {d} of model `{tag}`"),
+            ));
+        }
+        require::at_least("samples", self.samples, 1)?;
+        if let Some(ff) = &self.free_field {
+            require::non_negative("free_field.mass", ff.mass)?;
+            for (i, t) in ff.taus.iter().enumerate() {
+                require::positive(Field::key("free_field").then("taus").at(i), *t)?;
+            }
+            if ff.mass == 0.0 && ff.cutoff.is_none() {
+                return Err(Error::domain(
+                    "free_field.mass",
+                    show(ff.mass),
+                    "must be > 0 without a cutoff: the massless field has an infinite Fisher at p = 0",
+                ));
+            }
+        }
+        // What the run asks of the machine: the d×d metric, its eigenvectors
+        // and a Jacobi sweep (d³), and the Monte Carlo fallback's scores.
+        let df = d as f64;
+        budget::check_memory("model", 4.0 * df * df * 8.0)?;
+        budget::check_work("model", 10.0 * df * df * df)?;
+        budget::check_memory("samples", self.samples as f64 * df * 8.0)?;
+        budget::check_work("samples", self.samples as f64 * df * df)?;
+        Ok(())
+    }
+}
+
 /// Reads a spectrum config (TOML, or JSON by extension).
 pub fn load(path: &Path) -> Result<SpectrumConfig> {
-    crate::config::load(path)
+    crate::config::load_valid(path)
 }
 
 /// Loads `path` and runs it; see [`run`].
 pub fn run_file(path: &Path, out: Option<&Path>) -> Result<Summary> {
     let cfg = load(path)?;
-    run(&cfg, Some(path.display().to_string()), out)
+    run(&cfg, Some(path.display().to_string()), out).with_context(|| path.display().to_string())
 }
 
 /// One DB-RG scale: how many modes the backward posterior resolves.
@@ -236,24 +288,14 @@ fn as_lattice(model: &dyn Model) -> Result<LatticeField> {
 /// Computes the spectrum (and, for a free field, the Wilson-shell analysis),
 /// checks it, and writes the results into `out` when given.
 pub fn run(cfg: &SpectrumConfig, config: Option<String>, out: Option<&Path>) -> Result<Summary> {
+    crate::config::Validate::validate(cfg)?;
     let staged = crate::output::stage(out, config.as_deref().map(Path::new).as_slice())?;
     let model = cfg.model.as_ref();
     let tag = bayesrg_core::model::type_name(model);
     let lattice = match (&cfg.free_field, tag) {
         (Some(ff), "lattice_field") => {
-            if !(ff.mass >= 0.0 && ff.mass.is_finite()) {
-                bail!("free_field.mass = {} must be >= 0", ff.mass);
-            }
             if let Some(c) = ff.cutoff {
                 c.check().map_err(|e| anyhow!("free_field.cutoff: {e}"))?;
-            }
-            if ff.mass == 0.0 && ff.cutoff.is_none() {
-                bail!(
-                    "free_field: the massless field without a cutoff has an infinite Fisher at p = 0; give mass > 0"
-                );
-            }
-            if let Some(t) = ff.taus.iter().find(|t| !(**t > 0.0 && t.is_finite())) {
-                bail!("free_field.taus: τ = {t} must be > 0");
             }
             Some((as_lattice(model)?, ff.clone()))
         }

@@ -166,8 +166,12 @@ pub fn rk4(pts: &mut WeightedPoints, k: &[f64], t0: f64, t1: f64, steps: usize) 
     let mut u: Vec<f64> = pts.log_weights().to_vec();
     let fail = |t: f64, why: String| {
         Error::failed(
-            format!("eq. (33) from T = {t0} to {t1}"),
-            format!("at T = {t}: {why}"),
+            format!(
+                "eq. (33) from T = {} to {}",
+                crate::error::show(t0),
+                crate::error::show(t1)
+            ),
+            format!("at T = {}: {why}", crate::error::show(t)),
         )
     };
     let nan = |t: f64| fail(t, "E_pi[K] is not finite (NaN or overflow of K)".into());

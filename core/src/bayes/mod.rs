@@ -75,7 +75,10 @@ pub fn check_increasing(name: &str, grid: &[f64]) -> crate::Result<()> {
     if let Some(i) = grid.iter().position(|v| !v.is_finite() || *v < 0.0) {
         return Err(crate::Error::setting(
             name,
-            format!("entry {i} = {} must be finite and >= 0", grid[i]),
+            format!(
+                "entry {i} = {} must be finite and >= 0",
+                crate::error::show(grid[i])
+            ),
         ));
     }
     if let Some(i) = (1..grid.len()).find(|&i| grid[i] <= grid[i - 1]) {
@@ -83,8 +86,8 @@ pub fn check_increasing(name: &str, grid: &[f64]) -> crate::Result<()> {
             name,
             format!(
                 "must increase strictly, but entry {i} = {} follows {}",
-                grid[i],
-                grid[i - 1]
+                crate::error::show(grid[i]),
+                crate::error::show(grid[i - 1])
             ),
         ));
     }

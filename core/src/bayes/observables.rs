@@ -65,19 +65,26 @@ fn dist(a: &[f64], b: &[f64]) -> f64 {
 
 /// The energy distance 2E‖X−Y‖ − E‖X−X′‖ − E‖Y−Y′‖ between two samples
 /// (U-statistics for the within-sample terms); 0 iff the laws agree.
+///
+/// Deterministic whatever the number of threads (`crate::rng` rule): each
+/// row's inner sum is computed sequentially in one task, and the row sums
+/// are added in row order, never in the thread pool's order.
 pub fn energy_distance(x: &[Vec<f64>], y: &[Vec<f64>]) -> f64 {
     use rayon::prelude::*;
-    let cross: f64 = x
-        .par_iter()
-        .map(|a| y.iter().map(|b| dist(a, b)).sum::<f64>())
-        .sum::<f64>()
-        / (x.len() * y.len()) as f64;
+    let in_order = |rows: Vec<f64>| rows.iter().sum::<f64>();
+    let cross = in_order(
+        x.par_iter()
+            .map(|a| y.iter().map(|b| dist(a, b)).sum::<f64>())
+            .collect(),
+    ) / (x.len() * y.len()) as f64;
     let within = |s: &[Vec<f64>]| {
         let n = s.len();
-        let t: f64 = (0..n)
-            .into_par_iter()
-            .map(|i| (i + 1..n).map(|j| dist(&s[i], &s[j])).sum::<f64>())
-            .sum();
+        let t = in_order(
+            (0..n)
+                .into_par_iter()
+                .map(|i| (i + 1..n).map(|j| dist(&s[i], &s[j])).sum::<f64>())
+                .collect(),
+        );
         2.0 * t / (n * (n - 1)) as f64
     };
     2.0 * cross - within(x) - within(y)
@@ -87,6 +94,38 @@ pub fn energy_distance(x: &[Vec<f64>], y: &[Vec<f64>]) -> f64 {
 mod tests {
     use super::*;
     use approx::assert_relative_eq;
+
+    #[test]
+    fn energy_distance_has_the_same_bits_with_any_thread_count() {
+        // Issue 11 §5: the parallel float sum used to differ between 1, 2
+        // and 4 threads (up to 9e-11 relative). Oracle: the single-thread
+        // value, bit for bit. The values are spread over decades, so a sum
+        // in another order would round differently.
+        let pts = |n: usize, s: f64| -> Vec<Vec<f64>> {
+            (0..n)
+                .map(|i| {
+                    let t = i as f64;
+                    vec![
+                        (t * 0.731).sin() * 10f64.powi((i % 7) as i32 - 3) + s,
+                        (t * 1.37).cos(),
+                    ]
+                })
+                .collect()
+        };
+        let (x, y) = (pts(700, 0.0), pts(500, 0.3));
+        let at = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| energy_distance(&x, &y))
+        };
+        let one = at(1);
+        assert!(one.is_finite() && one != 0.0);
+        for t in [2, 3, 4, 8] {
+            assert_eq!(at(t).to_bits(), one.to_bits(), "{t} threads");
+        }
+    }
 
     #[test]
     fn quadrature_kl_and_entropy_of_normals() {
