@@ -1,13 +1,51 @@
-//! Result folders written atomically: nothing half-written is left behind.
+//! Result folders: written atomically, and never at the cost of a user's files.
 //!
-//! An [`OutDir`] writes into a hidden staging folder beside the target; only
-//! [`OutDir::commit`] moves it into place (replacing an older result). If the
-//! run fails or panics first, the staging folder is removed on drop and the
-//! target is untouched.
+//! The rules for `--out DIR` (docs/guide.md, "Result folders"):
+//!
+//! 1. **Only bayesrg's own folders are replaced.** Every result folder holds a
+//!    manifest, [`MANIFEST`], listing what bayesrg wrote into it. An existing
+//!    `DIR` may be replaced only if it is empty, or if it holds a manifest and
+//!    nothing that the manifest does not list. Anything else (a folder of the
+//!    user's, a result folder to which the user has added a file, a symbolic
+//!    link, a file) is refused up front, before any work, and left untouched.
+//! 2. **Inputs are never inside the output.** `DIR` may not be, or contain, an
+//!    input of the run (the config file, a data folder, a weights file, a
+//!    plugin) or the working folder.
+//! 3. **Replacement is atomic.** Results are written into a hidden staging
+//!    folder `.DIR.partial-PID` beside `DIR` (so an unwritable place is found
+//!    before the computation starts). [`OutDir::commit`] swaps it with the old
+//!    folder in one step (`renameat2(RENAME_EXCHANGE)` on Linux; elsewhere the
+//!    old folder is first renamed aside to `.DIR.old-PID` and restored if the
+//!    move fails), then deletes the old results: at every instant either the
+//!    old or the new results are in place.
+//! 4. **No staging folder stays behind.** A run that fails or panics removes
+//!    its staging folder on drop; SIGINT, SIGTERM and SIGHUP remove every
+//!    staging folder of the process before it exits (status 130); and
+//!    the leftovers of a killed run (`.DIR.partial-PID` or `.DIR.old-PID` of a
+//!    process that no longer runs, recognised by bayesrg's marker inside) are
+//!    removed by the next run into the same place.
 
-use anyhow::{Context, Result};
-use serde::Serialize;
-use std::path::{Path, PathBuf};
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+/// The manifest every finished result folder holds: JSON with the files that
+/// bayesrg wrote (paths relative to the folder, `/`-separated).
+pub const MANIFEST: &str = ".bayesrg-results.json";
+
+/// The marker inside a staging folder, so that a later run recognises the
+/// leftovers of a killed run as its own before deleting them.
+const STAGING_MARKER: &str = ".bayesrg-staging";
+
+/// What [`MANIFEST`] holds.
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    written_by: String,
+    version: String,
+    files: Vec<String>,
+}
 
 /// A result folder under construction.
 #[derive(Debug)]
@@ -17,35 +55,74 @@ pub struct OutDir {
     committed: bool,
 }
 
+/// Starts the result folder of a run when `out` is given: [`OutDir::create`]
+/// at the start of the run, so that a refused or unwritable `--out` is
+/// reported before any work.
+pub fn stage(out: Option<&Path>, inputs: &[&Path]) -> Result<Option<OutDir>> {
+    out.map(|d| OutDir::create(d, inputs)).transpose()
+}
+
 impl OutDir {
-    /// Starts a result folder that will become `target` on [`OutDir::commit`].
-    pub fn create(target: &Path) -> Result<Self> {
-        let parent = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
+    /// Checks that `target` may receive results (rules 1 and 2 of the module
+    /// documentation), removes leftovers of killed runs beside it, and starts
+    /// the staging folder. `inputs` are the paths the run reads (config file,
+    /// data folder, weights, plugins); missing ones are ignored.
+    ///
+    /// # Errors
+    /// Every refusal names the folder and the reason; the command line turns it
+    /// into exit status 2. Nothing on disk is changed when this fails, apart
+    /// from creating missing parent folders of `target`.
+    pub fn create(target: &Path, inputs: &[&Path]) -> Result<Self> {
+        let target = absolute(target)?;
+        let name = match target.file_name() {
+            Some(n) => n.to_string_lossy().into_owned(),
+            None => bail!(
+                "--out `{}` names no folder (a root or `..`); give the path of a result folder",
+                target.display()
+            ),
         };
+        check_not_input(&target, inputs)?;
+        check_replaceable(&target)?;
+        let parent = target.parent().map(Path::to_path_buf).unwrap_or_default();
         std::fs::create_dir_all(&parent)
-            .with_context(|| format!("cannot create folder `{}`", parent.display()))?;
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "out".into());
+            .with_context(|| format!("--out: cannot create folder `{}`", parent.display()))?;
+        remove_stale(&parent, &name);
         let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        // If a plugin kills this (supervised) process, the parent removes it.
+        crate::plugins::supervisor::note_staging(&staging);
         if staging.exists() {
             std::fs::remove_dir_all(&staging).ok();
         }
-        std::fs::create_dir_all(&staging)
-            .with_context(|| format!("cannot create folder `{}`", staging.display()))?;
-        Ok(OutDir {
-            target: target.to_path_buf(),
+        // Registered before it exists, so that a signal at any moment from
+        // here on finds it in the list.
+        register(&staging);
+        std::fs::create_dir(&staging).with_context(|| {
+            format!(
+                "--out: cannot write into `{}` (creating a staging folder there failed)",
+                parent.display()
+            )
+        })?;
+        let dir = OutDir {
+            target,
             staging,
             committed: false,
-        })
+        };
+        std::fs::write(
+            dir.staging.join(STAGING_MARKER),
+            b"bayesrg staging folder\n",
+        )
+        .with_context(|| format!("--out: cannot write into `{}`", dir.staging.display()))?;
+        Ok(dir)
     }
 
     /// The path of `name` inside the staging folder (write files here).
     pub fn path(&self, name: &str) -> PathBuf {
         self.staging.join(name)
+    }
+
+    /// The folder the results will have once committed.
+    pub fn target(&self) -> &Path {
+        &self.target
     }
 
     /// Writes `value` as pretty JSON to `name`.
@@ -63,15 +140,30 @@ impl OutDir {
         std::fs::write(&p, text).with_context(|| format!("cannot write `{}`", p.display()))
     }
 
-    /// Moves the finished folder into place, replacing an older one.
+    /// Writes the manifest and moves the finished folder into place, replacing
+    /// an older result folder atomically (rule 3). The target is checked again
+    /// first: a file added to it during the run makes the commit fail and the
+    /// old folder stays as it was.
     pub fn commit(mut self) -> Result<PathBuf> {
-        if self.target.exists() {
-            std::fs::remove_dir_all(&self.target)
-                .with_context(|| format!("cannot replace `{}`", self.target.display()))?;
+        std::fs::remove_file(self.staging.join(STAGING_MARKER)).ok();
+        let mut files = Vec::new();
+        list_files(&self.staging, Path::new(""), &mut files)?;
+        files.sort();
+        let manifest = Manifest {
+            written_by: "bayesrg".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            files,
+        };
+        self.write_json(MANIFEST, &manifest)?;
+        check_replaceable(&self.target)?;
+        if std::fs::symlink_metadata(&self.target).is_ok() {
+            replace(&self.staging, &self.target)?;
+        } else {
+            std::fs::rename(&self.staging, &self.target)
+                .with_context(|| format!("cannot move results into `{}`", self.target.display()))?;
         }
-        std::fs::rename(&self.staging, &self.target)
-            .with_context(|| format!("cannot move results into `{}`", self.target.display()))?;
         self.committed = true;
+        unregister(&self.staging);
         Ok(self.target.clone())
     }
 }
@@ -80,7 +172,290 @@ impl Drop for OutDir {
     fn drop(&mut self) {
         if !self.committed {
             std::fs::remove_dir_all(&self.staging).ok();
+            unregister(&self.staging);
         }
+    }
+}
+
+/// `p` made absolute against the working folder: `.` and `..` resolved, and
+/// every existing folder on the way canonicalised (symbolic links followed),
+/// except the last component, so that a link named by `--out` stays a link.
+fn absolute(p: &Path) -> Result<PathBuf> {
+    if p.as_os_str().is_empty() {
+        bail!("--out is empty; give the path of a result folder");
+    }
+    let joined = std::env::current_dir()
+        .context("cannot read the working folder")?
+        .join(p);
+    let parts: Vec<Component> = joined.components().collect();
+    let mut out = PathBuf::new();
+    for (i, c) in parts.iter().enumerate() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => out.push(c.as_os_str()),
+        }
+        let last_name = i + 1 == parts.len() && matches!(c, Component::Normal(_));
+        if !last_name && let Ok(real) = out.canonicalize() {
+            out = real;
+        }
+    }
+    Ok(out)
+}
+
+/// Rule 2: `target` is not an input, does not contain one, and does not
+/// contain the working folder.
+fn check_not_input(target: &Path, inputs: &[&Path]) -> Result<()> {
+    let cwd = std::env::current_dir()
+        .context("cannot read the working folder")?
+        .canonicalize()
+        .context("cannot read the working folder")?;
+    if cwd.starts_with(target) {
+        bail!(
+            "--out `{}` is the working folder or holds it; results go into a folder of their own (for example --out results)",
+            target.display()
+        );
+    }
+    for input in inputs {
+        let Ok(abs) = absolute(input) else { continue };
+        if abs.starts_with(target) {
+            bail!(
+                "--out `{}` holds `{}`, an input of this run; choose another result folder",
+                target.display(),
+                input.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Rule 1: `target` does not exist, is an empty folder, or is a result folder
+/// of bayesrg holding nothing but what its manifest lists.
+fn check_replaceable(target: &Path) -> Result<()> {
+    let meta = match std::fs::symlink_metadata(target) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => bail!("--out `{}`: {e}", target.display()),
+    };
+    if meta.file_type().is_symlink() {
+        bail!(
+            "--out `{}` is a symbolic link; name a folder itself (bayesrg does not replace links)",
+            target.display()
+        );
+    }
+    if !meta.is_dir() {
+        bail!(
+            "--out `{}` exists and is not a folder; bayesrg will not replace it",
+            target.display()
+        );
+    }
+    let mut present = Vec::new();
+    list_files(target, Path::new(""), &mut present)
+        .with_context(|| format!("--out: cannot read `{}`", target.display()))?;
+    if present.is_empty() {
+        return Ok(());
+    }
+    let refuse = |why: String| -> Result<()> {
+        bail!(
+            "--out `{}` already exists and {why}; bayesrg replaces only result folders it wrote itself. Choose a new folder, or remove this one yourself",
+            target.display()
+        )
+    };
+    let manifest: Manifest = match std::fs::read_to_string(target.join(MANIFEST))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+    {
+        Some(m) => m,
+        None => return refuse("holds files that bayesrg did not write".into()),
+    };
+    let listed: BTreeSet<&str> = manifest.files.iter().map(String::as_str).collect();
+    let foreign: Vec<&String> = present
+        .iter()
+        .filter(|f| f.as_str() != MANIFEST && !listed.contains(f.as_str()))
+        .collect();
+    if !foreign.is_empty() {
+        let shown: Vec<String> = foreign.iter().take(3).map(|f| format!("`{f}`")).collect();
+        let more = if foreign.len() > 3 {
+            format!(" and {} more", foreign.len() - 3)
+        } else {
+            String::new()
+        };
+        return refuse(format!(
+            "holds {}{more}, which bayesrg did not write",
+            shown.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// Every file and folder under `dir`, relative, `/`-separated, folders with a
+/// trailing `/`. Symbolic links are listed, never followed.
+fn list_files(dir: &Path, rel: &Path, out: &mut Vec<String>) -> Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir.join(rel))?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let r = rel.join(e.file_name());
+        let name = r.to_string_lossy().replace('\\', "/");
+        if e.file_type()?.is_dir() {
+            out.push(format!("{name}/"));
+            list_files(dir, &r, out)?;
+        } else {
+            out.push(name);
+        }
+    }
+    Ok(())
+}
+
+/// Atomically puts `staging` in the place of the existing folder `target` and
+/// deletes the old one (rule 3).
+fn replace(staging: &Path, target: &Path) -> Result<()> {
+    if exchange(staging, target).is_ok() {
+        // `staging` now holds the old results.
+        std::fs::remove_dir_all(staging).ok();
+        return Ok(());
+    }
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let parent = target.parent().unwrap_or(Path::new("."));
+    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+    std::fs::rename(target, &old)
+        .with_context(|| format!("cannot replace `{}`", target.display()))?;
+    if let Err(e) = std::fs::rename(staging, target) {
+        std::fs::rename(&old, target).ok();
+        return Err(e).with_context(|| format!("cannot move results into `{}`", target.display()));
+    }
+    std::fs::remove_dir_all(&old).ok();
+    Ok(())
+}
+
+/// Swaps two paths in one step (Linux `renameat2` with `RENAME_EXCHANGE`).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let ca = CString::new(a.as_os_str().as_bytes())?;
+    let cb = CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: both are valid NUL-terminated paths; renameat2 only reads them.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// No atomic exchange here: [`replace`] falls back to two renames.
+#[cfg(not(target_os = "linux"))]
+fn exchange(_a: &Path, _b: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+}
+
+/// Whether the process `pid` still runs.
+fn alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(p) = libc::pid_t::try_from(pid) else {
+            return false;
+        };
+        // SAFETY: signal 0 only checks for existence and permission.
+        let r = unsafe { libc::kill(p, 0) };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
+/// Removes, beside a target named `name` in `parent`, the staging and
+/// set-aside folders of bayesrg runs that no longer run (rule 4).
+pub fn remove_stale(parent: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file.strip_prefix(&format!(".{name}.")) else {
+            continue;
+        };
+        let (marker, pid) = if let Some(p) = rest.strip_prefix("partial-") {
+            (STAGING_MARKER, p)
+        } else if let Some(p) = rest.strip_prefix("old-") {
+            (MANIFEST, p)
+        } else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        let path = e.path();
+        let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+        if !is_dir || alive(pid) {
+            continue;
+        }
+        if path.join(marker).is_file() || path.join(MANIFEST).is_file() {
+            std::fs::remove_dir_all(&path).ok();
+        } else {
+            // Killed between creating the folder and marking it: only an
+            // empty folder is removed.
+            std::fs::remove_dir(&path).ok();
+        }
+    }
+}
+
+/// Staging folders of this process, removed by the signal handler.
+fn active() -> &'static Mutex<Vec<PathBuf>> {
+    static ACTIVE: OnceLock<Mutex<Vec<PathBuf>>> = OnceLock::new();
+    ACTIVE.get_or_init(|| {
+        // SIGINT, SIGTERM, SIGHUP: remove the staging folders, then exit as
+        // the signal would have (128 + its number). If the handler cannot be
+        // installed (another one is), drop-based clean-up still applies.
+        ctrlc::set_handler(|| {
+            if let Ok(list) = active().lock() {
+                for p in list.iter() {
+                    std::fs::remove_dir_all(p).ok();
+                }
+            }
+            eprintln!("interrupted: no results written");
+            std::process::exit(130);
+        })
+        .ok();
+        Mutex::new(Vec::new())
+    })
+}
+
+/// Removes every staging folder of this process now: for an exit that
+/// skips destructors (a fatal write error on standard output).
+pub fn abandon_all() {
+    if let Ok(mut list) = active().lock() {
+        for p in list.drain(..) {
+            std::fs::remove_dir_all(p).ok();
+        }
+    }
+}
+
+fn register(p: &Path) {
+    if let Ok(mut v) = active().lock() {
+        v.push(p.to_path_buf());
+    }
+}
+
+fn unregister(p: &Path) {
+    if let Ok(mut v) = active().lock() {
+        v.retain(|q| q != p);
     }
 }
 
@@ -88,20 +463,130 @@ impl Drop for OutDir {
 mod tests {
     use super::*;
 
+    fn base(tag: &str) -> PathBuf {
+        let b = std::env::temp_dir().join(format!("brg-out-{tag}-{}", std::process::id()));
+        std::fs::remove_dir_all(&b).ok();
+        std::fs::create_dir_all(&b).unwrap();
+        b.canonicalize().unwrap()
+    }
+
     #[test]
     fn nothing_left_without_commit() {
-        let base = std::env::temp_dir().join(format!("brg-out-{}", std::process::id()));
+        let base = base("drop");
         let target = base.join("res");
         {
-            let o = OutDir::create(&target).unwrap();
+            let o = OutDir::create(&target, &[]).unwrap();
             o.write_text("a.txt", "x").unwrap();
         }
         assert!(!target.exists());
         assert_eq!(std::fs::read_dir(&base).unwrap().count(), 0);
-        let o = OutDir::create(&target).unwrap();
+        let o = OutDir::create(&target, &[]).unwrap();
         o.write_text("a.txt", "y").unwrap();
         o.commit().unwrap();
         assert_eq!(std::fs::read_to_string(target.join("a.txt")).unwrap(), "y");
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn own_folder_is_replaced_user_folder_is_refused() {
+        let base = base("replace");
+        let target = base.join("res");
+        let o = OutDir::create(&target, &[]).unwrap();
+        o.write_text("sub/a.csv", "1").unwrap();
+        o.commit().unwrap();
+        // A second run replaces it, and nothing but the new results remains.
+        let o = OutDir::create(&target, &[]).unwrap();
+        o.write_text("b.csv", "2").unwrap();
+        o.commit().unwrap();
+        assert!(!target.join("sub").exists());
+        assert_eq!(std::fs::read_to_string(target.join("b.csv")).unwrap(), "2");
+        // A file of the user's inside makes it the user's.
+        std::fs::write(target.join("notes.txt"), "mine").unwrap();
+        let e = OutDir::create(&target, &[]).unwrap_err().to_string();
+        assert!(
+            e.contains("notes.txt") && e.contains("did not write"),
+            "{e}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(target.join("notes.txt")).unwrap(),
+            "mine"
+        );
+        // A folder without a manifest is refused.
+        let user = base.join("mine");
+        std::fs::create_dir_all(&user).unwrap();
+        std::fs::write(user.join("data.csv"), "1").unwrap();
+        assert!(OutDir::create(&user, &[]).is_err());
+        assert!(user.join("data.csv").exists());
+        // An empty folder may be used.
+        let empty = base.join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        OutDir::create(&empty, &[]).unwrap().commit().unwrap();
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn a_file_added_during_the_run_stops_the_commit() {
+        let base = base("race");
+        let target = base.join("res");
+        OutDir::create(&target, &[]).unwrap().commit().unwrap();
+        let o = OutDir::create(&target, &[]).unwrap();
+        o.write_text("new.csv", "n").unwrap();
+        std::fs::write(target.join("late.txt"), "user").unwrap();
+        assert!(o.commit().is_err());
+        assert!(target.join("late.txt").exists());
+        assert_eq!(std::fs::read_dir(&base).unwrap().count(), 1);
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn inputs_and_the_working_folder_are_never_inside_the_output() {
+        let base = base("inputs");
+        let cfg = base.join("cfg");
+        std::fs::create_dir_all(&cfg).unwrap();
+        std::fs::write(cfg.join("run.toml"), "x").unwrap();
+        let e = OutDir::create(&cfg, &[&cfg.join("run.toml")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("input"), "{e}");
+        let cwd = std::env::current_dir().unwrap();
+        assert!(OutDir::create(&cwd, &[]).is_err());
+        assert!(OutDir::create(Path::new("."), &[]).is_err());
+        assert!(OutDir::create(Path::new(".."), &[]).is_err());
+        assert!(cfg.join("run.toml").exists());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn leftovers_of_dead_runs_are_removed_live_ones_kept() {
+        let base = base("stale");
+        // pid 2^22 + 7 is above Linux's default pid_max: no such process.
+        let dead = base.join(".res.partial-4194311");
+        std::fs::create_dir_all(&dead).unwrap();
+        std::fs::write(dead.join(STAGING_MARKER), "").unwrap();
+        let mine = base.join(format!(".res.partial-{}", std::process::id()));
+        let foreign = base.join(".res.partial-4194313");
+        std::fs::create_dir_all(&foreign).unwrap(); // no marker, not empty: not ours
+        std::fs::write(foreign.join("user.txt"), "x").unwrap();
+        let empty = base.join(".res.partial-4194317"); // killed before marking
+        std::fs::create_dir_all(&empty).unwrap();
+        let o = OutDir::create(&base.join("res"), &[]).unwrap();
+        assert!(!dead.exists());
+        assert!(foreign.join("user.txt").exists());
+        assert!(!empty.exists());
+        assert!(mine.exists()); // the live staging folder of this run
+        o.commit().unwrap();
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn unwritable_places_are_found_at_once() {
+        let base = base("unwritable");
+        std::fs::write(base.join("file"), "x").unwrap();
+        let e = OutDir::create(&base.join("file/res"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--out"), "{e}");
+        assert!(OutDir::create(&base.join("file"), &[]).is_err());
         std::fs::remove_dir_all(&base).unwrap();
     }
 }

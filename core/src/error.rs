@@ -41,8 +41,102 @@ impl ParamError {
     }
 }
 
+/// Where in a computation's input a bad value sits: a path of field names and
+/// indices, `prior[1].sd`, `tau[3]`, `model.a[0][1]`.
+///
+/// Library specs name their fields as their serde names, so the same path
+/// finds the value in a config file: the command line maps it to
+/// `file:line:col`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
+pub struct Field(Vec<Segment>);
+
+/// One step of a [`Field`] path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Segment {
+    /// A named field or table key.
+    Key(String),
+    /// An index into an array.
+    Index(usize),
+}
+
+impl Field {
+    /// The path of the top-level field `name`.
+    pub fn key(name: impl Into<String>) -> Self {
+        Field(vec![Segment::Key(name.into())])
+    }
+
+    /// This path followed by the field `name`.
+    pub fn then(mut self, name: impl Into<String>) -> Self {
+        self.0.push(Segment::Key(name.into()));
+        self
+    }
+
+    /// This path followed by the index `i`.
+    pub fn at(mut self, i: usize) -> Self {
+        self.0.push(Segment::Index(i));
+        self
+    }
+
+    /// `prefix` followed by this path.
+    pub fn under(mut self, prefix: &Field) -> Self {
+        let mut v = prefix.0.clone();
+        v.append(&mut self.0);
+        self.0 = v;
+        self
+    }
+
+    /// The segments, outermost first.
+    pub fn segments(&self) -> &[Segment] {
+        &self.0
+    }
+
+    /// Whether the path is empty (the input as a whole).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, s) in self.0.iter().enumerate() {
+            match s {
+                Segment::Key(k) if i == 0 => write!(f, "{k}")?,
+                Segment::Key(k) => write!(f, ".{k}")?,
+                Segment::Index(j) => write!(f, "[{j}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl From<&str> for Field {
+    /// Parses `a.b[2].c`.
+    fn from(s: &str) -> Self {
+        let mut out = Vec::new();
+        for part in s.split('.').filter(|p| !p.is_empty()) {
+            let (name, rest) = part.split_once('[').unwrap_or((part, ""));
+            if !name.is_empty() {
+                out.push(Segment::Key(name.to_string()));
+            }
+            for idx in rest.split('[') {
+                if let Ok(i) = idx.trim_end_matches(']').parse() {
+                    out.push(Segment::Index(i));
+                }
+            }
+        }
+        Field(out)
+    }
+}
+
 /// Errors of the numerical routines in `bayesrg-core`.
+///
+/// Two families, told apart by [`Error::is_bad_input`]: errors in what the
+/// caller asked for (a value outside its domain, a wrong length, a model that
+/// lacks a capability, a size beyond the machine) and computations that were
+/// asked for correctly but did not succeed ([`Error::Failed`], a NaN arising).
+/// The command line exits with status 2 for the first and 1 for the second.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum Error {
     /// An invalid parameter vector.
     #[error(transparent)]
@@ -69,9 +163,145 @@ pub enum Error {
         /// What it lacks.
         capability: String,
     },
+    /// A value of the wrong length or shape.
+    #[error("`{field}` has {got} entries; expected {expected}")]
+    Dimension {
+        /// Where.
+        field: Field,
+        /// What was expected, as a phrase ("3", "one per parameter (mu, sigma)").
+        expected: String,
+        /// What was given.
+        got: usize,
+    },
+    /// A NaN or infinity where a finite number is needed.
+    #[error("`{field}` is {value}; it must be finite")]
+    NotFinite {
+        /// Where (an input field, or the quantity in which it arose).
+        field: Field,
+        /// The value.
+        value: f64,
+    },
+    /// A value outside the domain of the computation.
+    #[error("`{field}` = {value} {constraint}")]
+    Domain {
+        /// Where.
+        field: Field,
+        /// The value, formatted.
+        value: String,
+        /// The constraint, as a phrase: "must be > 0".
+        constraint: String,
+    },
+    /// Work or memory beyond what the machine can give.
+    #[error("`{field}` asks for {needs}, more than {limit}")]
+    TooLarge {
+        /// Where.
+        field: Field,
+        /// What it needs ("4.0 TB of memory").
+        needs: String,
+        /// The limit ("the 24 GB this machine has").
+        limit: String,
+    },
+    /// A computation that was asked for correctly but did not succeed: a
+    /// solver that did not converge, a NaN that arose, accuracy lost.
+    #[error("{what} failed: {reason}")]
+    Failed {
+        /// What computation.
+        what: String,
+        /// Why, with the numbers that show it.
+        reason: String,
+    },
+    /// The caller's [`crate::observe::Observer`] asked the computation to stop.
+    #[error("cancelled")]
+    Cancelled,
     /// Anything else, with a message.
     #[error("{0}")]
     Msg(String),
+}
+
+impl Error {
+    /// Whether this is an error in the input (exit status 2) rather than a
+    /// computation that failed (exit status 1).
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, Error::Failed { .. } | Error::Cancelled)
+    }
+
+    /// The field the error is about, when it names one.
+    pub fn field(&self) -> Option<Field> {
+        match self {
+            Error::Dimension { field, .. }
+            | Error::NotFinite { field, .. }
+            | Error::Domain { field, .. }
+            | Error::TooLarge { field, .. } => Some(field.clone()),
+            Error::Setting { name, .. } => Some(Field::from(name.as_str())),
+            _ => None,
+        }
+    }
+
+    /// The same error with its field placed under `prefix` (a spec nested in
+    /// a larger one).
+    pub fn under(self, prefix: &Field) -> Self {
+        match self {
+            Error::Dimension {
+                field,
+                expected,
+                got,
+            } => Error::Dimension {
+                field: field.under(prefix),
+                expected,
+                got,
+            },
+            Error::NotFinite { field, value } => Error::NotFinite {
+                field: field.under(prefix),
+                value,
+            },
+            Error::Domain {
+                field,
+                value,
+                constraint,
+            } => Error::Domain {
+                field: field.under(prefix),
+                value,
+                constraint,
+            },
+            Error::TooLarge {
+                field,
+                needs,
+                limit,
+            } => Error::TooLarge {
+                field: field.under(prefix),
+                needs,
+                limit,
+            },
+            other => other,
+        }
+    }
+
+    /// Shorthand for [`Error::Domain`].
+    pub fn domain(
+        field: impl Into<Field>,
+        value: impl ToString,
+        constraint: impl Into<String>,
+    ) -> Self {
+        Error::Domain {
+            field: field.into(),
+            value: value.to_string(),
+            constraint: constraint.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Failed`].
+    pub fn failed(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Failed {
+            what: what.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<String> for Field {
+    fn from(s: String) -> Self {
+        Field::from(s.as_str())
+    }
 }
 
 impl Error {
@@ -86,3 +316,20 @@ impl Error {
 
 /// Result alias for `bayesrg-core`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_paths_print_and_parse() {
+        let f = Field::key("prior").at(1).then("sd");
+        assert_eq!(f.to_string(), "prior[1].sd");
+        assert_eq!(Field::from("prior[1].sd"), f);
+        assert_eq!(Field::from("model.a[0][1]").to_string(), "model.a[0][1]");
+        let e = Error::domain("sd", -1.0, "must be > 0").under(&Field::key("prior").at(1));
+        assert_eq!(e.field().unwrap().to_string(), "prior[1].sd");
+        assert!(e.is_bad_input());
+        assert!(!Error::failed("shooting", "no convergence").is_bad_input());
+    }
+}

@@ -8,7 +8,9 @@
 //! `shared/paper`); `docs/equations.md` maps each one to code and tests.
 #![warn(missing_docs)]
 
+pub mod ad;
 pub mod bayes;
+pub mod budget;
 pub mod check;
 pub mod error;
 pub mod fisher;
@@ -19,6 +21,7 @@ pub mod linalg;
 pub mod mixture;
 pub mod model;
 pub mod numdiff;
+pub mod observe;
 pub mod ode;
 pub mod quadrature;
 pub mod rank;

@@ -24,7 +24,6 @@
 //! finds is a failed computation: exit status 1, the reason in the summary.
 
 use super::{Check, Summary};
-use crate::output::OutDir;
 use crate::plot;
 use anyhow::{Result, anyhow, bail};
 use bayesrg_core::Model;
@@ -103,6 +102,7 @@ fn fisher_norm(g: &nalgebra::DMatrix<f64>, x: &[f64]) -> f64 {
 /// into `out` when given. Errors are bad input (exit 2); a solver that does not
 /// converge gives a summary with a failed check and the reason (exit 1).
 pub fn run(cfg: &GeodesicConfig, config: Option<String>, out: Option<&Path>) -> Result<Summary> {
+    let staged = crate::output::stage(out, config.as_deref().map(Path::new).as_slice())?;
     let model = cfg.model.as_ref();
     let d = model.dim();
     let family = bayesrg_core::model::type_name(model);
@@ -181,8 +181,7 @@ pub fn run(cfg: &GeodesicConfig, config: Option<String>, out: Option<&Path>) -> 
                 format!("no method converged: {reason}"),
             )];
             let summary = Summary::new("geodesic", config, checks, details);
-            if let Some(dir) = out {
-                let o = OutDir::create(dir)?;
+            if let Some(o) = staged {
                 o.write_json("summary.json", &summary)?;
                 o.commit()?;
             }
@@ -263,8 +262,7 @@ pub fn run(cfg: &GeodesicConfig, config: Option<String>, out: Option<&Path>) -> 
         json!([])
     };
     let summary = Summary::new("geodesic", config, checks, details);
-    if let Some(dir) = out {
-        let o = OutDir::create(dir)?;
+    if let Some(o) = staged {
         let path = &shot.geodesic;
         let mut csv = String::from("t");
         for n in &names {

@@ -213,6 +213,14 @@ pub fn run(
     progress: bool,
 ) -> Result<Summary> {
     cfg.validate()?;
+    let inputs: Vec<&Path> = config_name
+        .as_deref()
+        .map(Path::new)
+        .into_iter()
+        .chain(cfg.data.as_deref())
+        .chain(cfg.weights.as_deref())
+        .collect();
+    let staged = crate::output::stage(out, &inputs)?;
     let t0 = Instant::now();
     let data = mnist::load(cfg.data.as_deref())?;
     let train = cfg
@@ -440,8 +448,7 @@ pub fn run(
     });
     let summary = Summary::new("prune", config_name, checks, details);
 
-    if let Some(dir) = out {
-        let o = OutDir::create(dir)?;
+    if let Some(o) = staged {
         write_files(
             &o,
             cfg,

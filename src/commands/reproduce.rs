@@ -147,7 +147,7 @@ pub fn run_stages(all: &[Stage], opts: &Options) -> Result<(Vec<StageReport>, Pa
         .iter()
         .filter(|s| opts.only.is_empty() || opts.only.iter().any(|o| o == s.name))
         .collect();
-    let out = OutDir::create(&opts.out)?;
+    let out = OutDir::create(&opts.out, &[])?;
     let root = out.path("");
     let bar = if opts.quiet {
         ProgressBar::with_draw_target(Some(chosen.len() as u64), ProgressDrawTarget::hidden())

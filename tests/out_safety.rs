@@ -1,0 +1,259 @@
+//! `--out` never costs a user a file (issue 11 §1; the rules are in
+//! `src/output.rs` and docs/guide.md): every writing command refuses, before
+//! any work, a folder it did not write and a folder holding an input or the
+//! working folder, and leaves it byte for byte as it was; its own result folders
+//! are replaced atomically; interrupted and killed runs leave no staging folder
+//! behind.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bayesrg");
+
+/// A fresh sandbox: `work/` (the working folder, holding the configs and a
+/// user's file), `mine/` (a user's folder) and `data/` (an input folder).
+fn sandbox(tag: &str) -> PathBuf {
+    let b = std::env::temp_dir().join(format!("brg-out-safety-{}-{tag}", std::process::id()));
+    std::fs::remove_dir_all(&b).ok();
+    for d in ["work", "mine", "data"] {
+        std::fs::create_dir_all(b.join(d)).unwrap();
+    }
+    std::fs::write(b.join("work/notes.txt"), "my notes").unwrap();
+    std::fs::write(b.join("mine/thesis.tex"), "\\documentclass{article}").unwrap();
+    std::fs::write(b.join("data/train-images-idx3-ubyte"), "not really mnist").unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (name, src) in [
+        ("sde.toml", "examples/sde/heat_kernel.toml"),
+        ("bayes.toml", "examples/bayes/poisson.toml"),
+        ("flow.toml", "examples/flow/normal.toml"),
+        ("geodesic.toml", "examples/geodesic/normal.toml"),
+        ("spectrum.toml", "examples/spectrum/normal.toml"),
+    ] {
+        std::fs::copy(root.join(src), b.join("work").join(name)).unwrap();
+    }
+    b.canonicalize().unwrap()
+}
+
+/// Every file under `dir` with its contents.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(base: &Path, d: &Path, m: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for e in std::fs::read_dir(d).unwrap().flatten() {
+            let p = e.path();
+            let rel = p.strip_prefix(base).unwrap().to_path_buf();
+            if e.file_type().unwrap().is_dir() {
+                m.insert(rel.join(""), Vec::new());
+                walk(base, &p, m);
+            } else {
+                m.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut m = BTreeMap::new();
+    walk(dir, dir, &mut m);
+    m
+}
+
+/// The command line of each writing command, with `OUT` for the result folder.
+fn commands() -> Vec<(&'static str, Vec<&'static str>)> {
+    vec![
+        ("sde", vec!["sde", "sde.toml", "--out", "OUT"]),
+        ("bayes", vec!["bayes", "bayes.toml", "--out", "OUT"]),
+        ("flow", vec!["flow", "flow.toml", "--out", "OUT"]),
+        (
+            "geodesic",
+            vec!["geodesic", "geodesic.toml", "--out", "OUT"],
+        ),
+        (
+            "spectrum",
+            vec!["spectrum", "spectrum.toml", "--out", "OUT"],
+        ),
+        ("prune", vec!["prune", "--quick", "--quiet", "--out", "OUT"]),
+        (
+            "reproduce",
+            vec![
+                "reproduce",
+                "--quick",
+                "--quiet",
+                "--only",
+                "geometry",
+                "--out",
+                "OUT",
+            ],
+        ),
+    ]
+}
+
+fn run_in(work: &Path, args: &[&str], out: &str) -> Output {
+    let args: Vec<&str> = args
+        .iter()
+        .map(|a| if *a == "OUT" { out } else { a })
+        .collect();
+    Command::new(BIN)
+        .args(&args)
+        .current_dir(work)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn every_writing_command_refuses_folders_it_did_not_write() {
+    let b = sandbox("refuse");
+    let work = b.join("work");
+    let mine = b.join("mine");
+    let before = snapshot(&b);
+    let targets = [
+        (".", "working folder"),
+        ("..", "working folder"),
+        (mine.to_str().unwrap(), "did not write"),
+        ("notes.txt", "not a folder"),
+    ];
+    for (name, args) in commands() {
+        for (target, why) in targets {
+            let o = run_in(&work, &args, target);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{name} --out {target}: {err}");
+            assert!(err.contains(why), "{name} --out {target}: {err}");
+            assert_eq!(snapshot(&b), before, "{name} --out {target} touched files");
+        }
+    }
+    std::fs::remove_dir_all(&b).unwrap();
+}
+
+#[test]
+fn a_folder_holding_an_input_is_refused() {
+    let b = sandbox("inputs");
+    let work = b.join("work");
+    let before = snapshot(&b);
+    // The config's own folder (named from outside it).
+    let o = Command::new(BIN)
+        .args(["geodesic", "work/geodesic.toml", "--out", "work"])
+        .current_dir(&b)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("input"), "{err}");
+    // The MNIST folder of `prune --data D --out D`.
+    let data = b.join("data");
+    let o = Command::new(BIN)
+        .args(["prune", "--quick", "--quiet", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&data)
+        .current_dir(&work)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("input"), "{err}");
+    assert_eq!(snapshot(&b), before);
+    std::fs::remove_dir_all(&b).unwrap();
+}
+
+#[test]
+fn own_results_are_replaced_and_unwritable_places_found_first() {
+    let b = sandbox("replace");
+    let work = b.join("work");
+    let args = ["spectrum", "spectrum.toml", "--out", "OUT"];
+    for _ in 0..2 {
+        let o = run_in(&work, &args, "res");
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    assert!(work.join("res/summary.json").is_file());
+    assert!(work.join("res/.bayesrg-results.json").is_file());
+    // A user's file inside makes the folder the user's.
+    std::fs::write(work.join("res/mine.txt"), "x").unwrap();
+    let o = run_in(&work, &args, "res");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(work.join("res/mine.txt").is_file());
+    // Below a file: refused before the work starts (prune would train first).
+    let o = run_in(
+        &work,
+        &["prune", "--quick", "--quiet", "--out", "OUT"],
+        "notes.txt/res",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--out"));
+    let leftovers: Vec<_> = std::fs::read_dir(&work)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".partial-"))
+        .collect();
+    assert!(leftovers.is_empty());
+    std::fs::remove_dir_all(&b).unwrap();
+}
+
+/// Starts a long run into `work/res`, waits for its staging folder, signals it.
+fn interrupt(work: &Path, signal: i32) -> std::process::ExitStatus {
+    std::fs::write(
+        work.join("long.toml"),
+        "seed = 1\npaths = 4000000\ndt = 0.001\nsave_at = [5.0]\ny0 = [0.0]\n\
+         stepper = \"euler_maruyama\"\n[drift]\ntype = \"zero\"\n[diffusion]\n\
+         type = \"k_inv\"\nmatrix = [[1.0]]\n",
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .args(["sde", "long.toml", "--out", "res"])
+        .current_dir(work)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let staging = work.join(format!(".res.partial-{}", child.id()));
+    let t0 = Instant::now();
+    while !staging.exists() && t0.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(staging.exists(), "the run never started its staging folder");
+    // SAFETY: sending a signal to our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+    let status = child.wait().unwrap();
+    if signal != libc::SIGKILL {
+        assert!(
+            !staging.exists(),
+            "signal {signal} left {}",
+            staging.display()
+        );
+    }
+    status
+}
+
+#[test]
+fn interrupted_and_killed_runs_leave_no_staging_folder() {
+    let b = sandbox("signals");
+    let work = b.join("work");
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let status = interrupt(&work, sig);
+        assert_eq!(status.code(), Some(130), "signal {sig}");
+    }
+    // SIGKILL cannot be caught: the next run into the same place removes it.
+    interrupt(&work, libc::SIGKILL);
+    let stale = std::fs::read_dir(&work)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".res.partial-"))
+        .count();
+    assert_eq!(stale, 1);
+    let o = run_in(&work, &["geodesic", "geodesic.toml", "--out", "OUT"], "res");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let names: Vec<String> = std::fs::read_dir(&work)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".res."))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+    std::fs::remove_dir_all(&b).unwrap();
+}
