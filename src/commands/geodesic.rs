@@ -28,7 +28,7 @@ use crate::plot;
 use anyhow::{Result, anyhow, bail};
 use bayesrg_core::Model;
 use bayesrg_core::geometry::closed_form;
-use bayesrg_core::geometry::distance::{DistanceError, ShootOptions, distance};
+use bayesrg_core::geometry::distance::{ShootOptions, distance, distance_from};
 use bayesrg_core::geometry::{FisherMetric, Metric};
 use nalgebra::DVector;
 use serde::Deserialize;
@@ -119,15 +119,12 @@ pub fn run(cfg: &GeodesicConfig, config: Option<String>, out: Option<&Path>) -> 
         Some(p) => p,
         None => d == 2,
     };
+    // A named closed form must be this model's geometry (issue #11 §2): its
+    // dimension and its Fisher metric at both points are checked before any work.
     let named = match &cfg.closed_form {
         Some(name) => Some((
             name.clone(),
-            closed_form::by_name(name).ok_or_else(|| {
-                anyhow!(
-                    "unknown closed_form `{name}`; known: {}",
-                    closed_form::NAMES.join(", ")
-                )
-            })?,
+            closed_form::check_named(model, name, &[("from", &cfg.from), ("to", &cfg.to)])?,
         )),
         None => None,
     };
@@ -168,10 +165,18 @@ pub fn run(cfg: &GeodesicConfig, config: Option<String>, out: Option<&Path>) -> 
         "closed_form_velocity": known.as_ref().and_then(|k| k.velocity.clone()),
         "christoffel": if known_christoffel { "auto" } else { "differences" },
     });
-    let shot = match distance(&metric, &cfg.from, &cfg.to, &opt) {
+    // Start from what is known: the closed-form geodesic's initial velocity
+    // when the family has one (the shot still integrates the geodesic equation
+    // and must hit `to`, so the checks below stay independent of it).
+    let solved = match known.as_ref().and_then(|k| k.velocity.as_deref()) {
+        Some(v) => distance_from(&metric, &cfg.from, &cfg.to, v, &opt),
+        None => distance(&metric, &cfg.from, &cfg.to, &opt),
+    };
+    let shot = match solved {
         Ok(s) => s,
-        Err(DistanceError::Input(e)) => bail!("{e}"),
-        Err(DistanceError::Failed(reason)) => {
+        Err(e) if e.is_bad_input() => return Err(e.into()),
+        Err(e) => {
+            let reason = e.to_string();
             // A failed computation: exit 1 with the reason, never "bad input".
             details["failure"] = json!(reason);
             let checks = vec![Check::at_most(

@@ -28,6 +28,7 @@
 //! Closed forms are chosen by the model's type name (a later refactor makes them
 //! model capabilities).
 
+use crate::error::Error;
 use crate::model::{Model, type_name};
 use nalgebra::{DMatrix, DVector};
 use std::f64::consts::SQRT_2;
@@ -193,6 +194,97 @@ pub const NAMES: &[&str] = &[
     "categorical",
     "lattice_field",
 ];
+
+/// The Fisher metric g(θ) of the family the closed form `name` is written
+/// for (per observation), and the dimension it needs (None: any). These are
+/// the metrics whose distances [`by_name`] gives; [`check_named`] compares
+/// them with a model's own.
+fn named_metric(name: &str, theta: &[f64]) -> (Option<usize>, Option<DMatrix<f64>>) {
+    let diag = |v: Vec<f64>| Some(DMatrix::from_diagonal(&DVector::from_vec(v)));
+    match name {
+        "normal" => (Some(2), diag(vec![1.0, 2.0]).map(|g| g / (theta[1] * theta[1]))),
+        "normal_var" => (
+            Some(2),
+            diag(vec![1.0 / theta[1], 0.5 / (theta[1] * theta[1])]),
+        ),
+        "poisson" => (Some(1), diag(vec![1.0 / theta[0]])),
+        "exponential" => (Some(1), diag(vec![1.0 / (theta[0] * theta[0])])),
+        "bernoulli" => (Some(1), diag(vec![1.0 / (theta[0] * (1.0 - theta[0]))])),
+        "categorical" => {
+            // diag(1/pᵢ) + 1/p_K (free coordinates p₁…p_{K−1}).
+            let pk = 1.0 - theta.iter().sum::<f64>();
+            let n = theta.len();
+            let g = DMatrix::from_fn(n, n, |i, j| {
+                1.0 / pk + if i == j { 1.0 / theta[i] } else { 0.0 }
+            });
+            (None, Some(g))
+        }
+        "lattice_field" => (None, diag(theta.iter().map(|t| 0.5 / (t * t)).collect())),
+        _ => (None, None),
+    }
+}
+
+/// Checks that the closed form named `name` is the Fisher–Rao distance of
+/// `model`, and returns it: the name is known ([`NAMES`]), the model has the
+/// closed form's dimension, and at every point of `points` (name, θ; valid
+/// points of the model) the model's exact Fisher metric ([`Model::fisher`])
+/// equals the metric the closed form is written for, to a relative 10⁻⁸
+/// (Frobenius). The test is on the geometry, not on the model's type name, so
+/// a closed form of another family, of another dimension or of the same
+/// family in another chart (`normal` for `normal_var`) is refused.
+///
+/// # Errors
+/// [`Error::Domain`] on the field `closed_form`, naming what does not match
+/// (bad input): an unknown name, a wrong dimension, a model without an exact
+/// Fisher metric, or a metric that differs (with the relative difference and
+/// the point).
+pub fn check_named(
+    model: &dyn Model,
+    name: &str,
+    points: &[(&str, &[f64])],
+) -> Result<Formula, Error> {
+    let refuse = |why: String| Error::domain("closed_form", format!("`{name}`"), why);
+    let Some(f) = by_name(name) else {
+        return Err(refuse(format!(
+            "is not a known closed form; known: {}",
+            NAMES.join(", ")
+        )));
+    };
+    let family = type_name(model);
+    let dim = model.dim();
+    for (where_, theta) in points {
+        let (want_dim, g_named) = named_metric(name, theta);
+        if let Some(n) = want_dim
+            && n != dim
+        {
+            return Err(refuse(format!(
+                "is the distance of a {n}-parameter family, but model `{family}` has {dim} parameters"
+            )));
+        }
+        let Some(g_named) = g_named else {
+            return Err(refuse("has no metric to compare".into()));
+        };
+        let Some(g_model) = model.fisher(theta) else {
+            return Err(refuse(format!(
+                "cannot be checked: model `{family}` has no exact Fisher metric to compare with"
+            )));
+        };
+        if g_model.shape() != g_named.shape() {
+            return Err(refuse(format!(
+                "is written for {} parameters at `{where_}`, but model `{family}` has {dim}",
+                g_named.nrows()
+            )));
+        }
+        let rel = (&g_model - &g_named).norm() / g_named.norm();
+        if !(rel <= 1e-8) {
+            return Err(refuse(format!(
+                "is not the distance of model `{family}`: its Fisher metric at `{where_}` = {theta:?} \
+                 differs from the model's by a relative {rel:.3e} (another family or chart)"
+            )));
+        }
+    }
+    Ok(f)
+}
 
 /// The closed-form geodesic of the normal family in (μ, σ).
 ///

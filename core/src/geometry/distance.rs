@@ -35,9 +35,19 @@
 //! `tol`·d (default 10⁻⁹). The distance error is bounded by that miss, so the
 //! tolerance is a relative accuracy of d independent of units.
 //!
+//! 6. **Continuation in the endpoint**: shooting to θ₁ + s(θ₂ − θ₁) for
+//!    s rising to 1, each solve seeded by the last velocity scaled by the
+//!    ratio of the s values; the step in s doubles after a success and halves
+//!    after a failure (at most 48 solves, s-steps no smaller than 1/1024).
+//!
+//! [`distance_from`] first shoots from a caller's guess (a closed-form
+//! velocity, a neighbouring solution) and falls back on the same chain.
+//!
 //! A method that does not converge is a failed computation
-//! ([`DistanceError::Failed`], with the reason of every attempt), not bad input
-//! ([`DistanceError::Input`]: a point outside the chart or of the wrong length).
+//! ([`Error::Failed`], `what` = "geodesic from θ₁ to θ₂", the reason of every
+//! attempt with its miss in Fisher units), never bad input; bad input (a point
+//! outside the chart or of the wrong length, a bad setting) is any other
+//! variant ([`Error::is_bad_input`]).
 //!
 //! The result is *a* geodesic: on manifolds with conjugate points (a sphere) it
 //! need not be the shortest. The path-energy stage starts from the chord and
@@ -83,18 +93,6 @@ impl Default for ShootOptions {
     }
 }
 
-/// Why [`distance`] gave no result.
-#[derive(Debug, thiserror::Error)]
-pub enum DistanceError {
-    /// A point is not in the chart, has the wrong length or a non-finite entry.
-    #[error(transparent)]
-    Input(Error),
-    /// Every method failed to converge (a failed computation); the message
-    /// gives the reason of each attempt.
-    #[error("no geodesic found: {0}")]
-    Failed(String),
-}
-
 /// The outcome of [`distance`].
 #[derive(Debug, Clone)]
 pub struct Shot {
@@ -117,30 +115,79 @@ pub struct Shot {
 
 /// The Fisher–Rao distance from θ₁ to θ₂ and the geodesic joining them (see
 /// the module documentation for the methods). Points: d entries each.
+///
+/// # Errors
+/// Bad input ([`Error::is_bad_input`]): a point of the wrong length, outside
+/// the chart or where the metric is not positive definite; `nodes`/`segments`
+/// inconsistent. [`Error::Failed`] when no method converges: the reason of
+/// every attempt, with its miss at θ₂ in Fisher units.
 pub fn distance(
     m: &dyn Metric,
     theta1: &[f64],
     theta2: &[f64],
     opt: &ShootOptions,
-) -> Result<Shot, DistanceError> {
-    check_point(m, theta1, "first point").map_err(DistanceError::Input)?;
-    check_point(m, theta2, "second point").map_err(DistanceError::Input)?;
+) -> Result<Shot, Error> {
+    solve(m, theta1, theta2, None, opt)
+}
+
+/// [`distance`], shooting first from the initial velocity `guess` (θ̇(0) on
+/// t ∈ [0, 1], d entries: a closed-form geodesic's velocity, or the solution
+/// to a nearby endpoint), then the same chain of methods as [`distance`].
+///
+/// # Errors
+/// As [`distance`]; a `guess` of the wrong length or with a non-finite entry
+/// is bad input.
+pub fn distance_from(
+    m: &dyn Metric,
+    theta1: &[f64],
+    theta2: &[f64],
+    guess: &[f64],
+    opt: &ShootOptions,
+) -> Result<Shot, Error> {
+    if guess.len() != theta1.len() {
+        return Err(Error::Dimension {
+            field: crate::error::Field::key("guess"),
+            expected: format!("{} (one per parameter)", theta1.len()),
+            got: guess.len(),
+        });
+    }
+    if let Some((i, v)) = guess.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(Error::NotFinite {
+            field: crate::error::Field::key("guess").at(i),
+            value: *v,
+        });
+    }
+    solve(m, theta1, theta2, Some(guess), opt)
+}
+
+/// What a failure of [`distance`] is about.
+const WHAT: &str = "geodesic from θ₁ to θ₂";
+
+fn solve(
+    m: &dyn Metric,
+    theta1: &[f64],
+    theta2: &[f64],
+    guess: Option<&[f64]>,
+    opt: &ShootOptions,
+) -> Result<Shot, Error> {
+    check_point(m, theta1, "first point")?;
+    check_point(m, theta2, "second point")?;
     let g1 = m
         .metric(theta1)
-        .map_err(|e| DistanceError::Input(Error::Msg(format!("first point {theta1:?}: {e}"))))?;
+        .map_err(|e| Error::Msg(format!("first point {theta1:?}: {e}")))?;
     let g2 = m
         .metric(theta2)
-        .map_err(|e| DistanceError::Input(Error::Msg(format!("second point {theta2:?}: {e}"))))?;
+        .map_err(|e| Error::Msg(format!("second point {theta2:?}: {e}")))?;
     if opt.nodes < 2 || opt.segments < 1 || opt.nodes % opt.segments != 0 {
-        return Err(DistanceError::Input(Error::setting(
+        return Err(Error::setting(
             "nodes/segments",
             format!(
                 "nodes ({}) must be ≥ 2 and a multiple of segments ({})",
                 opt.nodes, opt.segments
             ),
-        )));
+        ));
     }
-    let failed = |e: String| DistanceError::Failed(e);
+    let failed = |e: String| Error::failed(WHAT, e);
     if theta1 == theta2 {
         let geodesic = flow(m, theta1, &vec![0.0; theta1.len()], 1.0, &opt.ode, &[])
             .map_err(|e| failed(e.to_string()))?;
@@ -154,12 +201,9 @@ pub fn distance(
             attempts: vec![],
         });
     }
-    let w = Whitening::new(&g1, &g2).map_err(|e| DistanceError::Input(Error::Msg(e)))?;
+    let w = Whitening::new(&g1, &g2).map_err(Error::Msg)?;
     let units: Vec<f64> = {
-        let (u1, u2) = (
-            fisher_units(m, theta1).map_err(DistanceError::Input)?,
-            fisher_units(m, theta2).map_err(DistanceError::Input)?,
-        );
+        let (u1, u2) = (fisher_units(m, theta1)?, fisher_units(m, theta2)?);
         u1.iter().zip(&u2).map(|(a, b)| a.min(*b)).collect()
     };
     if theta1.len() == 1 {
@@ -176,6 +220,18 @@ pub fn distance(
         Err(e) => return Err(failed(format!("the coordinate chord: {e}"))),
     };
     let max_len = chord_len * (1.0 + 1e-5);
+    if let Some(g) = guess {
+        let v0 = DVector::from_column_slice(g);
+        match shoot(m, &a, &b, v0, 1.0, &w, opt, &units, opt.max_iter, max_len) {
+            Ok((v, it)) => {
+                return finish(m, theta1, theta2, v, it, "shooting from the guess", attempts, opt, &units, &w);
+            }
+            Err((e, it)) => {
+                iterations += it;
+                attempts.push(format!("shooting from the guess: {e}"));
+            }
+        }
+    }
     let first_budget = opt.max_iter.min(15);
     match shoot(m, &a, &b, &b - &a, 1.0, &w, opt, &units, first_budget, max_len) {
         Ok((v, it)) => return finish(m, theta1, theta2, v, it, "shooting", attempts, opt, &units, &w),
@@ -188,7 +244,7 @@ pub fn distance(
         Ok(p) => p,
         Err(e) => {
             attempts.push(format!("path energy: {e}"));
-            return Err(failed(attempts.join("; ")));
+            return by_continuation(m, theta1, theta2, &g1, opt, &units, max_len, iterations, attempts);
         }
     };
     iterations += it;
@@ -254,9 +310,80 @@ pub fn distance(
         }
         Err(e) => {
             attempts.push(format!("multiple shooting from the path-energy path: {e}"));
-            Err(failed(attempts.join("; ")))
+            by_continuation(m, theta1, theta2, &g1, opt, &units, max_len, iterations, attempts)
         }
     }
+}
+
+/// Continuation in the endpoint (method 6 of the module documentation): the
+/// geodesic to θ₁ + s(θ₂ − θ₁) for s rising to 1, each shot seeded by the last
+/// solution. At most 48 solves; the step in s is never below 1/1024.
+#[allow(clippy::too_many_arguments)]
+fn by_continuation(
+    m: &dyn Metric,
+    theta1: &[f64],
+    theta2: &[f64],
+    g1: &DMatrix<f64>,
+    opt: &ShootOptions,
+    units: &[f64],
+    max_len: f64,
+    mut iterations: usize,
+    mut attempts: Vec<String>,
+) -> Result<Shot, Error> {
+    let a = DVector::from_column_slice(theta1);
+    let b = DVector::from_column_slice(theta2);
+    let chord = &b - &a;
+    // (s, v) of the last solved endpoint; s = 0 is θ₁ itself, with v = 0.
+    let (mut s_done, mut v_done) = (0.0, DVector::zeros(a.len()));
+    let mut ds: f64 = 0.125;
+    let mut last_err = String::new();
+    for _ in 0..48 {
+        let s = (s_done + ds).min(1.0);
+        let target = &a + &chord * s;
+        let step = || -> Result<(DVector<f64>, usize), (String, usize)> {
+            let gt = m
+                .metric(target.as_slice())
+                .map_err(|e| (format!("the metric at s = {s}: {e}"), 0))?;
+            let wt = Whitening::new(g1, &gt).map_err(|e| (e, 0))?;
+            let v0 = if s_done > 0.0 { &v_done * (s / s_done) } else { &chord * s };
+            shoot(m, &a, &target, v0, 1.0, &wt, opt, units, opt.max_iter, max_len)
+        };
+        match step() {
+            Ok((v, it)) => {
+                iterations += it;
+                if s >= 1.0 {
+                    let w = Whitening::new(g1, &m.metric(theta2)?).map_err(Error::Msg)?;
+                    return finish(
+                        m,
+                        theta1,
+                        theta2,
+                        v,
+                        iterations,
+                        "continuation in the endpoint",
+                        attempts,
+                        opt,
+                        units,
+                        &w,
+                    );
+                }
+                s_done = s;
+                v_done = v;
+                ds *= 2.0;
+            }
+            Err((e, it)) => {
+                iterations += it;
+                last_err = format!("at s = {s:.6}: {e}");
+                ds *= 0.5;
+                if ds < 1.0 / 1024.0 {
+                    break;
+                }
+            }
+        }
+    }
+    attempts.push(format!(
+        "continuation in the endpoint reached s = {s_done:.6} of 1 (last failure {last_err})"
+    ));
+    Err(Error::failed(WHAT, attempts.join("; ")))
 }
 
 /// Cholesky factors of g(θ₁) and g(θ₂): w = L₁ᵀv is a velocity in Fisher
@@ -310,9 +437,9 @@ fn finish(
     opt: &ShootOptions,
     units: &[f64],
     w: &Whitening,
-) -> Result<Shot, DistanceError> {
+) -> Result<Shot, Error> {
     let geodesic = flow(m, theta1, v.as_slice(), 1.0, &path_options(opt), units)
-        .map_err(|e| DistanceError::Failed(e.to_string()))?;
+        .map_err(|e| Error::failed(WHAT, e.to_string()))?;
     let miss = DVector::from_column_slice(geodesic.end()) - DVector::from_column_slice(theta2);
     Ok(Shot {
         velocity: v.as_slice().to_vec(),
@@ -1099,11 +1226,11 @@ mod tests {
     fn invalid_points_are_input_errors() {
         let m = testmodels::normal_sigma();
         let e = distance(&m, &[0.0, 1.0], &[0.0, -1.0], &ShootOptions::default()).unwrap_err();
-        assert!(matches!(e, DistanceError::Input(_)), "{e}");
+        assert!(e.is_bad_input(), "{e}");
         assert!(e.to_string().contains("second point"), "{e}");
         assert!(matches!(
             distance(&m, &[0.0], &[0.0, 1.0], &ShootOptions::default()),
-            Err(DistanceError::Input(_))
+            Err(e) if e.is_bad_input()
         ));
     }
 }
