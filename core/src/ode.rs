@@ -141,7 +141,11 @@ where
     if !atol_scale.is_empty() && atol_scale.len() != y0.len() {
         return Err(Error::setting(
             "atol_scale",
-            format!("has {} entries for a state of {}", atol_scale.len(), y0.len()),
+            format!(
+                "has {} entries for a state of {}",
+                atol_scale.len(),
+                y0.len()
+            ),
         ));
     }
     if !(opt.rtol > 0.0 && opt.atol >= 0.0) {

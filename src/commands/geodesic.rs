@@ -113,9 +113,9 @@ pub fn run(cfg: &GeodesicConfig, config: Option<String>, out: Option<&Path>) -> 
         .check_params(&cfg.to)
         .map_err(|e| anyhow!("`to` is not a valid point: {e}"))?;
     let plot_path = match cfg.plot {
-        Some(true) if d != 2 => bail!(
-            "`plot = true` needs a 2-D family; model `{family}` has dimension {d}"
-        ),
+        Some(true) if d != 2 => {
+            bail!("`plot = true` needs a 2-D family; model `{family}` has dimension {d}")
+        }
         Some(p) => p,
         None => d == 2,
     };
@@ -228,7 +228,10 @@ pub fn run(cfg: &GeodesicConfig, config: Option<String>, out: Option<&Path>) -> 
                 "|v - v_closed| in Fisher units / distance",
                 fisher_norm(&g1, &diff) / scale,
                 PATH_TOL,
-                format!("initial velocity of the closed-form `{}` geodesic", k.family),
+                format!(
+                    "initial velocity of the closed-form `{}` geodesic",
+                    k.family
+                ),
             ));
         }
         if k.curve.is_some() {

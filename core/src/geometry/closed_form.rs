@@ -166,7 +166,12 @@ pub fn categorical(a: &[f64], b: &[f64]) -> f64 {
 
 /// Lattice free field (g = diag(1/(2θⱼ²))): √(½ Σⱼ ln²(θⱼ′/θⱼ)).
 pub fn lattice_field(a: &[f64], b: &[f64]) -> f64 {
-    (0.5 * a.iter().zip(b).map(|(x, y)| (y / x).ln().powi(2)).sum::<f64>()).sqrt()
+    (0.5 * a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (y / x).ln().powi(2))
+        .sum::<f64>())
+    .sqrt()
 }
 
 /// The closed form registered under `name` (`normal`, `normal_var`,
@@ -202,7 +207,10 @@ pub const NAMES: &[&str] = &[
 fn named_metric(name: &str, theta: &[f64]) -> (Option<usize>, Option<DMatrix<f64>>) {
     let diag = |v: Vec<f64>| Some(DMatrix::from_diagonal(&DVector::from_vec(v)));
     match name {
-        "normal" => (Some(2), diag(vec![1.0, 2.0]).map(|g| g / (theta[1] * theta[1]))),
+        "normal" => (
+            Some(2),
+            diag(vec![1.0, 2.0]).map(|g| g / (theta[1] * theta[1])),
+        ),
         "normal_var" => (
             Some(2),
             diag(vec![1.0 / theta[1], 0.5 / (theta[1] * theta[1])]),
@@ -325,9 +333,7 @@ pub fn normal_geodesic(a: &[f64], b: &[f64]) -> KnownGeodesic {
 /// geodesic with v = σ², v̇ = 2σσ̇.
 pub fn normal_var_geodesic(a: &[f64], b: &[f64]) -> KnownGeodesic {
     let s = normal_geodesic(&[a[0], a[1].sqrt()], &[b[0], b[1].sqrt()]);
-    let velocity = s
-        .velocity
-        .map(|v| vec![v[0], 2.0 * a[1].sqrt() * v[1]]);
+    let velocity = s.velocity.map(|v| vec![v[0], 2.0 * a[1].sqrt() * v[1]]);
     let inner = s.curve.expect("the normal geodesic has a curve");
     KnownGeodesic {
         family: "normal_var",
@@ -385,7 +391,11 @@ pub fn categorical_geodesic(a: &[f64], b: &[f64]) -> KnownGeodesic {
     let x: Vec<f64> = p.iter().map(|v| v.sqrt()).collect();
     let y: Vec<f64> = q.iter().map(|v| v.sqrt()).collect();
     let k = a.len();
-    let f = if alpha > 0.0 { alpha / alpha.sin() } else { 1.0 };
+    let f = if alpha > 0.0 {
+        alpha / alpha.sin()
+    } else {
+        1.0
+    };
     let h = 2.0 * (0.5 * alpha).sin().powi(2);
     let velocity = (0..k)
         .map(|i| {
@@ -424,7 +434,12 @@ pub fn lattice_field_geodesic(a: &[f64], b: &[f64]) -> KnownGeodesic {
 
 /// A flat family (constant metric I, e.g. `mvn_mean`, `linear_gaussian`):
 /// the straight line, d = √(ΔᵀIΔ).
-pub fn flat_geodesic(family: &'static str, metric: &DMatrix<f64>, a: &[f64], b: &[f64]) -> KnownGeodesic {
+pub fn flat_geodesic(
+    family: &'static str,
+    metric: &DMatrix<f64>,
+    a: &[f64],
+    b: &[f64],
+) -> KnownGeodesic {
     let delta = DVector::from_iterator(a.len(), a.iter().zip(b).map(|(x, y)| y - x));
     let d2 = delta.dot(&(metric * &delta));
     let a0 = a.to_vec();
@@ -523,6 +538,75 @@ fn full_simplex_probs(model: &dyn Model, theta: &[f64]) -> Option<Vec<f64>> {
     ((s - 1.0).abs() < 1e-12 && p.iter().all(|v| *v > 0.0)).then_some(p)
 }
 
+/// The geodesic of a model whose n outcomes have probabilities
+/// ln pₖ = θ·Tₖ − A(θ) with n − 1 parameters (eq. (27) with as many statistics
+/// as free probabilities: the full simplex in natural coordinates). The curve
+/// is the categorical great circle p(t) of p(θ₁), p(θ₂) pulled back by
+/// θ = M⁻¹(ln pₖ − ln p₀ − cₖ)ₖ, M = (Tₖ − T₀)ₖ, and θ̇(0) = M⁻¹(ṗₖ/pₖ − ṗ₀/p₀)ₖ.
+/// M is read from the model's log-likelihoods (ln pₖ − ln p₀ is affine in θ),
+/// and None is returned unless that affine map reproduces θ₂. The chart's
+/// edge is at infinity in θ (p → 0 at finite Fisher distance), so shooting
+/// from a poor guess can blow up; this velocity is the good guess.
+fn full_simplex_geodesic(model: &dyn Model, a: &[f64], b: &[f64]) -> Option<KnownGeodesic> {
+    let p = full_simplex_probs(model, a)?;
+    let q = full_simplex_probs(model, b)?;
+    let n = p.len();
+    let d = n - 1;
+    // ln pₖ − ln p₀ at θ: the logits relative to outcome 0.
+    let logits = |theta: &[f64]| -> Option<DVector<f64>> {
+        let l0 = model.log_likelihood(theta, &[0.0]);
+        let v = DVector::from_iterator(
+            d,
+            (1..n).map(|k| model.log_likelihood(theta, &[k as f64]) - l0),
+        );
+        v.iter().all(|x| x.is_finite()).then_some(v)
+    };
+    let base = logits(a)?;
+    let mut mm = DMatrix::zeros(d, d);
+    for j in 0..d {
+        let mut t = a.to_vec();
+        t[j] += 1.0;
+        mm.set_column(j, &(logits(&t)? - &base));
+    }
+    let c = &base - &mm * DVector::from_column_slice(a);
+    let lu = mm.lu();
+    let back = lu.solve(&(logits(b)? - &c))?;
+    let scale = b.iter().fold(1.0_f64, |s, x| s.max(x.abs()));
+    if back
+        .iter()
+        .zip(b)
+        .any(|(x, y)| (x - y).abs() > 1e-8 * scale)
+    {
+        return None;
+    }
+    let diff: Vec<f64> = p.iter().zip(&q).map(|(x, y)| x - y).collect();
+    let alpha = sphere_angle(&p, &q, &diff);
+    // ṗ(0) of the great circle in the free coordinates p₀…p_{n−2}; the last
+    // outcome's rate is minus their sum.
+    let pdot_free = categorical_geodesic(&p[..d], &q[..d]).velocity?;
+    let pdot_last = -pdot_free.iter().sum::<f64>();
+    let pdot = |k: usize| if k < d { pdot_free[k] } else { pdot_last };
+    let rhs = DVector::from_iterator(d, (1..n).map(|k| pdot(k) / p[k] - pdot(0) / p[0]));
+    let velocity = lu.solve(&rhs)?.as_slice().to_vec();
+    let x: Vec<f64> = p.iter().map(|v| v.sqrt()).collect();
+    let y: Vec<f64> = q.iter().map(|v| v.sqrt()).collect();
+    let curve: Curve = Box::new(move |t| {
+        let (w1, w2) = sin_weights(t, alpha);
+        let r0 = w1 * x[0] + w2 * y[0];
+        let l =
+            DVector::from_iterator(d, (1..n).map(|k| 2.0 * ((w1 * x[k] + w2 * y[k]) / r0).ln()));
+        lu.solve(&(l - &c))
+            .map(|v| v.as_slice().to_vec())
+            .unwrap_or_else(|| vec![f64::NAN; d])
+    });
+    Some(KnownGeodesic {
+        family: "exp_family_finite",
+        distance: 2.0 * alpha,
+        velocity: Some(velocity),
+        curve: Some(curve),
+    })
+}
+
 /// The closed-form geodesic between θ₁ and θ₂ of a built-in model, chosen by
 /// its type name; None when the family (or this pair, for `mvn` with unequal
 /// means) has none. The points must be valid (`check_params`).
@@ -535,26 +619,14 @@ pub fn for_model(model: &dyn Model, a: &[f64], b: &[f64]) -> Option<KnownGeodesi
         "bernoulli" => bernoulli_geodesic(a, b),
         "categorical" => categorical_geodesic(a, b),
         "lattice_field" => lattice_field_geodesic(a, b),
-        name @ ("mvn_mean" | "linear_gaussian") => {
-            flat_geodesic(name, &model.fisher(a)?, a, b)
-        }
+        name @ ("mvn_mean" | "linear_gaussian") => flat_geodesic(name, &model.fisher(a)?, a, b),
         "mvn" if a.len() == 2 => {
             let mut g = normal_var_geodesic(a, b);
             g.family = "mvn";
             g
         }
         "mvn" => mvn_same_mean_geodesic(a, b)?,
-        "exp_family_finite" => {
-            let p = full_simplex_probs(model, a)?;
-            let q = full_simplex_probs(model, b)?;
-            let diff: Vec<f64> = p.iter().zip(&q).map(|(x, y)| x - y).collect();
-            KnownGeodesic {
-                family: "exp_family_finite",
-                distance: 2.0 * sphere_angle(&p, &q, &diff),
-                velocity: None,
-                curve: None,
-            }
-        }
+        "exp_family_finite" => full_simplex_geodesic(model, a, b)?,
         _ => return None,
     })
 }
@@ -598,8 +670,7 @@ pub fn acceleration(name: &str, theta: &[f64], v: &[f64], out: &mut [f64]) -> Op
         "categorical" => {
             let pk = 1.0 - theta.iter().sum::<f64>();
             let vk = -v.iter().sum::<f64>();
-            let s: f64 =
-                theta.iter().zip(v).map(|(p, u)| u * u / p).sum::<f64>() + vk * vk / pk;
+            let s: f64 = theta.iter().zip(v).map(|(p, u)| u * u / p).sum::<f64>() + vk * vk / pk;
             for i in 0..theta.len() {
                 out[i] = v[i] * v[i] / (2.0 * theta[i]) - 0.5 * theta[i] * s;
             }
@@ -646,17 +717,50 @@ mod tests {
         let cases: [(Formula, &[f64], &[f64], f64); 9] = [
             (exponential, &[1.0], &[1000.0], 6.9077552789821370521),
             (exponential, &[1e6], &[1e-6], 27.631021115928548208),
-            (categorical, &[0.001, 0.5], &[0.3, 0.3], 1.1043525202105709459),
-            (categorical, &[1e-6, 0.5], &[0.3, 0.3], 1.1651118707028665211),
-            (categorical, &[1e-6, 0.5], &[0.5, 1e-6], 2.0911298851446668905),
-            (normal_sigma, &[0.0, 1.0], &[1e5, 1.0], 31.583212527400075125),
-            (normal_sigma, &[0.0, 1e-6], &[1e-6, 1e6], 39.076164804363524335),
-            (normal_sigma, &[-3.0, 1e-4], &[20.0, 30.0], 18.19978314738470739),
+            (
+                categorical,
+                &[0.001, 0.5],
+                &[0.3, 0.3],
+                1.1043525202105709459,
+            ),
+            (
+                categorical,
+                &[1e-6, 0.5],
+                &[0.3, 0.3],
+                1.1651118707028665211,
+            ),
+            (
+                categorical,
+                &[1e-6, 0.5],
+                &[0.5, 1e-6],
+                2.0911298851446668905,
+            ),
+            (
+                normal_sigma,
+                &[0.0, 1.0],
+                &[1e5, 1.0],
+                31.583212527400075125,
+            ),
+            (
+                normal_sigma,
+                &[0.0, 1e-6],
+                &[1e-6, 1e6],
+                39.076164804363524335,
+            ),
+            (
+                normal_sigma,
+                &[-3.0, 1e-4],
+                &[20.0, 30.0],
+                18.19978314738470739,
+            ),
             (poisson, &[1e-8], &[1e15], 63245553.20316758664),
         ];
         for (f, a, b, want) in cases {
             let got = f(a, b);
-            assert!((got - want).abs() <= 1e-14 * want, "{a:?} {b:?}: {got} vs {want}");
+            assert!(
+                (got - want).abs() <= 1e-14 * want,
+                "{a:?} {b:?}: {got} vs {want}"
+            );
         }
         let c6 = categorical(&[1e-6, 0.2, 0.3, 1e-4, 0.1], &[0.2, 1e-5, 0.1, 0.4, 0.2]);
         assert!((c6 - 2.041381649995180993).abs() < 1e-14 * c6);
@@ -753,16 +857,66 @@ mod tests {
         // geodesic.) The velocity term carries the O(h²) error of a one-sided
         // difference, scaled by 1e-2.
         let cases: Vec<(Box<dyn Metric>, KnownGeodesic, Vec<f64>, Vec<f64>)> = vec![
-            (Box::new(testmodels::normal_sigma()), normal_geodesic(&[-1.0, 0.5], &[2.0, 0.8]), vec![-1.0, 0.5], vec![2.0, 0.8]),
-            (Box::new(testmodels::normal_sigma()), normal_geodesic(&[0.0, 1e-3], &[10.0, 1e-3]), vec![0.0, 1e-3], vec![10.0, 1e-3]),
-            (Box::new(testmodels::normal_sigma()), normal_geodesic(&[0.3, 2.0], &[0.3, 1e-4]), vec![0.3, 2.0], vec![0.3, 1e-4]),
-            (Box::new(testmodels::normal_var()), normal_var_geodesic(&[1.0, 4.0], &[-2.0, 0.01]), vec![1.0, 4.0], vec![-2.0, 0.01]),
-            (Box::new(testmodels::poisson()), poisson_geodesic(&[0.5], &[90.0]), vec![0.5], vec![90.0]),
-            (Box::new(exponential_metric()), exponential_geodesic(&[3.0], &[1e-3]), vec![3.0], vec![1e-3]),
-            (Box::new(testmodels::bernoulli()), bernoulli_geodesic(&[0.01], &[0.97]), vec![0.01], vec![0.97]),
-            (Box::new(testmodels::categorical3()), categorical_geodesic(&[0.7, 0.2], &[0.1, 0.3]), vec![0.7, 0.2], vec![0.1, 0.3]),
-            (Box::new(testmodels::categorical3()), categorical_geodesic(&[1e-4, 0.5], &[0.3, 0.3]), vec![1e-4, 0.5], vec![0.3, 0.3]),
-            (Box::new(lattice_metric()), lattice_field_geodesic(&[1e-2, 1.0, 5.0], &[1.0, 30.0, 5.0]), vec![1e-2, 1.0, 5.0], vec![1.0, 30.0, 5.0]),
+            (
+                Box::new(testmodels::normal_sigma()),
+                normal_geodesic(&[-1.0, 0.5], &[2.0, 0.8]),
+                vec![-1.0, 0.5],
+                vec![2.0, 0.8],
+            ),
+            (
+                Box::new(testmodels::normal_sigma()),
+                normal_geodesic(&[0.0, 1e-3], &[10.0, 1e-3]),
+                vec![0.0, 1e-3],
+                vec![10.0, 1e-3],
+            ),
+            (
+                Box::new(testmodels::normal_sigma()),
+                normal_geodesic(&[0.3, 2.0], &[0.3, 1e-4]),
+                vec![0.3, 2.0],
+                vec![0.3, 1e-4],
+            ),
+            (
+                Box::new(testmodels::normal_var()),
+                normal_var_geodesic(&[1.0, 4.0], &[-2.0, 0.01]),
+                vec![1.0, 4.0],
+                vec![-2.0, 0.01],
+            ),
+            (
+                Box::new(testmodels::poisson()),
+                poisson_geodesic(&[0.5], &[90.0]),
+                vec![0.5],
+                vec![90.0],
+            ),
+            (
+                Box::new(exponential_metric()),
+                exponential_geodesic(&[3.0], &[1e-3]),
+                vec![3.0],
+                vec![1e-3],
+            ),
+            (
+                Box::new(testmodels::bernoulli()),
+                bernoulli_geodesic(&[0.01], &[0.97]),
+                vec![0.01],
+                vec![0.97],
+            ),
+            (
+                Box::new(testmodels::categorical3()),
+                categorical_geodesic(&[0.7, 0.2], &[0.1, 0.3]),
+                vec![0.7, 0.2],
+                vec![0.1, 0.3],
+            ),
+            (
+                Box::new(testmodels::categorical3()),
+                categorical_geodesic(&[1e-4, 0.5], &[0.3, 0.3]),
+                vec![1e-4, 0.5],
+                vec![0.3, 0.3],
+            ),
+            (
+                Box::new(lattice_metric()),
+                lattice_field_geodesic(&[1e-2, 1.0, 5.0], &[1.0, 30.0, 5.0]),
+                vec![1e-2, 1.0, 5.0],
+                vec![1.0, 30.0, 5.0],
+            ),
         ];
         for (m, k, a, b) in &cases {
             let e = check_geodesic(m.as_ref(), k, a, b);
@@ -778,20 +932,62 @@ mod tests {
         // Two routes to θ̈ = −Γ(v, v): the hand-written equations and central
         // differences of the test models' metrics, at points across scales.
         let cases: Vec<(&str, Box<dyn Metric>, Vec<f64>, Vec<f64>)> = vec![
-            ("normal", Box::new(testmodels::normal_sigma()), vec![0.4, 1e-3], vec![2e-3, -5e-4]),
-            ("normal", Box::new(testmodels::normal_sigma()), vec![-7.0, 30.0], vec![1.0, 2.0]),
-            ("normal_var", Box::new(testmodels::normal_var()), vec![0.4, 1e-4], vec![2e-3, -5e-4]),
-            ("poisson", Box::new(testmodels::poisson()), vec![1e-5], vec![3e-5]),
-            ("exponential", Box::new(exponential_metric()), vec![1e4], vec![-2e3]),
-            ("bernoulli", Box::new(testmodels::bernoulli()), vec![0.999], vec![-0.01]),
-            ("categorical", Box::new(testmodels::categorical3()), vec![1e-4, 0.3], vec![1e-4, -0.2]),
-            ("lattice_field", Box::new(lattice_metric()), vec![1e-2, 1.0, 50.0], vec![1e-2, -1.0, 3.0]),
+            (
+                "normal",
+                Box::new(testmodels::normal_sigma()),
+                vec![0.4, 1e-3],
+                vec![2e-3, -5e-4],
+            ),
+            (
+                "normal",
+                Box::new(testmodels::normal_sigma()),
+                vec![-7.0, 30.0],
+                vec![1.0, 2.0],
+            ),
+            (
+                "normal_var",
+                Box::new(testmodels::normal_var()),
+                vec![0.4, 1e-4],
+                vec![2e-3, -5e-4],
+            ),
+            (
+                "poisson",
+                Box::new(testmodels::poisson()),
+                vec![1e-5],
+                vec![3e-5],
+            ),
+            (
+                "exponential",
+                Box::new(exponential_metric()),
+                vec![1e4],
+                vec![-2e3],
+            ),
+            (
+                "bernoulli",
+                Box::new(testmodels::bernoulli()),
+                vec![0.999],
+                vec![-0.01],
+            ),
+            (
+                "categorical",
+                Box::new(testmodels::categorical3()),
+                vec![1e-4, 0.3],
+                vec![1e-4, -0.2],
+            ),
+            (
+                "lattice_field",
+                Box::new(lattice_metric()),
+                vec![1e-2, 1.0, 50.0],
+                vec![1e-2, -1.0, 3.0],
+            ),
         ];
         for (name, m, x, v) in cases {
             let mut known = vec![0.0; x.len()];
             assert_eq!(acceleration(name, &x, &v, &mut known), Some(true));
             let mut fd = vec![0.0; x.len()];
-            christoffel(m.as_ref(), &x).unwrap().acceleration(&v, &mut fd);
+            christoffel(m.as_ref(), &x)
+                .unwrap()
+                .acceleration(&v, &mut fd);
             let scale = fd.iter().map(|a| a.abs()).fold(0.0, f64::max);
             for i in 0..x.len() {
                 assert!(
@@ -802,8 +998,17 @@ mod tests {
         }
         // Outside the chart: Some(false); unknown family: None.
         let mut o = [0.0; 2];
-        assert_eq!(acceleration("normal", &[0.0, -1.0], &[1.0, 1.0], &mut o), Some(false));
-        assert_eq!(acceleration("categorical", &[0.7, 0.4], &[1.0, 1.0], &mut o), Some(false));
-        assert_eq!(acceleration("gamma", &[1.0, 1.0], &[1.0, 1.0], &mut o), None);
+        assert_eq!(
+            acceleration("normal", &[0.0, -1.0], &[1.0, 1.0], &mut o),
+            Some(false)
+        );
+        assert_eq!(
+            acceleration("categorical", &[0.7, 0.4], &[1.0, 1.0], &mut o),
+            Some(false)
+        );
+        assert_eq!(
+            acceleration("gamma", &[1.0, 1.0], &[1.0, 1.0], &mut o),
+            None
+        );
     }
 }

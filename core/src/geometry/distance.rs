@@ -224,7 +224,18 @@ fn solve(
         let v0 = DVector::from_column_slice(g);
         match shoot(m, &a, &b, v0, 1.0, &w, opt, &units, opt.max_iter, max_len) {
             Ok((v, it)) => {
-                return finish(m, theta1, theta2, v, it, "shooting from the guess", attempts, opt, &units, &w);
+                return finish(
+                    m,
+                    theta1,
+                    theta2,
+                    v,
+                    it,
+                    "shooting from the guess",
+                    attempts,
+                    opt,
+                    &units,
+                    &w,
+                );
             }
             Err((e, it)) => {
                 iterations += it;
@@ -233,8 +244,23 @@ fn solve(
         }
     }
     let first_budget = opt.max_iter.min(15);
-    match shoot(m, &a, &b, &b - &a, 1.0, &w, opt, &units, first_budget, max_len) {
-        Ok((v, it)) => return finish(m, theta1, theta2, v, it, "shooting", attempts, opt, &units, &w),
+    match shoot(
+        m,
+        &a,
+        &b,
+        &b - &a,
+        1.0,
+        &w,
+        opt,
+        &units,
+        first_budget,
+        max_len,
+    ) {
+        Ok((v, it)) => {
+            return finish(
+                m, theta1, theta2, v, it, "shooting", attempts, opt, &units, &w,
+            );
+        }
         Err((e, it)) => {
             iterations += it;
             attempts.push(format!("shooting from the chord: {e}"));
@@ -244,7 +270,9 @@ fn solve(
         Ok(p) => p,
         Err(e) => {
             attempts.push(format!("path energy: {e}"));
-            return by_continuation(m, theta1, theta2, &g1, opt, &units, max_len, iterations, attempts);
+            return by_continuation(
+                m, theta1, theta2, &g1, opt, &units, max_len, iterations, attempts,
+            );
         }
     };
     iterations += it;
@@ -261,7 +289,7 @@ fn solve(
                 attempts,
                 opt,
                 &units,
-            &w,
+                &w,
             );
         }
         Err((e, it)) => {
@@ -284,8 +312,15 @@ fn solve(
             let s0 = speed2(m, theta1, v.as_slice()).map_err(|e| failed(e.to_string()))?;
             let mut end = a.clone();
             for (j, (x, u)) in nodes.iter().enumerate() {
-                let seg = flow(m, x.as_slice(), u.as_slice(), span, &path_options(opt), &units)
-                    .map_err(|e| failed(e.to_string()))?;
+                let seg = flow(
+                    m,
+                    x.as_slice(),
+                    u.as_slice(),
+                    span,
+                    &path_options(opt),
+                    &units,
+                )
+                .map_err(|e| failed(e.to_string()))?;
                 let skip = usize::from(j > 0);
                 for k in skip..seg.t.len() {
                     geodesic.t.push(j as f64 * span + seg.t[k]);
@@ -310,7 +345,9 @@ fn solve(
         }
         Err(e) => {
             attempts.push(format!("multiple shooting from the path-energy path: {e}"));
-            by_continuation(m, theta1, theta2, &g1, opt, &units, max_len, iterations, attempts)
+            by_continuation(
+                m, theta1, theta2, &g1, opt, &units, max_len, iterations, attempts,
+            )
         }
     }
 }
@@ -345,8 +382,23 @@ fn by_continuation(
                 .metric(target.as_slice())
                 .map_err(|e| (format!("the metric at s = {s}: {e}"), 0))?;
             let wt = Whitening::new(g1, &gt).map_err(|e| (e, 0))?;
-            let v0 = if s_done > 0.0 { &v_done * (s / s_done) } else { &chord * s };
-            shoot(m, &a, &target, v0, 1.0, &wt, opt, units, opt.max_iter, max_len)
+            let v0 = if s_done > 0.0 {
+                &v_done * (s / s_done)
+            } else {
+                &chord * s
+            };
+            shoot(
+                m,
+                &a,
+                &target,
+                v0,
+                1.0,
+                &wt,
+                opt,
+                units,
+                opt.max_iter,
+                max_len,
+            )
         };
         match step() {
             Ok((v, it)) => {
@@ -463,11 +515,7 @@ fn one_dimensional(
     units: &[f64],
 ) -> Result<Shot, String> {
     let (x1, x2) = (a[0], b[0]);
-    let root_g = |x: f64| {
-        m.metric(&[x])
-            .map(|g| g[(0, 0)].sqrt())
-            .unwrap_or(f64::NAN)
-    };
+    let root_g = |x: f64| m.metric(&[x]).map(|g| g[(0, 0)].sqrt()).unwrap_or(f64::NAN);
     let logs = x1 * x2 > 0.0 && (x1 / x2).abs().max((x2 / x1).abs()) > 4.0;
     let rel = (opt.tol * 1e-2).max(1e-14);
     let (integral, _) = if logs {
@@ -740,7 +788,9 @@ fn metric_derivative_along(
 ) -> crate::error::Result<Vec<DVector<f64>>> {
     let d = y.len();
     let mut out = vec![0.0; d];
-    if m.known_acceleration(y.as_slice(), &vec![0.0; d], &mut out).is_some() {
+    if m.known_acceleration(y.as_slice(), &vec![0.0; d], &mut out)
+        .is_some()
+    {
         let mut res = Vec::with_capacity(deltas.len());
         for delta in deltas {
             let len = delta.dot(&(g * delta)).max(0.0).sqrt();
@@ -836,7 +886,11 @@ fn chord_by_arc_length(
             j += 1;
         }
         let (l0, l1) = (sol.y[j][0], sol.y[j + 1][0]);
-        let w = if l1 > l0 { (target - l0) / (l1 - l0) } else { 0.0 };
+        let w = if l1 > l0 {
+            (target - l0) / (l1 - l0)
+        } else {
+            0.0
+        };
         out.push(point(sol.t[j] + w * (sol.t[j + 1] - sol.t[j])).0);
     }
     out.push(b.clone());
@@ -1016,7 +1070,12 @@ fn multiple_shoot(
             return Err("a segment leaves the chart".into());
         };
         let dist: f64 = (0..mm)
-            .map(|j| speed2(m, xs[j].as_slice(), vs[j].as_slice()).unwrap_or(f64::NAN).sqrt() * span)
+            .map(|j| {
+                speed2(m, xs[j].as_slice(), vs[j].as_slice())
+                    .unwrap_or(f64::NAN)
+                    .sqrt()
+                    * span
+            })
             .sum();
         let rmax = r.amax();
         if rmax <= opt.tol * dist {
@@ -1027,14 +1086,22 @@ fn multiple_shoot(
         let mut jac = DMatrix::zeros(size, size);
         for j in 0..mm {
             let uj = fisher_units(m, xs[j].as_slice()).map_err(|e| e.to_string())?;
-            let speed = vs[j].iter().zip(&uj).map(|(v, u)| (v / u).abs()).fold(1.0, f64::max);
+            let speed = vs[j]
+                .iter()
+                .zip(&uj)
+                .map(|(v, u)| (v / u).abs())
+                .fold(1.0, f64::max);
             let rows_s = if j + 1 < mm { &s[j + 1] } else { &wh.l2t };
             for c in 0..2 * d {
                 if j == 0 && c < d {
                     continue; // x₀ = a is fixed
                 }
                 let i = c % d;
-                let h = if c < d { 1e-7 * uj[i] } else { 1e-7 * uj[i] * speed };
+                let h = if c < d {
+                    1e-7 * uj[i]
+                } else {
+                    1e-7 * uj[i] * speed
+                };
                 let perturb = |sign: f64| {
                     let (mut x, mut v) = (xs[j].clone(), vs[j].clone());
                     if c < d {
@@ -1063,7 +1130,8 @@ fn multiple_shoot(
                     jac.view_mut((o, col), (d, 1)).copy_from(&(rows_s * dx));
                     jac.view_mut((o + d, col), (d, 1)).copy_from(&(rows_s * dv));
                 } else {
-                    jac.view_mut((size - d, col), (d, 1)).copy_from(&(rows_s * dx));
+                    jac.view_mut((size - d, col), (d, 1))
+                        .copy_from(&(rows_s * dx));
                 }
             }
             if j + 1 < mm {
@@ -1123,6 +1191,61 @@ mod tests {
     use super::*;
     use crate::geometry::testmodels;
     use approx::assert_relative_eq;
+
+    #[test]
+    fn unreachable_tolerance_is_a_failed_computation_with_its_misses() {
+        // A tolerance below rounding (1e-18 of d) cannot be met: every method
+        // must give up with Error::Failed (exit 1), naming each attempt and its
+        // miss in Fisher units, and never claim bad input.
+        let m = testmodels::normal_sigma();
+        let opt = ShootOptions {
+            tol: 1e-18,
+            max_iter: 6,
+            ..ShootOptions::default()
+        };
+        let e = distance(&m, &[0.0, 1.0], &[3.0, 0.5], &opt).unwrap_err();
+        assert!(!e.is_bad_input(), "{e}");
+        let msg = e.to_string();
+        assert!(matches!(e, Error::Failed { .. }), "{msg}");
+        for part in [
+            "shooting from the chord",
+            "continuation in the endpoint",
+            "Fisher units",
+        ] {
+            assert!(msg.contains(part), "`{part}` not in {msg}");
+        }
+        // The same pair at the default tolerance succeeds (the failure above is
+        // the tolerance's, not the pair's).
+        assert!(distance(&m, &[0.0, 1.0], &[3.0, 0.5], &ShootOptions::default()).is_ok());
+    }
+
+    #[test]
+    fn a_good_guess_converges_at_once_and_a_bad_one_falls_back() {
+        // Oracle: the closed-form normal geodesic (half-circle) and its velocity.
+        let m = testmodels::normal_sigma();
+        let (a, b) = ([0.0, 1.0], [40.0, 1.0]);
+        let k = closed_form::normal_geodesic(&a, &b);
+        let v = k.velocity.clone().unwrap();
+        let s = distance_from(&m, &a, &b, &v, &ShootOptions::default()).unwrap();
+        assert_eq!(s.method, "shooting from the guess");
+        assert!(s.iterations <= 2, "{}", s.iterations);
+        assert_relative_eq!(s.distance, k.distance, max_relative = 1e-9);
+        // A guess pointing the wrong way: still the same (unique) geodesic.
+        let s = distance_from(&m, &a, &b, &[-v[0], -v[1]], &ShootOptions::default()).unwrap();
+        assert_relative_eq!(s.distance, k.distance, max_relative = 1e-8);
+        // A guess of the wrong length or with a NaN is bad input.
+        let opt = ShootOptions::default();
+        assert!(
+            distance_from(&m, &a, &b, &[1.0], &opt)
+                .unwrap_err()
+                .is_bad_input()
+        );
+        assert!(
+            distance_from(&m, &a, &b, &[f64::NAN, 1.0], &opt)
+                .unwrap_err()
+                .is_bad_input()
+        );
+    }
 
     #[test]
     fn normal_sigma_distance() {
