@@ -178,7 +178,7 @@ fn solve(
     let g2 = m
         .metric(theta2)
         .map_err(|e| Error::Msg(format!("second point {theta2:?}: {e}")))?;
-    if opt.nodes < 2 || opt.segments < 1 || opt.nodes % opt.segments != 0 {
+    if opt.nodes < 2 || opt.segments < 1 || !opt.nodes.is_multiple_of(opt.segments) {
         return Err(Error::setting(
             "nodes/segments",
             format!(
@@ -998,6 +998,10 @@ fn path_energy(
     Ok((x, max_iter))
 }
 
+/// A segment of a multiple-shooting path: its start and its velocity, or its
+/// displacement and end velocity.
+type Segment = (DVector<f64>, DVector<f64>);
+
 /// Multiple shooting seeded by the path-energy nodes: returns the segment
 /// starts (xⱼ, vⱼ), j = 0…M−1, and the Newton iterations.
 fn multiple_shoot(
@@ -1008,7 +1012,7 @@ fn multiple_shoot(
     opt: &ShootOptions,
     units: &[f64],
     wh: &Whitening,
-) -> Result<(Vec<(DVector<f64>, DVector<f64>)>, usize), String> {
+) -> Result<(Vec<Segment>, usize), String> {
     let d = a.len();
     let n = path.len() - 1;
     let mm = opt.segments;
@@ -1037,7 +1041,7 @@ fn multiple_shoot(
     let residual = |xs: &[DVector<f64>],
                     vs: &[DVector<f64>],
                     s: &[DMatrix<f64>]|
-     -> Option<(DVector<f64>, Vec<(DVector<f64>, DVector<f64>)>)> {
+     -> Option<(DVector<f64>, Vec<Segment>)> {
         let mut r = DVector::zeros(size);
         let mut ends = Vec::with_capacity(mm);
         for j in 0..mm {

@@ -194,6 +194,8 @@ pub fn law(
 }
 
 #[cfg(test)]
+// mpmath values pasted as printed (tests/oracles/ou_law.py).
+#[allow(clippy::excessive_precision, clippy::type_complexity)]
 mod tests {
     use super::*;
     use approx::assert_relative_eq;
