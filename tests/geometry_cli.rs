@@ -86,6 +86,92 @@ fn geodesic_bad_input() {
 }
 
 #[test]
+fn geodesic_closed_form_of_another_family_is_refused() {
+    // Issue #11 §2: a named closed form must be the model's own geometry. Each
+    // pair has matching dimension except the first, so only the Fisher-metric
+    // comparison can refuse them.
+    for (name, cfg, expect) in [
+        (
+            "cf-dimension",
+            "from = [0.0, 1.0]\nto = [1.0, 1.0]\nclosed_form = \"bernoulli\"\n[model]\ntype = \"normal\"\n",
+            &["closed_form", "1-parameter", "2 parameters"][..],
+        ),
+        (
+            "cf-chart",
+            "from = [0.0, 1.0]\nto = [1.0, 4.0]\nclosed_form = \"normal\"\n[model]\ntype = \"normal_var\"\n",
+            &["closed_form", "normal_var", "Fisher metric at `from`"][..],
+        ),
+        (
+            "cf-family",
+            "from = [1.0]\nto = [1000.0]\nclosed_form = \"exponential\"\n[model]\ntype = \"poisson\"\n",
+            &["closed_form", "`poisson`", "Fisher metric"][..],
+        ),
+        (
+            "cf-simplex",
+            "from = [0.2, 0.3]\nto = [0.5, 0.1]\nclosed_form = \"normal\"\n[model]\ntype = \"categorical\"\nclasses = 3\n",
+            &["closed_form", "`categorical`"][..],
+        ),
+    ] {
+        bad("geodesic", name, cfg, expect);
+    }
+    // The model's own closed form, named, is accepted (exit 0).
+    let (code, err, _, dir) = run(
+        "geodesic",
+        "cf-own",
+        "from = [0.2, 0.3]\nto = [0.5, 1e-6]\nclosed_form = \"categorical\"\n[model]\ntype = \"categorical\"\nclasses = 3\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    std::fs::remove_dir_all(dir.parent().unwrap()).ok();
+}
+
+#[test]
+fn geodesic_issue_16_cases_through_the_binary() {
+    // Exponential 1 → 1000 (was exit 2, "shooting failed"): ln 1000 from
+    // mpmath (tests/oracles/geodesic_distances.py), 6.9077552789821370521.
+    let (code, err, out, dir) = run(
+        "geodesic",
+        "exp-1000",
+        "from = [1.0]\nto = [1000.0]\n[model]\ntype = \"exponential\"\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let d = v["details"]["distance"].as_f64().unwrap();
+    assert!((d - 6.907_755_278_982_137).abs() <= 1e-8 * d, "{d}");
+    std::fs::remove_dir_all(dir.parent().unwrap()).ok();
+    // Categorical from a probability of 1e-6 (was exit 2): 1.1651118707028665211.
+    let (code, err, out, dir) = run(
+        "geodesic",
+        "cat-1e-6",
+        "from = [1e-6, 0.5]\nto = [0.3, 0.3]\n[model]\ntype = \"categorical\"\nclasses = 3\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let d = v["details"]["distance"].as_f64().unwrap();
+    assert!((d - 1.165_111_870_702_866_5).abs() <= 1e-8 * d, "{d}");
+    std::fs::remove_dir_all(dir.parent().unwrap()).ok();
+}
+
+#[test]
+fn geodesic_that_cannot_converge_is_exit_1_with_the_reason() {
+    // A tolerance below rounding cannot be met: a failed computation (exit 1)
+    // whose summary names the attempts, not bad input (exit 2).
+    let (code, err, out, dir) = run(
+        "geodesic",
+        "no-converge",
+        "from = [0.0, 1.0]\nto = [3.0, 0.5]\ntol = 1e-18\n[model]\ntype = \"normal\"\n",
+    );
+    assert_eq!(code, 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let why = v["details"]["failure"].as_str().unwrap();
+    assert!(
+        why.contains("Fisher units") && why.contains("continuation"),
+        "{why}"
+    );
+    assert!(dir.join("summary.json").exists());
+    std::fs::remove_dir_all(dir.parent().unwrap()).ok();
+}
+
+#[test]
 fn spectrum_bad_input() {
     bad(
         "spectrum",

@@ -120,6 +120,34 @@ pub fn solve<F>(f: F, t0: f64, y0: &[f64], t1: f64, opt: &Options) -> Result<Sol
 where
     F: Fn(f64, &[f64], &mut [f64]),
 {
+    solve_scaled(f, t0, y0, t1, opt, &[])
+}
+
+/// [`solve`] with an absolute tolerance per component, `atol·atol_scale[i]`
+/// (an empty `atol_scale` means 1 for every component): a state whose
+/// components live on different scales (a probability of 10⁻⁶ beside a mean
+/// of 10³) is then controlled in the units of each.
+pub fn solve_scaled<F>(
+    f: F,
+    t0: f64,
+    y0: &[f64],
+    t1: f64,
+    opt: &Options,
+    atol_scale: &[f64],
+) -> Result<Solution>
+where
+    F: Fn(f64, &[f64], &mut [f64]),
+{
+    if !atol_scale.is_empty() && atol_scale.len() != y0.len() {
+        return Err(Error::setting(
+            "atol_scale",
+            format!(
+                "has {} entries for a state of {}",
+                atol_scale.len(),
+                y0.len()
+            ),
+        ));
+    }
     if !(opt.rtol > 0.0 && opt.atol >= 0.0) {
         return Err(Error::setting(
             "rtol/atol",
@@ -185,7 +213,12 @@ where
             for s in 0..7 {
                 e += (B5[s] - B4[s]) * k[s][i];
             }
-            let sc = opt.atol + opt.rtol * y[i].abs().max(y5[i].abs());
+            let a = if atol_scale.is_empty() {
+                opt.atol
+            } else {
+                opt.atol * atol_scale[i]
+            };
+            let sc = a + opt.rtol * y[i].abs().max(y5[i].abs());
             err2 += (hs * e / sc).powi(2);
         }
         let err = (err2 / n.max(1) as f64).sqrt();
@@ -282,6 +315,25 @@ mod tests {
         let (e1, e2) = (err(1e-5), err(1e-9));
         assert!(e2 < e1 / 100.0, "{e1} {e2}");
         assert!(e1 < 1e-3);
+    }
+
+    #[test]
+    fn per_component_absolute_tolerance() {
+        // y′ = −y from 1e-9 to t = 5 (oracle 1e-9·e⁻⁵), error controlled by
+        // atol alone (rtol 1e-14): an atol of 1e-10 in absolute terms barely
+        // controls a state of 1e-9; scaled to the component (1e-10·1e-9) it does.
+        let o = Options {
+            rtol: 1e-14,
+            atol: 1e-10,
+            ..Default::default()
+        };
+        let want = 1e-9 * (-5.0f64).exp();
+        let rel = |s: Solution| (s.last()[0] - want).abs() / want;
+        let plain = rel(solve(|_, y, d| d[0] = -y[0], 0.0, &[1e-9], 5.0, &o).unwrap());
+        let scaled =
+            rel(solve_scaled(|_, y, d| d[0] = -y[0], 0.0, &[1e-9], 5.0, &o, &[1e-9]).unwrap());
+        assert!(scaled < 1e-8 && plain > 100.0 * scaled, "{scaled} {plain}");
+        assert!(solve_scaled(|_, y, d| d[0] = -y[0], 0.0, &[1.0], 1.0, &o, &[1.0, 2.0]).is_err());
     }
 
     #[test]

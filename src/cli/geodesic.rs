@@ -27,11 +27,18 @@ pub fn run(a: Args) -> Result<Status> {
         println!("model     {}", d["model"].as_str().unwrap_or("?"));
         println!("from      {}", d["from"]);
         println!("to        {}", d["to"]);
-        println!("distance  {}", d["distance"]);
+        if let Some(why) = d["failure"].as_str() {
+            println!("no geodesic found (a failed computation, not bad input):\n  {why}");
+        } else {
+            println!("distance  {}", d["distance"]);
+        }
         if !d["closed_form"].is_null() {
             println!("closed    {}", d["closed_form"]);
         }
-        println!("velocity  {}", d["initial_velocity"]);
+        if !d["method"].is_null() {
+            println!("method    {}", d["method"].as_str().unwrap_or("?"));
+            println!("velocity  {}", d["initial_velocity"]);
+        }
         super::print_checks(&s);
     }
     Ok(Status::from_ok(s.pass))

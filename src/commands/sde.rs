@@ -494,7 +494,7 @@ pub fn run(
         let oracle = if built.velocity.is_some() || matches!(cfg.drift, DriftConfig::Zero {}) {
             "heat kernel N(y₀ + τγ̇, τK⁻¹) (eq. 43)"
         } else {
-            "exact Ornstein–Uhlenbeck law (Van Loan)"
+            "exact Ornstein–Uhlenbeck law (Van Loan step + semigroup doubling)"
         };
         checks.push(Check::at_least(
             format!("τ = {t}: Hotelling T² p-value (mean)"),

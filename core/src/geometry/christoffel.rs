@@ -1,14 +1,17 @@
 //! Derivatives of the metric and the Christoffel symbols of the Levi-Civita
 //! connection, Γᵃ_bc = ½ gᵃᵈ (∂_b g_dc + ∂_c g_db − ∂_d g_bc).
 //!
-//! The metric is differentiated by central differences with the step rules of
-//! [`crate::numdiff`] (first derivatives h = ε^{1/3}·max(1, |θ|), second
-//! derivatives h = ε^{1/4}·max(1, |θ|)), shrunk near the edge of the chart so
-//! that no evaluation leaves it.
+//! The metric is differentiated by central differences with steps proportional
+//! to the local scale sᵢ of each coordinate (first derivatives h = ε^{1/3}·sᵢ,
+//! second derivatives h = ε^{1/4}·sᵢ, the rules of [`crate::numdiff`]), where sᵢ
+//! is max(1, |θᵢ|) cut down to the distance from θ to the edge of the chart
+//! along eᵢ: near an edge the metric changes over that distance (the categorical
+//! at pᵢ = 10⁻⁶, the normal at σ = 10⁻⁵), and a step that is a fixed fraction of
+//! it keeps the relative error of the difference quotient at ε^{2/3} wherever θ
+//! is. The step is made representable, h = (θᵢ + h) − θᵢ.
 
 use super::{Metric, check_point};
 use crate::error::{Error, Result};
-use crate::numdiff;
 use nalgebra::DMatrix;
 
 /// Evaluates g at θ + Σ sᵢhᵢeᵢ for the offsets given as (index, step) pairs.
@@ -20,34 +23,99 @@ fn g_at(m: &dyn Metric, theta: &[f64], offsets: &[(usize, f64)]) -> Result<DMatr
     m.metric(&t)
 }
 
-/// A step for coordinate `i`, starting from `h`, halved (up to 40 times) until
-/// θ ± 100hᵢ lies in the chart: near the edge the step stays a small fraction of
-/// the distance to it, which keeps the difference quotient accurate.
-fn safe_step(m: &dyn Metric, theta: &[f64], i: usize, mut h: f64) -> Result<f64> {
-    for _ in 0..40 {
-        let ok = [-100.0, 100.0]
-            .iter()
-            .all(|s| g_at(m, theta, &[(i, s * h)]).is_ok());
-        if ok {
-            return Ok(h);
+/// The largest change of g between two points relative to g0,
+/// maxᵢⱼ |Aᵢⱼ − Bᵢⱼ|/√|g0ᵢᵢg0ⱼⱼ| (a correlation-like scale, as in the validator).
+fn relative_change(a: &DMatrix<f64>, b: &DMatrix<f64>, g0: &DMatrix<f64>) -> f64 {
+    let d = g0.nrows();
+    let mut r: f64 = 0.0;
+    for i in 0..d {
+        for j in 0..d {
+            let s = (g0[(i, i)] * g0[(j, j)]).abs().sqrt();
+            if s > 0.0 {
+                r = r.max((a[(i, j)] - b[(i, j)]).abs() / s);
+            }
         }
-        h *= 0.5;
     }
-    Err(Error::Msg(format!(
-        "point {theta:?} is too close to the edge of the chart to differentiate the metric"
-    )))
+    r
+}
+
+/// The central-difference step for coordinate `i` and the metric at θ ± h·eᵢ.
+///
+/// h = ε^{power}·L with L the scale over which g changes along eᵢ: first
+/// L = max(1, |θᵢ|) (shrunk by 10 until θ ± h is in the chart), then, while the
+/// observed relative change r of g over 2h says the metric varies faster
+/// (L ≈ 2h/r is smaller), h is recomputed from that L. So the step follows the
+/// metric's own scale near the edge of the chart (a categorical pᵢ = 10⁻⁶, a
+/// normal σ = 10⁻⁵) at the cost of the two evaluations the difference needs
+/// in the common case. h is representable: (θᵢ + h) − θᵢ.
+fn diff_step(
+    m: &dyn Metric,
+    theta: &[f64],
+    i: usize,
+    power: f64,
+    g0: &DMatrix<f64>,
+) -> Result<(f64, DMatrix<f64>, DMatrix<f64>)> {
+    let c = f64::EPSILON.powf(power);
+    let repr = |h: f64| (theta[i] + h) - theta[i];
+    let mut h = repr(c * theta[i].abs().max(1.0));
+    let mut pair = None;
+    for _ in 0..40 {
+        if h > 0.0
+            && let (Ok(gp), Ok(gm)) = (g_at(m, theta, &[(i, h)]), g_at(m, theta, &[(i, -h)]))
+        {
+            pair = Some((gp, gm));
+            break;
+        }
+        h = repr(h * 0.1);
+    }
+    let Some((mut gp, mut gm)) = pair else {
+        return Err(Error::Msg(format!(
+            "point {theta:?} is too close to the edge of the chart to differentiate the metric"
+        )));
+    };
+    for _ in 0..4 {
+        let r = relative_change(&gp, &gm, g0);
+        if !r.is_finite() {
+            return Err(Error::Msg(format!(
+                "the metric is not finite near {theta:?}"
+            )));
+        }
+        // Local scale L = 2h/r; accept h ≤ 3c·L, i.e. r ≤ 6c.
+        if r <= 6.0 * c {
+            break;
+        }
+        let hn = repr(2.0 * c * h / r);
+        if hn <= 0.0 || hn >= h {
+            break;
+        }
+        h = hn;
+        gp = g_at(m, theta, &[(i, h)])?;
+        gm = g_at(m, theta, &[(i, -h)])?;
+    }
+    Ok((h, gp, gm))
 }
 
 /// ∂_k g at θ: entry k is the matrix ∂g/∂θᵏ.
+///
+/// Central differences ([`diff_step`]); at a point on a closed edge of the
+/// chart (a Poisson rate at its largest allowed value), where only one side
+/// exists, a one-sided difference with h = ε^{1/2}·max(1, |θₖ|) (error ≈ ε^{1/2}).
 pub fn metric_gradient(m: &dyn Metric, theta: &[f64]) -> Result<Vec<DMatrix<f64>>> {
     check_point(m, theta, "point")?;
-    m.metric(theta)?;
+    let g0 = m.metric(theta)?;
     (0..theta.len())
-        .map(|k| {
-            let h = safe_step(m, theta, k, numdiff::step1(theta[k]))?;
-            let gp = g_at(m, theta, &[(k, h)])?;
-            let gm = g_at(m, theta, &[(k, -h)])?;
-            Ok((gp - gm) / (2.0 * h))
+        .map(|k| match diff_step(m, theta, k, 1.0 / 3.0, &g0) {
+            Ok((h, gp, gm)) => Ok((gp - gm) / (2.0 * h)),
+            Err(e) => {
+                let h = f64::EPSILON.sqrt() * theta[k].abs().max(1.0);
+                for s in [1.0, -1.0] {
+                    let hs = (theta[k] + s * h) - theta[k];
+                    if let Ok(g) = g_at(m, theta, &[(k, hs)]) {
+                        return Ok((g - &g0) / hs);
+                    }
+                }
+                Err(e)
+            }
         })
         .collect()
 }
@@ -57,14 +125,13 @@ pub fn metric_hessian(m: &dyn Metric, theta: &[f64]) -> Result<Vec<Vec<DMatrix<f
     check_point(m, theta, "point")?;
     let d = theta.len();
     let g0 = m.metric(theta)?;
-    let hs: Vec<f64> = (0..d)
-        .map(|k| safe_step(m, theta, k, numdiff::step2(theta[k])))
+    let steps: Vec<(f64, DMatrix<f64>, DMatrix<f64>)> = (0..d)
+        .map(|k| diff_step(m, theta, k, 0.25, &g0))
         .collect::<Result<_>>()?;
+    let hs: Vec<f64> = steps.iter().map(|s| s.0).collect();
     let mut out = vec![vec![DMatrix::zeros(d, d); d]; d];
-    for k in 0..d {
-        let hk = hs[k];
-        let gp = g_at(m, theta, &[(k, hk)])?;
-        let gm = g_at(m, theta, &[(k, -hk)])?;
+    for (k, (hk, gp, gm)) in steps.iter().enumerate() {
+        let hk = *hk;
         out[k][k] = (gp - 2.0 * &g0 + gm) / (hk * hk);
         for l in 0..k {
             let hl = hs[l];
@@ -166,14 +233,29 @@ mod tests {
     }
 
     #[test]
-    fn near_the_edge_steps_shrink() {
-        // σ = 1e-7 is closer to the edge σ = 0 than the default step (6e-6):
-        // the step must shrink (to below σ/100) and Γ^σ_σσ = −1/σ come out right
-        // to the O((h/σ)²) ≈ 1e-4 error of the central difference.
+    fn steps_follow_the_scale_of_the_metric() {
+        // Oracle: Γ^σ_σσ = −1/σ and Γ^σ_μμ = 1/(2σ) (normal), Γ¹₁₁ = −1/(2λ)
+        // (Poisson) and −(1 − 2p)/(2p(1 − p)) (Bernoulli), at points from 1e-9 to
+        // 1e9 and next to the edges. A step fixed at ε^{1/3}·max(1, |θ|) and only
+        // shrunk to stay in the chart (σ/100 at σ = 1e-7) was off by 1e-4; steps
+        // set by the metric's own scale keep ~1e-9.
         let m = testmodels::normal_sigma();
-        let s = 1e-7;
-        let c = christoffel(&m, &[0.0, s]).unwrap();
-        assert_relative_eq!(c.get(1, 1, 1), -1.0 / s, max_relative = 1e-3);
+        for s in [1e-9, 1e-7, 1e-5, 1e-2, 1.0, 1e3, 1e9] {
+            let c = christoffel(&m, &[0.3, s]).unwrap();
+            assert_relative_eq!(c.get(1, 1, 1), -1.0 / s, max_relative = 1e-8);
+            assert_relative_eq!(c.get(1, 0, 0), 0.5 / s, max_relative = 1e-8);
+        }
+        let p = testmodels::poisson();
+        for l in [1e-9, 1e-4, 1.0, 1e6, 1e12] {
+            let c = christoffel(&p, &[l]).unwrap();
+            assert_relative_eq!(c.get(0, 0, 0), -0.5 / l, max_relative = 1e-8);
+        }
+        let b = testmodels::bernoulli();
+        for q in [1e-8, 1e-3, 0.3, 1.0 - 1e-3, 1.0 - 1e-8] {
+            let c = christoffel(&b, &[q]).unwrap();
+            let want = -(1.0 - 2.0 * q) / (2.0 * q * (1.0 - q));
+            assert_relative_eq!(c.get(0, 0, 0), want, max_relative = 1e-6);
+        }
         assert!(christoffel(&m, &[0.0, -1.0]).is_err());
     }
 }

@@ -33,7 +33,8 @@ impl Geodesic {
     }
 }
 
-fn speed2(m: &dyn Metric, theta: &[f64], v: &[f64]) -> Result<f64> {
+/// g(θ)(v, v), the squared speed.
+pub fn speed2(m: &dyn Metric, theta: &[f64], v: &[f64]) -> Result<f64> {
     let g = m.metric(theta)?;
     let mut s = 0.0;
     for i in 0..v.len() {
@@ -44,61 +45,165 @@ fn speed2(m: &dyn Metric, theta: &[f64], v: &[f64]) -> Result<f64> {
     Ok(s)
 }
 
+/// The Fisher unit of each coordinate at θ, 1/√gᵢᵢ(θ): the size of a step of
+/// length one along eᵢ, used to scale absolute tolerances.
+pub fn fisher_units(m: &dyn Metric, theta: &[f64]) -> Result<Vec<f64>> {
+    let g = m.metric(theta)?;
+    Ok((0..theta.len())
+        .map(|i| {
+            let u = 1.0 / g[(i, i)].sqrt();
+            if u.is_finite() && u > 0.0 { u } else { 1.0 }
+        })
+        .collect())
+}
+
+/// The geodesic acceleration −Γᵃ_bc vᵇvᶜ at θ: the metric's closed form when it
+/// has one ([`Metric::known_acceleration`]), else from differences of g.
+pub fn acceleration(m: &dyn Metric, theta: &[f64], v: &[f64], out: &mut [f64]) -> Result<()> {
+    match m.known_acceleration(theta, v, out) {
+        Some(r) => r,
+        None => {
+            christoffel(m, theta)?.acceleration(v, out);
+            Ok(())
+        }
+    }
+}
+
 /// Integrates the geodesic from θ with initial velocity v over t ∈ [0, 1].
 ///
 /// Fails (naming θ and v) when the path leaves the chart, for example a normal
-/// geodesic that would cross σ = 0.
+/// geodesic that would cross σ = 0. Absolute tolerances are scaled to the
+/// Fisher units of θ ([`fisher_units`]).
 pub fn exp_map(m: &dyn Metric, theta: &[f64], v: &[f64], opt: &ode::Options) -> Result<Geodesic> {
+    check_point(m, theta, "start point")?;
+    let units = fisher_units(m, theta)?;
+    flow(m, theta, v, 1.0, opt, &units)
+}
+
+/// Pieces of [0, span] after each of which the displacement is rebased.
+const PIECES: usize = 8;
+
+/// Integrates the geodesic from (θ₀, v) over [0, `span`]: the parameter values,
+/// the points θ(t) and the velocities at the accepted steps, and the total
+/// displacement δ(span) = θ(span) − θ₀ summed piece by piece.
+///
+/// The state is (δ, θ̇) relative to a reference point rebased at the start of
+/// each of [`PIECES`] equal pieces of the interval: carrying a displacement
+/// keeps the relative accuracy of short geodesics (two points 10⁻⁹ apart at
+/// θ ≈ 0.3 are resolved to rtol of their distance, not of |θ|), and rebasing
+/// keeps it on long ones that cross decades (a rate from 10¹² down to 10⁻¹²,
+/// where θ₀ + δ would lose every digit of the small end).
+#[allow(clippy::type_complexity)]
+fn integrate(
+    m: &dyn Metric,
+    theta: &[f64],
+    v: &[f64],
+    span: f64,
+    opt: &ode::Options,
+    units: &[f64],
+) -> Result<(Vec<f64>, Vec<Vec<f64>>, Vec<Vec<f64>>, Vec<f64>)> {
     check_point(m, theta, "start point")?;
     check_point(m, v, "initial velocity")?;
     let d = theta.len();
-    let s0 = speed2(m, theta, v)?;
-    let failed = std::cell::Cell::new(None::<String>);
-    let rhs = |_t: f64, y: &[f64], dy: &mut [f64]| {
-        let (x, u) = y.split_at(d);
-        dy[..d].copy_from_slice(u);
-        match christoffel(m, x) {
-            Ok(c) => c.acceleration(u, &mut dy[d..]),
-            Err(e) => {
+    let scale: Vec<f64> = if units.is_empty() {
+        vec![]
+    } else {
+        units.iter().chain(units).copied().collect()
+    };
+    let mut base = theta.to_vec(); // reference point of the current piece
+    let mut offset = vec![0.0; d]; // base − θ₀, summed piece by piece
+    let mut vel = v.to_vec();
+    let (mut ts, mut points, mut vels) = (vec![0.0], vec![theta.to_vec()], vec![v.to_vec()]);
+    for k in 0..PIECES {
+        let (t0, t1) = (
+            span * k as f64 / PIECES as f64,
+            span * (k + 1) as f64 / PIECES as f64,
+        );
+        let failed = std::cell::Cell::new(None::<String>);
+        let rhs = |_t: f64, y: &[f64], dy: &mut [f64]| {
+            let (delta, u) = y.split_at(d);
+            let x: Vec<f64> = base.iter().zip(delta).map(|(a, b)| a + b).collect();
+            dy[..d].copy_from_slice(u);
+            if let Err(e) = acceleration(m, &x, u, &mut dy[d..]) {
                 // Outside the chart: a NaN makes the integrator shrink the step.
                 failed.set(Some(e.to_string()));
                 dy.iter_mut().for_each(|v| *v = f64::NAN);
             }
+        };
+        let mut y0 = vec![0.0; d];
+        y0.extend_from_slice(&vel);
+        let sol = ode::solve_scaled(rhs, t0, &y0, t1, opt, &scale).map_err(|e| {
+            let why = failed.take().map(|w| format!(" ({w})")).unwrap_or_default();
+            Error::Msg(format!(
+                "the geodesic from {theta:?} with velocity {v:?} cannot be followed to t = {span}: {e}{why}"
+            ))
+        })?;
+        for (t, y) in sol.t.iter().zip(&sol.y).skip(1) {
+            ts.push(*t);
+            points.push(base.iter().zip(&y[..d]).map(|(o, x)| o + x).collect());
+            vels.push(y[d..].to_vec());
         }
-    };
-    let mut y0 = theta.to_vec();
-    y0.extend_from_slice(v);
-    let sol = ode::solve(rhs, 0.0, &y0, 1.0, opt).map_err(|e| {
-        let why = failed.take().map(|w| format!(" ({w})")).unwrap_or_default();
-        Error::Msg(format!(
-            "the geodesic from {theta:?} with velocity {v:?} cannot be followed to t = 1: {e}{why}"
-        ))
-    })?;
+        let last = sol.last();
+        for i in 0..d {
+            offset[i] += last[i];
+            base[i] += last[i];
+        }
+        vel = last[d..].to_vec();
+    }
+    Ok((ts, points, vels, offset))
+}
+
+/// The end state of the geodesic from (θ, v) as (δ, θ̇(span)) with
+/// θ(span) = θ + δ, without the path or its speed (the cheap form of [`flow`]
+/// for solvers; the displacement keeps the digits of a short geodesic).
+pub fn flow_displacement(
+    m: &dyn Metric,
+    theta: &[f64],
+    v: &[f64],
+    span: f64,
+    opt: &ode::Options,
+    units: &[f64],
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let (_, _, vels, delta) = integrate(m, theta, v, span, opt, units)?;
+    let u = vels.last().cloned().unwrap_or_else(|| v.to_vec());
+    Ok((delta, u))
+}
+
+/// The geodesic from θ with velocity v followed over t ∈ [0, `span`] (the
+/// exponential map is `span` = 1), with absolute tolerance `opt.atol·units[i]`
+/// on coordinate i and on velocity i (`units`: d entries, or empty for 1).
+/// The returned length is √(vᵀg(θ)v)·span.
+pub fn flow(
+    m: &dyn Metric,
+    theta: &[f64],
+    v: &[f64],
+    span: f64,
+    opt: &ode::Options,
+    units: &[f64],
+) -> Result<Geodesic> {
+    let (ts, points, velocities, _) = integrate(m, theta, v, span, opt, units)?;
+    let s0 = speed2(m, theta, v)?;
     let mut drift: f64 = 0.0;
-    let mut points = Vec::with_capacity(sol.y.len());
-    let mut velocities = Vec::with_capacity(sol.y.len());
-    for y in &sol.y {
-        let (x, u) = y.split_at(d);
+    for (x, u) in points.iter().zip(&velocities) {
         let s = speed2(m, x, u)?;
         if s0 > 0.0 {
             drift = drift.max((s - s0).abs() / s0);
         }
-        points.push(x.to_vec());
-        velocities.push(u.to_vec());
     }
     Ok(Geodesic {
-        t: sol.t,
+        t: ts,
         points,
         velocities,
-        length: s0.max(0.0).sqrt(),
+        length: s0.max(0.0).sqrt() * span,
         speed_drift: drift,
     })
 }
 
-/// The options used for geodesics unless a caller sets its own: rtol 1e-10, atol 1e-12.
+/// The options used for geodesics unless a caller sets its own: rtol 1e-11,
+/// atol 1e-12 (in Fisher units of each coordinate, see [`exp_map`]).
 pub fn default_options() -> ode::Options {
     ode::Options {
-        rtol: 1e-10,
+        rtol: 1e-11,
         atol: 1e-12,
         h0: 0.05,
         h_max: 0.0,

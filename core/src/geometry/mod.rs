@@ -11,12 +11,14 @@
 //! |---|---|
 //! | [`christoffel`] | ∂g and Γᵃ_bc = ½gᵃᵈ(∂_b g_dc + ∂_c g_db − ∂_d g_bc) |
 //! | [`geodesic`] | θ̈ᵃ = −Γᵃ_bc θ̇ᵇθ̇ᶜ by Dormand–Prince ([`crate::ode`]); exp map |
-//! | [`distance`] | Fisher–Rao distance by shooting: exp_θ₁(v) = θ₂ |
+//! | [`distance`] | Fisher–Rao distance: quadrature in 1-D; shooting, path energy and multiple shooting in more |
+//! | [`closed_form`] | closed-form distances, geodesic curves and geodesic equations of the built-in families |
 //! | [`curvature`] | Riemann, Ricci, scalar and sectional curvature |
 //! | [`jeffreys`] | the Jeffreys prior √det I(θ) |
 //! | [`sloppiness`] | Fisher spectrum, log-eigenvalue spacing, stiff/sloppy participation |
 
 pub mod christoffel;
+pub mod closed_form;
 pub mod curvature;
 pub mod distance;
 pub mod geodesic;
@@ -34,12 +36,32 @@ pub trait Metric: Sync {
     fn dim(&self) -> usize;
     /// g(θ), a symmetric positive-definite d×d matrix; an error outside the chart.
     fn metric(&self, theta: &[f64]) -> Result<DMatrix<f64>>;
+
+    /// The geodesic acceleration θ̈ = −Γᵃ_bc θ̇ᵇθ̇ᶜ written into `out` when the
+    /// metric knows its Christoffel symbols in closed form; `None` (the default)
+    /// means Γ is taken from central differences of g ([`christoffel`]);
+    /// `Some(Err(…))` when θ is outside the chart.
+    fn known_acceleration(
+        &self,
+        _theta: &[f64],
+        _v: &[f64],
+        _out: &mut [f64],
+    ) -> Option<Result<()>> {
+        None
+    }
 }
 
 /// The per-observation Fisher metric of a model (eq. 29), from
 /// [`fisher::best`]: the closed form when the model has one, else the Jacobian
 /// form, the KL Hessian, or Monte Carlo E\[ℓℓᵀ\] with `samples` draws of the fixed
 /// `seed` (common random numbers, so the estimate is a smooth function of θ).
+///
+/// With `known_christoffel` (the default of [`FisherMetric::new`]) the geodesic
+/// equation of a built-in family whose Christoffel symbols are written out in
+/// [`closed_form::acceleration`] (normal, normal_var, mvn, Poisson, exponential,
+/// Bernoulli, categorical, lattice_field) uses them; other models, and every
+/// model with `known_christoffel = false`, take Γ from central differences of
+/// the Fisher metric.
 #[derive(Debug, Clone, Copy)]
 pub struct FisherMetric<'a> {
     /// The model.
@@ -48,15 +70,27 @@ pub struct FisherMetric<'a> {
     pub samples: usize,
     /// Seed of the fallback estimator.
     pub seed: u64,
+    /// Use the closed-form Christoffel symbols of a built-in family.
+    pub known_christoffel: bool,
 }
 
 impl<'a> FisherMetric<'a> {
-    /// The Fisher metric of `model` with the default fallback (100 000 samples, seed 1).
+    /// The Fisher metric of `model` with the default fallback (100 000 samples,
+    /// seed 1) and closed-form Christoffel symbols where known.
     pub fn new(model: &'a dyn Model) -> Self {
         FisherMetric {
             model,
             samples: 100_000,
             seed: 1,
+            known_christoffel: true,
+        }
+    }
+
+    /// The same metric with Christoffel symbols always from differences of g.
+    pub fn differenced(model: &'a dyn Model) -> Self {
+        FisherMetric {
+            known_christoffel: false,
+            ..FisherMetric::new(model)
         }
     }
 }
@@ -67,6 +101,18 @@ impl Metric for FisherMetric<'_> {
     }
     fn metric(&self, theta: &[f64]) -> Result<DMatrix<f64>> {
         fisher::best(self.model, theta, self.samples, self.seed)
+    }
+    fn known_acceleration(&self, theta: &[f64], v: &[f64], out: &mut [f64]) -> Option<Result<()>> {
+        if !self.known_christoffel {
+            return None;
+        }
+        let name = crate::model::type_name(self.model);
+        match closed_form::acceleration(name, theta, v, out)? {
+            true => Some(Ok(())),
+            false => Some(Err(Error::Msg(format!(
+                "point {theta:?} is outside the parameter space of `{name}`"
+            )))),
+        }
     }
 }
 

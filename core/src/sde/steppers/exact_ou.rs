@@ -1,6 +1,8 @@
 //! The exact Gaussian step of a linear SDE dY = −B(Y − m)dτ + θdW:
 //! y ← m + e^{−Bh}(y − m) + L_h ξ, L_hL_hᵀ = Σ_h = ∫₀ʰ e^{−Bs}θθᵀe^{−Bᵀs}ds,
-//! with ξ = ΔW/√h. Exact in law at any step (B = 0 gives the heat kernel).
+//! with ξ = ΔW/√h. Exact in law at any step and any B·h (B = 0 gives the heat
+//! kernel); (e^{−Bh}, Σ_h) come from [`ou::propagators`] (docs/sde.md, "The exact
+//! Ornstein–Uhlenbeck law").
 
 use super::{Calculus, Increment, NoiseKind, Stepper, StepperInfo, Workspace};
 use crate::error::{Error, Result};
@@ -77,5 +79,36 @@ impl Stepper for ExactOu {
         let d = y.len();
         let sh = inc.h.sqrt();
         tr.step(y, |j| inc.dw[j] / sh, &mut ws.a[..d]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sde::terms::{AdditiveNoise, LinearDrift};
+    use nalgebra::{DMatrix, DVector};
+
+    #[test]
+    fn one_stiff_step_is_the_exact_law() {
+        // b = 1000, unit noise, one step h = 1 (b·h = 1000, where the old Van
+        // Loan form overflowed): y ← e^{−1000}y + √((1 − e^{−2000})/2000)·ξ,
+        // ξ = ΔW/√h. Oracle: the closed form.
+        let drift =
+            LinearDrift::new(DMatrix::from_element(1, 1, 1000.0), DVector::zeros(1)).unwrap();
+        let noise = AdditiveNoise::from_k_inv(&DMatrix::from_element(1, 1, 1.0)).unwrap();
+        let p = Problem::new(Arc::new(drift), Diffusion::Additive(noise)).unwrap();
+        let s = ExactOu::default();
+        s.check(&p).unwrap();
+        let mut ws = Workspace::new(1, 1);
+        let mut y = [3.0];
+        let dw = [0.7];
+        let inc = Increment {
+            h: 1.0,
+            dw: &dw,
+            dz: &[],
+        };
+        s.step(&p, 0.0, &inc, &mut y, &mut ws);
+        let want = 0.7 * (-(-2000.0f64).exp_m1() / 2000.0).sqrt();
+        assert!((y[0] - want).abs() < 1e-15 * want, "{} vs {want}", y[0]);
     }
 }
