@@ -12,6 +12,7 @@ pub mod output;
 pub mod plot;
 pub mod plugins;
 pub mod print;
+pub mod progress;
 pub mod report;
 
 pub use bayesrg_autoencoder as autoencoder;
