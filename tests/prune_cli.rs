@@ -1,7 +1,7 @@
 //! `bayesrg prune` through the binary and the library: files, oracles, and
 //! bad input (exit status 2, the culprit named, nothing half-written).
 
-use bayesrg::commands::prune::{self, PruneConfig};
+use bayesrg::commands::prune::{self, Section4Spec};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -12,8 +12,8 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 /// A very small run: 2 epochs on 1,000 images, 300 test images.
-fn tiny() -> PruneConfig {
-    let mut c = PruneConfig::quick();
+fn tiny() -> Section4Spec {
+    let mut c = Section4Spec::quick();
     c.train_images = Some(1000);
     c.test_images = Some(300);
     c.train.epochs = 2;
@@ -41,7 +41,7 @@ fn library_run_writes_consistent_files() {
     let base = tmp("lib");
     let out = base.join("res");
     let cfg = tiny();
-    let s = prune::run(&cfg, None, Some(&out), false).unwrap();
+    let (s, _) = prune::run(&cfg, None, Some(&out), false).unwrap();
     for f in [
         "sweep.csv",
         "summary.json",
@@ -52,6 +52,7 @@ fn library_run_writes_consistent_files() {
         "fig5_fisher_histogram.png",
         "fig3_reconstructions_information_shell.png",
         "fig4_reconstructions_random.png",
+        "timings.json",
     ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
@@ -68,7 +69,9 @@ fn library_run_writes_consistent_files() {
         .map(|r| r["fisher"].parse().unwrap())
         .collect();
     let mean_all = all.iter().sum::<f64>() / all.len() as f64;
-    let got = s.details["mean_fisher_all_parameters"].as_f64().unwrap();
+    let got = s.details["spectrum"]["mean_fisher_all_parameters"]
+        .as_f64()
+        .unwrap();
     assert!(
         (got - mean_all).abs() <= 1e-12 * mean_all,
         "{got} vs {mean_all}"
@@ -87,14 +90,10 @@ fn library_run_writes_consistent_files() {
     // Reloading the saved weights reproduces the unpruned loss and Fisher bits.
     let mut again = cfg.clone();
     again.weights = Some(out.join("weights.bin"));
-    let s2 = prune::run(&again, None, None, false).unwrap();
-    for k in [
-        "unpruned_loss",
-        "mean_fisher_all_parameters",
-        "mean_fisher_encoder_weights",
-    ] {
-        assert_eq!(s.details[k], s2.details[k], "{k}");
-    }
+    let (s2, _) = prune::run(&again, None, None, false).unwrap();
+    assert_eq!(s.details["unpruned_loss"], s2.details["unpruned_loss"]);
+    assert_eq!(s.details["spectrum"], s2.details["spectrum"]);
+    assert_eq!(s.details["sweep"], s2.details["sweep"]);
     std::fs::remove_dir_all(&base).unwrap();
 }
 
@@ -121,9 +120,17 @@ fn bad_input_exits_2_naming_the_culprit() {
     let cfg = base.join("bad.toml");
     std::fs::write(&cfg, "test_images = 10\nepochz = 3\n").unwrap();
     expect_exit2(&["prune", cfg.to_str().unwrap(), "--out", o], "bad.toml:2:");
-    // Invalid value.
+    // Invalid values: the library names the field, the command line the
+    // file, line and column.
     std::fs::write(&cfg, "[train]\nlr = -1.0\n").unwrap();
-    expect_exit2(&["prune", cfg.to_str().unwrap(), "--out", o], "lr");
+    expect_exit2(&["prune", cfg.to_str().unwrap(), "--out", o], "bad.toml:2:6");
+    std::fs::write(&cfg, "lambdas = [0.0, 0.5,\n  -2.0]\n").unwrap();
+    expect_exit2(&["prune", cfg.to_str().unwrap(), "--out", o], "bad.toml:2:3");
+    // Issue 11 §3: an enormous latent aborted; now refused before any work.
+    std::fs::write(&cfg, "[arch]\ninput = 784\nlatent = 100000000\n").unwrap();
+    expect_exit2(&["prune", cfg.to_str().unwrap(), "--out", o], "bad.toml:3:10");
+    std::fs::write(&cfg, "[train]\nepochs = 100000000000\n").unwrap();
+    expect_exit2(&["prune", cfg.to_str().unwrap(), "--out", o], "train.epochs");
     // Missing data folder.
     expect_exit2(
         &["prune", "--data", "/nonexistent-mnist-dir", "--out", o],
@@ -154,5 +161,49 @@ fn bad_input_exits_2_naming_the_culprit() {
         "w.bin",
     );
     assert!(!out.exists(), "nothing written on error");
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+/// Two runs with one seed write byte-identical result files at 1 and 2
+/// threads (timings.json aside, the one file that records times).
+#[test]
+fn result_files_identical_across_runs_and_thread_counts() {
+    let base = tmp("same");
+    let cfg = base.join("tiny.toml");
+    std::fs::write(
+        &cfg,
+        "train_images = 600\ntest_images = 200\nrandom_repeats = 2\nfractions = [0.5]\nfine_lambdas = [0.01]\ngrid_images = 2\n[train]\nepochs = 2\nbatch_size = 150\n",
+    )
+    .unwrap();
+    let run = |threads: &str, name: &str| {
+        let out = base.join(name);
+        let o = Command::new(env!("CARGO_BIN_EXE_bayesrg"))
+            .args(["prune", cfg.to_str().unwrap(), "--quiet", "--out"])
+            .arg(&out)
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.code() == Some(0) || o.status.code() == Some(1),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        out
+    };
+    let a = run("1", "a");
+    let b = run("2", "b");
+    let mut names: Vec<String> = std::fs::read_dir(&a)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "timings.json")
+        .collect();
+    names.sort();
+    assert!(names.len() >= 9, "{names:?}");
+    for n in &names {
+        assert!(
+            std::fs::read(a.join(n)).unwrap() == std::fs::read(b.join(n)).unwrap(),
+            "{n} differs between 1 and 2 threads"
+        );
+    }
     std::fs::remove_dir_all(&base).unwrap();
 }
