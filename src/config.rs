@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde::de::DeserializeOwned;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The largest config file bayesrg reads: configs are written by hand, and a
 /// larger file is almost surely a data file named by mistake (parsing one of
@@ -33,24 +33,46 @@ pub fn read_text(path: &Path) -> Result<String> {
 /// Parses TOML text into `T`. The error names `origin` (a file name) and, for
 /// syntax and type errors, the line and column.
 ///
-/// Run-time plugins are handled here, once for every subcommand: a top-level
-/// `plugins = ["PATH", …]` key is removed and its plugins are loaded before the
-/// config is deserialised (relative paths are resolved against the folder of
-/// `origin`, so pass the file's path as `origin`), and tables naming a plugin
-/// model (`type = "plugin-name/model"`) are rewritten for
-/// [`crate::plugins::PluginModel`] (see [`crate::plugins::prepare_config`]).
-/// Config structs therefore must **not** declare a `plugins` field, and may use
-/// `deny_unknown_fields`. Type errors in a file that uses plugins name the
-/// file but not the line.
+/// Run-time plugins: a top-level `plugins = ["PATH", …]` key is checked and
+/// removed, and tables naming a plugin model (`type = "plugin-name/model"`) are
+/// rewritten for [`crate::plugins::PluginModel`] (see
+/// [`crate::plugins::document::prepare`]). **Nothing is loaded**: the caller
+/// loads the plugins first ([`plugin_paths`] lists them; the command line does
+/// this for every config file it is given) and installs its
+/// [`crate::plugins::PluginHost`]. Config structs must **not** declare a
+/// `plugins` field, and may use `deny_unknown_fields`. Type errors in a file
+/// that uses plugins name the file but not the line.
 pub fn parse_toml<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
     let table: toml::Table = parse_toml_plain(text, origin)?;
     let mut doc = serde_json::to_value(table)?;
-    if crate::plugins::needs_preparation(&doc) {
-        let base = Path::new(origin).parent().unwrap_or(Path::new("."));
-        crate::plugins::prepare_config(&mut doc, base, origin)?;
+    if crate::plugins::document::needs_preparation(&doc) {
+        crate::plugins::document::prepare(&mut doc, origin)?;
         return serde_json::from_value(doc).map_err(|e| anyhow!("{origin}: {e}"));
     }
     parse_toml_plain(text, origin)
+}
+
+/// The plugin libraries that the config file `path` names in its top-level
+/// `plugins` key, resolved against the file's folder. Reads the file and
+/// loads nothing (see [`crate::plugins::PluginHost::load`]).
+///
+/// # Errors
+/// The file cannot be read or parsed (file:line:col), or `plugins` is not a
+/// list of paths.
+pub fn plugin_paths(path: &Path) -> Result<Vec<PathBuf>> {
+    let text = read_text(path)?;
+    if !text.contains("plugins") {
+        return Ok(Vec::new());
+    }
+    let origin = path.display().to_string();
+    let doc: serde_json::Value = if path.extension().is_some_and(|e| e == "json") {
+        serde_json::from_str(&text)
+            .map_err(|e| anyhow!("{origin}:{}:{}: {e}", e.line(), e.column()))?
+    } else {
+        serde_json::to_value(parse_toml_plain::<toml::Table>(&text, &origin)?)?
+    };
+    let base = path.parent().unwrap_or(Path::new("."));
+    Ok(crate::plugins::document::plugin_paths(&doc, base, &origin)?)
 }
 
 /// Parses TOML text into `T` with no plugin handling (see [`parse_toml`]).
@@ -67,17 +89,16 @@ pub fn parse_toml_plain<T: DeserializeOwned>(text: &str, origin: &str) -> Result
     })
 }
 
-/// Reads and parses a TOML (or, by extension `.json`, JSON) config file,
-/// loading the plugins it names (see [`parse_toml`]).
+/// Reads and parses a TOML (or, by extension `.json`, JSON) config file (see
+/// [`parse_toml`] for plugins).
 pub fn load<T: DeserializeOwned>(path: &Path) -> Result<T> {
     let text = read_text(path)?;
     let origin = path.display().to_string();
     if path.extension().is_some_and(|e| e == "json") {
         let json_err = |e: serde_json::Error| anyhow!("{origin}:{}:{}: {e}", e.line(), e.column());
         let mut doc: serde_json::Value = serde_json::from_str(&text).map_err(json_err)?;
-        if crate::plugins::needs_preparation(&doc) {
-            let base = path.parent().unwrap_or(Path::new("."));
-            crate::plugins::prepare_config(&mut doc, base, &origin)?;
+        if crate::plugins::document::needs_preparation(&doc) {
+            crate::plugins::document::prepare(&mut doc, &origin)?;
             return serde_json::from_value(doc).map_err(|e| anyhow!("{origin}: {e}"));
         }
         serde_json::from_str(&text).map_err(json_err)

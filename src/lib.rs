@@ -10,7 +10,6 @@ pub mod config;
 pub mod locate;
 pub mod output;
 pub mod plot;
-pub mod plugins;
 pub mod print;
 pub mod progress;
 pub mod report;
@@ -18,6 +17,7 @@ pub mod report;
 pub use bayesrg_autoencoder as autoencoder;
 pub use bayesrg_core as core;
 pub use bayesrg_models as models;
+pub use bayesrg_plugin_host as plugins;
 pub use bayesrg_schemes as schemes;
 
 /// Ensures every member crate is linked, so that all typetag registrations are
@@ -26,6 +26,7 @@ pub fn ensure_linked() {
     bayesrg_models::ensure_linked();
     bayesrg_schemes::ensure_linked();
     bayesrg_autoencoder::ensure_linked();
+    bayesrg_plugin_host::ensure_linked();
 }
 
 /// The tags of every built-in model type, over all member crates (each crate's

@@ -3,7 +3,7 @@
 //! Exit status: 0 when every check passes, 1 when a check fails or a
 //! computation fails (a solver that does not converge), 2 on bad input (a
 //! malformed or invalid config, an unknown type, a bad flag, an `--out` that
-//! bayesrg may not write).
+//! bayesrg may not write) or a fault of a run-time plugin (docs/plugins.md).
 
 // `print!` and `println!` in this binary go through `bayesrg::print::stdout`:
 // a closed pipe ends output quietly, another write error is exit 2; neither
@@ -25,9 +25,14 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // First, before any thread: a run that names a plugin continues in a
+    // supervised child process (docs/plugins.md, "Faults").
+    if let Some(code) = cli::plugin::supervise() {
+        return code;
+    }
     bayesrg::ensure_linked();
     let args = cli::Cli::parse();
-    match cli::run(args) {
+    let code = match cli::run(args) {
         Ok(cli::Status::Pass) => ExitCode::SUCCESS,
         Ok(cli::Status::Fail) => ExitCode::from(1),
         Err(e) => {
@@ -39,5 +44,7 @@ fn main() -> ExitCode {
                 .is_some_and(|c| !c.is_bad_input());
             ExitCode::from(if failed { 1 } else { 2 })
         }
-    }
+    };
+    bayesrg::plugins::supervisor::finished();
+    code
 }

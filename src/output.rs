@@ -88,6 +88,8 @@ impl OutDir {
             .with_context(|| format!("--out: cannot create folder `{}`", parent.display()))?;
         remove_stale(&parent, &name);
         let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        // If a plugin kills this (supervised) process, the parent removes it.
+        crate::plugins::supervisor::note_staging(&staging);
         if staging.exists() {
             std::fs::remove_dir_all(&staging).ok();
         }

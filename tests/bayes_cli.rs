@@ -94,6 +94,138 @@ fn bayes_bad_inputs_exit_2() {
     );
 }
 
+/// Reads column `col` of the row with T = `t` from a flow.csv.
+fn flow_value(out: &std::path::Path, t: f64, col: &str) -> f64 {
+    let text = std::fs::read_to_string(out.join("flow.csv")).unwrap();
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let j = head.iter().position(|h| *h == col).unwrap();
+    let row = lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .find(|r| r[0].parse::<f64>().unwrap() == t)
+        .unwrap();
+    row[j].parse().unwrap()
+}
+
+const POISSON_5_37: &str = r#"
+theta_star = [3.5]
+t = [5, 37]
+particles = 2000
+late_tolerance = 0.1
+[model]
+type = "poisson"
+[[prior]]
+dist = "gamma"
+shape = 4.0
+rate = 1.0
+[[grid]]
+lo = 0.0
+hi = 40.0
+n = 8000
+"#;
+
+#[test]
+fn bayes_save_points_need_not_start_at_zero() {
+    // Issue 16 item 8: t = [5, 37] used to be integrated as if T started at
+    // 5 (five checks failed). The flow starts from the prior at T = 0; the
+    // posterior at T = 5 is Gamma(4 + 5·3.5, 1 + 5) (oracles.md §7), mean
+    // 21.5/6, variance 21.5/36 — not the prior's 4 and 4 (the old answer).
+    let (code, msg, out) = run("bayes", "t5-37", POISSON_5_37);
+    assert_eq!(code, 0, "{msg}");
+    let m = flow_value(&out, 5.0, "mean_rate");
+    let v = flow_value(&out, 5.0, "var_rate");
+    assert!(
+        (m - 21.5 / 6.0).abs() < 1e-10 * (21.5f64 / 36.0).sqrt(),
+        "{m}"
+    );
+    assert!((v / (21.5 / 36.0) - 1.0).abs() < 1e-10, "{v}");
+    let m37 = flow_value(&out, 37.0, "mean_rate");
+    assert!((m37 - (4.0 + 37.0 * 3.5) / 38.0).abs() < 1e-9, "{m37}");
+}
+
+const POISSON_1E6: &str = r#"
+theta_star = [1e6]
+t = [0.01, 0.1, 1]
+particles = 2000
+late_tolerance = 0.05
+[model]
+type = "poisson"
+[[prior]]
+dist = "gamma"
+shape = 100.0
+rate = 8.333333333333333e-5
+[[grid]]
+lo = 3e5
+hi = 2.6e6
+n = 6000
+"#;
+
+#[test]
+fn bayes_checks_are_relative_at_a_rate_of_a_million() {
+    // Absolute tolerances (1e-8 on a mean of 1e6) failed a correct flow;
+    // relative ones (mean in posterior sd, variance relative) pass it, and
+    // the record is the closed form Gamma(100 + Tλ*, b + T) to 1e-9 relative.
+    let (code, msg, out) = run("bayes", "rate-1e6", POISSON_1E6);
+    assert_eq!(code, 0, "{msg}");
+    let b = 8.333333333333333e-5 + 1.0;
+    let (m, v) = ((100.0 + 1e6) / b, (100.0 + 1e6) / (b * b));
+    let got = flow_value(&out, 1.0, "mean_rate");
+    assert!((got - m).abs() < 1e-9 * v.sqrt(), "{got} vs {m}");
+    // Control: a grid too coarse for the posterior at T = 1 (cells of 1150 for
+    // an sd of 1000) fails the conjugate check (exit 1), so the check can fail.
+    let (code, msg, _) = run(
+        "bayes",
+        "rate-1e6-coarse",
+        &POISSON_1E6.replace("n = 6000", "n = 2000"),
+    );
+    assert_eq!(code, 1, "{msg}");
+    assert!(
+        msg.contains("[FAIL] grid RK4 of (33) vs the conjugate closed form"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn bayes_singular_prior_on_a_linear_axis_is_refused() {
+    // Jeffreys' Beta(½, ½) is infinite at 0 and 1: the midpoint rule on a
+    // linear axis misses the ends by O(h^½) (3.4e-4 at 4000 cells); bayesrg
+    // refuses such a grid and names the remedy. A grid past the support of
+    // the prior is refused too.
+    let cfg = r#"
+theta_star = [0.3]
+t = [0, 1, 100]
+particles = 0
+late_tolerance = 0.05
+[model]
+type = "bernoulli"
+[[prior]]
+dist = "beta"
+a = 0.5
+b = 0.5
+[[grid]]
+lo = 0.0
+hi = 1.0
+n = 4000
+"#;
+    bad("bayes", "jeffreys-linear", cfg, "scale = \"logit\"");
+    bad(
+        "bayes",
+        "beyond-support",
+        &cfg.replace("hi = 1.0", "hi = 1.2")
+            .replace("a = 0.5\nb = 0.5", "a = 2.0\nb = 2.0"),
+        "reaches past the end 1",
+    );
+    let (code, msg, _) = run(
+        "bayes",
+        "jeffreys-logit",
+        &cfg.replace(
+            "lo = 0.0\nhi = 1.0\nn = 4000",
+            "lo = -80.0\nhi = 80.0\nn = 2000\nscale = \"logit\"",
+        ),
+    );
+    assert_eq!(code, 0, "{msg}");
+}
+
 const FLOW: &str = r#"
 mu = [3.5]
 tau = [0.01, 0.1, 1.0]

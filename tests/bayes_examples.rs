@@ -40,9 +40,14 @@ fn every_one_dimensional_bayes_example_passes() {
     let files = configs("examples/bayes");
     assert!(files.len() >= 5);
     for f in files.into_iter().filter(|f| {
-        ["normal.toml", "bernoulli.toml", "poisson.toml"]
-            .iter()
-            .any(|n| f.ends_with(n))
+        [
+            "normal.toml",
+            "bernoulli.toml",
+            "bernoulli_jeffreys.toml",
+            "poisson.toml",
+        ]
+        .iter()
+        .any(|n| f.ends_with(n))
     }) {
         let s = bayesrg::commands::bayes::run_file(&f, None).unwrap();
         let failed: Vec<_> = s.checks.iter().filter(|c| !c.pass).collect();

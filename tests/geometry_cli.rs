@@ -138,3 +138,112 @@ fn good_runs_exit_zero_with_json() {
     assert!(dir.join("geodesic.png").exists());
     std::fs::remove_dir_all(dir.parent().unwrap()).ok();
 }
+
+/// The spectrum summary of a run that exited 0 or 1 (pass or failed check).
+fn spectrum_json(name: &str, config: &str) -> (i32, serde_json::Value, PathBuf) {
+    let (code, err, out, dir) = run("spectrum", name, config);
+    assert!(code == 0 || code == 1, "{name}: exit {code}: {err}");
+    (code, serde_json::from_str(&out).unwrap(), dir)
+}
+
+fn floats(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap_or(f64::NAN))
+        .collect()
+}
+
+#[test]
+fn spectrum_of_gamma_across_decades_of_shape() {
+    // Issue #16 item 4: at shape 1e6 `bayesrg spectrum` said λ_min = 1.1e-10
+    // (truth 5.000002e-13) and passed. Oracle: tests/oracles/fisher_spectra.py
+    // (mpmath, 40 digits), rate 1. Each eigenvalue must be within the error
+    // bound the JSON reports, and λ_min must carry ≥ 8 digits.
+    for (shape, lmin) in [
+        (1e-3, 0.0009990000016415314),
+        (1e-1, 0.09013253647573781),
+        (1e1, 0.0051151579242124535),
+        (1e3, 5.001661664671666e-07),
+        (1e5, 5.0000166661666645e-11),
+        (1e6, 5.000001666661666e-13),
+    ] {
+        let (code, v, dir) = spectrum_json(
+            &format!("gamma{shape}"),
+            &format!("theta = [{shape:e}, 1.0]\n[model]\ntype = \"gamma\"\n"),
+        );
+        assert_eq!(code, 0, "shape {shape}: {}", v["checks"]);
+        let d = &v["details"];
+        let (ev, err, dig) = (
+            floats(&d["eigenvalues"]),
+            floats(&d["error_bounds"]),
+            floats(&d["digits"]),
+        );
+        assert!(
+            (ev[1] - lmin).abs() <= err[1],
+            "shape {shape}: {} vs {lmin}",
+            ev[1]
+        );
+        assert!(dig[1] >= 8.0, "shape {shape}: {dig:?}");
+        let csv = std::fs::read_to_string(dir.join("spectrum.csv")).unwrap();
+        assert!(csv.starts_with("index,eigenvalue,error_bound,digits,null,"));
+        std::fs::remove_dir_all(dir.parent().unwrap()).ok();
+    }
+}
+
+#[test]
+fn spectrum_of_sloppy_sums_of_exponentials() {
+    // Issue #16 item 4: rates 1, 1.02, … had negative eigenvalues from the
+    // formed JᵀJ/σ². Oracle: tests/oracles/fisher_spectra.py (mpmath, 50
+    // digits) for 2…6 rates; every eigenvalue positive, within its bound.
+    let times = "[0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0]";
+    for (n, lmin) in [
+        (2, 0.006919443597511464),
+        (3, 1.466598924485212e-06),
+        (4, 3.6581926688078606e-10),
+        (5, 8.507097713372434e-14),
+        (6, 1.7473915947819565e-17),
+    ] {
+        let rates: Vec<String> = (0..n)
+            .map(|i| format!("{:?}", 1.0 + 0.02 * i as f64))
+            .collect();
+        let (code, v, dir) = spectrum_json(
+            &format!("soe{n}"),
+            &format!(
+                "theta = [{}]\n[model]\ntype = \"sum_of_exponentials\"\nterms = {n}\ntimes = {times}\nsigma = 0.1\n",
+                rates.join(", ")
+            ),
+        );
+        assert_eq!(code, 0, "{n} rates: {}", v["checks"]);
+        let d = &v["details"];
+        let (ev, err) = (floats(&d["eigenvalues"]), floats(&d["error_bounds"]));
+        assert!(ev.iter().all(|x| *x > 0.0), "{ev:?}");
+        assert!(
+            (ev[n - 1] - lmin).abs() <= err[n - 1],
+            "{n}: {} vs {lmin}",
+            ev[n - 1]
+        );
+        assert_eq!(d["rank"], n);
+        std::fs::remove_dir_all(dir.parent().unwrap()).ok();
+    }
+}
+
+#[test]
+fn spectrum_of_a_non_identifiable_model() {
+    // Issue #16 item 7: rank 1 and the null direction ±(2, −1)/√5 (closed form),
+    // exit 1 when the config claims (by default) a definite metric, 0 with
+    // expect_rank = 1.
+    let model = "[model]\ntype = \"linear_gaussian\"\na = [[1.0, 2.0], [2.0, 4.0]]\nnoise_cov = [[1.0, 0.0], [0.0, 1.0]]\n";
+    let (code, v, dir) = spectrum_json("lg-default", &format!("theta = [1.0, 2.0]\n{model}"));
+    assert_eq!(code, 1);
+    assert_eq!(v["details"]["rank"], 1);
+    std::fs::remove_dir_all(dir.parent().unwrap()).ok();
+    let (code, v, dir) = spectrum_json(
+        "lg-rank1",
+        &format!("theta = [1.0, 2.0]\nexpect_rank = 1\n{model}"),
+    );
+    assert_eq!(code, 0, "{}", v["checks"]);
+    let n = floats(&v["details"]["null_space"][0]);
+    assert!(((2.0 * n[0] - n[1]).abs() / 5f64.sqrt() - 1.0).abs() < 1e-12);
+    std::fs::remove_dir_all(dir.parent().unwrap()).ok();
+}

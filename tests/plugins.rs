@@ -1,64 +1,19 @@
 //! Run-time plugins end to end: the example plugins (Rust cdylib and C) are
 //! built from the tests, loaded through the library and the `bayesrg` binary,
 //! and checked against their closed forms; each broken plugin must produce its
-//! own clear error, exit status 2 and no crash.
+//! own clear error, exit status 2 and no crash. (Faults that end the process —
+//! crashes, `exit`, hangs — are the table of `tests/plugin_faults.rs`.)
 
 use bayesrg::core::Model;
 use bayesrg::core::fisher;
-use bayesrg::plugins::{self, PluginModel};
+use bayesrg::plugins::{FaultPolicy, PluginHost, PluginModel};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+mod plugin_support;
 
-fn tmp() -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-tests");
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// Builds the Rust plugin crates (once per test binary) with the cargo running
-/// the tests, into the workspace's own target folder (cargo has released its
-/// build lock by the time tests run, and the dependencies are already built),
-/// and returns the folder holding the libraries.
-fn rust_plugins() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .parent()
-            .expect("target folder")
-            .to_path_buf();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .current_dir(ROOT)
-            .args([
-                "build",
-                "-p",
-                "bayesrg-plugin-cauchy",
-                "-p",
-                "bayesrg-test-panic-plugin",
-                "--target-dir",
-            ])
-            .arg(&target)
-            .output()
-            .expect("run cargo");
-        assert!(
-            out.status.success(),
-            "building the plugins failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        target.join("debug")
-    })
-}
-
-fn dylib(dir: &Path, stem: &str) -> PathBuf {
-    dir.join(format!(
-        "{}{stem}{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    ))
-}
+use plugin_support::{ROOT, c_lib, dylib, rust_plugins, tmp};
 
 fn cauchy_lib() -> PathBuf {
     dylib(rust_plugins(), "bayesrg_plugin_cauchy")
@@ -66,28 +21,6 @@ fn cauchy_lib() -> PathBuf {
 
 fn panicky_lib() -> PathBuf {
     dylib(rust_plugins(), "bayesrg_test_panic_plugin")
-}
-
-/// Compiles a C plugin with the system C compiler into `tmp()/name`.
-fn c_lib(name: &str, src: &str, defines: &[&str]) -> PathBuf {
-    let out = tmp().join(format!("{name}{}", std::env::consts::DLL_SUFFIX));
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let o = Command::new(cc)
-        .args(["-O2", "-shared", "-fPIC", "-I"])
-        .arg(Path::new(ROOT).join("plugins/api/include"))
-        .args(defines)
-        .arg(Path::new(ROOT).join(src))
-        .arg("-o")
-        .arg(&out)
-        .arg("-lm")
-        .output()
-        .expect("run the C compiler `cc`");
-    assert!(
-        o.status.success(),
-        "cc failed on {src}:\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    out
 }
 
 fn rayleigh_lib() -> &'static Path {
@@ -120,18 +53,27 @@ fn expect_load_error(libs: &[&Path], want: &str) {
     assert!(err.contains(want), "stderr lacks `{want}`:\n{err}");
     let last = libs.last().unwrap().display().to_string();
     assert!(err.contains(&last), "stderr does not name `{last}`:\n{err}");
-    // A panic inside a plugin is printed by the plugin's own panic hook, then
-    // caught; the host itself must not panic (its sources live under src/).
+    // The host itself must not panic (its sources live under src/), and the
+    // plugin's panic is reported once, inside the one error message.
     assert!(
         !err.contains("panicked at src/"),
         "the host panicked:\n{err}"
     );
-    assert!(err.contains("error: "), "{err}");
+    assert_eq!(err.matches("error: ").count(), 1, "{err}");
+    assert!(err.matches("panicked").count() <= 1, "{err}");
 }
 
-fn load_model(lib: &Path, tag: &str, params: serde_json::Value) -> PluginModel {
-    plugins::load(lib).unwrap();
-    PluginModel::new(tag, params).unwrap()
+/// A host of its own (faults recorded, not fatal) with `lib` loaded.
+fn host_with(lib: &Path) -> PluginHost {
+    let mut host = PluginHost::with_policy(FaultPolicy::Record);
+    host.load(lib).unwrap();
+    host
+}
+
+fn load_model(lib: &Path, tag: &str, params: serde_json::Value) -> (PluginHost, PluginModel) {
+    let host = host_with(lib);
+    let m = host.create(tag, params).unwrap();
+    (host, m)
 }
 
 #[test]
@@ -158,7 +100,7 @@ fn models_lists_plugin_models_like_builtins() {
 
 #[test]
 fn cauchy_plugin_fisher_matches_monte_carlo_and_kl() {
-    let m = load_model(&cauchy_lib(), "cauchy-plugin/cauchy", serde_json::json!({}));
+    let (host, m) = load_model(&cauchy_lib(), "cauchy-plugin/cauchy", serde_json::json!({}));
     let theta = [0.5, 2.0];
     m.check_params(&theta).unwrap();
     let closed = fisher::closed_form(&m, &theta).unwrap().matrix;
@@ -206,12 +148,12 @@ fn cauchy_plugin_fisher_matches_monte_carlo_and_kl() {
         .count();
     let p = inside as f64 / n as f64;
     assert!((p - 0.5).abs() < 5.0 * 0.5 / (n as f64).sqrt(), "p = {p}");
-    assert!(plugins::take_fault().is_none());
+    assert!(host.first_fault().is_none());
 }
 
 #[test]
 fn c_plugin_fisher_matches_monte_carlo() {
-    let m = load_model(rayleigh_lib(), "c-example/rayleigh", serde_json::json!({}));
+    let (host, m) = load_model(rayleigh_lib(), "c-example/rayleigh", serde_json::json!({}));
     let theta = [1.5];
     // Oracle: I(σ) = 4/σ² for the Rayleigh family.
     let want = 4.0 / (theta[0] * theta[0]);
@@ -227,7 +169,9 @@ fn c_plugin_fisher_matches_monte_carlo() {
     let e = m.check_params(&[-1.0]).unwrap_err().to_string();
     assert!(e.contains("`sigma` = -1 must be > 0"), "{e}");
     // The C plugin validates its parameters too.
-    let e = PluginModel::new("c-example/rayleigh", serde_json::json!({"k": 1})).unwrap_err();
+    let e = host
+        .create("c-example/rayleigh", serde_json::json!({"k": 1}))
+        .unwrap_err();
     assert!(e.to_string().contains("takes no parameters"), "{e}");
 }
 
@@ -255,14 +199,19 @@ fn config_tags_params_and_plugins_key() {
         "plugins = [\"libcauchy-link.so\"]\ntheta = [0.0, 1.0]\n\n[model]\ntype = \"cauchy-plugin/cauchy\"\n",
     )
     .unwrap();
-    let c: Cfg = bayesrg::config::load(&cfg).unwrap();
-    assert_eq!(c.model.param_names(), ["x0", "gamma"]);
+    // Reading the config loads nothing: its plugins are listed, the caller
+    // loads them and installs the host for deserialisation.
+    let paths = bayesrg::config::plugin_paths(&cfg).unwrap();
+    assert_eq!(paths, vec![dir.join("libcauchy-link.so")]);
+    let mut host = PluginHost::with_policy(FaultPolicy::Record);
+    host.load_all(&paths).unwrap();
     assert!(
-        plugins::loaded_plugins()
-            .iter()
-            .any(|p| p.name == "cauchy-plugin"),
+        host.plugins().iter().any(|p| p.name == "cauchy-plugin"),
         "the relative path was not loaded"
     );
+    host.install();
+    let c: Cfg = bayesrg::config::load(&cfg).unwrap();
+    assert_eq!(c.model.param_names(), ["x0", "gamma"]);
     // Serialised through typetag as the long form, and back.
     let json = serde_json::to_value(&c.model).unwrap();
     assert_eq!(
@@ -292,15 +241,30 @@ fn config_tags_params_and_plugins_key() {
         e.contains("unknown plugin model type `nobody/nothing`"),
         "{e}"
     );
-    // A plugins key naming a missing file.
+    // A plugins key naming a missing file: reading the config is fine (it
+    // loads nothing); loading names the file.
     std::fs::write(
         &cfg,
         "plugins = [\"nope.so\"]\ntheta = [0.0]\n[model]\ntype = \"normal\"\n",
     )
     .unwrap();
-    let e = format!("{:#}", bayesrg::config::load::<Cfg>(&cfg).unwrap_err());
+    bayesrg::config::load::<Cfg>(&cfg).unwrap();
+    let paths = bayesrg::config::plugin_paths(&cfg).unwrap();
+    let e = PluginHost::new().load_all(&paths).unwrap_err().to_string();
+    assert!(e.ends_with("nope.so`: file not found"), "{e}");
+    // A plugins key of the wrong shape is named with its file.
+    std::fs::write(&cfg, "plugins = \"a.so\"\ntheta = [0.0]\n").unwrap();
+    let e = format!("{:#}", bayesrg::config::plugin_paths(&cfg).unwrap_err());
     assert!(
-        e.contains("c.toml") && e.contains("nope.so`: file not found"),
+        e.contains("c.toml: `plugins` must be a list of paths"),
+        "{e}"
+    );
+    let e = format!(
+        "{:#}",
+        bayesrg::config::load::<toml::Table>(&cfg).unwrap_err()
+    );
+    assert!(
+        e.contains("c.toml: `plugins` must be a list of paths"),
         "{e}"
     );
 }
@@ -308,30 +272,47 @@ fn config_tags_params_and_plugins_key() {
 #[test]
 fn panics_and_errors_inside_plugins_are_reported() {
     // Creation that panics inside the plugin: an error, not a crash.
-    plugins::load(&panicky_lib()).unwrap();
-    let e = PluginModel::new("panicky/panicky", serde_json::json!({"panic_in": "create"}))
+    let host = host_with(&panicky_lib());
+    let e = host
+        .create("panicky/panicky", serde_json::json!({"panic_in": "create"}))
         .unwrap_err()
         .to_string();
+    // The test plugin panics in `param_names`, which `dim` calls.
     assert!(
-        e.contains("panicked (caught inside the plugin)") && e.contains("deliberate panic"),
+        e.contains("`dim` panicked (caught inside the plugin): at plugins/test-panic/src/lib.rs:")
+            && e.ends_with(": deliberate panic while creating"),
         "{e}"
     );
-    // A log-likelihood that panics: NaN, and the fault is recorded.
-    let m = PluginModel::new("panicky/panicky", serde_json::json!({})).unwrap();
+    // A log-likelihood that panics: NaN, and the first fault is recorded, with
+    // a count of all.
+    let m = host
+        .create("panicky/panicky", serde_json::json!({}))
+        .unwrap();
+    assert!(host.first_fault().is_none());
     assert!(m.log_likelihood(&[1.0], &[0.0]).is_nan());
-    let f = plugins::take_fault().expect("a fault is recorded");
+    assert!(m.log_likelihood(&[2.0], &[0.0]).is_nan());
+    let f = host.first_fault().expect("a fault is recorded").to_string();
     assert!(
-        f.contains("log_likelihood panicked") && f.contains("libbayesrg_test_panic_plugin"),
+        f.starts_with("plugin `panicky` (")
+            && f.contains("libbayesrg_test_panic_plugin")
+            && f.contains("model `panicky/panicky`: `log_likelihood` panicked")
+            && f.ends_with("deliberate panic in log_likelihood"),
         "{f}"
     );
+    assert_eq!(host.fault_count(), 2);
     // A C plugin whose functions return errors.
     let lib = broken("broken-fail2", &["-DFAIL=2"]);
-    let m = load_model(&lib, "broken/flat", serde_json::json!({}));
+    let (host, m) = load_model(&lib, "broken/flat", serde_json::json!({}));
     let mut y = [0.0];
     m.sample(&[0.0], &mut bayesrg::core::rng::stream(1, 0), &mut y);
     assert!(y[0].is_nan());
-    let f = plugins::take_fault().expect("a fault is recorded");
-    assert!(f.contains("sample failed: sample failed on purpose"), "{f}");
+    let f = host.first_fault().expect("a fault is recorded").to_string();
+    assert!(
+        f.ends_with("`sample` failed: sample failed on purpose"),
+        "{f}"
+    );
+    // Each host keeps its own faults.
+    assert!(host_with(&lib).first_fault().is_none());
 }
 
 #[test]
@@ -377,7 +358,7 @@ fn loading_errors_each_have_a_clear_message() {
     assert_eq!(code, 0, "{err}");
     expect_load_error(
         &[&broken("fail-create", &["-DFAIL=1"])],
-        "create failed: the broken plugin refuses to create a model",
+        "`create` failed: the broken plugin refuses to create a model",
     );
 }
 

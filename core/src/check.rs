@@ -19,6 +19,11 @@ pub struct Check {
     pub oracle: String,
     /// Whether it passed.
     pub pass: bool,
+    /// Why the check could not be decided, when it could not (for example
+    /// "Monte Carlo cannot resolve this: too few events: raise samples to
+    /// N"); such a check does not pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Check {
@@ -36,6 +41,7 @@ impl Check {
             relation: "<=".into(),
             oracle: oracle.into(),
             pass: value <= threshold,
+            note: None,
         }
     }
 
@@ -53,6 +59,14 @@ impl Check {
             relation: ">=".into(),
             oracle: oracle.into(),
             pass: value >= threshold,
+            note: None,
         }
+    }
+
+    /// The same check marked undecidable: it does not pass, and `note` says why.
+    pub fn unresolved(mut self, note: impl Into<String>) -> Self {
+        self.pass = false;
+        self.note = Some(note.into());
+        self
     }
 }

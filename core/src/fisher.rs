@@ -7,11 +7,29 @@
 //! | method | formula | kind |
 //! |---|---|---|
 //! | [`Method::ClosedForm`] | the model's own I(θ) | exact |
-//! | [`Method::ScoreOuter`] | E\[ℓℓᵀ\] over y ~ p(·\|θ) (eq. 29) | Monte Carlo |
-//! | [`Method::NegHessian`] | −E[∇² ln p] with a numerical Hessian | Monte Carlo |
-//! | [`Method::KlHessian`] | ∇²_θ′ KL(θ‖θ′) at θ′ = θ (eq. 31) | deterministic |
+//! | [`Method::ScoreOuter`] | E\[ℓℓᵀ\] over y ~ p(·\|θ) (eq. 29) | Monte Carlo, or an exact sum over a discrete support |
+//! | [`Method::NegHessian`] | −E[∇² ln p] | Monte Carlo, or an exact sum over a discrete support |
+//! | [`Method::KlHessian`] | ∇²_θ′ KL(θ‖θ′) at θ′ = θ (eq. 31) | deterministic (finite differences) |
 //! | [`Method::Jacobian`] | JᵀΣ⁻¹J for y = G(θ) + N(0, Σ) (eqs. 40–42) | deterministic |
 //! | [`Method::Empirical`] | (1/n) Σ ℓ(yₙ)ℓ(yₙ)ᵀ over given data | biased |
+//!
+//! # Derivatives
+//! The score and Hessian inside the expectations are the model's own
+//! ([`Model::score`], [`Model::hessian`]) when they are exact, as for every
+//! built-in model (automatic differentiation, [`crate::ad`]); then the Monte
+//! Carlo estimators are limited by Monte Carlo error alone. For a model without
+//! exact derivatives (a plugin) they are central differences with steps in
+//! Fisher units ([`step_scales`]), never absolute steps.
+//!
+//! # Exact sums
+//! When the model enumerates its support ([`Model::support`]: Bernoulli,
+//! categorical, the finite exponential family, Poisson with a moderate rate),
+//! E\[ℓℓᵀ\], −E[∇² ln p] and E\[ℓ\] are sums over the support, exact up to
+//! rounding and the stated tail mass; Monte Carlo could not resolve a
+//! probability of 10⁻⁶ with 50 000 draws.
+//!
+//! The Monte Carlo loops allocate their buffers once per chunk of 1024 draws,
+//! never per draw.
 
 use crate::error::{Error, Result};
 use crate::linalg;
@@ -27,9 +45,9 @@ use serde::Serialize;
 pub enum Method {
     /// The model's closed form.
     ClosedForm,
-    /// Monte Carlo E\[ℓℓᵀ\] (eq. 29).
+    /// E\[ℓℓᵀ\] (eq. 29), Monte Carlo or exact sum.
     ScoreOuter,
-    /// Monte Carlo −E[∇² ln p].
+    /// −E[∇² ln p], Monte Carlo or exact sum.
     NegHessian,
     /// Hessian of the closed-form KL at θ′ = θ (eq. 31).
     KlHessian,
@@ -40,10 +58,22 @@ pub enum Method {
 }
 
 impl Method {
-    /// Whether the estimate is a Monte Carlo average with standard errors.
+    /// Whether the estimator is an expectation over y (Monte Carlo with
+    /// standard errors, or an exact sum for an enumerable support; see
+    /// [`FisherEstimate::enumerated`]).
     pub fn is_monte_carlo(self) -> bool {
         matches!(self, Method::ScoreOuter | Method::NegHessian)
     }
+}
+
+/// An expectation computed as an exact sum over an enumerated support.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Enumerated {
+    /// The number of support points summed.
+    pub points: usize,
+    /// An upper bound on the probability of the points left out (0 for a
+    /// finite support).
+    pub tail_mass: f64,
 }
 
 /// A Fisher matrix and, for Monte Carlo estimators, the standard error of each entry.
@@ -60,6 +90,16 @@ pub struct FisherEstimate {
     /// True for estimators that are biased even with infinitely many samples
     /// away from the truth (the empirical Fisher).
     pub biased: bool,
+    /// For [`Method::ScoreOuter`] and [`Method::NegHessian`] summed exactly
+    /// over the model's support: how (then `std_err` and `samples` are `None`).
+    pub enumerated: Option<Enumerated>,
+    /// Monte Carlo estimators: Kish's effective sample size (Σ|xₛ|)²/Σxₛ² of
+    /// each entry's terms xₛ. It is close to n when every draw contributes
+    /// alike and close to the number of rare events when a few draws carry the
+    /// mean (a gamma rate entry at shape 10⁻³ rests on the ~n·10⁻³ draws with
+    /// y of order one); the normal approximation behind a z-score needs it
+    /// large.
+    pub effective_samples: Option<DMatrix<f64>>,
 }
 
 impl FisherEstimate {
@@ -70,6 +110,8 @@ impl FisherEstimate {
             std_err: None,
             samples: None,
             biased: false,
+            enumerated: None,
+            effective_samples: None,
         }
     }
 }
@@ -95,10 +137,186 @@ pub fn closed_form(model: &dyn Model, theta: &[f64]) -> Result<FisherEstimate> {
     Ok(FisherEstimate::exact(Method::ClosedForm, m))
 }
 
+/// Draws of the pilot estimate that sets finite-difference steps when a model
+/// has neither exact derivatives nor a deterministic Fisher metric.
+pub const PILOT_SAMPLES: usize = 4096;
+
+/// Finite-difference scales sᵢ for the parameters of `model` at θ: the Fisher
+/// unit 1/√Iᵢᵢ, from `fisher` when given, else the closed form, else JᵀΣ⁻¹J,
+/// else a pilot Monte Carlo E\[ℓℓᵀ\] ([`PILOT_SAMPLES`] draws, default steps);
+/// a diagonal entry that is not positive and finite falls back to
+/// max(1, |θᵢ|). Each sᵢ is then halved until θ ± sᵢeᵢ lies in the parameter
+/// space, so that a parameter near its boundary (a Bernoulli p = 10⁻⁶, whose
+/// Fisher unit is 10⁻³) is stepped at the boundary's scale.
+///
+/// Steps are then ε^{1/3}·sᵢ (first derivatives) and ε^{1/4}·sᵢ (second), see
+/// [`numdiff`]. The result depends on θ but on nothing random except the
+/// pilot, which has a fixed seed.
+pub fn step_scales(model: &dyn Model, theta: &[f64], fisher: Option<&DMatrix<f64>>) -> Vec<f64> {
+    let d = theta.len();
+    let diag: Option<Vec<f64>> = fisher
+        .map(|f| f.diagonal().iter().copied().collect())
+        .or_else(|| {
+            model
+                .fisher(theta)
+                .map(|f| f.diagonal().iter().copied().collect())
+        })
+        .or_else(|| {
+            jacobian_form(model, theta)
+                .ok()
+                .map(|f| f.matrix.diagonal().iter().copied().collect())
+        })
+        .or_else(|| {
+            let pilot = Deriv::with_scales(model, None);
+            score_outer_mc(model, theta, PILOT_SAMPLES, 0x005C_A1E5, &pilot)
+                .ok()
+                .map(|m| m.finish(PILOT_SAMPLES, Method::ScoreOuter))
+                .map(|f| f.matrix.diagonal().iter().copied().collect())
+        });
+    let mut s: Vec<f64> = (0..d)
+        .map(|i| {
+            let v = diag.as_ref().map_or(f64::NAN, |g| g[i]);
+            let u = 1.0 / v.sqrt();
+            if u > 0.0 && u.is_finite() {
+                u
+            } else {
+                numdiff::default_scale(theta[i])
+            }
+        })
+        .collect();
+    let mut t = theta.to_vec();
+    for i in 0..d {
+        for _ in 0..200 {
+            t[i] = theta[i] + s[i];
+            let up = model.check_params(&t).is_ok();
+            t[i] = theta[i] - s[i];
+            let down = model.check_params(&t).is_ok();
+            t[i] = theta[i];
+            if up && down {
+                break;
+            }
+            s[i] *= 0.5;
+        }
+    }
+    s
+}
+
+/// How the estimators differentiate ln p: the model's exact derivatives, or
+/// central differences at per-parameter scales.
+struct Deriv<'a> {
+    model: &'a dyn Model,
+    /// Finite-difference scales (`None`: the default scales of [`numdiff`]).
+    scales: Option<Vec<f64>>,
+}
+
+impl<'a> Deriv<'a> {
+    /// Exact derivatives where the model has them; Fisher-unit steps otherwise.
+    fn new(model: &'a dyn Model, theta: &[f64]) -> Self {
+        let scales = if model.has_exact_score() && model.has_exact_hessian() {
+            None
+        } else {
+            Some(step_scales(model, theta, None))
+        };
+        Deriv { model, scales }
+    }
+
+    fn with_scales(model: &'a dyn Model, scales: Option<Vec<f64>>) -> Self {
+        Deriv { model, scales }
+    }
+
+    fn scales(&self, theta: &[f64], out: &mut [f64]) {
+        match &self.scales {
+            Some(s) => out.copy_from_slice(s),
+            None => {
+                for (o, t) in out.iter_mut().zip(theta) {
+                    *o = numdiff::default_scale(*t);
+                }
+            }
+        }
+    }
+
+    /// ℓ(y) into `w.s`.
+    fn score(&self, theta: &[f64], y: &[f64], w: &mut Work) {
+        if self.model.has_exact_score() {
+            self.model.score(theta, y, &mut w.s);
+        } else {
+            self.scales(theta, &mut w.sc);
+            numdiff::gradient_work(
+                |t| self.model.log_likelihood(t, y),
+                theta,
+                &w.sc,
+                &mut w.xp,
+                &mut w.s,
+            );
+        }
+    }
+
+    /// ∇² ln p(y) into `w.h` (row-major, symmetric).
+    fn hessian(&self, theta: &[f64], y: &[f64], w: &mut Work) {
+        let d = theta.len();
+        if self.model.has_exact_hessian() {
+            self.model.hessian(theta, y, &mut w.h);
+            return;
+        }
+        self.scales(theta, &mut w.sc);
+        if self.model.has_exact_score() {
+            // One order less of differencing: the Jacobian of the exact score.
+            numdiff::jacobian_work(
+                |t, out| self.model.score(t, y, out),
+                theta,
+                &w.sc,
+                &mut w.xp,
+                &mut w.fp,
+                &mut w.fm,
+                &mut w.h,
+            );
+            for i in 0..d {
+                for j in 0..i {
+                    let v = 0.5 * (w.h[i * d + j] + w.h[j * d + i]);
+                    w.h[i * d + j] = v;
+                    w.h[j * d + i] = v;
+                }
+            }
+        } else {
+            numdiff::hessian_work(
+                |t| self.model.log_likelihood(t, y),
+                theta,
+                &w.sc,
+                &mut w.xp,
+                &mut w.h,
+            );
+        }
+    }
+}
+
+/// Per-chunk buffers of the Monte Carlo loops (allocated once per chunk).
+struct Work {
+    s: Vec<f64>,
+    h: Vec<f64>,
+    sc: Vec<f64>,
+    xp: Vec<f64>,
+    fp: Vec<f64>,
+    fm: Vec<f64>,
+}
+
+impl Work {
+    fn new(d: usize) -> Self {
+        Work {
+            s: vec![0.0; d],
+            h: vec![0.0; d * d],
+            sc: vec![0.0; d],
+            xp: vec![0.0; d],
+            fp: vec![0.0; d],
+            fm: vec![0.0; d],
+        }
+    }
+}
+
 /// Accumulates the sum and the sum of squares of a matrix-valued sample, entry-wise.
 struct Moments {
     sum: DMatrix<f64>,
     sq: DMatrix<f64>,
+    abs: DMatrix<f64>,
 }
 
 impl Moments {
@@ -106,11 +324,13 @@ impl Moments {
         Moments {
             sum: DMatrix::zeros(rows, cols),
             sq: DMatrix::zeros(rows, cols),
+            abs: DMatrix::zeros(rows, cols),
         }
     }
     fn add(&mut self, i: usize, j: usize, v: f64) {
         self.sum[(i, j)] += v;
         self.sq[(i, j)] += v * v;
+        self.abs[(i, j)] += v.abs();
     }
     fn add_outer(&mut self, s: &[f64]) {
         for i in 0..s.len() {
@@ -122,7 +342,19 @@ impl Moments {
     fn merge(mut self, o: Moments) -> Self {
         self.sum += o.sum;
         self.sq += o.sq;
+        self.abs += o.abs;
         self
+    }
+    /// Kish's effective sample size (Σ|x|)²/Σx² per entry (n when Σx² = 0).
+    fn effective(&self, n: usize) -> DMatrix<f64> {
+        DMatrix::from_fn(self.sum.nrows(), self.sum.ncols(), |i, j| {
+            let q = self.sq[(i, j)];
+            if q > 0.0 {
+                self.abs[(i, j)].powi(2) / q
+            } else {
+                n as f64
+            }
+        })
     }
     /// The sample mean and its standard error sqrt(Var/n), with the unbiased variance.
     fn mean_se(self, n: usize) -> (DMatrix<f64>, DMatrix<f64>) {
@@ -135,6 +367,7 @@ impl Moments {
         (mean, se)
     }
     fn finish(self, n: usize, method: Method) -> FisherEstimate {
+        let eff = self.effective(n);
         let (mean, se) = self.mean_se(n);
         FisherEstimate {
             method,
@@ -142,6 +375,8 @@ impl Moments {
             std_err: Some(se),
             samples: Some(n),
             biased: false,
+            enumerated: None,
+            effective_samples: Some(eff),
         }
     }
 }
@@ -157,8 +392,9 @@ fn check_samples(n: usize) -> Result<()> {
 }
 
 /// The one Monte Carlo loop over y ~ p(·|θ): `n` seeded draws in parallel
-/// chunks, `accumulate(y, scratch, moments)` per draw (`scratch` has length d),
+/// chunks, `accumulate(y, work, moments)` per draw,
 /// chunk moments merged in chunk order so the bits do not depend on threads.
+/// Buffers are allocated once per chunk, never per draw.
 fn over_samples<F>(
     model: &dyn Model,
     theta: &[f64],
@@ -168,18 +404,18 @@ fn over_samples<F>(
     accumulate: F,
 ) -> Result<Moments>
 where
-    F: Fn(&[f64], &mut [f64], &mut Moments) + Sync,
+    F: Fn(&[f64], &mut Work, &mut Moments) + Sync,
 {
     model.check_params(theta)?;
     check_samples(n)?;
     let d = model.dim();
     let parts = rng::par_chunks(n, seed, |_, range, r| {
         let mut m = Moments::new(shape.0, shape.1);
+        let mut w = Work::new(d);
         let mut y = vec![0.0; model.obs_dim()];
-        let mut scratch = vec![0.0; d];
         for _ in range {
             model.sample(theta, r, &mut y);
-            accumulate(&y, &mut scratch, &mut m);
+            accumulate(&y, &mut w, &mut m);
         }
         m
     });
@@ -188,94 +424,219 @@ where
         .fold(Moments::new(shape.0, shape.1), Moments::merge))
 }
 
-/// (b) Monte Carlo E\[ℓℓᵀ\] over `n` draws y ~ p(·|θ) (eq. 29), seeded and
-/// parallel; the same seed gives the same bits with any number of threads.
+/// The exact sum Σ_y P(y|θ) f(y) over the model's enumerated support, with
+/// `accumulate(y, work, weight, sum)` per point y.
+fn over_support<F>(
+    model: &dyn Model,
+    theta: &[f64],
+    shape: (usize, usize),
+    accumulate: F,
+) -> Option<(DMatrix<f64>, Enumerated)>
+where
+    F: Fn(&[f64], &mut Work, f64, &mut DMatrix<f64>),
+{
+    let sup = model.support(theta)?;
+    let m = model.obs_dim();
+    let mut w = Work::new(model.dim());
+    let mut sum = DMatrix::zeros(shape.0, shape.1);
+    for k in 0..sup.len() {
+        let p = sup.probs[k];
+        if p == 0.0 {
+            continue;
+        }
+        accumulate(sup.point(k, m), &mut w, p, &mut sum);
+    }
+    Some((
+        sum,
+        Enumerated {
+            points: sup.len(),
+            tail_mass: sup.tail_mass,
+        },
+    ))
+}
+
+fn score_outer_mc(
+    model: &dyn Model,
+    theta: &[f64],
+    n: usize,
+    seed: u64,
+    deriv: &Deriv<'_>,
+) -> Result<Moments> {
+    let d = model.dim();
+    over_samples(model, theta, n, seed, (d, d), |y, w, m| {
+        deriv.score(theta, y, w);
+        m.add_outer(&w.s);
+    })
+}
+
+/// (b) E\[ℓℓᵀ\] (eq. 29): an exact sum over the support when the model
+/// enumerates it ([`Model::support`]; `n` and `seed` are then unused), else a
+/// Monte Carlo average over `n` draws y ~ p(·|θ), seeded and parallel (the same
+/// seed gives the same bits with any number of threads).
 pub fn score_outer(
     model: &dyn Model,
     theta: &[f64],
     n: usize,
     seed: u64,
 ) -> Result<FisherEstimate> {
+    model.check_params(theta)?;
+    check_samples(n)?;
     let d = model.dim();
-    let m = over_samples(model, theta, n, seed, (d, d), |y, s, m| {
-        model.score(theta, y, s);
-        m.add_outer(s);
-    })?;
-    Ok(m.finish(n, Method::ScoreOuter))
+    let deriv = Deriv::new(model, theta);
+    if let Some((sum, e)) = over_support(model, theta, (d, d), |y, w, p, sum| {
+        deriv.score(theta, y, w);
+        for i in 0..d {
+            for j in 0..d {
+                sum[(i, j)] += p * w.s[i] * w.s[j];
+            }
+        }
+    }) {
+        let mut est = FisherEstimate::exact(Method::ScoreOuter, sum);
+        est.enumerated = Some(e);
+        return Ok(est);
+    }
+    Ok(score_outer_mc(model, theta, n, seed, &deriv)?.finish(n, Method::ScoreOuter))
 }
 
-/// Monte Carlo mean of the score E_θ\[ℓ\] over `n` draws y ~ p(·|θ) and its
-/// standard error per component (eq. 28: the mean is 0). Seeded and
-/// thread-count independent.
+/// The mean of the score E_θ\[ℓ\] (eq. 28: it is 0) and its standard error per
+/// component.
+#[derive(Debug, Clone)]
+pub struct ScoreMeanEstimate {
+    /// The mean of each score component.
+    pub mean: DVector<f64>,
+    /// Its Monte Carlo standard error (zeros for an exact sum).
+    pub std_err: DVector<f64>,
+    /// Set when the mean is an exact sum over the support.
+    pub enumerated: Option<Enumerated>,
+    /// Kish's effective sample size per component (Monte Carlo only; see
+    /// [`FisherEstimate::effective_samples`]).
+    pub effective_samples: Option<DVector<f64>>,
+}
+
+/// E_θ\[ℓ\] over the support (exact) or over `n` draws y ~ p(·|θ) (Monte Carlo),
+/// with its standard error per component. Seeded and thread-count independent.
+pub fn score_mean_estimate(
+    model: &dyn Model,
+    theta: &[f64],
+    n: usize,
+    seed: u64,
+) -> Result<ScoreMeanEstimate> {
+    model.check_params(theta)?;
+    check_samples(n)?;
+    let d = model.dim();
+    let deriv = Deriv::new(model, theta);
+    if let Some((sum, e)) = over_support(model, theta, (d, 1), |y, w, p, sum| {
+        deriv.score(theta, y, w);
+        for i in 0..d {
+            sum[(i, 0)] += p * w.s[i];
+        }
+    }) {
+        return Ok(ScoreMeanEstimate {
+            mean: sum.column(0).into_owned(),
+            std_err: DVector::zeros(d),
+            enumerated: Some(e),
+            effective_samples: None,
+        });
+    }
+    let m = over_samples(model, theta, n, seed, (d, 1), |y, w, m| {
+        deriv.score(theta, y, w);
+        for (i, v) in w.s.iter().enumerate() {
+            m.add(i, 0, *v);
+        }
+    })?;
+    let eff = m.effective(n).column(0).into_owned();
+    let (mean, se) = m.mean_se(n);
+    Ok(ScoreMeanEstimate {
+        mean: mean.column(0).into_owned(),
+        std_err: se.column(0).into_owned(),
+        enumerated: None,
+        effective_samples: Some(eff),
+    })
+}
+
+/// The mean of the score E_θ\[ℓ\] and its standard error per component
+/// (eq. 28: the mean is 0); see [`score_mean_estimate`].
 pub fn score_mean(
     model: &dyn Model,
     theta: &[f64],
     n: usize,
     seed: u64,
 ) -> Result<(DVector<f64>, DVector<f64>)> {
-    let d = model.dim();
-    let m = over_samples(model, theta, n, seed, (d, 1), |y, s, m| {
-        model.score(theta, y, s);
-        for (i, v) in s.iter().enumerate() {
-            m.add(i, 0, *v);
-        }
-    })?;
-    let (mean, se) = m.mean_se(n);
-    Ok((mean.column(0).into_owned(), se.column(0).into_owned()))
+    let e = score_mean_estimate(model, theta, n, seed)?;
+    Ok((e.mean, e.std_err))
 }
 
-/// (c) Monte Carlo −E[∇² ln p(y|θ)] with a numerical Hessian in θ.
+/// (c) −E[∇² ln p(y|θ)]: with the model's exact Hessian when it has one
+/// (automatic differentiation for the built-in models), else central
+/// differences in Fisher-unit steps ([`step_scales`]); an exact sum over the
+/// support when the model enumerates it, else a Monte Carlo average over `n`
+/// draws.
 pub fn neg_hessian(
     model: &dyn Model,
     theta: &[f64],
     n: usize,
     seed: u64,
 ) -> Result<FisherEstimate> {
+    model.check_params(theta)?;
+    check_samples(n)?;
     let d = model.dim();
-    let m = over_samples(model, theta, n, seed, (d, d), |y, _, m| {
-        // Differentiate the exact score when there is one (one order less of
-        // finite differencing); otherwise the log-likelihood twice.
-        let h = if model.has_exact_score() {
-            let jac = numdiff::jacobian(
-                |t| {
-                    let mut s = DVector::zeros(d);
-                    model.score(t, y, s.as_mut_slice());
-                    s
-                },
-                theta,
-            );
-            symmetrize(jac)
-        } else {
-            numdiff::hessian(|t| model.log_likelihood(t, y), theta)
-        };
+    let deriv = Deriv::new(model, theta);
+    if let Some((sum, e)) = over_support(model, theta, (d, d), |y, w, p, sum| {
+        deriv.hessian(theta, y, w);
         for i in 0..d {
             for j in 0..d {
-                m.add(i, j, -h[(i, j)]);
+                sum[(i, j)] -= p * w.h[i * d + j];
+            }
+        }
+    }) {
+        let mut est = FisherEstimate::exact(Method::NegHessian, sum);
+        est.enumerated = Some(e);
+        return Ok(est);
+    }
+    let m = over_samples(model, theta, n, seed, (d, d), |y, w, m| {
+        deriv.hessian(theta, y, w);
+        for i in 0..d {
+            for j in 0..d {
+                m.add(i, j, -w.h[i * d + j]);
             }
         }
     })?;
     Ok(m.finish(n, Method::NegHessian))
 }
 
-/// (d) The Hessian in θ′ of the closed-form KL(θ‖θ′) at θ′ = θ (eq. 31).
+/// (d) The Hessian in θ′ of the closed-form KL(θ‖θ′) at θ′ = θ (eq. 31), by
+/// central second differences with steps in Fisher units ([`step_scales`];
+/// without a closed-form or Jacobian Fisher, the units come from a first
+/// pass of this same Hessian at the default steps).
 pub fn kl_hessian(model: &dyn Model, theta: &[f64]) -> Result<FisherEstimate> {
     model.check_params(theta)?;
     model
         .kl(theta, theta)
         .ok_or_else(|| missing(model, "closed-form KL"))?;
-    let h = numdiff::hessian(|t| model.kl(theta, t).unwrap_or(f64::NAN), theta);
-    Ok(FisherEstimate::exact(Method::KlHessian, h))
+    let first = if model.fisher(theta).is_some() || model.forward(theta).is_some() {
+        None
+    } else {
+        Some(numdiff::hessian(|t| kl_or_nan(model, theta, t), theta))
+    };
+    let scales = step_scales(model, theta, first.as_ref());
+    kl_hessian_scaled(model, theta, &scales)
 }
 
-/// (d) with steps at each parameter's natural scale: the Hessian of
-/// x ↦ KL(θ‖θ + diag(scales)·x) at x = 0, mapped back to θ.
-///
-/// [`kl_hessian`] steps by ε^{1/4}·max(1, |θᵢ|), which is too coarse for a
-/// parameter whose natural scale is small (a Bernoulli p = 0.999 lives 10⁻³
-/// from its boundary: the second difference is then off by ~1 %). With
-/// `scales[i]` = 1/√Iᵢᵢ (from any rough estimate of I) every step is ε^{1/4} in
-/// Fisher units. Scales that are not positive and finite fall back to
-/// max(1, |θᵢ|).
+/// KL(θ‖t), NaN when the model gives none.
+fn kl_or_nan(model: &dyn Model, theta: &[f64], t: &[f64]) -> f64 {
+    model.kl(theta, t).unwrap_or(f64::NAN)
+}
+
+/// (d) with steps at given per-parameter scales (Fisher units 1/√Iᵢᵢ from any
+/// rough estimate of I): second differences of θ′ ↦ KL(θ‖θ′) with steps
+/// ε^{1/4}·sᵢ·4^{−k}, the level k chosen per entry where consecutive levels
+/// agree best ([`numdiff::hessian_adaptive`]), made representable. A closed-form
+/// KL that keeps its relative accuracy as θ′ → θ lets the steps go far below
+/// the Fisher unit, where a family far from quadratic over one Fisher unit
+/// (a natural parameter whose probabilities are 10⁻⁶) is quadratic. Each scale is first halved
+/// until θ ± sᵢeᵢ is in the parameter space (a Bernoulli p = 0.999 lives 10⁻³
+/// from its boundary, where its Fisher unit is 0.03). Scales that are not
+/// positive and finite fall back to max(1, |θᵢ|).
 pub fn kl_hessian_scaled(
     model: &dyn Model,
     theta: &[f64],
@@ -292,31 +653,17 @@ pub fn kl_hessian_scaled(
             theta.len()
         )));
     }
-    let s: Vec<f64> = scales
-        .iter()
-        .zip(theta)
-        .map(|(&s, &t)| {
-            if s > 0.0 && s.is_finite() {
-                s
-            } else {
-                t.abs().max(1.0)
-            }
-        })
-        .collect();
-    let x0 = vec![0.0; theta.len()];
-    let hx = numdiff::hessian(
-        |x| {
-            let t: Vec<f64> = theta
-                .iter()
-                .zip(x)
-                .zip(&s)
-                .map(|((t, x), s)| t + s * x)
-                .collect();
-            model.kl(theta, &t).unwrap_or(f64::NAN)
-        },
-        &x0,
-    );
-    let h = DMatrix::from_fn(hx.nrows(), hx.ncols(), |i, j| hx[(i, j)] / (s[i] * s[j]));
+    let d = theta.len();
+    let diag = DMatrix::from_fn(d, d, |i, j| {
+        let s = scales[i];
+        if i == j && s > 0.0 && s.is_finite() {
+            1.0 / (s * s)
+        } else {
+            0.0
+        }
+    });
+    let s = step_scales(model, theta, Some(&diag));
+    let h = numdiff::hessian_adaptive(|t| kl_or_nan(model, theta, t), theta, &s);
     Ok(FisherEstimate::exact(Method::KlHessian, h))
 }
 
@@ -342,11 +689,12 @@ pub fn empirical(model: &dyn Model, theta: &[f64], data: &[Vec<f64>]) -> Result<
     model.check_params(theta)?;
     check_samples(data.len())?;
     let d = model.dim();
+    let deriv = Deriv::new(model, theta);
     let mut m = Moments::new(d, d);
-    let mut s = vec![0.0; d];
+    let mut w = Work::new(d);
     for y in data {
-        model.score(theta, y, &mut s);
-        m.add_outer(&s);
+        deriv.score(theta, y, &mut w);
+        m.add_outer(&w.s);
     }
     let mut est = m.finish(data.len(), Method::Empirical);
     est.biased = true;

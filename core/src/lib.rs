@@ -8,6 +8,7 @@
 //! `shared/paper`); `docs/equations.md` maps each one to code and tests.
 #![warn(missing_docs)]
 
+pub mod ad;
 pub mod bayes;
 pub mod budget;
 pub mod check;

@@ -78,6 +78,52 @@ pub trait Model: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// The per-observation Hessian H = ∇²_θ ln p(y | θ), written into `out`
+    /// (d × d, row-major, symmetric). −E_θ[H] is the Fisher metric (eq. 29).
+    ///
+    /// The default is numerical: a central-difference Jacobian of the exact
+    /// score (symmetrised) when there is one, else a second difference of
+    /// [`Model::log_likelihood`], at the default steps of [`numdiff`] (which
+    /// know nothing of the parameter's scale: [`crate::fisher::neg_hessian`]
+    /// uses Fisher-unit steps instead). Built-in models override it with the
+    /// exact Hessian of forward-mode automatic differentiation
+    /// ([`crate::ad_derivatives!`]) and return `true` from
+    /// [`Model::has_exact_hessian`].
+    fn hessian(&self, theta: &[f64], y: &[f64], out: &mut [f64]) {
+        let d = theta.len();
+        let h = if self.has_exact_score() {
+            let jac = numdiff::jacobian(
+                |t| {
+                    let mut s = DVector::zeros(d);
+                    self.score(t, y, s.as_mut_slice());
+                    s
+                },
+                theta,
+            );
+            (&jac + jac.transpose()) * 0.5
+        } else {
+            numdiff::hessian(|t| self.log_likelihood(t, y), theta)
+        };
+        for i in 0..d {
+            for j in 0..d {
+                out[i * d + j] = h[(i, j)];
+            }
+        }
+    }
+
+    /// Whether [`Model::hessian`] is exact rather than a numerical derivative.
+    fn has_exact_hessian(&self) -> bool {
+        false
+    }
+
+    /// The support of p(· | θ) with its probabilities, for families with finite
+    /// or countable support, so that expectations over y are exact sums
+    /// instead of Monte Carlo averages (`None`: not enumerable, or too many
+    /// points at this θ). `theta` has been validated by the caller.
+    fn support(&self, _theta: &[f64]) -> Option<Support> {
+        None
+    }
+
     /// The closed-form per-observation Fisher metric I(θ) (eq. 29), if known.
     fn fisher(&self, _theta: &[f64]) -> Option<DMatrix<f64>> {
         None
@@ -117,6 +163,40 @@ pub trait Model: Send + Sync + std::fmt::Debug {
     /// (eq. 42), for models whose noise is Gaussian.
     fn noise_covariance(&self) -> Option<DMatrix<f64>> {
         None
+    }
+}
+
+/// The support of a discrete family at θ ([`Model::support`]): points y with
+/// probabilities P(y | θ).
+///
+/// A countable support is truncated; `tail_mass` bounds the probability of
+/// every point left out (0 for a finite support), and the implementation
+/// chooses the truncation so that the omitted contributions to E[ℓℓᵀ] and
+/// E[∇² ln p] are negligible (below 10⁻¹⁵ relative).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Support {
+    /// The points, [`Model::obs_dim`] values each, concatenated.
+    pub points: Vec<f64>,
+    /// P(y | θ) of each point.
+    pub probs: Vec<f64>,
+    /// An upper bound on the total probability of the points left out.
+    pub tail_mass: f64,
+}
+
+impl Support {
+    /// The number of points.
+    pub fn len(&self) -> usize {
+        self.probs.len()
+    }
+
+    /// Whether there are no points.
+    pub fn is_empty(&self) -> bool {
+        self.probs.is_empty()
+    }
+
+    /// The `k`-th point (of `obs_dim` values).
+    pub fn point(&self, k: usize, obs_dim: usize) -> &[f64] {
+        &self.points[k * obs_dim..(k + 1) * obs_dim]
     }
 }
 

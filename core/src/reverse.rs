@@ -499,7 +499,7 @@ mod tests {
         )
         .unwrap();
         let start_err = fp.l1_error(|y| p0.pdf(&[y]));
-        fp.advance_to(1.0);
+        fp.advance_to(1.0).unwrap();
         let err = fp.l1_error(|y| p0.pdf(&[y]));
         eprintln!("reverse FP: L1 to p0 {start_err} → {err}");
         assert!(start_err > 0.3 && err < 2e-3);

@@ -121,3 +121,115 @@ fn a_model_without_forward_map_is_refused() {
             .unwrap_err();
     assert!(e.to_string().contains("forward map"), "{e}");
 }
+
+/// y = Aθ + N(0, Σ) with A = s·u vᵀ, u = v = (1, 2): rank 1 (issue #16 item 7).
+fn singular_model(s: f64, sigma: DMatrix<f64>) -> LinGauss {
+    LinGauss {
+        a: DMatrix::from_row_slice(2, 2, &[1.0, 2.0, 2.0, 4.0]) * s,
+        sigma,
+    }
+}
+
+#[test]
+fn singular_fisher_pushforward_is_the_pseudo_inverse_one() {
+    // Issue #16 item 7: A = [[1, 2], [2, 4]], Σ = 1 was refused ("not
+    // positive definite"), yet J I⁺ Jᵀ = [[0.2, 0.4], [0.4, 0.8]] (the
+    // projector onto range A). Closed form for A = s·u vᵀ and any Σ:
+    // I = s²v(uᵀΣ⁻¹u)vᵀ, I⁺ = vvᵀ/(s²|v|⁴uᵀΣ⁻¹u), so J I⁺ Jᵀ = uuᵀ/(uᵀΣ⁻¹u)
+    // whatever s; null direction of I: (2, −1)/√5.
+    let u = DVector::from_column_slice(&[1.0, 2.0]);
+    let id = DMatrix::identity(2, 2);
+    let sig = DMatrix::from_row_slice(2, 2, &[0.5, 0.1, 0.1, 0.4]);
+    for sigma in [id.clone(), sig.clone(), sig * 1e-6, &id * 1e6] {
+        let q = u.dot(&(sigma.clone().cholesky().unwrap().inverse() * &u));
+        let want = &u * u.transpose() / q;
+        for s in [1e-4, 1e-2, 1.0, 1e2, 1e4] {
+            let m = singular_model(s, sigma.clone());
+            let fisher = m.fisher(&[0.0, 0.0]).unwrap();
+            let pf = backward::pushforward(&m.a, &fisher).unwrap();
+            assert_eq!(pf.fisher_rank, 1, "s = {s}");
+            let n = pf.null_directions.column(0);
+            assert!(((2.0 * n[0] - n[1]).abs() / 5f64.sqrt() - 1.0).abs() < 1e-10);
+            let rel = (&pf.k_inv - &want).amax() / want.amax();
+            assert!(rel < 1e-12, "s = {s}: {rel:e}\n{}", pf.k_inv);
+            let k = backward::kernel_inverse(&m, &[0.0, 0.0], &fisher).unwrap();
+            assert_eq!(k, pf.k_inv);
+        }
+    }
+    // The check can fail: a Fisher 1 % too large gives K⁻¹ 1 % too small.
+    let m = singular_model(1.0, id);
+    let pf = backward::pushforward(&m.a, &(m.fisher(&[0.0, 0.0]).unwrap() * 1.01)).unwrap();
+    let want = DMatrix::from_row_slice(2, 2, &[0.2, 0.4, 0.4, 0.8]);
+    assert!((pf.k_inv - want).amax() > 1e-3);
+}
+
+#[test]
+fn singular_fisher_model_and_data_space_predictives_agree() {
+    // With π_τ = N(μ, τI⁺) held at μ along the null direction, the pushforward
+    // through affine G is exactly N(Aμ, τ A I⁺ Aᵀ) (module docs of
+    // bayes::backward): the Monte Carlo predictive (39) must match the
+    // data-space kernel (43) as in the definite case (z ≤ 5), and every draw
+    // must stay on μ + range(I).
+    let sigma = DMatrix::from_row_slice(2, 2, &[0.5, 0.1, 0.1, 0.4]);
+    let m = singular_model(1.0, sigma);
+    let mu = [0.4, -0.6];
+    let fisher = m.fisher(&mu).unwrap();
+    let n = 40_000;
+    let z = backward::base_draws(n, 2, 7);
+    for tau in [0.1, 10.0] {
+        let (thetas, rej) = backward::sample_thetas(&m, &mu, tau, &fisher, &z).unwrap();
+        assert_eq!(rej, 0.0);
+        for t in &thetas {
+            let along_null = (2.0 * (t[0] - mu[0]) - (t[1] - mu[1])) / 5f64.sqrt();
+            assert!(along_null.abs() < 1e-12, "{along_null}");
+        }
+        let ys = backward::predictive_samples(&m, &thetas, n, 8);
+        let (mean, cov) = sample_moments(&ys);
+        let k = backward::data_space_predictive(&m, &mu, tau, &fisher).unwrap();
+        let s = k.cov();
+        for i in 0..2 {
+            let zm = (mean[i] - k.mean()[i]).abs() / (s[(i, i)] / n as f64).sqrt();
+            assert!(zm < 5.0, "τ = {tau}: mean z {zm}");
+            for j in 0..2 {
+                let se = ((s[(i, i)] * s[(j, j)] + s[(i, j)].powi(2)) / n as f64).sqrt();
+                assert!((cov[(i, j)] - s[(i, j)]).abs() < 5.0 * se, "τ = {tau}");
+            }
+        }
+        // The SDE simulation of the data-space flow runs on the rank-1 factor.
+        let ks = backward::simulate_data_space(&m, &mu, tau, &fisher, 2000, 9).unwrap();
+        let (_, kc) = sample_moments(&ks);
+        let se = (2.0 * s[(1, 1)] * s[(1, 1)] / 2000.0).sqrt();
+        assert!((kc[(1, 1)] - s[(1, 1)]).abs() < 5.0 * se);
+    }
+    // The check can fail: the kernel of a Fisher four times too large has a
+    // covariance the Monte Carlo predictive rejects at τ = 10.
+    let tau = 10.0;
+    let (thetas, _) = backward::sample_thetas(&m, &mu, tau, &fisher, &z).unwrap();
+    let ys = backward::predictive_samples(&m, &thetas, n, 8);
+    let (_, cov) = sample_moments(&ys);
+    let wrong = backward::data_space_predictive(&m, &mu, tau, &(&fisher * 4.0)).unwrap();
+    let s = wrong.cov();
+    let se = ((2.0 * s[(1, 1)] * s[(1, 1)]) / n as f64).sqrt();
+    assert!((cov[(1, 1)] - s[(1, 1)]).abs() > 5.0 * se);
+}
+
+#[test]
+fn only_what_needs_a_definite_metric_refuses_a_singular_one() {
+    let m = singular_model(1.0, DMatrix::identity(2, 2));
+    let fisher = m.fisher(&[0.0, 0.0]).unwrap();
+    // The posterior as a density on ℝᵈ: refused, saying why.
+    let e = backward::posterior(&[0.0, 0.0], 1.0, &fisher).unwrap_err();
+    assert!(e.to_string().contains("null direction"), "{e}");
+    assert!(e.to_string().contains("density"), "{e}");
+    // A matrix that is not a metric (indefinite) is refused everywhere.
+    let bad = DMatrix::from_row_slice(2, 2, &[1.0, 2.0, 2.0, 1.0]);
+    let e = backward::pushforward(&m.a, &bad).unwrap_err();
+    assert!(e.to_string().contains("not positive semi-definite"), "{e}");
+    let z = backward::base_draws(10, 2, 1);
+    assert!(backward::sample_thetas(&m, &[0.0, 0.0], 1.0, &bad, &z).is_err());
+    // A definite metric still gives the posterior density.
+    let ok = DMatrix::from_row_slice(2, 2, &[2.0, 0.5, 0.5, 1.0]);
+    let g = backward::posterior(&[0.0, 0.0], 0.5, &ok).unwrap();
+    let want = ok.clone().cholesky().unwrap().inverse() * 0.5;
+    assert!((g.cov() - want).amax() < 1e-14);
+}

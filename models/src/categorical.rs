@@ -3,12 +3,19 @@
 //! (docs/conventions.md). Class i (1-based) is observed as the value i − 1.
 //!
 //! Fisher (eq. 29) I_ij = δᵢⱼ/pᵢ + 1/p_K; KL (eq. 30) KL(p‖q) = Σᵢ pᵢ ln(pᵢ/qᵢ)
-//! over all K classes.
+//! over all K classes, evaluated as Σᵢ bd0(pᵢ, qᵢ) (Loader's deviance terms,
+//! each ≥ 0, with pᵢ − qᵢ formed from the parameters and p_K − q_K = −Σ(pᵢ − qᵢ)),
+//! so it keeps its relative accuracy as q → p. A q with a zero class where p
+//! has mass gives KL = +∞ (not "no closed form").
+//!
+//! The K classes are enumerated ([`Model::support`]): the validator's
+//! expectations are exact sums.
 
-use crate::bernoulli::xlogxy;
 use crate::checks;
-use bayesrg_core::model::{Model, check_len};
-use bayesrg_core::{ParamError, register_model};
+use bayesrg_core::ad::{LogDensity, Real};
+use bayesrg_core::model::{Model, Support, check_len};
+use bayesrg_core::special::bd0;
+use bayesrg_core::{ParamError, ad_derivatives, register_model};
 use nalgebra::DMatrix;
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
@@ -71,6 +78,48 @@ impl Categorical {
     }
 }
 
+impl LogDensity for Categorical {
+    fn ln_density<D: Real>(&self, theta: &[D], y: &[f64]) -> D {
+        let c = y[0];
+        if c < 0.0 || c.fract() != 0.0 || c >= self.classes as f64 {
+            return D::from(f64::NEG_INFINITY);
+        }
+        let c = c as usize;
+        if c < theta.len() {
+            theta[c].ln()
+        } else {
+            let mut last = D::from(1.0);
+            for &t in theta {
+                last -= t;
+            }
+            last.ln()
+        }
+    }
+}
+
+/// KL(p‖q) = Σₖ pₖ ln(pₖ/qₖ) over K = `p.len() + 1` classes in free
+/// coordinates: +∞ when some qₖ = 0 < pₖ, NaN when p or q is not a
+/// probability vector.
+pub fn kl_categorical(p: &[f64], q: &[f64]) -> f64 {
+    let pk = 1.0 - p.iter().sum::<f64>();
+    let qk = 1.0 - q.iter().sum::<f64>();
+    if p.iter()
+        .chain(q)
+        .chain([&pk, &qk])
+        .any(|v| v.is_nan() || *v < 0.0)
+    {
+        return f64::NAN;
+    }
+    let mut sum_d = 0.0;
+    let mut kl = 0.0;
+    for (&a, &b) in p.iter().zip(q) {
+        let d = a - b;
+        sum_d += d;
+        kl += bd0(a, b, d);
+    }
+    kl + bd0(pk, qk, -sum_d)
+}
+
 #[typetag::serde(name = "categorical")]
 impl Model for Categorical {
     fn param_names(&self) -> Vec<String> {
@@ -113,6 +162,13 @@ impl Model for Categorical {
         }
         Self::prob(theta, c as usize).ln()
     }
+    fn support(&self, theta: &[f64]) -> Option<Support> {
+        Some(Support {
+            points: (0..self.classes).map(|c| c as f64).collect(),
+            probs: (0..self.classes).map(|c| Self::prob(theta, c)).collect(),
+            tail_mass: 0.0,
+        })
+    }
     fn score(&self, theta: &[f64], y: &[f64], out: &mut [f64]) {
         let c = y[0] as usize;
         if c < theta.len() {
@@ -125,6 +181,7 @@ impl Model for Categorical {
     fn has_exact_score(&self) -> bool {
         true
     }
+    ad_derivatives!(hessian);
     fn fisher(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
         let d = theta.len();
         let inv_last = 1.0 / Self::last(theta);
@@ -133,11 +190,7 @@ impl Model for Categorical {
         }))
     }
     fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
-        Some(
-            (0..self.classes)
-                .map(|c| xlogxy(Self::prob(a, c), Self::prob(b, c)))
-                .sum(),
-        )
+        Some(kl_categorical(a, b))
     }
 }
 

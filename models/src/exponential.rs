@@ -1,10 +1,13 @@
 //! The exponential family in its rate λ: p(y) = λe^{−λy}, y ≥ 0 (mean 1/λ).
 //!
-//! Fisher (eq. 29) I(λ) = 1/λ²; KL (eq. 30) KL(λ₁‖λ₂) = ln(λ₁/λ₂) + λ₂/λ₁ − 1.
+//! Fisher (eq. 29) I(λ) = 1/λ²; KL (eq. 30) KL(λ₁‖λ₂) = ln(λ₁/λ₂) + λ₂/λ₁ − 1
+//! = −log1pmx((λ₂ − λ₁)/λ₁), full relative accuracy as λ₂ → λ₁.
 
 use crate::checks;
+use bayesrg_core::ad::{LogDensity, Real};
 use bayesrg_core::model::{Model, check_len};
-use bayesrg_core::{ParamError, register_model};
+use bayesrg_core::special::log1pmx;
+use bayesrg_core::{ParamError, ad_derivatives, register_model};
 use nalgebra::DMatrix;
 use rand::Rng;
 use rand_distr::{Distribution, Exp1};
@@ -14,6 +17,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Exponential {}
+
+impl LogDensity for Exponential {
+    fn ln_density<D: Real>(&self, theta: &[D], y: &[f64]) -> D {
+        if y[0] < 0.0 {
+            return D::from(f64::NEG_INFINITY);
+        }
+        theta[0].ln() - theta[0] * y[0]
+    }
+}
 
 #[typetag::serde(name = "exponential")]
 impl Model for Exponential {
@@ -43,12 +55,12 @@ impl Model for Exponential {
     fn has_exact_score(&self) -> bool {
         true
     }
+    ad_derivatives!(hessian);
     fn fisher(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
         Some(DMatrix::from_element(1, 1, 1.0 / (theta[0] * theta[0])))
     }
     fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
-        let r = b[0] / a[0];
-        Some(r - 1.0 - r.ln())
+        Some(-log1pmx((b[0] - a[0]) / a[0]))
     }
 }
 

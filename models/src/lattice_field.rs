@@ -24,6 +24,7 @@
 //! why information shells (eq. 55) are Wilson's momentum shells; see
 //! docs/lattice.md.
 
+use bayesrg_core::ad::{LogDensity, Real};
 use bayesrg_core::model::{Model, check_len};
 use bayesrg_core::rank;
 use bayesrg_core::{ParamError, register_model};
@@ -332,6 +333,17 @@ pub fn resolved_momentum2(tau: f64, mass: f64, cutoff: Option<Cutoff>) -> f64 {
     lo
 }
 
+/// The relative tolerance within which two momenta |p̂| or two Fisher values
+/// of the lattice count as tied: 64ε ≈ 1.4·10⁻¹⁴.
+///
+/// Why this value: p̂² = Σ_axes 4sin²(p/2) and I = ½K²/(p̂² + m²)² are each a
+/// few roundings from exact, so values equal in exact arithmetic (the
+/// accidental degeneracy 4sin²(π/10) + 4sin²(2π/5) = 4 of a 10 × 10 lattice,
+/// evaluated as 3.9999999999999996) differ by a few ulps (≲ 10ε), while
+/// distinct lattice momenta differ far more (≥ 10⁻⁶ relative on every lattice
+/// up to [`MAX_SITES`] sites, checked by a test).
+pub const TIE_RTOL: f64 = 64.0 * f64::EPSILON;
+
 /// One row of the Wilson-shell table: a mode, its momentum and its Fisher.
 #[derive(Debug, Clone, Serialize)]
 pub struct ShellRow {
@@ -343,42 +355,45 @@ pub struct ShellRow {
     pub theta: f64,
     /// The diagonal Fisher Iⱼⱼ.
     pub fisher: f64,
-    /// Rank by Fisher (1 = largest Fisher, integrated out last).
-    pub fisher_rank: usize,
-    /// Rank by momentum (1 = smallest |p̂|).
-    pub momentum_rank: usize,
+    /// Rank by Fisher (1 = largest Fisher, integrated out last); modes tied
+    /// to within [`TIE_RTOL`] share their average rank.
+    pub fisher_rank: f64,
+    /// Rank by momentum (1 = smallest |p̂|); ties as for `fisher_rank`.
+    pub momentum_rank: f64,
 }
 
 /// The comparison of information shells with momentum shells on a free field.
 #[derive(Debug, Clone, Serialize)]
 pub struct Correspondence {
-    /// One row per mode, sorted by decreasing Fisher.
+    /// One row per mode, sorted by decreasing Fisher (ties by increasing |p̂|).
     pub rows: Vec<ShellRow>,
-    /// Spearman correlation of the diagonal Fisher with |p̂| (derived: exactly −1).
+    /// Spearman correlation of the diagonal Fisher with |p̂|, ties to within
+    /// [`TIE_RTOL`] (derived: exactly −1).
     pub spearman_fisher_momentum: f64,
-    /// Whether sorting by Fisher (descending) orders |p̂| ascending, ties aside.
+    /// Whether every mode has the same tie-aware rank by decreasing Fisher as
+    /// by increasing |p̂| (same shells, same order).
     pub orders_agree: bool,
 }
 
 /// Sorts the modes of `field` at θ by diagonal Fisher (the information-shell
-/// order of eq. 55, done directly here) and compares with the order by |p̂|.
+/// order of eq. 55, done directly here) and compares with the order by |p̂|,
+/// with ties to within [`TIE_RTOL`] (`bayesrg_core::rank::ranks_tol`).
 pub fn correspondence(field: &LatticeField, theta: &[f64]) -> Correspondence {
     let modes = field.modes();
+    let n = modes.len();
     let fisher: Vec<f64> = theta.iter().map(|t| 0.5 / (t * t)).collect();
     let p: Vec<f64> = modes.iter().map(|m| m.p_hat2.sqrt()).collect();
-    let mut by_f: Vec<usize> = (0..modes.len()).collect();
-    by_f.sort_by(|&a, &b| fisher[b].total_cmp(&fisher[a]));
-    let mut by_p: Vec<usize> = (0..modes.len()).collect();
-    by_p.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
-    let mut f_rank = vec![0; modes.len()];
-    let mut p_rank = vec![0; modes.len()];
-    for (r, &j) in by_f.iter().enumerate() {
-        f_rank[j] = r + 1;
-    }
-    for (r, &j) in by_p.iter().enumerate() {
-        p_rank[j] = r + 1;
-    }
-    let orders_agree = by_f.windows(2).all(|w| p[w[0]] <= p[w[1]]);
+    let f_up = rank::ranks_tol(&fisher, TIE_RTOL);
+    let f_rank: Vec<f64> = f_up.iter().map(|r| (n + 1) as f64 - r).collect();
+    let p_rank = rank::ranks_tol(&p, TIE_RTOL);
+    let mut by_f: Vec<usize> = (0..n).collect();
+    by_f.sort_by(|&a, &b| {
+        f_rank[a]
+            .total_cmp(&f_rank[b])
+            .then(p[a].total_cmp(&p[b]))
+            .then(a.cmp(&b))
+    });
+    let orders_agree = f_rank == p_rank;
     let rows = by_f
         .iter()
         .map(|&j| ShellRow {
@@ -392,8 +407,21 @@ pub fn correspondence(field: &LatticeField, theta: &[f64]) -> Correspondence {
         .collect();
     Correspondence {
         rows,
-        spearman_fisher_momentum: rank::spearman(&fisher, &p),
+        spearman_fisher_momentum: rank::spearman_tol(&fisher, &p, TIE_RTOL),
         orders_agree,
+    }
+}
+
+/// The log-density for automatic differentiation (tests the hand-written
+/// score and Hessian).
+impl LogDensity for LatticeField {
+    fn ln_density<D: Real>(&self, theta: &[D], y: &[f64]) -> D {
+        let c = self.coefficients(y);
+        let mut s = D::from(0.0);
+        for (t, c) in theta.iter().zip(&c) {
+            s += (t.ln() - *t * (c * c) - LN_2PI) * 0.5;
+        }
+        s
     }
 }
 
@@ -447,6 +475,17 @@ impl Model for LatticeField {
         }
     }
     fn has_exact_score(&self) -> bool {
+        true
+    }
+    fn hessian(&self, theta: &[f64], _y: &[f64], out: &mut [f64]) {
+        // diag(−1/(2θⱼ²)), independent of y.
+        let d = theta.len();
+        out.fill(0.0);
+        for (j, t) in theta.iter().enumerate() {
+            out[j * d + j] = -0.5 / (t * t);
+        }
+    }
+    fn has_exact_hessian(&self) -> bool {
         true
     }
     fn fisher(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
@@ -584,6 +623,66 @@ mod tests {
                     0.5 / (row.theta * row.theta),
                     max_relative = 1e-15
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn ten_by_ten_lattice_ties_are_ties() {
+        // Issue #16 item 10: on 10 × 10 (mass 0.5) the modes (1, 4) and (0, 5)
+        // have p̂² = 4sin²(π/10) + 4sin²(2π/5) = 4 = 4sin²(π/2) exactly
+        // (sin²x + cos²x = 1), evaluated 3.9999999999999996 vs 4: exact ranks
+        // gave Spearman −0.998. Oracle: the derived −1 and identical orders.
+        let f = LatticeField::new(vec![10, 10]).unwrap();
+        let th = f.free_field_theta(0.5, None);
+        let c = correspondence(&f, &th);
+        assert_eq!(c.spearman_fisher_momentum, -1.0);
+        assert!(c.orders_agree);
+        // The (1,4)-type modes and the (0,5)-type modes share one shell.
+        let at2: Vec<&ShellRow> = c
+            .rows
+            .iter()
+            .filter(|r| (r.p_hat - 2.0).abs() < 1e-12)
+            .collect();
+        assert!(at2.len() > 2);
+        assert!(at2.iter().all(|r| r.momentum_rank == at2[0].momentum_rank));
+        // The check can fail: swap the stiffness of two modes in different shells.
+        let mut bad = th.clone();
+        let (lo, hi) = (1, bad.len() - 1);
+        bad.swap(lo, hi);
+        let c = correspondence(&f, &bad);
+        assert!(c.spearman_fisher_momentum > -1.0);
+        assert!(!c.orders_agree);
+    }
+
+    #[test]
+    fn tie_tolerance_separates_rounding_from_distinct_momenta() {
+        // Derived: TIE_RTOL must exceed the rounding spread of equal momenta
+        // and stay far below the gap between distinct ones. Check both on
+        // lattices up to MAX_SITES sites: sorted |p̂| values are either within
+        // 16ε (a rounding tie) or apart by more than 1e-6 relative.
+        for shape in [
+            vec![10, 10],
+            vec![12, 12],
+            vec![16, 16],
+            vec![32, 32],
+            vec![30, 34],
+            vec![2, 512],
+            vec![1024],
+            vec![7, 9],
+        ] {
+            let f = LatticeField::new(shape.clone()).unwrap();
+            let mut p: Vec<f64> = f.modes().iter().map(|m| m.p_hat2.sqrt()).collect();
+            p.sort_by(f64::total_cmp);
+            for w in p.windows(2) {
+                let rel = (w[1] - w[0]) / w[1].max(f64::MIN_POSITIVE);
+                assert!(
+                    rel <= 16.0 * f64::EPSILON || rel > 1e-6,
+                    "{shape:?}: {} vs {} ({rel:e})",
+                    w[0],
+                    w[1]
+                );
+                assert!(rel > 1e-6 || rel <= TIE_RTOL);
             }
         }
     }

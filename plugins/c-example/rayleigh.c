@@ -78,19 +78,14 @@ static brg_status log_likelihood(const void *inst, const double *theta, size_t d
     return BRG_OK;
 }
 
-/* SplitMix64: one uniform draw in (0, 1) from the host's seed. */
-static double uniform_from_seed(uint64_t seed) {
-    uint64_t z = seed + UINT64_C(0x9E3779B97F4A7C15);
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    z ^= z >> 31;
-    return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
-}
-
+/* Inversion, y = sigma sqrt(-2 ln u), from a generator started from the
+   host's seed for this draw (the header's brg_rng: the same seed always gives
+   the same draw, on any thread). */
 static brg_status sample(const void *inst, const double *theta, size_t d, uint64_t seed,
                          double *out, size_t m, char *err, size_t cap) {
+    brg_rng r = brg_rng_new(seed);
     (void)inst; (void)d; (void)m; (void)err; (void)cap;
-    out[0] = theta[0] * sqrt(-2.0 * log(uniform_from_seed(seed)));
+    out[0] = theta[0] * sqrt(-2.0 * log(brg_rng_uniform(&r)));
     return BRG_OK;
 }
 

@@ -162,7 +162,11 @@ fn table(r: &Report) -> String {
     for c in &r.checks {
         o.push_str(&format!(
             "  {}  {:<62} {:>11} {} {}\n",
-            if c.pass { "pass" } else { "FAIL" },
+            match (c.pass, c.note.is_some()) {
+                (true, _) => "pass",
+                (false, true) => "n/a ",
+                (false, false) => "FAIL",
+            },
             c.name,
             fmt_num(c.value),
             c.relation,
@@ -174,7 +178,11 @@ fn table(r: &Report) -> String {
     }
     o.push_str(&format!(
         "\nverdict: {}\n",
-        if r.verdict.pass { "PASS" } else { "FAIL" }
+        match (r.verdict.pass, r.verdict.inconclusive) {
+            (true, _) => "PASS",
+            (false, true) => "INCONCLUSIVE (Monte Carlo could not resolve it; see below)",
+            (false, false) => "FAIL",
+        }
     ));
     for reason in &r.verdict.reasons {
         o.push_str(&format!("  {reason}\n"));

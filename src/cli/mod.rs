@@ -8,6 +8,7 @@ mod fisher;
 mod flow;
 mod geodesic;
 mod models;
+pub mod plugin;
 mod prune;
 mod reproduce;
 mod schemes;
@@ -38,6 +39,10 @@ pub struct Cli {
     /// Loading a plugin runs its code: name only libraries you trust.
     #[arg(long = "plugin", global = true, value_name = "PATH")]
     plugins: Vec<std::path::PathBuf>,
+    /// The longest one plugin call may run before the run is stopped as that
+    /// plugin's fault (default 60, or BAYESRG_PLUGIN_TIMEOUT; 0: no limit).
+    #[arg(long = "plugin-timeout", global = true, value_name = "SECONDS")]
+    plugin_timeout: Option<f64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -64,17 +69,26 @@ enum Command {
     Geodesic(geodesic::Args),
     /// Fisher spectrum: stiff and sloppy directions (and Wilson shells on a lattice field).
     Spectrum(spectrum::Args),
+    /// Run-time model plugins: `plugin new NAME --lang rust|c` writes a skeleton.
+    Plugin(plugin::Args),
 }
 
 /// Runs the parsed command line: checks the catalogue for duplicate tags, loads
-/// the `--plugin` libraries, runs the subcommand, and reports a fault recorded
+/// the plugins named by `--plugin` and by the config files given (see
+/// [`plugin::load_named`]), runs the subcommand, and reports a fault recorded
 /// by a plugin function as an error.
 pub fn run(cli: Cli) -> Result<Status> {
     bayesrg::core::registry::models().map_err(anyhow::Error::msg)?;
-    bayesrg::plugins::load_all(&cli.plugins)?;
+    let host = plugin::load_named(&cli.plugins)?;
     let result = dispatch(cli.command);
-    if let Some(fault) = bayesrg::plugins::take_fault() {
-        return Err(anyhow::Error::msg(fault));
+    // Faults recorded in the process (without a supervisor, which stops the
+    // run at the first one).
+    if let Some(fault) = host.first_fault() {
+        let more = match host.fault_count() {
+            n if n > 1 => format!(" ({} more plugin faults followed)", n - 1),
+            _ => String::new(),
+        };
+        return Err(anyhow::anyhow!("{fault}{more}"));
     }
     result
 }
@@ -91,6 +105,7 @@ fn dispatch(command: Command) -> Result<Status> {
         Command::Prune(a) => prune::run(a),
         Command::Geodesic(a) => geodesic::run(a),
         Command::Spectrum(a) => spectrum::run(a),
+        Command::Plugin(a) => plugin::run(a),
     }
 }
 

@@ -25,18 +25,51 @@ pub fn run(a: Args) -> Result<Status> {
     } else {
         let d = &s.details;
         println!("model    {}", d["model"].as_str().unwrap_or("?"));
-        println!("decades  {:.3}", d["decades"].as_f64().unwrap_or(f64::NAN));
         println!(
-            "{:>5} {:>14} {:>10}  dominant parameter",
-            "k", "eigenvalue", "log10"
+            "fisher   {} (spectrum: {})",
+            d["fisher_source"].as_str().unwrap_or("?"),
+            d["method_description"].as_str().unwrap_or("?")
         );
-        let ev = d["eigenvalues"].as_array().cloned().unwrap_or_default();
+        // JSON has no infinity: null is an exactly singular metric (∞ decades).
+        let dec = |key: &str| {
+            d[key]
+                .as_f64()
+                .map_or("∞".to_string(), |v| format!("{v:.3}"))
+        };
+        println!(
+            "decades  {} (supported by the digits: {})",
+            dec("decades"),
+            dec("decades_lower_bound")
+        );
+        println!(
+            "rank     {} ({} null direction(s))",
+            d["rank"], d["null_directions"]
+        );
+        println!(
+            "{:>5} {:>14} {:>11} {:>6} {:>10}  dominant parameter",
+            "k", "eigenvalue", "± bound", "digits", "log10"
+        );
+        let num = |key: &str| -> Vec<f64> {
+            d[key]
+                .as_array()
+                .map(|a| a.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect())
+                .unwrap_or_default()
+        };
+        let (ev, err, dig) = (num("eigenvalues"), num("error_bounds"), num("digits"));
         let shown = ev.len().min(20);
         let dom = d["dominant_param"].as_array().cloned().unwrap_or_default();
-        for (k, v) in ev.iter().take(shown).enumerate() {
-            let v = v.as_f64().unwrap_or(f64::NAN);
+        for (k, &v) in ev.iter().take(shown).enumerate() {
             let p = dom.get(k).and_then(|p| p.as_str()).unwrap_or("");
-            println!("{:>5} {:>14.6e} {:>10.3}  {p}", k + 1, v, v.log10());
+            let e = err.get(k).copied().unwrap_or(f64::NAN);
+            let null = if v.abs() > e { "" } else { "  (null)" };
+            println!(
+                "{:>5} {:>14.6e} {:>11.2e} {:>6.1} {:>10.3}  {p}{null}",
+                k + 1,
+                v,
+                e,
+                dig.get(k).copied().unwrap_or(0.0),
+                v.log10()
+            );
         }
         if ev.len() > shown {
             println!("  … {} more (see --json or --out)", ev.len() - shown);

@@ -1,11 +1,14 @@
 //! `bayesrg bayes FILE.toml --out DIR`: dynamical Bayes (eqs. 32–36) on a toy
 //! model with truth θ*.
 //!
-//! The flow (33) is integrated by RK4 on a grid and on weighted particles, and
-//! compared with its solution (34), its invariants, the conjugate closed form
-//! where one exists (oracles.md §7), and the late-time law (35). Eq. (32) is
-//! run on `n_data` observations simulated from θ*. Writes `flow.csv`,
-//! `data.csv`, PNG plots and `summary.json`.
+//! The flow (33) is integrated from the prior at T = 0 by RK4 on a grid and on
+//! weighted particles (the `t` values are save points; the first need not be
+//! 0), and compared with its solution (34), its invariants, the conjugate
+//! closed form where one exists (oracles.md §7), and the late-time law (35).
+//! Eq. (32) is run on `n_data` observations simulated from θ*. Every
+//! comparison is relative (means in units of the posterior sd, variances
+//! relative to themselves), so that it means the same at every scale. Writes
+//! `flow.csv`, `data.csv`, PNG plots and `summary.json`.
 
 use super::{Check, Summary};
 use crate::plot::{self, Axes, Series};
@@ -13,7 +16,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use bayesrg_core::Model;
 use bayesrg_core::bayes::conjugate::{BetaBernoulli, GammaPoisson, LinearGaussian, NormalMean};
 use bayesrg_core::bayes::energy::Energy;
-use bayesrg_core::bayes::grid::{Axis, GridPosterior};
+use bayesrg_core::bayes::grid::{Axis, GridPosterior, Scale};
 use bayesrg_core::bayes::particles::ParticlePosterior;
 use bayesrg_core::bayes::prior::{Factor, Prior};
 use bayesrg_core::bayes::{Posterior, check_increasing, dynamics, update};
@@ -50,9 +53,12 @@ pub struct Config {
     pub free: Option<Vec<String>>,
     /// One prior factor per free parameter.
     pub prior: Vec<Factor>,
-    /// One grid axis per free parameter (1 to 3).
+    /// One grid axis per free parameter (1 to 3); `scale = "log"` or
+    /// `"logit"` makes it regular in ln θ or ln θ/(1 − θ) (then `lo`, `hi` are
+    /// in that coordinate).
     pub grid: Vec<Axis>,
-    /// The increasing grid of times T (starting at 0 is usual).
+    /// The increasing save points T ≥ 0 (the flow always starts from the prior
+    /// at T = 0).
     pub t: Vec<f64>,
     /// RK4 steps per interval of `t`.
     #[serde(default = "default_steps")]
@@ -205,6 +211,96 @@ fn coverage(g: &GridPosterior, e: &Energy<'_>, prior: &Prior, tol: f64, when: &s
     .with_context(|| when.to_string())
 }
 
+/// Refuses grids whose quadrature cannot be right: a linear axis that reaches
+/// past an end of the prior's support (the cells there straddle a jump of
+/// the density), a linear axis ending at an end where the prior is infinite
+/// (θ^e with e < 0: the midpoint rule misses it by O(h^{1+e})), and a log or
+/// logit axis for a prior whose support is not inside (0, ∞) or (0, 1).
+fn check_axes(axes: &[Axis], prior: &Prior, names: &[String]) -> Result<()> {
+    for ((a, f), name) in axes.iter().zip(&prior.factors).zip(names) {
+        let (slo, shi) = f.support();
+        let dist = serde_json::to_value(f)
+            .ok()
+            .and_then(|v| v.get("dist").and_then(|d| d.as_str()).map(str::to_string))
+            .unwrap_or_default();
+        match a.scale {
+            Scale::Linear => {
+                for (edge, power) in f.edges() {
+                    if a.lo < edge && edge < a.hi {
+                        bail!(
+                            "the grid axis of `{name}` [{}, {}] reaches past the end {edge} of the support of its {dist} prior: cells there straddle a jump of the density; let the axis end at {edge}",
+                            a.lo,
+                            a.hi
+                        );
+                    }
+                    let touches = (edge - a.lo).abs() <= 1e-12 * (1.0 + edge.abs())
+                        || (edge - a.hi).abs() <= 1e-12 * (1.0 + edge.abs());
+                    if touches && power < 0.0 {
+                        bail!(
+                            "the {dist} prior of `{name}` is infinite at {edge} (density ~ |{name} - {edge}|^{power}), where the linear grid axis ends: the midpoint rule cannot integrate it (errors of order h^{}); use scale = \"{}\" with lo and hi in that coordinate",
+                            1.0 + power,
+                            if shi <= 1.0 && slo >= 0.0 {
+                                "logit"
+                            } else {
+                                "log"
+                            }
+                        );
+                    }
+                }
+            }
+            Scale::Log if slo < 0.0 => bail!(
+                "a log grid axis covers `{name}` > 0 only, but its {dist} prior has support ({slo}, {shi})"
+            ),
+            Scale::Logit if slo < 0.0 || shi > 1.0 => bail!(
+                "a logit grid axis covers 0 < `{name}` < 1 only, but its {dist} prior has support ({slo}, {shi})"
+            ),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// |a − b| in units of `scale` (0 when both are equal, ∞ for scale 0).
+fn rel(a: f64, b: f64, scale: f64) -> f64 {
+    if a == b { 0.0 } else { (a - b).abs() / scale }
+}
+
+/// The largest difference between two sets of moments, the means in units of
+/// the reference's marginal sd and the covariances relative to
+/// √(Σᵢᵢ Σⱼⱼ) of the reference (scale-free: the same number at every scale).
+fn moment_gap(
+    mean: &DVector<f64>,
+    cov: &DMatrix<f64>,
+    rmean: &DVector<f64>,
+    rcov: &DMatrix<f64>,
+) -> f64 {
+    let d = mean.len();
+    let mut g: f64 = 0.0;
+    for i in 0..d {
+        g = g.max(rel(mean[i], rmean[i], rcov[(i, i)].sqrt()));
+        for j in 0..d {
+            g = g.max(rel(
+                cov[(i, j)],
+                rcov[(i, j)],
+                (rcov[(i, i)] * rcov[(j, j)]).sqrt(),
+            ));
+        }
+    }
+    g
+}
+
+/// As [`moment_gap`] for marginal means and variances.
+fn marginal_gap(
+    mean: &DVector<f64>,
+    var: &DVector<f64>,
+    rmean: &DVector<f64>,
+    rvar: &DVector<f64>,
+) -> f64 {
+    (0..mean.len())
+        .map(|i| rel(mean[i], rmean[i], rvar[i].sqrt()).max(rel(var[i], rvar[i], rvar[i])))
+        .fold(0.0, f64::max)
+}
+
 /// Runs dynamical Bayes on a loaded config; writes into `out` when given.
 pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Summary> {
     let staged = crate::output::stage(out, origin.map(Path::new).as_slice())?;
@@ -225,40 +321,63 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
     }
     let phi_star = e.phi_star();
     let d = phi_star.len();
+    check_axes(&cfg.grid, &prior, &names)?;
     // θ* must be inside the grid and the prior must put mass near it.
     for (i, a) in cfg.grid.iter().enumerate() {
-        if !(a.lo..=a.hi).contains(&phi_star[i]) {
+        if !a.contains_theta(phi_star[i]) {
+            let (tlo, thi) = a.theta_range();
             bail!(
                 "the grid axis of `{}` [{}, {}] does not contain theta* = {}",
                 names[i],
-                a.lo,
-                a.hi,
+                tlo,
+                thi,
                 phi_star[i]
             );
         }
     }
-    let g0 = GridPosterior::new(&cfg.grid, |x| prior.ln_pdf(x))?;
-    let lp_star = prior.ln_pdf(&phi_star);
-    let lp_max = (0..g0.points().len())
-        .map(|k| prior.ln_pdf(g0.points().point(k)))
-        .fold(f64::NEG_INFINITY, f64::max);
+    let g0 = GridPosterior::from_prior(&cfg.grid, &prior)?;
+    // Compared in the grid coordinates x (where the prior is bounded even when
+    // its density in θ is infinite at an end, as for Jeffreys' prior).
+    let scales: Vec<Scale> = cfg.grid.iter().map(|a| a.scale).collect();
+    let x_star: Vec<f64> = scales
+        .iter()
+        .zip(&phi_star)
+        .map(|(s, t)| s.from_theta(*t))
+        .collect();
+    let lp_star = prior.ln_pdf_scaled(&scales, &x_star);
+    let lp_max = g0
+        .points()
+        .log_weights()
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max)
+        - g0.cell_volume().ln();
     if !(lp_star.is_finite() && lp_star - lp_max > -30.0) {
         bail!(
-            "the prior has no mass near theta*: ln pi0(theta*) = {lp_star:.4} vs {lp_max:.4} at its grid maximum (a ratio below e^-30); the posterior could not reach theta*"
+            "the prior has no mass near theta*: ln pi0(theta*) = {lp_star:.4} vs {lp_max:.4} at its grid maximum (a ratio below e^-30, in the grid coordinates); the posterior could not reach theta*"
         );
     }
     let fisher = e.fisher_star(cfg.seed)?;
     let inv_fisher = bayesrg_core::linalg::cholesky(&fisher, "Fisher matrix at theta*")?.inverse();
     let k_grid = g0.points().map(|x| e.eval(x));
 
-    // --- eq. (33) on the grid, step by step, with coverage at every T.
+    if cfg.steps == 0 || cfg.steps > dynamics::RK4_MAX_STEPS {
+        bail!(
+            "steps = {} must be between 1 and {}",
+            cfg.steps,
+            dynamics::RK4_MAX_STEPS
+        );
+    }
+    // --- eq. (33) on the grid from the prior at T = 0 through the save
+    // points, with coverage at every one.
+    dynamics::check_energies(g0.points(), &k_grid)?;
     let mut g = g0.clone();
     let mut recs = Vec::new();
-    let mut ln_z = 0.0;
-    for (i, &t) in cfg.t.iter().enumerate() {
-        if i > 0 {
-            let r = dynamics::run(g.points_mut(), &k_grid, &[cfg.t[i - 1], t], cfg.steps)?;
-            ln_z += r[1].ln_z;
+    let (mut ln_z, mut now) = (0.0, 0.0);
+    for &t in &cfg.t {
+        if t > now {
+            ln_z += dynamics::rk4(g.points_mut(), &k_grid, now, t, cfg.steps)?;
+            now = t;
         }
         coverage(
             &g,
@@ -267,9 +386,7 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
             cfg.coverage_tolerance,
             &format!("at T = {t}"),
         )?;
-        let mut r = dynamics::run(g.points_mut(), &k_grid, &[t], 1)?.remove(0);
-        r.ln_z = ln_z;
-        recs.push(r);
+        recs.push(dynamics::record(g.points(), &k_grid, t, ln_z));
     }
     // --- (34) directly.
     let sol: Vec<(DVector<f64>, DMatrix<f64>, f64)> = cfg
@@ -282,46 +399,83 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
         .collect();
     // --- particles.
     let prec = if cfg.particles > 0 {
-        let mut p = ParticlePosterior::from_prior(&prior, cfg.particles, cfg.seed);
+        let mut p = ParticlePosterior::from_prior(&prior, cfg.particles, cfg.seed)?;
         let k = p.points().map(|x| e.eval(x));
         Some(dynamics::run(p.points_mut(), &k, &cfg.t, cfg.steps)?)
     } else {
         None
     };
-    // --- MAP path μ_T.
+    // --- MAP path μ_T: from the grid point of largest density in θ (not in
+    // the grid coordinates), refined within two cells; a posterior whose
+    // density has no interior maximum (a prior infinite at an end, small T)
+    // has no MAP: NaN, with the reason in the summary.
     let mut maps = Vec::new();
+    let mut map_notes = Vec::new();
     for &t in &cfg.t {
         let (p, _) = dynamics::boltzmann(g0.points(), &k_grid, t);
-        let best = p.point(p.argmax()).to_vec();
-        let radius: Vec<f64> = cfg.grid.iter().map(|a| 2.0 * a.step()).collect();
-        maps.push(dynamics::map_point(&prior, &e, t, &best, &radius)?);
+        let gt = {
+            let mut gt = g0.clone();
+            gt.points_mut()
+                .log_weights_mut()
+                .copy_from_slice(p.log_weights());
+            gt
+        };
+        let kbest = (0..p.len())
+            .max_by(|&a, &b| gt.ln_density(a).total_cmp(&gt.ln_density(b)))
+            .unwrap_or(0);
+        let best = p.point(kbest).to_vec();
+        let xb = gt.x(kbest);
+        let radius: Vec<f64> = cfg
+            .grid
+            .iter()
+            .enumerate()
+            .map(|(j, a)| {
+                let th = |x: f64| a.scale.to_theta(x);
+                (th(xb[j] + 2.0 * a.step()) - best[j])
+                    .abs()
+                    .max((best[j] - th(xb[j] - 2.0 * a.step())).abs())
+            })
+            .collect();
+        match dynamics::map_point(&prior, &e, t, &best, &radius) {
+            Ok(m) if m.iter().all(|v| v.is_finite()) => maps.push(m),
+            r => {
+                map_notes.push(format!(
+                    "T = {t}: no MAP ({})",
+                    r.err().map_or(
+                        "the optimiser returned a non-finite point".to_string(),
+                        |e| e.to_string()
+                    )
+                ));
+                maps.push(vec![f64::NAN; d]);
+            }
+        }
     }
     let oracle = Oracle::detect(model, &free, &prior, &cfg.theta_star);
 
-    // --- checks.
+    // --- checks (relative: means in posterior sd, (co)variances relative).
     let mut checks = Vec::new();
     let mut dev_shape: f64 = 0.0;
     let mut dev_z: f64 = 0.0;
     let mut dev_de: f64 = 0.0;
     let mut ek_rise: f64 = 0.0;
     for (i, r) in recs.iter().enumerate() {
-        dev_shape = dev_shape
-            .max((&r.mean - &sol[i].0).amax())
-            .max((&r.cov - &sol[i].1).amax());
-        dev_z = dev_z.max((r.ln_z - sol[i].2).abs());
-        dev_de = dev_de.max((r.de_k_dt + r.var_k).abs() / r.var_k.max(1e-300));
-        if i > 0 {
-            ek_rise = ek_rise.max(r.e_k - recs[i - 1].e_k);
+        dev_shape = dev_shape.max(moment_gap(&r.mean, &r.cov, &sol[i].0, &sol[i].1));
+        dev_z = dev_z.max((r.ln_z - sol[i].2).abs() / sol[i].2.abs().max(1.0));
+        if r.var_k > 0.0 && r.var_k.is_finite() {
+            dev_de = dev_de.max((r.de_k_dt + r.var_k).abs() / r.var_k);
+        }
+        if i > 0 && recs[i - 1].e_k.is_finite() {
+            ek_rise = ek_rise.max((r.e_k - recs[i - 1].e_k) / recs[i - 1].e_k.abs().max(1e-300));
         }
     }
     checks.push(Check::at_most(
-        "grid RK4 of (33) vs (34): max |Δ| of mean and covariance",
+        "grid RK4 of (33) vs (34): max |Δmean|/sd, |ΔCov|/sd·sd",
         dev_shape,
         1e-10,
         "pi_T = pi_0 e^{-T KL(theta*||theta)}/Z (eq. 34) on the same grid",
     ));
     checks.push(Check::at_most(
-        "ln Z integrated along (33) vs ln E_pi0[e^{-TK}]",
+        "ln Z integrated along (33) vs ln E_pi0[e^{-TK}]: |Δ|/max(1, |ln Z|)",
         dev_z,
         1e-6,
         "d ln Z/dT = -E_pi[KL] (RK4, order 4)",
@@ -333,9 +487,9 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
         "dE_pi[KL]/dT = -Var_pi(KL)",
     ));
     checks.push(Check::at_most(
-        "largest rise of E_pi[K] between successive T",
+        "largest relative rise of E_pi[K] between successive T",
         ek_rise,
-        1e-12,
+        1e-10,
         "E_pi[K] is non-increasing (its derivative is -Var <= 0)",
     ));
     if let Some(pr) = &prec {
@@ -359,12 +513,10 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
         let mut dev: f64 = 0.0;
         for r in &recs {
             let (m, v) = o.flow(r.t, &phi_star);
-            dev = dev
-                .max((&r.mean - m).amax())
-                .max((r.cov.diagonal() - v).amax());
+            dev = dev.max(marginal_gap(&r.mean, &r.cov.diagonal(), &m, &v));
         }
         checks.push(Check::at_most(
-            "grid RK4 of (33) vs the conjugate closed form: max |Δ| of mean and variance",
+            "grid RK4 of (33) vs the conjugate closed form: max |Δmean|/sd, |Δvar|/var",
             dev,
             1e-8,
             o.name(),
@@ -402,7 +554,7 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
             .collect();
         let mut done = 0;
         for &n in &marks {
-            ln_ev += update::observe_all(gd.points_mut(), &e, &ys[done..n]);
+            ln_ev += update::observe_all(gd.points_mut(), &e, &ys[done..n])?;
             done = n;
             coverage(
                 &gd,
@@ -428,9 +580,9 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
         ));
         if let Some(o) = &oracle {
             let (m, v) = o.data(&ys);
-            let dev = (mean - m).amax().max((var - v).amax());
+            let dev = marginal_gap(mean, var, &m, &v);
             checks.push(Check::at_most(
-                "streaming grid update (32) vs batch conjugate update: max |Δ| of mean and variance",
+                "streaming grid update (32) vs batch conjugate update: max |Δmean|/sd, |Δvar|/var",
                 dev,
                 1e-8,
                 o.name(),
@@ -449,7 +601,9 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
             "fisher_at_theta_star": fisher.row_iter().map(|r| r.iter().copied().collect::<Vec<_>>()).collect::<Vec<_>>(),
             "late_time_error": late,
             "oracle": oracle.as_ref().map(Oracle::name),
-            "stepper": "classical RK4 (order 4) on u = ln pi",
+            "stepper": "classical RK4 (order 4) on u = ln pi, from the prior at T = 0",
+            "grid_scales": cfg.grid.iter().map(|a| a.scale.name()).collect::<Vec<_>>(),
+            "map_notes": map_notes,
             "files": ["flow.csv", "data.csv", "mean.png", "variance.png", "energy.png"],
         }),
     );

@@ -5,9 +5,15 @@
 //! predictive p_τ (eq. 39) by Monte Carlo over θ (common random numbers across
 //! τ), evaluated on a grid of y for one-dimensional observations. For a model
 //! y = G(θ) + N(0, Σ) with `data_space = true`, the data-space predictive
-//! N(G(μ_τ), τJI⁻¹Jᵀ + Σ) (eqs. 43–44) is computed beside it, and the two are
+//! N(G(μ_τ), τJI⁺Jᵀ + Σ) (eqs. 43–44) is computed beside it, and the two are
 //! compared (moments for an affine G, energy distance otherwise). Writes
 //! `observables.csv`, `predictive.csv`, PNG plots and `summary.json`.
+//!
+//! A singular Fisher metric (a non-identifiable model) is supported through
+//! the pseudo-inverse I⁺: π_τ is held at μ along the null directions of I
+//! (`bayesrg_core::bayes::backward` module docs), their widths are reported as
+//! 0, and the summary gives the rank of I at each τ and the null directions
+//! at the start of the flow.
 
 use super::{Check, Summary};
 use crate::plot::{self, Axes, Series};
@@ -16,6 +22,7 @@ use bayesrg_core::Model;
 use bayesrg_core::bayes::backward::{self, MuPath};
 use bayesrg_core::bayes::{check_increasing, observables};
 use bayesrg_core::fisher;
+use bayesrg_core::linalg;
 use bayesrg_core::model::type_name;
 use bayesrg_core::sde::ensemble;
 use nalgebra::{DMatrix, DVector};
@@ -79,6 +86,7 @@ struct Row {
     entropy: f64,
     eig: DVector<f64>,
     widths: DVector<f64>,
+    rank: usize,
     n_eff: f64,
     speed: f64,
     rejected: f64,
@@ -169,7 +177,16 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
     for (i, &tau) in cfg.tau.iter().enumerate() {
         let mu = cfg.mu.at(tau);
         let fi = fisher::best(model, &mu, 100_000, cfg.seed)?;
-        let (eig, widths) = observables::widths(&fi, tau);
+        let (eig, mut widths) = observables::widths(&fi, tau);
+        // Null directions of I (eigenvalue within its error bound of 0): π_τ
+        // is held at μ there (bayes::backward module docs), width 0.
+        let sp = linalg::Spectrum::of(&fi);
+        for k in 0..widths.len() {
+            if sp.is_null(k) {
+                widths[k] = 0.0;
+            }
+        }
+        let rank = sp.rank();
         let n_eff = observables::n_eff(&eig, tau);
         let speed = if i > 0 {
             observables::fisher_speed(&rows[i - 1].mu, &mu, tau - cfg.tau[i - 1], &fi)
@@ -246,6 +263,7 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
             entropy,
             eig,
             widths,
+            rank,
             n_eff,
             speed,
             rejected,
@@ -306,6 +324,10 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
             ));
         }
     }
+    let ns = linalg::Spectrum::of(&fisher0).null_space();
+    let null_start: Vec<Vec<f64>> = (0..ns.ncols())
+        .map(|k| ns.column(k).iter().copied().collect())
+        .collect();
     let summary = Summary::new(
         "flow",
         origin.map(str::to_string),
@@ -320,7 +342,10 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
             "n_eff": rows.iter().map(|r| r.n_eff).collect::<Vec<_>>(),
             "max_rejected_fraction": rows.iter().map(|r| r.rejected).fold(0.0, f64::max),
             "jacobian_spread": linear_defect,
-            "data_space_sampler": "core::sde Euler-Maruyama ensemble, dY = theta dW, theta theta^T = J I^-1 J^T, from G(mu) + noise (bayes::backward::simulate_data_space)",
+            "data_space_sampler": "core::sde Euler-Maruyama ensemble, dY = theta dW, theta theta^T = J I^+ J^T, from G(mu) + noise (bayes::backward::simulate_data_space)",
+            "fisher_rank": rows.iter().map(|r| r.rank).collect::<Vec<_>>(),
+            "null_directions_at_start": null_start,
+            "posterior_along_null_directions": "held at mu (width 0): the likelihood is flat there, so eq. (38) gives no width; pi_tau = N(mu, tau I^+) (bayes::backward module docs)",
             "n_eff_definition": "sum_i lambda_i/(lambda_i + tau) = sum_i T lambda_i/(1 + T lambda_i), T = 1/tau",
             "files": ["observables.csv", "predictive.csv", "observables.png", "widths.png", "predictive.png", "discrepancy.png"],
         }),
@@ -492,4 +517,38 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
 pub fn run_file(path: &Path, out: Option<&Path>) -> Result<Summary> {
     let cfg = load(path)?;
     run(&cfg, Some(&path.display().to_string()), out).with_context(|| format!("{}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn singular(a: &str) -> Config {
+        crate::ensure_linked();
+        let text = format!(
+            "mu = [1.0, 2.0]\ntau = [0.1, 1.0, 10.0]\nsamples = 4000\nseed = 3\ndata_space = true\n\
+             [model]\ntype = \"linear_gaussian\"\na = {a}\nnoise_cov = [[0.5, 0.1], [0.1, 0.4]]\n"
+        );
+        crate::config::parse_toml(&text, "test").unwrap()
+    }
+
+    #[test]
+    fn data_space_flow_of_a_non_identifiable_model() {
+        // Issue #16 item 7: A = [[1, 2], [2, 4]] was refused ("not positive
+        // definite"). The flow now runs with I⁺; oracle: the affine-G
+        // agreement of the model-space (39) and data-space (43) predictives
+        // (z ≤ 5, oracles.md §6), rank 1 at every τ, null direction ±(2, −1)/√5
+        // with width 0.
+        let s = run(&singular("[[1.0, 2.0], [2.0, 4.0]]"), None, None).unwrap();
+        assert!(s.pass, "{:?}", s.checks);
+        assert_eq!(s.details["fisher_rank"], serde_json::json!([1, 1, 1]));
+        let ns: Vec<Vec<f64>> =
+            serde_json::from_value(s.details["null_directions_at_start"].clone()).unwrap();
+        assert_eq!(ns.len(), 1);
+        assert!(((2.0 * ns[0][0] - ns[0][1]).abs() / 5f64.sqrt() - 1.0).abs() < 1e-12);
+        // An identifiable model keeps full rank and no null direction.
+        let s = run(&singular("[[1.0, 2.0], [2.0, 3.0]]"), None, None).unwrap();
+        assert!(s.pass, "{:?}", s.checks);
+        assert_eq!(s.details["fisher_rank"], serde_json::json!([2, 2, 2]));
+    }
 }

@@ -18,6 +18,7 @@ use crate::commands::{Check, Summary};
 use crate::output::OutDir;
 use crate::plot::{self, Axes, Series};
 use anyhow::{Context, Result, anyhow, bail};
+use bayesrg_core::bayes::backward;
 use bayesrg_core::gaussian::Gaussian;
 use bayesrg_core::model::Model;
 use bayesrg_core::sde::ensemble::{Ensemble, EnsembleConfig, simulate};
@@ -201,27 +202,38 @@ fn k_inverse(c: &DiffusionConfig) -> Result<DMatrix<f64>> {
                 .map_err(|e| anyhow!("diffusion.theta: {e}"))?;
             let i = fisher::best(model.as_ref(), theta, 100_000, 1)
                 .map_err(|e| anyhow!("diffusion: Fisher metric: {e}"))?;
-            let l = linalg::cholesky(&fisher::symmetrize(i), "the Fisher metric I(θ)")
-                .map_err(|e| anyhow!("diffusion: {e}"))?
-                .l();
-            // K⁻¹ = J I⁻¹ Jᵀ = WWᵀ with W = J L⁻ᵀ, i.e. Wᵀ = L⁻¹Jᵀ (triangular solve).
-            let jt = if *push_forward {
-                model
-                    .forward_jacobian(theta)
-                    .ok_or_else(|| {
-                        anyhow!(
-                            "diffusion.push_forward: model `{}` has no forward map",
-                            bayesrg_core::model::type_name(model.as_ref())
-                        )
-                    })?
-                    .transpose()
+            // K⁻¹ = J I⁺ Jᵀ (eq. 44; J = 1 without push_forward), through the
+            // one implementation in bayes::backward (semi-definite I allowed).
+            let j = if *push_forward {
+                model.forward_jacobian(theta).ok_or_else(|| {
+                    anyhow!(
+                        "diffusion.push_forward: model `{}` has no forward map",
+                        bayesrg_core::model::type_name(model.as_ref())
+                    )
+                })?
             } else {
                 DMatrix::identity(theta.len(), theta.len())
             };
-            let wt = l
-                .solve_lower_triangular(&jt)
-                .ok_or_else(|| anyhow!("the Fisher metric is singular"))?;
-            Ok(wt.transpose() * wt * *scale)
+            let pf = backward::pushforward(&j, &i)
+                .map_err(|e| anyhow!("diffusion: the Fisher metric I(θ): {e}"))?;
+            // K⁻¹ = WWᵀ is well defined for any rank, but `bayesrg sde` checks
+            // the paths against the density of the exact Gaussian law, which a
+            // degenerate diffusion does not have: refuse it here, saying why.
+            let m = j.nrows();
+            let rank = linalg::Spectrum::of_factor(&pf.factor.transpose()).rank();
+            if rank < m {
+                bail!(
+                    "diffusion: K⁻¹ = J I⁺ Jᵀ (eq. 44) has rank {rank} < {m}: the diffusion is \
+                     degenerate along {} direction(s) (the Fisher metric has rank {} of {}; the map \
+                     has {m} outputs), and `bayesrg sde` checks paths against the density of the \
+                     exact law, which a degenerate law does not have. The pushforward itself is \
+                     computed by `bayesrg flow` with data_space = true",
+                    m - rank,
+                    pf.fisher_rank,
+                    theta.len()
+                );
+            }
+            Ok(pf.k_inv * *scale)
         }
     }
 }
@@ -620,14 +632,33 @@ mod tests {
     }
 
     #[test]
-    fn rank_deficient_pushforward_is_not_positive_definite() {
+    fn singular_fisher_pushforward_is_well_defined() {
+        // Issue #16 item 7: A = [[1, 2], [2, 4]], Σ = 1 (rank-1 Fisher) was
+        // refused; J I⁺ Jᵀ is the projector onto range A, [[0.2, 0.4], [0.4, 0.8]]
+        // (closed form uuᵀ/(uᵀu), u = (1, 2)).
+        // `bayesrg sde` then refuses the degenerate diffusion, saying why.
+        let c = fisher_cfg("[[1.0, 2.0], [2.0, 4.0]]", "[[1.0, 0.0], [0.0, 1.0]]");
+        let DiffusionConfig::Fisher { model, theta, .. } = &c else {
+            unreachable!()
+        };
+        let i = fisher::best(model.as_ref(), theta, 1000, 1).unwrap();
+        let j = model.forward_jacobian(theta).unwrap();
+        let pf = backward::pushforward(&j, &i).unwrap();
+        let want = DMatrix::from_row_slice(2, 2, &[0.2, 0.4, 0.4, 0.8]);
+        assert!((pf.k_inv - want).amax() < 1e-14);
+        assert_eq!(pf.fisher_rank, 1);
+        let e = k_inverse(&c).unwrap_err().to_string();
+        assert!(e.contains("rank 1 < 2") && e.contains("degenerate"), "{e}");
+    }
+
+    #[test]
+    fn rank_deficient_pushforward_is_refused_with_its_rank() {
         // Three observations, two parameters: K⁻¹ = J I⁻¹ Jᵀ has rank 2.
         let c = fisher_cfg(
             "[[1.0, 0.0], [1.0, 1.0], [0.5, -1.0]]",
             "[[0.5, 0.0, 0.0], [0.0, 0.4, 0.0], [0.0, 0.0, 0.3]]",
         );
-        let k_inv = k_inverse(&c).unwrap();
-        let e = AdditiveNoise::from_k_inv(&k_inv).unwrap_err();
-        assert!(e.to_string().contains("not positive definite"), "{e}");
+        let e = k_inverse(&c).unwrap_err();
+        assert!(e.to_string().contains("rank 2 < 3"), "{e}");
     }
 }

@@ -16,6 +16,31 @@
 //! model (a rate below 0); such draws are rejected, so the model-space
 //! predictive is that of π_τ restricted to the parameter space, and the
 //! rejected fraction is reported.
+//!
+//! # Singular Fisher metrics
+//! A non-identifiable model (y = Aθ + N with A of rank r < d; an autoencoder
+//! with directions of F = 0) has a Fisher metric with null directions. Every
+//! quantity here uses the pseudo-inverse I⁺ ([`linalg::psd_pseudo_inverse`]:
+//! eigenvalues below their error bound are null, see [`crate::linalg`]):
+//!
+//! - **The backward posterior along null directions is held at μ.** Eq. (38)
+//!   is the late-time posterior N(μ, τI⁻¹) in which the likelihood dominates;
+//!   along a null direction n the likelihood is flat (Iₙₙ = 0: the data say
+//!   nothing), so eq. (38) has no width to give there — what the posterior
+//!   does there is the prior's business, which eq. (38) does not model. We
+//!   take π_τ = N(μ, τI⁺), the degenerate Gaussian on μ + range(I): it is the
+//!   limit of N(μ, τ(I + εP)⁻¹) conditioned on the null coordinates at μ, and
+//!   the choice that changes no observable quantity to linear order — for
+//!   y = G(θ) + N, I = JᵀΣ⁻¹J so Jn = 0, and the pushforward (eq. 44)
+//!   J I⁺ Jᵀ is the same whatever π_τ does along n. For affine G the
+//!   model-space (39) and data-space (43) predictives then agree exactly.
+//! - [`kernel_inverse`], [`heat_kernel`], [`data_space_predictive`],
+//!   [`simulate_data_space`] and [`sample_thetas`] accept a semi-definite I.
+//! - [`posterior`] still refuses one: it returns π_τ as a density on ℝᵈ, which
+//!   a degenerate Gaussian does not have (its entropy is −∞, its density is a
+//!   delta along the null directions).
+//! - A matrix with an eigenvalue negative beyond its error bound is not a
+//!   metric and is refused everywhere.
 
 use crate::error::{Error, Result};
 use crate::gaussian::Gaussian;
@@ -78,12 +103,69 @@ impl MuPath {
 }
 
 /// π_τ = N(μ, τ I(μ)⁻¹) (eq. 38) for a Fisher matrix `fisher` = I(μ); τ > 0.
+///
+/// # Errors
+/// A Fisher metric with null directions: π_τ is then degenerate (module
+/// docs) and has no density on ℝᵈ, which a [`Gaussian`] is; sample it with
+/// [`sample_thetas`] instead. A matrix that is not positive semi-definite.
 pub fn posterior(mu: &[f64], tau: f64, fisher: &DMatrix<f64>) -> Result<Gaussian> {
-    let inv = linalg::cholesky(fisher, "Fisher matrix")?.inverse();
-    Gaussian::new(
-        DVector::from_column_slice(mu),
-        (&inv + inv.transpose()) * (0.5 * tau),
-    )
+    let p = linalg::psd_pseudo_inverse(fisher, "Fisher matrix")?;
+    if p.rank < fisher.nrows() {
+        return Err(Error::Msg(format!(
+            "the Fisher matrix has {} null direction(s) (rank {} of {}): the backward posterior \
+             N(μ, τI⁺) of eq. (38) is degenerate along them and has no density on ℝ^{}; \
+             a posterior density needs a positive-definite Fisher metric",
+            fisher.nrows() - p.rank,
+            p.rank,
+            fisher.nrows(),
+            fisher.nrows()
+        )));
+    }
+    Gaussian::new(DVector::from_column_slice(mu), p.matrix * tau)
+}
+
+/// The pushforward of the backward posterior through a Jacobian (eq. 44):
+/// K⁻¹ = J I⁺ Jᵀ, with what it rests on.
+#[derive(Debug, Clone)]
+pub struct Pushforward {
+    /// K⁻¹ = J I⁺ Jᵀ (m × m), symmetric positive semi-definite by construction.
+    pub k_inv: DMatrix<f64>,
+    /// W = J F (m × rank I), F the pseudo-inverse factor (F Fᵀ = I⁺): W Wᵀ = K⁻¹.
+    pub factor: DMatrix<f64>,
+    /// The rank of I (module docs of [`crate::linalg`]: the rank tolerance).
+    pub fisher_rank: usize,
+    /// Orthonormal basis of the null directions of I, d × (d − rank), as columns.
+    pub null_directions: DMatrix<f64>,
+}
+
+/// K⁻¹ = J I⁺ Jᵀ (eq. 44) for a Jacobian `j` (m × d) and a Fisher metric
+/// `fisher` (d × d, positive semi-definite; null directions allowed). With
+/// `j` the identity this is I⁺ itself. The one implementation of eq. (44):
+/// `bayesrg sde` and the data-space flow call it.
+///
+/// # Errors
+/// Shapes that do not match; a non-finite entry; a `fisher` with an
+/// eigenvalue negative beyond its error bound.
+pub fn pushforward(j: &DMatrix<f64>, fisher: &DMatrix<f64>) -> Result<Pushforward> {
+    if j.ncols() != fisher.nrows() {
+        return Err(Error::Msg(format!(
+            "Jacobian has {} columns but the Fisher matrix is {}×{}",
+            j.ncols(),
+            fisher.nrows(),
+            fisher.ncols()
+        )));
+    }
+    if j.iter().any(|v| !v.is_finite()) {
+        return Err(Error::Msg("Jacobian has a non-finite entry".into()));
+    }
+    let p = linalg::psd_pseudo_inverse(fisher, "Fisher matrix")?;
+    let w = j * &p.factor;
+    Ok(Pushforward {
+        k_inv: &w * w.transpose(),
+        factor: w,
+        fisher_rank: p.rank,
+        null_directions: p.null_space,
+    })
 }
 
 /// Standard-normal draws z (n × d, row-major) reused at every τ: the flow's
@@ -99,9 +181,14 @@ pub fn base_draws(n: usize, d: usize, seed: u64) -> Vec<f64> {
     .collect()
 }
 
-/// Draws θ ~ π_τ = N(μ, τI⁻¹) as μ + √τ·L·z from the base draws `z`,
-/// dropping θ outside the parameter space. Returns the kept θ and the
-/// rejected fraction.
+/// Draws θ ~ π_τ = N(μ, τI⁺) as μ + √τ·F·z from the base draws `z` (F Fᵀ = I⁺,
+/// F = [vₖ/√λₖ] over the range of I, so z's k-th component drives the k-th
+/// eigendirection), dropping θ outside the parameter space. Along null
+/// directions of I the draws stay at μ (module docs). Returns the kept θ and
+/// the rejected fraction.
+///
+/// # Errors
+/// `fisher` not positive semi-definite; every draw outside the parameter space.
 pub fn sample_thetas(
     model: &dyn Model,
     mu: &[f64],
@@ -110,14 +197,14 @@ pub fn sample_thetas(
     z: &[f64],
 ) -> Result<(Vec<Vec<f64>>, f64)> {
     let d = mu.len();
-    let l = linalg::cholesky(fisher, "Fisher matrix")?.inverse();
-    let l = linalg::cholesky(&((&l + l.transpose()) * 0.5), "inverse Fisher matrix")?.l();
+    let f = linalg::psd_pseudo_inverse(fisher, "Fisher matrix")?.factor;
+    let r = f.ncols();
     let st = tau.sqrt();
     let n = z.len() / d;
     let mut out = Vec::with_capacity(n);
     for zk in z.chunks(d) {
         let th: Vec<f64> = (0..d)
-            .map(|i| mu[i] + st * (0..=i).map(|j| l[(i, j)] * zk[j]).sum::<f64>())
+            .map(|i| mu[i] + st * (0..r).map(|k| f[(i, k)] * zk[k]).sum::<f64>())
             .collect();
         if model.check_params(&th).is_ok() {
             out.push(th);
@@ -171,7 +258,8 @@ fn no_forward(model: &dyn Model) -> Error {
     }
 }
 
-/// The data-space diffusion matrix K⁻¹ = J I⁻¹ Jᵀ at μ (eq. 44).
+/// The data-space diffusion matrix K⁻¹ = J I⁺ Jᵀ at μ (eq. 44; I⁺ = I⁻¹ for a
+/// definite metric), through [`pushforward`].
 pub fn kernel_inverse(
     model: &dyn Model,
     mu: &[f64],
@@ -180,13 +268,11 @@ pub fn kernel_inverse(
     let j = model
         .forward_jacobian(mu)
         .ok_or_else(|| no_forward(model))?;
-    let inv = linalg::cholesky(fisher, "Fisher matrix")?.inverse();
-    let k = &j * inv * j.transpose();
-    Ok((&k + k.transpose()) * 0.5)
+    Ok(pushforward(&j, fisher)?.k_inv)
 }
 
-/// The heat kernel N(γ_τ, τK_τ⁻¹) of eq. (44), γ_τ = G(μ_τ) (possibly degenerate
-/// when G has more outputs than parameters, so returned as mean and covariance).
+/// The heat kernel N(γ_τ, τK_τ⁻¹) of eq. (44), γ_τ = G(μ_τ) (degenerate when G
+/// has more outputs than the rank of I, so returned as mean and covariance).
 pub fn heat_kernel(
     model: &dyn Model,
     mu: &[f64],
@@ -211,7 +297,7 @@ pub fn data_space_predictive(
 }
 
 /// Simulates the data-space flow with the SDE steppers: the zero-drift
-/// diffusion dY = θ dW, θ = J·L with LLᵀ = I(μ)⁻¹ (so θθᵀ = K⁻¹ of eq. 44, in the
+/// diffusion dY = θ dW, θ = J·F with FFᵀ = I(μ)⁺ (so θθᵀ = K⁻¹ of eq. 44, in the
 /// "generator ½, no √2" convention), started from G(μ) + N(0, Σ) draws and
 /// run to time τ by Euler–Maruyama (exact in law here: constant diffusion,
 /// zero drift). Its law is the data-space predictive of eq. (43).
@@ -233,8 +319,7 @@ pub fn simulate_data_space(
         .forward_jacobian(mu)
         .ok_or_else(|| no_forward(model))?;
     let m = g.len();
-    let inv = linalg::cholesky(fisher, "Fisher matrix")?.inverse();
-    let l = linalg::cholesky(&((&inv + inv.transpose()) * 0.5), "inverse Fisher matrix")?.l();
+    let w = pushforward(&j, fisher)?.factor;
     let noise = Gaussian::new(g, sigma)?;
     let start: Vec<f64> = sample_data_space(&noise, n, seed ^ 0x0517)
         .into_iter()
@@ -242,7 +327,7 @@ pub fn simulate_data_space(
         .collect();
     let problem = Problem::new(
         Arc::new(ZeroDrift::new(m)),
-        Diffusion::Additive(AdditiveNoise::from_factor(j * l)?),
+        Diffusion::Additive(AdditiveNoise::from_factor(w)?),
     )?;
     let mut cfg = EnsembleConfig::new(n, vec![0.0; m], vec![tau], tau, seed);
     cfg.initial = Initial::Each(Arc::new(start));

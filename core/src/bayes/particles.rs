@@ -17,8 +17,15 @@ pub struct ParticlePosterior {
 
 impl ParticlePosterior {
     /// `n` equally weighted draws from `prior`, seeded (chunked streams, so the
-    /// draws do not depend on the number of threads).
-    pub fn from_prior(prior: &Prior, n: usize, seed: u64) -> Self {
+    /// draws do not depend on the number of threads). Fails for an invalid
+    /// prior (see [`Prior::new`]) or n = 0.
+    pub fn from_prior(prior: &Prior, n: usize, seed: u64) -> crate::Result<Self> {
+        if n == 0 {
+            return Err(crate::Error::setting("particles", "must be >= 1"));
+        }
+        for (i, f) in prior.factors.iter().enumerate() {
+            f.validate(&format!("{i}"))?;
+        }
         let d = prior.dim();
         let chunks = rng::par_chunks(n, seed, |_, range, r| {
             let mut v = vec![0.0; range.len() * d];
@@ -28,9 +35,9 @@ impl ParticlePosterior {
             v
         });
         let coords: Vec<f64> = chunks.into_iter().flatten().collect();
-        ParticlePosterior {
+        Ok(ParticlePosterior {
             pts: WeightedPoints::new(d, coords, vec![0.0; n]),
-        }
+        })
     }
 
     /// Particles from given points and log-weights.
@@ -97,7 +104,7 @@ mod tests {
         let prior = Prior {
             factors: vec![Factor::Normal { mean: 0.0, sd: 1.0 }],
         };
-        let mut p = ParticlePosterior::from_prior(&prior, 50_000, 3);
+        let mut p = ParticlePosterior::from_prior(&prior, 50_000, 3).unwrap();
         // Tilt by e^{θ}: N(0,1)·e^{θ} ∝ N(1, 1), mean 1 (the oracle).
         let lw: Vec<f64> = (0..p.points().len())
             .map(|k| p.points().point(k)[0])

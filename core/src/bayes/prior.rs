@@ -2,6 +2,7 @@
 //! one-dimensional factors, so that a prior can be written in a config file,
 //! evaluated on a grid and sampled for particles.
 
+use super::grid::{Scale, softplus};
 use crate::error::{Error, Result};
 use crate::special::{ln_beta, ln_gamma};
 use rand::Rng;
@@ -9,7 +10,7 @@ use rand_distr::{Beta, Distribution, Gamma, Normal, Uniform};
 use serde::{Deserialize, Serialize};
 
 /// One independent prior factor for one coordinate of θ.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Factor {
     /// N(mean, sd²).
@@ -45,21 +46,66 @@ pub enum Factor {
 impl Factor {
     /// Checks the hyper-parameters; the error names the factor's coordinate.
     pub fn validate(&self, coord: &str) -> Result<()> {
-        let bad = |what: &str| Err(Error::setting(format!("prior.{coord}"), what.to_string()));
+        let bad = |what: String| Err(Error::setting(format!("prior.{coord}"), what));
+        let pos = |v: f64| v > 0.0 && v.is_finite();
         match *self {
-            Factor::Normal { mean, sd } if !(mean.is_finite() && sd > 0.0 && sd.is_finite()) => {
-                bad("normal prior needs a finite mean and sd > 0")
-            }
-            Factor::Uniform { lo, hi } if !(lo.is_finite() && hi.is_finite() && hi > lo) => {
-                bad("uniform prior needs finite lo < hi")
-            }
-            Factor::Gamma { shape, rate } if !(shape > 0.0 && rate > 0.0) => {
-                bad("gamma prior needs shape > 0 and rate > 0")
-            }
-            Factor::Beta { a, b } if !(a > 0.0 && b > 0.0) => {
-                bad("beta prior needs a > 0 and b > 0")
-            }
+            Factor::Normal { mean, sd } if !(mean.is_finite() && pos(sd)) => bad(format!(
+                "normal prior needs a finite mean and a finite sd > 0 (got mean = {mean}, sd = {sd})"
+            )),
+            Factor::Uniform { lo, hi } if !(lo.is_finite() && hi.is_finite() && hi > lo) => bad(
+                format!("uniform prior needs finite lo < hi (got {lo}, {hi})"),
+            ),
+            Factor::Gamma { shape, rate } if !(pos(shape) && pos(rate)) => bad(format!(
+                "gamma prior needs finite shape > 0 and rate > 0 (got {shape}, {rate})"
+            )),
+            Factor::Beta { a, b } if !(pos(a) && pos(b)) => bad(format!(
+                "beta prior needs finite a > 0 and b > 0 (got {a}, {b})"
+            )),
             _ => Ok(()),
+        }
+    }
+
+    /// The support (lo, hi) of the density (±∞ for an unbounded end).
+    pub fn support(&self) -> (f64, f64) {
+        match *self {
+            Factor::Normal { .. } => (f64::NEG_INFINITY, f64::INFINITY),
+            Factor::Uniform { lo, hi } => (lo, hi),
+            Factor::Gamma { .. } => (0.0, f64::INFINITY),
+            Factor::Beta { .. } => (0.0, 1.0),
+        }
+    }
+
+    /// The finite ends of the support with the power e of the density there,
+    /// π₀(θ) ∝ |θ − edge|^e near the edge: e < 0 is an integrable singularity
+    /// (a beta with a < 1, a gamma with shape < 1), e = 0 a jump (uniform).
+    pub fn edges(&self) -> Vec<(f64, f64)> {
+        match *self {
+            Factor::Normal { .. } => vec![],
+            Factor::Uniform { lo, hi } => vec![(lo, 0.0), (hi, 0.0)],
+            Factor::Gamma { shape, .. } => vec![(0.0, shape - 1.0)],
+            Factor::Beta { a, b } => vec![(0.0, a - 1.0), (1.0, b - 1.0)],
+        }
+    }
+
+    /// ln of the density of the grid coordinate x = s(θ) of `scale` at x:
+    /// ln π₀(θ(x)) + ln θ′(x). For a beta factor on a logit axis and a gamma
+    /// factor on a log axis it is written in x directly,
+    /// −a·softplus(−x) − b·softplus(x) − ln B(a, b) and
+    /// k ln β − ln Γ(k) + k x − β eˣ, so that it keeps its accuracy where θ
+    /// rounds to 0 or 1 (the endpoint singularities become exponential tails).
+    pub fn ln_pdf_scaled(&self, scale: Scale, x: f64) -> f64 {
+        match (scale, *self) {
+            (Scale::Logit, Factor::Beta { a, b }) => {
+                -a * softplus(-x) - b * softplus(x) - ln_beta(a, b)
+            }
+            (Scale::Log, Factor::Gamma { shape, rate }) => {
+                shape * rate.ln() - ln_gamma(shape) + shape * x - rate * x.exp()
+            }
+            (Scale::Log, Factor::Beta { a, b }) if x < 0.0 => {
+                a * x + (b - 1.0) * (-x.exp_m1()).ln() - ln_beta(a, b)
+            }
+            (Scale::Linear, f) => f.ln_pdf(x),
+            (s, f) => f.ln_pdf(s.to_theta(x)) + s.ln_jacobian(x),
         }
     }
 
@@ -94,15 +140,17 @@ impl Factor {
         }
     }
 
-    /// One draw.
+    /// One draw (NaN for hyper-parameters that [`Factor::validate`] refuses).
     pub fn sample(&self, rng: &mut dyn Rng) -> f64 {
         match *self {
-            Factor::Normal { mean, sd } => Normal::new(mean, sd).expect("validated").sample(rng),
-            Factor::Uniform { lo, hi } => Uniform::new(lo, hi).expect("validated").sample(rng),
-            Factor::Gamma { shape, rate } => Gamma::new(shape, 1.0 / rate)
-                .expect("validated")
-                .sample(rng),
-            Factor::Beta { a, b } => Beta::new(a, b).expect("validated").sample(rng),
+            Factor::Normal { mean, sd } => {
+                Normal::new(mean, sd).map_or(f64::NAN, |d| d.sample(rng))
+            }
+            Factor::Uniform { lo, hi } => Uniform::new(lo, hi).map_or(f64::NAN, |d| d.sample(rng)),
+            Factor::Gamma { shape, rate } => {
+                Gamma::new(shape, 1.0 / rate).map_or(f64::NAN, |d| d.sample(rng))
+            }
+            Factor::Beta { a, b } => Beta::new(a, b).map_or(f64::NAN, |d| d.sample(rng)),
         }
     }
 
@@ -152,6 +200,17 @@ impl Prior {
     /// ln π₀(θ).
     pub fn ln_pdf(&self, x: &[f64]) -> f64 {
         self.factors.iter().zip(x).map(|(f, &v)| f.ln_pdf(v)).sum()
+    }
+
+    /// ln of the density of the grid coordinates x (one scale per factor) at
+    /// x: Σᵢ [`Factor::ln_pdf_scaled`].
+    pub fn ln_pdf_scaled(&self, scales: &[Scale], x: &[f64]) -> f64 {
+        self.factors
+            .iter()
+            .zip(scales)
+            .zip(x)
+            .map(|((f, &s), &v)| f.ln_pdf_scaled(s, v))
+            .sum()
     }
 
     /// One draw into `out`.

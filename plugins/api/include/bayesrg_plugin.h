@@ -1,8 +1,9 @@
 /*
  * bayesrg_plugin.h: the C ABI of bayesrg run-time model plugins, version 1.0.
  *
- * It mirrors the Rust crate bayesrg-plugin-api (plugins/api/src/lib.rs), whose
- * docs state the rules in full. In short:
+ * It mirrors the Rust crate bayesrg-plugin-api (plugins/api/src/abi.rs), whose
+ * docs state the rules in full; plugins/api/tests/header.rs checks that the two
+ * agree on every struct size and offset, constant and random draw. In short:
  *
  *  - A plugin exports one symbol, BAYESRG_PLUGIN_HEADER, a const brg_plugin_header.
  *    The host checks magic, abi_major, the two struct sizes and the target string
@@ -15,6 +16,11 @@
  *    may be used from several threads at once.
  *  - score, fisher and kl may be NULL; every other function is required.
  *  - Matrices are row-major d x d arrays of double.
+ *  - The host checks every result: a log-likelihood is finite or -INFINITY
+ *    (outside the support), never NaN or +INFINITY; samples, scores and Fisher
+ *    matrices are finite; nothing is written past the end of a buffer. A plugin
+ *    that breaks a rule, crashes, calls exit() or hangs is stopped and named
+ *    (docs/plugins.md, "Faults").
  *  - A minor version only appends fields (whose zero value means "absent") at
  *    the end of a struct; anything else changes the major version.
  *
@@ -23,8 +29,10 @@
 #ifndef BAYESRG_PLUGIN_H
 #define BAYESRG_PLUGIN_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef __cplusplus
@@ -149,6 +157,131 @@ static inline void brg_write_message(char *buf, size_t cap, const char *msg) {
     if (n > cap - 1) n = cap - 1;
     memcpy(buf, msg, n);
     buf[n] = '\0';
+}
+
+/*
+ * Random numbers: the generator of the Rust crate's Rng, draw for draw.
+ * xoshiro256++ (Blackman and Vigna) seeded with four SplitMix64 outputs.
+ * A sampler gets a fresh 64-bit seed from the host for every draw; start a
+ * generator from it and draw what the observation needs:
+ *
+ *     brg_rng r = brg_rng_new(seed);
+ *     out[0] = theta[0] + theta[1] * brg_rng_normal(&r);
+ *
+ * Never use rand(), time() or a global generator: the same seed must give the
+ * same draw, whatever the thread.
+ */
+typedef struct brg_rng {
+    uint64_t s[4];
+} brg_rng;
+
+static inline uint64_t brg_splitmix64(uint64_t *x) {
+    uint64_t z;
+    *x += UINT64_C(0x9E3779B97F4A7C15);
+    z = *x;
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+/* A generator seeded from the host's seed (any value, 0 included). */
+static inline brg_rng brg_rng_new(uint64_t seed) {
+    brg_rng r;
+    int i;
+    for (i = 0; i < 4; i++) r.s[i] = brg_splitmix64(&seed);
+    return r;
+}
+
+static inline uint64_t brg_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+/* The next 64 random bits. */
+static inline uint64_t brg_rng_next_u64(brg_rng *r) {
+    uint64_t *s = r->s;
+    uint64_t res = brg_rotl(s[0] + s[3], 23) + s[0];
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = brg_rotl(s[3], 45);
+    return res;
+}
+
+/* Uniform on the open interval (0, 1): never 0 or 1, so log(u) is finite. */
+static inline double brg_rng_uniform(brg_rng *r) {
+    return ((double)(brg_rng_next_u64(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+/* Standard normal N(0, 1), Box-Muller (cosine branch, two uniforms). */
+static inline double brg_rng_normal(brg_rng *r) {
+    double u = brg_rng_uniform(r), v = brg_rng_uniform(r);
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+/* Standard exponential Exp(1), by inversion. */
+static inline double brg_rng_exponential(brg_rng *r) { return -log(brg_rng_uniform(r)); }
+
+/*
+ * Parameters: create() receives the model's config table without its `type`
+ * key as compact JSON text, keys sorted, integers written as integers:
+ *     [model]
+ *     type = "my-plugin/my-model"        ->   {"k":3,"scale":0.5}
+ *     scale = 0.5
+ *     k = 3
+ * and "{}" when there are none. brg_json_number reads a top-level number:
+ * it returns 1 and sets *out when `key` holds a number, 0 when the key is
+ * absent, -1 when it holds something else (or the text is not an object).
+ */
+static inline int brg_json_number(const char *json, const char *key, double *out) {
+    const char *p = json;
+    int depth = 0, expect_key = 0;
+    size_t klen;
+    if (json == NULL || key == NULL) return -1;
+    klen = strlen(key);
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+    if (*p != '{') return -1;
+    while (*p) {
+        char c = *p;
+        if (c == '"') {
+            const char *s = ++p;
+            size_t n;
+            while (*p && *p != '"') {
+                if (*p == '\\' && p[1]) p++;
+                p++;
+            }
+            if (!*p) return -1;
+            n = (size_t)(p - s);
+            p++;
+            if (depth == 1 && expect_key) {
+                expect_key = 0;
+                if (n == klen && strncmp(s, key, n) == 0) {
+                    char *end;
+                    double v;
+                    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+                    if (*p != ':') return -1;
+                    p++;
+                    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+                    if (!(*p == '-' || (*p >= '0' && *p <= '9'))) return -1;
+                    v = strtod(p, &end);
+                    if (end == p) return -1;
+                    *out = v;
+                    return 1;
+                }
+            }
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+            expect_key = (c == '{' && depth == 1);
+        } else if (c == '}' || c == ']') {
+            depth--;
+        } else if (c == ',' && depth == 1) {
+            expect_key = 1;
+        }
+        p++;
+    }
+    return 0;
 }
 
 #ifdef __cplusplus

@@ -53,6 +53,22 @@ const SPECTRUM: &[(&str, &str)] = &[
         "lattice_2d",
         include_str!("../../../examples/spectrum/lattice_2d.toml"),
     ),
+    (
+        "lattice_10x10",
+        include_str!("../../../examples/spectrum/lattice_10x10.toml"),
+    ),
+    (
+        "gamma_large_shape",
+        include_str!("../../../examples/spectrum/gamma_large_shape.toml"),
+    ),
+    (
+        "sum_of_exponentials_sloppy",
+        include_str!("../../../examples/spectrum/sum_of_exponentials_sloppy.toml"),
+    ),
+    (
+        "linear_gaussian_singular",
+        include_str!("../../../examples/spectrum/linear_gaussian_singular.toml"),
+    ),
 ];
 
 /// Stage `geometry`: Fisher–Rao distances by shooting against their closed

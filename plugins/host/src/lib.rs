@@ -1,0 +1,59 @@
+//! # bayesrg-plugin-host
+//!
+//! The host side of bayesrg's run-time model plugins: shared libraries that
+//! speak the versioned C ABI of [`bayesrg_plugin_api`] (Rust `cdylib`s, C, …).
+//!
+//! - [`PluginHost`] loads plugins **explicitly**, from paths the caller names,
+//!   checks each header and model table, and creates [`PluginModel`]s — the
+//!   adapter that makes a plugin's model a [`bayesrg_core::Model`] like any
+//!   built-in. Nothing is loaded as a side effect of reading a config: the
+//!   config layer only *returns* the paths it finds ([`document::plugin_paths`]).
+//! - [`PluginHost::install`] publishes the host's model types for typetag, so
+//!   that `{type = "plugin", tag = "p/m", params = {…}}` in a document
+//!   deserialises (see [`host`] for why this one global remains).
+//! - [`fault`]: what a faulty plugin did ([`PluginFault`]) and what the host
+//!   does about it ([`FaultPolicy`]): every result of a plugin is checked (no
+//!   NaN log-likelihood, no NaN sample, nothing written past a buffer).
+//! - [`supervisor`]: the `bayesrg` process re-executes itself as a supervised
+//!   child whenever a plugin is named, so that a plugin that crashes, calls
+//!   `exit`, or hangs is named in one message (exit 2) and its partial results
+//!   are removed.
+//!
+//! # Where plugins come from
+//! Only from paths the user names: `--plugin PATH` on the command line (any
+//! subcommand) or `plugins = ["PATH", …]` at the top of a config file named on
+//! the command line (relative to the config file's folder). Nothing is loaded
+//! from the working directory, a search path or the environment; every path is
+//! made absolute before it is opened, so the dynamic loader never searches.
+//! **Loading a plugin runs its code** with the user's rights.
+//!
+//! # Naming a plugin model in a config
+//! typetag's registry is fixed at start-up, so a plugin model is deserialised
+//! through one registered type, [`PluginModel`] (tag `plugin`):
+//! `{type = "plugin", tag = "cauchy-plugin/cauchy", params = {…}}`. Config files
+//! may write the shorter `type = "cauchy-plugin/cauchy"` with the parameters as
+//! sibling keys: [`document::prepare`] rewrites every table whose `type`
+//! contains a `/` into the long form. Built-in tags never contain `/`.
+#![warn(missing_docs)]
+
+pub mod document;
+pub mod error;
+pub mod fault;
+pub mod host;
+mod model;
+pub mod supervisor;
+
+pub use error::{LoadError, LoadErrorKind, PluginError};
+pub use fault::{FaultKind, FaultPolicy, Function, PluginFault, Site};
+pub use host::{Catalog, PluginHost, PluginInfo, PluginModelType, installed, model_types};
+pub use model::PluginModel;
+
+/// The typetag tag under which every plugin model is (de)serialised.
+pub const PLUGIN_TYPE: &str = "plugin";
+
+/// Ensures this crate is linked, so that the typetag registration of
+/// [`PluginModel`] is present. Call it from the binary (typetag registrations
+/// of a crate that nothing references may be dropped by the linker).
+pub fn ensure_linked() {
+    std::hint::black_box(PLUGIN_TYPE);
+}
