@@ -123,14 +123,52 @@ fn bad_input_exits_2_naming_the_culprit() {
     // Invalid values: the library names the field, the command line the
     // file, line and column.
     std::fs::write(&cfg, "[train]\nlr = -1.0\n").unwrap();
-    expect_exit2(&["prune", cfg.to_str().unwrap(), "--out", o], "bad.toml:2:6");
+    expect_exit2(
+        &["prune", cfg.to_str().unwrap(), "--out", o],
+        "bad.toml:2:6",
+    );
     std::fs::write(&cfg, "lambdas = [0.0, 0.5,\n  -2.0]\n").unwrap();
-    expect_exit2(&["prune", cfg.to_str().unwrap(), "--out", o], "bad.toml:2:3");
+    expect_exit2(
+        &["prune", cfg.to_str().unwrap(), "--out", o],
+        "bad.toml:2:3",
+    );
     // Issue 11 §3: an enormous latent aborted; now refused before any work.
     std::fs::write(&cfg, "[arch]\ninput = 784\nlatent = 100000000\n").unwrap();
-    expect_exit2(&["prune", cfg.to_str().unwrap(), "--out", o], "bad.toml:3:10");
+    expect_exit2(
+        &["prune", cfg.to_str().unwrap(), "--out", o],
+        "bad.toml:3:10",
+    );
     std::fs::write(&cfg, "[train]\nepochs = 100000000000\n").unwrap();
-    expect_exit2(&["prune", cfg.to_str().unwrap(), "--out", o], "train.epochs");
+    expect_exit2(
+        &["prune", cfg.to_str().unwrap(), "--out", o],
+        "train.epochs",
+    );
+    std::fs::write(&cfg, "seed = 3\nrandom_repeats = 100000000000\n").unwrap();
+    expect_exit2(
+        &["prune", cfg.to_str().unwrap(), "--out", o],
+        "bad.toml:2:18",
+    );
+    expect_exit2(
+        &["prune", cfg.to_str().unwrap(), "--out", o],
+        "`random_repeats`",
+    );
+    // The acceptance tolerance: NaN and negative values are refused (a NaN
+    // made every comparison false and the check silently pass or fail).
+    for v in ["nan", "-0.01", "inf"] {
+        std::fs::write(&cfg, format!("[acceptance]\nkeep_tolerance = {v}\n")).unwrap();
+        expect_exit2(
+            &["prune", cfg.to_str().unwrap(), "--out", o],
+            "bad.toml:2:18",
+        );
+        expect_exit2(
+            &["prune", cfg.to_str().unwrap(), "--out", o],
+            "`acceptance.keep_tolerance`",
+        );
+    }
+    // The deliberately right value passes the same check (the test can fail).
+    std::fs::write(&cfg, "[acceptance]\nkeep_tolerance = 0.0\n").unwrap();
+    let spec = prune::load(&cfg).unwrap();
+    assert_eq!(spec.acceptance.keep_tolerance, 0.0);
     // Missing data folder.
     expect_exit2(
         &["prune", "--data", "/nonexistent-mnist-dir", "--out", o],
@@ -153,6 +191,31 @@ fn bad_input_exits_2_naming_the_culprit() {
         &["prune", "--data", data.to_str().unwrap(), "--out", o],
         "train-images-idx3-ubyte",
     );
+    // A folder whose training files hold 0 images: refused naming `data`
+    // before training (with weights given, no training images are needed).
+    let empty = base.join("empty-mnist");
+    std::fs::create_dir_all(&empty).unwrap();
+    let idx = |magic: u8, dims: &[u32], data: &[u8]| {
+        let mut b = vec![0u8, 0, 8, magic];
+        for d in dims {
+            b.extend(d.to_be_bytes());
+        }
+        b.extend(data);
+        b
+    };
+    let w = |name: &str, bytes: Vec<u8>| std::fs::write(empty.join(name), bytes).unwrap();
+    w("train-images-idx3-ubyte", idx(3, &[0, 28, 28], &[]));
+    w("train-labels-idx1-ubyte", idx(1, &[0], &[]));
+    w("t10k-images-idx3-ubyte", idx(3, &[1, 28, 28], &[7u8; 784]));
+    w("t10k-labels-idx1-ubyte", idx(1, &[1], &[3]));
+    expect_exit2(
+        &["prune", "--data", empty.to_str().unwrap(), "--out", o],
+        "no training images",
+    );
+    expect_exit2(
+        &["prune", "--data", empty.to_str().unwrap(), "--out", o],
+        "`data`",
+    );
     // Not a weights file.
     let w = base.join("w.bin");
     std::fs::write(&w, b"garbage, not weights").unwrap();
@@ -164,7 +227,7 @@ fn bad_input_exits_2_naming_the_culprit() {
     std::fs::remove_dir_all(&base).unwrap();
 }
 
-/// Two runs with one seed write byte-identical result files at 1 and 2
+/// Two runs with one seed write byte-identical result files at 1 and 4
 /// threads (timings.json aside, the one file that records times).
 #[test]
 fn result_files_identical_across_runs_and_thread_counts() {
@@ -191,7 +254,7 @@ fn result_files_identical_across_runs_and_thread_counts() {
         out
     };
     let a = run("1", "a");
-    let b = run("2", "b");
+    let b = run("4", "b");
     let mut names: Vec<String> = std::fs::read_dir(&a)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -202,7 +265,7 @@ fn result_files_identical_across_runs_and_thread_counts() {
     for n in &names {
         assert!(
             std::fs::read(a.join(n)).unwrap() == std::fs::read(b.join(n)).unwrap(),
-            "{n} differs between 1 and 2 threads"
+            "{n} differs between 1 and 4 threads"
         );
     }
     std::fs::remove_dir_all(&base).unwrap();

@@ -130,7 +130,11 @@ pub fn plan(
         let removed = ((q * n as f64).round() as usize).min(n);
         points.push(Point {
             kind: RowKind::Fraction,
-            lambda: if removed == 0 { 0.0 } else { sorted[removed - 1] },
+            lambda: if removed == 0 {
+                0.0
+            } else {
+                sorted[removed - 1]
+            },
             removed,
         });
     }
@@ -287,8 +291,7 @@ pub fn run(
                     *s += x;
                 }
             }
-            mean.iter_mut()
-                .for_each(|s| *s /= arm.members.len() as f64);
+            mean.iter_mut().for_each(|s| *s /= arm.members.len() as f64);
             loss.push(mean);
         }
         rows.push(Row {
@@ -430,7 +433,9 @@ mod tests {
     fn same_bits_with_any_thread_count() {
         let n = 300;
         let c = Candidates {
-            theta: (0..n).map(|i| ((i * 37 % 101) as f64 - 50.0) / 17.0).collect(),
+            theta: (0..n)
+                .map(|i| ((i * 37 % 101) as f64 - 50.0) / 17.0)
+                .collect(),
             fisher: (0..n).map(|i| (i * 53 % 97) as f64 / 13.0).collect(),
         };
         // A loss with rounding that depends on the order of its terms.

@@ -173,7 +173,10 @@ fn write_files(o: &OutDir, r: &Section4Result) -> Result<()> {
         .map(|k| {
             let mut se = Series::line(
                 labels.get(k).copied().unwrap_or(arms[k].as_str()),
-                paper.iter().map(|row| (row.lambda, row.loss[k][0])).collect(),
+                paper
+                    .iter()
+                    .map(|row| (row.lambda, row.loss[k][0]))
+                    .collect(),
             );
             se.style = plot::Style::LinePoints;
             se

@@ -455,7 +455,10 @@ fn chunk_gradient<T: Real>(
     }
     if a.bias {
         for b in 0..r {
-            for (g, &uj) in w.grad[b1o..b1o + m].iter_mut().zip(&w.u[b * m..(b + 1) * m]) {
+            for (g, &uj) in w.grad[b1o..b1o + m]
+                .iter_mut()
+                .zip(&w.u[b * m..(b + 1) * m])
+            {
                 *g += uj;
             }
             for (g, &dk) in w.grad[b2o..b2o + n].iter_mut().zip(&d[b * n..(b + 1) * n]) {
@@ -550,7 +553,8 @@ mod tests {
     /// central differences directly: both to round-off.
     #[test]
     fn f64_gradient_matches_reference_and_numerical() {
-        for (input, latent, bias, count) in [(6, 3, false, 50), (6, 3, true, 50), (30, 20, true, 300)]
+        for (input, latent, bias, count) in
+            [(6, 3, false, 50), (6, 3, true, 50), (30, 20, true, 300)]
         {
             let (net, data) = case(input, latent, bias, count);
             let x = SparseImages::<f64>::new(&data, input);
@@ -561,7 +565,10 @@ mod tests {
             let reference = net.batch_gradient(&data, &idx);
             let scale = reference.iter().fold(0.0f64, |a, v| a.max(v.abs()));
             for (q, (a, b)) in g.iter().zip(&reference).enumerate() {
-                assert!((a - b).abs() <= 1e-12 * scale, "{input} {bias} p {q}: {a} vs {b}");
+                assert!(
+                    (a - b).abs() <= 1e-12 * scale,
+                    "{input} {bias} p {q}: {a} vs {b}"
+                );
             }
             if input == 6 {
                 let o = bayesrg_core::numdiff::gradient(
@@ -587,7 +594,10 @@ mod tests {
         let a = net.arch;
         let (n, m) = (a.input, a.latent);
         let abs: Vec<f64> = net.theta.iter().map(|t| t.abs()).collect();
-        let absnet = Autoencoder { arch: a, theta: abs };
+        let absnet = Autoencoder {
+            arch: a,
+            theta: abs,
+        };
         let s = 2.0 / (idx.len() * n) as f64;
         let mut g = vec![0.0; a.n_params()];
         let mut pre = Vec::new();
@@ -597,13 +607,21 @@ mod tests {
             let mut hz = vec![0.0; m];
             for j in 0..m {
                 hz[j] = (0..n).map(|i| net.w1()[i * m + j] * x[i]).sum::<f64>()
-                    + if a.bias { net.theta[a.b1_offset() + j] } else { 0.0 };
+                    + if a.bias {
+                        net.theta[a.b1_offset() + j]
+                    } else {
+                        0.0
+                    };
             }
             let h: Vec<f64> = hz.iter().map(|v| v.max(0.0)).collect();
             let mut oz = vec![0.0; n];
             for k in 0..n {
                 oz[k] = (0..m).map(|j| net.w2()[k * m + j] * h[j]).sum::<f64>()
-                    + if a.bias { net.theta[a.b2_offset() + k] } else { 0.0 };
+                    + if a.bias {
+                        net.theta[a.b2_offset() + k]
+                    } else {
+                        0.0
+                    };
             }
             pre.extend(&hz);
             pre.extend(&oz);
@@ -611,17 +629,33 @@ mod tests {
             let hbar: Vec<f64> = (0..m)
                 .map(|j| {
                     (0..n).map(|i| absnet.w1()[i * m + j] * x[i]).sum::<f64>()
-                        + if a.bias { absnet.theta[a.b1_offset() + j] } else { 0.0 }
+                        + if a.bias {
+                            absnet.theta[a.b1_offset() + j]
+                        } else {
+                            0.0
+                        }
                 })
                 .collect();
             let zbar: Vec<f64> = (0..n)
                 .map(|k| {
-                    (0..m).map(|j| absnet.w2()[k * m + j] * hbar[j]).sum::<f64>()
-                        + if a.bias { absnet.theta[a.b2_offset() + k] } else { 0.0 }
+                    (0..m)
+                        .map(|j| absnet.w2()[k * m + j] * hbar[j])
+                        .sum::<f64>()
+                        + if a.bias {
+                            absnet.theta[a.b2_offset() + k]
+                        } else {
+                            0.0
+                        }
                 })
                 .collect();
             let dbar: Vec<f64> = (0..n)
-                .map(|k| if oz[k] > 0.0 { s * (zbar[k] + x[k]) } else { 0.0 })
+                .map(|k| {
+                    if oz[k] > 0.0 {
+                        s * (zbar[k] + x[k])
+                    } else {
+                        0.0
+                    }
+                })
                 .collect();
             let ubar: Vec<f64> = (0..m)
                 .map(|j| {
@@ -675,15 +709,29 @@ mod tests {
             let units = latent + input;
             let (_, pre) = abs_chain(&net, &data, &(0..count).collect::<Vec<_>>());
             let idx: Vec<usize> = (0..count)
-                .filter(|&e| pre[e * units..(e + 1) * units].iter().all(|v| v.abs() > 1e-4))
+                .filter(|&e| {
+                    pre[e * units..(e + 1) * units]
+                        .iter()
+                        .all(|v| v.abs() > 1e-4)
+                })
                 .collect();
-            assert!(idx.len() > count / 2, "{} of {count} images kept", idx.len());
+            assert!(
+                idx.len() > count / 2,
+                "{} of {count} images kept",
+                idx.len()
+            );
             let (gbar, _) = abs_chain(&net, &data, &idx);
             let count = idx.len();
             let x64 = SparseImages::<f64>::new(&data, input);
             let x32 = SparseImages::<f32>::new(&data, input);
             let mut g64 = vec![0.0; net.arch.n_params()];
-            gradient(&Params::<f64>::from_f64(net.arch, &net.theta), &x64, &idx, &mut Vec::new(), &mut g64);
+            gradient(
+                &Params::<f64>::from_f64(net.arch, &net.theta),
+                &x64,
+                &idx,
+                &mut Vec::new(),
+                &mut g64,
+            );
             let k = (2 + input + 1 + latent + 1 + 2 + input + count + count / ROWS + 1) as f64;
             let u = <f32 as Real>::UNIT_ROUNDOFF;
             let gamma = k * u / (1.0 - k * u);
@@ -693,7 +741,9 @@ mod tests {
                 g32.iter()
                     .zip(&g64)
                     .zip(&gbar)
-                    .map(|((a, b), bar)| (a.to_f64() - b).abs() / (gamma * bar).max(f64::MIN_POSITIVE))
+                    .map(|((a, b), bar)| {
+                        (a.to_f64() - b).abs() / (gamma * bar).max(f64::MIN_POSITIVE)
+                    })
                     .fold(0.0f64, f64::max)
             };
             let p32 = Params::<f32>::from_f64(net.arch, &net.theta);

@@ -312,7 +312,12 @@ mod tests {
                 .num_threads(t)
                 .build()
                 .unwrap()
-                .install(|| (exact(&net, &data), monte_carlo(&net, &data, 2, Seed::new(1))))
+                .install(|| {
+                    (
+                        exact(&net, &data),
+                        monte_carlo(&net, &data, 2, Seed::new(1)),
+                    )
+                })
         };
         assert_eq!(run(1), run(3));
     }

@@ -68,12 +68,15 @@ impl AutoencoderRegression {
     /// `inputs` empty), [`Error::Dimension`] (`inputs[n]` of the wrong length),
     /// [`Error::NotFinite`] (`inputs[n][i]`), [`Error::TooLarge`] (`arch`).
     pub fn new(arch: Architecture, inputs: Vec<Vec<f64>>) -> Result<Self> {
-        arch.validate()
-            .map_err(|e| e.under(&Field::key("arch")))?;
+        arch.validate().map_err(|e| e.under(&Field::key("arch")))?;
         let d = arch.n_params() as f64;
         bayesrg_core::budget::check_memory("arch", 8.0 * d * d)?;
         if inputs.is_empty() {
-            return Err(Error::domain("inputs", "[]", "must hold at least one input"));
+            return Err(Error::domain(
+                "inputs",
+                "[]",
+                "must hold at least one input",
+            ));
         }
         for (n, x) in inputs.iter().enumerate() {
             if x.len() != arch.input {
@@ -90,10 +93,7 @@ impl AutoencoderRegression {
                 });
             }
         }
-        bayesrg_core::budget::check_memory(
-            "inputs",
-            8.0 * (arch.input * inputs.len()) as f64 * d,
-        )?;
+        bayesrg_core::budget::check_memory("inputs", 8.0 * (arch.input * inputs.len()) as f64 * d)?;
         Ok(AutoencoderRegression { arch, inputs })
     }
 

@@ -31,7 +31,7 @@ pub const CHUNK: usize = 64;
 
 /// The shape of the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Architecture {
     /// Input (= output) dimension n (784 for MNIST).
     pub input: usize,

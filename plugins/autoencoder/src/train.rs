@@ -250,7 +250,11 @@ mod tests {
         // The reported loss is the f64 reference loss of the returned weights
         // up to f32 rounding of the forward pass (relative γ_{n+m+2} ≈ 10⁻⁶).
         let r = a.mse(&x);
-        assert!((ra.losses[2] - r).abs() <= 1e-5 * r, "{} vs {r}", ra.losses[2]);
+        assert!(
+            (ra.losses[2] - r).abs() <= 1e-5 * r,
+            "{} vs {r}",
+            ra.losses[2]
+        );
     }
 
     /// f32 training reaches the f64 loss within run-to-run noise. Oracle: the
