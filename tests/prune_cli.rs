@@ -270,3 +270,20 @@ fn result_files_identical_across_runs_and_thread_counts() {
     }
     std::fs::remove_dir_all(&base).unwrap();
 }
+
+/// The shipped configs load and check, and the two that say they are the
+/// library's settings are them (a drift between file and code fails here).
+#[test]
+fn shipped_configs_are_valid_and_match_the_settings_they_name() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/prune");
+    let load = |name: &str| prune::load(&dir.join(name)).unwrap();
+    assert_eq!(load("paper.toml"), Section4Spec::default());
+    assert_eq!(load("quick.toml"), Section4Spec::quick());
+    for name in ["paper-full.toml", "authors-full.toml"] {
+        let s = load(name);
+        assert_eq!((s.train.epochs, s.train.batch_size), (10, 1000), "{name}");
+        assert_eq!(s.arch.bias, name.starts_with("authors"), "{name}");
+    }
+    // And a spec that differs is told apart.
+    assert_ne!(load("paper.toml"), Section4Spec::quick());
+}

@@ -860,6 +860,61 @@ mod tests {
         assert_ne!(a, b);
     }
 
+    /// Records the phases and progress it is told of; asks to stop once the
+    /// phase `stop_in` has reported progress.
+    #[derive(Default)]
+    struct Recorder {
+        phases: Vec<(String, Option<u64>)>,
+        last: u64,
+        stop_in: Option<&'static str>,
+    }
+
+    impl Observer for Recorder {
+        fn phase(&mut self, name: &str, total: Option<u64>) {
+            self.phases.push((name.into(), total));
+            self.last = 0;
+        }
+        fn progress(&mut self, done: u64) {
+            assert!(done >= self.last, "progress is a running count");
+            self.last = done;
+        }
+        fn keep_going(&mut self) -> bool {
+            let now = self.phases.last().map(|p| p.0.as_str());
+            self.stop_in.is_none() || now != self.stop_in
+        }
+    }
+
+    #[test]
+    fn progress_reaches_the_observer_and_a_stop_is_cancelled() {
+        let spec = Section4Spec {
+            random_repeats: 1,
+            fractions: vec![0.5],
+            fine_lambdas: vec![],
+            lambdas: vec![0.0, 1.0],
+            ..tiny()
+        };
+        let mut rec = Recorder::default();
+        run(&spec, &mut rec).unwrap();
+        let names: Vec<&str> = rec.phases.iter().map(|p| p.0.as_str()).collect();
+        assert_eq!(names, ["load", "train", "fisher", "sweep"]);
+        // Training announces its steps: 2 epochs × 1,000 / 100.
+        assert_eq!(rec.phases[1].1, Some(20));
+        assert_eq!(
+            rec.last,
+            rec.phases[3].1.unwrap(),
+            "the sweep reports its end"
+        );
+        for stop in ["train", "sweep"] {
+            let mut rec = Recorder {
+                stop_in: Some(stop),
+                ..Recorder::default()
+            };
+            let e = run(&spec, &mut rec).unwrap_err();
+            assert!(matches!(e, Error::Cancelled), "{stop}: {e}");
+            assert_eq!(rec.phases.last().unwrap().0, stop);
+        }
+    }
+
     #[test]
     fn the_streams_of_one_run_are_distinct() {
         let s = Section4Spec::default().seed;
