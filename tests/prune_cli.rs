@@ -287,3 +287,40 @@ fn shipped_configs_are_valid_and_match_the_settings_they_name() {
     // And a spec that differs is told apart.
     assert_ne!(load("paper.toml"), Section4Spec::quick());
 }
+
+/// Issue 11: the `autoencoder_regression` model's inputs are checked when
+/// the config is read (exit 2, the field named): longer or shorter than
+/// `arch.input`, empty, none at all, NaN or infinite.
+#[test]
+fn autoencoder_regression_inputs_are_checked_at_config_time() {
+    let base = tmp("aereg");
+    let cfg = base.join("ae.toml");
+    let write = |inputs: &str| {
+        std::fs::write(
+            &cfg,
+            format!(
+                "theta = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]\nsamples = 1000\n[model]\n\
+                 type = \"autoencoder_regression\"\narch = {{ input = 3, latent = 1, bias = false }}\n\
+                 inputs = {inputs}\n"
+            ),
+        )
+        .unwrap();
+    };
+    let c = cfg.to_str().unwrap();
+    for (inputs, needle) in [
+        ("[[1.0, 0.0, 0.5, 2.0]]", "`inputs[0]` has 4 entries"),
+        ("[[1.0, 0.5, 0.5], [1.0, 0.0]]", "`inputs[1]` has 2 entries"),
+        ("[[]]", "`inputs[0]` has 0 entries"),
+        ("[]", "`inputs`"),
+        ("[[1.0, nan, 0.5]]", "`inputs[0][1]` is NaN"),
+        ("[[1.0, 0.0, -inf]]", "`inputs[0][2]`"),
+    ] {
+        write(inputs);
+        expect_exit2(&["fisher", c], needle);
+    }
+    // The same config with good inputs is accepted (the checks can pass).
+    write("[[1.0, 0.2, 0.5]]");
+    let o = bayesrg(&["fisher", c]);
+    assert_ne!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::remove_dir_all(&base).unwrap();
+}
