@@ -321,6 +321,11 @@ fn autoencoder_regression_inputs_are_checked_at_config_time() {
     // The same config with good inputs is accepted (the checks can pass).
     write("[[1.0, 0.2, 0.5]]");
     let o = bayesrg(&["fisher", c]);
-    assert_ne!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ne!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     std::fs::remove_dir_all(&base).unwrap();
 }
