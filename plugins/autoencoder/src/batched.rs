@@ -308,8 +308,10 @@ fn encode<T: Real>(p: &Params<T>, x: &SparseImages<T>, rows: &[usize], h: &mut [
                 *hj += v * wj;
             }
         }
+        // ReLU; a NaN pre-activation also gives 0 (the loss check of
+        // training catches NaN weights through the decoder).
         for hj in hb.iter_mut() {
-            if !(*hj > T::ZERO) {
+            if (*hj).partial_cmp(&T::ZERO) != Some(std::cmp::Ordering::Greater) {
                 *hj = T::ZERO;
             }
         }
@@ -438,7 +440,7 @@ fn chunk_gradient<T: Real>(
         (p.w2(), m, 1),
     );
     for (uj, &hj) in w.u[..r * m].iter_mut().zip(&w.h) {
-        if !(hj > T::ZERO) {
+        if hj.partial_cmp(&T::ZERO) != Some(std::cmp::Ordering::Greater) {
             *uj = T::ZERO;
         }
     }

@@ -957,8 +957,10 @@ mod tests {
         let e = s.validate().unwrap_err();
         assert!(matches!(e, Error::TooLarge { .. }), "{e}");
         assert_eq!(e.field().unwrap().to_string(), "train.epochs");
-        let mut s = Section4Spec::default();
-        s.random_repeats = 1 << 40;
+        let s = Section4Spec {
+            random_repeats: 1 << 40,
+            ..Section4Spec::default()
+        };
         assert_eq!(field(s), "random_repeats");
         let mut s = Section4Spec::default();
         s.acceptance.keep_fraction = 2.0;
