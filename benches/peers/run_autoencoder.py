@@ -150,6 +150,19 @@ def main():
               f"{check['unpruned_mse_bayesrg']:.7f}; the information-shell losses at the 20 Λ of the paper grid "
               f"agree to a relative {check['shell_loss_max_rel_diff']:.1e}.",
               "", END]
+    # Agreement gate. The peer runs in float32: a forward pass rounds to about
+    # (n + m + 2) * 6e-8 = 5e-5 relative, so test MSEs and shell losses must
+    # agree to 1e-4; NNGeometry sums the Fisher over 10,000 images in float32
+    # (relative error up to ~1e4 * 6e-8 in the worst case), so 1e-3 there.
+    # A disagreement is written into the report and ends the run with status 1.
+    gates = [
+        ("Fisher, max |dF| / max F", check["fisher_max_abs_diff_over_max"], 1e-3),
+        ("unpruned test MSE, relative", abs(check["unpruned_mse_torch_on_bayesrg_weights"] / check["unpruned_mse_bayesrg"] - 1), 1e-4),
+        ("information-shell losses, max relative", check["shell_loss_max_rel_diff"], 1e-4),
+    ]
+    bad = [f"{name}: {v:.1e} > {tol:.0e}" for name, v, tol in gates if not v <= tol]
+    if bad:
+        lines.insert(-2, "- **The two programs disagree:** " + "; ".join(bad) + ". The ratios above compare different computations.")
     report = "\n".join(lines) + "\n"
     open(os.path.join(a.out, "report.md"), "w").write(report)
     json.dump({"bayesrg": b, "torch": t, "seeds": {"bayesrg": bs, "torch": ts}, "loads": loads},
@@ -163,6 +176,8 @@ def main():
         else:
             doc += "\n" + report
         open(p, "w").write(doc)
+    if bad:
+        sys.exit("the two programs disagree: " + "; ".join(bad))
 
 
 if __name__ == "__main__":
