@@ -244,11 +244,23 @@ pub fn example() -> AutoencoderRegression {
     }
 }
 
+/// The parameter point of the registry example: seeded initial weights with
+/// every bias 0.5, so that every hidden and output unit is active on the
+/// example's inputs and no Fisher diagonal entry is 0 (a zero entry would
+/// make a check of that entry vacuous).
+pub fn example_theta() -> Vec<f64> {
+    let a = example().arch;
+    let mut theta = Autoencoder::init(a, bayesrg_core::rng::Seed::new(1)).theta;
+    theta[a.b1_offset()..a.w2_offset()].fill(0.5);
+    theta[a.b2_offset()..].fill(0.5);
+    theta
+}
+
 register_model!(
     "autoencoder_regression",
     "Dense ReLU autoencoder as regression y = f(x; θ) + N(0, I) over fixed inputs",
     || Box::new(example()),
-    || Autoencoder::init(example().arch, bayesrg_core::rng::Seed::new(1)).theta
+    example_theta
 );
 
 #[cfg(test)]
@@ -258,6 +270,16 @@ mod tests {
 
     /// The generic Jacobian Fisher of core (numerical Jacobian, JᵀΣ⁻¹J) is an
     /// independent oracle: its diagonal / N equals the closed form.
+    /// Every Fisher diagonal entry of the registry example is positive, so
+    /// the registry-wide validator test can see a doubled entry.
+    #[test]
+    fn example_has_no_zero_fisher_entry() {
+        let f = example().fisher(&example_theta()).unwrap();
+        for p in 0..f.nrows() {
+            assert!(f[(p, p)] > 1e-3, "F[{p}][{p}] = {}", f[(p, p)]);
+        }
+    }
+
     #[test]
     fn core_jacobian_fisher_matches_closed_form() {
         for bias in [false, true] {
