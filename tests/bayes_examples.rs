@@ -52,5 +52,15 @@ fn every_one_dimensional_bayes_example_passes() {
         let s = bayesrg::commands::bayes::run_file(&f, None).unwrap();
         let failed: Vec<_> = s.checks.iter().filter(|c| !c.pass).collect();
         assert!(s.pass, "{}: {failed:?}", f.display());
+        // Each of these pairs a family with its conjugate prior, so the model's
+        // `conjugate` capability must supply the exact oracle (renaming a type
+        // must not silently drop the check).
+        assert!(
+            s.checks
+                .iter()
+                .any(|c| c.name.contains("vs the conjugate closed form")),
+            "{}: the conjugate oracle did not run",
+            f.display()
+        );
     }
 }

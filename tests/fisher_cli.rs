@@ -322,3 +322,85 @@ fn missing_file() {
             .contains("cannot read")
     );
 }
+
+/// The empirical Fisher (issue 16 item 11): data inline or from a CSV file,
+/// reported beside I(θ) in the JSON; bad data name the file and line.
+/// Oracle: I(μ, σ) = diag(1/σ², 2/σ²) and, for data shifted by 3σ from μ
+/// (seen at θ = (μ, σ)), the mean score ℓ_μ = 3/σ, far outside noise.
+#[test]
+fn empirical_fisher_from_inline_data_and_csv() {
+    // Eight observations at μ + 3σ ± small spread: the mean score is ≈ 3/σ.
+    let sigma = 1e-4;
+    let rows: Vec<String> = (0..8)
+        .map(|k| format!("[{}]", 5.0 + sigma * (3.0 + 0.01 * k as f64)))
+        .collect();
+    let p = config(
+        "emp_inline.toml",
+        &format!(
+            "theta = [5.0, {sigma}]\nsamples = 4000\ndata = [{}]\n{MODEL}",
+            rows.join(", ")
+        ),
+    );
+    let out = fisher(&[p.to_str().unwrap(), "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j = json(&out);
+    let e = &j["empirical"];
+    assert_eq!(e["observations"], 8);
+    assert_eq!(e["diagnosis"], "theta_off_data");
+    let m0 = e["mean_score"][0].as_f64().unwrap();
+    assert!((m0 * sigma - 3.035).abs() < 1e-6, "{m0}");
+    let i11 = e["fisher"][1][1].as_f64().unwrap();
+    assert!((i11 * sigma * sigma - 2.0).abs() < 1e-9, "{i11}");
+    // The validator's own report is still there, unchanged in shape.
+    assert!(j["verdict"]["pass"].as_bool().unwrap());
+
+    // The same rows from a CSV file with a header, next to the config.
+    let csv: String = std::iter::once("y".to_string())
+        .chain((0..8).map(|k| format!("{}", 5.0 + sigma * (3.0 + 0.01 * k as f64))))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let dir = p.parent().unwrap();
+    std::fs::write(dir.join("emp.csv"), csv).unwrap();
+    let q = config(
+        "emp_file.toml",
+        &format!("theta = [5.0, {sigma}]\nsamples = 4000\ndata_file = \"emp.csv\"\n{MODEL}"),
+    );
+    let out = fisher(&[q.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json(&out)["empirical"]["mean_score"], e["mean_score"]);
+
+    // Bad data: a non-number in the CSV (file:line), a row of the wrong size
+    // inline (config:line:col), an impossible outcome, both sources at once.
+    std::fs::write(dir.join("emp_bad.csv"), "y\n0.1\nabc\n").unwrap();
+    let err = bad(
+        "emp_bad_csv.toml",
+        &format!("theta = [0.0, 1.0]\ndata_file = \"emp_bad.csv\"\n{MODEL}"),
+    );
+    assert!(err.contains("emp_bad.csv:3: column 1 is `abc`"), "{err}");
+    let err = bad(
+        "emp_bad_row.toml",
+        &format!("theta = [0.0, 1.0]\ndata = [[0.1], [0.2, 0.3]]\n{MODEL}"),
+    );
+    assert!(
+        err.contains("emp_bad_row.toml:2:16") && err.contains("`data[1]` has 2 entries"),
+        "{err}"
+    );
+    let err = bad(
+        "emp_bad_outcome.toml",
+        "theta = [3.0]\ndata = [[1.0], [2.5]]\n[model]\ntype = \"poisson\"\n",
+    );
+    assert!(
+        err.contains("`data[1]`") && err.contains("not an outcome"),
+        "{err}"
+    );
+    let err = bad(
+        "emp_both.toml",
+        &format!("theta = [0.0, 1.0]\ndata = [[0.1], [0.2]]\ndata_file = \"emp.csv\"\n{MODEL}"),
+    );
+    assert!(err.contains("not both"), "{err}");
+}

@@ -31,7 +31,7 @@
 //! The Monte Carlo loops allocate their buffers once per chunk of 1024 draws,
 //! never per draw.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result};
 use crate::linalg;
 use crate::model::{Model, type_name};
 use crate::numdiff;
@@ -685,20 +685,102 @@ pub fn jacobian_form(model: &dyn Model, theta: &[f64]) -> Result<FisherEstimate>
 ///
 /// **Biased**: it equals eq. (29) only when the data come from p(·|θ) itself and
 /// n → ∞; at any other θ (and for the MLE on finite data) it is not the Fisher.
+/// See [`crate::empirical`] for the comparison with I(θ).
+///
+/// # Errors
+/// As [`empirical_scores`].
 pub fn empirical(model: &dyn Model, theta: &[f64], data: &[Vec<f64>]) -> Result<FisherEstimate> {
+    Ok(empirical_scores(model, theta, data)?.fisher)
+}
+
+/// The scores of a data set at θ: the empirical Fisher (f) and the mean score
+/// m = (1/n) Σₙ ℓ(yₙ) with its standard error, so that
+/// F̂ = C + m mᵀ with C the (biased) sample covariance of the scores.
+#[derive(Debug, Clone)]
+pub struct EmpiricalScores {
+    /// F̂ = (1/n) Σ ℓℓᵀ, d × d, with per-entry standard errors.
+    pub fisher: FisherEstimate,
+    /// m, length d (units: 1/parameter).
+    pub mean: DVector<f64>,
+    /// Standard error of each component of m, √(Var/n).
+    pub mean_std_err: DVector<f64>,
+}
+
+/// The scores of `data` (one row per observation, each of length
+/// `model.obs_dim()`) at `theta`: [`EmpiricalScores`].
+///
+/// # Errors
+/// Bad input naming the field `data[k]` or `data[k][j]`: fewer than 2 rows, a
+/// row of the wrong length ([`Error::Dimension`]), a NaN or infinite value
+/// ([`Error::NotFinite`]), an observation with probability 0 at θ
+/// ([`Error::Domain`]); θ outside the parameter space ([`Error::Param`]).
+/// [`Error::Failed`] when a score comes out NaN or infinite.
+pub fn empirical_scores(
+    model: &dyn Model,
+    theta: &[f64],
+    data: &[Vec<f64>],
+) -> Result<EmpiricalScores> {
     model.check_params(theta)?;
-    check_samples(data.len())?;
+    if data.len() < 2 {
+        return Err(Error::domain(
+            "data",
+            format!("{} observations", data.len()),
+            "must hold at least 2 observations",
+        ));
+    }
+    let k = model.obs_dim();
+    for (r, y) in data.iter().enumerate() {
+        if y.len() != k {
+            return Err(Error::Dimension {
+                field: Field::key("data").at(r),
+                expected: format!("{k} (the observation size of `{}`)", type_name(model)),
+                got: y.len(),
+            });
+        }
+        if let Some(j) = y.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NotFinite {
+                field: Field::key("data").at(r).at(j),
+                value: y[j],
+            });
+        }
+        let ll = model.log_likelihood(theta, y);
+        if ll.is_nan() || ll == f64::NEG_INFINITY {
+            return Err(Error::domain(
+                Field::key("data").at(r),
+                format!("{y:?}"),
+                format!(
+                    "has ln p(y | theta) = {ll} at theta = {theta:?}: not an outcome of the model there"
+                ),
+            ));
+        }
+    }
     let d = model.dim();
     let deriv = Deriv::new(model, theta);
     let mut m = Moments::new(d, d);
+    let mut first = Moments::new(d, 1);
     let mut w = Work::new(d);
-    for y in data {
+    for (r, y) in data.iter().enumerate() {
         deriv.score(theta, y, &mut w);
+        if let Some(i) = w.s.iter().position(|v| !v.is_finite()) {
+            return Err(Error::failed(
+                "the empirical Fisher",
+                format!("score component {i} is {} at data[{r}] = {y:?}", w.s[i]),
+            ));
+        }
         m.add_outer(&w.s);
+        for (i, v) in w.s.iter().enumerate() {
+            first.add(i, 0, *v);
+        }
     }
-    let mut est = m.finish(data.len(), Method::Empirical);
-    est.biased = true;
-    Ok(est)
+    let n = data.len();
+    let mut fisher = m.finish(n, Method::Empirical);
+    fisher.biased = true;
+    let (mean, se) = first.mean_se(n);
+    Ok(EmpiricalScores {
+        fisher,
+        mean: mean.column(0).into_owned(),
+        mean_std_err: se.column(0).into_owned(),
+    })
 }
 
 /// The best available Fisher: the closed form if the model has one, otherwise

@@ -79,7 +79,7 @@ pub trait Model: Send + Sync + std::fmt::Debug {
     }
 
     /// The per-observation Hessian H = ∇²_θ ln p(y | θ), written into `out`
-    /// (d × d, row-major, symmetric). −E_θ[H] is the Fisher metric (eq. 29).
+    /// (d × d, row-major, symmetric). −E_θ\[H\] is the Fisher metric (eq. 29).
     ///
     /// The default is numerical: a central-difference Jacobian of the exact
     /// score (symmetrised) when there is one, else a second difference of
@@ -121,6 +121,19 @@ pub trait Model: Send + Sync + std::fmt::Debug {
     /// instead of Monte Carlo averages (`None`: not enumerable, or too many
     /// points at this θ). `theta` has been validated by the caller.
     fn support(&self, _theta: &[f64]) -> Option<Support> {
+        None
+    }
+
+    /// The model's conjugate prior for a dynamical-Bayes run, if it has one
+    /// for this prior over the coordinates `free` (indices into θ; the others
+    /// are held at `star`, the full θ*). Written in the family's file; the
+    /// run uses it as the exact oracle of eqs. (32)–(34). Default: none.
+    fn conjugate(
+        &self,
+        _free: &[usize],
+        _prior: &crate::bayes::prior::Prior,
+        _star: &[f64],
+    ) -> Option<Box<dyn crate::bayes::conjugate::Conjugate>> {
         None
     }
 
@@ -171,7 +184,7 @@ pub trait Model: Send + Sync + std::fmt::Debug {
 ///
 /// A countable support is truncated; `tail_mass` bounds the probability of
 /// every point left out (0 for a finite support), and the implementation
-/// chooses the truncation so that the omitted contributions to E[ℓℓᵀ] and
+/// chooses the truncation so that the omitted contributions to E\[ℓℓᵀ\] and
 /// E[∇² ln p] are negligible (below 10⁻¹⁵ relative).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Support {

@@ -12,6 +12,8 @@
 
 use crate::checks;
 use bayesrg_core::ad::{LogDensity, Real};
+use bayesrg_core::bayes::conjugate::{self as conj, Conjugate};
+use bayesrg_core::bayes::prior::{Factor, Prior};
 use bayesrg_core::model::{Model, Support, check_len};
 use bayesrg_core::special::bd0;
 use bayesrg_core::{ParamError, ad_derivatives, register_model};
@@ -47,6 +49,18 @@ impl LogDensity for Bernoulli {
 
 #[typetag::serde(name = "bernoulli")]
 impl Model for Bernoulli {
+    /// A Beta(a, b) prior on p: the Beta–Bernoulli oracle.
+    fn conjugate(
+        &self,
+        free: &[usize],
+        prior: &Prior,
+        _star: &[f64],
+    ) -> Option<Box<dyn Conjugate>> {
+        match conj::single_free(free, prior)? {
+            (0, Factor::Beta { a, b }) => Some(Box::new(conj::BetaBernoulli { a: *a, b: *b })),
+            _ => None,
+        }
+    }
     fn param_names(&self) -> Vec<String> {
         vec!["p".into()]
     }

@@ -12,7 +12,7 @@
 //!
 //! The log-density is written as
 //! ln p(u) = −k·(eᵗ − 1 − t) + ½ ln k − ½ ln 2π − ω(k),  t = u + ln β − ln k,
-//! (ω: Binet's function, [`stirling_correction`]), in which nothing cancels:
+//! (ω: Binet's function, [`stirling_correction`](bayesrg_core::special::stirling_correction)), in which nothing cancels:
 //! the lnΓ(k) and k ln β + ku terms of size k ln k are gone (at k = 10⁶ they
 //! are 10⁷ while ln p is 5.5).
 //!

@@ -10,6 +10,8 @@
 
 use crate::checks;
 use bayesrg_core::ad::{LogDensity, Real};
+use bayesrg_core::bayes::conjugate::{self as conj, Conjugate};
+use bayesrg_core::bayes::prior::Prior;
 use bayesrg_core::fisher::symmetrize;
 use bayesrg_core::gaussian::Gaussian;
 use bayesrg_core::model::{Model, check_len};
@@ -124,6 +126,19 @@ impl LogDensity for LinearGaussian {
 
 #[typetag::serde(name = "linear_gaussian")]
 impl Model for LinearGaussian {
+    /// Independent normal priors on every coordinate, all free: the
+    /// linear-Gaussian oracle (precision P₀ + T AᵀΣ⁻¹A).
+    fn conjugate(&self, free: &[usize], prior: &Prior, star: &[f64]) -> Option<Box<dyn Conjugate>> {
+        if free.len() != self.dim() {
+            return None;
+        }
+        let (m0, p0) = conj::normal_factors(prior)?;
+        let a = self.forward_jacobian(star)?;
+        let sigma = self.noise_covariance()?;
+        conj::LinearGaussian::new(a, &sigma, m0, p0)
+            .ok()
+            .map(|o| Box::new(o) as Box<dyn Conjugate>)
+    }
     fn param_names(&self) -> Vec<String> {
         checks::numbered("theta", self.a.ncols())
     }

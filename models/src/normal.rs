@@ -10,6 +10,8 @@
 
 use crate::checks;
 use bayesrg_core::ad::{LogDensity, Real};
+use bayesrg_core::bayes::conjugate::{self as conj, Conjugate};
+use bayesrg_core::bayes::prior::{Factor, Prior};
 use bayesrg_core::model::{Model, check_len};
 use bayesrg_core::special::log1pmx;
 use bayesrg_core::{ParamError, ad_derivatives, register_model};
@@ -62,6 +64,17 @@ impl LogDensity for NormalVar {
 
 #[typetag::serde(name = "normal")]
 impl Model for Normal {
+    /// A normal prior on μ alone (σ held at σ*): the normal-mean oracle.
+    fn conjugate(&self, free: &[usize], prior: &Prior, star: &[f64]) -> Option<Box<dyn Conjugate>> {
+        match conj::single_free(free, prior)? {
+            (0, Factor::Normal { mean, sd }) => Some(Box::new(conj::NormalMean::new(
+                *mean,
+                *sd,
+                star[1] * star[1],
+            ))),
+            _ => None,
+        }
+    }
     fn param_names(&self) -> Vec<String> {
         vec!["mu".into(), "sigma".into()]
     }
@@ -114,6 +127,15 @@ register_model!(
 
 #[typetag::serde(name = "normal_var")]
 impl Model for NormalVar {
+    /// A normal prior on μ alone (v held at v*): the normal-mean oracle.
+    fn conjugate(&self, free: &[usize], prior: &Prior, star: &[f64]) -> Option<Box<dyn Conjugate>> {
+        match conj::single_free(free, prior)? {
+            (0, Factor::Normal { mean, sd }) => {
+                Some(Box::new(conj::NormalMean::new(*mean, *sd, star[1])))
+            }
+            _ => None,
+        }
+    }
     fn param_names(&self) -> Vec<String> {
         vec!["mu".into(), "var".into()]
     }

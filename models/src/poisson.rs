@@ -16,6 +16,8 @@
 
 use crate::checks;
 use bayesrg_core::ad::{LogDensity, Real, univariate};
+use bayesrg_core::bayes::conjugate::{self as conj, Conjugate};
+use bayesrg_core::bayes::prior::{Factor, Prior};
 use bayesrg_core::model::{Model, Support, check_len};
 use bayesrg_core::special::{HALF_LN_2PI, bd0, stirling_correction, xlog1pxmx};
 use bayesrg_core::{ParamError, ad_derivatives, register_model};
@@ -67,6 +69,21 @@ impl LogDensity for Poisson {
 
 #[typetag::serde(name = "poisson")]
 impl Model for Poisson {
+    /// A Gamma(shape, rate) prior on the rate: the Gamma–Poisson oracle.
+    fn conjugate(
+        &self,
+        free: &[usize],
+        prior: &Prior,
+        _star: &[f64],
+    ) -> Option<Box<dyn Conjugate>> {
+        match conj::single_free(free, prior)? {
+            (0, Factor::Gamma { shape, rate }) => Some(Box::new(conj::GammaPoisson {
+                a: *shape,
+                b: *rate,
+            })),
+            _ => None,
+        }
+    }
     fn param_names(&self) -> Vec<String> {
         vec!["rate".into()]
     }

@@ -3,6 +3,7 @@
 use super::Status;
 use anyhow::Result;
 use bayesrg::commands::fisher::{self, Overrides};
+use bayesrg::core::empirical::EmpiricalComparison;
 use bayesrg::core::validate::{KL_EPSILONS, Measure, Report, fmt_num};
 use std::path::PathBuf;
 
@@ -24,7 +25,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<Status> {
     let loaded = fisher::load(&args.file)?;
-    let report = fisher::run_loaded(
+    let run = fisher::run_all(
         &loaded,
         Overrides {
             samples: args.samples,
@@ -32,11 +33,14 @@ pub fn run(args: Args) -> Result<Status> {
         },
     )?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", serde_json::to_string_pretty(&run)?);
     } else {
-        print!("{}", table(&report));
+        print!("{}", table(&run.report));
+        if let Some(e) = &run.empirical {
+            print!("{}", empirical_table(e, &run.report.params));
+        }
     }
-    Ok(Status::from_ok(report.verdict.pass))
+    Ok(Status::from_ok(run.report.verdict.pass))
 }
 
 fn matrix_lines(out: &mut String, m: &[Vec<f64>], se: Option<&Vec<Vec<f64>>>) {
@@ -186,6 +190,44 @@ fn table(r: &Report) -> String {
     ));
     for reason in &r.verdict.reasons {
         o.push_str(&format!("  {reason}\n"));
+    }
+    o
+}
+
+/// The empirical-Fisher section (informational; not part of the verdict).
+fn empirical_table(e: &EmpiricalComparison, params: &[String]) -> String {
+    let mut o = String::new();
+    o.push_str(&format!(
+        "\nempirical Fisher of the data, n = {} (± standard error; not part of the verdict):\n",
+        e.observations
+    ));
+    matrix_lines(&mut o, &e.empirical, Some(&e.empirical_std_err));
+    o.push_str(&format!(
+        "    mean score: [{}]\n",
+        params
+            .iter()
+            .zip(e.mean_score.iter().zip(&e.mean_score_z))
+            .map(|(n, (m, z))| format!("{n}: {} (z {})", fmt_num(*m), fmt_num(*z)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    if let Some(i) = &e.fisher {
+        let name = serde_json::to_value(e.reference).unwrap_or_default();
+        o.push_str(&format!(
+            "    I(θ) ({}):\n",
+            name.as_str().unwrap_or("reference")
+        ));
+        matrix_lines(&mut o, i, None);
+    }
+    o.push_str(&format!(
+        "    diagnosis: {}\n",
+        serde_json::to_value(e.diagnosis)
+            .unwrap_or_default()
+            .as_str()
+            .unwrap_or("?")
+    ));
+    for line in &e.explanation {
+        o.push_str(&format!("    {line}\n"));
     }
     o
 }

@@ -7,6 +7,7 @@ mod bayes;
 mod fisher;
 mod flow;
 mod geodesic;
+mod geometry;
 mod models;
 pub mod plugin;
 mod prune;
@@ -67,6 +68,12 @@ enum Command {
     Prune(prune::Args),
     /// Fisher–Rao distance and geodesic between two points of a model.
     Geodesic(geodesic::Args),
+    /// KL(θ‖θ′) (eq. 30): closed form, exact sum, Monte Carlo ± SE, and ½δᵀIδ (eq. 31).
+    Kl(geometry::Args),
+    /// Scalar, Ricci, sectional and Gaussian curvature of the Fisher metric at θ.
+    Curvature(geometry::Args),
+    /// The Jeffreys density √det I(θ) at θ (unnormalised).
+    Jeffreys(geometry::Args),
     /// Fisher spectrum: stiff and sloppy directions (and Wilson shells on a lattice field).
     Spectrum(spectrum::Args),
     /// Run-time model plugins: `plugin new NAME --lang rust|c` writes a skeleton.
@@ -105,6 +112,9 @@ fn dispatch(command: Command) -> Result<Status> {
         Command::Prune(a) => prune::run(a),
         Command::Geodesic(a) => geodesic::run(a),
         Command::Spectrum(a) => spectrum::run(a),
+        Command::Kl(a) => geometry::run(geometry::Which::Kl, a),
+        Command::Curvature(a) => geometry::run(geometry::Which::Curvature, a),
+        Command::Jeffreys(a) => geometry::run(geometry::Which::Jeffreys, a),
         Command::Plugin(a) => plugin::run(a),
     }
 }

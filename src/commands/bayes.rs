@@ -14,7 +14,6 @@ use super::{Check, Summary};
 use crate::plot::{self, Axes, Series};
 use anyhow::{Context, Result, anyhow, bail};
 use bayesrg_core::Model;
-use bayesrg_core::bayes::conjugate::{BetaBernoulli, GammaPoisson, LinearGaussian, NormalMean};
 use bayesrg_core::bayes::energy::Energy;
 use bayesrg_core::bayes::grid::{Axis, GridPosterior, Scale};
 use bayesrg_core::bayes::particles::ParticlePosterior;
@@ -84,105 +83,6 @@ pub struct Config {
 pub fn load(path: &Path) -> Result<Config> {
     crate::ensure_linked();
     crate::config::load(path)
-}
-
-/// A conjugate oracle for the flow, when the model and prior have one.
-enum Oracle {
-    Normal(NormalMean),
-    Beta(BetaBernoulli),
-    Gamma(GammaPoisson),
-    Linear(LinearGaussian),
-}
-
-impl Oracle {
-    fn detect(model: &dyn Model, free: &[usize], prior: &Prior, star: &[f64]) -> Option<Self> {
-        match (type_name(model), free, prior.factors.as_slice()) {
-            ("normal", [0], [Factor::Normal { mean, sd }]) => Some(Oracle::Normal(
-                NormalMean::new(*mean, *sd, star[1] * star[1]),
-            )),
-            ("normal_var", [0], [Factor::Normal { mean, sd }]) => {
-                Some(Oracle::Normal(NormalMean::new(*mean, *sd, star[1])))
-            }
-            ("bernoulli", [0], [Factor::Beta { a, b }]) => {
-                Some(Oracle::Beta(BetaBernoulli { a: *a, b: *b }))
-            }
-            ("poisson", [0], [Factor::Gamma { shape, rate }]) => {
-                Some(Oracle::Gamma(GammaPoisson {
-                    a: *shape,
-                    b: *rate,
-                }))
-            }
-            ("linear_gaussian", f, factors) if f.len() == model.dim() => {
-                let mut m0 = Vec::new();
-                let mut p0 = Vec::new();
-                for fa in factors {
-                    match fa {
-                        Factor::Normal { mean, sd } => {
-                            m0.push(*mean);
-                            p0.push(1.0 / (sd * sd));
-                        }
-                        _ => return None,
-                    }
-                }
-                let a = model.forward_jacobian(star)?;
-                let sigma = model.noise_covariance()?;
-                LinearGaussian::new(
-                    a,
-                    &sigma,
-                    DVector::from_vec(m0),
-                    DMatrix::from_diagonal(&DVector::from_vec(p0)),
-                )
-                .ok()
-                .map(Oracle::Linear)
-            }
-            _ => None,
-        }
-    }
-    fn name(&self) -> &'static str {
-        match self {
-            Oracle::Normal(_) => "normal mean: precision P0 + T/sigma^2",
-            Oracle::Beta(_) => "Beta(a + T p*, b + T(1 - p*))",
-            Oracle::Gamma(_) => "Gamma(a + T lambda*, b + T)",
-            Oracle::Linear(_) => "linear-Gaussian: precision P0 + T A^T Sigma^-1 A",
-        }
-    }
-    fn flow(&self, t: f64, star: &[f64]) -> (DVector<f64>, DVector<f64>) {
-        match self {
-            Oracle::Normal(o) => moments(&o.flow(t, star[0])),
-            Oracle::Beta(o) => moments(&o.flow(t, star[0])),
-            Oracle::Gamma(o) => moments(&o.flow(t, star[0])),
-            Oracle::Linear(o) => moments(&o.flow(t, star)),
-        }
-    }
-    fn data(&self, ys: &[Vec<f64>]) -> (DVector<f64>, DVector<f64>) {
-        let flat: Vec<f64> = ys.iter().map(|y| y[0]).collect();
-        match self {
-            Oracle::Normal(o) => {
-                let mut p = o.clone();
-                p.observe_batch(&flat);
-                moments(&p)
-            }
-            Oracle::Beta(o) => {
-                let mut p = o.clone();
-                p.observe_batch(&flat);
-                moments(&p)
-            }
-            Oracle::Gamma(o) => {
-                let mut p = o.clone();
-                p.observe_batch(&flat);
-                moments(&p)
-            }
-            Oracle::Linear(o) => {
-                let mut p = o.clone();
-                p.observe_batch(ys);
-                moments(&p)
-            }
-        }
-    }
-}
-
-fn moments(p: &dyn Posterior) -> (DVector<f64>, DVector<f64>) {
-    (p.mean(), p.var())
 }
 
 fn free_indices(model: &dyn Model, free: &Option<Vec<String>>) -> Result<Vec<usize>> {
@@ -450,7 +350,7 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
             }
         }
     }
-    let oracle = Oracle::detect(model, &free, &prior, &cfg.theta_star);
+    let oracle = model.conjugate(&free, &prior, &cfg.theta_star);
 
     // --- checks (relative: means in posterior sd, (co)variances relative).
     let mut checks = Vec::new();
@@ -519,7 +419,7 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
             "grid RK4 of (33) vs the conjugate closed form: max |Δmean|/sd, |Δvar|/var",
             dev,
             1e-8,
-            o.name(),
+            o.describe(),
         ));
     }
     let t_last = *cfg.t.last().expect("checked non-empty");
@@ -585,7 +485,7 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
                 "streaming grid update (32) vs batch conjugate update: max |Δmean|/sd, |Δvar|/var",
                 dev,
                 1e-8,
-                o.name(),
+                o.describe(),
             ));
         }
     }
@@ -600,7 +500,7 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
             "theta_star": cfg.theta_star,
             "fisher_at_theta_star": fisher.row_iter().map(|r| r.iter().copied().collect::<Vec<_>>()).collect::<Vec<_>>(),
             "late_time_error": late,
-            "oracle": oracle.as_ref().map(Oracle::name),
+            "oracle": oracle.as_ref().map(|o| o.describe()),
             "stepper": "classical RK4 (order 4) on u = ln pi, from the prior at T = 0",
             "grid_scales": cfg.grid.iter().map(|a| a.scale.name()).collect::<Vec<_>>(),
             "map_notes": map_notes,

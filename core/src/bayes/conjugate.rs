@@ -10,6 +10,7 @@
 //! rounding of the sums.
 
 use super::Posterior;
+use super::prior::{Factor, Prior};
 use crate::error::{Error, Result};
 use crate::gaussian::Gaussian;
 use crate::linalg;
@@ -295,6 +296,113 @@ impl Posterior for LinearGaussian {
             .expect("checked")
             .inverse()
     }
+}
+
+/// A model's conjugate prior, as an oracle of the dynamical-Bayes run: the
+/// exact posterior of the flow (eqs. 33–34) and of updates from data (eq. 32).
+/// A model offers one through [`crate::Model::conjugate`], written in its
+/// family's file, for the priors and free coordinates it knows.
+pub trait Conjugate: Send + Sync {
+    /// The closed form, in words, for reports.
+    fn describe(&self) -> &'static str;
+    /// Mean and variance (per free coordinate) of the flow's posterior π_T
+    /// (eq. 34) for data generated at `star` (the free coordinates of θ*).
+    fn flow(&self, t: f64, star: &[f64]) -> (DVector<f64>, DVector<f64>);
+    /// Mean and variance after the observations `ys` (eq. 32).
+    fn data(&self, ys: &[Vec<f64>]) -> (DVector<f64>, DVector<f64>);
+}
+
+fn moments(p: &dyn Posterior) -> (DVector<f64>, DVector<f64>) {
+    (p.mean(), p.var())
+}
+
+fn first(ys: &[Vec<f64>]) -> Vec<f64> {
+    ys.iter().map(|y| y[0]).collect()
+}
+
+impl Conjugate for NormalMean {
+    fn describe(&self) -> &'static str {
+        "normal mean: precision P0 + T/sigma^2"
+    }
+    fn flow(&self, t: f64, star: &[f64]) -> (DVector<f64>, DVector<f64>) {
+        moments(&NormalMean::flow(self, t, star[0]))
+    }
+    fn data(&self, ys: &[Vec<f64>]) -> (DVector<f64>, DVector<f64>) {
+        let mut p = self.clone();
+        p.observe_batch(&first(ys));
+        moments(&p)
+    }
+}
+
+impl Conjugate for BetaBernoulli {
+    fn describe(&self) -> &'static str {
+        "Beta(a + T p*, b + T(1 - p*))"
+    }
+    fn flow(&self, t: f64, star: &[f64]) -> (DVector<f64>, DVector<f64>) {
+        moments(&BetaBernoulli::flow(self, t, star[0]))
+    }
+    fn data(&self, ys: &[Vec<f64>]) -> (DVector<f64>, DVector<f64>) {
+        let mut p = self.clone();
+        p.observe_batch(&first(ys));
+        moments(&p)
+    }
+}
+
+impl Conjugate for GammaPoisson {
+    fn describe(&self) -> &'static str {
+        "Gamma(a + T lambda*, b + T)"
+    }
+    fn flow(&self, t: f64, star: &[f64]) -> (DVector<f64>, DVector<f64>) {
+        moments(&GammaPoisson::flow(self, t, star[0]))
+    }
+    fn data(&self, ys: &[Vec<f64>]) -> (DVector<f64>, DVector<f64>) {
+        let mut p = self.clone();
+        p.observe_batch(&first(ys));
+        moments(&p)
+    }
+}
+
+impl Conjugate for LinearGaussian {
+    fn describe(&self) -> &'static str {
+        "linear-Gaussian: precision P0 + T A^T Sigma^-1 A"
+    }
+    fn flow(&self, t: f64, star: &[f64]) -> (DVector<f64>, DVector<f64>) {
+        moments(&LinearGaussian::flow(self, t, star))
+    }
+    fn data(&self, ys: &[Vec<f64>]) -> (DVector<f64>, DVector<f64>) {
+        let mut p = self.clone();
+        p.observe_batch(ys);
+        moments(&p)
+    }
+}
+
+/// The one-parameter case of [`crate::Model::conjugate`]: `Some((i, factor))`
+/// when exactly the coordinate `i` is free and the prior has one factor.
+pub fn single_free<'a>(free: &[usize], prior: &'a Prior) -> Option<(usize, &'a Factor)> {
+    match (free, prior.factors.as_slice()) {
+        ([i], [f]) => Some((*i, f)),
+        _ => None,
+    }
+}
+
+/// Normal factors of every coordinate as (means, precisions), for the
+/// linear-Gaussian oracle; `None` if any factor is not normal.
+pub fn normal_factors(prior: &Prior) -> Option<(DVector<f64>, DMatrix<f64>)> {
+    let mut m0 = Vec::new();
+    let mut p0 = Vec::new();
+    for f in &prior.factors {
+        match f {
+            Factor::Normal { mean, sd } => {
+                m0.push(*mean);
+                p0.push(1.0 / (sd * sd));
+            }
+            _ => return None,
+        }
+    }
+    Some((
+        DVector::from_vec(m0),
+        DMatrix::from_diagonal(&DVector::from_vec(p0)),
+    ))
 }
 
 #[cfg(test)]

@@ -329,7 +329,7 @@ impl FokkerPlanck1d {
     /// ([`Advance::warnings`]).
     ///
     /// # Errors
-    /// See [`super::advance_to`]: going backwards, more than [`super::MAX_STEPS`]
+    /// See `advance_to` (fokker_planck/mod.rs): going backwards, more than [`super::MAX_STEPS`]
     /// steps, a drift that is not finite at a face, a NaN.
     pub fn advance_to(&mut self, tau_end: f64) -> Result<Advance> {
         super::advance_to(self, tau_end)

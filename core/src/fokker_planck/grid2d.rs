@@ -478,7 +478,7 @@ impl FokkerPlanck2d {
     /// ([`Advance::warnings`]).
     ///
     /// # Errors
-    /// See [`super::advance_to`].
+    /// See `advance_to` (fokker_planck/mod.rs).
     pub fn advance_to(&mut self, tau_end: f64) -> Result<Advance> {
         super::advance_to(self, tau_end)
     }

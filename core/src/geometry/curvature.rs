@@ -137,6 +137,68 @@ pub fn gaussian_curvature(m: &dyn Metric, theta: &[f64]) -> Result<f64> {
     riemann(m, theta)?.sectional(&[1.0, 0.0], &[0.0, 1.0])
 }
 
+/// Every curvature of the metric at one point (units: 1/metric units).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CurvatureReport {
+    /// The point θ.
+    pub theta: Vec<f64>,
+    /// g(θ), d × d rows.
+    pub metric: Vec<Vec<f64>>,
+    /// The scalar curvature R = g^ik R_ik.
+    pub scalar: f64,
+    /// The Ricci tensor R_ik, d × d rows.
+    pub ricci: Vec<Vec<f64>>,
+    /// The sectional curvature of each coordinate plane (eᵢ, eⱼ), i < j.
+    pub sectional: Vec<SectionalCurvature>,
+    /// In two dimensions, the Gaussian curvature K = R/2.
+    pub gaussian: Option<f64>,
+}
+
+/// The sectional curvature of the coordinate plane spanned by eᵢ and eⱼ.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SectionalCurvature {
+    /// i (0-based parameter index).
+    pub i: usize,
+    /// j > i.
+    pub j: usize,
+    /// K(eᵢ, eⱼ).
+    pub value: f64,
+}
+
+/// Scalar, Ricci, coordinate-plane sectional and (d = 2) Gaussian curvature
+/// of `m` at θ, from one Riemann tensor ([`riemann`]).
+///
+/// # Errors
+/// As [`riemann`]: θ outside the chart, a metric that is not positive
+/// definite.
+pub fn curvature(m: &dyn Metric, theta: &[f64]) -> Result<CurvatureReport> {
+    let r = riemann(m, theta)?;
+    let d = r.dim();
+    let rows = crate::validate::rows;
+    let mut sectional = Vec::new();
+    for i in 0..d {
+        for j in i + 1..d {
+            let mut u = vec![0.0; d];
+            let mut v = vec![0.0; d];
+            u[i] = 1.0;
+            v[j] = 1.0;
+            sectional.push(SectionalCurvature {
+                i,
+                j,
+                value: r.sectional(&u, &v)?,
+            });
+        }
+    }
+    Ok(CurvatureReport {
+        theta: theta.to_vec(),
+        metric: rows(&r.g),
+        scalar: r.scalar(),
+        ricci: rows(&r.ricci()),
+        gaussian: (d == 2).then(|| sectional[0].value),
+        sectional,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
