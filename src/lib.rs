@@ -11,6 +11,7 @@ pub mod locate;
 pub mod output;
 pub mod plot;
 pub mod print;
+pub mod progress;
 pub mod report;
 
 pub use bayesrg_autoencoder as autoencoder;

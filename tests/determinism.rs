@@ -178,7 +178,6 @@ fn fisher_report_does_not_depend_on_the_thread_count() {
 }
 
 #[test]
-#[ignore = "pending section4: prune writes its run times into summary.json; move them to output::TIMINGS_FILE, then enable"]
 fn prune_results_do_not_depend_on_the_thread_count() {
     same_bits(
         "prune",

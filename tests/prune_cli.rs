@@ -1,7 +1,7 @@
 //! `bayesrg prune` through the binary and the library: files, oracles, and
 //! bad input (exit status 2, the culprit named, nothing half-written).
 
-use bayesrg::commands::prune::{self, PruneConfig};
+use bayesrg::commands::prune::{self, Section4Spec};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -12,8 +12,8 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 /// A very small run: 2 epochs on 1,000 images, 300 test images.
-fn tiny() -> PruneConfig {
-    let mut c = PruneConfig::quick();
+fn tiny() -> Section4Spec {
+    let mut c = Section4Spec::quick();
     c.train_images = Some(1000);
     c.test_images = Some(300);
     c.train.epochs = 2;
@@ -41,7 +41,7 @@ fn library_run_writes_consistent_files() {
     let base = tmp("lib");
     let out = base.join("res");
     let cfg = tiny();
-    let s = prune::run(&cfg, None, Some(&out), false).unwrap();
+    let (s, _) = prune::run(&cfg, None, Some(&out), false).unwrap();
     for f in [
         "sweep.csv",
         "summary.json",
@@ -52,6 +52,7 @@ fn library_run_writes_consistent_files() {
         "fig5_fisher_histogram.png",
         "fig3_reconstructions_information_shell.png",
         "fig4_reconstructions_random.png",
+        "timings.json",
     ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
@@ -68,7 +69,9 @@ fn library_run_writes_consistent_files() {
         .map(|r| r["fisher"].parse().unwrap())
         .collect();
     let mean_all = all.iter().sum::<f64>() / all.len() as f64;
-    let got = s.details["mean_fisher_all_parameters"].as_f64().unwrap();
+    let got = s.details["spectrum"]["mean_fisher_all_parameters"]
+        .as_f64()
+        .unwrap();
     assert!(
         (got - mean_all).abs() <= 1e-12 * mean_all,
         "{got} vs {mean_all}"
@@ -87,14 +90,10 @@ fn library_run_writes_consistent_files() {
     // Reloading the saved weights reproduces the unpruned loss and Fisher bits.
     let mut again = cfg.clone();
     again.weights = Some(out.join("weights.bin"));
-    let s2 = prune::run(&again, None, None, false).unwrap();
-    for k in [
-        "unpruned_loss",
-        "mean_fisher_all_parameters",
-        "mean_fisher_encoder_weights",
-    ] {
-        assert_eq!(s.details[k], s2.details[k], "{k}");
-    }
+    let (s2, _) = prune::run(&again, None, None, false).unwrap();
+    assert_eq!(s.details["unpruned_loss"], s2.details["unpruned_loss"]);
+    assert_eq!(s.details["spectrum"], s2.details["spectrum"]);
+    assert_eq!(s.details["sweep"], s2.details["sweep"]);
     std::fs::remove_dir_all(&base).unwrap();
 }
 
@@ -121,9 +120,55 @@ fn bad_input_exits_2_naming_the_culprit() {
     let cfg = base.join("bad.toml");
     std::fs::write(&cfg, "test_images = 10\nepochz = 3\n").unwrap();
     expect_exit2(&["prune", cfg.to_str().unwrap(), "--out", o], "bad.toml:2:");
-    // Invalid value.
+    // Invalid values: the library names the field, the command line the
+    // file, line and column.
     std::fs::write(&cfg, "[train]\nlr = -1.0\n").unwrap();
-    expect_exit2(&["prune", cfg.to_str().unwrap(), "--out", o], "lr");
+    expect_exit2(
+        &["prune", cfg.to_str().unwrap(), "--out", o],
+        "bad.toml:2:6",
+    );
+    std::fs::write(&cfg, "lambdas = [0.0, 0.5,\n  -2.0]\n").unwrap();
+    expect_exit2(
+        &["prune", cfg.to_str().unwrap(), "--out", o],
+        "bad.toml:2:3",
+    );
+    // Issue 11 §3: an enormous latent aborted; now refused before any work.
+    std::fs::write(&cfg, "[arch]\ninput = 784\nlatent = 100000000\n").unwrap();
+    expect_exit2(
+        &["prune", cfg.to_str().unwrap(), "--out", o],
+        "bad.toml:3:10",
+    );
+    std::fs::write(&cfg, "[train]\nepochs = 100000000000\n").unwrap();
+    expect_exit2(
+        &["prune", cfg.to_str().unwrap(), "--out", o],
+        "train.epochs",
+    );
+    std::fs::write(&cfg, "seed = 3\nrandom_repeats = 100000000000\n").unwrap();
+    expect_exit2(
+        &["prune", cfg.to_str().unwrap(), "--out", o],
+        "bad.toml:2:18",
+    );
+    expect_exit2(
+        &["prune", cfg.to_str().unwrap(), "--out", o],
+        "`random_repeats`",
+    );
+    // The acceptance tolerance: NaN and negative values are refused (a NaN
+    // made every comparison false and the check silently pass or fail).
+    for v in ["nan", "-0.01", "inf"] {
+        std::fs::write(&cfg, format!("[acceptance]\nkeep_tolerance = {v}\n")).unwrap();
+        expect_exit2(
+            &["prune", cfg.to_str().unwrap(), "--out", o],
+            "bad.toml:2:18",
+        );
+        expect_exit2(
+            &["prune", cfg.to_str().unwrap(), "--out", o],
+            "`acceptance.keep_tolerance`",
+        );
+    }
+    // The deliberately right value passes the same check (the test can fail).
+    std::fs::write(&cfg, "[acceptance]\nkeep_tolerance = 0.0\n").unwrap();
+    let spec = prune::load(&cfg).unwrap();
+    assert_eq!(spec.acceptance.keep_tolerance, 0.0);
     // Missing data folder.
     expect_exit2(
         &["prune", "--data", "/nonexistent-mnist-dir", "--out", o],
@@ -146,6 +191,31 @@ fn bad_input_exits_2_naming_the_culprit() {
         &["prune", "--data", data.to_str().unwrap(), "--out", o],
         "train-images-idx3-ubyte",
     );
+    // A folder whose training files hold 0 images: refused naming `data`
+    // before training (with weights given, no training images are needed).
+    let empty = base.join("empty-mnist");
+    std::fs::create_dir_all(&empty).unwrap();
+    let idx = |magic: u8, dims: &[u32], data: &[u8]| {
+        let mut b = vec![0u8, 0, 8, magic];
+        for d in dims {
+            b.extend(d.to_be_bytes());
+        }
+        b.extend(data);
+        b
+    };
+    let w = |name: &str, bytes: Vec<u8>| std::fs::write(empty.join(name), bytes).unwrap();
+    w("train-images-idx3-ubyte", idx(3, &[0, 28, 28], &[]));
+    w("train-labels-idx1-ubyte", idx(1, &[0], &[]));
+    w("t10k-images-idx3-ubyte", idx(3, &[1, 28, 28], &[7u8; 784]));
+    w("t10k-labels-idx1-ubyte", idx(1, &[1], &[3]));
+    expect_exit2(
+        &["prune", "--data", empty.to_str().unwrap(), "--out", o],
+        "no training images",
+    );
+    expect_exit2(
+        &["prune", "--data", empty.to_str().unwrap(), "--out", o],
+        "`data`",
+    );
     // Not a weights file.
     let w = base.join("w.bin");
     std::fs::write(&w, b"garbage, not weights").unwrap();
@@ -154,5 +224,108 @@ fn bad_input_exits_2_naming_the_culprit() {
         "w.bin",
     );
     assert!(!out.exists(), "nothing written on error");
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+/// Two runs with one seed write byte-identical result files at 1 and 4
+/// threads (timings.json aside, the one file that records times).
+#[test]
+fn result_files_identical_across_runs_and_thread_counts() {
+    let base = tmp("same");
+    let cfg = base.join("tiny.toml");
+    std::fs::write(
+        &cfg,
+        "train_images = 600\ntest_images = 200\nrandom_repeats = 2\nfractions = [0.5]\nfine_lambdas = [0.01]\ngrid_images = 2\n[train]\nepochs = 2\nbatch_size = 150\n",
+    )
+    .unwrap();
+    let run = |threads: &str, name: &str| {
+        let out = base.join(name);
+        let o = Command::new(env!("CARGO_BIN_EXE_bayesrg"))
+            .args(["prune", cfg.to_str().unwrap(), "--quiet", "--out"])
+            .arg(&out)
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.code() == Some(0) || o.status.code() == Some(1),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        out
+    };
+    let a = run("1", "a");
+    let b = run("4", "b");
+    let mut names: Vec<String> = std::fs::read_dir(&a)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "timings.json")
+        .collect();
+    names.sort();
+    assert!(names.len() >= 9, "{names:?}");
+    for n in &names {
+        assert!(
+            std::fs::read(a.join(n)).unwrap() == std::fs::read(b.join(n)).unwrap(),
+            "{n} differs between 1 and 4 threads"
+        );
+    }
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+/// The shipped configs load and check, and the two that say they are the
+/// library's settings are them (a drift between file and code fails here).
+#[test]
+fn shipped_configs_are_valid_and_match_the_settings_they_name() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/prune");
+    let load = |name: &str| prune::load(&dir.join(name)).unwrap();
+    assert_eq!(load("paper.toml"), Section4Spec::default());
+    assert_eq!(load("quick.toml"), Section4Spec::quick());
+    for name in ["paper-full.toml", "authors-full.toml"] {
+        let s = load(name);
+        assert_eq!((s.train.epochs, s.train.batch_size), (10, 1000), "{name}");
+        assert_eq!(s.arch.bias, name.starts_with("authors"), "{name}");
+    }
+    // And a spec that differs is told apart.
+    assert_ne!(load("paper.toml"), Section4Spec::quick());
+}
+
+/// Issue 11: the `autoencoder_regression` model's inputs are checked when
+/// the config is read (exit 2, the field named): longer or shorter than
+/// `arch.input`, empty, none at all, NaN or infinite.
+#[test]
+fn autoencoder_regression_inputs_are_checked_at_config_time() {
+    let base = tmp("aereg");
+    let cfg = base.join("ae.toml");
+    let write = |inputs: &str| {
+        std::fs::write(
+            &cfg,
+            format!(
+                "theta = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]\nsamples = 1000\n[model]\n\
+                 type = \"autoencoder_regression\"\narch = {{ input = 3, latent = 1, bias = false }}\n\
+                 inputs = {inputs}\n"
+            ),
+        )
+        .unwrap();
+    };
+    let c = cfg.to_str().unwrap();
+    for (inputs, needle) in [
+        ("[[1.0, 0.0, 0.5, 2.0]]", "`inputs[0]` has 4 entries"),
+        ("[[1.0, 0.5, 0.5], [1.0, 0.0]]", "`inputs[1]` has 2 entries"),
+        ("[[]]", "`inputs[0]` has 0 entries"),
+        ("[]", "`inputs`"),
+        ("[[1.0, nan, 0.5]]", "`inputs[0][1]` is NaN"),
+        ("[[1.0, 0.0, -inf]]", "`inputs[0][2]`"),
+    ] {
+        write(inputs);
+        expect_exit2(&["fisher", c], needle);
+    }
+    // The same config with good inputs is accepted (the checks can pass).
+    write("[[1.0, 0.2, 0.5]]");
+    let o = bayesrg(&["fisher", c]);
+    assert_ne!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     std::fs::remove_dir_all(&base).unwrap();
 }

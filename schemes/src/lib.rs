@@ -1,10 +1,12 @@
 //! # bayesrg-schemes
 //!
 //! Coarse-graining schemes: rules that decide which parameters of a model to
-//! remove, such as the information shell of eq. (55).
+//! remove, such as the information shell of eq. (55) ([`shell`]), and the
+//! matched-count sweep that compares them ([`sweep`]).
 #![warn(missing_docs)]
 
 pub mod shell;
+pub mod sweep;
 
 pub use shell::{
     Candidates, DiagonalFisher, InformationShell, KlCostShell, Magnitude, Random, Scheme,

@@ -15,6 +15,7 @@
 //!
 //! Ties are broken by index (stable sort), so every order is deterministic.
 
+use bayesrg_core::rng::Seed;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
@@ -103,14 +104,14 @@ impl Scheme for InformationShell {
     }
 }
 
-/// Uniformly random removal (a seeded Fisher–Yates permutation of stream
-/// (seed, 0) of `bayesrg_core::rng`).
+/// Uniformly random removal (a seeded Fisher–Yates permutation drawn from
+/// stream 0 of `seed`, [`Seed::stream`]).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Random {
-    /// Seed of the permutation.
+    /// Seed of the permutation ([`Seed::DEFAULT`] when absent).
     #[serde(default)]
-    pub seed: u64,
+    pub seed: Seed,
 }
 
 #[typetag::serde(name = "random")]
@@ -119,7 +120,7 @@ impl Scheme for Random {
         "random".into()
     }
     fn removal_order(&self, c: &Candidates) -> Vec<usize> {
-        let mut rng = bayesrg_core::rng::stream(self.seed, 0);
+        let mut rng = self.seed.stream(0);
         let mut o: Vec<usize> = (0..c.len()).collect();
         for i in (1..o.len()).rev() {
             let j = rng.random_range(0..=i);
@@ -173,7 +174,7 @@ impl Scheme for KlCostShell {
 }
 
 /// The four schemes compared in section 4, in plotting order.
-pub fn all(random_seed: u64) -> Vec<Box<dyn Scheme>> {
+pub fn all(random_seed: Seed) -> Vec<Box<dyn Scheme>> {
     vec![
         Box::new(InformationShell {}),
         Box::new(Random { seed: random_seed }),
@@ -291,16 +292,19 @@ mod tests {
             fisher: vec![1.0; 5],
         };
         assert_eq!(Magnitude {}.removal_order(&c), vec![4, 3, 1, 0, 2]);
-        let r = Random { seed: 3 }.removal_order(&c);
+        let r = Random { seed: Seed::new(3) }.removal_order(&c);
         let mut s = r.clone();
         s.sort_unstable();
         assert_eq!(s, vec![0, 1, 2, 3, 4]);
-        assert_eq!(r, Random { seed: 3 }.removal_order(&c));
+        assert_eq!(r, Random { seed: Seed::new(3) }.removal_order(&c));
         // Every index equally likely first: chi-square-free check of the
         // uniform permutation over 5000 seeds, each count within 5 binomial sd.
         let mut first = [0usize; 5];
         for seed in 0..5000 {
-            first[Random { seed }.removal_order(&c)[0]] += 1;
+            first[Random {
+                seed: Seed::new(seed),
+            }
+            .removal_order(&c)[0]] += 1;
         }
         let sd = (5000.0f64 * 0.2 * 0.8).sqrt();
         for f in first {

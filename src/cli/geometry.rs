@@ -136,6 +136,7 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
         model,
         samples,
         seed: seed.child("fisher").value(),
+        known_christoffel: true,
     };
     model
         .check_params(&c.theta)

@@ -2,7 +2,7 @@
 
 use super::Status;
 use anyhow::Result;
-use bayesrg::commands::prune::{self, PruneConfig};
+use bayesrg::commands::prune::{self, Section4Spec};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -30,40 +30,38 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<Status> {
-    let mut cfg: PruneConfig = match &a.config {
-        Some(p) => bayesrg::config::load(p)?,
-        None if a.quick => PruneConfig::quick(),
-        None => PruneConfig::default(),
+    let mut spec = match &a.config {
+        Some(p) => prune::load(p)?,
+        None if a.quick => Section4Spec::quick(),
+        None => Section4Spec::default(),
     };
     if a.data.is_some() {
-        cfg.data = a.data.clone();
+        spec.data = a.data.clone();
     }
     if a.weights.is_some() {
-        cfg.weights = a.weights.clone();
+        spec.weights = a.weights.clone();
     }
     let progress = !a.quiet && std::io::stderr().is_terminal();
     let name = a.config.as_ref().map(|p| p.display().to_string());
-    let s = prune::run(&cfg, name, Some(&a.out), progress)?;
+    let (s, t) = prune::run(&spec, name, Some(&a.out), progress)?;
     let d = &s.details;
+    let sp = &d["spectrum"];
     println!(
         "unpruned test MSE {:.6} ({} test images); mean Fisher: encoder weights {:.4}, all parameters {:.4}",
         d["unpruned_loss"].as_f64().unwrap_or(f64::NAN),
         d["test_images"],
-        d["mean_fisher_encoder_weights"]
+        sp["mean_fisher_encoder_weights"]
             .as_f64()
             .unwrap_or(f64::NAN),
-        d["mean_fisher_all_parameters"].as_f64().unwrap_or(f64::NAN),
+        sp["mean_fisher_all_parameters"]
+            .as_f64()
+            .unwrap_or(f64::NAN),
     );
-    for c in &s.checks {
-        println!(
-            "[{}] {}: {:.4} {} {}",
-            if c.pass { "pass" } else { "FAIL" },
-            c.name,
-            c.value,
-            c.relation,
-            c.threshold
-        );
-    }
+    println!(
+        "seconds: load {:.2}, train {:.2}, Fisher {:.3}, sweep {:.2}, total {:.2}",
+        t.load, t.train, t.fisher, t.sweep, t.total
+    );
+    super::print_checks(&s);
     println!("results in {}", a.out.display());
     Ok(Status::from_ok(s.pass))
 }

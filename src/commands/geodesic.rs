@@ -106,15 +106,21 @@ pub fn run(cfg: &GeodesicConfig, config: Option<String>, out: Option<&Path>) -> 
     let model = cfg.model.as_ref();
     let d = model.dim();
     let family = bayesrg_core::model::type_name(model);
+    // Semantic errors name the config file (and, for typed errors, the line).
+    let origin = config.as_deref().unwrap_or("the geodesic config");
+    let place = |e: bayesrg_core::Error| match config.as_deref() {
+        Some(p) => crate::config::at_field(Path::new(p), e),
+        None => anyhow::Error::new(e),
+    };
     model
         .check_params(&cfg.from)
-        .map_err(|e| anyhow!("`from` is not a valid point: {e}"))?;
+        .map_err(|e| anyhow!("{origin}: `from` is not a valid point: {e}"))?;
     model
         .check_params(&cfg.to)
-        .map_err(|e| anyhow!("`to` is not a valid point: {e}"))?;
+        .map_err(|e| anyhow!("{origin}: `to` is not a valid point: {e}"))?;
     let plot_path = match cfg.plot {
         Some(true) if d != 2 => {
-            bail!("`plot = true` needs a 2-D family; model `{family}` has dimension {d}")
+            bail!("{origin}: `plot = true` needs a 2-D family; model `{family}` has dimension {d}")
         }
         Some(p) => p,
         None => d == 2,
@@ -124,19 +130,20 @@ pub fn run(cfg: &GeodesicConfig, config: Option<String>, out: Option<&Path>) -> 
     let named = match &cfg.closed_form {
         Some(name) => Some((
             name.clone(),
-            closed_form::check_named(model, name, &[("from", &cfg.from), ("to", &cfg.to)])?,
+            closed_form::check_named(model, name, &[("from", &cfg.from), ("to", &cfg.to)])
+                .map_err(place)?,
         )),
         None => None,
     };
     if let Some(t) = cfg.tol
         && !(t > 0.0 && t < 1.0)
     {
-        bail!("`tol` = {t} must be in (0, 1)");
+        bail!("{origin}: `tol` = {t} must be in (0, 1)");
     }
     let known_christoffel = match cfg.christoffel.as_deref() {
         None | Some("auto") => true,
         Some("differences") => false,
-        Some(other) => bail!("`christoffel` = `{other}` must be `auto` or `differences`"),
+        Some(other) => bail!("{origin}: `christoffel` = `{other}` must be `auto` or `differences`"),
     };
     let metric = FisherMetric {
         samples: cfg.samples,

@@ -26,6 +26,7 @@
 //! the observed targets y = x (biased; conventions.md).
 
 use crate::net::{Autoencoder, CHUNK};
+use bayesrg_core::rng::Seed;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -114,8 +115,8 @@ pub fn exact(net: &Autoencoder, data: &[f64]) -> Vec<f64> {
 }
 
 /// Σₙ ℓ(yₙ)² / N with the score ℓ = Σₖ rₖ ∂fₖ/∂θ for residuals r given by
-/// `residual(example, x, f(x), chunk rng, r)`.
-fn score_squares<R>(net: &Autoencoder, data: &[f64], seed: u64, residual: R) -> Vec<f64>
+/// `residual(x, f(x), chunk rng, r)`; chunk c draws from `seed.stream(c)`.
+fn score_squares<R>(net: &Autoencoder, data: &[f64], seed: Seed, residual: R) -> Vec<f64>
 where
     R: Fn(&[f64], &[f64], &mut bayesrg_core::rng::BrgRng, &mut [f64]) + Sync,
 {
@@ -126,7 +127,7 @@ where
     let parts: Vec<Vec<f64>> = (0..count.div_ceil(CHUNK))
         .into_par_iter()
         .map(|ch| {
-            let mut rng = bayesrg_core::rng::stream(seed, ch as u64);
+            let mut rng = seed.stream(ch as u64);
             let mut acc = vec![0.0; np];
             let mut act = net.activations();
             let mut r = vec![0.0; n];
@@ -151,13 +152,13 @@ where
 }
 
 /// Monte Carlo diagonal Fisher: one target y ~ N(f(x), I) per example and per
-/// draw (`draws` of them), F ≈ mean of ℓ². Seeded; chunk c of draw d uses
-/// stream (seed + d, c).
-pub fn monte_carlo(net: &Autoencoder, data: &[f64], draws: usize, seed: u64) -> Vec<f64> {
+/// draw (`draws` of them), F ≈ mean of ℓ². Seeded; chunk c of draw d draws
+/// from `seed.child_index(d).stream(c)`.
+pub fn monte_carlo(net: &Autoencoder, data: &[f64], draws: usize, seed: Seed) -> Vec<f64> {
     let np = net.arch.n_params();
     let mut f = vec![0.0; np];
     for d in 0..draws.max(1) {
-        let part = score_squares(net, data, seed.wrapping_add(d as u64), |_, _, rng, r| {
+        let part = score_squares(net, data, seed.child_index(d as u64), |_, _, rng, r| {
             for v in r.iter_mut() {
                 *v = StandardNormal.sample(rng);
             }
@@ -173,7 +174,7 @@ pub fn monte_carlo(net: &Autoencoder, data: &[f64], draws: usize, seed: u64) -> 
 /// The empirical diagonal Fisher: targets are the inputs themselves (y = x),
 /// ℓ = Σₖ (xₖ − fₖ(x)) ∂fₖ/∂θ. Biased: it is not eq. (29).
 pub fn empirical(net: &Autoencoder, data: &[f64]) -> Vec<f64> {
-    score_squares(net, data, 0, |x, o, _, r| {
+    score_squares(net, data, Seed::DEFAULT, |x, o, _, r| {
         for k in 0..x.len() {
             r[k] = x[k] - o[k];
         }
@@ -192,8 +193,8 @@ mod tests {
             latent: 3,
             bias,
         };
-        let net = Autoencoder::init(arch, 3);
-        let mut rng = bayesrg_core::rng::stream(11, 0);
+        let net = Autoencoder::init(arch, Seed::new(3));
+        let mut rng = Seed::new(11).stream(0);
         // Inputs with some exact zeros, like images.
         let data: Vec<f64> = (0..6 * 40)
             .map(|i| if i % 5 == 0 { 0.0 } else { rng.random::<f64>() })
@@ -251,7 +252,7 @@ mod tests {
         // variance vₙ = Σₖ gₖ², so ℓ² has variance 2vₙ²; the estimate's standard
         // error is sqrt(Σₙ 2vₙ² / D) / N. Allow 5 standard errors.
         let draws = 200;
-        let mc = monte_carlo(&net, &data, draws, 5);
+        let mc = monte_carlo(&net, &data, draws, Seed::new(5));
         let n = net.arch.input;
         let count = data.len() / n;
         for p in 0..e.len() {
@@ -311,7 +312,12 @@ mod tests {
                 .num_threads(t)
                 .build()
                 .unwrap()
-                .install(|| (exact(&net, &data), monte_carlo(&net, &data, 2, 1)))
+                .install(|| {
+                    (
+                        exact(&net, &data),
+                        monte_carlo(&net, &data, 2, Seed::new(1)),
+                    )
+                })
         };
         assert_eq!(run(1), run(3));
     }

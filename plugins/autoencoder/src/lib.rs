@@ -6,19 +6,27 @@
 //! information shell of eq. 55 and its rivals).
 //!
 //! - [`mnist`]: IDX reader (raw or gzip) and the embedded subset;
-//! - [`net`]: the network, Adam training, weights files;
+//! - [`net`]: the network (per-example f64 reference code), weights files;
+//! - [`batched`]: the GEMM-shaped f32/f64 kernels of training and sweeps;
+//! - [`train`]: Adam training;
 //! - [`fisher`]: exact, Monte Carlo and empirical diagonal Fisher;
-//! - [`model`]: the network as a typetag-registered [`bayesrg_core::Model`].
+//! - [`model`]: the network as a typetag-registered [`bayesrg_core::Model`];
+//! - [`section4`]: the runner of the whole experiment (train, Fisher, the
+//!   matched-count sweep of eq. 55, checks).
 #![warn(missing_docs)]
 // Index loops over several parallel arrays read like the formulas they implement.
 #![allow(clippy::needless_range_loop)]
 
+pub mod batched;
 pub mod fisher;
 pub mod mnist;
 pub mod model;
 pub mod net;
+pub mod section4;
+pub mod train;
 
-pub use net::{Architecture, Autoencoder, TrainConfig};
+pub use net::{Architecture, Autoencoder};
+pub use train::{Precision, TrainSpec};
 
 /// The model tags this crate registers.
 pub const MODEL_TYPES: &[&str] = &["autoencoder_regression"];

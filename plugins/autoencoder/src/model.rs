@@ -10,6 +10,7 @@
 //! usable by every generic tool of the workspace.
 
 use crate::net::{Architecture, Autoencoder};
+use bayesrg_core::error::{Error, Field, Result};
 use bayesrg_core::model::{Model, check_len};
 use bayesrg_core::{ParamError, register_model};
 use nalgebra::{DMatrix, DVector};
@@ -18,16 +19,94 @@ use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 /// y = stacked f(xₙ; θ) + N(0, I) for the fixed inputs `inputs`.
+///
+/// Built only through [`AutoencoderRegression::new`] (a config goes through
+/// it too), so its inputs are always valid.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(
+    try_from = "RawAutoencoderRegression",
+    into = "RawAutoencoderRegression"
+)]
+pub struct AutoencoderRegression {
+    arch: Architecture,
+    inputs: Vec<Vec<f64>>,
+}
+
+/// The config form of [`AutoencoderRegression`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AutoencoderRegression {
+pub struct RawAutoencoderRegression {
     /// The network shape.
     pub arch: Architecture,
-    /// The inputs x₁…x_N, each `arch.input` long.
+    /// The inputs x₁…x_N, each `arch.input` long, finite.
     pub inputs: Vec<Vec<f64>>,
 }
 
+impl TryFrom<RawAutoencoderRegression> for AutoencoderRegression {
+    type Error = Error;
+    fn try_from(r: RawAutoencoderRegression) -> Result<Self> {
+        AutoencoderRegression::new(r.arch, r.inputs)
+    }
+}
+
+impl From<AutoencoderRegression> for RawAutoencoderRegression {
+    fn from(m: AutoencoderRegression) -> Self {
+        RawAutoencoderRegression {
+            arch: m.arch,
+            inputs: m.inputs,
+        }
+    }
+}
+
 impl AutoencoderRegression {
+    /// The model over the inputs `inputs` (at least one, each exactly
+    /// `arch.input` finite values) of a network of shape `arch` (input and
+    /// latent at least 1, and small enough that its dense Fisher matrix fits
+    /// in memory, [`bayesrg_core::budget`]).
+    ///
+    /// Errors name the field: [`Error::Domain`] (`arch.input`, `arch.latent`,
+    /// `inputs` empty), [`Error::Dimension`] (`inputs[n]` of the wrong length),
+    /// [`Error::NotFinite`] (`inputs[n][i]`), [`Error::TooLarge`] (`arch`).
+    pub fn new(arch: Architecture, inputs: Vec<Vec<f64>>) -> Result<Self> {
+        arch.validate().map_err(|e| e.under(&Field::key("arch")))?;
+        let d = arch.n_params() as f64;
+        bayesrg_core::budget::check_memory("arch", 8.0 * d * d)?;
+        if inputs.is_empty() {
+            return Err(Error::domain(
+                "inputs",
+                "[]",
+                "must hold at least one input",
+            ));
+        }
+        for (n, x) in inputs.iter().enumerate() {
+            if x.len() != arch.input {
+                return Err(Error::Dimension {
+                    field: Field::key("inputs").at(n),
+                    expected: format!("arch.input = {}", arch.input),
+                    got: x.len(),
+                });
+            }
+            if let Some(i) = x.iter().position(|v| !v.is_finite()) {
+                return Err(Error::NotFinite {
+                    field: Field::key("inputs").at(n).at(i),
+                    value: x[i],
+                });
+            }
+        }
+        bayesrg_core::budget::check_memory("inputs", 8.0 * (arch.input * inputs.len()) as f64 * d)?;
+        Ok(AutoencoderRegression { arch, inputs })
+    }
+
+    /// The network shape.
+    pub fn arch(&self) -> Architecture {
+        self.arch
+    }
+
+    /// The inputs x₁…x_N.
+    pub fn inputs(&self) -> &[Vec<f64>] {
+        &self.inputs
+    }
+
     fn net(&self, theta: &[f64]) -> Autoencoder {
         Autoencoder {
             arch: self.arch,
@@ -165,11 +244,23 @@ pub fn example() -> AutoencoderRegression {
     }
 }
 
+/// The parameter point of the registry example: seeded initial weights with
+/// every bias 0.5, so that every hidden and output unit is active on the
+/// example's inputs and no Fisher diagonal entry is 0 (a zero entry would
+/// make a check of that entry vacuous).
+pub fn example_theta() -> Vec<f64> {
+    let a = example().arch;
+    let mut theta = Autoencoder::init(a, bayesrg_core::rng::Seed::new(1)).theta;
+    theta[a.b1_offset()..a.w2_offset()].fill(0.5);
+    theta[a.b2_offset()..].fill(0.5);
+    theta
+}
+
 register_model!(
     "autoencoder_regression",
     "Dense ReLU autoencoder as regression y = f(x; θ) + N(0, I) over fixed inputs",
     || Box::new(example()),
-    || Autoencoder::init(example().arch, 1).theta
+    example_theta
 );
 
 #[cfg(test)]
@@ -179,6 +270,16 @@ mod tests {
 
     /// The generic Jacobian Fisher of core (numerical Jacobian, JᵀΣ⁻¹J) is an
     /// independent oracle: its diagonal / N equals the closed form.
+    /// Every Fisher diagonal entry of the registry example is positive, so
+    /// the registry-wide validator test can see a doubled entry.
+    #[test]
+    fn example_has_no_zero_fisher_entry() {
+        let f = example().fisher(&example_theta()).unwrap();
+        for p in 0..f.nrows() {
+            assert!(f[(p, p)] > 1e-3, "F[{p}][{p}] = {}", f[(p, p)]);
+        }
+    }
+
     #[test]
     fn core_jacobian_fisher_matches_closed_form() {
         for bias in [false, true] {
@@ -195,8 +296,8 @@ mod tests {
                         .collect()
                 })
                 .collect();
-            let model = AutoencoderRegression { arch, inputs };
-            let net = Autoencoder::init(arch, 4);
+            let model = AutoencoderRegression::new(arch, inputs).unwrap();
+            let net = Autoencoder::init(arch, bayesrg_core::rng::Seed::new(4));
             // Numerical Jacobian of the forward map (core numdiff), not the
             // model's exact one, so the oracle is independent.
             let jn = bayesrg_core::numdiff::jacobian(|t| model.forward(t).unwrap(), &net.theta);
@@ -205,9 +306,9 @@ mod tests {
             let full = bayesrg_core::fisher::jacobian_form(&model, &net.theta).unwrap();
             let num_full = jn.transpose() * &jn;
             assert!((&full.matrix - &num_full).amax() < 1e-5);
-            let flat: Vec<f64> = model.inputs.concat();
+            let flat: Vec<f64> = model.inputs().concat();
             let diag = crate::fisher::exact(&net, &flat);
-            let n = model.inputs.len() as f64;
+            let n = model.inputs().len() as f64;
             for p in 0..diag.len() {
                 let o = num_full[(p, p)] / n;
                 assert!(
@@ -227,5 +328,49 @@ mod tests {
         )
         .unwrap();
         assert_eq!(m.dim(), 4);
+    }
+
+    /// Issue 11: inputs longer than `arch.input` panicked; shorter, empty and
+    /// NaN inputs were accepted. Each is now refused when the config is read,
+    /// naming the input.
+    #[test]
+    fn bad_inputs_are_refused_with_the_field_named() {
+        bayesrg_core::registry::models().unwrap();
+        let parse = |inputs: &str| {
+            serde_json::from_str::<Box<dyn Model>>(&format!(
+                r#"{{"type":"autoencoder_regression","arch":{{"input":3,"latent":1,"bias":false}},"inputs":{inputs}}}"#
+            ))
+            .map(|m| m.dim())
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(parse("[[1.0, 0.0, 0.5]]"), Ok(6));
+        for (inputs, needle) in [
+            ("[[1.0, 0.0, 0.5, 2.0]]", "inputs[0]"),
+            ("[[1.0, 0.0, 0.5], [1.0]]", "inputs[1]"),
+            ("[[]]", "inputs[0]"),
+            ("[]", "inputs"),
+        ] {
+            let e = parse(inputs).unwrap_err();
+            assert!(e.contains(needle), "{inputs}: {e}");
+        }
+        let nan = vec![vec![0.0, f64::NAN, 1.0]];
+        let arch = Architecture {
+            input: 3,
+            latent: 1,
+            bias: false,
+        };
+        let e = AutoencoderRegression::new(arch, nan).unwrap_err();
+        assert!(matches!(e, Error::NotFinite { .. }));
+        assert_eq!(e.field().unwrap().to_string(), "inputs[0][1]");
+        let e = AutoencoderRegression::new(arch, vec![vec![0.0, f64::INFINITY, 1.0]]).unwrap_err();
+        assert_eq!(e.field().unwrap().to_string(), "inputs[0][1]");
+        // An enormous latent is refused before any allocation.
+        let huge = Architecture {
+            input: 3,
+            latent: 1 << 28,
+            bias: false,
+        };
+        let e = AutoencoderRegression::new(huge, vec![vec![0.0; 3]]).unwrap_err();
+        assert!(matches!(e, Error::TooLarge { .. }), "{e}");
     }
 }

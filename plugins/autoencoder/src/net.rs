@@ -14,8 +14,13 @@
 //! ReLU′(0) = 0, as in PyTorch. Every parallel loop runs over fixed chunks of
 //! [`CHUNK`] examples and adds the chunk results in chunk order, so a seed fixes
 //! every bit of the result whatever the number of threads.
+//!
+//! The loops here go one example at a time in f64: they are the reference
+//! (checked against central differences) for the batched GEMM kernels of
+//! [`crate::batched`] that training and the sweep use, and what the Fisher
+//! of [`crate::fisher`] and the [`crate::model`] build on.
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use bayesrg_core::rng::Seed;
 use rand::RngExt;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -26,7 +31,7 @@ pub const CHUNK: usize = 64;
 
 /// The shape of the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Architecture {
     /// Input (= output) dimension n (784 for MNIST).
     pub input: usize,
@@ -47,6 +52,36 @@ impl Default for Architecture {
 }
 
 impl Architecture {
+    /// Checks the shape: input and latent at least 1, and at most 2³² − 1
+    /// parameters in all (the count a weights file holds). Errors name
+    /// `input` or `latent` (the caller places them under its own key).
+    pub fn validate(&self) -> bayesrg_core::Result<()> {
+        use bayesrg_core::Error;
+        if self.input == 0 {
+            return Err(Error::domain("input", 0, "must be at least 1"));
+        }
+        if self.latent == 0 {
+            return Err(Error::domain("latent", 0, "must be at least 1"));
+        }
+        let count = (self.input as u128) * (self.latent as u128) * 2
+            + if self.bias {
+                self.input as u128 + self.latent as u128
+            } else {
+                0
+            };
+        if count > u32::MAX as u128 {
+            return Err(Error::domain(
+                "latent",
+                self.latent,
+                format!(
+                    "gives {count} parameters with input = {}; at most 2^32 − 1 are supported",
+                    self.input
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Number of encoder weights n·m.
     pub fn encoder_weights(&self) -> usize {
         self.input * self.latent
@@ -66,61 +101,6 @@ impl Architecture {
     /// Total number of parameters.
     pub fn n_params(&self) -> usize {
         self.b2_offset() + if self.bias { self.input } else { 0 }
-    }
-}
-
-/// Adam and loop settings (defaults: the authors' code and Table 2).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TrainConfig {
-    /// Passes over the training set.
-    pub epochs: usize,
-    /// Examples per Adam step.
-    pub batch_size: usize,
-    /// Adam step size α.
-    pub lr: f64,
-    /// Adam β₁.
-    pub beta1: f64,
-    /// Adam β₂.
-    pub beta2: f64,
-    /// Adam ε.
-    pub eps: f64,
-    /// Seed of the initial weights and of the shuffles.
-    pub seed: u64,
-}
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        TrainConfig {
-            epochs: 10,
-            batch_size: 1000,
-            lr: 1e-3,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            seed: 42,
-        }
-    }
-}
-
-impl TrainConfig {
-    /// Checks the settings, naming the first bad one.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.batch_size == 0 {
-            return Err("batch_size must be at least 1".into());
-        }
-        if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return Err(format!("lr = {} must be > 0", self.lr));
-        }
-        for (n, b) in [("beta1", self.beta1), ("beta2", self.beta2)] {
-            if !(0.0..1.0).contains(&b) {
-                return Err(format!("{n} = {b} must be in [0, 1)"));
-            }
-        }
-        if self.eps.is_nan() || self.eps <= 0.0 {
-            return Err(format!("eps = {} must be > 0", self.eps));
-        }
-        Ok(())
     }
 }
 
@@ -145,9 +125,10 @@ pub struct Activations {
 
 impl Autoencoder {
     /// PyTorch's default initialisation: every weight and bias of a layer with
-    /// fan-in f uniform on (−1/√f, 1/√f), drawn from stream (seed, 2⁶⁴−1).
-    pub fn init(arch: Architecture, seed: u64) -> Self {
-        let mut rng = bayesrg_core::rng::stream(seed, u64::MAX);
+    /// fan-in f uniform on (−1/√f, 1/√f), in θ's order, drawn from stream 0
+    /// of `seed`.
+    pub fn init(arch: Architecture, seed: Seed) -> Self {
+        let mut rng = seed.stream(0);
         let mut theta = vec![0.0; arch.n_params()];
         let b_enc = 1.0 / (arch.input as f64).sqrt();
         let b_dec = 1.0 / (arch.latent as f64).sqrt();
@@ -339,54 +320,6 @@ impl Autoencoder {
         g
     }
 
-    /// Trains with Adam on `data` (concatenated examples). Every epoch shuffles
-    /// with stream (seed, epoch). Returns the training MSE after each epoch.
-    pub fn train(&mut self, data: &[f64], cfg: &TrainConfig, progress: bool) -> Vec<f64> {
-        let n = self.arch.input;
-        let count = data.len() / n;
-        let steps_per_epoch = count.div_ceil(cfg.batch_size.max(1));
-        let bar = if progress {
-            ProgressBar::new((cfg.epochs * steps_per_epoch) as u64)
-        } else {
-            ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
-        };
-        bar.set_style(
-            ProgressStyle::with_template("training {bar:40} {pos}/{len} steps {msg} [{elapsed}]")
-                .expect("valid template"),
-        );
-        let np = self.arch.n_params();
-        let (mut mom, mut vel) = (vec![0.0; np], vec![0.0; np]);
-        let mut t = 0i32;
-        let mut losses = Vec::with_capacity(cfg.epochs);
-        for epoch in 0..cfg.epochs {
-            let mut order: Vec<usize> = (0..count).collect();
-            let mut rng = bayesrg_core::rng::stream(cfg.seed, epoch as u64);
-            for i in (1..count).rev() {
-                let j = rng.random_range(0..=i);
-                order.swap(i, j);
-            }
-            for batch in order.chunks(cfg.batch_size) {
-                let g = self.batch_gradient(data, batch);
-                t += 1;
-                let bc1 = 1.0 - cfg.beta1.powi(t);
-                let bc2 = 1.0 - cfg.beta2.powi(t);
-                for p in 0..np {
-                    mom[p] = cfg.beta1 * mom[p] + (1.0 - cfg.beta1) * g[p];
-                    vel[p] = cfg.beta2 * vel[p] + (1.0 - cfg.beta2) * g[p] * g[p];
-                    let mh = mom[p] / bc1;
-                    let vh = vel[p] / bc2;
-                    self.theta[p] -= cfg.lr * mh / (vh.sqrt() + cfg.eps);
-                }
-                bar.inc(1);
-            }
-            let l = self.mse(data);
-            bar.set_message(format!("epoch {} loss {l:.5}", epoch + 1));
-            losses.push(l);
-        }
-        bar.finish_and_clear();
-        losses
-    }
-
     /// A copy with the given parameters set to zero.
     pub fn with_zeroed(&self, idx: &[usize]) -> Autoencoder {
         let mut c = self.clone();
@@ -481,7 +414,7 @@ mod tests {
         let data: Vec<f64> = (0..6 * 50)
             .map(|i| if i % 4 == 0 { 0.0 } else { rng.random::<f64>() })
             .collect();
-        (Autoencoder::init(arch, 7), data)
+        (Autoencoder::init(arch, Seed::new(7)), data)
     }
 
     /// Oracle: central differences of the batch MSE (bayesrg_core::numdiff).
@@ -510,35 +443,6 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn training_is_deterministic_and_descends() {
-        let (net, data) = tiny(true);
-        let data: Vec<f64> = data.iter().cycle().take(6 * 400).copied().collect();
-        let cfg = TrainConfig {
-            epochs: 3,
-            batch_size: 100,
-            lr: 1e-2,
-            ..Default::default()
-        };
-        let run = |t| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .unwrap()
-                .install(|| {
-                    let mut n = net.clone();
-                    let l = n.train(&data, &cfg, false);
-                    (n, l)
-                })
-        };
-        let (a, la) = run(1);
-        let (b, lb) = run(2);
-        assert_eq!(a, b);
-        assert_eq!(la, lb);
-        // Adam with a small step from the initial point lowers the loss.
-        assert!(la[2] < net.mse(&data), "{la:?}");
     }
 
     #[test]

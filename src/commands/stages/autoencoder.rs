@@ -1,24 +1,26 @@
 use crate::commands::Summary;
-use crate::commands::prune::{self, PruneConfig};
+use crate::commands::prune::{self, Section4Spec};
 use crate::commands::reproduce::StageCtx;
 use anyhow::Result;
 
-/// Stage `autoencoder`: [`crate::commands::prune::run`] on the embedded MNIST
-/// subset into the stage folder (the defaults, or [`PruneConfig::quick`]).
+/// Stage `autoencoder`: the section-4 runner through
+/// [`crate::commands::prune::run`] on the embedded MNIST subset, into the
+/// stage folder (the defaults, or [`Section4Spec::quick`]).
 pub fn autoencoder(ctx: &StageCtx) -> Result<Vec<Summary>> {
-    let cfg = if ctx.quick {
-        PruneConfig::quick()
+    let (spec, name) = if ctx.quick {
+        (
+            Section4Spec::quick(),
+            "Section4Spec::quick (configs/prune/quick.toml)",
+        )
     } else {
-        PruneConfig::default()
-    };
-    let name = if ctx.quick {
-        "PruneConfig::quick (configs/prune/quick.toml)"
-    } else {
-        "PruneConfig::default (configs/prune/paper.toml)"
+        (
+            Section4Spec::default(),
+            "Section4Spec::default (configs/prune/paper.toml)",
+        )
     };
     // prune::run writes through its own OutDir: give it a subfolder.
-    let s = prune::run(
-        &cfg,
+    let (s, _) = prune::run(
+        &spec,
         Some(name.into()),
         Some(&ctx.dir.join("prune")),
         !ctx.quiet,

@@ -1,0 +1,800 @@
+//! Batched kernels of the section-4 network (eqs. 48–53) for training and for
+//! the matched-count sweep of eq. (55): forward passes, the gradient of the
+//! mean squared error (eq. 53) and the loss itself, for many images at once,
+//! in `f32` or `f64`.
+//!
+//! # How the work is laid out
+//! Images are cut into chunks of [`ROWS`] and each chunk is pushed through the
+//! network as matrices:
+//!
+//! | step | product | shapes (R = rows of the chunk) | how |
+//! |---|---|---|---|
+//! | encoder | H = ReLU(X W₁ + b₁) | (R×n)(n×m) | sparse: one axpy of a W₁ row per non-zero pixel |
+//! | decoder | Z = H W₂ᵀ + b₂ | (R×m)(m×n) | GEMM |
+//! | residual | D = (2/(Bn)) (ReLU(Z) − X) ⊙ 1\[Z > 0\] | R×n | elementwise |
+//! | decoder gradient | ∇W₂ += Dᵀ H | (n×R)(R×m) | GEMM |
+//! | back to the code | U = (D W₂) ⊙ 1\[H > 0\] | (R×n)(n×m) | GEMM |
+//! | encoder gradient | ∇W₁ += Xᵀ U | (n×R)(R×m) | sparse: one axpy per non-zero pixel |
+//!
+//! MNIST images are about 19 % non-zero, so the two products with X are done
+//! on its compressed rows ([`SparseImages`]): 2·nnz·m instead of 2·n·m flops,
+//! measured about 2× faster than the dense GEMM for m = 20 (docs/benchmarks.md).
+//! The dense products use the `gemm` crate (runtime CPU dispatch: AVX-512,
+//! AVX2/FMA or SSE2 kernels; it reaches about 90–130 GFLOP/s per core on these
+//! shapes here), called single-threaded on each chunk.
+//!
+//! # Determinism
+//! The chunks are fixed by the data, not by the thread pool; each chunk's
+//! gradient goes to its own buffer and the buffers are added in chunk order,
+//! and each chunk's loss is a sum in row order, the chunk sums added in chunk
+//! order. So a result has the same bits at any number of threads (on one
+//! machine: a CPU with other SIMD kernels may round differently).
+//!
+//! # Precision
+//! [`Real`] is `f32` or `f64`. Training and sweeps run in `f32` by default
+//! (twice the SIMD width and half the memory traffic of `f64`; the rounding,
+//! about 10⁻⁷ relative, is far below the noise of stochastic gradients, as the
+//! tests and docs/benchmarks.md show); losses are always accumulated in `f64`.
+//! The Fisher metric is computed in `f64` by [`crate::fisher`].
+
+use crate::net::Architecture;
+use rayon::prelude::*;
+
+/// Images per work chunk (fixed, so results do not depend on the thread
+/// count). 128 images keep a chunk's decoder output (128 × 784 values) in
+/// the core's L2 cache.
+pub const ROWS: usize = 128;
+
+/// The floating-point type of a batched computation: `f32` or `f64`.
+pub trait Real:
+    Copy
+    + Send
+    + Sync
+    + PartialOrd
+    + Default
+    + std::fmt::Debug
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+    + std::ops::AddAssign
+    + std::ops::SubAssign
+    + 'static
+{
+    /// 0.
+    const ZERO: Self;
+    /// 1.
+    const ONE: Self;
+    /// The unit roundoff u = 2⁻ᵖ (2⁻²⁴ for f32, 2⁻⁵³ for f64): every
+    /// operation's relative error is at most u (Higham, *Accuracy and
+    /// Stability of Numerical Algorithms*, §2.2).
+    const UNIT_ROUNDOFF: f64;
+    /// The nearest value to `x`.
+    fn from_f64(x: f64) -> Self;
+    /// The exact value as f64.
+    fn to_f64(self) -> f64;
+    /// Square root.
+    fn sqrt(self) -> Self;
+}
+
+impl Real for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const UNIT_ROUNDOFF: f64 = 5.960_464_477_539_063e-8; // 2^-24
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    fn sqrt(self) -> Self {
+        f32::sqrt(self)
+    }
+}
+
+impl Real for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const UNIT_ROUNDOFF: f64 = 1.110_223_024_625_156_5e-16; // 2^-53
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn sqrt(self) -> Self {
+        f64::sqrt(self)
+    }
+}
+
+/// Images stored as compressed sparse rows: for image e, the pixel indices
+/// `index[offsets[e]..offsets[e + 1]]` (ascending) and their values.
+#[derive(Debug, Clone)]
+pub struct SparseImages<T> {
+    pixels: usize,
+    offsets: Vec<usize>,
+    index: Vec<u32>,
+    value: Vec<T>,
+}
+
+impl<T: Real> SparseImages<T> {
+    /// The images `data` (concatenated, each `pixels` long; a trailing
+    /// partial image is ignored), keeping the non-zero values rounded to `T`.
+    pub fn new(data: &[f64], pixels: usize) -> Self {
+        let count = data.len().checked_div(pixels).unwrap_or(0);
+        let mut offsets = Vec::with_capacity(count + 1);
+        let mut index = Vec::new();
+        let mut value = Vec::new();
+        offsets.push(0);
+        for e in 0..count {
+            for (i, &v) in data[e * pixels..(e + 1) * pixels].iter().enumerate() {
+                if v != 0.0 {
+                    index.push(i as u32);
+                    value.push(T::from_f64(v));
+                }
+            }
+            offsets.push(index.len());
+        }
+        SparseImages {
+            pixels,
+            offsets,
+            index,
+            value,
+        }
+    }
+
+    /// The number of images.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Pixels per image n.
+    pub fn pixels(&self) -> usize {
+        self.pixels
+    }
+
+    /// The number of non-zero pixels over all images.
+    pub fn nonzeros(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Non-zero indices and values of image `e`.
+    #[inline]
+    fn row(&self, e: usize) -> (&[u32], &[T]) {
+        let (a, b) = (self.offsets[e], self.offsets[e + 1]);
+        (&self.index[a..b], &self.value[a..b])
+    }
+}
+
+/// The network's parameters θ in `T`, in the layout of [`crate::net`]
+/// (W₁ input-major, b₁, W₂ output-major, b₂).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params<T> {
+    /// The shape.
+    pub arch: Architecture,
+    /// θ, `arch.n_params()` long.
+    pub theta: Vec<T>,
+}
+
+impl<T: Real> Params<T> {
+    /// θ rounded to `T` (checked length: [`crate::net::Autoencoder`] keeps it).
+    pub fn from_f64(arch: Architecture, theta: &[f64]) -> Self {
+        debug_assert_eq!(theta.len(), arch.n_params());
+        Params {
+            arch,
+            theta: theta.iter().map(|&t| T::from_f64(t)).collect(),
+        }
+    }
+
+    /// θ as f64 (exact).
+    pub fn to_f64(&self) -> Vec<f64> {
+        self.theta.iter().map(|t| t.to_f64()).collect()
+    }
+
+    fn w1(&self) -> &[T] {
+        &self.theta[..self.arch.encoder_weights()]
+    }
+
+    fn w2(&self) -> &[T] {
+        let o = self.arch.w2_offset();
+        &self.theta[o..o + self.arch.encoder_weights()]
+    }
+}
+
+/// Scratch of one chunk: activations, residuals and a gradient buffer.
+#[derive(Debug, Clone)]
+pub struct Work<T> {
+    h: Vec<T>,
+    z: Vec<T>,
+    u: Vec<T>,
+    xrow: Vec<T>,
+    grad: Vec<T>,
+}
+
+impl<T: Real> Work<T> {
+    /// Buffers for chunks of [`ROWS`] images of the network `arch`.
+    pub fn new(arch: Architecture) -> Self {
+        let (n, m) = (arch.input, arch.latent);
+        Work {
+            h: vec![T::ZERO; ROWS * m],
+            z: vec![T::ZERO; ROWS * n],
+            u: vec![T::ZERO; ROWS * m],
+            xrow: vec![T::ZERO; n],
+            grad: vec![T::ZERO; arch.n_params()],
+        }
+    }
+}
+
+/// dst (rows×cols) ← \[dst +\] lhs (rows×k) · rhs (k×cols), every operand given
+/// as (slice, row stride, column stride) in elements. Panics if an operand
+/// does not fit its slice (a bug in this module, never a user's value).
+#[allow(clippy::too_many_arguments)]
+fn matmul<T: Real>(
+    rows: usize,
+    cols: usize,
+    k: usize,
+    dst: (&mut [T], usize, usize),
+    accumulate: bool,
+    lhs: (&[T], usize, usize),
+    rhs: (&[T], usize, usize),
+) {
+    let fits = |len: usize, r: usize, c: usize, rs: usize, cs: usize| {
+        r == 0 || c == 0 || (r - 1) * rs + (c - 1) * cs < len
+    };
+    assert!(fits(dst.0.len(), rows, cols, dst.1, dst.2), "matmul: dst");
+    assert!(fits(lhs.0.len(), rows, k, lhs.1, lhs.2), "matmul: lhs");
+    assert!(fits(rhs.0.len(), k, cols, rhs.1, rhs.2), "matmul: rhs");
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            for r in 0..rows {
+                for c in 0..cols {
+                    dst.0[r * dst.1 + c * dst.2] = T::ZERO;
+                }
+            }
+        }
+        return;
+    }
+    // SAFETY: the asserts above keep every element gemm touches inside its
+    // slice; `dst` is a unique borrow, so it does not alias `lhs` or `rhs`.
+    unsafe {
+        gemm::gemm(
+            rows,
+            cols,
+            k,
+            dst.0.as_mut_ptr(),
+            dst.2 as isize,
+            dst.1 as isize,
+            accumulate,
+            lhs.0.as_ptr(),
+            lhs.2 as isize,
+            lhs.1 as isize,
+            rhs.0.as_ptr(),
+            rhs.2 as isize,
+            rhs.1 as isize,
+            T::ONE,
+            T::ONE,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// H = ReLU(X W₁ + b₁) for the images `rows` of `x`, into `h` (rows × m).
+fn encode<T: Real>(p: &Params<T>, x: &SparseImages<T>, rows: &[usize], h: &mut [T]) {
+    let a = p.arch;
+    let m = a.latent;
+    let w1 = p.w1();
+    for (b, &e) in rows.iter().enumerate() {
+        let hb = &mut h[b * m..(b + 1) * m];
+        if a.bias {
+            hb.copy_from_slice(&p.theta[a.b1_offset()..a.b1_offset() + m]);
+        } else {
+            hb.fill(T::ZERO);
+        }
+        let (idx, val) = x.row(e);
+        for (&i, &v) in idx.iter().zip(val) {
+            let w = &w1[i as usize * m..(i as usize + 1) * m];
+            for (hj, &wj) in hb.iter_mut().zip(w) {
+                *hj += v * wj;
+            }
+        }
+        // ReLU; a NaN pre-activation also gives 0 (the loss check of
+        // training catches NaN weights through the decoder).
+        for hj in hb.iter_mut() {
+            if (*hj).partial_cmp(&T::ZERO) != Some(std::cmp::Ordering::Greater) {
+                *hj = T::ZERO;
+            }
+        }
+    }
+}
+
+/// Z = H W₂ᵀ + b₂ (pre-activations of the output) for `r` rows of `h`.
+fn decode<T: Real>(p: &Params<T>, h: &[T], r: usize, z: &mut [T]) {
+    let a = p.arch;
+    let (n, m) = (a.input, a.latent);
+    if a.bias {
+        let b2 = &p.theta[a.b2_offset()..a.b2_offset() + n];
+        for zb in z[..r * n].chunks_exact_mut(n) {
+            zb.copy_from_slice(b2);
+        }
+    }
+    // W₂ is stored output-major (k·m + j), so W₂ᵀ[j, k] has row stride 1 and
+    // column stride m.
+    matmul(
+        r,
+        n,
+        m,
+        (&mut z[..r * n], n, 1),
+        a.bias,
+        (&h[..r * m], m, 1),
+        (p.w2(), 1, m),
+    );
+}
+
+/// Sum over the images `rows` (one chunk, at most [`ROWS`]) of
+/// Σₖ (ReLU(zₖ) − xₖ)², in f64, rows added in order.
+fn chunk_sse<T: Real>(p: &Params<T>, x: &SparseImages<T>, rows: &[usize], w: &mut Work<T>) -> f64 {
+    let n = p.arch.input;
+    let r = rows.len();
+    encode(p, x, rows, &mut w.h);
+    decode(p, &w.h, r, &mut w.z);
+    let mut total = 0.0;
+    for (b, &e) in rows.iter().enumerate() {
+        let (idx, val) = x.row(e);
+        for (&i, &v) in idx.iter().zip(val) {
+            w.xrow[i as usize] = v;
+        }
+        let mut s = 0.0f64;
+        for (&zk, &xk) in w.z[b * n..(b + 1) * n].iter().zip(&w.xrow) {
+            let o = if zk > T::ZERO { zk.to_f64() } else { 0.0 };
+            let d = o - xk.to_f64();
+            s += d * d;
+        }
+        for &i in idx {
+            w.xrow[i as usize] = T::ZERO;
+        }
+        total += s;
+    }
+    total
+}
+
+/// Σ over the images `rows` of Σₖ (fₖ(x) − xₖ)² (the sum of squared errors of
+/// eq. 53), one thread, chunk after chunk (the chunk sums added in order).
+pub fn sse<T: Real>(p: &Params<T>, x: &SparseImages<T>, rows: &[usize], w: &mut Work<T>) -> f64 {
+    rows.chunks(ROWS).map(|c| chunk_sse(p, x, c, w)).sum()
+}
+
+/// The mean squared error per pixel (eq. 53 averaged over images and pixels)
+/// over all images of `x`, chunks in parallel; the same bits as
+/// [`sse`] / (count · n) on one thread.
+pub fn mse<T: Real>(p: &Params<T>, x: &SparseImages<T>) -> f64 {
+    let rows: Vec<usize> = (0..x.len()).collect();
+    let parts: Vec<f64> = rows
+        .par_chunks(ROWS)
+        .map_init(|| Work::new(p.arch), |w, c| chunk_sse(p, x, c, w))
+        .collect();
+    parts.iter().sum::<f64>() / (x.len() * x.pixels()) as f64
+}
+
+/// Adds to `w.grad` the gradient of `scale` · Σ (over the images `rows`) of
+/// Σₖ (fₖ(x) − xₖ)² (one chunk).
+fn chunk_gradient<T: Real>(
+    p: &Params<T>,
+    x: &SparseImages<T>,
+    rows: &[usize],
+    scale: T,
+    w: &mut Work<T>,
+) {
+    let a = p.arch;
+    let (n, m) = (a.input, a.latent);
+    let r = rows.len();
+    encode(p, x, rows, &mut w.h);
+    decode(p, &w.h, r, &mut w.z);
+    // D = scale · (ReLU(Z) − X) ⊙ 1[Z > 0], in place of Z.
+    for (b, &e) in rows.iter().enumerate() {
+        let (idx, val) = x.row(e);
+        for (&i, &v) in idx.iter().zip(val) {
+            w.xrow[i as usize] = v;
+        }
+        for (zk, &xk) in w.z[b * n..(b + 1) * n].iter_mut().zip(&w.xrow) {
+            *zk = if *zk > T::ZERO {
+                scale * (*zk - xk)
+            } else {
+                T::ZERO
+            };
+        }
+        for &i in idx {
+            w.xrow[i as usize] = T::ZERO;
+        }
+    }
+    let d = &w.z[..r * n];
+    let (w2o, b1o, b2o) = (a.w2_offset(), a.b1_offset(), a.b2_offset());
+    // ∇W₂ += Dᵀ H: ∇W₂[k, j] at w2o + k·m + j.
+    matmul(
+        n,
+        m,
+        r,
+        (&mut w.grad[w2o..w2o + n * m], m, 1),
+        true,
+        (d, 1, n),
+        (&w.h[..r * m], m, 1),
+    );
+    // U = (D W₂) ⊙ 1[H > 0].
+    matmul(
+        r,
+        m,
+        n,
+        (&mut w.u[..r * m], m, 1),
+        false,
+        (d, n, 1),
+        (p.w2(), m, 1),
+    );
+    for (uj, &hj) in w.u[..r * m].iter_mut().zip(&w.h) {
+        if hj.partial_cmp(&T::ZERO) != Some(std::cmp::Ordering::Greater) {
+            *uj = T::ZERO;
+        }
+    }
+    // ∇W₁ += Xᵀ U over the non-zero pixels: ∇W₁[j, i] at i·m + j.
+    for (b, &e) in rows.iter().enumerate() {
+        let ub = &w.u[b * m..(b + 1) * m];
+        let (idx, val) = x.row(e);
+        for (&i, &v) in idx.iter().zip(val) {
+            let g = &mut w.grad[i as usize * m..(i as usize + 1) * m];
+            for (gj, &uj) in g.iter_mut().zip(ub) {
+                *gj += v * uj;
+            }
+        }
+    }
+    if a.bias {
+        for b in 0..r {
+            for (g, &uj) in w.grad[b1o..b1o + m]
+                .iter_mut()
+                .zip(&w.u[b * m..(b + 1) * m])
+            {
+                *g += uj;
+            }
+            for (g, &dk) in w.grad[b2o..b2o + n].iter_mut().zip(&d[b * n..(b + 1) * n]) {
+                *g += dk;
+            }
+        }
+    }
+}
+
+/// The gradient of the batch MSE (mean over the images `batch` and their
+/// pixels, eq. 53) with respect to θ, written into `out` (θ's layout).
+///
+/// `works` holds one [`Work`] per chunk of [`ROWS`] (grown when short); the
+/// chunks run in parallel and their gradients are added in chunk order.
+pub fn gradient<T: Real>(
+    p: &Params<T>,
+    x: &SparseImages<T>,
+    batch: &[usize],
+    works: &mut Vec<Work<T>>,
+    out: &mut [T],
+) {
+    let chunks = batch.len().div_ceil(ROWS);
+    while works.len() < chunks {
+        works.push(Work::new(p.arch));
+    }
+    let scale = T::from_f64(2.0 / (batch.len().max(1) * p.arch.input) as f64);
+    works[..chunks]
+        .par_iter_mut()
+        .zip(batch.par_chunks(ROWS))
+        .for_each(|(w, rows)| {
+            w.grad.fill(T::ZERO);
+            chunk_gradient(p, x, rows, scale, w);
+        });
+    out.fill(T::ZERO);
+    for w in &works[..chunks] {
+        for (o, &g) in out.iter_mut().zip(&w.grad) {
+            *o += g;
+        }
+    }
+}
+
+/// The activations h (m) and output o = f(x) (n) of each of the images
+/// `rows`, as f64 (for reconstructions and tests).
+pub fn forward<T: Real>(p: &Params<T>, x: &SparseImages<T>, rows: &[usize]) -> Vec<Vec<f64>> {
+    let n = p.arch.input;
+    let mut w = Work::new(p.arch);
+    let mut out = Vec::with_capacity(rows.len());
+    for c in rows.chunks(ROWS) {
+        encode(p, x, c, &mut w.h);
+        decode(p, &w.h, c.len(), &mut w.z);
+        for b in 0..c.len() {
+            out.push(
+                w.z[b * n..(b + 1) * n]
+                    .iter()
+                    .map(|&z| if z > T::ZERO { z.to_f64() } else { 0.0 })
+                    .collect(),
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::Autoencoder;
+    use bayesrg_core::rng::Seed;
+    use rand::RngExt;
+
+    /// Inputs with exact zeros (like images) and an architecture.
+    fn case(input: usize, latent: usize, bias: bool, count: usize) -> (Autoencoder, Vec<f64>) {
+        let arch = Architecture {
+            input,
+            latent,
+            bias,
+        };
+        let mut rng = Seed::new(21).child("data").stream(0);
+        let data: Vec<f64> = (0..input * count)
+            .map(|_| {
+                if rng.random::<f64>() < 0.6 {
+                    0.0
+                } else {
+                    rng.random::<f64>()
+                }
+            })
+            .collect();
+        (Autoencoder::init(arch, Seed::new(5)), data)
+    }
+
+    /// f64 kernels against the per-example reference code of `net` (itself
+    /// checked against central differences in `net::tests`) and against
+    /// central differences directly: both to round-off.
+    #[test]
+    fn f64_gradient_matches_reference_and_numerical() {
+        for (input, latent, bias, count) in
+            [(6, 3, false, 50), (6, 3, true, 50), (30, 20, true, 300)]
+        {
+            let (net, data) = case(input, latent, bias, count);
+            let x = SparseImages::<f64>::new(&data, input);
+            let p = Params::<f64>::from_f64(net.arch, &net.theta);
+            let idx: Vec<usize> = (0..count).rev().collect();
+            let mut g = vec![0.0; net.arch.n_params()];
+            gradient(&p, &x, &idx, &mut Vec::new(), &mut g);
+            let reference = net.batch_gradient(&data, &idx);
+            let scale = reference.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            for (q, (a, b)) in g.iter().zip(&reference).enumerate() {
+                assert!(
+                    (a - b).abs() <= 1e-12 * scale,
+                    "{input} {bias} p {q}: {a} vs {b}"
+                );
+            }
+            if input == 6 {
+                let o = bayesrg_core::numdiff::gradient(
+                    |t| mse(&Params::<f64>::from_f64(net.arch, t), &x),
+                    &net.theta,
+                );
+                for (q, (a, b)) in g.iter().zip(&o).enumerate() {
+                    assert!((a - b).abs() < 1e-7, "bias {bias} p {q}: {a} vs {b}");
+                }
+            }
+            // The loss against the per-example f64 reference.
+            let (l, r) = (mse(&p, &x), net.mse(&data));
+            assert!((l - r).abs() <= 1e-13 * r, "{l} vs {r}");
+        }
+    }
+
+    /// The pre-activations of every unit of `net` over `data`, and a
+    /// componentwise bound on the gradient computed in absolute values: with
+    /// X̄ = |X|, W̄ = |W|, H̄ = W̄₁ᵀX̄ + |b₁|, Z̄ = W̄₂H̄ + |b₂|,
+    /// D̄ = s (Z̄ + X̄) ⊙ 1[Z > 0], Ū = (W̄₂ᵀ D̄) ⊙ 1[H > 0], the gradient's
+    /// absolute chain is ∇̄W₂ = D̄ H̄ᵀ, ∇̄W₁ = X̄ Ūᵀ, ∇̄b₁ = Σ Ū, ∇̄b₂ = Σ D̄.
+    fn abs_chain(net: &Autoencoder, data: &[f64], idx: &[usize]) -> (Vec<f64>, Vec<f64>) {
+        let a = net.arch;
+        let (n, m) = (a.input, a.latent);
+        let abs: Vec<f64> = net.theta.iter().map(|t| t.abs()).collect();
+        let absnet = Autoencoder {
+            arch: a,
+            theta: abs,
+        };
+        let s = 2.0 / (idx.len() * n) as f64;
+        let mut g = vec![0.0; a.n_params()];
+        let mut pre = Vec::new();
+        for &e in idx {
+            let x = &data[e * n..(e + 1) * n];
+            // Signed pre-activations (for the masks and the margins).
+            let mut hz = vec![0.0; m];
+            for j in 0..m {
+                hz[j] = (0..n).map(|i| net.w1()[i * m + j] * x[i]).sum::<f64>()
+                    + if a.bias {
+                        net.theta[a.b1_offset() + j]
+                    } else {
+                        0.0
+                    };
+            }
+            let h: Vec<f64> = hz.iter().map(|v| v.max(0.0)).collect();
+            let mut oz = vec![0.0; n];
+            for k in 0..n {
+                oz[k] = (0..m).map(|j| net.w2()[k * m + j] * h[j]).sum::<f64>()
+                    + if a.bias {
+                        net.theta[a.b2_offset() + k]
+                    } else {
+                        0.0
+                    };
+            }
+            pre.extend(&hz);
+            pre.extend(&oz);
+            // The absolute chain.
+            let hbar: Vec<f64> = (0..m)
+                .map(|j| {
+                    (0..n).map(|i| absnet.w1()[i * m + j] * x[i]).sum::<f64>()
+                        + if a.bias {
+                            absnet.theta[a.b1_offset() + j]
+                        } else {
+                            0.0
+                        }
+                })
+                .collect();
+            let zbar: Vec<f64> = (0..n)
+                .map(|k| {
+                    (0..m)
+                        .map(|j| absnet.w2()[k * m + j] * hbar[j])
+                        .sum::<f64>()
+                        + if a.bias {
+                            absnet.theta[a.b2_offset() + k]
+                        } else {
+                            0.0
+                        }
+                })
+                .collect();
+            let dbar: Vec<f64> = (0..n)
+                .map(|k| {
+                    if oz[k] > 0.0 {
+                        s * (zbar[k] + x[k])
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let ubar: Vec<f64> = (0..m)
+                .map(|j| {
+                    if hz[j] > 0.0 {
+                        (0..n).map(|k| absnet.w2()[k * m + j] * dbar[k]).sum()
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            for i in 0..n {
+                for j in 0..m {
+                    g[i * m + j] += x[i] * ubar[j];
+                }
+            }
+            for k in 0..n {
+                for j in 0..m {
+                    g[a.w2_offset() + k * m + j] += dbar[k] * hbar[j];
+                }
+            }
+            if a.bias {
+                for j in 0..m {
+                    g[a.b1_offset() + j] += ubar[j];
+                }
+                for k in 0..n {
+                    g[a.b2_offset() + k] += dbar[k];
+                }
+            }
+        }
+        (g, pre)
+    }
+
+    /// The f32 gradient against the f64 one within the standard rounding-error
+    /// bound of a chain of sums (Higham §3.1): to first order,
+    /// |ĝ − g| ≤ γ_K · ḡ with ḡ the same computation in absolute values
+    /// ([`abs_chain`]), γ_K = Ku/(1 − Ku), u = 2⁻²⁴, and K the total length of
+    /// the chain: rounding x and θ to f32 (2), the encoder sum (n + 1), the
+    /// decoder sum (m + 1), the residual (2), D W₂ (n), the sums over the
+    /// batch (B) and over the chunks (B/ROWS + 1). The bound holds where the
+    /// f32 and f64 ReLU masks agree, so the test keeps the images whose
+    /// pre-activations are all farther than 10⁻⁴ from 0 (their f32 error is
+    /// below γ_{n+m+4}·z̄ ≈ 10⁻⁵ here). A deliberately wrong f32 network (one weight
+    /// off by 10⁻³; the observed error is about 400 times inside the bound) must
+    /// break it.
+    #[test]
+    fn f32_gradient_within_rounding_bound_of_f64() {
+        for (input, latent, bias, count) in [(6, 3, true, 200), (30, 20, false, 300)] {
+            let (net, data) = case(input, latent, bias, count);
+            // Keep the images whose pre-activations are all farther than 10⁻⁴
+            // from 0 (most of them).
+            let units = latent + input;
+            let (_, pre) = abs_chain(&net, &data, &(0..count).collect::<Vec<_>>());
+            let idx: Vec<usize> = (0..count)
+                .filter(|&e| {
+                    pre[e * units..(e + 1) * units]
+                        .iter()
+                        .all(|v| v.abs() > 1e-4)
+                })
+                .collect();
+            assert!(
+                idx.len() > count / 2,
+                "{} of {count} images kept",
+                idx.len()
+            );
+            let (gbar, _) = abs_chain(&net, &data, &idx);
+            let count = idx.len();
+            let x64 = SparseImages::<f64>::new(&data, input);
+            let x32 = SparseImages::<f32>::new(&data, input);
+            let mut g64 = vec![0.0; net.arch.n_params()];
+            gradient(
+                &Params::<f64>::from_f64(net.arch, &net.theta),
+                &x64,
+                &idx,
+                &mut Vec::new(),
+                &mut g64,
+            );
+            let k = (2 + input + 1 + latent + 1 + 2 + input + count + count / ROWS + 1) as f64;
+            let u = <f32 as Real>::UNIT_ROUNDOFF;
+            let gamma = k * u / (1.0 - k * u);
+            let check = |p32: &Params<f32>| {
+                let mut g32 = vec![0.0f32; net.arch.n_params()];
+                gradient(p32, &x32, &idx, &mut Vec::new(), &mut g32);
+                g32.iter()
+                    .zip(&g64)
+                    .zip(&gbar)
+                    .map(|((a, b), bar)| {
+                        (a.to_f64() - b).abs() / (gamma * bar).max(f64::MIN_POSITIVE)
+                    })
+                    .fold(0.0f64, f64::max)
+            };
+            let p32 = Params::<f32>::from_f64(net.arch, &net.theta);
+            let worst = check(&p32);
+            assert!(worst <= 1.0, "{input}: error / bound = {worst}");
+            let mut wrong = p32.clone();
+            wrong.theta[net.arch.w2_offset()] *= 1.0 + 1e-3;
+            let w = check(&wrong);
+            assert!(w > 1.0, "a wrong weight must break the bound");
+        }
+    }
+
+    #[test]
+    fn same_bits_with_any_thread_count() {
+        let (net, data) = case(30, 20, true, 700);
+        let x = SparseImages::<f32>::new(&data, 30);
+        let p = Params::<f32>::from_f64(net.arch, &net.theta);
+        let idx: Vec<usize> = (0..700).map(|i| (i * 37) % 700).collect();
+        let run = |t| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .unwrap()
+                .install(|| {
+                    let mut g = vec![0.0f32; net.arch.n_params()];
+                    gradient(&p, &x, &idx, &mut Vec::new(), &mut g);
+                    (g, mse(&p, &x).to_bits())
+                })
+        };
+        let one = run(1);
+        assert_eq!(one, run(2));
+        assert_eq!(one, run(4));
+        // And the parallel loss is the one-thread sum.
+        let rows: Vec<usize> = (0..700).collect();
+        let seq = sse(&p, &x, &rows, &mut Work::new(net.arch)) / (700.0 * 30.0);
+        assert_eq!(seq.to_bits(), one.1);
+    }
+
+    #[test]
+    fn forward_matches_reference() {
+        let (net, data) = case(30, 20, true, 5);
+        let x = SparseImages::<f64>::new(&data, 30);
+        let p = Params::<f64>::from_f64(net.arch, &net.theta);
+        let f = forward(&p, &x, &[0, 1, 2, 3, 4]);
+        for (e, o) in f.iter().enumerate() {
+            let r = net.forward(&data[e * 30..(e + 1) * 30]);
+            for (a, b) in o.iter().zip(&r) {
+                assert!((a - b).abs() <= 1e-14 * (1.0 + b.abs()));
+            }
+        }
+    }
+}
