@@ -9,7 +9,12 @@
 use crate::error::{Error, Result};
 use crate::linalg;
 use crate::numdiff;
-use nalgebra::{DMatrix, DVector};
+use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, DVector};
+
+/// Below this dimension a block product is done row by row: nalgebra hands
+/// products to matrixmultiply only when every side exceeds 5, and row loops
+/// are faster for such small factors.
+const GEMM_MIN_DIM: usize = 5;
 use std::sync::Arc;
 
 /// A drift b(y, τ) in ℝᵈ.
@@ -18,6 +23,16 @@ pub trait Drift: Send + Sync {
     fn dim(&self) -> usize;
     /// Writes b(y, τ) into `out` (overwriting it).
     fn eval(&self, y: &[f64], t: f64, out: &mut [f64]);
+    /// Writes b(yᵢ, τ) for every row yᵢ of `ys` (n × d, row-major: a block of
+    /// paths) into the same row of `out` (n × d). The default calls
+    /// [`Drift::eval`] row by row; drifts with structure override it (a linear
+    /// drift is one matrix product for the whole block).
+    fn eval_block(&self, ys: &[f64], t: f64, out: &mut [f64]) {
+        let d = self.dim();
+        for (y, o) in ys.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+            self.eval(y, t, o);
+        }
+    }
     /// The matrix B and centre m when the drift is linear, b(y) = −B(y − m),
     /// constant in τ; `None` otherwise. The exact Gaussian stepper needs it.
     fn linear(&self) -> Option<(DMatrix<f64>, DVector<f64>)> {
@@ -43,6 +58,9 @@ impl Drift for ZeroDrift {
         self.dim
     }
     fn eval(&self, _y: &[f64], _t: f64, out: &mut [f64]) {
+        out.fill(0.0);
+    }
+    fn eval_block(&self, _ys: &[f64], _t: f64, out: &mut [f64]) {
         out.fill(0.0);
     }
     fn linear(&self) -> Option<(DMatrix<f64>, DVector<f64>)> {
@@ -75,6 +93,11 @@ impl Drift for ConstantDrift {
     fn eval(&self, _y: &[f64], _t: f64, out: &mut [f64]) {
         out.copy_from_slice(&self.velocity);
     }
+    fn eval_block(&self, _ys: &[f64], _t: f64, out: &mut [f64]) {
+        for o in out.chunks_exact_mut(self.velocity.len()) {
+            o.copy_from_slice(&self.velocity);
+        }
+    }
 }
 
 /// The linear (Ornstein–Uhlenbeck) drift b(y) = −B(y − m).
@@ -85,6 +108,8 @@ impl Drift for ConstantDrift {
 pub struct LinearDrift {
     b: DMatrix<f64>,
     m: DVector<f64>,
+    /// Bm, for the block form b(Y) = 1(Bm)ᵀ − YBᵀ.
+    bm: DVector<f64>,
 }
 
 impl LinearDrift {
@@ -101,7 +126,8 @@ impl LinearDrift {
         if b.iter().chain(m.iter()).any(|v| !v.is_finite()) {
             return Err(Error::Msg("linear drift: non-finite entry".into()));
         }
-        Ok(LinearDrift { b, m })
+        let bm = &b * &m;
+        Ok(LinearDrift { b, m, bm })
     }
 
     /// The drift −½K⁻¹P(y − m) of the quadratic potential V = ½(y − m)ᵀP(y − m)
@@ -140,6 +166,25 @@ impl Drift for LinearDrift {
                 *o += c * r;
             }
         }
+    }
+    fn eval_block(&self, ys: &[f64], t: f64, out: &mut [f64]) {
+        let d = self.m.len();
+        if d <= GEMM_MIN_DIM {
+            for (y, o) in ys.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+                self.eval(y, t, o);
+            }
+            return;
+        }
+        // Column-major views of the row-major blocks: Yᵀ and outᵀ are d × n.
+        // outᵀ = Bm·1ᵀ − B·Yᵀ, one matrix product (matrixmultiply through
+        // nalgebra, with run-time CPU-feature dispatch).
+        let n = ys.len() / d;
+        let y = DMatrixView::from_slice(ys, d, n);
+        let mut o = DMatrixViewMut::from_slice(out, d, n);
+        for mut col in o.column_iter_mut() {
+            col.copy_from(&self.bm);
+        }
+        o.gemm(-1.0, &self.b, &y, 1.0);
     }
     fn linear(&self) -> Option<(DMatrix<f64>, DVector<f64>)> {
         Some((self.b.clone(), self.m.clone()))
@@ -368,6 +413,26 @@ impl AdditiveNoise {
                 *o += t * c;
             }
         }
+    }
+}
+
+impl AdditiveNoise {
+    /// `out += s·W·θᵀ` for a block of paths: row i of `out` (n × d, row-major)
+    /// gets s·θ·wᵢ, wᵢ the row i of `w` (n × m, row-major). One matrix product
+    /// when d and m exceed 5, row-wise [`AdditiveNoise::apply_add`] otherwise.
+    pub fn apply_add_block(&self, w: &[f64], s: f64, out: &mut [f64]) {
+        let (d, m) = (self.d, self.m);
+        if d <= GEMM_MIN_DIM || m <= GEMM_MIN_DIM {
+            for (wi, oi) in w.chunks_exact(m).zip(out.chunks_exact_mut(d)) {
+                self.apply_add(wi, s, oi);
+            }
+            return;
+        }
+        let n = w.len() / m;
+        let wt = DMatrixView::from_slice(w, m, n);
+        let theta = DMatrixView::from_slice(&self.theta, d, m);
+        let mut o = DMatrixViewMut::from_slice(out, d, n);
+        o.gemm(s, &theta, &wt, 1.0);
     }
 }
 
