@@ -12,7 +12,7 @@ so that paths × steps × d ≤ 10⁸ (the NumPy side would take minutes otherwi
 
 bayesrg side: the criterion bench binary in peer mode (`BAYESRG_SDE_PEER=1 cargo
 bench -p bayesrg-core --bench sde`), which times `simulate` only (best of
---repeats) and then the floor: drawing the same number of standard normals with
+--repeats), the former path-by-path ChaCha8 kernel (for before/after) and then the floor: drawing the same number of standard normals with
 the same seeded per-chunk generator on the same threads. NumPy side:
 numpy_em.py, best of --repeats runs with default and with single-threaded BLAS.
 
@@ -120,7 +120,8 @@ def main():
         rows.append((d, steps, br, npy, ratio, zb, zn, same))
         print(f"d = {d:3}, paths = {a.paths}, steps = {steps}: bayesrg {br['path_steps_per_second']:.3e} "
               f"path-steps/s ({br['threads']} threads, {br['kernel']} lanes), NumPy "
-              f"{npy['path_steps_per_second']:.3e}; ratio {ratio:.1f}x; floor fraction "
+              f"{npy['path_steps_per_second']:.3e}; ratio {ratio:.1f}x (former path-by-path kernel "
+              f"{br['before_path_steps_per_second']:.3e}: {br['before_path_steps_per_second'] / npy['path_steps_per_second']:.1f}x); floor fraction "
               f"{br['floor_fraction']:.2f} (floor {br['floor_normals_per_second']:.3e} normals/s); "
               f"law max|z| bayesrg {zb:.2f}, NumPy {zn:.2f} -> {'same law' if same else 'LAW DIFFERS'}",
               flush=True)
@@ -132,11 +133,12 @@ def main():
     print(f"NumPy standard_normal alone: {np_normals:.3e} normals/s (one thread)")
     print(f"load average after: {os.getloadavg()}")
     print()
-    print("| d | steps | bayesrg path-steps/s | NumPy path-steps/s | ratio | floor fraction | law |")
-    print("|---|---|---|---|---|---|---|")
+    print("| d | steps | bayesrg path-steps/s | former kernel | NumPy path-steps/s | ratio (former) | floor fraction | law |")
+    print("|---|---|---|---|---|---|---|---|")
     for d, steps, br, npy, ratio, zb, zn, same in rows:
-        print(f"| {d} | {steps} | {br['path_steps_per_second']:.2e} | {npy['path_steps_per_second']:.2e} | "
-              f"{ratio:.1f}x | {br['floor_fraction']:.2f} | {'same' if same else 'DIFFERS'} "
+        before = br["before_path_steps_per_second"]
+        print(f"| {d} | {steps} | {br['path_steps_per_second']:.2e} | {before:.2e} | {npy['path_steps_per_second']:.2e} | "
+              f"{ratio:.1f}x ({before / npy['path_steps_per_second']:.1f}x) | {br['floor_fraction']:.2f} | {'same' if same else 'DIFFERS'} "
               f"(max abs z {max(zb, zn):.1f}) |")
     sys.exit(0 if ok else 1)
 

@@ -16,7 +16,8 @@
 
 use bayesrg_core::rng::{CHUNK, NormalStream, par_chunks};
 use bayesrg_core::sde::ensemble::{EnsembleConfig, simulate};
-use bayesrg_core::sde::steppers::EulerMaruyama;
+use bayesrg_core::sde::brownian::draw_increment;
+use bayesrg_core::sde::steppers::{EulerMaruyama, Increment, Stepper, Workspace};
 use bayesrg_core::sde::terms::*;
 use criterion::{Criterion, Throughput, criterion_group};
 use nalgebra::{DMatrix, DVector};
@@ -49,6 +50,33 @@ fn draw_floor(paths: usize, per_path: usize, seed: u64) -> f64 {
             ns.fill(&mut buf[..k]);
             acc += buf[0];
             left -= k;
+        }
+        acc
+    })
+    .into_iter()
+    .sum()
+}
+
+/// The ensemble kernel before the block stepping of issue 13, for the
+/// before/after ratio: path after path, step after step, ChaCha8 + Ziggurat
+/// increments and [`Stepper::step`] per path (the former body of `simulate`,
+/// without saving). Returns a checksum.
+fn path_by_path(p: &Problem, paths: usize, steps: usize, h: f64, seed: u64) -> f64 {
+    let d = p.dim();
+    par_chunks(paths, seed, |_, r, rng| {
+        let mut ws = Workspace::new(d, d);
+        let mut dw = vec![0.0; d];
+        let mut y = vec![0.0; d];
+        let mut acc = 0.0;
+        for _ in r {
+            y.fill(1.0);
+            ws.reset();
+            for s in 0..steps {
+                draw_increment(rng, h, &mut dw, None);
+                let inc = Increment { h, dw: &dw, dz: &[] };
+                EulerMaruyama.step(p, s as f64 * h, &inc, &mut y, &mut ws);
+            }
+            acc += y[0];
         }
         acc
     })
@@ -105,7 +133,9 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// One timed run for `benches/peers/run_sde.py`; prints one JSON line.
+/// One timed run for `benches/peers/run_sde.py`; prints one JSON line. Also
+/// times the former path-by-path kernel ([`path_by_path`]) for the
+/// before/after ratio.
 fn peer() {
     let d = env("BAYESRG_SDE_DIM", 10);
     let paths = env("BAYESRG_SDE_PATHS", 100_000);
@@ -128,6 +158,12 @@ fn peer() {
         black_box(draw_floor(paths, steps * d, 1));
         floor = floor.min(t.elapsed().as_secs_f64());
     }
+    let mut before = f64::INFINITY;
+    for _ in 0..repeats {
+        let t = Instant::now();
+        black_box(path_by_path(&p, paths, steps, h, 1));
+        before = before.min(t.elapsed().as_secs_f64());
+    }
     let ens = ens.unwrap();
     let cov = ens.cov(0);
     let rows: Vec<Vec<f64>> = (0..d).map(|i| cov.row(i).iter().copied().collect()).collect();
@@ -135,12 +171,13 @@ fn peer() {
     println!(
         "{{\"dim\": {d}, \"paths\": {paths}, \"steps\": {steps}, \"threads\": {}, \
          \"seconds\": {best}, \"path_steps_per_second\": {}, \"floor_seconds\": {floor}, \
-         \"floor_normals_per_second\": {}, \"floor_fraction\": {}, \"kernel\": \"{:?}\", \
+         \"floor_normals_per_second\": {}, \"floor_fraction\": {}, \"before_path_steps_per_second\": {}, \"kernel\": \"{:?}\", \
          \"mean\": {:?}, \"cov\": {:?}}}",
         rayon::current_num_threads(),
         ps / best,
         ps * d as f64 / floor,
         floor / best,
+        ps / before,
         bayesrg_core::rng::LaneKernel::detect(),
         ens.mean(0).as_slice(),
         rows
