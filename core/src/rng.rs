@@ -207,6 +207,7 @@ impl LaneKernel {
 }
 
 #[inline(always)]
+#[allow(clippy::needless_range_loop)] // lane-indexed SoA state: the form LLVM vectorises
 fn lanes_fill(s: &mut [[u64; LANES]; 4], out: &mut [u64; WORDS]) {
     for o in out.chunks_exact_mut(LANES) {
         for l in 0..LANES {
@@ -227,15 +228,19 @@ fn lanes_fill_baseline(s: &mut [[u64; LANES]; 4], out: &mut [u64; WORDS]) {
     lanes_fill(s, out)
 }
 
+/// # Safety
+/// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn lanes_fill_avx2(s: &mut [[u64; LANES]; 4], out: &mut [u64; WORDS]) {
+unsafe fn lanes_fill_avx2(s: &mut [[u64; LANES]; 4], out: &mut [u64; WORDS]) {
     lanes_fill(s, out)
 }
 
+/// # Safety
+/// The CPU must support AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn lanes_fill_avx512(s: &mut [[u64; LANES]; 4], out: &mut [u64; WORDS]) {
+unsafe fn lanes_fill_avx512(s: &mut [[u64; LANES]; 4], out: &mut [u64; WORDS]) {
     lanes_fill(s, out)
 }
 
@@ -248,6 +253,7 @@ impl NormalStream {
 
     /// As [`NormalStream::new`] with a given kernel (tests compare kernels).
     /// A kernel the CPU lacks falls back to [`LaneKernel::Baseline`].
+    #[allow(clippy::needless_range_loop)]
     pub fn with_kernel<R: rand::Rng + ?Sized>(rng: &mut R, kernel: LaneKernel) -> Self {
         let mut s = [[0u64; LANES]; 4];
         for l in 0..LANES {

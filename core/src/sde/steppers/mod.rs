@@ -151,6 +151,7 @@ impl BlockWorkspace {
 
 /// Steps each path of a block with [`Stepper::step`], one after the other,
 /// carrying each path's memory: the default [`Stepper::step_block`].
+#[allow(clippy::too_many_arguments)]
 pub fn step_rows<S: Stepper + ?Sized>(
     stepper: &S,
     problem: &Problem,
@@ -261,11 +262,11 @@ mod tests {
     }
 
     /// Euler–Maruyama's block step (matrix products) equals its row-by-row step
-    /// (the oracle: [`Stepper::step`] on each path), at d = 3 (row loops) and
-    /// d = 12 (matrix products), for linear and constant drifts.
+    /// (the oracle: [`Stepper::step`] on each path), at d = 3 and 12 (unrolled
+    /// row loops) and d = 20 (matrix products), for linear and constant drifts.
     #[test]
     fn euler_maruyama_block_step_equals_row_steps() {
-        for d in [3usize, 12] {
+        for d in [3usize, 12, 20] {
             for linear in [true, false] {
                 let p = problem(d, linear);
                 let n = 37;
