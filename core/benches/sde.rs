@@ -15,8 +15,8 @@
 //! covariance for the law check.
 
 use bayesrg_core::rng::{CHUNK, NormalStream, par_chunks};
-use bayesrg_core::sde::ensemble::{EnsembleConfig, simulate};
 use bayesrg_core::sde::brownian::draw_increment;
+use bayesrg_core::sde::ensemble::{EnsembleConfig, simulate};
 use bayesrg_core::sde::steppers::{EulerMaruyama, Increment, Stepper, Workspace};
 use bayesrg_core::sde::terms::*;
 use criterion::{Criterion, Throughput, criterion_group};
@@ -73,7 +73,11 @@ fn path_by_path(p: &Problem, paths: usize, steps: usize, h: f64, seed: u64) -> f
             ws.reset();
             for s in 0..steps {
                 draw_increment(rng, h, &mut dw, None);
-                let inc = Increment { h, dw: &dw, dz: &[] };
+                let inc = Increment {
+                    h,
+                    dw: &dw,
+                    dz: &[],
+                };
                 EulerMaruyama.step(p, s as f64 * h, &inc, &mut y, &mut ws);
             }
             acc += y[0];
@@ -166,7 +170,9 @@ fn peer() {
     }
     let ens = ens.unwrap();
     let cov = ens.cov(0);
-    let rows: Vec<Vec<f64>> = (0..d).map(|i| cov.row(i).iter().copied().collect()).collect();
+    let rows: Vec<Vec<f64>> = (0..d)
+        .map(|i| cov.row(i).iter().copied().collect())
+        .collect();
     let ps = (paths * steps) as f64;
     println!(
         "{{\"dim\": {d}, \"paths\": {paths}, \"steps\": {steps}, \"threads\": {}, \

@@ -421,7 +421,10 @@ mod tests {
         for (w, c) in states[0].iter().zip(seed.chunks_mut(8)) {
             c.copy_from_slice(&w.to_le_bytes());
         }
-        assert_ne!(other.next_word(), Xoshiro256PlusPlus::from_seed(seed).next_u64());
+        assert_ne!(
+            other.next_word(),
+            Xoshiro256PlusPlus::from_seed(seed).next_u64()
+        );
     }
 
     /// The normals have the moments of N(0, 1): mean 0, variance 1, fourth moment

@@ -26,22 +26,70 @@ const ROW_KERNEL_MAX_DIM: usize = 16;
 macro_rules! seq_macro_dims {
     ($d:expr, $D:ident, $call:expr) => {
         match $d {
-            1 => { const $D: usize = 1; $call }
-            2 => { const $D: usize = 2; $call }
-            3 => { const $D: usize = 3; $call }
-            4 => { const $D: usize = 4; $call }
-            5 => { const $D: usize = 5; $call }
-            6 => { const $D: usize = 6; $call }
-            7 => { const $D: usize = 7; $call }
-            8 => { const $D: usize = 8; $call }
-            9 => { const $D: usize = 9; $call }
-            10 => { const $D: usize = 10; $call }
-            11 => { const $D: usize = 11; $call }
-            12 => { const $D: usize = 12; $call }
-            13 => { const $D: usize = 13; $call }
-            14 => { const $D: usize = 14; $call }
-            15 => { const $D: usize = 15; $call }
-            _ => { const $D: usize = 16; $call }
+            1 => {
+                const $D: usize = 1;
+                $call
+            }
+            2 => {
+                const $D: usize = 2;
+                $call
+            }
+            3 => {
+                const $D: usize = 3;
+                $call
+            }
+            4 => {
+                const $D: usize = 4;
+                $call
+            }
+            5 => {
+                const $D: usize = 5;
+                $call
+            }
+            6 => {
+                const $D: usize = 6;
+                $call
+            }
+            7 => {
+                const $D: usize = 7;
+                $call
+            }
+            8 => {
+                const $D: usize = 8;
+                $call
+            }
+            9 => {
+                const $D: usize = 9;
+                $call
+            }
+            10 => {
+                const $D: usize = 10;
+                $call
+            }
+            11 => {
+                const $D: usize = 11;
+                $call
+            }
+            12 => {
+                const $D: usize = 12;
+                $call
+            }
+            13 => {
+                const $D: usize = 13;
+                $call
+            }
+            14 => {
+                const $D: usize = 14;
+                $call
+            }
+            15 => {
+                const $D: usize = 15;
+                $call
+            }
+            _ => {
+                const $D: usize = 16;
+                $call
+            }
         }
     };
 }

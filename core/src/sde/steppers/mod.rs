@@ -252,13 +252,23 @@ mod tests {
     fn problem(d: usize, linear: bool) -> Problem {
         let k_inv = DMatrix::from_fn(d, d, |i, j| 0.5f64.powi((i as i32 - j as i32).abs()));
         let drift: Arc<dyn Drift> = if linear {
-            let b = DMatrix::from_fn(d, d, |i, j| if i == j { 1.5 } else { 0.1 / (1.0 + (i + 2 * j) as f64) });
+            let b = DMatrix::from_fn(d, d, |i, j| {
+                if i == j {
+                    1.5
+                } else {
+                    0.1 / (1.0 + (i + 2 * j) as f64)
+                }
+            });
             let m = DVector::from_fn(d, |i, _| 1e3 * (i as f64 - 0.3));
             Arc::new(LinearDrift::new(b, m).unwrap())
         } else {
             Arc::new(ConstantDrift::new((0..d).map(|i| i as f64 - 2.0).collect()))
         };
-        Problem::new(drift, Diffusion::Additive(AdditiveNoise::from_k_inv(&k_inv).unwrap())).unwrap()
+        Problem::new(
+            drift,
+            Diffusion::Additive(AdditiveNoise::from_k_inv(&k_inv).unwrap()),
+        )
+        .unwrap()
     }
 
     /// Euler–Maruyama's block step (matrix products) equals its row-by-row step
@@ -271,22 +281,32 @@ mod tests {
                 let p = problem(d, linear);
                 let n = 37;
                 let h = 0.013;
-                let y0: Vec<f64> = (0..n * d).map(|k| ((k * 7919) % 101) as f64 * 0.37 - 15.0).collect();
-                let dw: Vec<f64> = (0..n * d).map(|k| ((k * 104_729) % 89) as f64 * 0.01 - 0.44).collect();
+                let y0: Vec<f64> = (0..n * d)
+                    .map(|k| ((k * 7919) % 101) as f64 * 0.37 - 15.0)
+                    .collect();
+                let dw: Vec<f64> = (0..n * d)
+                    .map(|k| ((k * 104_729) % 89) as f64 * 0.01 - 0.44)
+                    .collect();
                 let mut ws = BlockWorkspace::new(n, d, d);
                 let mut block = y0.clone();
                 EulerMaruyama.step_block(&p, 0.0, h, &dw, &[], &mut block, &mut ws);
                 let mut rows = y0.clone();
                 step_rows(&EulerMaruyama, &p, 0.0, h, &dw, &[], &mut rows, &mut ws);
                 let scale = y0.iter().fold(1.0f64, |a, v| a.max(v.abs())) * 1e3;
-                let err = block.iter().zip(&rows).fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
+                let err = block
+                    .iter()
+                    .zip(&rows)
+                    .fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
                 assert!(err <= 1e-13 * scale, "d = {d}, linear = {linear}: {err}");
                 // Power: the increments of another path give a different step.
                 let mut shifted = dw.clone();
                 shifted.rotate_left(d);
                 let mut wrong = y0.clone();
                 EulerMaruyama.step_block(&p, 0.0, h, &shifted, &[], &mut wrong, &mut ws);
-                let diff = wrong.iter().zip(&rows).fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
+                let diff = wrong
+                    .iter()
+                    .zip(&rows)
+                    .fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
                 assert!(diff > 1e-3, "d = {d}: {diff}");
             }
         }
