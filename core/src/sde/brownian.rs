@@ -6,6 +6,7 @@
 //! Var ΔW = h, Var ΔZ = h³/3, Cov = h²/2, drawn from two standard normals ξ, η as
 //! ΔW = √h ξ, ΔZ = ½h^{3/2}(ξ + η/√3).
 
+use crate::rng::NormalStream;
 use crate::sde::steppers::{Stepper, Workspace};
 use crate::sde::terms::Problem;
 use rand::Rng;
@@ -37,6 +38,27 @@ pub fn draw_increment<R: Rng + ?Sized>(
                 *z = c * (xi + eta * r3);
             }
         }
+    }
+}
+
+/// Fills `dw` with ΔW over a step h for a block of paths (any number of
+/// coordinates, drawn from `normals`) and, when `dz` is given (same length),
+/// ΔZ jointly with it. The law is that of [`draw_increment`]; the order of the
+/// draws is: all ξ of the block, then all η.
+#[inline]
+pub fn draw_increments(normals: &mut NormalStream, h: f64, dw: &mut [f64], dz: Option<&mut [f64]>) {
+    let sh = h.sqrt();
+    normals.fill(dw);
+    if let Some(dz) = dz {
+        normals.fill(dz);
+        let c = 0.5 * h * sh;
+        let r3 = 1.0 / 3f64.sqrt();
+        for (w, z) in dw.iter().zip(dz.iter_mut()) {
+            *z = c * (*w + *z * r3);
+        }
+    }
+    for w in dw.iter_mut() {
+        *w *= sh;
     }
 }
 

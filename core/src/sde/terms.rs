@@ -9,7 +9,90 @@
 use crate::error::{Error, Result};
 use crate::linalg;
 use crate::numdiff;
-use nalgebra::{DMatrix, DVector};
+use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, DVector};
+
+/// Below this dimension a block product is done row by row: nalgebra hands
+/// products to matrixmultiply only when every side exceeds 5, and row loops
+/// are faster for such small factors.
+const GEMM_MIN_DIM: usize = 5;
+
+/// Up to this dimension, block products of a square d × d factor use row loops
+/// monomorphised for d (fully unrolled, vectorised by the compiler): for such
+/// small factors they beat a general matrix product, whose packing costs as
+/// much as the arithmetic.
+const ROW_KERNEL_MAX_DIM: usize = 16;
+
+/// Calls `$call` with the const `$D` equal to the run-time `$d` (1..=16).
+macro_rules! seq_macro_dims {
+    ($d:expr, $D:ident, $call:expr) => {
+        match $d {
+            1 => {
+                const $D: usize = 1;
+                $call
+            }
+            2 => {
+                const $D: usize = 2;
+                $call
+            }
+            3 => {
+                const $D: usize = 3;
+                $call
+            }
+            4 => {
+                const $D: usize = 4;
+                $call
+            }
+            5 => {
+                const $D: usize = 5;
+                $call
+            }
+            6 => {
+                const $D: usize = 6;
+                $call
+            }
+            7 => {
+                const $D: usize = 7;
+                $call
+            }
+            8 => {
+                const $D: usize = 8;
+                $call
+            }
+            9 => {
+                const $D: usize = 9;
+                $call
+            }
+            10 => {
+                const $D: usize = 10;
+                $call
+            }
+            11 => {
+                const $D: usize = 11;
+                $call
+            }
+            12 => {
+                const $D: usize = 12;
+                $call
+            }
+            13 => {
+                const $D: usize = 13;
+                $call
+            }
+            14 => {
+                const $D: usize = 14;
+                $call
+            }
+            15 => {
+                const $D: usize = 15;
+                $call
+            }
+            _ => {
+                const $D: usize = 16;
+                $call
+            }
+        }
+    };
+}
 use std::sync::Arc;
 
 /// A drift b(y, τ) in ℝᵈ.
@@ -18,6 +101,16 @@ pub trait Drift: Send + Sync {
     fn dim(&self) -> usize;
     /// Writes b(y, τ) into `out` (overwriting it).
     fn eval(&self, y: &[f64], t: f64, out: &mut [f64]);
+    /// Writes b(yᵢ, τ) for every row yᵢ of `ys` (n × d, row-major: a block of
+    /// paths) into the same row of `out` (n × d). The default calls
+    /// [`Drift::eval`] row by row; drifts with structure override it (a linear
+    /// drift is one matrix product for the whole block).
+    fn eval_block(&self, ys: &[f64], t: f64, out: &mut [f64]) {
+        let d = self.dim();
+        for (y, o) in ys.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+            self.eval(y, t, o);
+        }
+    }
     /// The matrix B and centre m when the drift is linear, b(y) = −B(y − m),
     /// constant in τ; `None` otherwise. The exact Gaussian stepper needs it.
     fn linear(&self) -> Option<(DMatrix<f64>, DVector<f64>)> {
@@ -43,6 +136,9 @@ impl Drift for ZeroDrift {
         self.dim
     }
     fn eval(&self, _y: &[f64], _t: f64, out: &mut [f64]) {
+        out.fill(0.0);
+    }
+    fn eval_block(&self, _ys: &[f64], _t: f64, out: &mut [f64]) {
         out.fill(0.0);
     }
     fn linear(&self) -> Option<(DMatrix<f64>, DVector<f64>)> {
@@ -75,6 +171,11 @@ impl Drift for ConstantDrift {
     fn eval(&self, _y: &[f64], _t: f64, out: &mut [f64]) {
         out.copy_from_slice(&self.velocity);
     }
+    fn eval_block(&self, _ys: &[f64], _t: f64, out: &mut [f64]) {
+        for o in out.chunks_exact_mut(self.velocity.len()) {
+            o.copy_from_slice(&self.velocity);
+        }
+    }
 }
 
 /// The linear (Ornstein–Uhlenbeck) drift b(y) = −B(y − m).
@@ -85,6 +186,8 @@ impl Drift for ConstantDrift {
 pub struct LinearDrift {
     b: DMatrix<f64>,
     m: DVector<f64>,
+    /// Bm, for the block form b(Y) = 1(Bm)ᵀ − YBᵀ.
+    bm: DVector<f64>,
 }
 
 impl LinearDrift {
@@ -101,7 +204,8 @@ impl LinearDrift {
         if b.iter().chain(m.iter()).any(|v| !v.is_finite()) {
             return Err(Error::Msg("linear drift: non-finite entry".into()));
         }
-        Ok(LinearDrift { b, m })
+        let bm = &b * &m;
+        Ok(LinearDrift { b, m, bm })
     }
 
     /// The drift −½K⁻¹P(y − m) of the quadratic potential V = ½(y − m)ᵀP(y − m)
@@ -141,9 +245,63 @@ impl Drift for LinearDrift {
             }
         }
     }
+    fn eval_block(&self, ys: &[f64], _t: f64, out: &mut [f64]) {
+        let d = self.m.len();
+        if d <= ROW_KERNEL_MAX_DIM {
+            // Row loops unrolled for the dimension (no per-row calls, no packing).
+            let (b, bm) = (self.b.as_slice(), self.bm.as_slice());
+            seq_macro_dims!(d, D, {
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2 (checked just above).
+                    unsafe { linear_rows_avx2::<D>(b, bm, ys, out) };
+                    return;
+                }
+                linear_rows::<D>(b, bm, ys, out)
+            });
+            return;
+        }
+        // Column-major views of the row-major blocks: Yᵀ and outᵀ are d × n.
+        // outᵀ = Bm·1ᵀ − B·Yᵀ, one matrix product (matrixmultiply through
+        // nalgebra, with run-time CPU-feature dispatch).
+        let n = ys.len() / d;
+        let y = DMatrixView::from_slice(ys, d, n);
+        let mut o = DMatrixViewMut::from_slice(out, d, n);
+        for mut col in o.column_iter_mut() {
+            col.copy_from(&self.bm);
+        }
+        o.gemm(-1.0, &self.b, &y, 1.0);
+    }
     fn linear(&self) -> Option<(DMatrix<f64>, DVector<f64>)> {
         Some((self.b.clone(), self.m.clone()))
     }
+}
+
+/// outᵢ = Bm − B yᵢ for each row of a block, B (D × D) column-major.
+#[inline(always)]
+fn linear_rows<const D: usize>(b: &[f64], bm: &[f64], ys: &[f64], out: &mut [f64]) {
+    let (b, bm) = (&b[..D * D], &bm[..D]);
+    for (y, o) in ys.chunks_exact(D).zip(out.chunks_exact_mut(D)) {
+        let mut acc = [0.0; D];
+        acc.copy_from_slice(bm);
+        for j in 0..D {
+            let yj = y[j];
+            for a in 0..D {
+                acc[a] -= b[j * D + a] * yj;
+            }
+        }
+        o.copy_from_slice(&acc);
+    }
+}
+
+/// [`linear_rows`] compiled with AVX2 (no FMA, so the same bits as the baseline).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn linear_rows_avx2<const D: usize>(b: &[f64], bm: &[f64], ys: &[f64], out: &mut [f64]) {
+    linear_rows::<D>(b, bm, ys, out)
 }
 
 /// A drift given by a closure `f(y, τ, out)`.
@@ -369,6 +527,72 @@ impl AdditiveNoise {
             }
         }
     }
+}
+
+impl AdditiveNoise {
+    /// `out += s·W·θᵀ` for a block of paths: row i of `out` (n × d, row-major)
+    /// gets s·θ·wᵢ, wᵢ the row i of `w` (n × m, row-major). One matrix product
+    /// when d and m exceed 5, row-wise [`AdditiveNoise::apply_add`] otherwise.
+    pub fn apply_add_block(&self, w: &[f64], s: f64, out: &mut [f64]) {
+        let (d, m) = (self.d, self.m);
+        if d == m && d <= ROW_KERNEL_MAX_DIM {
+            // Row loops unrolled for the dimension (no per-row calls, no packing).
+            let th = &self.theta[..d * m];
+            seq_macro_dims!(d, D, {
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2 (checked just above).
+                    unsafe { noise_rows_avx2::<D, D>(th, w, s, out) };
+                    return;
+                }
+                noise_rows::<D, D>(th, w, s, out)
+            });
+            return;
+        }
+        if d <= GEMM_MIN_DIM || m <= GEMM_MIN_DIM {
+            for (wi, oi) in w.chunks_exact(m).zip(out.chunks_exact_mut(d)) {
+                self.apply_add(wi, s, oi);
+            }
+            return;
+        }
+        let n = w.len() / m;
+        let wt = DMatrixView::from_slice(w, m, n);
+        let theta = DMatrixView::from_slice(&self.theta, d, m);
+        let mut o = DMatrixViewMut::from_slice(out, d, n);
+        o.gemm(s, &theta, &wt, 1.0);
+    }
+}
+
+/// outᵢ += s·θ·wᵢ for each row of a block, θ (D × M) column-major.
+#[inline(always)]
+fn noise_rows<const D: usize, const M: usize>(th: &[f64], w: &[f64], s: f64, out: &mut [f64]) {
+    let th = &th[..D * M];
+    for (wi, oi) in w.chunks_exact(M).zip(out.chunks_exact_mut(D)) {
+        let mut acc = [0.0; D];
+        acc.copy_from_slice(oi);
+        for j in 0..M {
+            let c = s * wi[j];
+            for a in 0..D {
+                acc[a] += th[j * D + a] * c;
+            }
+        }
+        oi.copy_from_slice(&acc);
+    }
+}
+
+/// [`noise_rows`] compiled with AVX2 (no FMA, so the same bits as the baseline).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn noise_rows_avx2<const D: usize, const M: usize>(
+    th: &[f64],
+    w: &[f64],
+    s: f64,
+    out: &mut [f64],
+) {
+    noise_rows::<D, M>(th, w, s, out)
 }
 
 fn check_symmetric(a: &DMatrix<f64>, what: &str) -> Result<()> {

@@ -1,11 +1,17 @@
 //! Euler–Maruyama: y ← y + b(y, t)h + σ(y, t)ΔW.
 
-use super::{Calculus, Increment, NoiseKind, Stepper, StepperInfo, Workspace};
+use super::{
+    BlockWorkspace, Calculus, Increment, NoiseKind, Stepper, StepperInfo, Workspace, step_rows,
+};
 use crate::sde::terms::{Diffusion, Problem};
 
 /// Euler–Maruyama (Itô). Strong order 0.5 (1.0 for additive noise), weak order 1.
 /// With constant drift and additive noise it is exact in law (the heat kernel of
 /// eq. 43) at any step.
+///
+/// With additive noise a block of n paths is stepped as Y ← Y + h·b(Y) + ΔW θᵀ
+/// (n × d blocks): the drift by [`Drift::eval_block`](crate::sde::terms::Drift::eval_block)
+/// (one product for a linear drift) and the noise by one product with θᵀ.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EulerMaruyama;
 
@@ -44,5 +50,26 @@ impl Stepper for EulerMaruyama {
                 }
             }
         }
+    }
+
+    fn step_block(
+        &self,
+        p: &Problem,
+        t: f64,
+        h: f64,
+        dw: &[f64],
+        dz: &[f64],
+        ys: &mut [f64],
+        ws: &mut BlockWorkspace,
+    ) {
+        let Diffusion::Additive(a) = &p.diffusion else {
+            return step_rows(self, p, t, h, dw, dz, ys, ws);
+        };
+        let b = &mut ws.a[..ys.len()];
+        p.drift.eval_block(ys, t, b);
+        for (y, bi) in ys.iter_mut().zip(b.iter()) {
+            *y += bi * h;
+        }
+        a.apply_add_block(dw, 1.0, ys);
     }
 }
