@@ -25,7 +25,10 @@ pub struct StageReport {
     pub summaries: Vec<Summary>,
     /// The error that stopped the stage, if any.
     pub error: Option<String>,
-    /// Wall-clock seconds.
+    /// Wall-clock seconds. Kept out of `summary.json` and the page (so that two
+    /// runs with one seed give byte-identical result files); written to
+    /// `timings.json` ([`crate::output::TIMINGS_FILE`]).
+    #[serde(skip)]
     pub seconds: f64,
     /// Result files (relative to the report folder), for links.
     pub files: Vec<String>,
@@ -168,14 +171,13 @@ pub fn render_html(root: &Path, stages: &[StageReport], meta: &str) -> String {
         verdict(all_pass),
         stages.len()
     );
-    h.push_str("<h2>Stages</h2>\n<table id=\"stages\"><tr><th>stage</th><th>what it checks</th><th>checks passed</th><th>seconds</th><th>verdict</th></tr>\n");
+    h.push_str("<h2>Stages</h2>\n<table id=\"stages\"><tr><th>stage</th><th>what it checks</th><th>checks passed</th><th>verdict</th></tr>\n");
     for s in stages {
         let (p, t) = s.counts();
         let _ = writeln!(
             h,
-            "<tr class=\"stage\"><td><a href=\"#{n}\">{n}</a></td><td>{}</td><td class=\"n\">{p} / {t}</td><td class=\"n\">{:.1}</td><td>{}</td></tr>",
+            "<tr class=\"stage\"><td><a href=\"#{n}\">{n}</a></td><td>{}</td><td class=\"n\">{p} / {t}</td><td>{}</td></tr>",
             escape(&s.title),
-            s.seconds,
             verdict(s.pass()),
             n = escape(&s.name)
         );

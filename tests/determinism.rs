@@ -187,3 +187,45 @@ fn prune_results_do_not_depend_on_the_thread_count() {
         &["--quiet"],
     );
 }
+
+/// `reproduce` (issue 11 §5): the report's files, page and summary included,
+/// are byte-identical at 1, 2 and 4 threads; stage times go to timings.json.
+#[test]
+fn reproduce_results_do_not_depend_on_the_thread_count() {
+    let dir = tmp("reproduce");
+    let mut first: Option<BTreeMap<String, Vec<u8>>> = None;
+    for threads in [1, 2, 4] {
+        let out = format!("rep-{threads}");
+        run(
+            &dir,
+            &[
+                "reproduce",
+                "--quick",
+                "--quiet",
+                "--only",
+                "fisher",
+                "--out",
+                &out,
+            ],
+            threads,
+        );
+        let got = files(&dir.join(&out));
+        assert!(got.contains_key("index.html") && got.contains_key("summary.json"));
+        match &first {
+            None => first = Some(got),
+            Some(want) => {
+                assert_eq!(
+                    want.keys().collect::<Vec<_>>(),
+                    got.keys().collect::<Vec<_>>()
+                );
+                for (f, bytes) in want {
+                    assert!(
+                        &got[f] == bytes,
+                        "reproduce: {f} differs at {threads} threads"
+                    );
+                }
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -226,6 +226,11 @@ pub fn run_stages(all: &[Stage], opts: &Options) -> Result<(Vec<StageReport>, Pa
         reports.len()
     );
     out.write_text("index.html", &render_html(&root, &reports, &meta))?;
+    let timings: serde_json::Map<String, serde_json::Value> = reports
+        .iter()
+        .map(|r| (r.name.clone(), serde_json::json!(r.seconds)))
+        .collect();
+    out.write_json(crate::output::TIMINGS_FILE, &timings)?;
     let dir = out.commit()?;
     Ok((reports, dir))
 }
