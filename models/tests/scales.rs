@@ -1,5 +1,5 @@
 //! The validator across decades of every parameter (issue 16, "Done means",
-//! first part; a full sweep follows later): at each point the correct model
+//! every family of models/src): at each point the correct model
 //! passes, and the same model with one Fisher entry changed by 1 % fails —
 //! both as a claimed matrix and as the model's own closed form.
 //!
