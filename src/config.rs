@@ -85,7 +85,10 @@ pub fn parse_toml_plain<T: DeserializeOwned>(text: &str, origin: &str) -> Result
                 format!(":{line}:{col}")
             })
             .unwrap_or_default();
-        anyhow!("{origin}{loc}: {}", e.message().trim_end())
+        // A config read by a program that forgot to link the built-in models
+        // says what to call, not only serde's "there are no variants".
+        let msg = bayesrg_core::registry::explain_unlinked(e.message().trim_end());
+        anyhow!("{origin}{loc}: {msg}")
     })
 }
 
@@ -95,7 +98,10 @@ pub fn load<T: DeserializeOwned>(path: &Path) -> Result<T> {
     let text = read_text(path)?;
     let origin = path.display().to_string();
     if path.extension().is_some_and(|e| e == "json") {
-        let json_err = |e: serde_json::Error| anyhow!("{origin}:{}:{}: {e}", e.line(), e.column());
+        let json_err = |e: serde_json::Error| {
+            let msg = bayesrg_core::registry::explain_unlinked(&e.to_string());
+            anyhow!("{origin}:{}:{}: {msg}", e.line(), e.column())
+        };
         let mut doc: serde_json::Value = serde_json::from_str(&text).map_err(json_err)?;
         if crate::plugins::document::needs_preparation(&doc) {
             crate::plugins::document::prepare(&mut doc, &origin)?;

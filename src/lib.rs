@@ -28,15 +28,3 @@ pub fn ensure_linked() {
     bayesrg_autoencoder::ensure_linked();
     bayesrg_plugin_host::ensure_linked();
 }
-
-/// The tags of every built-in model type, over all member crates (each crate's
-/// `MODEL_TYPES`). Tests check it against the catalogue.
-pub fn model_types() -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = bayesrg_models::MODEL_TYPES
-        .iter()
-        .chain(bayesrg_autoencoder::MODEL_TYPES)
-        .copied()
-        .collect();
-    v.sort_unstable();
-    v
-}

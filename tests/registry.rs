@@ -1,5 +1,6 @@
-//! The two registries of linked types agree: every tag a member crate declares
-//! (`MODEL_TYPES`, `SCHEME_TYPES`) is in the catalogue, every catalogue entry
+//! The two registries of linked types agree: every model type the linked
+//! crates register (one attribute, `register_model`, writes the tag for
+//! typetag and the catalogue) is in the catalogue, every catalogue entry
 //! deserialises through typetag under its own tag, and there are no duplicates.
 
 use bayesrg::core::Model;
@@ -11,7 +12,24 @@ fn every_declared_model_is_registered_and_deserialises() {
     bayesrg::ensure_linked();
     let entries = registry::models().expect("no duplicate tags");
     let tags: Vec<&str> = entries.iter().map(|e| e.tag).collect();
-    let declared = bayesrg::model_types();
+    // Every built-in model, listed by hand (docs/models.md): the oracle.
+    let declared = [
+        "autoencoder_regression",
+        "bernoulli",
+        "beta",
+        "categorical",
+        "exp_family_finite",
+        "exponential",
+        "gamma",
+        "lattice_field",
+        "linear_gaussian",
+        "mvn",
+        "mvn_mean",
+        "normal",
+        "normal_var",
+        "poisson",
+        "sum_of_exponentials",
+    ];
     for t in &declared {
         assert!(
             tags.contains(t),
@@ -21,7 +39,7 @@ fn every_declared_model_is_registered_and_deserialises() {
     for e in &entries {
         assert!(
             declared.contains(&e.tag),
-            "`{}` is in the catalogue but in no crate's MODEL_TYPES",
+            "`{}` is in the catalogue but not in the documented list",
             e.tag
         );
         // Round trip through typetag: the example serialises under its tag and

@@ -4,12 +4,15 @@
 
 use bayesrg::core::registry;
 
-bayesrg::core::register_model!(
-    "normal",
-    "a second, clashing registration",
-    || Box::new(bayesrg::models::Normal {}),
-    || vec![0.0, 1.0]
-);
+// A catalogue entry alone (a second typetag impl would clash at compile time).
+bayesrg::core::inventory::submit! {
+    registry::ModelEntry {
+        tag: "normal",
+        summary: "a second, clashing registration",
+        example: || Box::new(bayesrg::models::Normal {}),
+        example_theta: || vec![0.0, 1.0],
+    }
+}
 
 #[test]
 fn duplicate_builtin_tag_is_named() {

@@ -40,3 +40,5 @@ pub use model::Model;
 
 #[doc(hidden)]
 pub use inventory;
+
+pub use bayesrg_macros::register_model;

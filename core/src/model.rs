@@ -137,6 +137,21 @@ pub trait Model: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The family's closed-form Fisher–Rao geometry (distances, geodesics,
+    /// Christoffel symbols; oracles.md §3), if it has one. Written in the
+    /// family's file; the geodesic command and the shooting solver use it as
+    /// the oracle and the fast path. Default: none.
+    fn fisher_rao(&self) -> Option<&dyn crate::geometry::closed_form::ClosedFormGeometry> {
+        None
+    }
+
+    /// The family's lattice structure (its Fourier modes and their lattice
+    /// momenta), if it is a field on a lattice: the spectrum command's
+    /// cutoff check of eqs. (4)–(6) uses it. Default: none.
+    fn lattice(&self) -> Option<&dyn Lattice> {
+        None
+    }
+
     /// The closed-form per-observation Fisher metric I(θ) (eq. 29), if known.
     fn fisher(&self, _theta: &[f64]) -> Option<DMatrix<f64>> {
         None
@@ -211,6 +226,26 @@ impl Support {
     pub fn point(&self, k: usize, obs_dim: usize) -> &[f64] {
         &self.points[k * obs_dim..(k + 1) * obs_dim]
     }
+}
+
+/// The lattice structure of a field-theory family ([`Model::lattice`]): a
+/// free field on a periodic lattice with one parameter per real Fourier mode.
+pub trait Lattice: Send + Sync {
+    /// Sites along each axis (`[N]` in 1-D, `[L1, L2]` in 2-D).
+    fn shape(&self) -> &[usize];
+    /// The real Fourier modes, in the order of θ.
+    fn modes(&self) -> &[LatticeMode];
+}
+
+/// One real Fourier mode of a lattice ([`Lattice::modes`]).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LatticeMode {
+    /// Its parameter name, e.g. `1c` (cos, k = 1) or `2s.0` in 2-D.
+    pub name: String,
+    /// The momentum p = 2πk/L along each axis, in [0, π].
+    pub momentum: Vec<f64>,
+    /// The lattice momentum squared p̂² = Σ 4 sin²(p/2), the eigenvalue of −Δ (eq. (4)).
+    pub p_hat2: f64,
 }
 
 /// Checks that θ has the length the model expects; the first check of every

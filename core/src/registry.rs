@@ -1,11 +1,16 @@
 //! The catalogue of registered model and scheme types.
 //!
 //! `typetag` makes a type deserialisable by its tag but offers no way to list
-//! the tags. Each built-in model therefore also submits a [`ModelEntry`] to this
-//! catalogue (through [`register_model!`](crate::register_model)); the command
-//! line lists it (`bayesrg models`), and tests check that every entry
-//! deserialises through typetag, so the two registries cannot drift apart.
+//! the tags. Each model is therefore registered by one attribute,
+//! [`register_model`](crate::register_model), which writes its tag once and
+//! expands to both the typetag registration and a [`ModelEntry`] in this
+//! catalogue: the two registries cannot drift apart. The command line lists
+//! the catalogue (`bayesrg models`), and [`deserialize_model`] checks it before
+//! handing a config to typetag, so a program that forgot to link the built-in
+//! models gets an error saying what to call instead of typetag's
+//! "there are no variants".
 
+use crate::error::Error;
 use crate::model::Model;
 use std::collections::BTreeMap;
 
@@ -22,27 +27,6 @@ pub struct ModelEntry {
 }
 
 inventory::collect!(ModelEntry);
-
-/// Registers a model type in the catalogue. The type must also carry
-/// `#[typetag::serde(name = "tag")]` on its `impl Model`.
-///
-/// ```ignore
-/// bayesrg_core::register_model!("normal", "Normal N(μ, σ²) in (μ, σ)",
-///     || Box::new(Normal::default()), || vec![0.0, 1.0]);
-/// ```
-#[macro_export]
-macro_rules! register_model {
-    ($tag:expr, $summary:expr, $example:expr, $theta:expr) => {
-        $crate::inventory::submit! {
-            $crate::registry::ModelEntry {
-                tag: $tag,
-                summary: $summary,
-                example: $example,
-                example_theta: $theta,
-            }
-        }
-    };
-}
 
 /// Every registered model entry, sorted by tag.
 ///
@@ -72,6 +56,70 @@ pub fn unique_by_tag<T>(
     Ok(map.into_values().collect())
 }
 
+/// What a program that reads models must call when the catalogue does not
+/// know a tag: the built-in models live in crates that the linker drops unless
+/// something references them.
+pub const LINK_HINT: &str = "the built-in models are not linked into this program: call \
+     `bayesrg::ensure_linked()` (or `bayesrg_models::ensure_linked()` when using the \
+     member crates) once before reading a model; a model of your own is registered with \
+     `#[bayesrg_core::register_model(tag = …)]` on its `impl Model`";
+
+/// Checks that the model type `tag` is in the catalogue, before typetag is
+/// asked to build it (typetag would say only "unknown variant, there are no
+/// variants" when nothing is linked). Tags of run-time plugins (`plugin/name`)
+/// are the plugin host's and pass.
+///
+/// # Errors
+/// [`Error::Domain`] on the field `model.type`, naming the tag, the registered
+/// tags and what to call ([`LINK_HINT`]).
+pub fn check_tag(tag: &str) -> Result<(), Error> {
+    let tags = model_tags();
+    if tags.contains(&tag) || tag == "plugin" || tag.contains('/') {
+        return Ok(());
+    }
+    let known = if tags.is_empty() {
+        "no model type is registered".to_string()
+    } else {
+        format!("registered: {}", tags.join(", "))
+    };
+    Err(Error::domain(
+        "model.type",
+        format!("`{tag}`"),
+        format!("is not a registered model type ({known}); if it is a built-in model, {LINK_HINT}"),
+    ))
+}
+
+/// Reads a model from its JSON form (`{"type": "normal", …settings}`),
+/// checking the catalogue first ([`check_tag`]): the one way for library code
+/// to deserialise a `Box<dyn Model>` with a clear error when the built-in
+/// models are not linked.
+///
+/// # Errors
+/// [`Error::Domain`] on `model.type` for a missing or unregistered tag,
+/// [`Error::Domain`] on `model` when the settings do not fit the type.
+pub fn model_from_value(v: serde_json::Value) -> Result<Box<dyn Model>, Error> {
+    let Some(tag) = v.get("type").and_then(|t| t.as_str()) else {
+        return Err(Error::domain(
+            "model.type",
+            "missing",
+            "must name the model type (`type = \"normal\"`)",
+        ));
+    };
+    check_tag(tag)?;
+    serde_json::from_value(v).map_err(|e| Error::domain("model", "the settings", e.to_string()))
+}
+
+/// Appends [`LINK_HINT`] to a deserialisation error message that shows the
+/// catalogue was empty (serde's "there are no variants"), for readers of
+/// whole configs that hold a model.
+pub fn explain_unlinked(message: &str) -> String {
+    if message.contains("there are no variants") && model_tags().is_empty() {
+        format!("{message}; {LINK_HINT}")
+    } else {
+        message.to_string()
+    }
+}
+
 /// The tags of every registered model, sorted.
 pub fn model_tags() -> Vec<&'static str> {
     let mut tags: Vec<&'static str> = inventory::iter::<ModelEntry>
@@ -85,6 +133,30 @@ pub fn model_tags() -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unlinked_catalogue_names_what_to_call() {
+        // The core's own test binary links no model crate: the catalogue is
+        // empty, as in a program that forgot `ensure_linked()`. serde's own
+        // message (typetag with nothing registered) says only "there are no
+        // variants"; ours says what to call.
+        assert!(model_tags().is_empty());
+        let raw = "unknown variant `normal`, there are no variants";
+        assert!(explain_unlinked(raw).contains("bayesrg::ensure_linked()"));
+        assert_eq!(explain_unlinked("missing field `to`"), "missing field `to`");
+        let e = model_from_value(serde_json::json!({"type": "normal", "x": 1})).unwrap_err();
+        let msg = e.to_string();
+        assert!(e.is_bad_input(), "{msg}");
+        assert!(
+            msg.contains("`normal`") && msg.contains("bayesrg::ensure_linked()"),
+            "{msg}"
+        );
+        assert!(msg.contains("no model type is registered"), "{msg}");
+        // Plugin tags are the plugin host's; a missing tag is named.
+        assert!(check_tag("my-plugin/cauchy").is_ok());
+        let e = model_from_value(serde_json::json!({"mu": 1})).unwrap_err();
+        assert!(e.to_string().contains("model.type"), "{e}");
+    }
 
     #[test]
     fn duplicate_tags_are_named() {

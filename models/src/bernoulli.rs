@@ -14,9 +14,10 @@ use crate::checks;
 use bayesrg_core::ad::{LogDensity, Real};
 use bayesrg_core::bayes::conjugate::{self as conj, Conjugate};
 use bayesrg_core::bayes::prior::{Factor, Prior};
+use bayesrg_core::geometry::closed_form::{self as cf, ClosedFormGeometry, KnownGeodesic};
 use bayesrg_core::model::{Model, Support, check_len};
 use bayesrg_core::special::bd0;
-use bayesrg_core::{ParamError, ad_derivatives, register_model};
+use bayesrg_core::{ParamError, ad_derivatives};
 use nalgebra::DMatrix;
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
@@ -47,8 +48,16 @@ impl LogDensity for Bernoulli {
     }
 }
 
-#[typetag::serde(name = "bernoulli")]
+#[bayesrg_core::register_model(
+    tag = "bernoulli",
+    summary = "Bernoulli(p): y in {0, 1}, P(y = 1) = p",
+    example = || Box::new(Bernoulli {}),
+    theta = || vec![0.3]
+)]
 impl Model for Bernoulli {
+    fn fisher_rao(&self) -> Option<&dyn ClosedFormGeometry> {
+        Some(self)
+    }
     /// A Beta(a, b) prior on p: the Beta–Bernoulli oracle.
     fn conjugate(
         &self,
@@ -106,9 +115,18 @@ impl Model for Bernoulli {
     }
 }
 
-register_model!(
-    "bernoulli",
-    "Bernoulli(p): y in {0, 1}, P(y = 1) = p",
-    || Box::new(Bernoulli {}),
-    || vec![0.3]
-);
+/// The closed-form Fisher–Rao geometry (oracles.md §3): φ = arcsin√p, d = 2|φ₁ − φ₂|.
+impl ClosedFormGeometry for Bernoulli {
+    fn chart_dim(&self) -> Option<usize> {
+        Some(1)
+    }
+    fn metric(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
+        Model::fisher(self, theta)
+    }
+    fn geodesic(&self, a: &[f64], b: &[f64]) -> Option<KnownGeodesic> {
+        Some(cf::bernoulli_geodesic(a, b))
+    }
+    fn acceleration(&self, theta: &[f64], v: &[f64], out: &mut [f64]) -> Option<bool> {
+        Some(cf::bernoulli_acceleration(theta, v, out))
+    }
+}

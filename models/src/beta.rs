@@ -36,7 +36,7 @@ use bayesrg_core::model::{Model, check_len};
 use bayesrg_core::special::{
     bd0, digamma_diff, ln_beta_d, log1pmx, stirling_correction_bregman, trigamma, trigamma_diff,
 };
-use bayesrg_core::{ParamError, ad_derivatives, register_model};
+use bayesrg_core::{ParamError, ad_derivatives};
 use nalgebra::DMatrix;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -68,7 +68,12 @@ impl LogDensity for Beta {
     }
 }
 
-#[typetag::serde(name = "beta")]
+#[bayesrg_core::register_model(
+    tag = "beta",
+    summary = "beta(a, b), observed as the logit w = ln(y/(1 - y)) of 0 < y < 1",
+    example = || Box::new(Beta {}),
+    theta = || vec![2.0, 3.5]
+)]
 impl Model for Beta {
     fn param_names(&self) -> Vec<String> {
         vec!["a".into(), "b".into()]
@@ -135,10 +140,3 @@ impl Model for Beta {
         )
     }
 }
-
-register_model!(
-    "beta",
-    "beta(a, b), observed as the logit w = ln(y/(1 - y)) of 0 < y < 1",
-    || Box::new(Beta {}),
-    || vec![2.0, 3.5]
-);

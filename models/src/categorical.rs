@@ -13,9 +13,10 @@
 
 use crate::checks;
 use bayesrg_core::ad::{LogDensity, Real};
+use bayesrg_core::geometry::closed_form::{self as cf, ClosedFormGeometry, KnownGeodesic};
 use bayesrg_core::model::{Model, Support, check_len};
 use bayesrg_core::special::bd0;
-use bayesrg_core::{ParamError, ad_derivatives, register_model};
+use bayesrg_core::{ParamError, ad_derivatives};
 use nalgebra::DMatrix;
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
@@ -126,8 +127,16 @@ pub fn kl_categorical(p: &[f64], q: &[f64]) -> f64 {
     kl + bd0(pk, qk, -sum_d)
 }
 
-#[typetag::serde(name = "categorical")]
+#[bayesrg_core::register_model(
+    tag = "categorical",
+    summary = "categorical over `classes` classes in the free coordinates p1..p(K-1)",
+    example = || Box::new(Categorical::new(3).expect("3 classes")),
+    theta = || vec![0.2, 0.5]
+)]
 impl Model for Categorical {
+    fn fisher_rao(&self) -> Option<&dyn ClosedFormGeometry> {
+        Some(self)
+    }
     fn param_names(&self) -> Vec<String> {
         checks::numbered("p", self.classes - 1)
     }
@@ -200,9 +209,15 @@ impl Model for Categorical {
     }
 }
 
-register_model!(
-    "categorical",
-    "categorical over `classes` classes in the free coordinates p1..p(K-1)",
-    || Box::new(Categorical::new(3).expect("3 classes")),
-    || vec![0.2, 0.5]
-);
+/// The closed-form Fisher–Rao geometry (oracles.md §3): xᵢ = √pᵢ on the unit sphere (metric 4·round).
+impl ClosedFormGeometry for Categorical {
+    fn metric(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
+        Model::fisher(self, theta)
+    }
+    fn geodesic(&self, a: &[f64], b: &[f64]) -> Option<KnownGeodesic> {
+        Some(cf::categorical_geodesic(a, b))
+    }
+    fn acceleration(&self, theta: &[f64], v: &[f64], out: &mut [f64]) -> Option<bool> {
+        Some(cf::categorical_acceleration(theta, v, out))
+    }
+}

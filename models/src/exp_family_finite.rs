@@ -21,9 +21,10 @@
 use crate::checks;
 use bayesrg_core::ad::{LogDensity, Real};
 use bayesrg_core::fisher::symmetrize;
+use bayesrg_core::geometry::closed_form::{self as cf, ClosedFormGeometry, KnownGeodesic};
 use bayesrg_core::model::{Model, Support, check_len};
 use bayesrg_core::special::expm1mx;
-use bayesrg_core::{ParamError, ad_derivatives, register_model};
+use bayesrg_core::{ParamError, ad_derivatives};
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
@@ -141,8 +142,23 @@ impl LogDensity for ExpFamilyFinite {
     }
 }
 
-#[typetag::serde(name = "exp_family_finite")]
+#[bayesrg_core::register_model(
+    tag = "exp_family_finite",
+    summary = "exponential family p ~ exp(-theta . S(y)) on {0..n-1}, table `stats` (eq. 27)",
+    example = || Box::new(
+        ExpFamilyFinite::new(DMatrix::from_row_slice(
+            4,
+            2,
+            &[0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.5]
+        ))
+        .expect("valid example table")
+    ),
+    theta = || vec![0.3, -0.5]
+)]
 impl Model for ExpFamilyFinite {
+    fn fisher_rao(&self) -> Option<&dyn ClosedFormGeometry> {
+        Some(self)
+    }
     fn param_names(&self) -> Vec<String> {
         checks::numbered("theta", self.stats.ncols())
     }
@@ -227,16 +243,12 @@ impl Model for ExpFamilyFinite {
     }
 }
 
-register_model!(
-    "exp_family_finite",
-    "exponential family p ~ exp(-theta . S(y)) on {0..n-1}, table `stats` (eq. 27)",
-    || Box::new(
-        ExpFamilyFinite::new(DMatrix::from_row_slice(
-            4,
-            2,
-            &[0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.5]
-        ))
-        .expect("valid example table")
-    ),
-    || vec![0.3, -0.5]
-);
+/// The closed-form Fisher–Rao geometry (oracles.md §3): with as many statistics as free probabilities, the categorical sphere pulled back to natural coordinates.
+impl ClosedFormGeometry for ExpFamilyFinite {
+    fn metric(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
+        Model::fisher(self, theta)
+    }
+    fn geodesic(&self, a: &[f64], b: &[f64]) -> Option<KnownGeodesic> {
+        cf::exp_family_full_simplex_geodesic(self, a, b)
+    }
+}

@@ -5,9 +5,10 @@
 
 use crate::checks;
 use bayesrg_core::ad::{LogDensity, Real};
+use bayesrg_core::geometry::closed_form::{self as cf, ClosedFormGeometry, KnownGeodesic};
 use bayesrg_core::model::{Model, check_len};
 use bayesrg_core::special::log1pmx;
-use bayesrg_core::{ParamError, ad_derivatives, register_model};
+use bayesrg_core::{ParamError, ad_derivatives};
 use nalgebra::DMatrix;
 use rand::Rng;
 use rand_distr::{Distribution, Exp1};
@@ -27,8 +28,16 @@ impl LogDensity for Exponential {
     }
 }
 
-#[typetag::serde(name = "exponential")]
+#[bayesrg_core::register_model(
+    tag = "exponential",
+    summary = "exponential(rate): y >= 0 with mean 1/rate",
+    example = || Box::new(Exponential {}),
+    theta = || vec![0.8]
+)]
 impl Model for Exponential {
+    fn fisher_rao(&self) -> Option<&dyn ClosedFormGeometry> {
+        Some(self)
+    }
     fn param_names(&self) -> Vec<String> {
         vec!["rate".into()]
     }
@@ -64,9 +73,18 @@ impl Model for Exponential {
     }
 }
 
-register_model!(
-    "exponential",
-    "exponential(rate): y >= 0 with mean 1/rate",
-    || Box::new(Exponential {}),
-    || vec![0.8]
-);
+/// The closed-form Fisher–Rao geometry (oracles.md §3): ln λ is an arc-length coordinate.
+impl ClosedFormGeometry for Exponential {
+    fn chart_dim(&self) -> Option<usize> {
+        Some(1)
+    }
+    fn metric(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
+        Model::fisher(self, theta)
+    }
+    fn geodesic(&self, a: &[f64], b: &[f64]) -> Option<KnownGeodesic> {
+        Some(cf::exponential_geodesic(a, b))
+    }
+    fn acceleration(&self, theta: &[f64], v: &[f64], out: &mut [f64]) -> Option<bool> {
+        Some(cf::exponential_acceleration(theta, v, out))
+    }
+}

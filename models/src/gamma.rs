@@ -34,7 +34,7 @@ use bayesrg_core::special::{
     HALF_LN_2PI, digamma, expm1mx_d, log1pmx, stirling_correction_bregman, stirling_correction_d,
     trigamma, xlog1pxmx,
 };
-use bayesrg_core::{ParamError, ad_derivatives, register_model};
+use bayesrg_core::{ParamError, ad_derivatives};
 use nalgebra::DMatrix;
 use rand::{Rng, RngExt};
 use rand_distr::Distribution;
@@ -75,7 +75,12 @@ impl LogDensity for Gamma {
     }
 }
 
-#[typetag::serde(name = "gamma")]
+#[bayesrg_core::register_model(
+    tag = "gamma",
+    summary = "gamma(shape, rate), observed as u = ln y (y > 0 with mean shape/rate)",
+    example = || Box::new(Gamma {}),
+    theta = || vec![2.5, 1.5]
+)]
 impl Model for Gamma {
     fn param_names(&self) -> Vec<String> {
         vec!["shape".into(), "rate".into()]
@@ -130,10 +135,3 @@ impl Model for Gamma {
         )
     }
 }
-
-register_model!(
-    "gamma",
-    "gamma(shape, rate), observed as u = ln y (y > 0 with mean shape/rate)",
-    || Box::new(Gamma {}),
-    || vec![2.5, 1.5]
-);

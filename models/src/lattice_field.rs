@@ -24,10 +24,11 @@
 //! why information shells (eq. 55) are Wilson's momentum shells; see
 //! docs/lattice.md.
 
+use bayesrg_core::ParamError;
 use bayesrg_core::ad::{LogDensity, Real};
-use bayesrg_core::model::{Model, check_len};
+use bayesrg_core::geometry::closed_form::{self as cf, ClosedFormGeometry, KnownGeodesic};
+use bayesrg_core::model::{Lattice, LatticeMode, Model, check_len};
 use bayesrg_core::rank;
-use bayesrg_core::{ParamError, register_model};
 use nalgebra::DMatrix;
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -72,16 +73,8 @@ impl From<LatticeField> for RawLatticeField {
     }
 }
 
-/// One real Fourier mode of the lattice.
-#[derive(Debug, Clone, Serialize)]
-pub struct Mode {
-    /// Its parameter name, e.g. `1c` (cos, k = 1) or `2s.0` in 2-D.
-    pub name: String,
-    /// The momentum p = 2πk/L along each axis, in [0, π].
-    pub momentum: Vec<f64>,
-    /// The lattice momentum squared p̂² = Σ 4 sin²(p/2), the eigenvalue of −Δ.
-    pub p_hat2: f64,
-}
+/// One real Fourier mode of the lattice (the core's [`LatticeMode`]).
+pub use bayesrg_core::model::LatticeMode as Mode;
 
 #[derive(Debug, Clone)]
 struct Basis {
@@ -284,11 +277,18 @@ impl LatticeField {
 
     /// The free field's stiffnesses θⱼ = (p̂ⱼ² + m²)/K_Λ(p̂ⱼ²) (K_Λ = 1 without a cutoff).
     pub fn free_field_theta(&self, mass: f64, cutoff: Option<Cutoff>) -> Vec<f64> {
-        self.modes()
-            .iter()
-            .map(|md| (md.p_hat2 + mass * mass) / cutoff.map_or(1.0, |c| c.k(md.p_hat2)))
-            .collect()
+        free_field_theta(self, mass, cutoff)
     }
+}
+
+/// The free field's stiffnesses θⱼ = (p̂ⱼ² + m²)/K_Λ(p̂ⱼ²) on any lattice
+/// ([`Lattice`], a model capability), in the order of its modes.
+pub fn free_field_theta(lattice: &dyn Lattice, mass: f64, cutoff: Option<Cutoff>) -> Vec<f64> {
+    lattice
+        .modes()
+        .iter()
+        .map(|md| (md.p_hat2 + mass * mass) / cutoff.map_or(1.0, |c| c.k(md.p_hat2)))
+        .collect()
 }
 
 /// The diagonal Fisher ½K_Λ(p̂²)²/(p̂² + m²)² of the free-field mode with lattice
@@ -378,7 +378,7 @@ pub struct Correspondence {
 /// Sorts the modes of `field` at θ by diagonal Fisher (the information-shell
 /// order of eq. 55, done directly here) and compares with the order by |p̂|,
 /// with ties to within [`TIE_RTOL`] (`bayesrg_core::rank::ranks_tol`).
-pub fn correspondence(field: &LatticeField, theta: &[f64]) -> Correspondence {
+pub fn correspondence(field: &dyn Lattice, theta: &[f64]) -> Correspondence {
     let modes = field.modes();
     let n = modes.len();
     let fisher: Vec<f64> = theta.iter().map(|t| 0.5 / (t * t)).collect();
@@ -425,8 +425,21 @@ impl LogDensity for LatticeField {
     }
 }
 
-#[typetag::serde(name = "lattice_field")]
+#[bayesrg_core::register_model(
+    tag = "lattice_field",
+    summary = "Gaussian free field on a periodic 1-D/2-D lattice, one stiffness per Fourier mode",
+    example = || Box::new(LatticeField::new(vec![8]).expect("valid shape")),
+    theta = || LatticeField::new(vec![8])
+        .expect("valid shape")
+        .free_field_theta(0.5, None)
+)]
 impl Model for LatticeField {
+    fn lattice(&self) -> Option<&dyn Lattice> {
+        Some(self)
+    }
+    fn fisher_rao(&self) -> Option<&dyn ClosedFormGeometry> {
+        Some(self)
+    }
     fn param_names(&self) -> Vec<String> {
         self.modes().iter().map(|m| m.name.clone()).collect()
     }
@@ -504,14 +517,28 @@ impl Model for LatticeField {
     }
 }
 
-register_model!(
-    "lattice_field",
-    "Gaussian free field on a periodic 1-D/2-D lattice, one stiffness per Fourier mode",
-    || Box::new(LatticeField::new(vec![8]).expect("valid shape")),
-    || LatticeField::new(vec![8])
-        .expect("valid shape")
-        .free_field_theta(0.5, None)
-);
+/// The lattice structure: the shape and the real Fourier modes, in the order of θ.
+impl Lattice for LatticeField {
+    fn shape(&self) -> &[usize] {
+        LatticeField::shape(self)
+    }
+    fn modes(&self) -> &[LatticeMode] {
+        LatticeField::modes(self)
+    }
+}
+
+/// The closed-form Fisher–Rao geometry (oracles.md §3): a product of lines in ln θⱼ/√2.
+impl ClosedFormGeometry for LatticeField {
+    fn metric(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
+        Model::fisher(self, theta)
+    }
+    fn geodesic(&self, a: &[f64], b: &[f64]) -> Option<KnownGeodesic> {
+        Some(cf::lattice_field_geodesic(a, b))
+    }
+    fn acceleration(&self, theta: &[f64], v: &[f64], out: &mut [f64]) -> Option<bool> {
+        Some(cf::lattice_field_acceleration(theta, v, out))
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -9,13 +9,14 @@
 //! against automatic differentiation of [`LogDensity`]).
 
 use crate::checks;
+use bayesrg_core::ParamError;
 use bayesrg_core::ad::{LogDensity, Real};
 use bayesrg_core::bayes::conjugate::{self as conj, Conjugate};
 use bayesrg_core::bayes::prior::Prior;
 use bayesrg_core::fisher::symmetrize;
 use bayesrg_core::gaussian::Gaussian;
+use bayesrg_core::geometry::closed_form::{self as cf, ClosedFormGeometry, KnownGeodesic};
 use bayesrg_core::model::{Model, check_len};
-use bayesrg_core::{ParamError, register_model};
 use nalgebra::{DMatrix, DVector};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -124,8 +125,22 @@ impl LogDensity for LinearGaussian {
     }
 }
 
-#[typetag::serde(name = "linear_gaussian")]
+#[bayesrg_core::register_model(
+    tag = "linear_gaussian",
+    summary = "linear-Gaussian inversion y = A theta + N(0, noise_cov) (eqs. 40-42)",
+    example = || Box::new(
+        LinearGaussian::new(
+            DMatrix::from_row_slice(3, 2, &[1.0, 0.0, 1.0, 1.0, 0.5, -1.0]),
+            DMatrix::from_row_slice(3, 3, &[0.5, 0.1, 0.0, 0.1, 0.4, 0.05, 0.0, 0.05, 0.3]),
+        )
+        .expect("valid example")
+    ),
+    theta = || vec![1.0, -0.5]
+)]
 impl Model for LinearGaussian {
+    fn fisher_rao(&self) -> Option<&dyn ClosedFormGeometry> {
+        Some(self)
+    }
     /// Independent normal priors on every coordinate, all free: the
     /// linear-Gaussian oracle (precision P₀ + T AᵀΣ⁻¹A).
     fn conjugate(&self, free: &[usize], prior: &Prior, star: &[f64]) -> Option<Box<dyn Conjugate>> {
@@ -192,15 +207,17 @@ impl Model for LinearGaussian {
     }
 }
 
-register_model!(
-    "linear_gaussian",
-    "linear-Gaussian inversion y = A theta + N(0, noise_cov) (eqs. 40-42)",
-    || Box::new(
-        LinearGaussian::new(
-            DMatrix::from_row_slice(3, 2, &[1.0, 0.0, 1.0, 1.0, 0.5, -1.0]),
-            DMatrix::from_row_slice(3, 3, &[0.5, 0.1, 0.0, 0.1, 0.4, 0.05, 0.0, 0.05, 0.3]),
-        )
-        .expect("valid example")
-    ),
-    || vec![1.0, -0.5]
-);
+/// The closed-form Fisher–Rao geometry (oracles.md §3): a constant metric JᵀΣ⁻¹J: straight lines.
+impl ClosedFormGeometry for LinearGaussian {
+    fn metric(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
+        Model::fisher(self, theta)
+    }
+    fn geodesic(&self, a: &[f64], b: &[f64]) -> Option<KnownGeodesic> {
+        Some(cf::flat_geodesic(
+            "linear_gaussian",
+            &Model::fisher(self, a)?,
+            a,
+            b,
+        ))
+    }
+}

@@ -23,9 +23,10 @@
 use crate::checks;
 use bayesrg_core::ad::{LogDensity, Real};
 use bayesrg_core::gaussian::Gaussian;
+use bayesrg_core::geometry::closed_form::{self as cf, ClosedFormGeometry, KnownGeodesic};
 use bayesrg_core::model::{Model, check_len};
 use bayesrg_core::special::log1pmx;
-use bayesrg_core::{ParamError, ad_derivatives, register_model};
+use bayesrg_core::{ParamError, ad_derivatives};
 use nalgebra::{DMatrix, DVector};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -167,8 +168,16 @@ impl LogDensity for Mvn {
     }
 }
 
-#[typetag::serde(name = "mvn")]
+#[bayesrg_core::register_model(
+    tag = "mvn",
+    summary = "multivariate normal N(mu, cov) in (mu, lower triangle of cov), dim <= 4",
+    example = || Box::new(Mvn::new(2).expect("dim 2")),
+    theta = || vec![0.5, -1.0, 2.0, 0.6, 1.0]
+)]
 impl Model for Mvn {
+    fn fisher_rao(&self) -> Option<&dyn ClosedFormGeometry> {
+        Some(self)
+    }
     fn param_names(&self) -> Vec<String> {
         let mut n = checks::numbered("mu", self.dim);
         for i in 1..=self.dim {
@@ -272,9 +281,15 @@ impl Model for Mvn {
     }
 }
 
-register_model!(
-    "mvn",
-    "multivariate normal N(mu, cov) in (mu, lower triangle of cov), dim <= 4",
-    || Box::new(Mvn::new(2).expect("dim 2")),
-    || vec![0.5, -1.0, 2.0, 0.6, 1.0]
-);
+/// The closed-form Fisher–Rao geometry (oracles.md §3): the normal half-plane when d = 1; with equal means, the SPD cone geodesic.
+impl ClosedFormGeometry for Mvn {
+    fn metric(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
+        Model::fisher(self, theta)
+    }
+    fn geodesic(&self, a: &[f64], b: &[f64]) -> Option<KnownGeodesic> {
+        cf::mvn_geodesic(a, b)
+    }
+    fn acceleration(&self, theta: &[f64], v: &[f64], out: &mut [f64]) -> Option<bool> {
+        cf::mvn_geodesic_acceleration(theta, v, out)
+    }
+}

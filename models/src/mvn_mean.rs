@@ -7,10 +7,11 @@
 //! of [`LogDensity`]).
 
 use crate::checks;
+use bayesrg_core::ParamError;
 use bayesrg_core::ad::{LogDensity, Real};
 use bayesrg_core::gaussian::Gaussian;
+use bayesrg_core::geometry::closed_form::{self as cf, ClosedFormGeometry, KnownGeodesic};
 use bayesrg_core::model::{Model, check_len};
-use bayesrg_core::{ParamError, register_model};
 use nalgebra::{DMatrix, DVector};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -82,8 +83,18 @@ impl LogDensity for MvnMean {
     }
 }
 
-#[typetag::serde(name = "mvn_mean")]
+#[bayesrg_core::register_model(
+    tag = "mvn_mean",
+    summary = "multivariate normal N(mu, cov) with unknown mean and known covariance `cov`",
+    example = || Box::new(
+        MvnMean::new(DMatrix::from_row_slice(2, 2, &[2.0, 0.6, 0.6, 1.0])).expect("SPD example")
+    ),
+    theta = || vec![0.5, -1.0]
+)]
 impl Model for MvnMean {
+    fn fisher_rao(&self) -> Option<&dyn ClosedFormGeometry> {
+        Some(self)
+    }
     fn param_names(&self) -> Vec<String> {
         checks::numbered("mu", self.noise.dim())
     }
@@ -133,11 +144,17 @@ impl Model for MvnMean {
     }
 }
 
-register_model!(
-    "mvn_mean",
-    "multivariate normal N(mu, cov) with unknown mean and known covariance `cov`",
-    || Box::new(
-        MvnMean::new(DMatrix::from_row_slice(2, 2, &[2.0, 0.6, 0.6, 1.0])).expect("SPD example")
-    ),
-    || vec![0.5, -1.0]
-);
+/// The closed-form Fisher–Rao geometry (oracles.md §3): a constant metric: straight lines.
+impl ClosedFormGeometry for MvnMean {
+    fn metric(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
+        Model::fisher(self, theta)
+    }
+    fn geodesic(&self, a: &[f64], b: &[f64]) -> Option<KnownGeodesic> {
+        Some(cf::flat_geodesic(
+            "mvn_mean",
+            &Model::fisher(self, a)?,
+            a,
+            b,
+        ))
+    }
+}

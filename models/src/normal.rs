@@ -12,9 +12,10 @@ use crate::checks;
 use bayesrg_core::ad::{LogDensity, Real};
 use bayesrg_core::bayes::conjugate::{self as conj, Conjugate};
 use bayesrg_core::bayes::prior::{Factor, Prior};
+use bayesrg_core::geometry::closed_form::{self as cf, ClosedFormGeometry, KnownGeodesic};
 use bayesrg_core::model::{Model, check_len};
 use bayesrg_core::special::log1pmx;
-use bayesrg_core::{ParamError, ad_derivatives, register_model};
+use bayesrg_core::{ParamError, ad_derivatives};
 use nalgebra::DMatrix;
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -62,8 +63,16 @@ impl LogDensity for NormalVar {
     }
 }
 
-#[typetag::serde(name = "normal")]
+#[bayesrg_core::register_model(
+    tag = "normal",
+    summary = "univariate normal N(mu, sigma^2) in (mu, sigma)",
+    example = || Box::new(Normal {}),
+    theta = || vec![0.5, 1.5]
+)]
 impl Model for Normal {
+    fn fisher_rao(&self) -> Option<&dyn ClosedFormGeometry> {
+        Some(self)
+    }
     /// A normal prior on μ alone (σ held at σ*): the normal-mean oracle.
     fn conjugate(&self, free: &[usize], prior: &Prior, star: &[f64]) -> Option<Box<dyn Conjugate>> {
         match conj::single_free(free, prior)? {
@@ -118,15 +127,32 @@ impl Model for Normal {
     }
 }
 
-register_model!(
-    "normal",
-    "univariate normal N(mu, sigma^2) in (mu, sigma)",
-    || Box::new(Normal {}),
-    || vec![0.5, 1.5]
-);
+/// The closed-form Fisher–Rao geometry (oracles.md §3): the hyperbolic half-plane of x = μ/√2, y = σ.
+impl ClosedFormGeometry for Normal {
+    fn chart_dim(&self) -> Option<usize> {
+        Some(2)
+    }
+    fn metric(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
+        Model::fisher(self, theta)
+    }
+    fn geodesic(&self, a: &[f64], b: &[f64]) -> Option<KnownGeodesic> {
+        Some(cf::normal_geodesic(a, b))
+    }
+    fn acceleration(&self, theta: &[f64], v: &[f64], out: &mut [f64]) -> Option<bool> {
+        Some(cf::normal_acceleration(theta, v, out))
+    }
+}
 
-#[typetag::serde(name = "normal_var")]
+#[bayesrg_core::register_model(
+    tag = "normal_var",
+    summary = "univariate normal N(mu, var) in (mu, var = sigma^2)",
+    example = || Box::new(NormalVar {}),
+    theta = || vec![0.5, 2.25]
+)]
 impl Model for NormalVar {
+    fn fisher_rao(&self) -> Option<&dyn ClosedFormGeometry> {
+        Some(self)
+    }
     /// A normal prior on μ alone (v held at v*): the normal-mean oracle.
     fn conjugate(&self, free: &[usize], prior: &Prior, star: &[f64]) -> Option<Box<dyn Conjugate>> {
         match conj::single_free(free, prior)? {
@@ -176,9 +202,18 @@ impl Model for NormalVar {
     }
 }
 
-register_model!(
-    "normal_var",
-    "univariate normal N(mu, var) in (mu, var = sigma^2)",
-    || Box::new(NormalVar {}),
-    || vec![0.5, 2.25]
-);
+/// The closed-form Fisher–Rao geometry (oracles.md §3): the normal half-plane read at σ = √v.
+impl ClosedFormGeometry for NormalVar {
+    fn chart_dim(&self) -> Option<usize> {
+        Some(2)
+    }
+    fn metric(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
+        Model::fisher(self, theta)
+    }
+    fn geodesic(&self, a: &[f64], b: &[f64]) -> Option<KnownGeodesic> {
+        Some(cf::normal_var_geodesic(a, b))
+    }
+    fn acceleration(&self, theta: &[f64], v: &[f64], out: &mut [f64]) -> Option<bool> {
+        Some(cf::normal_var_acceleration(theta, v, out))
+    }
+}

@@ -18,9 +18,10 @@ use crate::checks;
 use bayesrg_core::ad::{LogDensity, Real, univariate};
 use bayesrg_core::bayes::conjugate::{self as conj, Conjugate};
 use bayesrg_core::bayes::prior::{Factor, Prior};
+use bayesrg_core::geometry::closed_form::{self as cf, ClosedFormGeometry, KnownGeodesic};
 use bayesrg_core::model::{Model, Support, check_len};
 use bayesrg_core::special::{HALF_LN_2PI, bd0, stirling_correction, xlog1pxmx};
-use bayesrg_core::{ParamError, ad_derivatives, register_model};
+use bayesrg_core::{ParamError, ad_derivatives};
 use nalgebra::DMatrix;
 use rand::Rng;
 use rand_distr::Distribution;
@@ -67,8 +68,16 @@ impl LogDensity for Poisson {
     }
 }
 
-#[typetag::serde(name = "poisson")]
+#[bayesrg_core::register_model(
+    tag = "poisson",
+    summary = "Poisson(rate): counts y = 0, 1, 2, ...",
+    example = || Box::new(Poisson {}),
+    theta = || vec![3.5]
+)]
 impl Model for Poisson {
+    fn fisher_rao(&self) -> Option<&dyn ClosedFormGeometry> {
+        Some(self)
+    }
     /// A Gamma(shape, rate) prior on the rate: the Gamma–Poisson oracle.
     fn conjugate(
         &self,
@@ -156,9 +165,18 @@ impl Model for Poisson {
     }
 }
 
-register_model!(
-    "poisson",
-    "Poisson(rate): counts y = 0, 1, 2, ...",
-    || Box::new(Poisson {}),
-    || vec![3.5]
-);
+/// The closed-form Fisher–Rao geometry (oracles.md §3): 2√λ is an arc-length coordinate.
+impl ClosedFormGeometry for Poisson {
+    fn chart_dim(&self) -> Option<usize> {
+        Some(1)
+    }
+    fn metric(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
+        Model::fisher(self, theta)
+    }
+    fn geodesic(&self, a: &[f64], b: &[f64]) -> Option<KnownGeodesic> {
+        Some(cf::poisson_geodesic(a, b))
+    }
+    fn acceleration(&self, theta: &[f64], v: &[f64], out: &mut [f64]) -> Option<bool> {
+        Some(cf::poisson_acceleration(theta, v, out))
+    }
+}

@@ -16,11 +16,11 @@
 //! log-density ([`LogDensity`]).
 
 use crate::checks;
+use bayesrg_core::ParamError;
 use bayesrg_core::ad::{LogDensity, Real};
 use bayesrg_core::ad_derivatives;
 use bayesrg_core::fisher::symmetrize;
 use bayesrg_core::model::{Model, check_len};
-use bayesrg_core::{ParamError, register_model};
 use nalgebra::{DMatrix, DVector};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -143,7 +143,15 @@ impl LogDensity for SumOfExponentials {
     }
 }
 
-#[typetag::serde(name = "sum_of_exponentials")]
+#[bayesrg_core::register_model(
+    tag = "sum_of_exponentials",
+    summary = "sloppy model y(t) = sum_i exp(-rate_i t) + N(0, sigma^2) at `times`",
+    example = || Box::new(
+        SumOfExponentials::new(4, (1..=12).map(|k| 0.5 * k as f64).collect(), 0.1)
+            .expect("valid example")
+    ),
+    theta = || vec![0.3, 1.0, 3.0, 6.0]
+)]
 impl Model for SumOfExponentials {
     fn param_names(&self) -> Vec<String> {
         checks::numbered("rate", self.terms)
@@ -221,13 +229,3 @@ impl Model for SumOfExponentials {
         Some(DMatrix::identity(m, m) * (self.sigma * self.sigma))
     }
 }
-
-register_model!(
-    "sum_of_exponentials",
-    "sloppy model y(t) = sum_i exp(-rate_i t) + N(0, sigma^2) at `times`",
-    || Box::new(
-        SumOfExponentials::new(4, (1..=12).map(|k| 0.5 * k as f64).collect(), 0.1)
-            .expect("valid example")
-    ),
-    || vec![0.3, 1.0, 3.0, 6.0]
-);

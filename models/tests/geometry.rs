@@ -414,7 +414,11 @@ fn a_named_closed_form_must_be_the_models_geometry() {
         let md = model(spec.clone());
         let f = closed_form::check_named(md.as_ref(), name, &[("from", a), ("to", b)])
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(f(a, b), closed_form::by_name(name).unwrap()(a, b));
+        assert_eq!(
+            f.distance(a, b),
+            md.fisher_rao().and_then(|g| g.distance(a, b)),
+            "{name}"
+        );
     }
     let refused: [(serde_json::Value, &str, Vec<f64>, &str); 5] = [
         (
@@ -532,4 +536,60 @@ fn jeffreys_of_the_registered_bernoulli_is_beta_half_half() {
         let j = jeffreys::density(&FisherMetric::new(&b), &[p]).unwrap();
         assert_relative_eq!(j / std::f64::consts::PI, beta.pdf(p), max_relative = 1e-12);
     }
+}
+
+#[test]
+fn every_family_with_a_closed_form_exposes_it_through_the_capability() {
+    // The families of oracles.md §3 (closed-form Fisher–Rao geometry) and the
+    // lattice of docs/lattice.md, listed here by hand and independently of
+    // the code: a family renamed, or a capability dropped, fails this test
+    // instead of silently losing its oracle checks. Each capability must
+    // also be the model's own geometry: its metric is the model's Fisher at
+    // the catalogue's example θ, and its geodesic from θ to itself has length 0.
+    let geometry: std::collections::BTreeSet<&str> = [
+        "bernoulli",
+        "categorical",
+        "exp_family_finite",
+        "exponential",
+        "lattice_field",
+        "linear_gaussian",
+        "mvn",
+        "mvn_mean",
+        "normal",
+        "normal_var",
+        "poisson",
+    ]
+    .into();
+    let lattices: std::collections::BTreeSet<&str> = ["lattice_field"].into();
+    let mut with_geometry = std::collections::BTreeSet::new();
+    let mut with_lattice = std::collections::BTreeSet::new();
+    for e in bayesrg_core::registry::models().unwrap() {
+        let m = (e.example)();
+        let theta = (e.example_theta)();
+        if let Some(g) = m.fisher_rao() {
+            with_geometry.insert(e.tag);
+            let want = m.fisher(&theta).expect("an exact Fisher metric");
+            let got = g.metric(&theta).expect("a metric");
+            assert!((&got - &want).norm() <= 1e-12 * want.norm(), "{}", e.tag);
+            if let Some(d) = g.distance(&theta, &theta) {
+                assert!(d.abs() < 1e-12, "{}: d(θ, θ) = {d}", e.tag);
+            }
+            if let Some(n) = g.chart_dim() {
+                assert_eq!(n, m.dim(), "{}", e.tag);
+            }
+        }
+        if let Some(l) = m.lattice() {
+            with_lattice.insert(e.tag);
+            assert_eq!(l.modes().len(), m.dim(), "{}", e.tag);
+        }
+    }
+    // Only the catalogue's own models are counted (test-only models add none).
+    let catalogued: std::collections::BTreeSet<&str> =
+        bayesrg_core::registry::model_tags().into_iter().collect();
+    assert!(
+        geometry.is_subset(&catalogued),
+        "{geometry:?} vs {catalogued:?}"
+    );
+    assert_eq!(with_geometry, geometry);
+    assert_eq!(with_lattice, lattices);
 }

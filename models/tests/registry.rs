@@ -3,9 +3,28 @@
 
 use bayesrg_core::validate::{Settings, validate};
 use bayesrg_core::{Model, registry};
-use bayesrg_models::MODEL_TYPES;
 use serde_json::json;
 use std::collections::BTreeSet;
+
+/// The models this crate registers, listed by hand (docs/models.md): the
+/// oracle the catalogue is compared with, so a model that loses its
+/// registration, or is renamed, fails here.
+const MODEL_TYPES: &[&str] = &[
+    "bernoulli",
+    "beta",
+    "categorical",
+    "exp_family_finite",
+    "exponential",
+    "gamma",
+    "lattice_field",
+    "linear_gaussian",
+    "mvn",
+    "mvn_mean",
+    "normal",
+    "normal_var",
+    "poisson",
+    "sum_of_exponentials",
+];
 
 fn from_json(v: serde_json::Value) -> Result<Box<dyn Model>, String> {
     serde_json::from_value::<Box<dyn Model>>(v).map_err(|e| e.to_string())
@@ -16,7 +35,10 @@ fn every_tag_is_catalogued_and_round_trips_through_typetag() {
     let entries = registry::models().expect("no duplicate tags");
     let listed: BTreeSet<&str> = entries.iter().map(|e| e.tag).collect();
     let ours: BTreeSet<&str> = MODEL_TYPES.iter().copied().collect();
-    assert_eq!(listed, ours, "catalogue and MODEL_TYPES differ");
+    assert_eq!(
+        listed, ours,
+        "the catalogue differs from the documented models"
+    );
     for e in entries {
         let m = (e.example)();
         let th = (e.example_theta)();

@@ -46,7 +46,7 @@ pub struct GeodesicConfig {
     /// The end point θ₂.
     pub to: Vec<f64>,
     /// The name of a closed-form distance to check against (see
-    /// [`closed_form::NAMES`]); by default the model's own closed form.
+    /// [`closed_form::names`]); by default the model's own closed form.
     #[serde(default)]
     pub closed_form: Option<String>,
     /// Whether to plot the path (only for 2-D families; default: when 2-D).
@@ -157,7 +157,7 @@ pub fn run(cfg: &GeodesicConfig, config: Option<String>, out: Option<&Path>) -> 
     }
     let known = closed_form::for_model(model, &cfg.from, &cfg.to);
     let (oracle_value, oracle_name) = match (&named, &known) {
-        (Some((name, f)), _) => (Some(f(&cfg.from, &cfg.to)), name.clone()),
+        (Some((name, f)), _) => (f.distance(&cfg.from, &cfg.to), name.clone()),
         (None, Some(k)) => (Some(k.distance), k.family.to_string()),
         (None, None) => (None, String::new()),
     };

@@ -44,9 +44,10 @@ use bayesrg_core::Model;
 use bayesrg_core::fisher;
 use bayesrg_core::geometry::sloppiness;
 use bayesrg_core::linalg::{SpectrumMethod, UNIT_ROUNDOFF};
+use bayesrg_core::model::Lattice;
 use bayesrg_core::rank;
 use bayesrg_models::lattice_field::{
-    self, Correspondence, Cutoff, LatticeField, free_field_fisher, resolved_momentum2,
+    self, Correspondence, Cutoff, free_field_fisher, resolved_momentum2,
 };
 use bayesrg_schemes::shell::Candidates;
 use serde::{Deserialize, Serialize};
@@ -197,7 +198,7 @@ pub struct DbrgRow {
 /// the two can differ only if the Fisher is not a decreasing function of p̂²
 /// or Λ(τ) is wrong, never by rounding.
 pub fn dbrg_row(
-    field: &LatticeField,
+    field: &dyn Lattice,
     fisher: &[f64],
     tau: f64,
     mass: f64,
@@ -276,15 +277,6 @@ fn fisher_source(model: &dyn Model, theta: &[f64], n: usize, seed: u64) -> Resul
     })
 }
 
-/// Rebuilds the concrete lattice from the boxed model (through its serialised form).
-fn as_lattice(model: &dyn Model) -> Result<LatticeField> {
-    let mut v = serde_json::to_value(model)?;
-    if let Some(o) = v.as_object_mut() {
-        o.remove("type");
-    }
-    serde_json::from_value(v).map_err(|e| anyhow!("lattice_field: {e}"))
-}
-
 /// Computes the spectrum (and, for a free field, the Wilson-shell analysis),
 /// checks it, and writes the results into `out` when given.
 pub fn run(cfg: &SpectrumConfig, config: Option<String>, out: Option<&Path>) -> Result<Summary> {
@@ -292,20 +284,22 @@ pub fn run(cfg: &SpectrumConfig, config: Option<String>, out: Option<&Path>) -> 
     let staged = crate::output::stage(out, config.as_deref().map(Path::new).as_slice())?;
     let model = cfg.model.as_ref();
     let tag = bayesrg_core::model::type_name(model);
-    let lattice = match (&cfg.free_field, tag) {
-        (Some(ff), "lattice_field") => {
+    let lattice = match (&cfg.free_field, model.lattice()) {
+        (Some(ff), Some(field)) => {
             if let Some(c) = ff.cutoff {
                 c.check().map_err(|e| anyhow!("free_field.cutoff: {e}"))?;
             }
-            Some((as_lattice(model)?, ff.clone()))
+            Some((field, ff.clone()))
         }
-        (Some(_), _) => bail!("[free_field] is only for `type = \"lattice_field\"`, not `{tag}`"),
+        (Some(_), _) => bail!(
+            "[free_field] is only for a lattice model (`type = \"lattice_field\"`), not `{tag}`"
+        ),
         (None, _) => None,
     };
     let theta = match (&cfg.theta, &lattice) {
         (Some(_), Some(_)) => bail!("give either `theta` or [free_field], not both"),
         (Some(t), None) => t.clone(),
-        (None, Some((f, ff))) => f.free_field_theta(ff.mass, ff.cutoff),
+        (None, Some((f, ff))) => lattice_field::free_field_theta(*f, ff.mass, ff.cutoff),
         (None, None) => bail!("missing `theta` (the point at which to take the spectrum)"),
     };
     model
@@ -345,9 +339,9 @@ pub fn run(cfg: &SpectrumConfig, config: Option<String>, out: Option<&Path>) -> 
         "participation_ratio": s.participation_ratio,
         "dominant_param": s.dominant_param,
     });
-    let mut wilson: Option<(LatticeField, FreeField, Correspondence, Vec<DbrgRow>)> = None;
+    let mut wilson: Option<(&dyn Lattice, FreeField, Correspondence, Vec<DbrgRow>)> = None;
     if let Some((field, ff)) = lattice {
-        let c = lattice_field::correspondence(&field, &theta);
+        let c = lattice_field::correspondence(field, &theta);
         checks.push(Check::at_most(
             "|spearman(I_jj, |p|) + 1| (ties to within TIE_RTOL)",
             (c.spearman_fisher_momentum + 1.0).abs(),
@@ -364,7 +358,7 @@ pub fn run(cfg: &SpectrumConfig, config: Option<String>, out: Option<&Path>) -> 
         let rows: Vec<DbrgRow> = ff
             .taus
             .iter()
-            .map(|&tau| dbrg_row(&field, &diag, tau, ff.mass, ff.cutoff))
+            .map(|&tau| dbrg_row(field, &diag, tau, ff.mass, ff.cutoff))
             .collect();
         let mismatch: usize = rows
             .iter()
@@ -383,7 +377,7 @@ pub fn run(cfg: &SpectrumConfig, config: Option<String>, out: Option<&Path>) -> 
             // Θ^< = {I_jj ≤ I_Λ}; the modes it keeps must be exactly p < Λ.
             let shells = Candidates {
                 theta: theta.clone(),
-                fisher: field
+                fisher: model
                     .fisher(&theta)
                     .map(|f| f.diagonal().as_slice().to_vec())
                     .unwrap_or_default(),
@@ -596,6 +590,7 @@ pub fn spectrum_checks(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bayesrg_models::lattice_field::LatticeField;
 
     fn example(name: &str) -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -57,9 +57,10 @@ pub trait Metric: Sync {
 /// `seed` (common random numbers, so the estimate is a smooth function of θ).
 ///
 /// With `known_christoffel` (the default of [`FisherMetric::new`]) the geodesic
-/// equation of a built-in family whose Christoffel symbols are written out in
-/// [`closed_form::acceleration`] (normal, normal_var, mvn, Poisson, exponential,
-/// Bernoulli, categorical, lattice_field) uses them; other models, and every
+/// equation of a family whose closed-form geometry ([`Model::fisher_rao`])
+/// writes out its Christoffel symbols ([`closed_form::ClosedFormGeometry::acceleration`]:
+/// normal, normal_var, mvn, Poisson, exponential, Bernoulli, categorical,
+/// lattice_field) uses them; other models, and every
 /// model with `known_christoffel = false`, take Γ from central differences of
 /// the Fisher metric.
 #[derive(Debug, Clone, Copy)]
@@ -106,11 +107,11 @@ impl Metric for FisherMetric<'_> {
         if !self.known_christoffel {
             return None;
         }
-        let name = crate::model::type_name(self.model);
-        match closed_form::acceleration(name, theta, v, out)? {
+        match self.model.fisher_rao()?.acceleration(theta, v, out)? {
             true => Some(Ok(())),
             false => Some(Err(Error::Msg(format!(
-                "point {theta:?} is outside the parameter space of `{name}`"
+                "point {theta:?} is outside the parameter space of `{}`",
+                crate::model::type_name(self.model)
             )))),
         }
     }

@@ -10,9 +10,9 @@
 //! usable by every generic tool of the workspace.
 
 use crate::net::{Architecture, Autoencoder};
+use bayesrg_core::ParamError;
 use bayesrg_core::error::{Error, Field, Result};
 use bayesrg_core::model::{Model, check_len};
-use bayesrg_core::{ParamError, register_model};
 use nalgebra::{DMatrix, DVector};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -115,7 +115,12 @@ impl AutoencoderRegression {
     }
 }
 
-#[typetag::serde(name = "autoencoder_regression")]
+#[bayesrg_core::register_model(
+    tag = "autoencoder_regression",
+    summary = "Dense ReLU autoencoder as regression y = f(x; θ) + N(0, I) over fixed inputs",
+    example = || Box::new(example()),
+    theta = example_theta
+)]
 impl Model for AutoencoderRegression {
     fn param_names(&self) -> Vec<String> {
         let a = self.arch;
@@ -255,13 +260,6 @@ pub fn example_theta() -> Vec<f64> {
     theta[a.b2_offset()..].fill(0.5);
     theta
 }
-
-register_model!(
-    "autoencoder_regression",
-    "Dense ReLU autoencoder as regression y = f(x; θ) + N(0, I) over fixed inputs",
-    || Box::new(example()),
-    example_theta
-);
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,203 @@
+//! The measures every check family shares: scaled relative errors, z-scores
+//! (see the module docs of [`crate::validate`]) and the [`Ledger`] that
+//! holds the checks of one run and sets the family-wise z threshold from the
+//! z-scores that actually ran.
+
+use super::report::{Comparison, Measure};
+use super::rows;
+use crate::check::Check;
+use nalgebra::DMatrix;
+
+/// The entry scales sᵢⱼ = √(|Rᵢᵢ Rⱼⱼ|) of a reference (see the module docs),
+/// falling back to max|R| (or 1 for a zero matrix) where a diagonal entry is 0.
+pub fn entry_scales(r: &DMatrix<f64>) -> DMatrix<f64> {
+    let top = r.amax();
+    let fallback = if top > 0.0 { top } else { 1.0 };
+    DMatrix::from_fn(r.nrows(), r.ncols(), |i, j| {
+        let s = (r[(i, i)] * r[(j, j)]).abs().sqrt();
+        if s > 0.0 && s.is_finite() {
+            s
+        } else {
+            fallback
+        }
+    })
+}
+
+pub(crate) fn worst_of(entries: &DMatrix<f64>) -> (f64, [usize; 2]) {
+    let mut worst = (0.0_f64, [0, 0]);
+    for i in 0..entries.nrows() {
+        for j in i..entries.ncols() {
+            let v = entries[(i, j)];
+            // NaN is the worst of all and stays so.
+            if !worst.0.is_nan() && (v.is_nan() || v > worst.0) {
+                worst = (v, [i, j]);
+            }
+        }
+    }
+    worst
+}
+
+/// Scaled relative error per entry of `a` against the reference `r`.
+pub fn rel_errors(a: &DMatrix<f64>, r: &DMatrix<f64>) -> DMatrix<f64> {
+    let s = entry_scales(r);
+    DMatrix::from_fn(a.nrows(), a.ncols(), |i, j| {
+        (a[(i, j)] - r[(i, j)]).abs() / s[(i, j)]
+    })
+}
+
+/// z-scores per entry: |a − r| / √(seₐ² + se_r² + (τ·s)²), s the scales of `scale_of`.
+pub fn z_scores(
+    a: &DMatrix<f64>,
+    se_a: &DMatrix<f64>,
+    r: &DMatrix<f64>,
+    se_r: Option<&DMatrix<f64>>,
+    tau: f64,
+    scale_of: &DMatrix<f64>,
+) -> DMatrix<f64> {
+    let s = entry_scales(scale_of);
+    DMatrix::from_fn(a.nrows(), a.ncols(), |i, j| {
+        let d = (a[(i, j)] - r[(i, j)]).abs();
+        let var_r = se_r.map_or(0.0, |e| e[(i, j)].powi(2));
+        let den = (se_a[(i, j)].powi(2) + var_r + (tau * s[(i, j)]).powi(2)).sqrt();
+        if d.is_nan() {
+            f64::NAN
+        } else if den > 0.0 {
+            d / den
+        } else if d == 0.0 {
+            0.0
+        } else {
+            f64::INFINITY
+        }
+    })
+}
+
+pub(crate) fn comparison(
+    against: &str,
+    measure: Measure,
+    entries: DMatrix<f64>,
+    threshold: f64,
+) -> Comparison {
+    let (worst, worst_entry) = worst_of(&entries);
+    Comparison {
+        against: against.to_string(),
+        measure,
+        worst,
+        worst_entry,
+        entries: rows(&entries),
+        threshold,
+        pass: worst <= threshold,
+    }
+}
+
+impl Comparison {
+    /// Sets the threshold of a z-score comparison, once the run's family-wise
+    /// threshold is known ([`Ledger`]); other comparisons are left alone.
+    pub fn settle(&mut self, zt: f64) {
+        if self.measure == Measure::ZScore {
+            self.threshold = zt;
+            self.pass = self.worst <= zt;
+        }
+    }
+}
+
+/// A z-score comparison made before the run's threshold is known; its
+/// threshold is set by [`Comparison::settle`].
+pub(crate) fn z_comparison(against: &str, entries: DMatrix<f64>) -> Comparison {
+    comparison(against, Measure::ZScore, entries, f64::NAN)
+}
+
+/// A z-score check waiting for the family-wise threshold.
+struct ZCheck {
+    name: String,
+    oracle: String,
+    /// The worst z.
+    value: f64,
+    /// Every z-score it rests on (a symmetric d × d matrix, or a d × 1 column).
+    z: DMatrix<f64>,
+    /// The effective sample size of each entry, when known.
+    eff: Option<DMatrix<f64>>,
+}
+
+impl ZCheck {
+    /// The number of z-scores tested: the upper triangle of a square
+    /// (symmetric) matrix, every entry of a column.
+    fn count(&self) -> usize {
+        let (r, c) = self.z.shape();
+        if r == c { r * (r + 1) / 2 } else { r * c }
+    }
+}
+
+enum Pending {
+    Done(Check),
+    Z(ZCheck),
+}
+
+/// The checks of one validator run, in the order they were made. A z-score
+/// check ([`Ledger::push_z`]) is recorded with its z-scores and decided only
+/// in [`Ledger::finish`], against the family-wise threshold
+/// z* = [`super::z_threshold`]`(m)` with m = [`Ledger::z_count`], the number
+/// of z-scores the checks that ran produced: adding a check changes the
+/// level only through what it actually tests.
+#[derive(Default)]
+pub struct Ledger {
+    items: Vec<Pending>,
+}
+
+impl Ledger {
+    /// Records a decided check.
+    pub fn push(&mut self, c: Check) {
+        self.items.push(Pending::Done(c));
+    }
+
+    /// Records a z-score check: `value` (its worst z) against the run's
+    /// threshold, `z` every z-score it tested (a symmetric matrix or a column),
+    /// `eff` their effective sample sizes (for the few-events diagnosis).
+    pub fn push_z(
+        &mut self,
+        name: impl Into<String>,
+        oracle: impl Into<String>,
+        value: f64,
+        z: DMatrix<f64>,
+        eff: Option<DMatrix<f64>>,
+    ) {
+        self.items.push(Pending::Z(ZCheck {
+            name: name.into(),
+            oracle: oracle.into(),
+            value,
+            z,
+            eff,
+        }));
+    }
+
+    /// The number of z-scores recorded so far.
+    pub fn z_count(&self) -> usize {
+        self.items
+            .iter()
+            .map(|p| match p {
+                Pending::Z(z) => z.count(),
+                Pending::Done(_) => 0,
+            })
+            .sum()
+    }
+
+    /// The checks, in order, with every z-score check decided against `zt`
+    /// and then passed through `mark` (its z-scores and effective sample
+    /// sizes at hand), which may mark it unresolved.
+    pub fn finish(
+        self,
+        zt: f64,
+        mark: impl Fn(Check, &DMatrix<f64>, Option<&DMatrix<f64>>) -> Check,
+    ) -> Vec<Check> {
+        self.items
+            .into_iter()
+            .map(|p| match p {
+                Pending::Done(c) => c,
+                Pending::Z(z) => mark(
+                    Check::at_most(z.name, z.value, zt, z.oracle),
+                    &z.z,
+                    z.eff.as_ref(),
+                ),
+            })
+            .collect()
+    }
+}

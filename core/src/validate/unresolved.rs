@@ -1,0 +1,141 @@
+//! What Monte Carlo cannot resolve: the rare-event diagnosis of a run and
+//! the few-events diagnosis of one comparison (see the module docs of
+//! [`crate::validate`]).
+
+use super::{MIN_EVENTS, RESOLVE_EVENTS, fmt_num};
+use crate::fisher::FisherEstimate;
+use nalgebra::{DMatrix, DVector};
+
+/// Why Monte Carlo cannot resolve a run: the rare-event diagnosis of
+/// [`validate`].
+#[derive(Debug, Clone)]
+pub(crate) struct Unresolved {
+    /// The message put on every Monte Carlo check that fails because of it.
+    pub note: String,
+}
+
+/// The rare-event diagnosis. A family whose score takes a large value with a
+/// small probability q (a Bernoulli success at p = 10⁻⁶) shows, in n ≪ 1/q
+/// draws, no such event: every draw has the same few score values, E\[ℓℓᵀ\] is
+/// underestimated on the diagonal by D = Iᵢᵢ − M̂ᵢᵢ, and the score mean is off
+/// by m = |ℓ̄ᵢ| — both with tiny standard errors, so both z-scores are huge
+/// and say nothing about the Fisher metric. The unseen events carry the
+/// missing mean and the missing second moment, so by Cauchy–Schwarz
+/// q ≥ m²/D, with equality when they share one score value; a run is declared
+/// unresolved when, for some component, both comparisons fail, D > 0, and the
+/// expected number of such events n·q is below 10. It then advises
+/// N = [`RESOLVE_EVENTS`]/q samples (about 100 events). With no reference, a
+/// score component with zero sample variance and a non-zero mean is the same
+/// symptom; the advice is then the bound q ≤ 3/n (no event in n draws).
+pub(crate) fn diagnose_rare_events(
+    so: &FisherEstimate,
+    reference: Option<&DMatrix<f64>>,
+    mean: &DVector<f64>,
+    mean_se: &DVector<f64>,
+    zt: f64,
+    n: usize,
+    names: &[String],
+) -> Option<Unresolved> {
+    if so.enumerated.is_some() {
+        return None;
+    }
+    let se = so.std_err.as_ref()?;
+    let nf = n as f64;
+    let mut best: Option<(f64, usize)> = None;
+    for i in 0..mean.len() {
+        let m = mean[i].abs();
+        let zmean = if mean_se[i] > 0.0 {
+            m / mean_se[i]
+        } else if m > 0.0 {
+            f64::INFINITY
+        } else {
+            0.0
+        };
+        if zmean <= zt {
+            continue;
+        }
+        let q = match reference {
+            Some(r) => {
+                let deficit = r[(i, i)] - so.matrix[(i, i)];
+                let zd = deficit / se[(i, i)].max(f64::MIN_POSITIVE);
+                if !(deficit > 0.0 && zd > zt) {
+                    continue;
+                }
+                m * m / deficit
+            }
+            None if mean_se[i] == 0.0 => 3.0 / nf,
+            None => continue,
+        };
+        if q > 0.0 && nf * q < 10.0 && best.is_none_or(|(b, _)| q < b) {
+            best = Some((q, i));
+        }
+    }
+    let (q, i) = best?;
+    let need = (RESOLVE_EVENTS / q).ceil();
+    let bound = if reference.is_some() { "" } else { "at least " };
+    Some(Unresolved {
+        note: format!(
+            "Monte Carlo cannot resolve this: too few events: raise samples to {bound}{} \
+             (the score component {} takes a rare value with probability about {}, so {n} \
+             draws expect {} such events; about {} are needed)",
+            fmt_num(need),
+            names[i],
+            fmt_num(q),
+            fmt_num(nf * q),
+            RESOLVE_EVENTS
+        ),
+    })
+}
+
+/// The few-events diagnosis of one Monte Carlo comparison. A z-score rests
+/// on the normal approximation of a mean, which needs many draws to
+/// contribute; when the draws that carry an entry are rare (Kish's effective
+/// sample size of its terms, [`FisherEstimate::effective_samples`], below
+/// [`MIN_EVENTS`]) the z-score means nothing either way. The comparison
+/// is then undecided: if it fails, when every failing entry is such an entry;
+/// if it passes, when any entry is. The note advises
+/// N = ⌈n·[`RESOLVE_EVENTS`]/n_eff⌉ samples.
+pub(crate) fn few_events_note(
+    z: &DMatrix<f64>,
+    zt: f64,
+    eff: Option<&DMatrix<f64>>,
+    n: usize,
+    names: &[String],
+) -> Option<String> {
+    let eff = eff?;
+    let fails = |v: f64| v.is_nan() || v > zt;
+    let failing = (0..z.nrows()).any(|i| (i..z.ncols()).any(|j| fails(z[(i, j)])));
+    let mut worst: Option<(f64, usize, usize)> = None;
+    for i in 0..z.nrows() {
+        for j in i..z.ncols() {
+            if failing && !fails(z[(i, j)]) {
+                continue;
+            }
+            let e = eff[(i, j)].min(eff[(j, i)]);
+            if e >= MIN_EVENTS {
+                if failing {
+                    return None; // a failing entry with enough events: a real failure
+                }
+                continue;
+            }
+            if worst.is_none_or(|(w, _, _)| e < w) {
+                worst = Some((e, i, j));
+            }
+        }
+    }
+    let (e, i, j) = worst?;
+    let need = (n as f64 * RESOLVE_EVENTS / e.max(1.0)).ceil();
+    let entry = if z.ncols() == 1 {
+        names[i].clone()
+    } else {
+        format!("({}, {})", names[i], names[j])
+    };
+    Some(format!(
+        "Monte Carlo cannot resolve this: too few events: raise samples to {} (entry {entry} \
+         rests on about {} effective draws of {n}, a few rare draws carrying its mean; about \
+         {} are needed for its z-score to mean anything)",
+        fmt_num(need),
+        fmt_num(e),
+        RESOLVE_EVENTS
+    ))
+}
