@@ -783,6 +783,27 @@ pub fn empirical_scores(
     })
 }
 
+/// How to ask for a Monte Carlo Fisher metric: `samples` draws y ~ p(·|θ),
+/// chunk k drawing from `seed.stream(k)` ([`rng::Seed`]). The one way every
+/// runner asks for one; give it a child seed of the run
+/// (`run_seed.child("fisher")`) so its draws share no stream with the run's
+/// other computations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FisherOptions {
+    /// Monte Carlo draws (used only when no deterministic route exists).
+    pub samples: usize,
+    /// The seed of the draws.
+    pub seed: rng::Seed,
+}
+
+impl FisherOptions {
+    /// [`best`] at θ with these options: the closed form, the Jacobian form or
+    /// the KL Hessian when the model has one, else E\[ℓℓᵀ\] by Monte Carlo.
+    pub fn best(&self, model: &dyn Model, theta: &[f64]) -> Result<DMatrix<f64>> {
+        best(model, theta, self.samples, self.seed.value())
+    }
+}
+
 /// The best available Fisher: the closed form if the model has one, otherwise
 /// the Jacobian form, otherwise the KL Hessian, otherwise Monte Carlo E\[ℓℓᵀ\]
 /// with `n` samples.

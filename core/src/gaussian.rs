@@ -79,6 +79,12 @@ impl Gaussian {
             .sum::<f64>()
     }
 
+    /// The differential entropy ½(k ln(2πe) + ln det Σ) in nats.
+    pub fn entropy(&self) -> f64 {
+        0.5 * (self.dim() as f64 * (2.0 * std::f64::consts::PI * std::f64::consts::E).ln()
+            + self.ln_det())
+    }
+
     /// The squared Mahalanobis distance (x − m)ᵀΣ⁻¹(x − m).
     pub fn mahalanobis2(&self, x: &[f64]) -> f64 {
         let r = DVector::from_column_slice(x) - &self.mean;

@@ -2,6 +2,7 @@
 
 use super::Status;
 use anyhow::Result;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// Arguments of `bayesrg bayes`.
@@ -12,10 +13,16 @@ pub struct Args {
     /// The result folder (CSV, PNG, summary.json).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// No progress bars.
+    #[arg(long)]
+    quiet: bool,
 }
 
 pub fn run(args: Args) -> Result<Status> {
-    let s = bayesrg::commands::bayes::run_file(&args.file, args.out.as_deref())?;
+    let spec = bayesrg::commands::bayes::load(&args.file)?;
+    let progress = !args.quiet && std::io::stderr().is_terminal();
+    let origin = args.file.display().to_string();
+    let s = bayesrg::commands::bayes::run(&spec, Some(&origin), args.out.as_deref(), progress)?;
     super::print_checks(&s);
     Ok(Status::from_ok(s.pass))
 }

@@ -56,6 +56,15 @@ impl Summary {
     }
 }
 
+/// A library error with the place of its field in the config file `origin`
+/// in front (`cfg.toml:3:6: …`; the file alone when the field is not found).
+pub fn at_origin(origin: Option<&str>, e: bayesrg_core::Error) -> anyhow::Error {
+    match origin {
+        Some(o) => crate::config::at_field(std::path::Path::new(o), e),
+        None => anyhow::Error::new(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

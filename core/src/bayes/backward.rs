@@ -250,6 +250,58 @@ pub fn predictive_samples(
     .collect()
 }
 
+/// `n` independent draws y ~ p_τ (eq. 39): each y from its own θ ~ π_τ =
+/// N(μ, τI⁺) (as in [`sample_thetas`]), y ~ p(·|θ); draws whose θ leaves the
+/// parameter space are dropped (the predictive of π_τ restricted to it).
+/// Chunk k draws from `seed.stream(k)`. Unlike [`predictive_samples`], which
+/// cycles through a fixed set of θ, the returned draws are independent, so
+/// Monte Carlo standard errors are those of i.i.d. draws.
+///
+/// # Errors
+/// `fisher` not positive semi-definite; every θ outside the parameter space.
+pub fn predictive_draws(
+    model: &dyn Model,
+    mu: &[f64],
+    tau: f64,
+    fisher: &DMatrix<f64>,
+    n: usize,
+    seed: rng::Seed,
+) -> Result<Vec<Vec<f64>>> {
+    let d = mu.len();
+    let m = model.obs_dim();
+    let f = linalg::psd_pseudo_inverse(fisher, "Fisher matrix")?.factor;
+    let r = f.ncols();
+    let st = tau.sqrt();
+    let out: Vec<Vec<f64>> = rng::par_chunks(n, seed.value(), |_, range, g| {
+        let mut z = vec![0.0; r];
+        let mut v = Vec::with_capacity(range.len());
+        for _ in range {
+            for zk in z.iter_mut() {
+                *zk = StandardNormal.sample(&mut *g);
+            }
+            let th: Vec<f64> = (0..d)
+                .map(|i| mu[i] + st * (0..r).map(|k| f[(i, k)] * z[k]).sum::<f64>())
+                .collect();
+            if model.check_params(&th).is_ok() {
+                let mut y = vec![0.0; m];
+                model.sample(&th, g, &mut y);
+                v.push(y);
+            }
+        }
+        v
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    if out.is_empty() {
+        return Err(Error::failed(
+            "drawing from the predictive (39)",
+            format!("every draw of π_τ at τ = {tau} left the parameter space"),
+        ));
+    }
+    Ok(out)
+}
+
 fn no_forward(model: &dyn Model) -> Error {
     Error::Missing {
         model: type_name(model).into(),
@@ -300,7 +352,9 @@ pub fn data_space_predictive(
 /// diffusion dY = θ dW, θ = J·F with FFᵀ = I(μ)⁺ (so θθᵀ = K⁻¹ of eq. 44, in the
 /// "generator ½, no √2" convention), started from G(μ) + N(0, Σ) draws and
 /// run to time τ by Euler–Maruyama (exact in law here: constant diffusion,
-/// zero drift). Its law is the data-space predictive of eq. (43).
+/// zero drift). Its law is the data-space predictive of eq. (43). The
+/// starting noise and the Brownian paths draw from the children `"noise"`
+/// and `"paths"` of `seed`.
 pub fn simulate_data_space(
     model: &dyn Model,
     mu: &[f64],
@@ -321,7 +375,8 @@ pub fn simulate_data_space(
     let m = g.len();
     let w = pushforward(&j, fisher)?.factor;
     let noise = Gaussian::new(g, sigma)?;
-    let start: Vec<f64> = sample_data_space(&noise, n, seed ^ 0x0517)
+    let seed = rng::Seed::new(seed);
+    let start: Vec<f64> = sample_data_space(&noise, n, seed.child("noise").value())
         .into_iter()
         .flatten()
         .collect();
@@ -329,7 +384,7 @@ pub fn simulate_data_space(
         Arc::new(ZeroDrift::new(m)),
         Diffusion::Additive(AdditiveNoise::from_factor(w)?),
     )?;
-    let mut cfg = EnsembleConfig::new(n, vec![0.0; m], vec![tau], tau, seed);
+    let mut cfg = EnsembleConfig::new(n, vec![0.0; m], vec![tau], tau, seed.child("paths").value());
     cfg.initial = Initial::Each(Arc::new(start));
     let ens = simulate(&problem, &EulerMaruyama, &cfg, &|_| {})?;
     Ok((0..n).map(|i| ens.state(0, i).to_vec()).collect())

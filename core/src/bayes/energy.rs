@@ -24,7 +24,8 @@ impl<'a> Energy<'a> {
     /// `free` (all of them when `None`).
     ///
     /// When the model has no closed-form KL, K is estimated with `mc_samples`
-    /// draws from θ* (seeded, common to every θ, so K is a smooth function of θ).
+    /// draws from θ* (drawn from `Seed::new(seed).stream(0)`, common to every
+    /// θ, so K is a smooth function of θ; give a child seed of the run).
     pub fn new(
         model: &'a dyn Model,
         theta_star: &[f64],
@@ -58,7 +59,7 @@ impl<'a> Energy<'a> {
                     capability: "closed-form KL (and mc_samples = 0)".into(),
                 });
             }
-            let mut r = rng::stream(seed, u64::MAX);
+            let mut r = rng::Seed::new(seed).stream(0);
             let m = model.obs_dim();
             Some(
                 (0..mc_samples)
@@ -147,9 +148,13 @@ impl<'a> Energy<'a> {
         }
     }
 
-    /// The per-observation Fisher matrix at θ* restricted to the free block.
-    pub fn fisher_star(&self, seed: u64) -> Result<nalgebra::DMatrix<f64>> {
-        let full = crate::fisher::best(self.model, &self.theta_star, 200_000, seed)?;
+    /// The per-observation Fisher matrix at θ* restricted to the free block
+    /// ([`crate::fisher::best`] with `options`).
+    pub fn fisher_star(
+        &self,
+        options: &crate::fisher::FisherOptions,
+    ) -> Result<nalgebra::DMatrix<f64>> {
+        let full = options.best(self.model, &self.theta_star)?;
         let k = self.free.len();
         Ok(nalgebra::DMatrix::from_fn(k, k, |a, b| {
             full[(self.free[a], self.free[b])]

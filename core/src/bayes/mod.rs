@@ -12,6 +12,8 @@
 //! | [`dynamics`] | the dynamical-Bayes equation (33), its solution (34), MAP path, law (35) |
 //! | [`backward`] | backward inference (38), predictive (39), data-space kernel (43)–(44) |
 //! | [`observables`] | flow observables along τ |
+//! | [`experiment`] | the dynamical-Bayes runner (eqs. 32–36): [`experiment::run`] |
+//! | [`flow`] | the DB-RG flow runner (eqs. 38–45): [`flow::run`] |
 //!
 //! Every posterior representation implements [`Posterior`].
 
@@ -19,6 +21,8 @@ pub mod backward;
 pub mod conjugate;
 pub mod dynamics;
 pub mod energy;
+pub mod experiment;
+pub mod flow;
 pub mod grid;
 pub mod observables;
 pub mod particles;

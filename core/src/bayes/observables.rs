@@ -90,6 +90,30 @@ pub fn energy_distance(x: &[Vec<f64>], y: &[Vec<f64>]) -> f64 {
     2.0 * cross - within(x) - within(y)
 }
 
+/// The worst z-score of the sample mean and covariance of the i.i.d. draws
+/// `ys` (n × m) against a Gaussian law N(m, S): |ȳₐ − mₐ|/√(Sₐₐ/n) and
+/// |Ĉₐᵦ − Sₐᵦ|/√((SₐₐSᵦᵦ + Sₐᵦ²)/n), the sampling errors of Gaussian draws
+/// (Isserlis: Var(yₐyᵦ) = SₐₐSᵦᵦ + Sₐᵦ²). The draws must be independent:
+/// draws sharing a θ (as [`super::backward::predictive_samples`] makes) have
+/// larger errors than these, and the statistic would be inflated.
+pub fn gaussian_moment_z(ys: &[Vec<f64>], law: &crate::gaussian::Gaussian) -> f64 {
+    let m = law.dim();
+    let flat: Vec<f64> = ys.concat();
+    let mean = crate::sde::ensemble::mean(&flat, m);
+    let cov = crate::sde::ensemble::covariance(&flat, m);
+    let nn = ys.len() as f64;
+    let s = law.cov();
+    let mut worst: f64 = 0.0;
+    for a in 0..m {
+        worst = worst.max((mean[a] - law.mean()[a]).abs() / (s[(a, a)] / nn).sqrt());
+        for b in 0..m {
+            let se = ((s[(a, a)] * s[(b, b)] + s[(a, b)].powi(2)) / nn).sqrt();
+            worst = worst.max((cov[(a, b)] - s[(a, b)]).abs() / se);
+        }
+    }
+    worst
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

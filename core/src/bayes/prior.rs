@@ -65,6 +65,16 @@ impl Factor {
         }
     }
 
+    /// The name of the distribution as a config writes it (`dist = "gamma"`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Factor::Normal { .. } => "normal",
+            Factor::Uniform { .. } => "uniform",
+            Factor::Gamma { .. } => "gamma",
+            Factor::Beta { .. } => "beta",
+        }
+    }
+
     /// The support (lo, hi) of the density (±∞ for an unbounded end).
     pub fn support(&self) -> (f64, f64) {
         match *self {

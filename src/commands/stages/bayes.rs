@@ -56,7 +56,8 @@ const FLOW: &[(&str, &str)] = &[
 ];
 
 /// Stage `dynamical_bayes`: [`crate::commands::bayes::run`] and
-/// [`crate::commands::flow::run`] on every example config, each into its own
+/// [`crate::commands::flow::run`] (the library runners
+/// `bayesrg_core::bayes::experiment::run` and `bayesrg_core::bayes::flow::run`) on every example config, each into its own
 /// folder `bayes-<name>` / `flow-<name>` of the stage folder. With `quick`,
 /// only the one-dimensional `bayes` examples and every flow.
 pub fn dynamical_bayes(ctx: &StageCtx) -> Result<Vec<Summary>> {
@@ -72,24 +73,26 @@ pub fn dynamical_bayes(ctx: &StageCtx) -> Result<Vec<Summary>> {
             continue;
         }
         let origin = format!("examples/bayes/{name}.toml");
-        let cfg: crate::commands::bayes::Config = crate::config::parse_toml(text, &origin)?;
+        let spec: crate::commands::bayes::BayesSpec = crate::config::parse_toml(text, &origin)?;
         out.push(
             crate::commands::bayes::run(
-                &cfg,
+                &spec,
                 Some(&origin),
                 Some(&ctx.dir.join(format!("bayes-{name}"))),
+                false,
             )
             .with_context(|| origin.clone())?,
         );
     }
     for (name, text) in FLOW {
         let origin = format!("examples/flow/{name}.toml");
-        let cfg: crate::commands::flow::Config = crate::config::parse_toml(text, &origin)?;
+        let spec: crate::commands::flow::FlowSpec = crate::config::parse_toml(text, &origin)?;
         out.push(
             crate::commands::flow::run(
-                &cfg,
+                &spec,
                 Some(&origin),
                 Some(&ctx.dir.join(format!("flow-{name}"))),
+                false,
             )
             .with_context(|| origin.clone())?,
         );
