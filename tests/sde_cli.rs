@@ -195,7 +195,10 @@ fn unstable_step_is_exit_1_with_its_cause() {
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("h·λ_max = 5") && err.contains("stability limit"), "{err}");
+    assert!(
+        err.contains("h·λ_max = 5") && err.contains("stability limit"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&d).ok();
 }
 

@@ -53,7 +53,10 @@ fn singular_fisher_pushforward_is_well_defined_and_refused_as_a_diffusion() {
     let e = k_inverse(&s).unwrap_err();
     assert!(e.is_bad_input());
     let msg = e.to_string();
-    assert!(msg.contains("rank 1 < 2") && msg.contains("degenerate"), "{msg}");
+    assert!(
+        msg.contains("rank 1 < 2") && msg.contains("degenerate"),
+        "{msg}"
+    );
 }
 
 #[test]

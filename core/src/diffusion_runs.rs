@@ -26,7 +26,11 @@ pub struct ComponentSpec {
 /// Checks mixture components of dimension `d` (field `at`) and builds the mixture.
 pub(crate) fn mixture(at: &Field, comps: &[ComponentSpec], d: usize) -> Result<GaussianMixture> {
     if comps.is_empty() {
-        return Err(Error::domain(at.clone(), "[]", "must list at least one component"));
+        return Err(Error::domain(
+            at.clone(),
+            "[]",
+            "must list at least one component",
+        ));
     }
     let mut gs = Vec::new();
     for (k, c) in comps.iter().enumerate() {
@@ -36,7 +40,11 @@ pub(crate) fn mixture(at: &Field, comps: &[ComponentSpec], d: usize) -> Result<G
         require::all_finite(f.clone().then("mean"), &c.mean)?;
         let cov = square(f.clone().then("cov"), &c.cov, d)?;
         let g = Gaussian::new(DVector::from_column_slice(&c.mean), cov).map_err(|e| {
-            Error::domain(f.clone().then("cov"), "the matrix given", format!("is not a covariance: {e}"))
+            Error::domain(
+                f.clone().then("cov"),
+                "the matrix given",
+                format!("is not a covariance: {e}"),
+            )
         })?;
         gs.push(g);
     }
@@ -44,14 +52,25 @@ pub(crate) fn mixture(at: &Field, comps: &[ComponentSpec], d: usize) -> Result<G
 }
 
 /// K⁻¹ (field `k_inv`) and the velocity v (field `velocity`, default 0).
-pub(crate) fn heat_terms(k_inv: &[Vec<f64>], velocity: &Option<Vec<f64>>) -> Result<(DMatrix<f64>, DVector<f64>)> {
+pub(crate) fn heat_terms(
+    k_inv: &[Vec<f64>],
+    velocity: &Option<Vec<f64>>,
+) -> Result<(DMatrix<f64>, DVector<f64>)> {
     let d = k_inv.len();
     if d == 0 {
-        return Err(Error::domain("k_inv", "[]", "must be a d × d matrix, d ≥ 1"));
+        return Err(Error::domain(
+            "k_inv",
+            "[]",
+            "must be a d × d matrix, d ≥ 1",
+        ));
     }
     let k = square(Field::key("k_inv"), k_inv, d)?;
     if k.clone().cholesky().is_none() || (&k - k.transpose()).amax() > 1e-12 * k.amax() {
-        return Err(Error::domain("k_inv", "the matrix given", "is not symmetric positive definite"));
+        return Err(Error::domain(
+            "k_inv",
+            "the matrix given",
+            "is not symmetric positive definite",
+        ));
     }
     let v = match velocity {
         Some(v) => {
@@ -129,13 +148,22 @@ pub mod semigroup {
             let (k, _) = heat_terms(&self.k_inv, &self.velocity)?;
             require::non_negative("t", self.t)?;
             if !(self.tolerance > 0.0 && self.tolerance < 1.0) {
-                return Err(Error::domain("tolerance", show(self.tolerance), "must lie in (0, 1)"));
+                return Err(Error::domain(
+                    "tolerance",
+                    show(self.tolerance),
+                    "must lie in (0, 1)",
+                ));
             }
             if self.at.is_empty() {
                 return Err(Error::domain("at", "[]", "must list at least one point"));
             }
             for (i, y) in self.at.iter().enumerate() {
-                require::len(Field::key("at").at(i), y.len(), k.nrows(), "the dimension of k_inv")?;
+                require::len(
+                    Field::key("at").at(i),
+                    y.len(),
+                    k.nrows(),
+                    "the dimension of k_inv",
+                )?;
                 require::all_finite(Field::key("at").at(i), y)?;
             }
             Expression::parse(&Field::key("f"), &self.f, k.nrows())?;
@@ -273,12 +301,20 @@ pub mod reverse {
             require::at_least("paths", self.paths, 100)?;
             require::at_least("steps", self.steps, 1)?;
             if !(self.alpha > 0.0 && self.alpha < 1.0) {
-                return Err(Error::domain("alpha", show(self.alpha), "must lie in (0, 1)"));
+                return Err(Error::domain(
+                    "alpha",
+                    show(self.alpha),
+                    "must lie in (0, 1)",
+                ));
             }
-            let s = crate::sde::steppers::by_name(&self.stepper)
-                .map_err(|e| Error::domain("stepper", format!("\"{}\"", self.stepper), e.to_string()))?;
+            let s = crate::sde::steppers::by_name(&self.stepper).map_err(|e| {
+                Error::domain("stepper", format!("\"{}\"", self.stepper), e.to_string())
+            })?;
             let d = k.nrows() as f64;
-            crate::budget::check_work("steps", self.paths as f64 * self.steps as f64 * d * d * 4.0)?;
+            crate::budget::check_work(
+                "steps",
+                self.paths as f64 * self.steps as f64 * d * d * 4.0,
+            )?;
             crate::budget::check_memory("paths", self.paths as f64 * d * 8.0 * 4.0)?;
             let _ = s;
             Ok(())
@@ -322,7 +358,14 @@ pub mod reverse {
                 cov: (rows(&f.cov.0), rows(&f.cov.1)),
             })
             .collect();
-        Ok(ReverseResult { dim: d, fits, worst_z: z, statistics: count, samples: x, checks })
+        Ok(ReverseResult {
+            dim: d,
+            fits,
+            worst_z: z,
+            statistics: count,
+            samples: x,
+            checks,
+        })
     }
 }
 
@@ -397,12 +440,20 @@ pub mod fokker_planck {
             require::finite("lo", self.lo)?;
             require::finite("hi", self.hi)?;
             if self.hi <= self.lo {
-                return Err(Error::domain("hi", show(self.hi), format!("must be > lo = {}", show(self.lo))));
+                return Err(Error::domain(
+                    "hi",
+                    show(self.hi),
+                    format!("must be > lo = {}", show(self.lo)),
+                ));
             }
             require::at_least("cells", self.cells, 3)?;
             crate::budget::check_memory("cells", self.cells as f64 * 8.0 * 8.0)?;
             if self.save_at.is_empty() {
-                return Err(Error::domain("save_at", "[]", "must list at least one time"));
+                return Err(Error::domain(
+                    "save_at",
+                    "[]",
+                    "must list at least one time",
+                ));
             }
             let mut prev = 0.0;
             for (k, &t) in self.save_at.iter().enumerate() {
@@ -442,7 +493,11 @@ pub mod fokker_planck {
         )
         .map_err(|e| match e {
             Error::Setting { name, reason } => Error::domain(
-                if name == "p0" { "initial".to_string() } else { "diffusion".to_string() },
+                if name == "p0" {
+                    "initial".to_string()
+                } else {
+                    "diffusion".to_string()
+                },
                 name,
                 reason,
             ),
@@ -511,7 +566,10 @@ mod tests {
         for v in &r.values {
             let (a, b) = (v.y[0] - 0.3 * 0.7, v.y[1] + 0.7);
             let want = a * a + 0.7 * 0.8 + a * b + 0.7 * 0.3;
-            assert!((v.value - want).abs() <= 1e-9 * want.abs().max(1.0), "{v:?} vs {want}");
+            assert!(
+                (v.value - want).abs() <= 1e-9 * want.abs().max(1.0),
+                "{v:?} vs {want}"
+            );
         }
         assert!(r.checks.iter().all(|c| c.pass));
     }
@@ -526,11 +584,16 @@ mod tests {
             .unwrap();
             let v = &semigroup::run(&spec, &mut Silent).unwrap().values[0];
             let want = (0.3 - 0.4 * t).cos() * (-0.75 * t).exp();
-            assert!((v.value - want).abs() < 1e-9, "t = {t}: {} vs {want}", v.value);
+            assert!(
+                (v.value - want).abs() < 1e-9,
+                "t = {t}: {} vs {want}",
+                v.value
+            );
         }
         // An unknown variable is bad input naming `f`.
         let spec: semigroup::SemigroupSpec =
-            serde_json::from_str(r#"{"f": "cos(x)", "t": 1, "k_inv": [[1.0]], "at": [[0.0]]}"#).unwrap();
+            serde_json::from_str(r#"{"f": "cos(x)", "t": 1, "k_inv": [[1.0]], "at": [[0.0]]}"#)
+                .unwrap();
         let e = spec.validate().unwrap_err();
         assert_eq!(e.field().unwrap().to_string(), "f");
     }
@@ -556,7 +619,10 @@ mod tests {
             let vinf = d / (2.0 * beta);
             let m = mu + (-beta * s.t).exp() * (-1.5 - mu);
             let v = vinf + (-2.0 * beta * s.t).exp() * (0.1 - vinf);
-            assert!((s.mean - m).abs() < 1e-3 && (s.variance - v).abs() < 1e-3, "{s:?}");
+            assert!(
+                (s.mean - m).abs() < 1e-3 && (s.variance - v).abs() < 1e-3,
+                "{s:?}"
+            );
         }
         // Heat kernel with drift: N(m₀ + cτ, v₀ + τD).
         let r = fokker_planck::run(&fp("0.7", "0.5"), &mut Silent).unwrap();
@@ -568,7 +634,11 @@ mod tests {
         let r = fokker_planck::run(&fp("-0.7", "0.5"), &mut Silent).unwrap();
         assert!((r.saved[1].mean - (-1.5 + 0.7 * 0.6)).abs() > 0.5);
         // A diffusion that is not > 0 in the box is bad input.
-        assert!(fokker_planck::run(&fp("0", "y"), &mut Silent).unwrap_err().is_bad_input());
+        assert!(
+            fokker_planck::run(&fp("0", "y"), &mut Silent)
+                .unwrap_err()
+                .is_bad_input()
+        );
     }
 
     #[test]
@@ -586,6 +656,10 @@ mod tests {
         assert_eq!(r.statistics, 12);
         // Bonferroni bound for 12 statistics at α = 1e-3: Φ⁻¹(1 − 1e-3/24) =
         // 3.9346058615607573 (scipy.stats.norm.isf(1e-3 / 24)).
-        assert!((r.checks[0].threshold - 3.9346058615607573).abs() < 1e-9, "{}", r.checks[0].threshold);
+        assert!(
+            (r.checks[0].threshold - 3.9346058615607573).abs() < 1e-9,
+            "{}",
+            r.checks[0].threshold
+        );
     }
 }

@@ -38,7 +38,10 @@ pub enum Which {
 }
 
 /// Reads a config and checks it: a bad value is reported at `file:line:col`.
-fn load<T: DeserializeOwned>(path: &Path, validate: impl Fn(&T) -> bayesrg::core::Result<()>) -> Result<T> {
+fn load<T: DeserializeOwned>(
+    path: &Path,
+    validate: impl Fn(&T) -> bayesrg::core::Result<()>,
+) -> Result<T> {
     let spec: T = bayesrg::config::load(path)?;
     validate(&spec).map_err(|e| bayesrg::config::at_field(path, e))?;
     Ok(spec)
@@ -55,11 +58,13 @@ fn verdict(checks: &[bayesrg::core::check::Check], json: bool) -> Status {
 }
 
 pub fn run(which: Which, a: Args) -> Result<Status> {
-    let origin = a.config.display().to_string();
     let staged = |inputs: &[&Path]| bayesrg::output::stage(a.out.as_deref(), inputs);
     match which {
         Which::FokkerPlanck => {
-            let spec: fokker_planck::FokkerPlanckSpec = load(&a.config, |s: &fokker_planck::FokkerPlanckSpec| s.validate())?;
+            let spec: fokker_planck::FokkerPlanckSpec =
+                load(&a.config, |s: &fokker_planck::FokkerPlanckSpec| {
+                    s.validate()
+                })?;
             let dir = staged(&[a.config.as_path()])?;
             let r = fokker_planck::run(&spec, &mut Silent)?;
             if let Some(dir) = dir {
@@ -83,13 +88,17 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
                 println!("{}", serde_json::to_string(&r)?);
             } else {
                 for s in &r.saved {
-                    println!("τ = {}: mass {:.15} mean {:.10} variance {:.10}", s.t, s.mass, s.mean, s.variance);
+                    println!(
+                        "τ = {}: mass {:.15} mean {:.10} variance {:.10}",
+                        s.t, s.mass, s.mean, s.variance
+                    );
                 }
             }
             Ok(verdict(&r.checks, a.json))
         }
         Which::Semigroup => {
-            let spec: semigroup::SemigroupSpec = load(&a.config, |s: &semigroup::SemigroupSpec| s.validate())?;
+            let spec: semigroup::SemigroupSpec =
+                load(&a.config, |s: &semigroup::SemigroupSpec| s.validate())?;
             let r = semigroup::run(&spec, &mut Silent)?;
             if let Some(dir) = staged(&[a.config.as_path()])? {
                 dir.write_json("result.json", &r)?;
@@ -99,17 +108,24 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
                 println!("{}", serde_json::to_string(&r)?);
             } else {
                 for v in &r.values {
-                    println!("E_{} f({:?}) = {:.15e} ± {:.1e}   (f = {:.10e})", spec.t, v.y, v.value, v.error, v.f);
+                    println!(
+                        "E_{} f({:?}) = {:.15e} ± {:.1e}   (f = {:.10e})",
+                        spec.t, v.y, v.value, v.error, v.f
+                    );
                 }
             }
             Ok(verdict(&r.checks, a.json))
         }
         Which::Reverse => {
-            let spec: reverse::ReverseSpec = load(&a.config, |s: &reverse::ReverseSpec| s.validate())?;
+            let spec: reverse::ReverseSpec =
+                load(&a.config, |s: &reverse::ReverseSpec| s.validate())?;
             let dir = staged(&[a.config.as_path()])?;
             let r = reverse::run(&spec, &mut Silent)?;
             if let Some(dir) = dir {
-                let mut csv = (0..r.dim).map(|j| format!("y{}", j + 1)).collect::<Vec<_>>().join(",");
+                let mut csv = (0..r.dim)
+                    .map(|j| format!("y{}", j + 1))
+                    .collect::<Vec<_>>()
+                    .join(",");
                 csv.push('\n');
                 for y in r.samples.chunks_exact(r.dim) {
                     let row: Vec<String> = y.iter().map(|v| v.to_string()).collect();
@@ -131,9 +147,11 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
                 println!("{v}");
             } else {
                 for (k, f) in r.fits.iter().enumerate() {
-                    println!("component {k}: weight {:.4} ± {:.4}, mean {:?}", f.weight.0, f.weight.1, f.mean.0);
+                    println!(
+                        "component {k}: weight {:.4} ± {:.4}, mean {:?}",
+                        f.weight.0, f.weight.1, f.mean.0
+                    );
                 }
-                let _ = &origin;
             }
             Ok(verdict(&r.checks, a.json))
         }

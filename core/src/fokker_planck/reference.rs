@@ -117,8 +117,8 @@ pub fn run(spec: &ReferenceSpec, obs: &mut dyn Observer) -> Result<ReferenceResu
     // 1. Heat kernel with drift: N(m0 + cτ, v0 + τD) (conventions.md).
     let (c, d, m0, v0, tau) = (0.7, 0.5, -1.0, 0.25, 1.5);
     let g = Grid1d::new(-8.0, 8.0, 400)?;
-    let mut fp = FokkerPlanck1d::constant_diffusion(g, move |_, _| c, d, |y| normal_pdf(y, m0, v0))
-        ?;
+    let mut fp =
+        FokkerPlanck1d::constant_diffusion(g, move |_, _| c, d, |y| normal_pdf(y, m0, v0))?;
     let mass0 = fp.mass();
     let mut warnings: Vec<String> = vec![];
     let adv = fp.advance_to(tau)?;
@@ -162,8 +162,7 @@ pub fn run(spec: &ReferenceSpec, obs: &mut dyn Observer) -> Result<ReferenceResu
             move |y, _| -beta * (y - mu),
             dd,
             |y| normal_pdf(y, om0, ov0),
-        )
-        ?;
+        )?;
         // (The coarse grids of this convergence study are meant to be
         // inaccurate: their Péclet warnings are not collected.)
         fp.advance_to(ot)?;
@@ -205,19 +204,15 @@ pub fn run(spec: &ReferenceSpec, obs: &mut dyn Observer) -> Result<ReferenceResu
         Box::new(move |y, _| -0.5 * dfun(y) * (y * y * y - y) + 0.5 * ddfun(y)),
         Box::new(dfun),
         vec![1.0; g.n],
-    )
-    ?
-    .stationary(0.0)
-    ?;
+    )?
+    .stationary(0.0)?;
     let wrong = FokkerPlanck1d::from_cells(
         g,
         Box::new(move |y, _| -0.5 * dfun(y) * (y * y * y - y)),
         Box::new(dfun),
         vec![1.0; g.n],
-    )
-    ?
-    .stationary(0.0)
-    ?;
+    )?
+    .stationary(0.0)?;
     let (err_right, err_wrong) = (l1(&right, &exact, g.h()), l1(&wrong, &exact, g.h()));
     checks.push(Check::at_most(
         "stationary law, D(y) = 1 + 0.6 sin 1.5y: L¹ error",
@@ -245,13 +240,11 @@ pub fn run(spec: &ReferenceSpec, obs: &mut dyn Observer) -> Result<ReferenceResu
     let g1 = Gaussian::new(
         DVector::from_vec(vec![-1.0, 0.5]),
         DMatrix::from_row_slice(2, 2, &[0.2, 0.05, 0.05, 0.1]),
-    )
-    ?;
+    )?;
     let g2 = Gaussian::new(
         DVector::from_vec(vec![1.0, -0.5]),
         DMatrix::from_row_slice(2, 2, &[0.1, 0.0, 0.0, 0.3]),
-    )
-    ?;
+    )?;
     let p0 = GaussianMixture::new(vec![0.4, 0.6], vec![g1, g2])?;
     let t = 0.5;
     let p0c = p0.clone();
@@ -264,13 +257,10 @@ pub fn run(spec: &ReferenceSpec, obs: &mut dyn Observer) -> Result<ReferenceResu
         move |_, _| vel,
         &kinv,
         move |y| p0c.pdf(&y),
-    )
-    ?;
+    )?;
     let mass2 = fp2.mass();
     warnings.extend(fp2.advance_to(t)?.warnings());
-    let pt = p0
-        .diffuse(t, &DVector::from_vec(vel.to_vec()), &kinv)
-        ?;
+    let pt = p0.diffuse(t, &DVector::from_vec(vel.to_vec()), &kinv)?;
     checks.push(Check::at_most(
         "2-D kernel (correlated K⁻¹): L¹ error",
         fp2.l1_error(|y| pt.pdf(&y)),
@@ -287,9 +277,8 @@ pub fn run(spec: &ReferenceSpec, obs: &mut dyn Observer) -> Result<ReferenceResu
     // 5. Semigroup (eqs. 22–24), by the adaptive quadrature: every value
     // carries an error estimate, and the checks compare only differences
     // larger than those estimates.
-    let sg = HeatSemigroup::new(DVector::from_vec(vel.to_vec()), kinv.clone())
-        ?
-        .with_tolerance(1e-11);
+    let sg =
+        HeatSemigroup::new(DVector::from_vec(vel.to_vec()), kinv.clone())?.with_tolerance(1e-11);
     let f = |x: &[f64]| {
         (-(x[0] * x[0] + 2.0 * x[1] * x[1]) / 2.0).exp() * (1.0 + x[0] * x[1]).powi(2)
             + 0.3 * (2.0 * x[0]).sin()
@@ -312,8 +301,7 @@ pub fn run(spec: &ReferenceSpec, obs: &mut dyn Observer) -> Result<ReferenceResu
     let sg1 = HeatSemigroup::new(
         DVector::from_vec(vec![0.0]),
         DMatrix::from_element(1, 1, 1.0),
-    )
-    ?;
+    )?;
     let wide = sg1.apply(64.0, &|x| x[0].cos(), &[0.0])?;
     checks.push(Check::at_most(
         "semigroup: max |E_{t₂}E_{t₁}f − E_{t₁+t₂}f|",
@@ -333,7 +321,7 @@ pub fn run(spec: &ReferenceSpec, obs: &mut dyn Observer) -> Result<ReferenceResu
         wide.error.max(1e-16),
         "closed form cos(y − vt)e^{−tK⁻¹/2}; tolerance = the quadrature's own error estimate",
     ));
-        let mut grid_err: f64 = 0.0;
+    let mut grid_err: f64 = 0.0;
     for y in [[0.0, 0.0], [-0.8, 0.2], [1.2, -1.0]] {
         grid_err = grid_err.max((fp2.density_at(y) - pt.pdf(&y)).abs());
     }
@@ -345,30 +333,24 @@ pub fn run(spec: &ReferenceSpec, obs: &mut dyn Observer) -> Result<ReferenceResu
     ));
 
     // 6. Reverse SDE (eq. 26).
-    let rev = Arc::new(
-        ReverseDiffusion::new(
-            GaussianMixture::new(
-                vec![0.35, 0.65],
-                vec![
-                    Gaussian::new(
-                        DVector::from_vec(vec![-1.5, 0.5]),
-                        DMatrix::from_row_slice(2, 2, &[0.2, 0.05, 0.05, 0.1]),
-                    )
-                    ?,
-                    Gaussian::new(
-                        DVector::from_vec(vec![1.0, -0.5]),
-                        DMatrix::from_row_slice(2, 2, &[0.15, -0.05, -0.05, 0.25]),
-                    )
-                    ?,
-                ],
-            )
-            ?,
-            DVector::from_vec(vec![0.3, -0.2]),
-            DMatrix::from_row_slice(2, 2, &[0.5, 0.2, 0.2, 0.3]),
-            1.5,
-        )
-        ?,
-    );
+    let rev = Arc::new(ReverseDiffusion::new(
+        GaussianMixture::new(
+            vec![0.35, 0.65],
+            vec![
+                Gaussian::new(
+                    DVector::from_vec(vec![-1.5, 0.5]),
+                    DMatrix::from_row_slice(2, 2, &[0.2, 0.05, 0.05, 0.1]),
+                )?,
+                Gaussian::new(
+                    DVector::from_vec(vec![1.0, -0.5]),
+                    DMatrix::from_row_slice(2, 2, &[0.15, -0.05, -0.05, 0.25]),
+                )?,
+            ],
+        )?,
+        DVector::from_vec(vec![0.3, -0.2]),
+        DMatrix::from_row_slice(2, 2, &[0.5, 0.2, 0.2, 0.3]),
+        1.5,
+    )?);
     let n = if quick { 4000 } else { 8000 };
     let x = rev.run_reverse(&Sra1, n, 100, 11)?;
     let fits = fit_by_responsibility(rev.initial(), &x);
@@ -424,15 +406,11 @@ pub fn run(spec: &ReferenceSpec, obs: &mut dyn Observer) -> Result<ReferenceResu
     let problem = Problem::new(Arc::new(drift), Diffusion::Diagonal(Arc::new(noise)))?;
     let start = GaussianMixture::new(
         vec![1.0],
-        vec![
-            Gaussian::new(
-                DVector::from_vec(vec![0.5]),
-                DMatrix::from_element(1, 1, 0.1),
-            )
-            ?,
-        ],
-    )
-    ?;
+        vec![Gaussian::new(
+            DVector::from_vec(vec![0.5]),
+            DMatrix::from_element(1, 1, 0.1),
+        )?],
+    )?;
     let init = start.sample_n(paths, 5);
     let cfg = EnsembleConfig {
         paths,
@@ -450,8 +428,7 @@ pub fn run(spec: &ReferenceSpec, obs: &mut dyn Observer) -> Result<ReferenceResu
         move |y, _| -0.5 * dfun(y) * (y * y * y - y) + 0.5 * ddfun(y),
         dfun,
         |y| normal_pdf(y, 0.5, 0.1),
-    )
-    ?;
+    )?;
     warnings.extend(fp.advance_to(1.0)?.warnings());
     let chi = fp.chi_square(&sample, 20);
     checks.push(Check::at_least(
@@ -460,7 +437,7 @@ pub fn run(spec: &ReferenceSpec, obs: &mut dyn Observer) -> Result<ReferenceResu
         1e-3,
         "the grid law at τ = 1 (double well, D(y) = 1 + 0.6 sin 1.5y); Pearson χ², 19 dof",
     ));
-        let grid_curve: Vec<(f64, f64)> = (0..g.n)
+    let grid_curve: Vec<(f64, f64)> = (0..g.n)
         .step_by(2)
         .map(|i| (g.center(i), fp.cells()[i]))
         .collect();

@@ -98,7 +98,10 @@ impl Expression {
             Error::domain(
                 at.clone(),
                 format!("\"{text}\""),
-                format!("is not a valid expression: {what} at character {}", column(text, pos)),
+                format!(
+                    "is not a valid expression: {what} at character {}",
+                    column(text, pos)
+                ),
             )
         };
         let (src, map) = rewrite(text);
@@ -139,7 +142,10 @@ impl Expression {
             match variable(name, d) {
                 Some(s) => slots.push(s),
                 None => {
-                    let pos = idents.iter().find(|(_, n)| n == name).map_or(0, |(i, _)| map[*i]);
+                    let pos = idents
+                        .iter()
+                        .find(|(_, n)| n == name)
+                        .map_or(0, |(i, _)| map[*i]);
                     let known = if d == 1 {
                         "y1 (or y[0]) and tau".to_string()
                     } else {
@@ -188,7 +194,8 @@ impl Expression {
         let Some(k) = self.slots.iter().position(|s| *s == Some(i)) else {
             return Ok(Expression {
                 text: "0".into(),
-                flat: exmex::parse::<f64>("0.0").map_err(|e| Error::failed("derivative", e.msg()))?,
+                flat: exmex::parse::<f64>("0.0")
+                    .map_err(|e| Error::failed("derivative", e.msg()))?,
                 slots: vec![],
             });
         };
@@ -336,18 +343,34 @@ mod tests {
         let want = 3.0 * 1.3f64.powi(2) * (-0.4f64).exp();
         assert!((d.eval(&[1.3, -0.4], 0.0) - want).abs() < 1e-13);
         // Without the variable, the derivative is 0.
-        assert_eq!(p("tau", 2).unwrap().partial(1).unwrap().eval(&[1.0, 2.0], 3.0), 0.0);
+        assert_eq!(
+            p("tau", 2)
+                .unwrap()
+                .partial(1)
+                .unwrap()
+                .eval(&[1.0, 2.0], 3.0),
+            0.0
+        );
     }
 
     #[test]
     fn errors_name_the_field_and_the_position() {
         let e = p("y1 + y3", 2).unwrap_err().to_string();
-        assert!(e.contains("drift.b[0]") && e.contains("unknown variable `y3`"), "{e}");
+        assert!(
+            e.contains("drift.b[0]") && e.contains("unknown variable `y3`"),
+            "{e}"
+        );
         assert!(e.contains("character 6"), "{e}");
         let e = p("x * 2", 1).unwrap_err().to_string();
-        assert!(e.contains("unknown variable `x`") && e.contains("character 1"), "{e}");
+        assert!(
+            e.contains("unknown variable `x`") && e.contains("character 1"),
+            "{e}"
+        );
         let e = p("(y1 + 1", 1).unwrap_err().to_string();
-        assert!(e.contains("never closed") && e.contains("character 1"), "{e}");
+        assert!(
+            e.contains("never closed") && e.contains("character 1"),
+            "{e}"
+        );
         let e = p("y1 + 1)", 1).unwrap_err().to_string();
         assert!(e.contains("character 7"), "{e}");
         let e = p("y1 # 2", 1).unwrap_err().to_string();

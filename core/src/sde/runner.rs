@@ -14,12 +14,12 @@ use crate::observe::{Observer, tick};
 use crate::sde::ensemble::{Ensemble, EnsembleConfig, simulate};
 use crate::sde::expr::{ExprDiagonalNoise, ExprDrift, ExprGeneralNoise, Expressions};
 use crate::sde::gaussian_law::{self, LawCheck};
+use crate::sde::ou;
 use crate::sde::spec::{DiffusionSpec, DriftSpec, SdeSpec, square};
 use crate::sde::steppers::{self, BlockWorkspace, Stepper, StepperInfo};
 use crate::sde::terms::{
     AdditiveNoise, ConstantDrift, Diffusion, Drift, LinearDrift, Problem, ZeroDrift,
 };
-use crate::sde::ou;
 use crate::{fisher, linalg};
 use nalgebra::{DMatrix, DVector};
 use serde::Serialize;
@@ -117,10 +117,12 @@ pub fn k_inverse(spec: &SdeSpec) -> Result<Option<DMatrix<f64>>> {
             let seed = spec.seed.child("fisher").value();
             let i = fisher::best(model.as_ref(), theta, *samples, seed)?;
             let j = if *push_forward {
-                model.forward_jacobian(theta).ok_or_else(|| Error::Missing {
-                    model: crate::model::type_name(model.as_ref()).to_string(),
-                    capability: "forward map".into(),
-                })?
+                model
+                    .forward_jacobian(theta)
+                    .ok_or_else(|| Error::Missing {
+                        model: crate::model::type_name(model.as_ref()).to_string(),
+                        capability: "forward map".into(),
+                    })?
             } else {
                 DMatrix::identity(theta.len(), theta.len())
             };
@@ -206,7 +208,10 @@ pub fn build(spec: &SdeSpec) -> Result<Built> {
     let d = spec.dim();
     let k_inv = k_inverse(spec)?;
     let at = Field::key("drift");
-    let centre = |c: &Option<Vec<f64>>| c.as_ref().map_or(DVector::zeros(d), |v| DVector::from_column_slice(v));
+    let centre = |c: &Option<Vec<f64>>| {
+        c.as_ref()
+            .map_or(DVector::zeros(d), |v| DVector::from_column_slice(v))
+    };
     let (drift, velocity): (Arc<dyn Drift>, Option<Vec<f64>>) = match &spec.drift {
         DriftSpec::Zero {} => (Arc::new(ZeroDrift::new(d)), None),
         DriftSpec::Constant { velocity } => (
@@ -217,7 +222,10 @@ pub fn build(spec: &SdeSpec) -> Result<Built> {
             Arc::new(LinearDrift::new(square(at.then("b"), b, d)?, centre(c))?),
             None,
         ),
-        DriftSpec::QuadraticPotential { precision, centre: c } => {
+        DriftSpec::QuadraticPotential {
+            precision,
+            centre: c,
+        } => {
             let p = square(at.then("precision"), precision, d)?;
             let Some(k_inv) = &k_inv else {
                 return Err(Error::domain(
@@ -226,7 +234,10 @@ pub fn build(spec: &SdeSpec) -> Result<Built> {
                     "needs an additive diffusion (k_inv, k or fisher): its drift is −½K⁻¹P(y − m)",
                 ));
             };
-            (Arc::new(LinearDrift::quadratic_potential(k_inv, &p, centre(c))?), None)
+            (
+                Arc::new(LinearDrift::quadratic_potential(k_inv, &p, centre(c))?),
+                None,
+            )
         }
         DriftSpec::Expression { b } => (
             Arc::new(ExprDrift(Expressions::parse(&at.then("b"), b, d)?)),
@@ -280,7 +291,10 @@ fn step_radius(stepper: &dyn Stepper, problem: &Problem, m: &DVector<f64>, h: f6
     stepper.step_block(problem, 0.0, h, &dw, &dz, &mut ys, &mut ws);
     // Row i of ys is m + M e_i: column i of M.
     let map = DMatrix::from_fn(d, d, |r, c| ys[c * d + r] - m[r]);
-    map.complex_eigenvalues().iter().map(|z| z.norm()).fold(0.0, f64::max)
+    map.complex_eigenvalues()
+        .iter()
+        .map(|z| z.norm())
+        .fold(0.0, f64::max)
 }
 
 /// Refuses a step at which the stepper's noise-free map grows along a
@@ -370,7 +384,9 @@ pub fn run(spec: &SdeSpec, obs: &mut dyn Observer) -> Result<SdeResult> {
     let mut saved = Vec::new();
     for (k, law) in laws.iter().enumerate() {
         let t = spec.save_at[k];
-        let tests = law.as_ref().map(|law| gaussian_law::check(ens.states(k), law));
+        let tests = law
+            .as_ref()
+            .map(|law| gaussian_law::check(ens.states(k), law));
         if let (Some(c), Some(o)) = (&tests, oracle) {
             checks.push(Check::at_least(
                 format!("τ = {t}: Hotelling T² p-value (mean)"),
@@ -423,7 +439,9 @@ pub fn run(spec: &SdeSpec, obs: &mut dyn Observer) -> Result<SdeResult> {
         oracle: oracle.map(str::to_string),
         saved,
         law_curve,
-        states: (0..spec.save_at.len()).map(|k| ens.states(k).to_vec()).collect(),
+        states: (0..spec.save_at.len())
+            .map(|k| ens.states(k).to_vec())
+            .collect(),
         checks,
     })
 }
@@ -507,10 +525,12 @@ mod tests {
         // σ through the diagonal (state-dependent) route.
         let (beta, m, s, y0) = (1.5, 0.5, 0.8, -1.0);
         let r = run(
-            &spec(r#"{"paths": 8000, "dt": 0.005, "save_at": [0.3, 1.0], "y0": [-1.0],
+            &spec(
+                r#"{"paths": 8000, "dt": 0.005, "save_at": [0.3, 1.0], "y0": [-1.0],
                  "seed": 11, "stepper": "milstein",
                  "drift": {"type": "expression", "b": ["-1.5*(y[0] - 0.5)"]},
-                 "diffusion": {"type": "diagonal", "sigma": ["0.8"]}}"#),
+                 "diffusion": {"type": "diagonal", "sigma": ["0.8"]}}"#,
+            ),
             &mut Silent,
         )
         .unwrap();
@@ -534,10 +554,12 @@ mod tests {
         // ∂σ/∂y = σ from exmex): E Y_τ = y₀e^{μτ}.
         let (mu, y0) = (0.3, 2.0);
         let r = run(
-            &spec(r#"{"paths": 6000, "dt": 0.02, "save_at": [1.0], "y0": [2.0], "seed": 5,
+            &spec(
+                r#"{"paths": 6000, "dt": 0.02, "save_at": [1.0], "y0": [2.0], "seed": 5,
                  "stepper": "milstein",
                  "drift": {"type": "expression", "b": ["0.3*y1"]},
-                 "diffusion": {"type": "diagonal", "sigma": ["0.4*y1"]}}"#),
+                 "diffusion": {"type": "diagonal", "sigma": ["0.4*y1"]}}"#,
+            ),
             &mut Silent,
         )
         .unwrap();
@@ -548,7 +570,10 @@ mod tests {
         let got = r.saved[0].cov[0][0];
         // … with the SE of a sample variance of a log-normal, √((μ₄ − v²)/n),
         // bounded here by 3v/√n (kurtosis of this log-normal < 10).
-        assert!((got - v).abs() < 4.0 * 3.0 * v / (r.paths as f64).sqrt(), "{got} vs {v}");
+        assert!(
+            (got - v).abs() < 4.0 * 3.0 * v / (r.paths as f64).sqrt(),
+            "{got} vs {v}"
+        );
     }
 
     #[test]
@@ -568,7 +593,12 @@ mod tests {
         }
         // The largest stable step is 2/λ = 0.8: the message gives it.
         let at = msg.find("Take dt below ").unwrap() + "Take dt below ".len();
-        let h: f64 = msg[at..].split_whitespace().next().unwrap().parse().unwrap();
+        let h: f64 = msg[at..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!((h - 0.8).abs() < 1e-9, "{h}");
         // Just inside the limit (h·λ = 1.9) it runs; the exact stepper never fails.
         let mut ok = bad;
@@ -583,24 +613,49 @@ mod tests {
     fn non_finite_states_are_a_failure_naming_the_time() {
         // b = y³ explodes in finite time from y₀ = 10 (1/(2·100) = 0.005).
         let e = run(
-            &spec(r#"{"paths": 64, "dt": 0.01, "save_at": [0.5, 1.0], "y0": [10.0],
+            &spec(
+                r#"{"paths": 64, "dt": 0.01, "save_at": [0.5, 1.0], "y0": [10.0],
                  "drift": {"type": "expression", "b": ["y1^3"]},
-                 "diffusion": {"type": "diagonal", "sigma": ["1"]}}"#),
+                 "diffusion": {"type": "diagonal", "sigma": ["1"]}}"#,
+            ),
             &mut Silent,
         )
         .unwrap_err();
         assert!(!e.is_bad_input());
         let msg = e.to_string();
-        assert!(msg.contains("64 of 64 paths have non-finite states at τ = 0.5"), "{msg}");
+        assert!(
+            msg.contains("64 of 64 paths have non-finite states at τ = 0.5"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn bad_expressions_and_shapes_are_bad_input_naming_the_field() {
         let cases = [
-            (r#""b": ["y1 + y2"]"#, r#""sigma": ["1"]"#, "drift.b[0]", "unknown variable `y2`"),
-            (r#""b": ["y1", "y1"]"#, r#""sigma": ["1"]"#, "drift.b", "has 2 entries"),
-            (r#""b": ["sin(y1"]"#, r#""sigma": ["1"]"#, "drift.b[0]", "never closed"),
-            (r#""b": ["y1"]"#, r#""sigma": ["1 ? y1"]"#, "diffusion.sigma[0]", "character 3"),
+            (
+                r#""b": ["y1 + y2"]"#,
+                r#""sigma": ["1"]"#,
+                "drift.b[0]",
+                "unknown variable `y2`",
+            ),
+            (
+                r#""b": ["y1", "y1"]"#,
+                r#""sigma": ["1"]"#,
+                "drift.b",
+                "has 2 entries",
+            ),
+            (
+                r#""b": ["sin(y1"]"#,
+                r#""sigma": ["1"]"#,
+                "drift.b[0]",
+                "never closed",
+            ),
+            (
+                r#""b": ["y1"]"#,
+                r#""sigma": ["1 ? y1"]"#,
+                "diffusion.sigma[0]",
+                "character 3",
+            ),
         ];
         for (drift, diff, field, needle) in cases {
             let text = format!(
@@ -621,7 +676,10 @@ mod tests {
         )
         .validate()
         .unwrap_err();
-        assert!(e.to_string().contains("does not support Diagonal noise"), "{e}");
+        assert!(
+            e.to_string().contains("does not support Diagonal noise"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -160,7 +160,12 @@ pub enum DiffusionSpec {
 pub(crate) fn square(at: Field, rows: &[Vec<f64>], d: usize) -> Result<DMatrix<f64>> {
     require::len(at.clone(), rows.len(), d, "rows, one per coordinate")?;
     for (i, r) in rows.iter().enumerate() {
-        require::len(at.clone().at(i), r.len(), d, "entries: the matrix must be square")?;
+        require::len(
+            at.clone().at(i),
+            r.len(),
+            d,
+            "entries: the matrix must be square",
+        )?;
         require::all_finite(at.clone().at(i), r)?;
     }
     Ok(DMatrix::from_fn(d, d, |i, j| rows[i][j]))
@@ -206,7 +211,11 @@ impl SdeSpec {
         require::positive("dt", self.dt)?;
         require::at_least("paths", self.paths, 2)?;
         if self.save_at.is_empty() {
-            return Err(Error::domain("save_at", "[]", "must list at least one time"));
+            return Err(Error::domain(
+                "save_at",
+                "[]",
+                "must list at least one time",
+            ));
         }
         let mut prev = 0.0;
         for (k, &t) in self.save_at.iter().enumerate() {
@@ -221,16 +230,25 @@ impl SdeSpec {
             prev = t;
         }
         if !(self.alpha > 0.0 && self.alpha < 1.0) {
-            return Err(Error::domain("alpha", show(self.alpha), "must lie in (0, 1)"));
+            return Err(Error::domain(
+                "alpha",
+                show(self.alpha),
+                "must lie in (0, 1)",
+            ));
         }
         require::at_least("bins", self.bins, 1)?;
         if self.y0.is_empty() {
-            return Err(Error::domain("y0", "[]", "must give at least one coordinate"));
+            return Err(Error::domain(
+                "y0",
+                "[]",
+                "must give at least one coordinate",
+            ));
         }
         require::all_finite("y0", &self.y0)?;
         let d = self.dim();
-        let stepper = crate::sde::steppers::by_name(&self.stepper)
-            .map_err(|e| Error::domain("stepper", format!("\"{}\"", self.stepper), e.to_string()))?;
+        let stepper = crate::sde::steppers::by_name(&self.stepper).map_err(|e| {
+            Error::domain("stepper", format!("\"{}\"", self.stepper), e.to_string())
+        })?;
         self.validate_drift(d)?;
         let m = self.validate_diffusion(d)?;
         let kind = self.noise_kind();
@@ -258,7 +276,10 @@ impl SdeSpec {
         let df = d as f64;
         let steps = (prev / self.dt).ceil();
         let paths = self.paths as f64;
-        budget::check_memory("paths", paths * df * (self.save_at.len() as f64 + 1.0) * 8.0)?;
+        budget::check_memory(
+            "paths",
+            paths * df * (self.save_at.len() as f64 + 1.0) * 8.0,
+        )?;
         budget::check_work("dt", paths * steps * df * (m as f64).max(df))?;
         budget::check_memory("bins", self.bins as f64 * 8.0 * 4.0)?;
         budget::check_memory(
@@ -288,13 +309,21 @@ impl SdeSpec {
                 square(at.clone().then("b"), b, d)?;
                 centre(c)
             }
-            DriftSpec::QuadraticPotential { precision, centre: c } => {
+            DriftSpec::QuadraticPotential {
+                precision,
+                centre: c,
+            } => {
                 let p = square(at.clone().then("precision"), precision, d)?;
                 spd(at.clone().then("precision"), &p)?;
                 centre(c)
             }
             DriftSpec::Expression { b } => {
-                require::len(at.clone().then("b"), b.len(), d, "one expression per coordinate of y0")?;
+                require::len(
+                    at.clone().then("b"),
+                    b.len(),
+                    d,
+                    "one expression per coordinate of y0",
+                )?;
                 Expressions::parse(&at.then("b"), b, d).map(|_| ())
             }
         }
@@ -326,7 +355,11 @@ impl SdeSpec {
                 )?;
                 require::all_finite(at.clone().then("theta"), theta)?;
                 model.check_params(theta).map_err(|e| {
-                    Error::domain(at.clone().then("theta"), format!("{theta:?}"), e.to_string())
+                    Error::domain(
+                        at.clone().then("theta"),
+                        format!("{theta:?}"),
+                        e.to_string(),
+                    )
                 })?;
                 require::positive(at.clone().then("scale"), *scale)?;
                 require::at_least(at.clone().then("samples"), *samples, 2)?;
@@ -348,7 +381,12 @@ impl SdeSpec {
             }
             DiffusionSpec::Diagonal { sigma } => {
                 let f = at.then("sigma");
-                require::len(f.clone(), sigma.len(), d, "one expression per coordinate of y0")?;
+                require::len(
+                    f.clone(),
+                    sigma.len(),
+                    d,
+                    "one expression per coordinate of y0",
+                )?;
                 Expressions::parse(&f, sigma, d)?;
                 Ok(d)
             }
@@ -357,10 +395,19 @@ impl SdeSpec {
                 require::len(f.clone(), sigma.len(), d, "rows, one per coordinate of y0")?;
                 let m = sigma.first().map_or(0, Vec::len);
                 if m == 0 {
-                    return Err(Error::domain(f.at(0), "[]", "must give at least one column"));
+                    return Err(Error::domain(
+                        f.at(0),
+                        "[]",
+                        "must give at least one column",
+                    ));
                 }
                 for (i, row) in sigma.iter().enumerate() {
-                    require::len(f.clone().at(i), row.len(), m, "columns, as in the first row")?;
+                    require::len(
+                        f.clone().at(i),
+                        row.len(),
+                        m,
+                        "columns, as in the first row",
+                    )?;
                     Expressions::parse(&f.clone().at(i), row, d)?;
                 }
                 Ok(m)

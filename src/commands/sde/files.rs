@@ -14,8 +14,16 @@ pub fn write(dir: &OutDir, spec: &SdeSpec, r: &SdeResult) -> Result<()> {
     let mut w = csv::Writer::from_path(dir.path("moments.csv"))?;
     let exact = r.saved.iter().all(|s| s.exact_mean.is_some());
     let mut header = vec!["t".to_string()];
-    let mean_cols: &[&str] = if exact { &["mean", "exact_mean"] } else { &["mean"] };
-    let cov_cols: &[&str] = if exact { &["cov", "exact_cov"] } else { &["cov"] };
+    let mean_cols: &[&str] = if exact {
+        &["mean", "exact_mean"]
+    } else {
+        &["mean"]
+    };
+    let cov_cols: &[&str] = if exact {
+        &["cov", "exact_cov"]
+    } else {
+        &["cov"]
+    };
     for pre in mean_cols {
         header.extend((0..d).map(|j| format!("{pre}_{j}")));
     }
@@ -95,13 +103,25 @@ pub fn write(dir: &OutDir, spec: &SdeSpec, r: &SdeResult) -> Result<()> {
         if !r.law_curve.is_empty() {
             mean_series.push(Series::line(format!("exact y{j}"), exact(&|p| p.mean[j])));
         }
-        mean_series.push(Series::points(format!("ensemble y{j}"), ens(&|s| s.mean[j])));
+        mean_series.push(Series::points(
+            format!("ensemble y{j}"),
+            ens(&|s| s.mean[j]),
+        ));
         if !r.law_curve.is_empty() {
-            var_series.push(Series::line(format!("exact var y{j}"), exact(&|p| p.cov[j][j])));
+            var_series.push(Series::line(
+                format!("exact var y{j}"),
+                exact(&|p| p.cov[j][j]),
+            ));
         }
-        var_series.push(Series::points(format!("ensemble var y{j}"), ens(&|s| s.cov[j][j])));
+        var_series.push(Series::points(
+            format!("ensemble var y{j}"),
+            ens(&|s| s.cov[j][j]),
+        ));
     }
-    for (file, what, series) in [("mean.png", "mean", mean_series), ("variance.png", "variance", var_series)] {
+    for (file, what, series) in [
+        ("mean.png", "mean", mean_series),
+        ("variance.png", "variance", var_series),
+    ] {
         plot::line_chart(
             &dir.path(file),
             &Axes {

@@ -38,7 +38,12 @@ fn write(dir: &Path, r: &ReferenceResult) -> Result<()> {
     let st = &r.stationary;
     let mut s = String::from("y,grid,exact,grid_without_divergence\n");
     for i in 0..st.y.len() {
-        let (y, a, b, c) = (st.y[i], st.grid[i], st.exact[i], st.grid_without_divergence[i]);
+        let (y, a, b, c) = (
+            st.y[i],
+            st.grid[i],
+            st.exact[i],
+            st.grid_without_divergence[i],
+        );
         writeln!(s, "{y},{a},{b},{c}")?;
     }
     std::fs::write(dir.join("stationary.csv"), s)?;
@@ -47,7 +52,12 @@ fn write(dir: &Path, r: &ReferenceResult) -> Result<()> {
         writeln!(csv, "{n},{h},{err}")?;
     }
     std::fs::write(dir.join("ou_convergence.csv"), &csv)?;
-    let pts = |v: &[f64]| st.y.iter().copied().zip(v.iter().copied()).collect::<Vec<_>>();
+    let pts = |v: &[f64]| {
+        st.y.iter()
+            .copied()
+            .zip(v.iter().copied())
+            .collect::<Vec<_>>()
+    };
     plot::line_chart(
         &dir.join("stationary.png"),
         &Axes {
