@@ -132,9 +132,14 @@ fn mismatched_dimensions_are_rejected() {
         "dim",
         "velocity = [1.0, -1.0]",
         "velocity = [1.0, -1.0, 2.0]",
-        "drift.velocity has 3 entries",
+        "`drift.velocity` has 3 entries; expected 2 (the length of y0)",
     );
-    bad("y0", "y0 = [0.0, 1.0]", "y0 = [0.0]", "y0 has 1 entries");
+    bad(
+        "y0",
+        "y0 = [0.0, 1.0]",
+        "y0 = [0.0]",
+        "`drift.velocity` has 2 entries; expected 1",
+    );
     bad(
         "rows",
         "[[1.0, 0.3], [0.3, 0.5]]",
@@ -152,6 +157,49 @@ fn unknown_stepper_and_field_are_rejected() {
         "unknown stepper `rk45`",
     );
     bad("field", "sample_paths = 10", "smaple_paths = 10", "c.toml:");
+}
+
+#[test]
+fn expression_errors_name_the_field_its_line_and_the_position() {
+    bad(
+        "expr",
+        "type = \"constant\"\nvelocity = [1.0, -1.0]",
+        "type = \"expression\"\nb = [\"-y1\", \"y1 * z\"]",
+        "`drift.b[1]` = \"y1 * z\" is not a valid expression: unknown variable `z`",
+    );
+    bad(
+        "expr-dim",
+        "type = \"constant\"\nvelocity = [1.0, -1.0]",
+        "type = \"expression\"\nb = [\"-y3\", \"y1\"]",
+        "unknown variable `y3` (the variables are y1 … y2 (or y[0] … y[1]) and tau) at character 2",
+    );
+}
+
+/// An Euler–Maruyama run beyond its stability limit (h·λ_max = 5 > 2) fails
+/// with exit 1 and says why, instead of reporting failed law checks.
+#[test]
+fn unstable_step_is_exit_1_with_its_cause() {
+    let d = tmp("unstable");
+    let cfg = d.join("c.toml");
+    let text = GOOD
+        .replace("dt = 0.5", "dt = 2.0")
+        .replace("save_at = [0.5, 1.0]", "save_at = [20.0]")
+        .replace(
+            "type = \"constant\"\nvelocity = [1.0, -1.0]",
+            "type = \"ou\"\nb = [[2.5, 0.0], [0.0, 1.0]]",
+        );
+    std::fs::write(&cfg, text).unwrap();
+    let o = bin()
+        .args(["sde", cfg.to_str().unwrap(), "--quiet"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("h·λ_max = 5") && err.contains("stability limit"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&d).ok();
 }
 
 #[test]

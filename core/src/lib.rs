@@ -12,6 +12,7 @@ pub mod ad;
 pub mod bayes;
 pub mod budget;
 pub mod check;
+pub mod diffusion_runs;
 pub mod empirical;
 pub mod error;
 pub mod fisher;

@@ -25,6 +25,7 @@
 use crate::error::{Error, Result};
 use crate::linalg;
 use crate::mixture::GaussianMixture;
+use crate::rng::Seed;
 use crate::sde::ensemble::{EnsembleConfig, Initial, simulate};
 use crate::sde::steppers::Stepper;
 use crate::sde::terms::{AdditiveNoise, ConstantDrift, Diffusion, FnDrift, Problem};
@@ -213,7 +214,9 @@ impl ReverseDiffusion {
     }
 
     /// Pushes `n` draws of p₀ through the forward SDE to time T with `steps`
-    /// steps of `stepper`; returns the n × d states at T.
+    /// steps of `stepper`; returns the n × d states at T. The start draws
+    /// come from `Seed::new(seed).child("start")`, the Brownian paths from its
+    /// child `"paths"` (never one stream for both).
     pub fn run_forward(
         &self,
         stepper: &dyn Stepper,
@@ -221,14 +224,15 @@ impl ReverseDiffusion {
         steps: usize,
         seed: u64,
     ) -> Result<Vec<f64>> {
-        let start = self.p0.sample_n(n, seed);
+        let seed = Seed::new(seed);
+        let start = self.p0.sample_n(n, seed.child("start").value());
         let cfg = EnsembleConfig {
             paths: n,
             initial: Initial::Each(Arc::new(start)),
             t0: 0.0,
             save_at: vec![self.horizon],
             max_step: self.horizon / steps as f64,
-            seed: seed.wrapping_add(1),
+            seed: seed.child("paths").value(),
         };
         Ok(simulate(&self.forward_problem()?, stepper, &cfg, &|_| {})?
             .states(0)
@@ -237,7 +241,7 @@ impl ReverseDiffusion {
 
     /// Draws `n` samples of p_T (exact) and runs the reverse SDE from s = 0 to
     /// s = T with `steps` steps of `stepper`; returns the n × d states, which
-    /// should be distributed as p₀.
+    /// should be distributed as p₀. Seeds as in [`Self::run_forward`].
     pub fn run_reverse(
         self: &Arc<Self>,
         stepper: &dyn Stepper,
@@ -245,14 +249,17 @@ impl ReverseDiffusion {
         steps: usize,
         seed: u64,
     ) -> Result<Vec<f64>> {
-        let start = self.marginal(self.horizon)?.sample_n(n, seed);
+        let seed = Seed::new(seed);
+        let start = self
+            .marginal(self.horizon)?
+            .sample_n(n, seed.child("start").value());
         let cfg = EnsembleConfig {
             paths: n,
             initial: Initial::Each(Arc::new(start)),
             t0: 0.0,
             save_at: vec![self.horizon],
             max_step: self.horizon / steps as f64,
-            seed: seed.wrapping_add(1),
+            seed: seed.child("paths").value(),
         };
         Ok(simulate(&self.reverse_problem()?, stepper, &cfg, &|_| {})?
             .states(0)

@@ -4,6 +4,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod bayes;
+mod diffusion;
 mod fisher;
 mod flow;
 mod geodesic;
@@ -64,6 +65,12 @@ enum Command {
     Reproduce(reproduce::Args),
     /// Simulate an SDE ensemble and check it against its exact law.
     Sde(sde::Args),
+    /// A 1-D Fokker–Planck grid run (eq. 15) with drift and diffusion as expressions.
+    FokkerPlanck(diffusion::Args),
+    /// The conditional-expectation semigroup E_t f (eqs. 22–24) of an expression.
+    Semigroup(diffusion::Args),
+    /// The reverse-time SDE (eq. 26) from a Gaussian mixture, checked by recovering it.
+    Reverse(diffusion::Args),
     /// Coarse-grain a trained MNIST autoencoder by the information shell (eq. 55).
     Prune(prune::Args),
     /// Fisher–Rao distance and geodesic between two points of a model.
@@ -109,6 +116,9 @@ fn dispatch(command: Command) -> Result<Status> {
         Command::Flow(a) => flow::run(a),
         Command::Reproduce(a) => reproduce::run(a),
         Command::Sde(a) => sde::run(a),
+        Command::FokkerPlanck(a) => diffusion::run(diffusion::Which::FokkerPlanck, a),
+        Command::Semigroup(a) => diffusion::run(diffusion::Which::Semigroup, a),
+        Command::Reverse(a) => diffusion::run(diffusion::Which::Reverse, a),
         Command::Prune(a) => prune::run(a),
         Command::Geodesic(a) => geodesic::run(a),
         Command::Spectrum(a) => spectrum::run(a),

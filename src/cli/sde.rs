@@ -2,7 +2,8 @@
 //! exact law (see `docs/sde.md`).
 
 use super::Status;
-use anyhow::Result;
+use anyhow::{Context, Result};
+use bayesrg::commands::sde;
 use std::path::PathBuf;
 
 /// Arguments of `bayesrg sde`.
@@ -19,7 +20,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<Status> {
-    let s = bayesrg::commands::sde::run_file(&args.config, args.out.as_deref(), args.quiet)?;
+    let spec = sde::load(&args.config)?;
+    let name = args.config.display().to_string();
+    let (s, secs) = sde::run_timed(&spec, Some(name.clone()), args.out.as_deref(), args.quiet)
+        .with_context(|| name)?;
     if !args.quiet {
         for c in &s.checks {
             println!(
@@ -31,12 +35,9 @@ pub fn run(args: Args) -> Result<Status> {
                 c.threshold
             );
         }
-        if let Some(r) = s.details.get("path_steps_per_second") {
-            println!(
-                "path-steps per second: {:.3e}",
-                r.as_f64().unwrap_or(f64::NAN)
-            );
-        }
+        let steps = s.details["paths"].as_f64().unwrap_or(f64::NAN)
+            * s.details["steps_per_path"].as_f64().unwrap_or(f64::NAN);
+        println!("path-steps per second: {:.3e}", steps / secs.max(1e-12));
         if let Some(o) = &args.out {
             println!("results in {}", o.display());
         }

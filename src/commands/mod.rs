@@ -14,7 +14,6 @@ pub mod spectrum;
 use serde::{Deserialize, Serialize};
 
 pub mod fisher;
-pub mod fp;
 pub mod reproduce;
 pub mod sde;
 pub mod stages;

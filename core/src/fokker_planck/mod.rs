@@ -50,6 +50,7 @@ use crate::error::{Error, Result};
 
 pub mod grid1d;
 pub mod grid2d;
+pub mod reference;
 
 pub use grid1d::{ChiSquare, FokkerPlanck1d, Grid1d};
 pub use grid2d::FokkerPlanck2d;

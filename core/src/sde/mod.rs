@@ -44,11 +44,16 @@
 
 pub mod brownian;
 pub mod ensemble;
+pub mod expr;
 pub mod gaussian_law;
 pub mod ou;
+pub mod runner;
+pub mod spec;
 pub mod steppers;
 pub mod terms;
 
 pub use ensemble::{Ensemble, EnsembleConfig, simulate};
+pub use runner::{SdeResult, run};
+pub use spec::{DiffusionSpec, DriftSpec, SdeSpec};
 pub use steppers::{Calculus, NoiseKind, Stepper, StepperInfo};
 pub use terms::{AdditiveNoise, Diffusion, Drift, Problem};

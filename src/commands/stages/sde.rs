@@ -34,8 +34,7 @@ pub fn sde(ctx: &StageCtx) -> Result<Vec<Summary>> {
     SDE.iter()
         .map(|(name, text)| {
             let origin = format!("examples/sde/{name}.toml");
-            let mut cfg: crate::commands::sde::SdeConfig =
-                crate::config::parse_toml(text, &origin)?;
+            let mut cfg: crate::commands::sde::SdeSpec = crate::config::parse_toml(text, &origin)?;
             if ctx.quick {
                 cfg.paths = (cfg.paths / 4).max(2000);
             }
