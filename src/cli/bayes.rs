@@ -15,7 +15,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<Status> {
-    let s = bayesrg::commands::bayes::run_file(&args.file, args.out.as_deref())?;
+    let s = crate::commands::bayes::run_file(&args.file, args.out.as_deref())?;
     super::print_checks(&s);
     Ok(Status::from_ok(s.pass))
 }

@@ -19,7 +19,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<Status> {
-    let s = bayesrg::commands::sde::run_file(&args.config, args.out.as_deref(), args.quiet)?;
+    let s = crate::commands::sde::run_file(&args.config, args.out.as_deref(), args.quiet)?;
     if !args.quiet {
         for c in &s.checks {
             println!(

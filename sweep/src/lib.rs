@@ -37,9 +37,6 @@ pub use store::{Outcome, Record, Store};
 ///
 /// # Errors
 /// A task file that cannot be read or parsed.
-pub fn records(
-    tasks: &[Task],
-    store: &Store,
-) -> bayesrg_core::error::Result<Vec<Option<Record>>> {
+pub fn records(tasks: &[Task], store: &Store) -> bayesrg_core::error::Result<Vec<Option<Record>>> {
     tasks.iter().map(|t| store.load(t)).collect()
 }

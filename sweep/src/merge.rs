@@ -3,7 +3,9 @@
 //! `results.csv` has the columns `task` (the task's index), one column per
 //! axis (and `replicate`), `quantity` (the path of a number in the command's
 //! JSON result: `report.max_z`, `checks[3].value`) and `value`. Booleans are
-//! written 1 and 0; texts are left out (they are in the task files).
+//! written 1 and 0; texts are left out, and so are arrays of more than
+//! [`LONG_ARRAY`] entries unless `keep` names them (all stay in the task
+//! files).
 //! `tasks.csv` has one row per task: `task`, `id`, the axes, `seed`,
 //! `status` (`ok`, `failed` or `pending`) and `error`. A pandas user loads
 //! either with `pd.read_csv(path)`, and
@@ -17,6 +19,10 @@ use serde_json::Value;
 
 use crate::spec::Task;
 use crate::store::{Outcome, Record};
+
+/// Arrays longer than this (a Fisher diagonal of 31,000 weights, a path of
+/// 10,000 steps) are left out of the merged table unless `keep` names them.
+pub const LONG_ARRAY: usize = 64;
 
 /// The two tables of a merged sweep, as CSV text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +78,7 @@ pub fn merge(tasks: &[Task], records: &[Option<Record>], keep: &[String]) -> Res
             Some(Outcome::Result(v)) => {
                 counts.ok += 1;
                 let mut rows = Vec::new();
-                flatten(v, &mut String::new(), &mut rows);
+                flatten(v, &mut String::new(), keep, &mut rows);
                 for (q, x) in rows {
                     if keep.is_empty() || keep.iter().any(|k| q.starts_with(k.as_str())) {
                         let mut row = key.clone();
@@ -113,8 +119,9 @@ fn cell(v: &Value) -> String {
     }
 }
 
-/// The numbers of `v` with their paths, in document order.
-fn flatten(v: &Value, path: &mut String, out: &mut Vec<(String, String)>) {
+/// The numbers of `v` with their paths, in the order of its JSON; long
+/// arrays only when a prefix of `keep` reaches into them.
+fn flatten(v: &Value, path: &mut String, keep: &[String], out: &mut Vec<(String, String)>) {
     match v {
         Value::Number(n) => out.push((path.clone(), n.to_string())),
         Value::Bool(b) => out.push((path.clone(), if *b { "1" } else { "0" }.into())),
@@ -125,15 +132,21 @@ fn flatten(v: &Value, path: &mut String, out: &mut Vec<(String, String)>) {
                     path.push('.');
                 }
                 path.push_str(k);
-                flatten(x, path, out);
+                flatten(x, path, keep, out);
                 path.truncate(len);
             }
         }
         Value::Array(items) => {
+            let named = keep
+                .iter()
+                .any(|k| k.starts_with(path.as_str()) || path.starts_with(k.as_str()));
+            if items.len() > LONG_ARRAY && !named {
+                return;
+            }
             for (i, x) in items.iter().enumerate() {
                 let len = path.len();
                 path.push_str(&format!("[{i}]"));
-                flatten(x, path, out);
+                flatten(x, path, keep, out);
                 path.truncate(len);
             }
         }

@@ -233,12 +233,13 @@ impl SweepSpec {
                     r.num
                 }
             };
-            set_path(&mut self.base.clone(), &axis.path, Value::Null)
-                .map_err(|reason| Error::Domain {
+            set_path(&mut self.base.clone(), &axis.path, Value::Null).map_err(|reason| {
+                Error::Domain {
                     field: at.clone().then("path"),
                     value: axis.path.clone(),
                     constraint: reason,
-                })?;
+                }
+            })?;
             if self.mode == Mode::Zip {
                 match len0 {
                     None => len0 = Some(n),

@@ -57,7 +57,9 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Self> {
         let tasks = dir.join("tasks");
         fs::create_dir_all(&tasks).map_err(|e| io("create", &tasks, e))?;
-        Ok(Store { dir: dir.to_path_buf() })
+        Ok(Store {
+            dir: dir.to_path_buf(),
+        })
     }
 
     /// The results folder.
@@ -66,7 +68,11 @@ impl Store {
     }
 
     fn file(&self, id: &str, failed: bool) -> PathBuf {
-        let name = if failed { format!("{id}.error.json") } else { format!("{id}.json") };
+        let name = if failed {
+            format!("{id}.error.json")
+        } else {
+            format!("{id}.json")
+        };
         self.dir.join("tasks").join(name)
     }
 
@@ -107,7 +113,10 @@ impl Store {
         }
         let failed = matches!(outcome, Outcome::Error(_));
         let path = self.file(&task.id, failed);
-        let rec = Record { task: task.clone(), outcome };
+        let rec = Record {
+            task: task.clone(),
+            outcome,
+        };
         let text = serde_json::to_string(&rec)
             .map_err(|e| Error::failed("writing a task file", e.to_string()))?;
         let tmp = self.dir.join("tasks").join(format!(

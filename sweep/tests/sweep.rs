@@ -77,7 +77,11 @@ fn a_task_keeps_its_seed_and_id_when_the_sweep_grows() {
     let mut other = spec(GRID);
     other.seed = Seed::new(12);
     let o = other.expand().unwrap();
-    assert!(o.iter().zip(&small).all(|(a, b)| a.seed != b.seed && a.id != b.id));
+    assert!(
+        o.iter()
+            .zip(&small)
+            .all(|(a, b)| a.seed != b.seed && a.id != b.id)
+    );
 }
 
 #[test]
@@ -100,55 +104,83 @@ values = [[0.0, 1.0], [3.0]]
     );
     let tasks = s.expand().unwrap();
     assert_eq!(tasks.len(), 2);
-    assert_eq!(tasks[1].config, json!({"model": {"type": "poisson"}, "theta": [3.0]}));
+    assert_eq!(
+        tasks[1].config,
+        json!({"model": {"type": "poisson"}, "theta": [3.0]})
+    );
     assert!(tasks[0].config.get("seed").is_none());
 }
 
 #[test]
 fn bad_specs_name_the_field() {
     let cases = [
-        (r#"command = "t"
+        (
+            r#"command = "t"
 [base]
 a = 1
 [[axes]]
 path = "a"
-"#, "axes[0]", "exactly one of"),
-        (r#"command = "t"
+"#,
+            "axes[0]",
+            "exactly one of",
+        ),
+        (
+            r#"command = "t"
 [base]
 a = 1
 [[axes]]
 path = "a"
 values = []
-"#, "axes[0].values", "at least one"),
-        (r#"command = "t"
+"#,
+            "axes[0].values",
+            "at least one",
+        ),
+        (
+            r#"command = "t"
 [base]
 a = [1]
 [[axes]]
 path = "a[3]"
 values = [1]
-"#, "axes[0].path", "indexes [3] of an array of 1"),
-        (r#"command = "t"
+"#,
+            "axes[0].path",
+            "indexes [3] of an array of 1",
+        ),
+        (
+            r#"command = "t"
 [base]
 a = 1
 [[axes]]
 path = "b.c"
 values = [1]
-"#, "axes[0].path", "lacks"),
-        (r#"command = "t"
+"#,
+            "axes[0].path",
+            "lacks",
+        ),
+        (
+            r#"command = "t"
 [base]
 a = 1
 [[axes]]
 path = "a.c"
 values = [1]
-"#, "axes[0].path", "takes key `c` of a number"),
-        (r#"command = "t"
+"#,
+            "axes[0].path",
+            "takes key `c` of a number",
+        ),
+        (
+            r#"command = "t"
 [base]
 a = 1
 [[axes]]
 path = "a"
 range = { start = 0.0, stop = 1.0, num = 3, log = true }
-"#, "axes[0].range.start", "> 0"),
-        (r#"command = "t"
+"#,
+            "axes[0].range.start",
+            "> 0",
+        ),
+        (
+            r#"command = "t"
 mode = "zip"
 [base]
 a = 1
@@ -159,8 +191,12 @@ values = [1, 2]
 [[axes]]
 path = "b"
 values = [1, 2, 3]
-"#, "axes[1]", "2 values"),
-        (r#"command = "t"
+"#,
+            "axes[1]",
+            "2 values",
+        ),
+        (
+            r#"command = "t"
 [base]
 a = 1
 b = 2
@@ -170,18 +206,33 @@ range = { start = 0.0, stop = 1.0, num = 10000 }
 [[axes]]
 path = "b"
 range = { start = 0.0, stop = 1.0, num = 10000 }
-"#, "axes", "tasks"),
-        (r#"command = "t"
+"#,
+            "axes",
+            "tasks",
+        ),
+        (
+            r#"command = "t"
 replicates = 0
 base = { a = 1 }
-"#, "replicates", ""),
-        (r#"command = "t"
+"#,
+            "replicates",
+            "",
+        ),
+        (
+            r#"command = "t"
 base = 3
-"#, "base", "table"),
+"#,
+            "base",
+            "table",
+        ),
     ];
     for (text, field, words) in cases {
         let err = spec(text).expand().unwrap_err();
-        assert_eq!(err.field().map(|f| f.to_string()).as_deref(), Some(field), "{text}: {err}");
+        assert_eq!(
+            err.field().map(|f| f.to_string()).as_deref(),
+            Some(field),
+            "{text}: {err}"
+        );
         assert!(err.to_string().contains(words), "{text}: {err}");
         assert!(err.is_bad_input());
     }
@@ -208,21 +259,40 @@ impl TaskRunner for Toy {
         let mut rng = Seed::new(config["seed"].as_u64().unwrap()).stream(0);
         let n = config["n"].as_u64().unwrap();
         let mean = (0..n)
-            .map(|_| mu + sigma * { let z: f64 = StandardNormal.sample(&mut rng); z })
+            .map(|_| {
+                mu + sigma * {
+                    let z: f64 = StandardNormal.sample(&mut rng);
+                    z
+                }
+            })
             .sum::<f64>()
             / n as f64;
         Ok(json!({"mean": mean, "ok": mean.is_finite(), "label": "text is left out"}))
     }
 }
 
-fn run_in(dir: &std::path::Path, threads: usize) -> (bayesrg_sweep::Merged, usize, bayesrg_sweep::LocalRun) {
+fn run_in(
+    dir: &std::path::Path,
+    threads: usize,
+) -> (bayesrg_sweep::Merged, usize, bayesrg_sweep::LocalRun) {
     let tasks = spec(GRID).expand().unwrap();
     let store = Store::open(dir).unwrap();
-    let toy = Toy { calls: AtomicUsize::new(0) };
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-    let run = pool.install(|| run_local(&tasks, &toy, &store, &mut Silent)).unwrap();
+    let toy = Toy {
+        calls: AtomicUsize::new(0),
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let run = pool
+        .install(|| run_local(&tasks, &toy, &store, &mut Silent))
+        .unwrap();
     let recs = records(&tasks, &store).unwrap();
-    (merge(&tasks, &recs, &[]).unwrap(), toy.calls.into_inner(), run)
+    (
+        merge(&tasks, &recs, &[]).unwrap(),
+        toy.calls.into_inner(),
+        run,
+    )
 }
 
 #[test]
@@ -232,8 +302,16 @@ fn local_run_records_failures_resumes_and_merges_identically() {
     let (m1, calls1, run1) = run_in(&base.join("one"), 1);
     assert_eq!(calls1, 42);
     assert_eq!(run1.skipped, 0);
-    assert_eq!(run1.failed.len(), 16, "7 sigmas x 2 replicates at theta[0] = 0.5, and 2 panics");
-    let panics = run1.failed.iter().filter(|(_, e)| e == &"the task panicked: the toy panics at theta = (2, 1)").count();
+    assert_eq!(
+        run1.failed.len(),
+        16,
+        "7 sigmas x 2 replicates at theta[0] = 0.5, and 2 panics"
+    );
+    let panics = run1
+        .failed
+        .iter()
+        .filter(|(_, e)| e == &"the task panicked: the toy panics at theta = (2, 1)")
+        .count();
     assert_eq!(panics, 2);
     assert_eq!(m1.counts.ok, 26);
     assert_eq!(m1.counts.failed, 16);
@@ -254,10 +332,21 @@ fn local_run_records_failures_resumes_and_merges_identically() {
     // The mean of task 0 is an independent recomputation from its seed.
     let t0 = &spec(GRID).expand().unwrap()[0];
     let mut rng = t0.seed.stream(0);
-    let want = (0..100).map(|_| -1.0 + 0.001 * { let z: f64 = StandardNormal.sample(&mut rng); z }).sum::<f64>() / 100.0;
+    let want = (0..100)
+        .map(|_| {
+            -1.0 + 0.001 * {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                z
+            }
+        })
+        .sum::<f64>()
+        / 100.0;
     assert_eq!(lines[1], format!("0,0.001,-1.0,0,mean,{}", json!(want)));
     let t = m1.tasks.lines().nth(3).unwrap();
-    assert!(t.ends_with(",failed,theta[0] = 0.5 is not allowed by the toy"), "{t}");
+    assert!(
+        t.ends_with(",failed,theta[0] = 0.5 is not allowed by the toy"),
+        "{t}"
+    );
     let _ = std::fs::remove_dir_all(&base);
 }
 
@@ -267,12 +356,53 @@ fn a_result_is_written_once() {
     let _ = std::fs::remove_dir_all(&dir);
     let tasks = spec(GRID).expand().unwrap();
     let store = Store::open(&dir).unwrap();
-    assert!(store.record(&tasks[0], Outcome::Error("first try failed".into())).unwrap());
-    assert!(store.record(&tasks[0], Outcome::Result(json!({"x": 1}))).unwrap());
-    assert!(!store.record(&tasks[0], Outcome::Result(json!({"x": 2}))).unwrap());
+    assert!(
+        store
+            .record(&tasks[0], Outcome::Error("first try failed".into()))
+            .unwrap()
+    );
+    assert!(
+        store
+            .record(&tasks[0], Outcome::Result(json!({"x": 1})))
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record(&tasks[0], Outcome::Result(json!({"x": 2})))
+            .unwrap()
+    );
     let rec = store.load(&tasks[0]).unwrap().unwrap();
     assert_eq!(rec.outcome, Outcome::Result(json!({"x": 1})));
-    let names: Vec<_> = std::fs::read_dir(dir.join("tasks")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(dir.join("tasks"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names.len(), 1, "{names:?}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn long_arrays_only_when_kept() {
+    let tasks = spec(GRID).expand().unwrap();
+    let long: Vec<f64> = (0..100).map(f64::from).collect();
+    let rec = bayesrg_sweep::Record {
+        task: tasks[0].clone(),
+        outcome: Outcome::Result(json!({"a": 1.5, "diag": long, "short": [1, 2]})),
+    };
+    let recs = vec![Some(rec)];
+    let quantities = |keep: &[&str]| -> Vec<String> {
+        let keep: Vec<String> = keep.iter().map(|s| s.to_string()).collect();
+        let m = merge(&tasks[..1], &recs, &keep).unwrap();
+        m.results
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(4).unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(quantities(&[]), ["a", "short[0]", "short[1]"]);
+    let kept = quantities(&["diag"]);
+    assert_eq!(kept.len(), 100);
+    assert_eq!(kept[99], "diag[99]");
+    // A prefix ends at a bracket: `diag[7]` is one entry, not diag[70]…diag[79].
+    assert_eq!(quantities(&["diag[7]"]), ["diag[7]"]);
 }
