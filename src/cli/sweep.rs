@@ -5,12 +5,9 @@
 //! `tasks.csv`.
 
 use super::Status;
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use bayesrg::sweep::{self, Store, SweepSpec};
-use std::path::{Path, PathBuf};
-
-/// The marker of a sweep's results folder: the spec it ran.
-pub const MARKER: &str = ".bayesrg-sweep.json";
+use std::path::PathBuf;
 
 /// Arguments of `bayesrg sweep`.
 #[derive(Debug, clap::Args)]
@@ -24,6 +21,11 @@ pub struct Args {
     /// List the tasks (index, seed, coordinates) and run nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Run the tasks on the Dask cluster of this scheduler
+    /// (`tcp://HOST:PORT`), through the Python package (`python3 -m
+    /// bayesrg.sweep`; `BAYESRG_PYTHON` names another interpreter).
+    #[arg(long, value_name = "ADDRESS")]
+    scheduler: Option<String>,
     /// Hide the progress bar.
     #[arg(long)]
     quiet: bool,
@@ -64,20 +66,21 @@ pub fn run(args: Args) -> Result<Status> {
         }
         return Ok(Status::Pass);
     }
-    let dir = open_folder(&args.out, &args.file, &spec)?;
-    let store = Store::open(&dir)?;
+    if let Some(address) = &args.scheduler {
+        return on_cluster(&args, address);
+    }
+    let store = Store::create(&args.out, &[&args.file], &spec)?;
+    let dir = store.dir().to_path_buf();
     let mut bars = crate::progress::Bars::new(!args.quiet);
     let local = sweep::run_local(&tasks, &bayesrg::tasks::Runner, &store, &mut bars)?;
     drop(bars);
-    let merged = sweep::merge(&tasks, &sweep::records(&tasks, &store)?, &spec.keep)?;
-    write_atomic(&dir.join("results.csv"), &merged.results)?;
-    write_atomic(&dir.join("tasks.csv"), &merged.tasks)?;
+    let counts = sweep::merge_into(&spec, &tasks, &store)?;
     println!(
         "{} tasks: {} finished now, {} finished before, {} failed",
         tasks.len(),
         local.finished,
         local.skipped,
-        merged.counts.failed
+        counts.failed
     );
     for (i, e) in local.failed.iter().take(10) {
         println!("  task {i}: {e}");
@@ -86,54 +89,27 @@ pub fn run(args: Args) -> Result<Status> {
         println!("  … {} more in tasks.csv", local.failed.len() - 10);
     }
     println!("results: {}", dir.join("results.csv").display());
-    Ok(Status::from_ok(merged.counts.failed == 0))
+    Ok(Status::from_ok(counts.failed == 0))
 }
 
-/// The results folder: created with its marker, or an earlier sweep's folder.
-/// A folder bayesrg did not make as a sweep's is refused (exit 2) untouched,
-/// as are symbolic links and a folder holding the spec.
-fn open_folder(out: &Path, spec_file: &Path, spec: &SweepSpec) -> Result<PathBuf> {
-    if out.is_symlink() {
-        bail!(
-            "--out `{}` is a symbolic link; give a folder",
-            out.display()
-        );
+/// `--scheduler`: the same sweep through the Python package on a Dask
+/// cluster (docs/scaling.md); its exit status is passed on.
+fn on_cluster(args: &Args, address: &str) -> Result<Status> {
+    let python = std::env::var("BAYESRG_PYTHON").unwrap_or_else(|_| "python3".into());
+    let status = std::process::Command::new(&python)
+        .args(["-m", "bayesrg.sweep"])
+        .arg(&args.file)
+        .arg("--out")
+        .arg(&args.out)
+        .args(["--scheduler", address])
+        .status()
+        .map_err(|e| anyhow::anyhow!("--scheduler needs Python with the bayesrg package (`pip install ./python`; BAYESRG_PYTHON names the interpreter): cannot run `{python}`: {e}"))?;
+    match status.code() {
+        Some(0) => Ok(Status::Pass),
+        Some(1) => Ok(Status::Fail),
+        _ => anyhow::bail!(
+            "the cluster sweep through `{python} -m bayesrg.sweep` did not finish ({status}); \
+             is the bayesrg package installed for it (`pip install ./python`)?"
+        ),
     }
-    let dir = std::path::absolute(out).with_context(|| format!("--out `{}`", out.display()))?;
-    if let Ok(f) = std::path::absolute(spec_file)
-        && f.starts_with(&dir)
-    {
-        bail!(
-            "--out `{}` holds the spec `{}`; give another folder",
-            out.display(),
-            spec_file.display()
-        );
-    }
-    if dir.exists() {
-        if !dir.is_dir() {
-            bail!("--out `{}` is a file; give a folder", out.display());
-        }
-        let empty = std::fs::read_dir(&dir)
-            .with_context(|| format!("--out `{}` cannot be read", out.display()))?
-            .next()
-            .is_none();
-        if !empty && !dir.join(MARKER).is_file() {
-            bail!(
-                "--out `{}` is not the folder of a bayesrg sweep (it has no {MARKER}); \
-                 give a new folder, nothing was touched",
-                out.display()
-            );
-        }
-    }
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("--out: cannot create `{}`", out.display()))?;
-    let text = serde_json::to_string_pretty(spec)?;
-    write_atomic(&dir.join(MARKER), &text)?;
-    Ok(dir)
-}
-
-fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write `{}`", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write `{}`", path.display()))
 }

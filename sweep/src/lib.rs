@@ -31,7 +31,7 @@ pub mod store;
 pub use local::{LocalRun, TaskRunner, run_local, run_one};
 pub use merge::{Counts, Merged, merge};
 pub use spec::{Axis, Mode, Range, SweepSpec, Task};
-pub use store::{Outcome, Record, Store};
+pub use store::{MARKER, Outcome, Record, Store};
 
 /// The records of `tasks` held by `store`, in task order.
 ///
@@ -39,4 +39,20 @@ pub use store::{Outcome, Record, Store};
 /// A task file that cannot be read or parsed.
 pub fn records(tasks: &[Task], store: &Store) -> bayesrg_core::error::Result<Vec<Option<Record>>> {
     tasks.iter().map(|t| store.load(t)).collect()
+}
+
+/// Merges the folder of `store` for `spec` and writes `results.csv` and
+/// `tasks.csv` into it (atomically); returns the counts.
+///
+/// # Errors
+/// A task file that cannot be read, or a table that cannot be written.
+pub fn merge_into(
+    spec: &SweepSpec,
+    tasks: &[Task],
+    store: &Store,
+) -> bayesrg_core::error::Result<Counts> {
+    let merged = merge(tasks, &records(tasks, store)?, &spec.keep)?;
+    store.write_atomic("results.csv", &merged.results)?;
+    store.write_atomic("tasks.csv", &merged.tasks)?;
+    Ok(merged.counts)
 }

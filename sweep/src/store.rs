@@ -47,10 +47,86 @@ pub struct Store {
     dir: PathBuf,
 }
 
+/// The marker of a sweep's results folder: the spec it ran, as JSON.
+pub const MARKER: &str = ".bayesrg-sweep.json";
+
 static TMP: AtomicU64 = AtomicU64::new(0);
 
 impl Store {
-    /// Opens (creating it if needed) the task folder `dir/tasks`.
+    /// Opens the results folder `dir` of the sweep `spec` for a run: creates
+    /// it, or resumes an earlier sweep's folder. Refused untouched (bad input):
+    /// a symbolic link, a file, a folder that is neither empty nor marked as a
+    /// sweep's by [`MARKER`], and a folder holding one of `inputs` (the spec
+    /// file). The marker then holds `spec`.
+    ///
+    /// # Errors
+    /// [`Error::Domain`] on `out` for each refusal; a folder that cannot be
+    /// created or written.
+    pub fn create(dir: &Path, inputs: &[&Path], spec: &crate::SweepSpec) -> Result<Self> {
+        let refuse = |why: &str| Error::domain("--out", format!("`{}`", dir.display()), why);
+        if dir.is_symlink() {
+            return Err(refuse("is a symbolic link; give a folder"));
+        }
+        let abs = std::path::absolute(dir).map_err(|e| io("resolve", dir, e))?;
+        if abs.exists() {
+            if !abs.is_dir() {
+                return Err(refuse("is a file; give a folder"));
+            }
+            let empty = fs::read_dir(&abs)
+                .map_err(|e| io("read", &abs, e))?
+                .next()
+                .is_none();
+            if !empty && !abs.join(MARKER).is_file() {
+                return Err(refuse(&format!(
+                    "is not the folder of a bayesrg sweep (it has no {MARKER}); \
+                     give a new folder, nothing was touched"
+                )));
+            }
+        }
+        for input in inputs {
+            if std::path::absolute(input).is_ok_and(|f| f.starts_with(&abs)) {
+                return Err(refuse(&format!(
+                    "holds the input `{}`; give another folder",
+                    input.display()
+                )));
+            }
+        }
+        let store = Store::open(&abs)?;
+        let text = serde_json::to_string_pretty(spec)
+            .map_err(|e| Error::failed("writing the sweep marker", e.to_string()))?;
+        store.write_atomic(MARKER, &text)?;
+        Ok(store)
+    }
+
+    /// Writes `text` to the file `name` (a path relative to the folder),
+    /// atomically: to a temporary name beside it, then renamed.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn write_atomic(&self, name: &str, text: &str) -> Result<()> {
+        let path = self.dir.join(name);
+        let tmp = path.with_file_name(format!(
+            ".{}.tmp-{}-{}",
+            path.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default(),
+            std::process::id(),
+            TMP.fetch_add(1, Ordering::Relaxed)
+        ));
+        let write = || -> std::io::Result<()> {
+            let mut f = fs::File::create(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()?;
+            fs::rename(&tmp, &path)
+        };
+        write().map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            io("write", &path, e)
+        })
+    }
+
+    /// Opens (creating it if needed) the task folder `dir/tasks`, without the
+    /// checks of [`Store::create`] (for reading a folder, and for tests).
     ///
     /// # Errors
     /// The folder cannot be created.
@@ -119,22 +195,11 @@ impl Store {
         };
         let text = serde_json::to_string(&rec)
             .map_err(|e| Error::failed("writing a task file", e.to_string()))?;
-        let tmp = self.dir.join("tasks").join(format!(
-            ".{}.tmp-{}-{}",
-            task.id,
-            std::process::id(),
-            TMP.fetch_add(1, Ordering::Relaxed)
-        ));
-        let write = || -> std::io::Result<()> {
-            let mut f = fs::File::create(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-            fs::rename(&tmp, &path)
-        };
-        if let Err(e) = write() {
-            let _ = fs::remove_file(&tmp);
-            return Err(io("write", &path, e));
-        }
+        let name = path
+            .strip_prefix(&self.dir)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.write_atomic(&name, &text)?;
         if !failed {
             let _ = fs::remove_file(self.file(&task.id, true));
         }
