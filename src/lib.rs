@@ -1,10 +1,28 @@
-//! # bayesrg
+//! # bayesrg-cli: the `bayesrg` program
 //!
-//! Information geometry and Bayesian renormalization. This facade re-exports the
-//! member crates and holds what the command line shares: reading config files
-//! ([`config`]) and writing result folders atomically ([`output`]).
+//! The command line over the `bayesrg` library: reading config files
+//! ([`config`]), writing result folders atomically ([`output`]), plots,
+//! progress bars and the report. Each command reads a config into the
+//! library's spec, calls one library runner and writes files. [`main`] is
+//! the whole program, so a downstream crate can ship the command line with
+//! its own linked models.
 #![warn(missing_docs)]
 
+// `print!` and `println!` in the command modules go through `print::stdout`:
+// a closed pipe ends output quietly, another write error is exit 2; neither
+// panics (the standard macros would). Defined before `mod cli` so that
+// textual macro scoping makes every command use them.
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::print::stdout(format_args!($($arg)*)) };
+}
+macro_rules! println {
+    () => { $crate::print::stdout(format_args!("\n")) };
+    ($($arg:tt)*) => {
+        $crate::print::stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+mod cli;
 pub mod commands;
 pub mod config;
 pub mod locate;
@@ -14,17 +32,45 @@ pub mod print;
 pub mod progress;
 pub mod report;
 
-pub use bayesrg_autoencoder as autoencoder;
-pub use bayesrg_core as core;
-pub use bayesrg_models as models;
-pub use bayesrg_plugin_host as plugins;
-pub use bayesrg_schemes as schemes;
+pub use bayesrg::{autoencoder, core, ensure_linked, models, plugins, schemes, sweep};
 
-/// Ensures every member crate is linked, so that all typetag registrations are
-/// present. Call before deserialising any model or scheme.
-pub fn ensure_linked() {
-    bayesrg_models::ensure_linked();
-    bayesrg_schemes::ensure_linked();
-    bayesrg_autoencoder::ensure_linked();
-    bayesrg_plugin_host::ensure_linked();
+use clap::Parser;
+use std::process::ExitCode;
+
+/// The `bayesrg` program: parses the command line, runs one command and
+/// returns its exit status: 0 when every check passes, 1 when a check or a
+/// computation fails, 2 on bad input or a plugin fault, 130 when interrupted.
+///
+/// A downstream crate that links its own models gets the whole command line
+/// with them by a binary of three lines (docs/extending.md):
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     // my_models::ensure_linked();  // reference the crate so its models link
+///     bayesrg_cli::main()
+/// }
+/// ```
+pub fn main() -> ExitCode {
+    // First, before any thread: a run that names a plugin continues in a
+    // supervised child process (docs/plugins.md, "Faults").
+    if let Some(code) = cli::plugin::supervise() {
+        return code;
+    }
+    ensure_linked();
+    let args = cli::Cli::parse();
+    let code = match cli::run(args) {
+        Ok(cli::Status::Pass) => ExitCode::SUCCESS,
+        Ok(cli::Status::Fail) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            // A computation that failed (not bad input) is exit 1.
+            let failed = e
+                .chain()
+                .find_map(|c| c.downcast_ref::<bayesrg::core::Error>())
+                .is_some_and(|c| !c.is_bad_input());
+            ExitCode::from(if failed { 1 } else { 2 })
+        }
+    };
+    plugins::supervisor::finished();
+    code
 }

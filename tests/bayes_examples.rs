@@ -19,7 +19,7 @@ fn every_flow_example_passes_and_kl_is_monotone() {
     let files = configs("examples/flow");
     assert!(files.len() >= 5);
     for f in files {
-        let s = bayesrg::commands::flow::run_file(&f, None).unwrap();
+        let s = bayesrg_cli::commands::flow::run_file(&f, None).unwrap();
         let failed: Vec<_> = s.checks.iter().filter(|c| !c.pass).collect();
         assert!(s.pass, "{}: {failed:?}", f.display());
         assert!(
@@ -49,7 +49,7 @@ fn every_one_dimensional_bayes_example_passes() {
         .iter()
         .any(|n| f.ends_with(n))
     }) {
-        let s = bayesrg::commands::bayes::run_file(&f, None).unwrap();
+        let s = bayesrg_cli::commands::bayes::run_file(&f, None).unwrap();
         let failed: Vec<_> = s.checks.iter().filter(|c| !c.pass).collect();
         assert!(s.pass, "{}: {failed:?}", f.display());
         // Each of these pairs a family with its conjugate prior, so the model's

@@ -2,7 +2,7 @@
 //! (issue 11 §5, `core/src/rng.rs`): every command that writes results runs
 //! on a small config at RAYON_NUM_THREADS = 1, 2 and 4, and every result file
 //! must be byte-identical across the three runs. The one file left out is
-//! [`bayesrg::output::TIMINGS_FILE`], which holds run times and nothing else.
+//! [`bayesrg_cli::output::TIMINGS_FILE`], which holds run times and nothing else.
 //! `fisher` writes no folder: its `--json` report on stdout is compared.
 //!
 //! The oracle is the run itself at one thread: a parallel reduction in the
@@ -34,7 +34,7 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.file_name().unwrap() != bayesrg::output::TIMINGS_FILE {
+            } else if p.file_name().unwrap() != bayesrg_cli::output::TIMINGS_FILE {
                 let rel = p.strip_prefix(dir).unwrap().display().to_string();
                 out.insert(rel, std::fs::read(&p).unwrap());
             }

@@ -176,11 +176,11 @@ fn wrong_claim_fails_with_reasons_and_table() {
 fn library_summary_carries_the_validator_checks() {
     bayesrg::ensure_linked();
     let f = root().join("examples/normal_wrong_claim.toml");
-    let ov = bayesrg::commands::fisher::Overrides {
+    let ov = bayesrg_cli::commands::fisher::Overrides {
         samples: Some(20_000),
         seed: None,
     };
-    let s = bayesrg::commands::fisher::run(&f, ov).unwrap();
+    let s = bayesrg_cli::commands::fisher::run(&f, ov).unwrap();
     assert_eq!(s.command, "fisher");
     assert!(!s.pass);
     let report_checks = s.details["checks"].as_array().unwrap();

@@ -201,7 +201,7 @@ fn config_tags_params_and_plugins_key() {
     .unwrap();
     // Reading the config loads nothing: its plugins are listed, the caller
     // loads them and installs the host for deserialisation.
-    let paths = bayesrg::config::plugin_paths(&cfg).unwrap();
+    let paths = bayesrg_cli::config::plugin_paths(&cfg).unwrap();
     assert_eq!(paths, vec![dir.join("libcauchy-link.so")]);
     let mut host = PluginHost::with_policy(FaultPolicy::Record);
     host.load_all(&paths).unwrap();
@@ -210,7 +210,7 @@ fn config_tags_params_and_plugins_key() {
         "the relative path was not loaded"
     );
     host.install();
-    let c: Cfg = bayesrg::config::load(&cfg).unwrap();
+    let c: Cfg = bayesrg_cli::config::load(&cfg).unwrap();
     assert_eq!(c.model.param_names(), ["x0", "gamma"]);
     // Serialised through typetag as the long form, and back.
     let json = serde_json::to_value(&c.model).unwrap();
@@ -229,14 +229,14 @@ fn config_tags_params_and_plugins_key() {
         "plugins = [\"libcauchy-link.so\"]\ntheta = [0.0, 1.0]\n[model]\ntype = \"cauchy-plugin/cauchy\"\nwidth = 3\n",
     )
     .unwrap();
-    let e = format!("{:#}", bayesrg::config::load::<Cfg>(&cfg).unwrap_err());
+    let e = format!("{:#}", bayesrg_cli::config::load::<Cfg>(&cfg).unwrap_err());
     assert!(
         e.contains("c.toml") && e.contains("unknown field `width`"),
         "{e}"
     );
     // A plugin tag that no loaded plugin provides.
     std::fs::write(&cfg, "theta = [0.0]\n[model]\ntype = \"nobody/nothing\"\n").unwrap();
-    let e = format!("{:#}", bayesrg::config::load::<Cfg>(&cfg).unwrap_err());
+    let e = format!("{:#}", bayesrg_cli::config::load::<Cfg>(&cfg).unwrap_err());
     assert!(
         e.contains("unknown plugin model type `nobody/nothing`"),
         "{e}"
@@ -248,20 +248,20 @@ fn config_tags_params_and_plugins_key() {
         "plugins = [\"nope.so\"]\ntheta = [0.0]\n[model]\ntype = \"normal\"\n",
     )
     .unwrap();
-    bayesrg::config::load::<Cfg>(&cfg).unwrap();
-    let paths = bayesrg::config::plugin_paths(&cfg).unwrap();
+    bayesrg_cli::config::load::<Cfg>(&cfg).unwrap();
+    let paths = bayesrg_cli::config::plugin_paths(&cfg).unwrap();
     let e = PluginHost::new().load_all(&paths).unwrap_err().to_string();
     assert!(e.ends_with("nope.so`: file not found"), "{e}");
     // A plugins key of the wrong shape is named with its file.
     std::fs::write(&cfg, "plugins = \"a.so\"\ntheta = [0.0]\n").unwrap();
-    let e = format!("{:#}", bayesrg::config::plugin_paths(&cfg).unwrap_err());
+    let e = format!("{:#}", bayesrg_cli::config::plugin_paths(&cfg).unwrap_err());
     assert!(
         e.contains("c.toml: `plugins` must be a list of paths"),
         "{e}"
     );
     let e = format!(
         "{:#}",
-        bayesrg::config::load::<toml::Table>(&cfg).unwrap_err()
+        bayesrg_cli::config::load::<toml::Table>(&cfg).unwrap_err()
     );
     assert!(
         e.contains("c.toml: `plugins` must be a list of paths"),

@@ -1,7 +1,7 @@
 //! `bayesrg prune` through the binary and the library: files, oracles, and
 //! bad input (exit status 2, the culprit named, nothing half-written).
 
-use bayesrg::commands::prune::{self, Section4Spec};
+use bayesrg_cli::commands::prune::{self, Section4Spec};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

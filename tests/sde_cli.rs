@@ -210,7 +210,7 @@ fn every_example_config_passes() {
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "toml") {
-            let s = bayesrg::commands::sde::run_file(&p, None, true).unwrap();
+            let s = bayesrg_cli::commands::sde::run_file(&p, None, true).unwrap();
             assert!(s.pass, "{}: {:?}", p.display(), s.checks);
             n += 1;
         }

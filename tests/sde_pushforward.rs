@@ -15,7 +15,7 @@ fn spec(a: &str, cov: &str, y0: &str) -> SdeSpec {
          [diffusion]\ntype = \"fisher\"\ntheta = [1.0, -0.5]\npush_forward = true\n\
          model = {{ type = \"linear_gaussian\", a = {a}, noise_cov = {cov} }}\n"
     );
-    bayesrg::config::parse_toml(&text, "test").unwrap()
+    bayesrg_cli::config::parse_toml(&text, "test").unwrap()
 }
 
 #[test]

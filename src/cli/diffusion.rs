@@ -42,8 +42,8 @@ fn load<T: DeserializeOwned>(
     path: &Path,
     validate: impl Fn(&T) -> bayesrg::core::Result<()>,
 ) -> Result<T> {
-    let spec: T = bayesrg::config::load(path)?;
-    validate(&spec).map_err(|e| bayesrg::config::at_field(path, e))?;
+    let spec: T = crate::config::load(path)?;
+    validate(&spec).map_err(|e| crate::config::at_field(path, e))?;
     Ok(spec)
 }
 
@@ -51,14 +51,14 @@ fn load<T: DeserializeOwned>(
 fn verdict(checks: &[bayesrg::core::check::Check], json: bool) -> Status {
     let pass = checks.iter().all(|c| c.pass);
     if !json {
-        let s = bayesrg::commands::Summary::new("", None, checks.to_vec(), serde_json::Value::Null);
+        let s = crate::commands::Summary::new("", None, checks.to_vec(), serde_json::Value::Null);
         super::print_checks(&s);
     }
     Status::from_ok(pass)
 }
 
 pub fn run(which: Which, a: Args) -> Result<Status> {
-    let staged = |inputs: &[&Path]| bayesrg::output::stage(a.out.as_deref(), inputs);
+    let staged = |inputs: &[&Path]| crate::output::stage(a.out.as_deref(), inputs);
     match which {
         Which::FokkerPlanck => {
             let spec: fokker_planck::FokkerPlanckSpec =

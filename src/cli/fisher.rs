@@ -1,8 +1,8 @@
 //! `bayesrg fisher FILE.toml`: the Fisher validator on one config file.
 
 use super::Status;
+use crate::commands::fisher::{self, Overrides};
 use anyhow::Result;
-use bayesrg::commands::fisher::{self, Overrides};
 use bayesrg::core::empirical::EmpiricalComparison;
 use bayesrg::core::validate::{KL_EPSILONS, Measure, Report, fmt_num};
 use std::path::PathBuf;

@@ -19,10 +19,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<Status> {
-    let spec = bayesrg::commands::flow::load(&args.file)?;
+    let spec = crate::commands::flow::load(&args.file)?;
     let progress = !args.quiet && std::io::stderr().is_terminal();
     let origin = args.file.display().to_string();
-    let s = bayesrg::commands::flow::run(&spec, Some(&origin), args.out.as_deref(), progress)?;
+    let s = crate::commands::flow::run(&spec, Some(&origin), args.out.as_deref(), progress)?;
     super::print_checks(&s);
     Ok(Status::from_ok(s.pass))
 }

@@ -1,8 +1,8 @@
 //! `bayesrg geodesic FILE.toml`: Fisher–Rao distance and geodesic between two points.
 
 use super::Status;
+use crate::commands::geodesic;
 use anyhow::Result;
-use bayesrg::commands::geodesic;
 use std::path::PathBuf;
 
 /// Arguments of `bayesrg geodesic`.

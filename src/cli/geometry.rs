@@ -67,14 +67,14 @@ impl Loaded {
         let origin = path.display().to_string();
         if path.extension().is_some_and(|e| e == "json") {
             return Ok(Loaded {
-                config: bayesrg::config::load(path)?,
+                config: crate::config::load(path)?,
                 origin,
                 text: None,
             });
         }
-        let text = bayesrg::config::read_text(path)?;
+        let text = crate::config::read_text(path)?;
         Ok(Loaded {
-            config: bayesrg::config::parse_toml(&text, &origin)?,
+            config: crate::config::parse_toml(&text, &origin)?,
             origin,
             text: Some(text),
         })
@@ -85,7 +85,7 @@ impl Loaded {
         let loc = self
             .text
             .as_deref()
-            .and_then(|t| bayesrg::locate::locate(t, &field.into()));
+            .and_then(|t| crate::locate::locate(t, &field.into()));
         match loc {
             Some((l, c)) => format!("{}:{l}:{c}", self.origin),
             None => self.origin.clone(),

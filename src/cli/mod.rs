@@ -16,6 +16,7 @@ mod reproduce;
 mod schemes;
 mod sde;
 mod spectrum;
+mod sweep;
 
 /// How a subcommand ended, when it did not fail on bad input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +84,8 @@ enum Command {
     Jeffreys(geometry::Args),
     /// Fisher spectrum: stiff and sloppy directions (and Wilson shells on a lattice field).
     Spectrum(spectrum::Args),
+    /// A parameter study: one command over axes of its config, merged into one table.
+    Sweep(sweep::Args),
     /// Run-time model plugins: `plugin new NAME --lang rust|c` writes a skeleton.
     Plugin(plugin::Args),
 }
@@ -125,12 +128,13 @@ fn dispatch(command: Command) -> Result<Status> {
         Command::Kl(a) => geometry::run(geometry::Which::Kl, a),
         Command::Curvature(a) => geometry::run(geometry::Which::Curvature, a),
         Command::Jeffreys(a) => geometry::run(geometry::Which::Jeffreys, a),
+        Command::Sweep(a) => sweep::run(a),
         Command::Plugin(a) => plugin::run(a),
     }
 }
 
 /// Prints the checks of a summary, one per line, and the verdict.
-pub(crate) fn print_checks(s: &bayesrg::commands::Summary) {
+pub(crate) fn print_checks(s: &crate::commands::Summary) {
     for c in &s.checks {
         println!(
             "[{}] {}: {:.4e} {} {:.3e} ({})",

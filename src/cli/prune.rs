@@ -1,8 +1,8 @@
 //! `bayesrg prune`: the autoencoder information-shell experiment (section 4).
 
 use super::Status;
+use crate::commands::prune::{self, Section4Spec};
 use anyhow::Result;
-use bayesrg::commands::prune::{self, Section4Spec};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 

@@ -1,8 +1,8 @@
 //! `bayesrg reproduce`: the whole reproduction, into one report.
 
 use super::Status;
+use crate::commands::reproduce::{self, Options};
 use anyhow::Result;
-use bayesrg::commands::reproduce::{self, Options};
 use std::path::PathBuf;
 
 /// Arguments of `bayesrg reproduce`.

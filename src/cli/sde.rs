@@ -3,7 +3,7 @@
 
 use super::Status;
 use anyhow::{Context, Result};
-use bayesrg::commands::sde;
+use crate::commands::sde;
 use std::path::PathBuf;
 
 /// Arguments of `bayesrg sde`.

@@ -1,8 +1,8 @@
 //! `bayesrg spectrum FILE.toml`: the Fisher spectrum, stiff and sloppy directions.
 
 use super::Status;
+use crate::commands::spectrum;
 use anyhow::Result;
-use bayesrg::commands::spectrum;
 use std::path::PathBuf;
 
 /// Arguments of `bayesrg spectrum`.

@@ -44,7 +44,7 @@ fn named_plugins(flags: &[PathBuf]) -> Vec<PathBuf> {
         let p = Path::new(value);
         let is_config = p.extension().is_some_and(|e| e == "toml" || e == "json");
         if is_config && p.is_file() {
-            out.extend(bayesrg::config::plugin_paths(p).unwrap_or_default());
+            out.extend(crate::config::plugin_paths(p).unwrap_or_default());
         }
     }
     out

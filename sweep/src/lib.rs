@@ -1,0 +1,58 @@
+//! # bayesrg-sweep: parameter studies
+//!
+//! A sweep (issue 15) is one command's base configuration plus axes
+//! ([`SweepSpec`]). It expands to tasks ([`SweepSpec::expand`]), each a full
+//! configuration with its own seed derived from the sweep's seed and the
+//! task's coordinates. Tasks run locally in parallel ([`run_local`]) or on a
+//! cluster (the Python package's `bayesrg.sweep(spec, client=…)`, through
+//! Dask); either way each outcome is written once to the results folder
+//! ([`Store`]) and the folder is merged by one function ([`merge()`]) into one
+//! tidy table, so a cluster run and a local run give the same bytes.
+//!
+//! ```
+//! use bayesrg_sweep::SweepSpec;
+//! let spec: SweepSpec = serde_json::from_str(r#"{
+//!     "command": "fisher", "seed": 7,
+//!     "base": {"model": {"type": "normal"}, "theta": [0.0, 1.0]},
+//!     "axes": [{"path": "theta[1]", "range": {"start": 0.01, "stop": 100.0, "num": 5, "log": true}}]
+//! }"#).unwrap();
+//! let tasks = spec.expand().unwrap();
+//! assert_eq!(tasks.len(), 5);
+//! assert_eq!(tasks[4].config["theta"][1], 100.0);
+//! ```
+#![warn(missing_docs)]
+
+pub mod canonical;
+pub mod local;
+pub mod merge;
+pub mod spec;
+pub mod store;
+
+pub use local::{LocalRun, TaskRunner, run_local, run_one};
+pub use merge::{Counts, Merged, merge};
+pub use spec::{Axis, Mode, Range, SweepSpec, Task};
+pub use store::{MARKER, Outcome, Record, Store};
+
+/// The records of `tasks` held by `store`, in task order.
+///
+/// # Errors
+/// A task file that cannot be read or parsed.
+pub fn records(tasks: &[Task], store: &Store) -> bayesrg_core::error::Result<Vec<Option<Record>>> {
+    tasks.iter().map(|t| store.load(t)).collect()
+}
+
+/// Merges the folder of `store` for `spec` and writes `results.csv` and
+/// `tasks.csv` into it (atomically); returns the counts.
+///
+/// # Errors
+/// A task file that cannot be read, or a table that cannot be written.
+pub fn merge_into(
+    spec: &SweepSpec,
+    tasks: &[Task],
+    store: &Store,
+) -> bayesrg_core::error::Result<Counts> {
+    let merged = merge(tasks, &records(tasks, store)?, &spec.keep)?;
+    store.write_atomic("results.csv", &merged.results)?;
+    store.write_atomic("tasks.csv", &merged.tasks)?;
+    Ok(merged.counts)
+}

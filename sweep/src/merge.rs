@@ -1,0 +1,166 @@
+//! The merged table of a sweep: one row per task and quantity.
+//!
+//! `results.csv` has the columns `task` (the task's index), one column per
+//! axis (and `replicate`), `quantity` (the path of a number in the command's
+//! JSON result: `report.max_z`, `checks[3].value`) and `value`. Booleans are
+//! written 1 and 0; texts are left out, and so are arrays of more than
+//! [`LONG_ARRAY`] entries unless `keep` names them (all stay in the task
+//! files).
+//! `tasks.csv` has one row per task: `task`, `id`, the axes, `seed`,
+//! `status` (`ok`, `failed` or `pending`) and `error`. A pandas user loads
+//! either with `pd.read_csv(path)`, and
+//! `df.pivot_table(index=axes, columns="quantity", values="value")` widens it.
+//!
+//! The local run and a cluster run write task files through [`crate::Store`]
+//! and merge with this one function, so both give the same bytes.
+
+use bayesrg_core::error::{Error, Result};
+use serde_json::Value;
+
+use crate::spec::Task;
+use crate::store::{Outcome, Record};
+
+/// Arrays longer than this (a Fisher diagonal of 31,000 weights, a path of
+/// 10,000 steps) are left out of the merged table unless `keep` names them.
+pub const LONG_ARRAY: usize = 64;
+
+/// The two tables of a merged sweep, as CSV text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merged {
+    /// `results.csv`: task, axes…, quantity, value.
+    pub results: String,
+    /// `tasks.csv`: task, id, axes…, seed, status, error.
+    pub tasks: String,
+    /// How many tasks finished, failed, or have no record.
+    pub counts: Counts,
+}
+
+/// How many tasks are in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    /// Finished.
+    pub ok: usize,
+    /// Failed (with a recorded error).
+    pub failed: usize,
+    /// Not run.
+    pub pending: usize,
+}
+
+/// Merges the records of `tasks` (`records[i]` belongs to `tasks[i]`;
+/// `None` when it has not run), keeping quantities whose path starts with one
+/// of `keep` (all when `keep` is empty). Rows follow the task order, and
+/// within a task the order of its result, so the bytes depend on the results
+/// only.
+///
+/// # Errors
+/// Only when CSV writing fails (it writes to memory).
+pub fn merge(tasks: &[Task], records: &[Option<Record>], keep: &[String]) -> Result<Merged> {
+    let axes: Vec<String> = tasks
+        .first()
+        .map(|t| t.coords.iter().map(|(k, _)| k.clone()).collect())
+        .unwrap_or_default();
+    let mut results = csv::Writer::from_writer(Vec::new());
+    let mut table = csv::Writer::from_writer(Vec::new());
+    let mut head = vec!["task".to_string()];
+    head.extend(axes.iter().cloned());
+    let mut rhead = head.clone();
+    rhead.extend(["quantity".into(), "value".into()]);
+    results.write_record(&rhead).map_err(csv_err)?;
+    let mut thead = head;
+    thead.insert(1, "id".into());
+    thead.extend(["seed".into(), "status".into(), "error".into()]);
+    table.write_record(&thead).map_err(csv_err)?;
+    let mut counts = Counts::default();
+    for (task, rec) in tasks.iter().zip(records) {
+        let mut key = vec![task.index.to_string()];
+        key.extend(task.coords.iter().map(|(_, v)| cell(v)));
+        let (status, error) = match rec.as_ref().map(|r| &r.outcome) {
+            Some(Outcome::Result(v)) => {
+                counts.ok += 1;
+                let mut rows = Vec::new();
+                flatten(v, &mut String::new(), keep, &mut rows);
+                for (q, x) in rows {
+                    if keep.is_empty() || keep.iter().any(|k| q.starts_with(k.as_str())) {
+                        let mut row = key.clone();
+                        row.extend([q, x]);
+                        results.write_record(&row).map_err(csv_err)?;
+                    }
+                }
+                ("ok", String::new())
+            }
+            Some(Outcome::Error(e)) => {
+                counts.failed += 1;
+                ("failed", e.clone())
+            }
+            None => {
+                counts.pending += 1;
+                ("pending", String::new())
+            }
+        };
+        let mut row = key;
+        row.insert(1, task.id.clone());
+        row.extend([task.seed.value().to_string(), status.into(), error]);
+        table.write_record(&row).map_err(csv_err)?;
+    }
+    Ok(Merged {
+        results: into_text(results)?,
+        tasks: into_text(table)?,
+        counts,
+    })
+}
+
+/// An axis value as a table cell: numbers and texts as they are, anything
+/// else as compact JSON.
+fn cell(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        other => crate::canonical::canonical(other),
+    }
+}
+
+/// The numbers of `v` with their paths, in the order of its JSON; long
+/// arrays only when a prefix of `keep` reaches into them.
+fn flatten(v: &Value, path: &mut String, keep: &[String], out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Number(n) => out.push((path.clone(), n.to_string())),
+        Value::Bool(b) => out.push((path.clone(), if *b { "1" } else { "0" }.into())),
+        Value::Object(map) => {
+            for (k, x) in map {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                flatten(x, path, keep, out);
+                path.truncate(len);
+            }
+        }
+        Value::Array(items) => {
+            let named = keep
+                .iter()
+                .any(|k| k.starts_with(path.as_str()) || path.starts_with(k.as_str()));
+            if items.len() > LONG_ARRAY && !named {
+                return;
+            }
+            for (i, x) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                flatten(x, path, keep, out);
+                path.truncate(len);
+            }
+        }
+        Value::Null | Value::String(_) => {}
+    }
+}
+
+fn csv_err(e: csv::Error) -> Error {
+    Error::failed("writing the merged table", e.to_string())
+}
+
+fn into_text(w: csv::Writer<Vec<u8>>) -> Result<String> {
+    let bytes = w
+        .into_inner()
+        .map_err(|e| Error::failed("writing the merged table", e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| Error::failed("writing the merged table", e.to_string()))
+}

@@ -1,0 +1,424 @@
+//! The sweep specification and its expansion into tasks.
+//!
+//! A sweep is a base configuration of one command plus axes. Each axis names
+//! a field of the base by its path (`theta[1]`, `model.sigma`, `tau`) and the
+//! values it takes: a list (of numbers, strings, whole tables such as models)
+//! or a range. Axes combine as a Cartesian product (the first axis varies
+//! slowest) or are zipped; `replicates` repeats every point with a new seed.
+//!
+//! Each task's seed is derived from the sweep's seed and the task's
+//! coordinates only ([`Seed::child`] of a canonical text of them), so a task's
+//! result depends neither on where, when or beside what it runs, nor on the
+//! other points of the sweep: adding a value to an axis leaves every other
+//! task, and its result, as it was.
+
+use bayesrg_core::error::{Error, Field, Result, Segment, require};
+use bayesrg_core::rng::Seed;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::canonical::canonical;
+
+/// The largest number of tasks one sweep may expand to.
+pub const MAX_TASKS: usize = 10_000_000;
+
+/// How the axes of a sweep combine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Every combination of the axes' values (the first axis varies slowest).
+    #[default]
+    Product,
+    /// The i-th value of every axis together; all axes have one length.
+    Zip,
+}
+
+/// A sweep: one command's base configuration and the axes along which it
+/// varies (issue 15). TOML and JSON spell it the same way:
+///
+/// ```toml
+/// command = "fisher"
+/// seed = 7
+/// replicates = 2
+/// [base]
+/// model = { type = "normal" }
+/// theta = [0.0, 1.0]
+/// [[axes]]
+/// path = "theta[1]"
+/// range = { start = 0.01, stop = 100.0, num = 5, log = true }
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// The command whose configuration `base` is (`"fisher"`, `"kl"`,
+    /// `"bayes"`, `"flow"`, `"sde"`, …).
+    pub command: String,
+    /// The root of every task's seed.
+    #[serde(default)]
+    pub seed: Seed,
+    /// The field of the task configuration that receives the task's seed;
+    /// empty for commands without one.
+    #[serde(default = "default_seed_field")]
+    pub seed_field: String,
+    /// How the axes combine.
+    #[serde(default)]
+    pub mode: Mode,
+    /// How many times each point runs, each time with its own seed (adds a
+    /// `replicate` coordinate, 0-based, when above 1).
+    #[serde(default = "one")]
+    pub replicates: usize,
+    /// The command's configuration shared by every task.
+    pub base: Value,
+    /// The axes; none gives a single task (times `replicates`).
+    #[serde(default)]
+    pub axes: Vec<Axis>,
+    /// Prefixes of the result quantities kept in the merged table
+    /// (`"checks"`, `"report.max_z"`); all numbers when empty.
+    #[serde(default)]
+    pub keep: Vec<String>,
+}
+
+fn default_seed_field() -> String {
+    "seed".to_string()
+}
+
+fn one() -> usize {
+    1
+}
+
+/// One axis of a sweep: the field it sets and the values it takes. Give
+/// exactly one of `values` and `range`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Axis {
+    /// The field of the base configuration it sets: `theta[1]`,
+    /// `model.sigma`, `tau`. A missing last key is added; indices must exist.
+    pub path: String,
+    /// Its column name in the merged table (default: the path).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The values, in order (numbers, strings, booleans or whole tables).
+    #[serde(default)]
+    pub values: Option<Vec<Value>>,
+    /// Evenly spaced numbers instead of a list.
+    #[serde(default)]
+    pub range: Option<Range>,
+}
+
+/// `num` numbers from `start` to `stop`, both included: evenly spaced, or
+/// evenly spaced in logarithm when `log` (then both ends must be > 0).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    /// The first value.
+    pub start: f64,
+    /// The last value.
+    pub stop: f64,
+    /// How many values (≥ 1; 1 gives `start`).
+    pub num: usize,
+    /// Geometric instead of arithmetic spacing.
+    #[serde(default)]
+    pub log: bool,
+}
+
+impl Range {
+    /// The values, with both ends exact.
+    pub fn values(&self) -> Vec<f64> {
+        let n = self.num;
+        (0..n)
+            .map(|i| {
+                if i == 0 {
+                    self.start
+                } else if i + 1 == n {
+                    self.stop
+                } else {
+                    let f = i as f64 / (n - 1) as f64;
+                    if self.log {
+                        self.start * (self.stop / self.start).powf(f)
+                    } else {
+                        self.start + (self.stop - self.start) * f
+                    }
+                }
+            })
+            .collect()
+    }
+}
+
+impl Axis {
+    /// The column name in the merged table.
+    pub fn column(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.path)
+    }
+
+    /// The axis's values as JSON.
+    pub fn points(&self) -> Vec<Value> {
+        match (&self.values, &self.range) {
+            (Some(v), _) => v.clone(),
+            (None, Some(r)) => r.values().into_iter().map(Value::from).collect(),
+            (None, None) => Vec::new(),
+        }
+    }
+}
+
+/// One task of a sweep: a full configuration of the command, its coordinates
+/// on the axes and its seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    /// Its position in the expansion (row order of the merged table).
+    pub index: usize,
+    /// A name that depends only on the command and the configuration
+    /// (16 hex digits): the file name of its result, so that a rerun finds
+    /// what is finished even after the spec gained points.
+    pub id: String,
+    /// Its coordinates: (column, value) per axis, then `replicate` when the
+    /// sweep has more than one.
+    pub coords: Vec<(String, Value)>,
+    /// Its seed (below 2⁵³, so that every JSON reader keeps it exact).
+    pub seed: Seed,
+    /// The command.
+    pub command: String,
+    /// The command's configuration.
+    pub config: Value,
+}
+
+impl SweepSpec {
+    /// Checks every value before any work: errors name the field
+    /// (`axes[1].range.num`) so the command line can point at file:line:col.
+    pub fn validate(&self) -> Result<()> {
+        if self.command.trim().is_empty() {
+            return Err(Error::Domain {
+                field: Field::key("command"),
+                value: "\"\"".into(),
+                constraint: "must name a command".into(),
+            });
+        }
+        require::at_least(Field::key("replicates"), self.replicates, 1)?;
+        if !self.base.is_object() {
+            return Err(Error::Domain {
+                field: Field::key("base"),
+                value: kind(&self.base).into(),
+                constraint: "must be a table (the command's configuration)".into(),
+            });
+        }
+        let mut len0 = None;
+        for (i, axis) in self.axes.iter().enumerate() {
+            let at = Field::key("axes").at(i);
+            let n = match (&axis.values, &axis.range) {
+                (Some(_), Some(_)) | (None, None) => {
+                    return Err(Error::Domain {
+                        field: at,
+                        value: axis.path.clone(),
+                        constraint: "needs exactly one of `values` and `range`".into(),
+                    });
+                }
+                (Some(v), None) => {
+                    if v.is_empty() {
+                        return Err(Error::Domain {
+                            field: at.then("values"),
+                            value: "[]".into(),
+                            constraint: "must have at least one value".into(),
+                        });
+                    }
+                    v.len()
+                }
+                (None, Some(r)) => {
+                    let f = at.clone().then("range");
+                    require::finite(f.clone().then("start"), r.start)?;
+                    require::finite(f.clone().then("stop"), r.stop)?;
+                    require::at_least(f.clone().then("num"), r.num, 1)?;
+                    if r.log {
+                        require::positive(f.clone().then("start"), r.start)?;
+                        require::positive(f.then("stop"), r.stop)?;
+                    }
+                    r.num
+                }
+            };
+            set_path(&mut self.base.clone(), &axis.path, Value::Null).map_err(|reason| {
+                Error::Domain {
+                    field: at.clone().then("path"),
+                    value: axis.path.clone(),
+                    constraint: reason,
+                }
+            })?;
+            if self.mode == Mode::Zip {
+                match len0 {
+                    None => len0 = Some(n),
+                    Some(m) if m != n => {
+                        return Err(Error::Dimension {
+                            field: at,
+                            expected: format!("{m} values, as axes[0] has (mode = \"zip\")"),
+                            got: n,
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let total = self.count();
+        if total > MAX_TASKS as f64 {
+            return Err(Error::TooLarge {
+                field: Field::key("axes"),
+                needs: format!("{total:e} tasks"),
+                limit: format!("{MAX_TASKS} tasks per sweep"),
+            });
+        }
+        Ok(())
+    }
+
+    /// How many tasks the sweep has (as `f64`: it is checked before it could
+    /// overflow).
+    pub fn count(&self) -> f64 {
+        let lens = self.axes.iter().map(|a| a.points().len() as f64);
+        let points = match self.mode {
+            Mode::Product => lens.product(),
+            Mode::Zip => lens.fold(1.0, |_, n| n),
+        };
+        points * self.replicates as f64
+    }
+
+    /// The tasks, in order: the first axis varies slowest, replicates
+    /// fastest. Validates first.
+    pub fn expand(&self) -> Result<Vec<Task>> {
+        self.validate()?;
+        let points: Vec<Vec<Value>> = self.axes.iter().map(Axis::points).collect();
+        let combos: Vec<Vec<usize>> = match self.mode {
+            Mode::Zip => {
+                let n = points.first().map_or(1, Vec::len);
+                (0..n).map(|i| vec![i; points.len()]).collect()
+            }
+            Mode::Product => {
+                let mut combos = vec![Vec::new()];
+                for p in &points {
+                    combos = combos
+                        .into_iter()
+                        .flat_map(|c| {
+                            (0..p.len()).map(move |j| {
+                                let mut c = c.clone();
+                                c.push(j);
+                                c
+                            })
+                        })
+                        .collect();
+                }
+                combos
+            }
+        };
+        let mut tasks = Vec::with_capacity(combos.len() * self.replicates);
+        for combo in combos {
+            for r in 0..self.replicates {
+                let mut coords: Vec<(String, Value)> = self
+                    .axes
+                    .iter()
+                    .zip(&combo)
+                    .zip(&points)
+                    .map(|((a, &j), p)| (a.column().to_string(), p[j].clone()))
+                    .collect();
+                if self.replicates > 1 {
+                    coords.push(("replicate".into(), Value::from(r)));
+                }
+                tasks.push(self.task(tasks.len(), coords, &combo, &points)?);
+            }
+        }
+        Ok(tasks)
+    }
+
+    fn task(
+        &self,
+        index: usize,
+        coords: Vec<(String, Value)>,
+        combo: &[usize],
+        points: &[Vec<Value>],
+    ) -> Result<Task> {
+        let label: Vec<String> = coords
+            .iter()
+            .map(|(k, v)| format!("{k}={}", canonical(v)))
+            .collect();
+        let seed = Seed::new(self.seed.child(&label.join(";")).value() & ((1 << 53) - 1));
+        let mut config = self.base.clone();
+        for ((axis, &j), p) in self.axes.iter().zip(combo).zip(points) {
+            set_path(&mut config, &axis.path, p[j].clone()).map_err(|reason| Error::Domain {
+                field: Field::key("axes").then("path"),
+                value: axis.path.clone(),
+                constraint: reason,
+            })?;
+        }
+        if !self.seed_field.is_empty() {
+            set_path(&mut config, &self.seed_field, Value::from(seed.value())).map_err(
+                |reason| Error::Domain {
+                    field: Field::key("seed_field"),
+                    value: self.seed_field.clone(),
+                    constraint: reason,
+                },
+            )?;
+        }
+        let id = format!(
+            "{:016x}",
+            Seed::DEFAULT
+                .child(&format!("{}\n{}", self.command, canonical(&config)))
+                .value()
+        );
+        Ok(Task {
+            index,
+            id,
+            coords,
+            seed,
+            command: self.command.clone(),
+            config,
+        })
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "a table",
+    }
+}
+
+/// Sets the field at `path` (`a.b[2].c`) of `root` to `value`. The last key
+/// of a table is added when missing; tables and indices on the way must exist.
+/// Returns why not otherwise.
+pub fn set_path(root: &mut Value, path: &str, value: Value) -> std::result::Result<(), String> {
+    let field = Field::from(path);
+    let segs = field.segments();
+    if segs.is_empty() {
+        return Err("is not a field path (write `theta[1]` or `model.sigma`)".into());
+    }
+    let mut here = root;
+    for (k, seg) in segs.iter().enumerate() {
+        let last = k + 1 == segs.len();
+        here = match (seg, here) {
+            (Segment::Key(name), Value::Object(map)) => {
+                if last {
+                    map.insert(name.clone(), value);
+                    return Ok(());
+                }
+                map.get_mut(name)
+                    .ok_or_else(|| format!("names `{name}`, which the base configuration lacks"))?
+            }
+            (Segment::Index(i), Value::Array(items)) => {
+                let n = items.len();
+                let slot = items
+                    .get_mut(*i)
+                    .ok_or_else(|| format!("indexes [{i}] of an array of {n}"))?;
+                if last {
+                    *slot = value;
+                    return Ok(());
+                }
+                slot
+            }
+            (seg, v) => {
+                let what = match seg {
+                    Segment::Key(name) => format!("key `{name}`"),
+                    Segment::Index(i) => format!("index [{i}]"),
+                };
+                return Err(format!("takes {what} of {}", kind(v)));
+            }
+        };
+    }
+    Ok(())
+}

@@ -1,0 +1,408 @@
+//! The sweep crate on toy runners: expansion, seeds, the results folder,
+//! resuming, failures and the merged table (issue 15).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bayesrg_core::observe::Silent;
+use bayesrg_core::rng::Seed;
+use bayesrg_sweep::{Outcome, Store, SweepSpec, TaskRunner, merge, records, run_local};
+use rand_distr::{Distribution, StandardNormal};
+use serde_json::{Value, json};
+
+fn spec(toml_text: &str) -> SweepSpec {
+    toml::from_str(toml_text).unwrap()
+}
+
+const GRID: &str = r#"
+command = "toy"
+seed = 11
+replicates = 2
+[base]
+theta = [0.0, 1.0]
+n = 100
+[[axes]]
+path = "theta[1]"
+name = "sigma"
+range = { start = 0.001, stop = 1000.0, num = 7, log = true }
+[[axes]]
+path = "theta[0]"
+values = [-1.0, 0.5, 2]
+"#;
+
+#[test]
+fn product_order_values_and_seeds() {
+    let s = spec(GRID);
+    let tasks = s.expand().unwrap();
+    assert_eq!(tasks.len(), 7 * 3 * 2);
+    // First axis slowest, replicates fastest.
+    let t = &tasks[0];
+    assert_eq!(t.coords[0], ("sigma".to_string(), json!(0.001)));
+    assert_eq!(t.coords[1], ("theta[0]".to_string(), json!(-1.0)));
+    assert_eq!(t.coords[2], ("replicate".to_string(), json!(0)));
+    assert_eq!(tasks[1].coords[2].1, json!(1));
+    assert_eq!(tasks[2].coords[1].1, json!(0.5));
+    // Decades: 1e-3 … 1e3 (closed form 10^k, to rounding of powf).
+    for (k, want) in [1e-3, 1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3].iter().enumerate() {
+        let got = tasks[6 * k].config["theta"][1].as_f64().unwrap();
+        assert!((got / want - 1.0).abs() < 1e-14, "{k}: {got} vs {want}");
+    }
+    assert_eq!(tasks[41].config["theta"], json!([2, 1000.0]));
+    // Every task has its own seed and id; the seed sits in the config.
+    let mut seeds: Vec<u64> = tasks.iter().map(|t| t.seed.value()).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    assert_eq!(seeds.len(), tasks.len());
+    for t in &tasks {
+        assert_eq!(t.config["seed"], json!(t.seed.value()));
+        assert!(t.seed.value() < 1 << 53);
+        assert_eq!(t.config["n"], json!(100));
+    }
+}
+
+#[test]
+fn a_task_keeps_its_seed_and_id_when_the_sweep_grows() {
+    let small = spec(GRID).expand().unwrap();
+    let mut bigger = spec(GRID);
+    bigger.axes[1].values.as_mut().unwrap().insert(0, json!(-7));
+    bigger.seed_field = "seed".into();
+    let big = bigger.expand().unwrap();
+    assert_eq!(big.len(), 7 * 4 * 2);
+    for t in &small {
+        let same = big.iter().find(|b| b.coords == t.coords).unwrap();
+        assert_eq!(same.seed, t.seed);
+        assert_eq!(same.id, t.id);
+        assert_eq!(same.config, t.config);
+    }
+    // Another root seed changes every task's seed.
+    let mut other = spec(GRID);
+    other.seed = Seed::new(12);
+    let o = other.expand().unwrap();
+    assert!(
+        o.iter()
+            .zip(&small)
+            .all(|(a, b)| a.seed != b.seed && a.id != b.id)
+    );
+}
+
+#[test]
+fn zip_mode_and_models_as_values() {
+    let s = spec(
+        r#"
+command = "toy"
+mode = "zip"
+seed_field = ""
+[base]
+model = { type = "normal" }
+theta = [0.0, 1.0]
+[[axes]]
+path = "model"
+values = [{ type = "normal" }, { type = "poisson" }]
+[[axes]]
+path = "theta"
+values = [[0.0, 1.0], [3.0]]
+"#,
+    );
+    let tasks = s.expand().unwrap();
+    assert_eq!(tasks.len(), 2);
+    assert_eq!(
+        tasks[1].config,
+        json!({"model": {"type": "poisson"}, "theta": [3.0]})
+    );
+    assert!(tasks[0].config.get("seed").is_none());
+}
+
+#[test]
+fn bad_specs_name_the_field() {
+    let cases = [
+        (
+            r#"command = "t"
+[base]
+a = 1
+[[axes]]
+path = "a"
+"#,
+            "axes[0]",
+            "exactly one of",
+        ),
+        (
+            r#"command = "t"
+[base]
+a = 1
+[[axes]]
+path = "a"
+values = []
+"#,
+            "axes[0].values",
+            "at least one",
+        ),
+        (
+            r#"command = "t"
+[base]
+a = [1]
+[[axes]]
+path = "a[3]"
+values = [1]
+"#,
+            "axes[0].path",
+            "indexes [3] of an array of 1",
+        ),
+        (
+            r#"command = "t"
+[base]
+a = 1
+[[axes]]
+path = "b.c"
+values = [1]
+"#,
+            "axes[0].path",
+            "lacks",
+        ),
+        (
+            r#"command = "t"
+[base]
+a = 1
+[[axes]]
+path = "a.c"
+values = [1]
+"#,
+            "axes[0].path",
+            "takes key `c` of a number",
+        ),
+        (
+            r#"command = "t"
+[base]
+a = 1
+[[axes]]
+path = "a"
+range = { start = 0.0, stop = 1.0, num = 3, log = true }
+"#,
+            "axes[0].range.start",
+            "> 0",
+        ),
+        (
+            r#"command = "t"
+mode = "zip"
+[base]
+a = 1
+b = 2
+[[axes]]
+path = "a"
+values = [1, 2]
+[[axes]]
+path = "b"
+values = [1, 2, 3]
+"#,
+            "axes[1]",
+            "2 values",
+        ),
+        (
+            r#"command = "t"
+[base]
+a = 1
+b = 2
+[[axes]]
+path = "a"
+range = { start = 0.0, stop = 1.0, num = 10000 }
+[[axes]]
+path = "b"
+range = { start = 0.0, stop = 1.0, num = 10000 }
+"#,
+            "axes",
+            "tasks",
+        ),
+        (
+            r#"command = "t"
+replicates = 0
+base = { a = 1 }
+"#,
+            "replicates",
+            "",
+        ),
+        (
+            r#"command = "t"
+base = 3
+"#,
+            "base",
+            "table",
+        ),
+    ];
+    for (text, field, words) in cases {
+        let err = spec(text).expand().unwrap_err();
+        assert_eq!(
+            err.field().map(|f| f.to_string()).as_deref(),
+            Some(field),
+            "{text}: {err}"
+        );
+        assert!(err.to_string().contains(words), "{text}: {err}");
+        assert!(err.is_bad_input());
+    }
+}
+
+/// A toy command: the mean of `n` normal draws with the task's seed, failing
+/// for theta[0] = 0.5 and panicking at theta = (2, 1).
+struct Toy {
+    calls: AtomicUsize,
+}
+
+impl TaskRunner for Toy {
+    fn run(&self, command: &str, config: &Value) -> Result<Value, String> {
+        assert_eq!(command, "toy");
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let mu = config["theta"][0].as_f64().unwrap();
+        let sigma = config["theta"][1].as_f64().unwrap();
+        if mu == 0.5 {
+            return Err(format!("theta[0] = {mu} is not allowed by the toy"));
+        }
+        if mu == 2.0 && (sigma - 1.0).abs() < 1e-9 {
+            panic!("the toy panics at theta = (2, 1)");
+        }
+        let mut rng = Seed::new(config["seed"].as_u64().unwrap()).stream(0);
+        let n = config["n"].as_u64().unwrap();
+        let mean = (0..n)
+            .map(|_| {
+                mu + sigma * {
+                    let z: f64 = StandardNormal.sample(&mut rng);
+                    z
+                }
+            })
+            .sum::<f64>()
+            / n as f64;
+        Ok(json!({"mean": mean, "ok": mean.is_finite(), "label": "text is left out"}))
+    }
+}
+
+fn run_in(
+    dir: &std::path::Path,
+    threads: usize,
+) -> (bayesrg_sweep::Merged, usize, bayesrg_sweep::LocalRun) {
+    let tasks = spec(GRID).expand().unwrap();
+    let store = Store::open(dir).unwrap();
+    let toy = Toy {
+        calls: AtomicUsize::new(0),
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let run = pool
+        .install(|| run_local(&tasks, &toy, &store, &mut Silent))
+        .unwrap();
+    let recs = records(&tasks, &store).unwrap();
+    (
+        merge(&tasks, &recs, &[]).unwrap(),
+        toy.calls.into_inner(),
+        run,
+    )
+}
+
+#[test]
+fn local_run_records_failures_resumes_and_merges_identically() {
+    let base = std::env::temp_dir().join(format!("bayesrg-sweep-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let (m1, calls1, run1) = run_in(&base.join("one"), 1);
+    assert_eq!(calls1, 42);
+    assert_eq!(run1.skipped, 0);
+    assert_eq!(
+        run1.failed.len(),
+        16,
+        "7 sigmas x 2 replicates at theta[0] = 0.5, and 2 panics"
+    );
+    let panics = run1
+        .failed
+        .iter()
+        .filter(|(_, e)| e == &"the task panicked: the toy panics at theta = (2, 1)")
+        .count();
+    assert_eq!(panics, 2);
+    assert_eq!(m1.counts.ok, 26);
+    assert_eq!(m1.counts.failed, 16);
+    // Two threads: the same bytes.
+    let (m2, _, _) = run_in(&base.join("two"), 2);
+    assert_eq!(m1, m2);
+    // Rerun: finished tasks are skipped, failed ones tried again.
+    let (m3, calls3, run3) = run_in(&base.join("one"), 2);
+    assert_eq!(run3.skipped, 26);
+    assert_eq!(calls3, 16);
+    assert_eq!(m3, m1);
+    // The table: header, one row per task and number (mean, ok), texts left out.
+    let lines: Vec<&str> = m1.results.lines().collect();
+    assert_eq!(lines[0], "task,sigma,theta[0],replicate,quantity,value");
+    assert_eq!(lines.len(), 1 + 26 * 2);
+    assert!(lines[1].starts_with("0,0.001,-1.0,0,mean,"));
+    assert!(lines[2].starts_with("0,0.001,-1.0,0,ok,1"));
+    // The mean of task 0 is an independent recomputation from its seed.
+    let t0 = &spec(GRID).expand().unwrap()[0];
+    let mut rng = t0.seed.stream(0);
+    let want = (0..100)
+        .map(|_| {
+            -1.0 + 0.001 * {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                z
+            }
+        })
+        .sum::<f64>()
+        / 100.0;
+    assert_eq!(lines[1], format!("0,0.001,-1.0,0,mean,{}", json!(want)));
+    let t = m1.tasks.lines().nth(3).unwrap();
+    assert!(
+        t.ends_with(",failed,theta[0] = 0.5 is not allowed by the toy"),
+        "{t}"
+    );
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+#[test]
+fn a_result_is_written_once() {
+    let dir = std::env::temp_dir().join(format!("bayesrg-sweep-once-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let tasks = spec(GRID).expand().unwrap();
+    let store = Store::open(&dir).unwrap();
+    assert!(
+        store
+            .record(&tasks[0], Outcome::Error("first try failed".into()))
+            .unwrap()
+    );
+    assert!(
+        store
+            .record(&tasks[0], Outcome::Result(json!({"x": 1})))
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record(&tasks[0], Outcome::Result(json!({"x": 2})))
+            .unwrap()
+    );
+    let rec = store.load(&tasks[0]).unwrap().unwrap();
+    assert_eq!(rec.outcome, Outcome::Result(json!({"x": 1})));
+    let names: Vec<_> = std::fs::read_dir(dir.join("tasks"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn long_arrays_only_when_kept() {
+    let tasks = spec(GRID).expand().unwrap();
+    let long: Vec<f64> = (0..100).map(f64::from).collect();
+    let rec = bayesrg_sweep::Record {
+        task: tasks[0].clone(),
+        outcome: Outcome::Result(json!({"a": 1.5, "diag": long, "short": [1, 2]})),
+    };
+    let recs = vec![Some(rec)];
+    let quantities = |keep: &[&str]| -> Vec<String> {
+        let keep: Vec<String> = keep.iter().map(|s| s.to_string()).collect();
+        let m = merge(&tasks[..1], &recs, &keep).unwrap();
+        m.results
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(4).unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(quantities(&[]), ["a", "short[0]", "short[1]"]);
+    let kept = quantities(&["diag"]);
+    assert_eq!(kept.len(), 100);
+    assert_eq!(kept[99], "diag[99]");
+    // A prefix ends at a bracket: `diag[7]` is one entry, not diag[70]…diag[79].
+    assert_eq!(quantities(&["diag[7]"]), ["diag[7]"]);
+}
