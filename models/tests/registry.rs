@@ -32,6 +32,7 @@ fn from_json(v: serde_json::Value) -> Result<Box<dyn Model>, String> {
 
 #[test]
 fn every_tag_is_catalogued_and_round_trips_through_typetag() {
+    bayesrg_models::ensure_linked();
     let entries = registry::models().expect("no duplicate tags");
     let listed: BTreeSet<&str> = entries.iter().map(|e| e.tag).collect();
     let ours: BTreeSet<&str> = MODEL_TYPES.iter().copied().collect();
@@ -60,6 +61,7 @@ fn every_tag_is_catalogued_and_round_trips_through_typetag() {
 
 #[test]
 fn invalid_theta_names_the_parameter_and_constraint() {
+    bayesrg_models::ensure_linked();
     let cases: Vec<(serde_json::Value, Vec<f64>, &[&str])> = vec![
         (
             json!({"type": "bernoulli"}),
@@ -130,6 +132,7 @@ fn invalid_theta_names_the_parameter_and_constraint() {
 
 #[test]
 fn bad_settings_are_errors_naming_the_field() {
+    bayesrg_models::ensure_linked();
     let cases: Vec<(serde_json::Value, &[&str])> = vec![
         (
             json!({"type": "mvn_mean", "cov": [[1.0, 2.0], [2.0, 1.0]]}),
@@ -220,6 +223,7 @@ struct ExampleFile {
 
 #[test]
 fn example_files_pass_the_validator() {
+    bayesrg_models::ensure_linked();
     // One examples/<tag>.toml per model of this crate (normal and normal_var
     // belong to the `fisher` command and are tested with it, tests/fisher_cli.rs,
     // as they may carry a claimed Fisher matrix). Each must
@@ -257,6 +261,7 @@ fn example_files_pass_the_validator() {
 
 #[test]
 fn catalogue_examples_pass_the_quick_validator() {
+    bayesrg_models::ensure_linked();
     // `bayesrg reproduce --quick` validates every catalogue entry at its example
     // θ with 20 000 samples and the default seed; each of ours must pass.
     let settings = Settings {
