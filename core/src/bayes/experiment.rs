@@ -316,7 +316,7 @@ fn free_indices(model: &dyn Model, free: &Option<Vec<String>>) -> Result<Vec<usi
                 names.iter().position(|m| m == n).ok_or_else(|| {
                     Error::domain(
                         Field::key("free").at(i),
-                        format!("\"{n}\""),
+                        format!("`{n}`"),
                         format!(
                             "is not a parameter of model `{}` (it has {})",
                             type_name(model),
@@ -533,15 +533,15 @@ pub fn run(spec: &BayesSpec, obs: &mut dyn Observer) -> Result<BayesResult> {
     )?;
     let names = e.names();
     if spec.grid.len() != free.len() {
-        return Err(Error::Dimension {
-            field: Field::key("grid"),
-            expected: format!(
-                "{} (one axis per coordinate of the posterior: {})",
+        return Err(Error::setting(
+            "grid",
+            format!(
+                "grid has {} axes but the posterior has {} coordinates ({})",
+                spec.grid.len(),
                 free.len(),
                 names.join(", ")
             ),
-            got: spec.grid.len(),
-        });
+        ));
     }
     let prior = Prior::new(spec.prior.clone(), &names)?;
     let phi_star = e.phi_star();

@@ -320,7 +320,7 @@ pub fn run(spec: &FlowSpec, obs: &mut dyn Observer) -> Result<FlowResult> {
             "data_space",
             "true",
             format!(
-                "needs a forward map G with Gaussian noise (eqs. 40-44), and model `{}` has no forward map; set data_space = false",
+                "needs a forward map G with Gaussian noise (eqs. 40-44), and model `{}` has no forward map: data_space = true is not possible; set data_space = false",
                 type_name(model)
             ),
         ));
