@@ -54,16 +54,18 @@ fn rewrite(text: &str) -> (String, Vec<usize>) {
     let mut i = 0;
     while i < text.len() {
         let rest = &text[i..];
-        if rest.starts_with("y[") {
-            let digits: String = rest[2..].chars().take_while(char::is_ascii_digit).collect();
-            if !digits.is_empty() && rest[2 + digits.len()..].starts_with(']') {
-                if let Ok(k) = digits.parse::<usize>() {
-                    let s = format!("y{}", k + 1);
-                    map.extend(std::iter::repeat_n(i, s.len()));
-                    out.push_str(&s);
-                    i += 3 + digits.len();
-                    continue;
-                }
+        if let Some(after) = rest.strip_prefix("y[") {
+            let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+            if let (false, true, Ok(k)) = (
+                digits.is_empty(),
+                after[digits.len()..].starts_with(']'),
+                digits.parse::<usize>(),
+            ) {
+                let s = format!("y{}", k + 1);
+                map.extend(std::iter::repeat_n(i, s.len()));
+                out.push_str(&s);
+                i += 3 + digits.len();
+                continue;
             }
         }
         if rest.starts_with('τ') {

@@ -38,8 +38,8 @@ pub fn write(dir: &OutDir, spec: &SdeSpec, r: &SdeResult) -> Result<()> {
         row.extend(&s.mean);
         row.extend(s.exact_mean.iter().flatten());
         for cov in std::iter::once(&s.cov).chain(&s.exact_cov) {
-            for i in 0..d {
-                row.extend((i..d).map(|j| cov[i][j]));
+            for (i, r) in cov.iter().enumerate() {
+                row.extend(&r[i..d]);
             }
         }
         w.write_record(row.iter().map(|v| v.to_string()))?;
