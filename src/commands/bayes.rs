@@ -11,6 +11,7 @@
 //! `flow.csv`, `data.csv`, PNG plots and `summary.json`.
 
 use super::{Check, Summary};
+use crate::output::csv_number;
 use crate::plot::{self, Axes, Series};
 use anyhow::{Context, Result, anyhow, bail};
 use bayesrg_core::Model;
@@ -675,7 +676,7 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
                 prec.as_ref().map_or(f64::NAN, |p| p[i].ess),
                 speed,
             ]);
-            w.write_record(row.iter().map(|v| v.to_string()))?;
+            w.write_record(row.iter().map(|v| csv_number(*v)))?;
         }
         w.flush()?;
         let mut w = csv::Writer::from_path(o.path("data.csv"))?;
@@ -693,7 +694,7 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
                 row.push(v[j]);
             }
             row.push(*z);
-            w.write_record(row.iter().map(|v| v.to_string()))?;
+            w.write_record(row.iter().map(|v| csv_number(*v)))?;
         }
         w.flush()?;
         // Plots (T > 0 on log axes).

@@ -16,6 +16,7 @@
 //! at the start of the flow.
 
 use super::{Check, Summary};
+use crate::output::csv_number;
 use crate::plot::{self, Axes, Series};
 use anyhow::{Context, Result, bail};
 use bayesrg_core::Model;
@@ -455,7 +456,7 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
             ]);
             v.extend(r.eig.iter());
             v.extend(r.widths.iter());
-            w.write_record(v.iter().map(|x| x.to_string()))?;
+            w.write_record(v.iter().map(|x| csv_number(*x)))?;
         }
         w.flush()?;
         let ax = |t: &str, y: &str, log_y: bool| Axes {
@@ -473,7 +474,7 @@ pub fn run(cfg: &Config, origin: Option<&str>, out: Option<&Path>) -> Result<Sum
             for (k, y) in yv.iter().enumerate() {
                 let mut v = vec![*y, p0.as_ref().expect("with ys")[k]];
                 v.extend(dens.iter().map(|(_, p)| p[k]));
-                w.write_record(v.iter().map(|x| x.to_string()))?;
+                w.write_record(v.iter().map(|x| csv_number(*x)))?;
             }
             w.flush()?;
             let pick: Vec<usize> = if dens.len() <= 4 {

@@ -16,7 +16,7 @@
 //! time, kept apart so that result files depend on the seed only).
 
 use crate::commands::{Check, Summary};
-use crate::output::OutDir;
+use crate::output::{OutDir, csv_number};
 use crate::plot::{self, Axes, Series};
 use anyhow::{Context, Result, anyhow, bail};
 use bayesrg_core::bayes::backward;
@@ -602,7 +602,7 @@ fn write_files(
                 row.extend((i..d).map(|j| cov[(i, j)]));
             }
         }
-        w.write_record(row.iter().map(|v| v.to_string()))?;
+        w.write_record(row.iter().map(|v| csv_number(*v)))?;
     }
     w.flush()?;
     // paths_<k>.csv
@@ -613,8 +613,8 @@ fn write_files(
         header.extend((0..d).map(|j| format!("y_{j}")));
         w.write_record(&header)?;
         for i in 0..keep {
-            let mut row = vec![cfg.save_at[k].to_string(), i.to_string()];
-            row.extend(ens.state(k, i).iter().map(|v| v.to_string()));
+            let mut row = vec![csv_number(cfg.save_at[k]), i.to_string()];
+            row.extend(ens.state(k, i).iter().map(|v| csv_number(*v)));
             w.write_record(&row)?;
         }
         w.flush()?;

@@ -631,6 +631,19 @@ pub fn for_model(model: &dyn Model, a: &[f64], b: &[f64]) -> Option<KnownGeodesi
     })
 }
 
+/// ln √det I(θ) of a family whose determinant cancels in the matrix form:
+/// the gamma (k, β) with det I = (kψ′(k) − 1)/β² ([`crate::special::trigamma_excess`], full
+/// relative accuracy at every shape, where a Cholesky factor of I loses a
+/// factor 2k). `None` for other families or outside the chart.
+pub fn ln_sqrt_det(name: &str, theta: &[f64]) -> Option<f64> {
+    match name {
+        "gamma" if theta.len() == 2 && theta.iter().all(|x| *x > 0.0 && x.is_finite()) => {
+            Some(0.5 * crate::special::trigamma_excess(theta[0]).ln() - theta[1].ln())
+        }
+        _ => None,
+    }
+}
+
 /// The geodesic acceleration θ̈ = −Γ(θ̇, θ̇) of a built-in family in closed form,
 /// written into `out` (`name` is the model's type name, θ and θ̇ have the
 /// model's dimension). `None` when the family has none here (then Γ comes from
