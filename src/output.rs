@@ -3,11 +3,15 @@
 //! The rules for `--out DIR` (docs/guide.md, "Result folders"):
 //!
 //! 1. **Only bayesrg's own folders are replaced.** Every result folder holds a
-//!    manifest, [`MANIFEST`], listing what bayesrg wrote into it. An existing
-//!    `DIR` may be replaced only if it is empty, or if it holds a manifest and
-//!    nothing that the manifest does not list. Anything else (a folder of the
-//!    user's, a result folder to which the user has added a file, a symbolic
-//!    link, a file) is refused up front, before any work, and left untouched.
+//!    manifest, [`MANIFEST`], listing what bayesrg wrote into it, with each
+//!    file's size and CRC-32. An existing `DIR` may be replaced only if it is
+//!    empty, or if it holds a manifest, nothing that the manifest does not
+//!    list, and every listed file as bayesrg wrote it (same size and CRC-32).
+//!    Anything else (a folder of the user's, a result folder to which the user
+//!    has added a file or in which the user has edited one, a symbolic link, a
+//!    file) is refused up front, before any work, and left untouched. (A
+//!    manifest of a version before the checksums lists names only; such a
+//!    folder is checked for added files alone.)
 //! 2. **Inputs are never inside the output.** `DIR` may not be, or contain, an
 //!    input of the run (the config file, a data folder, a weights file, a
 //!    plugin) or the working folder.
@@ -27,7 +31,7 @@
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
@@ -41,6 +45,15 @@ pub const MANIFEST: &str = ".bayesrg-results.json";
 /// tests/determinism.rs).
 pub const TIMINGS_FILE: &str = "timings.json";
 
+/// A number as written into a result CSV: the shortest text that reads back
+/// to the same `f64`, in exponent form outside 10⁻⁴ ≤ |v| < 10⁶ (`1e300`,
+/// `5.05e-301`, never 300 digits), and `inf`, `-inf`, `NaN` for the non-finite
+/// values (which Python's `float`, numpy and pandas read back). The one place
+/// CSV numbers are formatted: [`bayesrg_core::error::show`], the rule of messages.
+pub fn csv_number(v: f64) -> String {
+    bayesrg_core::error::show(v)
+}
+
 /// The marker inside a staging folder, so that a later run recognises the
 /// leftovers of a killed run as its own before deleting them.
 const STAGING_MARKER: &str = ".bayesrg-staging";
@@ -51,6 +64,30 @@ struct Manifest {
     written_by: String,
     version: String,
     files: Vec<String>,
+    /// Size and CRC-32 of every file (not folder) in `files`, as written.
+    #[serde(default)]
+    stamps: BTreeMap<String, Stamp>,
+}
+
+/// The size (bytes) and CRC-32 (IEEE, hex) of a file as bayesrg wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Stamp {
+    size: u64,
+    crc32: String,
+}
+
+/// The [`Stamp`] of the regular file at `path`; `None` for anything else (a
+/// symbolic link, a folder) or an unreadable file.
+fn stamp(path: &Path) -> Option<Stamp> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    Some(Stamp {
+        size: bytes.len() as u64,
+        crc32: format!("{:08x}", crc32fast::hash(&bytes)),
+    })
 }
 
 /// A result folder under construction.
@@ -155,10 +192,16 @@ impl OutDir {
         let mut files = Vec::new();
         list_files(&self.staging, Path::new(""), &mut files)?;
         files.sort();
+        let stamps = files
+            .iter()
+            .filter(|f| !f.ends_with('/'))
+            .filter_map(|f| stamp(&self.staging.join(f)).map(|s| (f.clone(), s)))
+            .collect();
         let manifest = Manifest {
             written_by: "bayesrg".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             files,
+            stamps,
         };
         self.write_json(MANIFEST, &manifest)?;
         check_replaceable(&self.target)?;
@@ -292,6 +335,32 @@ fn check_replaceable(target: &Path) -> Result<()> {
             "holds {}{more}, which bayesrg did not write",
             shown.join(", ")
         ));
+    }
+    // Listed files changed since bayesrg wrote them (an edit of the user's).
+    let changed: Vec<&String> = present
+        .iter()
+        .filter(|f| {
+            manifest
+                .stamps
+                .get(f.as_str())
+                .is_some_and(|want| stamp(&target.join(f)).as_ref() != Some(want))
+        })
+        .collect();
+    if !changed.is_empty() {
+        let shown: Vec<String> = changed.iter().take(3).map(|f| format!("`{f}`")).collect();
+        let more = if changed.len() > 3 {
+            format!(" and {} more", changed.len() - 3)
+        } else {
+            String::new()
+        };
+        bail!(
+            "--out `{}` is a result folder of bayesrg, but {}{more} changed since bayesrg wrote \
+             it (its size or CRC-32 differs from the manifest `{MANIFEST}`); bayesrg will not \
+             replace an edited file. Move the file out of the folder (or delete the folder \
+             yourself), or choose a new folder",
+            target.display(),
+            shown.join(", ")
+        );
     }
     Ok(())
 }

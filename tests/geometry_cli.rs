@@ -333,3 +333,55 @@ fn spectrum_of_a_non_identifiable_model() {
     assert!(((2.0 * n[0] - n[1]).abs() / 5f64.sqrt() - 1.0).abs() < 1e-12);
     std::fs::remove_dir_all(dir.parent().unwrap()).ok();
 }
+
+/// FINDINGS.md A5: points 1e-11 apart. The path and velocity checks allow the
+/// rounding of the compared points (16ε·|θ| in Fisher units over d); before,
+/// they failed at 3e-5 > 1e-6. Oracle: tests/oracles/geodesic_nearby_and_far.py.
+#[test]
+fn geodesic_of_nearby_points_passes() {
+    for (name, cfg, want) in [
+        (
+            "near-bern",
+            "from = [0.5]\nto = [0.50000000001]\n[model]\ntype = \"bernoulli\"\n",
+            2.0000001654807419982e-11,
+        ),
+        (
+            "near-normal",
+            "from = [0.0, 1.0]\nto = [0.0, 1.00000000001]\n[model]\ntype = \"normal\"\n",
+            1.4142136793785788025e-11,
+        ),
+    ] {
+        let (code, err, out, dir) = run("geodesic", name, cfg);
+        assert_eq!(code, 0, "{name}: {err}\n{out}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let d = v["details"]["distance"].as_f64().unwrap();
+        assert!((d - want).abs() <= 1e-6 * want, "{name}: {d}");
+        std::fs::remove_dir_all(dir.parent().unwrap()).ok();
+    }
+}
+
+/// FINDINGS.md D2: σ from 1e-300 to 1e300. The closed-form velocity overflows;
+/// it used to be passed on as a guess and reported as "`guess[0]` is NaN" (exit
+/// 2, a name the user never wrote). Oracle: √2·ln(1e600) = 1953.8082402181762136.
+#[test]
+fn geodesic_over_600_decades_is_not_bad_input() {
+    let (code, err, out, dir) = run(
+        "geodesic",
+        "far-normal",
+        "from = [0.0, 1e-300]\nto = [0.0, 1e300]\n[model]\ntype = \"normal\"\n",
+    );
+    assert!(!err.contains("guess"), "{err}");
+    assert_ne!(code, 2, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    if code == 0 {
+        let d = v["details"]["distance"].as_f64().unwrap();
+        assert!((d - 1953.8082402181762136).abs() <= 1e-8 * d, "{d}");
+        // D6: path.csv holds σ from 1e-300 to 1e300 in exponent form.
+        let csv = std::fs::read_to_string(dir.join("path.csv")).unwrap();
+        assert!(csv.lines().all(|l| l.len() < 200), "{csv}");
+        assert!(csv.contains("e-300") || csv.contains("e300"), "{csv}");
+    } else {
+        assert!(v["details"]["failure"].is_string(), "{out}");
+    }
+    std::fs::remove_dir_all(dir.parent().unwrap()).ok();
+}

@@ -197,3 +197,108 @@ fn bad_input_names_the_field() {
     );
     assert!(e.contains("samples_"), "{e}");
 }
+
+mod plugin_support;
+
+/// FINDINGS.md A1: the finite exponential family at probabilities down to
+/// 3·10⁻²⁰. Oracle: tests/oracles/tiny_probability_kl.py (mpmath, 50 digits).
+#[test]
+fn kl_of_the_finite_exponential_family_at_tiny_probabilities() {
+    let stats = "stats = [[0.0, 1.0], [1.0, 0.0], [2.0, 3.0], [-1.0, 0.5]]";
+    // The exact sum's tolerance: ε·Σ p(|ln p| + |ln p′|) ≈ 1e-21 absolutely at
+    // the near point (see models/tests/kl_tiny_probabilities.rs).
+    for (tp, want, sum_rtol) in [
+        ("[-1.0, 2.0]", 3.1010271422198116995, 1e-13),
+        ("[20.001, -10.0]", 1.5290009859527340009e-13, 1e-7),
+    ] {
+        let v = json(
+            "kl",
+            "kl_ef_tiny.toml",
+            &format!(
+                "theta = [20.0, -10.0]\ntheta_prime = {tp}\nsamples = 2000\n[model]\ntype = \"exp_family_finite\"\n{stats}\n"
+            ),
+        );
+        let cf = v["closed_form"].as_f64().unwrap();
+        let es = v["exact_sum"]["value"].as_f64().unwrap();
+        assert!(close(cf, want, 1e-12), "{tp}: closed form {cf} vs {want}");
+        assert!(close(es, want, sum_rtol), "{tp}: exact sum {es} vs {want}");
+        // 2000 draws never see the outcomes of probability ≤ 3e-7 that carry
+        // the KL: unresolved, not a z of 10⁹ (A2).
+        assert_eq!(v["check"], "unresolved", "{v}");
+        assert!(v["z"].is_null());
+    }
+}
+
+/// FINDINGS.md A2: Bernoulli 1e-6 → 5e-7 at 20 000 draws (no success drawn).
+#[test]
+fn kl_monte_carlo_without_the_rare_event_is_unresolved() {
+    let text = "theta = [1e-6]\ntheta_prime = [5e-7]\nsamples = 20000\nseed = 1\n[model]\ntype = \"bernoulli\"\n";
+    let v = json("kl", "kl_bern_rare.toml", text);
+    // tests/oracles/tiny_probability_kl.py
+    assert!(close(
+        v["closed_form"].as_f64().unwrap(),
+        1.9314730556002864281e-7,
+        1e-13
+    ));
+    assert_eq!(v["check"], "unresolved", "{v}");
+    assert!(v["z"].is_null());
+    let why = v["monte_carlo"]["unresolved"].as_str().unwrap();
+    assert!(why.contains("expected fewer than 25 times"), "{why}");
+    let out = run("kl", "kl_bern_rare.toml", text, false);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("verdict: UNRESOLVED"), "{stdout}");
+    assert!(!stdout.contains("z ="), "{stdout}");
+    // With the event resolved (p = 0.3 → 0.4) the same command passes.
+    let v = json(
+        "kl",
+        "kl_bern_ok.toml",
+        "theta = [0.3]\ntheta_prime = [0.4]\nsamples = 20000\n[model]\ntype = \"bernoulli\"\n",
+    );
+    assert_eq!(v["check"], "pass", "{v}");
+}
+
+/// FINDINGS.md A3: a plugin whose KL has its arguments swapped exits 1; the
+/// same plugin with the right KL exits 0. Oracle: KL(2‖3) of the exponential
+/// family, ln(2/3) + 3/2 − 1 = 0.0945348918918356.
+#[test]
+fn kl_fails_when_the_monte_carlo_contradicts_the_closed_form() {
+    for (swapped, code) in [(false, 0), (true, 1)] {
+        let defines: &[&str] = if swapped { &["-DKL_SWAPPED"] } else { &[] };
+        let name = if swapped { "kl-swapped" } else { "kl-right" };
+        let lib = plugin_support::c_lib(name, "tests/faults/kl_swapped.c", defines);
+        let text = format!(
+            "plugins = [{:?}]\ntheta = [2.0]\ntheta_prime = [3.0]\nsamples = 20000\n[model]\ntype = \"my-c/exponential\"\n",
+            lib.display().to_string()
+        );
+        let out = run("kl", &format!("{name}.toml"), &text, false);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(code), "{name}: {stdout}");
+        let closed: f64 = if swapped {
+            (3.0f64 / 2.0).ln() + 2.0 / 3.0 - 1.0
+        } else {
+            (2.0f64 / 3.0).ln() + 3.0 / 2.0 - 1.0
+        };
+        assert!(stdout.contains(&format!("{closed:.15e}")), "{stdout}");
+        assert!(
+            stdout.contains(if swapped {
+                "verdict: FAIL"
+            } else {
+                "verdict: PASS"
+            }),
+            "{stdout}"
+        );
+    }
+}
+
+/// FINDINGS.md A9: the gamma Jeffreys density at shape 10¹² (β = 2). Oracle:
+/// tests/oracles/gamma_jeffreys_large_shape.py (mpmath, 60 digits).
+#[test]
+fn jeffreys_of_the_gamma_at_a_large_shape() {
+    let v = json(
+        "jeffreys",
+        "jeffreys_gamma_1e12.toml",
+        "theta = [1e12, 2.0]\n[model]\ntype = \"gamma\"\n",
+    );
+    let ln = v["ln_density"].as_f64().unwrap();
+    assert!(close(ln, -14.855231328804025402, 1e-14), "{ln}");
+}

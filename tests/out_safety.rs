@@ -190,6 +190,69 @@ fn own_results_are_replaced_and_unwritable_places_found_first() {
     std::fs::remove_dir_all(&b).unwrap();
 }
 
+#[test]
+fn an_edited_result_file_is_never_replaced() {
+    // FINDINGS.md C1: a file the user edited inside a result folder was
+    // replaced silently. The manifest records each file's size and CRC-32; a
+    // folder whose files differ from them is refused (exit 2) by name.
+    let b = sandbox("edited");
+    let work = b.join("work");
+    let args = ["spectrum", "spectrum.toml", "--out", "OUT"];
+    let ok = |o: &Output| {
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    ok(&run_in(&work, &args, "res"));
+    let manifest = std::fs::read_to_string(work.join("res/.bayesrg-results.json")).unwrap();
+    let m: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    let csv = std::fs::read(work.join("res/spectrum.csv")).unwrap();
+    // The stamp is the file's own size and CRC-32 (an independent check: the
+    // byte count read back from the file).
+    assert_eq!(
+        m["stamps"]["spectrum.csv"]["size"].as_u64(),
+        Some(csv.len() as u64),
+        "{manifest}"
+    );
+    assert_eq!(
+        m["stamps"]["spectrum.csv"]["crc32"].as_str().map(str::len),
+        Some(8)
+    );
+    // Unchanged: replaced as before.
+    ok(&run_in(&work, &args, "res"));
+    // An appended line (the finding's case) and an edit of the same size.
+    for (file, edit) in [
+        ("spectrum.csv", None),
+        ("summary.json", Some(b"X".as_slice())),
+    ] {
+        let path = work.join("res").join(file);
+        let mut bytes = std::fs::read(&path).unwrap();
+        match edit {
+            None => bytes.extend_from_slice(b"edited by me\n"),
+            Some(x) => bytes[0] = x[0],
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let before = snapshot(&work.join("res"));
+        let o = run_in(&work, &args, "res");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{file}: {err}");
+        assert!(err.contains(&format!("`{file}` changed")), "{err}");
+        assert!(err.contains("Move the file"), "{err}");
+        assert_eq!(snapshot(&work.join("res")), before, "{file} touched");
+        // Moving the edited file away makes the folder bayesrg's again.
+        std::fs::rename(&path, b.join(format!("kept-{file}"))).unwrap();
+        ok(&run_in(&work, &args, "res"));
+        assert_eq!(
+            std::fs::read(b.join(format!("kept-{file}"))).unwrap(),
+            bytes
+        );
+    }
+    std::fs::remove_dir_all(&b).unwrap();
+}
+
 /// Starts a long run into `work/res`, waits for its staging folder, signals it.
 fn interrupt(work: &Path, signal: i32) -> std::process::ExitStatus {
     std::fs::write(

@@ -5,15 +5,19 @@
 //! - an exact sum over the model's support, for families that enumerate it
 //!   ([`Model::support`]);
 //! - a Monte Carlo average over y ∼ p(·|θ) with its standard error
-//!   (seeded, [`rng::par_chunks`]: the same bits at any thread count);
+//!   (seeded, [`rng::par_chunks`]: the same bits at any thread count), checked
+//!   against the closed form by a z-test at [`Z_MAX`] — or declared
+//!   unresolved, with the reason, when the sample cannot resolve the
+//!   distribution of the log-ratio (see [`MonteCarlo::unresolved`]);
 //! - the quadratic form ½ δᵀI(θ)δ, δ = θ′ − θ (eq. 31), exact as θ′ → θ.
 //!
 //! KL is +∞ when θ′ gives probability 0 to an outcome θ can produce.
 
-use crate::error::{Error, Field, Result};
+use crate::error::{Error, Field, Result, show};
 use crate::fisher;
 use crate::model::Model;
 use crate::rng::{self, Seed};
+use crate::validate::{MIN_EVENTS, Z_MIN};
 use nalgebra::DVector;
 use serde::Serialize;
 
@@ -38,26 +42,67 @@ impl Default for KlOptions {
     }
 }
 
+/// The z threshold of the Monte Carlo check against the closed form: the
+/// validator's smallest threshold ([`Z_MIN`] = 4.5, a two-sided false-failure
+/// probability of 7·10⁻⁶ for one comparison).
+pub const Z_MAX: f64 = Z_MIN;
+
+/// Rounding allowance of a log-ratio t = ln p(y|θ) − ln p(y|θ′), in units of
+/// ε·(|ln p(y|θ)| + |ln p(y|θ′)|): each log-likelihood carries a few ulp of
+/// its own size, and the difference keeps their absolute error.
+pub const ROUNDING_ULPS: f64 = 4.0;
+
 /// A Monte Carlo estimate with its standard error.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MonteCarlo {
     /// The sample mean.
     pub value: f64,
-    /// √(Var/n) with the unbiased variance (0 when the value is infinite).
+    /// √(Var/n) with the unbiased (two-pass) variance (0 when the value is
+    /// infinite).
     pub std_err: f64,
     /// n.
     pub samples: usize,
+    /// The floating-point error of the mean: [`ROUNDING_ULPS`]·ε times the mean
+    /// of |ln p(y|θ)| + |ln p(y|θ′)| over the draws.
+    pub rounding: f64,
+    /// Kish's effective sample size of the variance, (Σdᵢ²)²/Σdᵢ⁴ with
+    /// dᵢ = tᵢ − t̄: how many draws the standard error rests on (n when all
+    /// deviations are equal, 1 when one draw carries the whole variance).
+    pub variance_ess: f64,
+    /// Why the sample cannot resolve the distribution of the log-ratio, so that
+    /// its standard error claims a certainty it lacks (then no z is formed):
+    /// outcomes of the enumerated support carrying more than the standard
+    /// error of the mean that n draws are expected to hit fewer than
+    /// [`MIN_EVENTS`] times; a variance resting on fewer than [`MIN_EVENTS`]
+    /// effective draws; or a standard error within `rounding` (every draw the
+    /// same log-ratio) with a mean away from the closed form.
+    pub unresolved: Option<String>,
 }
 
 /// An exact sum over an enumerated support.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ExactSum {
-    /// Σ_y p(y|θ)[ln p(y|θ) − ln p(y|θ′)] over the enumerated points.
+    /// Σ_y p(y|θ)[ln p(y|θ) − ln p(y|θ′)] over the enumerated points
+    /// (compensated summation).
     pub value: f64,
     /// The number of points.
     pub points: usize,
     /// A bound on the probability of the points left out.
     pub tail_mass: f64,
+}
+
+/// The outcome of the Monte Carlo check against the closed form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum McCheck {
+    /// z ≤ [`Z_MAX`].
+    Pass,
+    /// z > [`Z_MAX`]: the closed form, the log-likelihood or the sampler is wrong.
+    Fail,
+    /// The sample cannot resolve the distribution ([`MonteCarlo::unresolved`]).
+    Unresolved,
+    /// No finite closed form, or an infinite Monte Carlo mean: nothing to compare.
+    NotCompared,
 }
 
 /// KL(θ‖θ′) by every available route (nats).
@@ -73,14 +118,34 @@ pub struct KlReport {
     pub exact_sum: Option<ExactSum>,
     /// The Monte Carlo estimate.
     pub monte_carlo: MonteCarlo,
-    /// |Monte Carlo − closed form| / SE, when both are finite and SE > 0.
+    /// |Monte Carlo − closed form| / √(SE² + rounding²), when both are finite,
+    /// the denominator is > 0 and the sample resolves the distribution.
     pub z: Option<f64>,
+    /// The threshold of `z` ([`Z_MAX`]).
+    pub z_max: f64,
+    /// The Monte Carlo check against the closed form.
+    pub check: McCheck,
     /// ½ δᵀI(θ)δ (eq. 31); close to KL only for small δ.
     pub quadratic: Option<f64>,
 }
 
+/// Neumaier's compensated sum (error ε·Σ|xᵢ| → ε·|Σxᵢ| + nε²·Σ|xᵢ|).
+fn compensated_sum(xs: impl IntoIterator<Item = f64>) -> f64 {
+    let (mut s, mut c) = (0.0f64, 0.0f64);
+    for x in xs {
+        let t = s + x;
+        c += if s.abs() >= x.abs() {
+            (s - t) + x
+        } else {
+            (x - t) + s
+        };
+        s = t;
+    }
+    s + c
+}
+
 /// KL(θ‖θ′) for `model` (eq. 30): closed form, exact sum, Monte Carlo and
-/// the quadratic form of eq. (31).
+/// the quadratic form of eq. (31), with the Monte Carlo check (`check`).
 ///
 /// # Errors
 /// θ or θ′ outside the parameter space ([`Error::Param`], prefixed with
@@ -103,28 +168,103 @@ pub fn divergence(
         return Err(Error::domain("samples", opt.samples, "must be at least 2"));
     }
     let closed_form = model.kl(theta, theta_prime);
-    let exact_sum = model.support(theta).map(|s| {
+    // (y, p(y|θ), log-ratio t_y) at every support point with p > 0.
+    let support = model.support(theta).map(|s| {
         let k = model.obs_dim();
-        let mut v = 0.0;
-        for i in 0..s.len() {
-            let p = s.probs[i];
-            if p > 0.0 {
+        let pts: Vec<(Vec<f64>, f64, f64)> = (0..s.len())
+            .filter(|&i| s.probs[i] > 0.0)
+            .map(|i| {
                 let y = s.point(i, k);
-                v += p * (model.log_likelihood(theta, y) - model.log_likelihood(theta_prime, y));
+                let t = model.log_likelihood(theta, y) - model.log_likelihood(theta_prime, y);
+                (y.to_vec(), s.probs[i], t)
+            })
+            .collect();
+        (pts, s.len(), s.tail_mass)
+    });
+    let exact_sum = support.as_ref().map(|(pts, len, tail)| ExactSum {
+        value: compensated_sum(pts.iter().map(|(_, p, t)| p * t)),
+        points: *len,
+        tail_mass: *tail,
+    });
+    let mut monte_carlo = monte_carlo(model, theta, theta_prime, opt)?;
+    let n = opt.samples as f64;
+    // The value the unseen outcomes are measured against.
+    let reference = closed_form
+        .filter(|c| c.is_finite())
+        .or(exact_sum.map(|e| e.value).filter(|v| v.is_finite()))
+        .unwrap_or(monte_carlo.value);
+    if monte_carlo.value.is_finite() {
+        if let Some((pts, _, _)) = &support {
+            // Outcomes expected fewer than MIN_EVENTS times: the sample sees
+            // them too rarely for their share of the mean to show in the SE.
+            let rare: Vec<&(Vec<f64>, f64, f64)> =
+                pts.iter().filter(|(_, p, _)| n * p < MIN_EVENTS).collect();
+            let unseen: f64 = rare.iter().map(|(_, p, t)| p * (t - reference).abs()).sum();
+            if unseen.is_finite()
+                && unseen > monte_carlo.std_err.max(monte_carlo.rounding)
+                && let Some((y, p, _)) = rare.iter().max_by(|a, b| {
+                    (a.1 * (a.2 - reference).abs()).total_cmp(&(b.1 * (b.2 - reference).abs()))
+                })
+            {
+                monte_carlo.unresolved.get_or_insert(format!(
+                    "outcomes expected fewer than {MIN_EVENTS} times in {} draws carry {} of \
+                     the mean, more than its standard error {} (the largest share: y = {y:?}, \
+                     probability {}, expected {} times); raise samples to about {} or use the \
+                     exact sum",
+                    opt.samples,
+                    format!("{unseen:.3e}"),
+                    format!("{:.3e}", monte_carlo.std_err),
+                    format!("{p:.3e}"),
+                    format!("{:.3e}", n * p),
+                    show((MIN_EVENTS / p).ceil()),
+                ));
             }
         }
-        ExactSum {
-            value: v,
-            points: s.len(),
-            tail_mass: s.tail_mass,
+        // A standard error within rounding: every draw gave the same log-ratio.
+        if monte_carlo.std_err <= monte_carlo.rounding
+            && closed_form.is_some_and(|c| {
+                c.is_finite() && (monte_carlo.value - c).abs() > monte_carlo.rounding
+            })
+        {
+            monte_carlo.unresolved.get_or_insert(format!(
+                "every one of the {} draws gave the same log-ratio, so the standard error 0 \
+                 says nothing about outcomes never drawn",
+                opt.samples
+            ));
         }
-    });
-    let monte_carlo = monte_carlo(model, theta, theta_prime, opt)?;
-    let z = match closed_form {
-        Some(c) if c.is_finite() && monte_carlo.value.is_finite() && monte_carlo.std_err > 0.0 => {
-            Some((monte_carlo.value - c).abs() / monte_carlo.std_err)
+    }
+    let (z, check) = match closed_form {
+        Some(c) if c.is_finite() && monte_carlo.value.is_finite() => {
+            if monte_carlo.unresolved.is_some() {
+                (None, McCheck::Unresolved)
+            } else {
+                let err = (monte_carlo.value - c).abs();
+                let se = monte_carlo
+                    .std_err
+                    .hypot(monte_carlo.rounding + ROUNDING_ULPS * f64::EPSILON * c.abs());
+                if se > 0.0 {
+                    let z = err / se;
+                    (
+                        Some(z),
+                        if z <= Z_MAX {
+                            McCheck::Pass
+                        } else {
+                            McCheck::Fail
+                        },
+                    )
+                } else {
+                    (None, McCheck::Pass)
+                }
+            }
         }
-        _ => None,
+        _ => (
+            None,
+            if monte_carlo.unresolved.is_some() {
+                McCheck::Unresolved
+            } else {
+                McCheck::NotCompared
+            },
+        ),
     };
     let quadratic = fisher::best(
         model,
@@ -147,11 +287,16 @@ pub fn divergence(
         exact_sum,
         monte_carlo,
         z,
+        z_max: Z_MAX,
+        check,
         quadratic,
     })
 }
 
-/// The Monte Carlo average of ln p(y|θ) − ln p(y|θ′) over y ∼ p(·|θ).
+/// The Monte Carlo average of ln p(y|θ) − ln p(y|θ′) over y ∼ p(·|θ), with
+/// its two-pass variance, rounding allowance, the Kish effective sample size
+/// of the variance, and (when that is below [`MIN_EVENTS`]) the note that the
+/// sample cannot resolve the distribution.
 fn monte_carlo(
     model: &dyn Model,
     theta: &[f64],
@@ -161,45 +306,228 @@ fn monte_carlo(
     let n = opt.samples;
     let parts = rng::par_chunks(n, opt.seed.child("kl").value(), |_, range, r| {
         let mut y = vec![0.0; model.obs_dim()];
-        let (mut s, mut q) = (0.0, 0.0);
+        let mut ts = Vec::with_capacity(range.len());
+        let mut size = 0.0;
         let mut bad = None;
         for _ in range {
             model.sample(theta, r, &mut y);
             let a = model.log_likelihood(theta, &y);
             let b = model.log_likelihood(theta_prime, &y);
-            let t = a - b;
             if a.is_nan() || a == f64::INFINITY || b.is_nan() || b == f64::INFINITY {
                 bad.get_or_insert((y.clone(), a, b));
             }
-            s += t;
-            q += t * t;
+            ts.push(a - b);
+            size += a.abs() + b.abs();
         }
-        (s, q, bad)
+        (ts, size, bad)
     });
-    let (mut s, mut q) = (0.0, 0.0);
-    for (ps, pq, bad) in parts {
+    let mut t = Vec::with_capacity(n);
+    let mut size = 0.0;
+    for (ts, s, bad) in parts {
         if let Some((y, a, b)) = bad {
             return Err(Error::failed(
                 "the Monte Carlo KL (eq. 30)",
                 format!("at the draw y = {y:?}: ln p(y|theta) = {a}, ln p(y|theta') = {b}"),
             ));
         }
-        s += ps;
-        q += pq;
+        t.extend(ts);
+        size += s;
     }
     let nf = n as f64;
-    let mean = s / nf;
+    let mean = t.iter().sum::<f64>() / nf;
+    let rounding = ROUNDING_ULPS * f64::EPSILON * size / nf;
     if !mean.is_finite() {
         return Ok(MonteCarlo {
             value: mean,
             std_err: 0.0,
             samples: n,
+            rounding,
+            variance_ess: 0.0,
+            unresolved: None,
         });
     }
-    let var = ((q / nf - mean * mean) * nf / (nf - 1.0)).max(0.0);
+    let (d2, d4) = t.iter().fold((0.0, 0.0), |(a, b), x| {
+        let d = (x - mean) * (x - mean);
+        (a + d, b + d * d)
+    });
+    let variance_ess = if d2 > 0.0 { d2 * d2 / d4 } else { nf };
+    let unresolved = (variance_ess < MIN_EVENTS).then(|| {
+        format!(
+            "the sample variance rests on {} effective draws (Kish's effective sample size of \
+             the squared deviations), fewer than {MIN_EVENTS}: a few rare draws carry it, and \
+             its standard error is not trusted either way",
+            format!("{variance_ess:.1}")
+        )
+    });
     Ok(MonteCarlo {
         value: mean,
-        std_err: (var / nf).sqrt(),
+        std_err: (d2 / (nf - 1.0) / nf).sqrt(),
         samples: n,
+        rounding,
+        variance_ess,
+        unresolved,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! Oracles: the normal KL ln(σ₂/σ₁) + (σ₁² + Δμ²)/(2σ₂²) − ½ and the
+    //! Bernoulli KL p ln(p/q) + (1−p) ln((1−p)/(1−q)) (docs/conventions.md);
+    //! KL(1e-6 ‖ 5e-7) = 1.9314730556002864281e-7 from
+    //! tests/oracles/tiny_probability_kl.py (mpmath). A KL with its arguments
+    //! swapped (FINDINGS.md A3) must fail the z-test; a Monte Carlo that never
+    //! draws the rare success (A2) must be unresolved, not z = 10⁹.
+    use super::*;
+    use crate::error::ParamError;
+    use crate::model::{Support, check_len};
+    use nalgebra::DMatrix;
+    use rand::{Rng, RngExt};
+    use rand_distr::{Distribution, StandardNormal};
+    use serde::Deserialize;
+
+    /// N(μ, σ²); `swapped` returns KL(θ′‖θ) for KL(θ‖θ′).
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    struct TNormal {
+        swapped: bool,
+    }
+
+    fn normal_kl(a: &[f64], b: &[f64]) -> f64 {
+        (b[1] / a[1]).ln() + (a[1] * a[1] + (a[0] - b[0]).powi(2)) / (2.0 * b[1] * b[1]) - 0.5
+    }
+
+    #[typetag::serde(name = "kl_test_normal")]
+    impl Model for TNormal {
+        fn param_names(&self) -> Vec<String> {
+            vec!["mu".into(), "sigma".into()]
+        }
+        fn obs_dim(&self) -> usize {
+            1
+        }
+        fn check_params(&self, t: &[f64]) -> std::result::Result<(), ParamError> {
+            check_len(self, t)
+        }
+        fn sample(&self, t: &[f64], r: &mut dyn Rng, out: &mut [f64]) {
+            let z: f64 = StandardNormal.sample(r);
+            out[0] = t[0] + t[1] * z;
+        }
+        fn log_likelihood(&self, t: &[f64], y: &[f64]) -> f64 {
+            let z = (y[0] - t[0]) / t[1];
+            -0.5 * z * z - t[1].ln() - crate::special::HALF_LN_2PI
+        }
+        fn fisher(&self, t: &[f64]) -> Option<DMatrix<f64>> {
+            let s2 = t[1] * t[1];
+            Some(DMatrix::from_row_slice(
+                2,
+                2,
+                &[1.0 / s2, 0.0, 0.0, 2.0 / s2],
+            ))
+        }
+        fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
+            Some(if self.swapped {
+                normal_kl(b, a)
+            } else {
+                normal_kl(a, b)
+            })
+        }
+    }
+
+    /// Bernoulli(p), with or without its enumerated support.
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    struct TBern {
+        enumerate: bool,
+    }
+
+    #[typetag::serde(name = "kl_test_bernoulli")]
+    impl Model for TBern {
+        fn param_names(&self) -> Vec<String> {
+            vec!["p".into()]
+        }
+        fn obs_dim(&self) -> usize {
+            1
+        }
+        fn check_params(&self, t: &[f64]) -> std::result::Result<(), ParamError> {
+            check_len(self, t)
+        }
+        fn sample(&self, t: &[f64], r: &mut dyn Rng, out: &mut [f64]) {
+            out[0] = if r.random::<f64>() < t[0] { 1.0 } else { 0.0 };
+        }
+        fn log_likelihood(&self, t: &[f64], y: &[f64]) -> f64 {
+            if y[0] == 1.0 {
+                t[0].ln()
+            } else {
+                (-t[0]).ln_1p()
+            }
+        }
+        fn support(&self, t: &[f64]) -> Option<Support> {
+            self.enumerate.then(|| Support {
+                points: vec![0.0, 1.0],
+                probs: vec![1.0 - t[0], t[0]],
+                tail_mass: 0.0,
+            })
+        }
+        fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
+            let (p, q) = (a[0], b[0]);
+            Some(crate::special::bd0(p, q, p - q) + crate::special::bd0(1.0 - p, 1.0 - q, q - p))
+        }
+    }
+
+    fn opt(samples: usize) -> KlOptions {
+        KlOptions {
+            samples,
+            seed: Seed::new(7),
+        }
+    }
+
+    #[test]
+    fn a_correct_closed_form_passes_and_a_swapped_one_fails() {
+        let (a, b) = ([2.0, 1.0], [3.0, 1.5]);
+        let r = divergence(&TNormal::default(), &a, &b, &opt(100_000)).unwrap();
+        assert_eq!(r.check, McCheck::Pass, "{r:?}");
+        assert!(r.z.unwrap() <= Z_MAX && r.monte_carlo.unresolved.is_none());
+        assert!(r.monte_carlo.variance_ess > 1000.0, "{r:?}");
+        let r = divergence(&TNormal { swapped: true }, &a, &b, &opt(100_000)).unwrap();
+        assert_eq!(r.check, McCheck::Fail, "{r:?}");
+        assert!(r.z.unwrap() > Z_MAX);
+        // The Monte Carlo still estimates the true KL(θ‖θ′) (within 5 SE).
+        let mc = r.monte_carlo;
+        assert!(
+            (mc.value - normal_kl(&a, &b)).abs() < 5.0 * mc.std_err,
+            "{mc:?}"
+        );
+    }
+
+    #[test]
+    fn a_rare_event_never_drawn_is_unresolved_not_certain() {
+        // FINDINGS.md A2: Bernoulli 1e-6 → 5e-7, 20 000 draws, no success.
+        let want = 1.9314730556002864281e-7;
+        for enumerate in [true, false] {
+            let r = divergence(&TBern { enumerate }, &[1e-6], &[5e-7], &opt(20_000)).unwrap();
+            let c = r.closed_form.unwrap();
+            assert!(((c - want) / want).abs() < 1e-14, "{c}");
+            assert_eq!(r.check, McCheck::Unresolved, "enumerate {enumerate}: {r:?}");
+            assert!(r.z.is_none());
+            let why = r.monte_carlo.unresolved.unwrap();
+            let key = if enumerate {
+                "expected fewer than"
+            } else {
+                "same log-ratio"
+            };
+            assert!(why.contains(key), "{why}");
+        }
+        // A couple of successes in n draws: the variance rests on them.
+        let r = divergence(&TBern { enumerate: false }, &[1e-4], &[5e-5], &opt(20_000)).unwrap();
+        assert_eq!(r.check, McCheck::Unresolved, "{r:?}");
+        // Resolved when the events are frequent.
+        for enumerate in [true, false] {
+            let r = divergence(&TBern { enumerate }, &[0.3], &[0.4], &opt(20_000)).unwrap();
+            assert_eq!(r.check, McCheck::Pass, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn compensated_sum_keeps_what_plain_summation_loses() {
+        // 1 + 1e-16 − 1 is exactly 1e-16 (up to the rounding of 1e-16 itself).
+        assert_eq!(compensated_sum([1.0, 1e-16, -1.0]), 1e-16);
+        assert_eq!([1.0, 1e-16, -1.0].iter().sum::<f64>(), 0.0);
+    }
 }

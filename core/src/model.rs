@@ -152,6 +152,14 @@ pub trait Model: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// ln √det I(θ) in closed form, for families where the determinant of
+    /// [`Model::fisher`] cancels (the gamma's kψ′(k) − 1 at large shape k);
+    /// the Jeffreys density (`geometry::jeffreys`) uses it. Default: none
+    /// (the determinant comes from a factor of I).
+    fn fisher_ln_sqrt_det(&self, _theta: &[f64]) -> Option<f64> {
+        None
+    }
+
     /// The closed-form per-observation Fisher metric I(θ) (eq. 29), if known.
     fn fisher(&self, _theta: &[f64]) -> Option<DMatrix<f64>> {
         None

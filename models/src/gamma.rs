@@ -112,6 +112,10 @@ impl Model for Gamma {
         true
     }
     ad_derivatives!(hessian);
+    fn fisher_ln_sqrt_det(&self, theta: &[f64]) -> Option<f64> {
+        bayesrg_core::geometry::closed_form::gamma_ln_sqrt_det(theta)
+    }
+
     fn fisher(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
         let (k, b) = (theta[0], theta[1]);
         Some(DMatrix::from_row_slice(

@@ -171,7 +171,21 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
                     ))
                 );
                 println!("  ½ δᵀI(θ)δ, eq. (31)  {}", show(r.quadratic));
+                match (r.check, &r.monte_carlo.unresolved) {
+                    (_, Some(why)) => println!("verdict: UNRESOLVED — Monte Carlo: {why}"),
+                    (kl::McCheck::Pass, _) => println!("verdict: PASS (z ≤ {})", r.z_max),
+                    (kl::McCheck::Fail, _) => println!(
+                        "verdict: FAIL — the Monte Carlo mean of the log-likelihood ratio \
+                         contradicts the closed form (z > {}): the KL, the log-likelihood or \
+                         the sampler is wrong",
+                        r.z_max
+                    ),
+                    (kl::McCheck::NotCompared | kl::McCheck::Unresolved, None) => {
+                        println!("verdict: no closed form to check")
+                    }
+                }
             }
+            return Ok(Status::from_ok(r.check != kl::McCheck::Fail));
         }
         Which::Curvature => {
             let r = curvature::curvature(&metric, &c.theta).map_err(|e| l.place(e))?;

@@ -38,6 +38,7 @@
 //! with `[free_field]` also `shells.csv`, `dbrg.csv` and `fisher_vs_momentum.png`.
 
 use super::{Check, Summary};
+use crate::output::csv_number;
 use crate::plot;
 use anyhow::{Context, Result, anyhow, bail};
 use bayesrg_core::Model;
@@ -419,14 +420,14 @@ pub fn run(cfg: &SpectrumConfig, config: Option<String>, out: Option<&Path>) -> 
             csv.push_str(&format!(
                 "{},{},{},{:.2},{},{},{},{},{}\n",
                 k + 1,
-                s.eigenvalues[k],
-                s.error_bounds[k],
+                csv_number(s.eigenvalues[k]),
+                csv_number(s.error_bounds[k]),
                 s.digits[k],
                 s.eigenvalues[k].abs() <= s.error_bounds[k] || s.eigenvalues[k].is_nan(),
-                s.log10_eigenvalues[k],
-                s.log10_spacings.get(k).copied().unwrap_or(f64::NAN),
+                csv_number(s.log10_eigenvalues[k]),
+                csv_number(s.log10_spacings.get(k).copied().unwrap_or(f64::NAN)),
                 s.dominant_param[k],
-                s.participation_ratio[k]
+                csv_number(s.participation_ratio[k])
             ));
         }
         o.write_text("spectrum.csv", &csv)?;
@@ -438,7 +439,7 @@ pub fn run(cfg: &SpectrumConfig, config: Option<String>, out: Option<&Path>) -> 
         for (i, n) in names.iter().enumerate() {
             p.push_str(n);
             for k in 0..s.eigenvalues.len() {
-                p.push_str(&format!(",{}", s.participation[i][k]));
+                p.push_str(&format!(",{}", csv_number(s.participation[i][k])));
             }
             p.push('\n');
         }
@@ -469,7 +470,12 @@ pub fn run(cfg: &SpectrumConfig, config: Option<String>, out: Option<&Path>) -> 
             for r in &c.rows {
                 t.push_str(&format!(
                     "{},{},{},{},{},{}\n",
-                    r.mode, r.p_hat, r.theta, r.fisher, r.fisher_rank, r.momentum_rank
+                    r.mode,
+                    csv_number(r.p_hat),
+                    csv_number(r.theta),
+                    csv_number(r.fisher),
+                    r.fisher_rank,
+                    r.momentum_rank
                 ));
             }
             o.write_text("shells.csv", &t)?;
@@ -477,7 +483,10 @@ pub fn run(cfg: &SpectrumConfig, config: Option<String>, out: Option<&Path>) -> 
             for r in rows {
                 t.push_str(&format!(
                     "{},{},{},{}\n",
-                    r.tau, r.lambda, r.resolved_by_fisher, r.resolved_by_momentum
+                    csv_number(r.tau),
+                    csv_number(r.lambda),
+                    r.resolved_by_fisher,
+                    r.resolved_by_momentum
                 ));
             }
             o.write_text("dbrg.csv", &t)?;

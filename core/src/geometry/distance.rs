@@ -201,7 +201,14 @@ fn solve(
             attempts: vec![],
         });
     }
-    let w = Whitening::new(&g1, &g2).map_err(Error::Msg)?;
+    // A metric that overflows (σ = 1e-300: 1/σ² = 1e600) is a limit of double
+    // precision at valid points, not bad input: a failed computation (exit 1).
+    let w = Whitening::new(&g1, &g2).map_err(|e| {
+        Error::failed(
+            WHAT,
+            format!("{e} (the Fisher metric is beyond double precision at these points)"),
+        )
+    })?;
     let units: Vec<f64> = {
         let (u1, u2) = (fisher_units(m, theta1)?, fisher_units(m, theta2)?);
         u1.iter().zip(&u2).map(|(a, b)| a.min(*b)).collect()

@@ -5,8 +5,13 @@ use super::Metric;
 use crate::error::Result;
 use crate::linalg;
 
-/// ln √det g(θ), the unnormalised log Jeffreys density (by Cholesky: Σ ln Lᵢᵢ).
+/// ln √det g(θ), the unnormalised log Jeffreys density: the metric's own
+/// closed form when it has one ([`Metric::known_ln_sqrt_det`]), else by
+/// Cholesky (Σ ln Lᵢᵢ).
 pub fn ln_density(m: &dyn Metric, theta: &[f64]) -> Result<f64> {
+    if let Some(v) = m.known_ln_sqrt_det(theta) {
+        return v;
+    }
     let g = m.metric(theta)?;
     let c = linalg::cholesky(&g, "Fisher metric")?;
     Ok(c.l_dirty().diagonal().iter().map(|v| v.ln()).sum())

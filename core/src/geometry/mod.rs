@@ -49,6 +49,14 @@ pub trait Metric: Sync {
     ) -> Option<Result<()>> {
         None
     }
+
+    /// ln √det g(θ) in closed form, when the metric knows it more accurately
+    /// than a Cholesky factor of the rounded g can give it (a nearly singular
+    /// g, whose last Schur complement cancels: the gamma family at large
+    /// shape); `None` (the default) means Cholesky ([`jeffreys::ln_density`]).
+    fn known_ln_sqrt_det(&self, _theta: &[f64]) -> Option<Result<f64>> {
+        None
+    }
 }
 
 /// The per-observation Fisher metric of a model (eq. 29), from
@@ -114,6 +122,9 @@ impl Metric for FisherMetric<'_> {
                 crate::model::type_name(self.model)
             )))),
         }
+    }
+    fn known_ln_sqrt_det(&self, theta: &[f64]) -> Option<Result<f64>> {
+        self.model.fisher_ln_sqrt_det(theta).map(Ok)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The files of `bayesrg bayes`: `flow.csv`, `data.csv` and the plots, from a
 //! [`BayesResult`].
 
+use crate::output::csv_number;
 use crate::output::OutDir;
 use crate::plot::{self, Axes, Series};
 use anyhow::Result;
@@ -78,7 +79,7 @@ fn flow_csv(o: &OutDir, r: &BayesResult) -> Result<()> {
             rec.particle_ess,
             rec.map_fisher_speed,
         ]);
-        w.write_record(row.iter().map(|v| v.to_string()))?;
+        w.write_record(row.iter().map(|v| csv_number(*v)))?;
     }
     w.flush()?;
     Ok(())
@@ -100,7 +101,7 @@ fn data_csv(o: &OutDir, r: &BayesResult) -> Result<()> {
             row.push(d.var[j]);
         }
         row.push(d.ln_evidence);
-        w.write_record(row.iter().map(|v| v.to_string()))?;
+        w.write_record(row.iter().map(|v| csv_number(*v)))?;
     }
     w.flush()?;
     Ok(())

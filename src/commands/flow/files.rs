@@ -1,6 +1,7 @@
 //! The files of `bayesrg flow`: `observables.csv`, `predictive.csv` and the
 //! plots, from a [`FlowResult`].
 
+use crate::output::csv_number;
 use crate::output::OutDir;
 use crate::plot::{self, Axes, Series};
 use anyhow::Result;
@@ -65,7 +66,7 @@ fn observables_csv(o: &OutDir, r: &FlowResult) -> Result<()> {
         ]);
         v.extend(&x.fisher_eigenvalues);
         v.extend(&x.widths);
-        w.write_record(v.iter().map(|x| x.to_string()))?;
+        w.write_record(v.iter().map(|x| csv_number(*x)))?;
     }
     w.flush()?;
     Ok(())
@@ -80,7 +81,7 @@ fn predictive(o: &OutDir, r: &FlowResult) -> Result<()> {
     for (k, y) in r.y.iter().enumerate() {
         let mut v = vec![*y, r.p0[k]];
         v.extend(r.predictive.iter().map(|p| p[k]));
-        w.write_record(v.iter().map(|x| x.to_string()))?;
+        w.write_record(v.iter().map(|x| csv_number(*x)))?;
     }
     w.flush()?;
     let n = r.predictive.len();

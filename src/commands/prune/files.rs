@@ -2,7 +2,7 @@
 //! the figures (2, 3, 4 and 5 of the paper), written from a
 //! [`Section4Result`].
 
-use crate::output::OutDir;
+use crate::output::{OutDir, csv_number};
 use crate::plot::{self, Axes, Series};
 use anyhow::{Context, Result};
 use bayesrg_autoencoder::mnist::SIDE;
@@ -24,12 +24,12 @@ pub(super) fn write_files(o: &OutDir, r: &Section4Result) -> Result<()> {
     for row in &r.sweep.rows {
         let mut rec = vec![
             row.kind.as_str().to_string(),
-            row.lambda.to_string(),
+            csv_number(row.lambda),
             row.removed.to_string(),
-            row.fraction.to_string(),
+            csv_number(row.fraction),
         ];
-        rec.extend(row.loss.iter().map(|l| l[0].to_string()));
-        rec.extend(row.loss.iter().map(|l| l[1].to_string()));
+        rec.extend(row.loss.iter().map(|l| csv_number(l[0])));
+        rec.extend(row.loss.iter().map(|l| csv_number(l[1])));
         w.write_record(&rec)?;
     }
     w.flush()?;
@@ -47,7 +47,7 @@ pub(super) fn write_files(o: &OutDir, r: &Section4Result) -> Result<()> {
         } else {
             "b2"
         };
-        w.write_record([p.to_string(), g.into(), t.to_string(), v.to_string()])?;
+        w.write_record([p.to_string(), g.into(), csv_number(*t), csv_number(*v)])?;
     }
     w.flush()?;
     std::fs::write(o.path("weights.bin"), r.net.to_bytes()).context("writing weights.bin")?;

@@ -1,5 +1,6 @@
 //! The files of `bayesrg sde`: CSV tables and figures of an [`SdeResult`].
 
+use crate::output::csv_number;
 use crate::output::OutDir;
 use crate::plot::{self, Axes, Series};
 use anyhow::Result;
@@ -42,7 +43,7 @@ pub fn write(dir: &OutDir, spec: &SdeSpec, r: &SdeResult) -> Result<()> {
                 row.extend(&r[i..d]);
             }
         }
-        w.write_record(row.iter().map(|v| v.to_string()))?;
+        w.write_record(row.iter().map(|v| csv_number(*v)))?;
     }
     w.flush()?;
     // paths_<k>.csv
@@ -53,8 +54,8 @@ pub fn write(dir: &OutDir, spec: &SdeSpec, r: &SdeResult) -> Result<()> {
         header.extend((0..d).map(|j| format!("y_{j}")));
         w.write_record(&header)?;
         for (i, y) in r.states[k].chunks_exact(d).take(keep).enumerate() {
-            let mut row = vec![s.t.to_string(), i.to_string()];
-            row.extend(y.iter().map(|v| v.to_string()));
+            let mut row = vec![csv_number(s.t), i.to_string()];
+            row.extend(y.iter().map(|v| csv_number(*v)));
             w.write_record(&row)?;
         }
         w.flush()?;
