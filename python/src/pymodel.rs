@@ -286,7 +286,7 @@ impl PyModel {
     /// `kind` at θ for the observation `y`: from the thread's batch when y is
     /// its current or next draw, else one Python call.
     fn per_observation(&self, kind: Kind, theta: &[f64], y: &[f64], out: &mut [f64]) {
-        if let Some(v) = self.from_batch(kind, theta, y) {
+        if let Some(v) = self.batched(kind, theta, y) {
             out.copy_from_slice(&v);
             return;
         }
@@ -296,7 +296,7 @@ impl PyModel {
         }
     }
 
-    fn from_batch(&self, kind: Kind, theta: &[f64], y: &[f64]) -> Option<Vec<f64>> {
+    fn batched(&self, kind: Kind, theta: &[f64], y: &[f64]) -> Option<Vec<f64>> {
         let mut batch = BATCH.with(|b| b.borrow_mut().take())?;
         let r = self.lookup(&mut batch, kind, theta, y);
         BATCH.with(|b| *b.borrow_mut() = Some(batch));
