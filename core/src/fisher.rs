@@ -412,10 +412,13 @@ where
     let parts = rng::par_chunks(n, seed, |_, range, r| {
         let mut m = Moments::new(shape.0, shape.1);
         let mut w = Work::new(d);
-        let mut y = vec![0.0; model.obs_dim()];
-        for _ in range {
-            model.sample(theta, r, &mut y);
-            accumulate(&y, &mut w, &mut m);
+        // The chunk's draws at once (`Model::sample_batch`: the same bits as
+        // drawing them one by one), then one accumulation per draw.
+        let k = model.obs_dim();
+        let mut ys = vec![0.0; range.len() * k];
+        model.sample_batch(theta, r, &mut ys);
+        for i in 0..range.len() {
+            accumulate(&ys[i * k..(i + 1) * k], &mut w, &mut m);
         }
         m
     });

@@ -305,16 +305,20 @@ fn monte_carlo(
 ) -> Result<MonteCarlo> {
     let n = opt.samples;
     let parts = rng::par_chunks(n, opt.seed.child("kl").value(), |_, range, r| {
-        let mut y = vec![0.0; model.obs_dim()];
+        // The chunk's draws at once (`Model::sample_batch`: the same bits as
+        // drawing them one by one).
+        let k = model.obs_dim();
+        let mut ys = vec![0.0; range.len() * k];
+        model.sample_batch(theta, r, &mut ys);
         let mut ts = Vec::with_capacity(range.len());
         let mut size = 0.0;
         let mut bad = None;
-        for _ in range {
-            model.sample(theta, r, &mut y);
-            let a = model.log_likelihood(theta, &y);
-            let b = model.log_likelihood(theta_prime, &y);
+        for i in 0..range.len() {
+            let y = &ys[i * k..(i + 1) * k];
+            let a = model.log_likelihood(theta, y);
+            let b = model.log_likelihood(theta_prime, y);
             if a.is_nan() || a == f64::INFINITY || b.is_nan() || b == f64::INFINITY {
-                bad.get_or_insert((y.clone(), a, b));
+                bad.get_or_insert((y.to_vec(), a, b));
             }
             ts.push(a - b);
             size += a.abs() + b.abs();

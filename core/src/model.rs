@@ -61,6 +61,25 @@ pub trait Model: Send + Sync + std::fmt::Debug {
     /// `theta` has been validated by the caller.
     fn sample(&self, theta: &[f64], rng: &mut dyn Rng, out: &mut [f64]);
 
+    /// Draws `out.len() / obs_dim` observations y ~ p(· | θ) into `out`, one
+    /// after another (row-major, [`Model::obs_dim`] values each).
+    ///
+    /// The Monte Carlo loops ([`crate::fisher`], [`crate::kl`]) draw each
+    /// chunk of their seeded streams through this method. The default calls
+    /// [`Model::sample`] once per observation, in order, so it consumes `rng`
+    /// exactly as that loop would (the same bits); a model whose every call has
+    /// a fixed cost (a model written in Python, issue 14) overrides it to draw
+    /// the whole chunk in one call. `theta` has been validated by the caller.
+    fn sample_batch(&self, theta: &[f64], rng: &mut dyn Rng, out: &mut [f64]) {
+        let m = self.obs_dim();
+        if m == 0 {
+            return;
+        }
+        for y in out.chunks_exact_mut(m) {
+            self.sample(theta, rng, y);
+        }
+    }
+
     /// ln p(y | θ). Returns `-inf` for y outside the support.
     fn log_likelihood(&self, theta: &[f64], y: &[f64]) -> f64;
 

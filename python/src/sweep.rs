@@ -1,0 +1,111 @@
+//! Sweeps from Python (issue 15): the same library calls as `bayesrg sweep`
+//! (crate `bayesrg-sweep`, [`bayesrg::tasks`]), so a sweep run from Python,
+//! locally or on a Dask cluster, writes the same task files and merges into
+//! the same bytes as the command line. Specs, tasks and outcomes cross as
+//! JSON text; the Python half is `python/bayesrg/sweep.py`.
+
+use bayesrg::sweep::{self, Outcome, Store, SweepSpec, Task};
+use bayesrg_core::observe::Silent;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use std::path::Path;
+
+fn spec(spec_json: &str) -> PyResult<SweepSpec> {
+    let s: SweepSpec = serde_json::from_str(spec_json)
+        .map_err(|e| crate::InputError::new_err(format!("sweep spec: {e}")))?;
+    s.validate().map_err(crate::core_err)?;
+    Ok(s)
+}
+
+fn json<T: serde::Serialize>(v: &T) -> PyResult<String> {
+    serde_json::to_string(v).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// The tasks of a sweep spec (JSON text) as a JSON list, in order.
+#[pyfunction]
+fn sweep_tasks(spec_json: &str) -> PyResult<String> {
+    json(&spec(spec_json)?.expand().map_err(crate::core_err)?)
+}
+
+/// Opens the results folder `out` for the spec (created, or an earlier
+/// sweep's folder resumed; anything else refused untouched) and returns the
+/// tasks not yet finished, as a JSON list.
+#[pyfunction]
+fn sweep_open(out: &str, spec_json: &str, inputs: Vec<String>) -> PyResult<String> {
+    let s = spec(spec_json)?;
+    let inputs: Vec<&Path> = inputs.iter().map(Path::new).collect();
+    let store = Store::create(Path::new(out), &inputs, &s).map_err(crate::core_err)?;
+    let tasks = s.expand().map_err(crate::core_err)?;
+    let pending: Vec<&Task> = tasks.iter().filter(|t| !store.is_finished(t)).collect();
+    json(&pending)
+}
+
+/// Runs one task (`command` on the configuration `config_json`) and returns
+/// its outcome as JSON: `{"result": …}` or `{"error": "…"}`. Never raises for
+/// a failed task (a cluster worker sends the outcome back as it is). The GIL
+/// is released while it runs.
+#[pyfunction]
+fn run_task(py: Python<'_>, command: &str, config_json: &str) -> PyResult<String> {
+    let outcome = match serde_json::from_str::<serde_json::Value>(config_json) {
+        Ok(config) => py.detach(|| {
+            let task = Task {
+                index: 0,
+                id: String::new(),
+                coords: Vec::new(),
+                seed: Default::default(),
+                command: command.to_string(),
+                config,
+            };
+            sweep::run_one(&bayesrg::tasks::Runner, &task)
+        }),
+        Err(e) => Outcome::Error(format!("configuration is not JSON: {e}")),
+    };
+    json(&outcome)
+}
+
+/// Writes the outcome (JSON, as from [`run_task`]) of the task (JSON, one of
+/// [`sweep_open`]'s) into `out`; returns whether it wrote (a task's result is
+/// written once).
+#[pyfunction]
+fn sweep_record(out: &str, task_json: &str, outcome_json: &str) -> PyResult<bool> {
+    let task: Task = serde_json::from_str(task_json)
+        .map_err(|e| crate::InputError::new_err(format!("task: {e}")))?;
+    let outcome: Outcome = serde_json::from_str(outcome_json)
+        .map_err(|e| crate::InputError::new_err(format!("outcome: {e}")))?;
+    let store = Store::open(Path::new(out)).map_err(crate::core_err)?;
+    store.record(&task, outcome).map_err(crate::core_err)
+}
+
+/// Runs the pending tasks on this machine (rayon's threads, GIL released).
+#[pyfunction]
+fn sweep_local(py: Python<'_>, out: &str, spec_json: &str) -> PyResult<()> {
+    let s = spec(spec_json)?;
+    let tasks = s.expand().map_err(crate::core_err)?;
+    py.detach(|| {
+        let store = Store::open(Path::new(out))?;
+        sweep::run_local(&tasks, &bayesrg::tasks::Runner, &store, &mut Silent).map(|_| ())
+    })
+    .map_err(crate::core_err)
+}
+
+/// Merges `out` into `results.csv` and `tasks.csv`; returns the counts
+/// (ok, failed, pending).
+#[pyfunction]
+fn sweep_merge(out: &str, spec_json: &str) -> PyResult<(usize, usize, usize)> {
+    let s = spec(spec_json)?;
+    let tasks = s.expand().map_err(crate::core_err)?;
+    let store = Store::open(Path::new(out)).map_err(crate::core_err)?;
+    let c = sweep::merge_into(&s, &tasks, &store).map_err(crate::core_err)?;
+    Ok((c.ok, c.failed, c.pending))
+}
+
+/// Adds the sweep functions to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(sweep_tasks, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep_open, m)?)?;
+    m.add_function(wrap_pyfunction!(run_task, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep_record, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep_local, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep_merge, m)?)?;
+    Ok(())
+}
