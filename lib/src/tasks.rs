@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// The commands a task may name.
-pub const COMMANDS: &[&str] = &["prune"];
+pub const COMMANDS: &[&str] = &["bayes", "fisher", "flow", "prune", "sde"];
 
 /// Runs `command` on `config` and returns its result as JSON.
 ///
@@ -24,12 +24,15 @@ pub const COMMANDS: &[&str] = &["prune"];
 pub fn run(command: &str, config: &Value) -> Result<Value, String> {
     crate::ensure_linked();
     match command {
-        "prune" => call(
-            config,
-            |spec: &bayesrg_autoencoder::section4::Section4Spec| {
-                bayesrg_autoencoder::section4::run(spec, &mut Silent).map(|r| r.result)
-            },
-        ),
+        "bayes" => call(config, |spec| {
+            bayesrg_core::bayes::experiment::run(spec, &mut Silent)
+        }),
+        "fisher" => call(config, |spec| bayesrg_core::validate::run(spec, &mut Silent)),
+        "flow" => call(config, |spec| bayesrg_core::bayes::flow::run(spec, &mut Silent)),
+        "prune" => call(config, |spec: &bayesrg_autoencoder::section4::Section4Spec| {
+            bayesrg_autoencoder::section4::run(spec, &mut Silent).map(|r| r.result)
+        }),
+        "sde" => call(config, |spec| bayesrg_core::sde::run(spec, &mut Silent)),
         other => Err(format!(
             "unknown command `{other}` for a sweep task; known: {}",
             COMMANDS.join(", ")

@@ -19,7 +19,7 @@ SPEC = {
     "command": "fisher",
     "seed": 5,
     "replicates": 2,
-    "base": {"model": {"type": "normal"}, "theta": [0.0, 1.0], "samples": 2000},
+    "base": {"model": {"type": "normal"}, "theta": [0.0, 1.0], "samples": 20000},
     "axes": [
         {"path": "theta[1]", "name": "sigma", "range": {"start": 1e-3, "stop": 1e3, "num": 20, "log": True}},
         {"path": "theta[0]", "name": "mu", "values": [-2.0, -1.0, 0.0, 1.0, 2.0, 3.0]},

@@ -400,6 +400,50 @@ impl Estimates {
     }
 }
 
+/// What a validation of the Fisher metric needs: the content of a `bayesrg
+/// fisher` config without observed data (docs/fisher.md). A sweep task or
+/// the Python package builds it from JSON.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FisherSpec {
+    /// The model (by its `type` tag).
+    pub model: Box<dyn Model>,
+    /// The point θ (one entry per parameter).
+    pub theta: Vec<f64>,
+    /// Monte Carlo samples per estimator (default [`DEFAULT_SAMPLES`]).
+    #[serde(default = "default_samples")]
+    pub samples: usize,
+    /// Seed of every random quantity (default [`DEFAULT_SEED`]).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// A claimed Fisher matrix, one row per parameter.
+    #[serde(default)]
+    pub claimed_fisher: Option<Vec<Vec<f64>>>,
+}
+
+fn default_samples() -> usize {
+    DEFAULT_SAMPLES
+}
+
+fn default_seed() -> u64 {
+    DEFAULT_SEED
+}
+
+/// [`validate`] on a [`FisherSpec`]: the runner of a Fisher validation
+/// (progress is not reported: one validation takes well under a second at
+/// the default samples for the built-in families).
+///
+/// # Errors
+/// As [`validate`].
+pub fn run(spec: &FisherSpec, _obs: &mut dyn crate::observe::Observer) -> Result<Report> {
+    let settings = Settings {
+        samples: spec.samples,
+        seed: spec.seed,
+        claimed: spec.claimed_fisher.clone(),
+    };
+    validate(spec.model.as_ref(), &spec.theta, &settings)
+}
+
 /// Validates the Fisher metric of `model` at `theta`; see the module docs.
 ///
 /// Errors are bad input only (an invalid θ, too few samples, a claimed matrix of
