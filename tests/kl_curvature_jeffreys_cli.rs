@@ -10,6 +10,8 @@
 //! - Curvature: the normal family has K = −½, R = −1 at every point; the
 //!   categorical family over 3 classes is a sphere of radius 2: K = ¼, R = ½.
 //! - Jeffreys: √det I = √2/σ² for the normal family, 1/√λ for the Poisson.
+// Oracle values are pasted with the digits mpmath printed (tests/oracles/).
+#![allow(clippy::excessive_precision)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

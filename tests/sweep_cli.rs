@@ -54,13 +54,40 @@ fn a_240_task_sweep_merges_matches_closed_forms_and_resumes() {
     let spec = base.join("spec.toml");
     std::fs::write(&spec, SPEC).unwrap();
     let (a, b) = (base.join("a"), base.join("b"));
-    let o = run(&["sweep", spec.to_str().unwrap(), "--quiet", "--out", a.to_str().unwrap()], "1");
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(
+        &[
+            "sweep",
+            spec.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            a.to_str().unwrap(),
+        ],
+        "1",
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(String::from_utf8_lossy(&o.stdout).contains("240 tasks: 240 finished now"));
-    let o = run(&["sweep", spec.to_str().unwrap(), "--quiet", "--out", b.to_str().unwrap()], "2");
+    let o = run(
+        &[
+            "sweep",
+            spec.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            b.to_str().unwrap(),
+        ],
+        "2",
+    );
     assert_eq!(o.status.code(), Some(0));
     let results = read(&a, "results.csv");
-    assert_eq!(results, read(&b, "results.csv"), "same bytes at 1 and 2 threads");
+    assert_eq!(
+        results,
+        read(&b, "results.csv"),
+        "same bytes at 1 and 2 threads"
+    );
     assert_eq!(read(&a, "tasks.csv"), read(&b, "tasks.csv"));
     assert_eq!(std::fs::read_dir(a.join("tasks")).unwrap().count(), 240);
 
@@ -91,7 +118,16 @@ fn a_240_task_sweep_merges_matches_closed_forms_and_resumes() {
     assert_eq!(passes, 240, "every validation passes");
 
     // A rerun runs nothing and writes the same table.
-    let o = run(&["sweep", spec.to_str().unwrap(), "--quiet", "--out", a.to_str().unwrap()], "2");
+    let o = run(
+        &[
+            "sweep",
+            spec.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            a.to_str().unwrap(),
+        ],
+        "2",
+    );
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains("0 finished now, 240 finished before"));
     assert_eq!(read(&a, "results.csv"), results);
@@ -108,14 +144,29 @@ fn failed_tasks_are_reported_and_the_others_run() {
     )
     .unwrap();
     let out = base.join("o");
-    let o = run(&["sweep", spec.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()], "2");
+    let o = run(
+        &[
+            "sweep",
+            spec.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "2",
+    );
     assert_eq!(o.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("3 tasks: 2 finished now, 0 finished before, 1 failed"), "{stdout}");
+    assert!(
+        stdout.contains("3 tasks: 2 finished now, 0 finished before, 1 failed"),
+        "{stdout}"
+    );
     let tasks = read(&out, "tasks.csv");
     let failed: Vec<&str> = tasks.lines().filter(|l| l.contains(",failed,")).collect();
     assert_eq!(failed.len(), 1);
-    assert!(failed[0].starts_with("1,") && failed[0].contains("sigma"), "{tasks}");
+    assert!(
+        failed[0].starts_with("1,") && failed[0].contains("sigma"),
+        "{tasks}"
+    );
     std::fs::remove_dir_all(&base).unwrap();
 }
 
@@ -124,15 +175,35 @@ fn bad_specs_and_foreign_folders_are_refused_untouched() {
     let base = tmp("bad");
     let spec = base.join("spec.toml");
     let cases = [
-        ("command = \"fisher\"\n[base]\ntheta = [1.0]\n[[axes]]\npath = \"theta[4]\"\nvalues = [1]\n", "spec.toml:5:8"),
-        ("command = \"fisher\"\n[base]\ntheta = [1.0]\n[[axes]]\npath = \"theta[0]\"\nrange = { start = 0.0, stop = 1.0, num = 3, log = true }\n", "must be > 0"),
-        ("command = \"nope\"\n[base]\ntheta = [1.0]\n", "known: bayes, fisher, flow, prune, sde"),
-        ("command = \"fisher\"\nbase = { theta = [1.0] }\nextra = 1\n", "extra"),
+        (
+            "command = \"fisher\"\n[base]\ntheta = [1.0]\n[[axes]]\npath = \"theta[4]\"\nvalues = [1]\n",
+            "spec.toml:5:8",
+        ),
+        (
+            "command = \"fisher\"\n[base]\ntheta = [1.0]\n[[axes]]\npath = \"theta[0]\"\nrange = { start = 0.0, stop = 1.0, num = 3, log = true }\n",
+            "must be > 0",
+        ),
+        (
+            "command = \"nope\"\n[base]\ntheta = [1.0]\n",
+            "known: bayes, fisher, flow, prune, sde",
+        ),
+        (
+            "command = \"fisher\"\nbase = { theta = [1.0] }\nextra = 1\n",
+            "extra",
+        ),
     ];
     let out = base.join("never");
     for (text, words) in cases {
         std::fs::write(&spec, text).unwrap();
-        let o = run(&["sweep", spec.to_str().unwrap(), "--out", out.to_str().unwrap()], "1");
+        let o = run(
+            &[
+                "sweep",
+                spec.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            "1",
+        );
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{text}: {err}");
         assert!(err.contains(words), "{text}: {err}");
@@ -142,12 +213,31 @@ fn bad_specs_and_foreign_folders_are_refused_untouched() {
     let mine = base.join("mine");
     std::fs::create_dir(&mine).unwrap();
     std::fs::write(mine.join("precious.txt"), "keep").unwrap();
-    let o = run(&["sweep", spec.to_str().unwrap(), "--out", mine.to_str().unwrap()], "1");
+    let o = run(
+        &[
+            "sweep",
+            spec.to_str().unwrap(),
+            "--out",
+            mine.to_str().unwrap(),
+        ],
+        "1",
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not the folder of a bayesrg sweep"));
-    let names: Vec<_> = std::fs::read_dir(&mine).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(&mine)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, ["precious.txt"]);
-    let o = run(&["sweep", spec.to_str().unwrap(), "--out", base.to_str().unwrap()], "1");
+    let o = run(
+        &[
+            "sweep",
+            spec.to_str().unwrap(),
+            "--out",
+            base.to_str().unwrap(),
+        ],
+        "1",
+    );
     assert_eq!(o.status.code(), Some(2), "a folder holding the spec");
     std::fs::remove_dir_all(&base).unwrap();
 }
@@ -158,11 +248,25 @@ fn dry_run_lists_tasks_with_their_seeds() {
     let spec = base.join("spec.toml");
     std::fs::write(&spec, SPEC).unwrap();
     let out = base.join("o");
-    let o = run(&["sweep", spec.to_str().unwrap(), "--dry-run", "--out", out.to_str().unwrap()], "1");
+    let o = run(
+        &[
+            "sweep",
+            spec.to_str().unwrap(),
+            "--dry-run",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "1",
+    );
     assert_eq!(o.status.code(), Some(0));
     let text = String::from_utf8_lossy(&o.stdout);
     assert_eq!(text.lines().count(), 240);
-    assert!(text.lines().next().unwrap().contains("sigma=0.001 mu=-2.0 replicate=0"));
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .contains("sigma=0.001 mu=-2.0 replicate=0")
+    );
     assert!(!out.exists());
     std::fs::remove_dir_all(&base).unwrap();
 }

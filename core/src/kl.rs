@@ -12,6 +12,8 @@
 //! - the quadratic form ½ δᵀI(θ)δ, δ = θ′ − θ (eq. 31), exact as θ′ → θ.
 //!
 //! KL is +∞ when θ′ gives probability 0 to an outcome θ can produce.
+// Oracle values are pasted with the digits mpmath printed (tests/oracles/).
+#![allow(clippy::excessive_precision)]
 
 use crate::error::{Error, Field, Result, show};
 use crate::fisher;
@@ -207,15 +209,13 @@ pub fn divergence(
                 })
             {
                 monte_carlo.unresolved.get_or_insert(format!(
-                    "outcomes expected fewer than {MIN_EVENTS} times in {} draws carry {} of \
-                     the mean, more than its standard error {} (the largest share: y = {y:?}, \
-                     probability {}, expected {} times); raise samples to about {} or use the \
-                     exact sum",
+                    "outcomes expected fewer than {MIN_EVENTS} times in {} draws carry \
+                     {unseen:.3e} of the mean, more than its standard error {:.3e} (the largest \
+                     share: y = {y:?}, probability {p:.3e}, expected {:.3e} times); raise \
+                     samples to about {} or use the exact sum",
                     opt.samples,
-                    format!("{unseen:.3e}"),
-                    format!("{:.3e}", monte_carlo.std_err),
-                    format!("{p:.3e}"),
-                    format!("{:.3e}", n * p),
+                    monte_carlo.std_err,
+                    n * p,
                     show((MIN_EVENTS / p).ceil()),
                 ));
             }
@@ -357,10 +357,9 @@ fn monte_carlo(
     let variance_ess = if d2 > 0.0 { d2 * d2 / d4 } else { nf };
     let unresolved = (variance_ess < MIN_EVENTS).then(|| {
         format!(
-            "the sample variance rests on {} effective draws (Kish's effective sample size of \
-             the squared deviations), fewer than {MIN_EVENTS}: a few rare draws carry it, and \
-             its standard error is not trusted either way",
-            format!("{variance_ess:.1}")
+            "the sample variance rests on {variance_ess:.1} effective draws (Kish's effective \
+             sample size of the squared deviations), fewer than {MIN_EVENTS}: a few rare draws \
+             carry it, and its standard error is not trusted either way"
         )
     });
     Ok(MonteCarlo {

@@ -30,6 +30,8 @@
 //! Reference values: `tests/oracles/special_functions.py` (mpmath, 50 digits).
 //! Series: Abramowitz & Stegun 6.1.40–6.1.42, 6.3.18, 6.4.11–6.4.12; Loader (2000),
 //! "Fast and accurate computation of binomial probabilities" (bd0, stirlerr).
+// Oracle values are pasted with the digits mpmath printed (tests/oracles/).
+#![allow(clippy::excessive_precision)]
 
 use crate::ad::{Real, univariate};
 pub use statrs::function::gamma::{digamma, ln_gamma};

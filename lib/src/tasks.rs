@@ -27,11 +27,18 @@ pub fn run(command: &str, config: &Value) -> Result<Value, String> {
         "bayes" => call(config, |spec| {
             bayesrg_core::bayes::experiment::run(spec, &mut Silent)
         }),
-        "fisher" => call(config, |spec| bayesrg_core::validate::run(spec, &mut Silent)),
-        "flow" => call(config, |spec| bayesrg_core::bayes::flow::run(spec, &mut Silent)),
-        "prune" => call(config, |spec: &bayesrg_autoencoder::section4::Section4Spec| {
-            bayesrg_autoencoder::section4::run(spec, &mut Silent).map(|r| r.result)
+        "fisher" => call(config, |spec| {
+            bayesrg_core::validate::run(spec, &mut Silent)
         }),
+        "flow" => call(config, |spec| {
+            bayesrg_core::bayes::flow::run(spec, &mut Silent)
+        }),
+        "prune" => call(
+            config,
+            |spec: &bayesrg_autoencoder::section4::Section4Spec| {
+                bayesrg_autoencoder::section4::run(spec, &mut Silent).map(|r| r.result)
+            },
+        ),
         "sde" => call(config, |spec| bayesrg_core::sde::run(spec, &mut Silent)),
         other => Err(format!(
             "unknown command `{other}` for a sweep task; known: {}",

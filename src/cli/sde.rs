@@ -2,8 +2,8 @@
 //! exact law (see `docs/sde.md`).
 
 use super::Status;
-use anyhow::{Context, Result};
 use crate::commands::sde;
+use anyhow::{Context, Result};
 use std::path::PathBuf;
 
 /// Arguments of `bayesrg sde`.

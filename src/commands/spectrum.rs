@@ -292,9 +292,7 @@ pub fn run(cfg: &SpectrumConfig, config: Option<String>, out: Option<&Path>) -> 
             }
             Some((field, ff.clone()))
         }
-        (Some(_), _) => bail!(
-            "[free_field] is only for `type = \"lattice_field\"`, not `{tag}`"
-        ),
+        (Some(_), _) => bail!("[free_field] is only for `type = \"lattice_field\"`, not `{tag}`"),
         (None, _) => None,
     };
     let theta = match (&cfg.theta, &lattice) {

@@ -310,7 +310,7 @@ fn local_run_records_failures_resumes_and_merges_identically() {
     let panics = run1
         .failed
         .iter()
-        .filter(|(_, e)| e == &"the task panicked: the toy panics at theta = (2, 1)")
+        .filter(|(_, e)| e == "the task panicked: the toy panics at theta = (2, 1)")
         .count();
     assert_eq!(panics, 2);
     assert_eq!(m1.counts.ok, 26);

@@ -1,8 +1,8 @@
 //! The files of `bayesrg bayes`: `flow.csv`, `data.csv` and the plots, from a
 //! [`BayesResult`].
 
-use crate::output::csv_number;
 use crate::output::OutDir;
+use crate::output::csv_number;
 use crate::plot::{self, Axes, Series};
 use anyhow::Result;
 use bayesrg_core::bayes::experiment::BayesResult;

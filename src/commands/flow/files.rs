@@ -1,8 +1,8 @@
 //! The files of `bayesrg flow`: `observables.csv`, `predictive.csv` and the
 //! plots, from a [`FlowResult`].
 
-use crate::output::csv_number;
 use crate::output::OutDir;
+use crate::output::csv_number;
 use crate::plot::{self, Axes, Series};
 use anyhow::Result;
 use bayesrg_core::bayes::flow::FlowResult;

@@ -1,7 +1,7 @@
 //! The files of `bayesrg sde`: CSV tables and figures of an [`SdeResult`].
 
-use crate::output::csv_number;
 use crate::output::OutDir;
+use crate::output::csv_number;
 use crate::plot::{self, Axes, Series};
 use anyhow::Result;
 use bayesrg_core::fokker_planck::grid1d::normal_pdf;
