@@ -64,7 +64,8 @@ struct Manifest {
     written_by: String,
     version: String,
     files: Vec<String>,
-    /// Size and CRC-32 of every file (not folder) in `files`, as written.
+    /// Size and CRC-32 of every file (not folder) in `files`, as written,
+    /// except [`TIMINGS_FILE`].
     #[serde(default)]
     stamps: BTreeMap<String, Stamp>,
 }
@@ -192,9 +193,11 @@ impl OutDir {
         let mut files = Vec::new();
         list_files(&self.staging, Path::new(""), &mut files)?;
         files.sort();
+        // Not the run times: they differ between runs by design, and a stamp
+        // would make the manifest differ too (tests/determinism.rs).
         let stamps = files
             .iter()
-            .filter(|f| !f.ends_with('/'))
+            .filter(|f| !f.ends_with('/') && f.as_str() != TIMINGS_FILE)
             .filter_map(|f| stamp(&self.staging.join(f)).map(|s| (f.clone(), s)))
             .collect();
         let manifest = Manifest {
