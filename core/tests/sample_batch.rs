@@ -30,7 +30,7 @@ fn default_sample_batch_draws_the_bits_of_per_observation_sampling() {
 }
 
 #[test]
-fn monte_carlo_kl_equals_the_per_observation_loop_bit_for_bit() {
+fn monte_carlo_kl_uses_the_per_observation_draws() {
     let m = GammaSR {};
     let (theta, theta2) = ([2.0, 3.0], [2.5, 2.0]);
     let opt = KlOptions {
@@ -52,7 +52,10 @@ fn monte_carlo_kl_equals_the_per_observation_loop_bit_for_bit() {
     });
     let s: f64 = parts.iter().fold(0.0, |acc, p| acc + p.0);
     let mean = s / 5000.0;
-    assert_eq!(report.monte_carlo.value.to_bits(), mean.to_bits());
+    // The same draws: equal up to the order of summation (the library sums
+    // with compensation, core/src/kl.rs; this loop sums plainly).
+    let got = report.monte_carlo.value;
+    assert!((got - mean).abs() <= 1e-13 * mean.abs(), "{got} vs {mean}");
     // And it can fail: another seed gives other bits.
     let other = kl::divergence(
         &m,
@@ -64,5 +67,5 @@ fn monte_carlo_kl_equals_the_per_observation_loop_bit_for_bit() {
         },
     )
     .unwrap();
-    assert_ne!(other.monte_carlo.value.to_bits(), mean.to_bits());
+    assert!((other.monte_carlo.value - mean).abs() > 1e-6 * mean.abs());
 }
