@@ -448,25 +448,7 @@ pub mod fokker_planck {
             }
             require::at_least("cells", self.cells, 3)?;
             crate::budget::check_memory("cells", self.cells as f64 * 8.0 * 8.0)?;
-            if self.save_at.is_empty() {
-                return Err(Error::domain(
-                    "save_at",
-                    "[]",
-                    "must list at least one time",
-                ));
-            }
-            let mut prev = 0.0;
-            for (k, &t) in self.save_at.iter().enumerate() {
-                require::finite(Field::key("save_at").at(k), t)?;
-                if t <= prev {
-                    return Err(Error::domain(
-                        Field::key("save_at").at(k),
-                        show(t),
-                        format!("must be > 0 and after the previous time {}", show(prev)),
-                    ));
-                }
-                prev = t;
-            }
+            require::save_times("save_at", &self.save_at)?;
             Expression::parse(&Field::key("drift"), &self.drift, 1)?;
             Expression::parse(&Field::key("diffusion"), &self.diffusion, 1)?;
             mixture(&Field::key("initial"), &self.initial, 1)?;

@@ -386,6 +386,27 @@ pub mod require {
         }
     }
 
+    /// Save times: at least one, each finite, > 0 and after the one before
+    /// (`save_at[k]` names a bad entry).
+    pub fn save_times(field: &str, times: &[f64]) -> Result<()> {
+        if times.is_empty() {
+            return Err(Error::domain(field, "[]", "must list at least one time"));
+        }
+        let mut prev = 0.0;
+        for (k, &t) in times.iter().enumerate() {
+            finite(Field::key(field).at(k), t)?;
+            if t <= prev {
+                return Err(Error::domain(
+                    Field::key(field).at(k),
+                    show(t),
+                    format!("must be > 0 and after the previous time {}", show(prev)),
+                ));
+            }
+            prev = t;
+        }
+        Ok(())
+    }
+
     /// `v` has exactly `len` entries.
     pub fn len(field: impl Into<Field>, v: usize, len: usize, what: &str) -> Result<()> {
         if v == len {

@@ -210,25 +210,7 @@ impl SdeSpec {
         use crate::budget;
         require::positive("dt", self.dt)?;
         require::at_least("paths", self.paths, 2)?;
-        if self.save_at.is_empty() {
-            return Err(Error::domain(
-                "save_at",
-                "[]",
-                "must list at least one time",
-            ));
-        }
-        let mut prev = 0.0;
-        for (k, &t) in self.save_at.iter().enumerate() {
-            require::finite(Field::key("save_at").at(k), t)?;
-            if t <= prev {
-                return Err(Error::domain(
-                    Field::key("save_at").at(k),
-                    show(t),
-                    format!("must be > 0 and after the previous time {}", show(prev)),
-                ));
-            }
-            prev = t;
-        }
+        require::save_times("save_at", &self.save_at)?;
         if !(self.alpha > 0.0 && self.alpha < 1.0) {
             return Err(Error::domain(
                 "alpha",
@@ -274,7 +256,8 @@ impl SdeSpec {
         // What the run asks of the machine: every path steps to the last
         // save time and keeps its state at each save time.
         let df = d as f64;
-        let steps = (prev / self.dt).ceil();
+        let last = self.save_at.last().copied().unwrap_or(0.0);
+        let steps = (last / self.dt).ceil();
         let paths = self.paths as f64;
         budget::check_memory(
             "paths",
