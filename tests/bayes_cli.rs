@@ -6,7 +6,14 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("brg-bayes-cli-{}", std::process::id()));
+    // Under target/ (cargo's scratch folder for integration tests), not /tmp:
+    // the tests of this file share it, so none can remove it when done; the
+    // first use in a run clears what an earlier run left.
+    static FRESH: std::sync::Once = std::sync::Once::new();
+    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bayes-cli");
+    FRESH.call_once(|| {
+        let _ = std::fs::remove_dir_all(&d);
+    });
     std::fs::create_dir_all(&d).unwrap();
     d.join(name)
 }

@@ -99,6 +99,36 @@ fn models_lists_plugin_models_like_builtins() {
 }
 
 #[test]
+fn a_listing_runs_no_plugin_function_so_one_failing_model_hides_nothing() {
+    // `rfaulty/fisher_fails_at_example` fails in `fisher` at its example θ.
+    // `models` reads closed forms from the plugin's table of functions: it
+    // must list that model, the plugin's other model and the built-ins, exit 0.
+    let faults = dylib(rust_plugins(), "bayesrg_test_faults_plugin");
+    let (code, out, err) = bayesrg(&["models", "--json"], &[&faults]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    for t in [
+        "rfaulty/normal",
+        "rfaulty/fisher_fails_at_example",
+        "normal",
+    ] {
+        let r = rows.iter().find(|r| r["type"] == t);
+        let r = r.unwrap_or_else(|| panic!("`{t}` not listed: {out}"));
+        assert_eq!(r["closed_form_fisher"], true, "{t}");
+    }
+    // And the failure is real: running that model's `fisher` is exit 2.
+    let cfg = tmp().join("fisher_fails_at_example.toml");
+    std::fs::write(
+        &cfg,
+        "theta = [0.5, 1.5]\n[model]\ntype = \"rfaulty/fisher_fails_at_example\"\nfault = \"error\"\nin = \"fisher\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = bayesrg(&["fisher", cfg.to_str().unwrap()], &[&faults]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("fisher failed on purpose"), "{err}");
+}
+
+#[test]
 fn cauchy_plugin_fisher_matches_monte_carlo_and_kl() {
     let (host, m) = load_model(&cauchy_lib(), "cauchy-plugin/cauchy", serde_json::json!({}));
     let theta = [0.5, 2.0];

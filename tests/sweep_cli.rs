@@ -15,9 +15,14 @@ fn tmp(name: &str) -> PathBuf {
     d
 }
 
-fn run(args: &[&str], threads: &str) -> Output {
+/// `bayesrg sweep SPEC [FLAGS…] --out OUT` on `threads` threads.
+fn sweep(spec: &Path, out: &Path, flags: &[&str], threads: &str) -> Output {
     Command::new(BIN)
-        .args(args)
+        .arg("sweep")
+        .arg(spec)
+        .args(flags)
+        .arg("--out")
+        .arg(out)
         .env("RAYON_NUM_THREADS", threads)
         .output()
         .unwrap()
@@ -54,16 +59,7 @@ fn a_240_task_sweep_merges_matches_closed_forms_and_resumes() {
     let spec = base.join("spec.toml");
     std::fs::write(&spec, SPEC).unwrap();
     let (a, b) = (base.join("a"), base.join("b"));
-    let o = run(
-        &[
-            "sweep",
-            spec.to_str().unwrap(),
-            "--quiet",
-            "--out",
-            a.to_str().unwrap(),
-        ],
-        "1",
-    );
+    let o = sweep(&spec, &a, &["--quiet"], "1");
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -71,16 +67,7 @@ fn a_240_task_sweep_merges_matches_closed_forms_and_resumes() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(String::from_utf8_lossy(&o.stdout).contains("240 tasks: 240 finished now"));
-    let o = run(
-        &[
-            "sweep",
-            spec.to_str().unwrap(),
-            "--quiet",
-            "--out",
-            b.to_str().unwrap(),
-        ],
-        "2",
-    );
+    let o = sweep(&spec, &b, &["--quiet"], "2");
     assert_eq!(o.status.code(), Some(0));
     let results = read(&a, "results.csv");
     assert_eq!(
@@ -118,16 +105,7 @@ fn a_240_task_sweep_merges_matches_closed_forms_and_resumes() {
     assert_eq!(passes, 240, "every validation passes");
 
     // A rerun runs nothing and writes the same table.
-    let o = run(
-        &[
-            "sweep",
-            spec.to_str().unwrap(),
-            "--quiet",
-            "--out",
-            a.to_str().unwrap(),
-        ],
-        "2",
-    );
+    let o = sweep(&spec, &a, &["--quiet"], "2");
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains("0 finished now, 240 finished before"));
     assert_eq!(read(&a, "results.csv"), results);
@@ -144,16 +122,7 @@ fn failed_tasks_are_reported_and_the_others_run() {
     )
     .unwrap();
     let out = base.join("o");
-    let o = run(
-        &[
-            "sweep",
-            spec.to_str().unwrap(),
-            "--quiet",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        "2",
-    );
+    let o = sweep(&spec, &out, &["--quiet"], "2");
     assert_eq!(o.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
@@ -195,15 +164,7 @@ fn bad_specs_and_foreign_folders_are_refused_untouched() {
     let out = base.join("never");
     for (text, words) in cases {
         std::fs::write(&spec, text).unwrap();
-        let o = run(
-            &[
-                "sweep",
-                spec.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            "1",
-        );
+        let o = sweep(&spec, &out, &[], "1");
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{text}: {err}");
         assert!(err.contains(words), "{text}: {err}");
@@ -213,15 +174,7 @@ fn bad_specs_and_foreign_folders_are_refused_untouched() {
     let mine = base.join("mine");
     std::fs::create_dir(&mine).unwrap();
     std::fs::write(mine.join("precious.txt"), "keep").unwrap();
-    let o = run(
-        &[
-            "sweep",
-            spec.to_str().unwrap(),
-            "--out",
-            mine.to_str().unwrap(),
-        ],
-        "1",
-    );
+    let o = sweep(&spec, &mine, &[], "1");
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not the folder of a bayesrg sweep"));
     let names: Vec<_> = std::fs::read_dir(&mine)
@@ -229,15 +182,7 @@ fn bad_specs_and_foreign_folders_are_refused_untouched() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names, ["precious.txt"]);
-    let o = run(
-        &[
-            "sweep",
-            spec.to_str().unwrap(),
-            "--out",
-            base.to_str().unwrap(),
-        ],
-        "1",
-    );
+    let o = sweep(&spec, &base, &[], "1");
     assert_eq!(o.status.code(), Some(2), "a folder holding the spec");
     std::fs::remove_dir_all(&base).unwrap();
 }
@@ -248,16 +193,7 @@ fn dry_run_lists_tasks_with_their_seeds() {
     let spec = base.join("spec.toml");
     std::fs::write(&spec, SPEC).unwrap();
     let out = base.join("o");
-    let o = run(
-        &[
-            "sweep",
-            spec.to_str().unwrap(),
-            "--dry-run",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        "1",
-    );
+    let o = sweep(&spec, &out, &["--dry-run"], "1");
     assert_eq!(o.status.code(), Some(0));
     let text = String::from_utf8_lossy(&o.stdout);
     assert_eq!(text.lines().count(), 240);

@@ -97,89 +97,108 @@ def test_failed_task_is_reported_and_others_run(tmp_path):
 
 
 # ---------------------------------------------------------------- Dask
+#
+# Nothing of Dask runs inside the pytest process: the scheduler, the two
+# workers and the client (`python -m bayesrg.sweep --scheduler`, the route
+# `bayesrg sweep --scheduler` takes) are child processes, each in its own
+# session, each waited for with a deadline and killed at teardown. A cluster
+# that misbehaves fails this test; it cannot hang the suite.
+
+DEADLINE = 300  # seconds for any one child; the sweep itself takes a few
 
 
 def _start(args, log):
-    return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def _kill(p):
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 @pytest.fixture()
 def cluster(tmp_path):
     pytest.importorskip("distributed")
     sched_file = tmp_path / "scheduler.json"
-    logs = open(tmp_path / "cluster.log", "wb")
+    log_path = tmp_path / "cluster.log"
+    logs = open(log_path, "wb")
     py = sys.executable
-    procs = [
-        _start(
+    procs = []
+    try:
+        procs.append(_start(
             [py, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
              "--no-dashboard", "--scheduler-file", str(sched_file)],
             logs,
-        )
-    ]
-    deadline = time.time() + 60
-    while not sched_file.exists() and time.time() < deadline:
-        time.sleep(0.1)
-    assert sched_file.exists(), "the scheduler did not start"
-    workers = []
-    for i in range(2):
-        w = _start(
-            [py, "-m", "distributed.cli.dask_worker", "--scheduler-file", str(sched_file), "--nthreads", "1",
-             "--no-nanny", "--no-dashboard", "--name", f"w{i}", "--host", "127.0.0.1"],
-            logs,
-        )
-        workers.append(w)
-    procs += workers
-    from distributed import Client
-
-    client = Client(scheduler_file=str(sched_file), timeout=60)
-    client.wait_for_workers(2, timeout=60)
-    addr = client.scheduler.address
-    assert addr.startswith("tcp://127.0.0.1:"), addr
-    yield client, workers
-    client.close()
-    for p in procs:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-    logs.close()
-
-
-@pytest.mark.xfail(
-    strict=False,
-    reason="known: specs and outcomes cross to and from Dask as JSON text, and serde_json "
-    "parses floats without its `float_roundtrip` feature, so a value can come back one ulp "
-    "off (seen: one digit of results.csv); enable the feature (issue 15, closing note)",
-)
-def test_dask_cluster_with_a_killed_worker_gives_the_local_bytes(local, cluster, tmp_path):
-    client, workers = cluster
-    out = str(tmp_path / "dask")
-    # Kill one worker once the cluster has made some progress: its tasks
-    # (running or queued there) must be run again by the other worker.
-    import threading
-
-    killed = threading.Event()
-
-    def killer():
-        tasks_dir = os.path.join(out, "tasks")
+        ))
+        addr = None
         deadline = time.time() + 60
-        while time.time() < deadline:
-            if os.path.isdir(tasks_dir) and len(os.listdir(tasks_dir)) >= 20:
-                os.killpg(workers[0].pid, signal.SIGKILL)
-                killed.set()
-                return
-            time.sleep(0.02)
+        while addr is None and time.time() < deadline:
+            try:
+                addr = json.loads(sched_file.read_text())["address"]
+            except (OSError, ValueError, KeyError):  # not there yet, or half written
+                time.sleep(0.1)
+        assert addr, "the scheduler did not start: " + log_path.read_text(errors="replace")
+        assert addr.startswith("tcp://127.0.0.1:"), addr
+        workers = []
+        for i in range(2):
+            workers.append(_start(
+                [py, "-m", "distributed.cli.dask_worker", addr, "--nthreads", "1",
+                 "--no-nanny", "--no-dashboard", "--name", f"w{i}", "--host", "127.0.0.1"],
+                logs,
+            ))
+        procs += workers
+        # Wait for both workers from a child process too (a client in this
+        # process would leave Dask's event loop thread behind).
+        wait = subprocess.run(
+            [py, "-c", "import sys; from distributed import Client; "
+             "c = Client(sys.argv[1], timeout=60); c.wait_for_workers(2, timeout=60); c.close(timeout=20)", addr],
+            capture_output=True, text=True, timeout=150, stdin=subprocess.DEVNULL,
+        )
+        assert wait.returncode == 0, "the workers did not join: " + wait.stderr[-2000:]
+        yield addr, workers
+    finally:
+        for p in procs:
+            _kill(p)
+        logs.close()
 
-    t = threading.Thread(target=killer)
-    t.start()
-    r = bayesrg.sweep(SPEC, out, client=client)
-    t.join()
-    assert killed.is_set(), "the sweep finished before a worker could be killed"
+
+def test_dask_cluster_with_a_killed_worker_gives_the_local_bytes(local, cluster, tmp_path):
+    addr, workers = cluster
+    out = str(tmp_path / "dask")
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(SPEC))
+    log = open(tmp_path / "client.log", "wb")
+    client = _start([sys.executable, "-m", "bayesrg.sweep", str(spec), "--out", out, "--scheduler", addr], log)
+    try:
+        # Kill one worker once the cluster has made some progress: its tasks
+        # (running or queued there) must be run again by the other worker.
+        tasks_dir = os.path.join(out, "tasks")
+        killed = False
+        deadline = time.time() + DEADLINE
+        while time.time() < deadline and client.poll() is None:
+            if not killed and os.path.isdir(tasks_dir) and len(os.listdir(tasks_dir)) >= 20:
+                os.killpg(workers[0].pid, signal.SIGKILL)
+                killed = True
+            time.sleep(0.02)
+        rc = client.wait(timeout=max(1.0, deadline - time.time()))
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the Dask sweep did not finish within {DEADLINE} s")
+    finally:
+        _kill(client)
+        log.close()
+    text = (tmp_path / "client.log").read_text(errors="replace")
+    assert rc == 0, text
+    assert killed, "the sweep finished before a worker could be killed"
     assert workers[0].wait(timeout=10) == -signal.SIGKILL
-    assert (r.ok, r.failed, r.pending) == (N_TASKS, 0, 0)
+    assert f"{N_TASKS} tasks: {N_TASKS} finished, 0 failed, 0 pending" in text, text
     assert read(out, "results.csv") == read(local, "results.csv")
     assert read(out, "tasks.csv") == read(local, "tasks.csv")
     assert len(os.listdir(os.path.join(out, "tasks"))) == N_TASKS, "no task written twice"

@@ -99,6 +99,18 @@ impl PluginModelType {
     pub fn site(&self) -> &Site {
         &self.site
     }
+
+    /// Whether the plugin exports a closed-form Fisher metric for this model
+    /// (read from its table of functions: nothing of the plugin runs).
+    pub fn provides_fisher(&self) -> bool {
+        self.vt.fisher.is_some()
+    }
+
+    /// Whether the plugin exports a closed-form KL divergence for this model
+    /// (read from its table of functions: nothing of the plugin runs).
+    pub fn provides_kl(&self) -> bool {
+        self.vt.kl.is_some()
+    }
 }
 
 /// The plugins loaded by one caller and the model types they provide.

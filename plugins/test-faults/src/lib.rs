@@ -68,14 +68,38 @@ pub enum Where {
     Kl,
 }
 
+/// The example a [`Faulty`] model type declares (what `bayesrg models`
+/// creates when it lists the type).
+pub trait Example: Send + Sync + 'static {
+    /// The example's parameters (JSON).
+    const PARAMS: &'static CStr;
+}
+
+/// The example without a fault (`rfaulty/normal`).
+#[derive(Debug)]
+pub struct Clean;
+impl Example for Clean {
+    const PARAMS: &'static CStr = c"{}";
+}
+
+/// An example whose `fisher` fails (`rfaulty/fisher_fails_at_example`): a
+/// listing must not run it, or it would hide the plugin's other models.
+#[derive(Debug)]
+pub struct FisherFails;
+impl Example for FisherFails {
+    const PARAMS: &'static CStr = c"{\"fault\":\"error\",\"in\":\"fisher\"}";
+}
+
 /// The normal family with a fault.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Faulty {
+#[serde(deny_unknown_fields, bound = "")]
+pub struct Faulty<E: Example = Clean> {
     #[serde(default)]
     fault: Fault,
     #[serde(default, rename = "in")]
     place: Where,
+    #[serde(skip)]
+    example: std::marker::PhantomData<E>,
 }
 
 struct Bomb;
@@ -93,7 +117,7 @@ fn recurse(n: u64) -> u64 {
     recurse(n + 1).wrapping_add(pad[n as usize % 512])
 }
 
-impl Faulty {
+impl<E: Example> Faulty<E> {
     /// Does the fault if it belongs to `here`; returns the fault for the
     /// value-level kinds (NaN, inf, overrun, error) that the caller applies.
     fn at(&self, here: Where) -> Option<Fault> {
@@ -131,8 +155,9 @@ impl Faulty {
     }
 }
 
-impl Model for Faulty {
+impl<E: Example> Model for Faulty<E> {
     const SUMMARY: &'static CStr = c"normal (mu, sigma) with injected faults";
+    const EXAMPLE_PARAMS: &'static CStr = E::PARAMS;
     const EXAMPLE_THETA: &'static [f64] = &[0.5, 1.5];
     const HAS_SCORE: bool = true;
     const HAS_FISHER: bool = true;
@@ -215,7 +240,10 @@ impl Model for Faulty {
     }
 }
 
-export_plugin!(name: "rfaulty", models: ["normal" => Faulty]);
+export_plugin!(name: "rfaulty", models: [
+    "normal" => Faulty,
+    "fisher_fails_at_example" => Faulty<FisherFails>,
+]);
 
 /// Aborts while the library is loaded when `BRG_TEST_CTOR_ABORT=1`.
 #[cfg(target_os = "linux")]
