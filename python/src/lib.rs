@@ -33,6 +33,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 pub mod pymodel;
+pub mod runners;
 pub mod sweep;
 use pymodel::PyModel;
 
@@ -48,6 +49,19 @@ create_exception!(
     PyRuntimeError,
     "A computation that failed: a solver that did not converge, a NaN that arose (the command line's exit status 1)."
 );
+
+/// A panic caught at the boundary as a `RuntimeError` (never an abort of the
+/// interpreter).
+pub(crate) fn panic_error(panic: Box<dyn std::any::Any + Send>) -> PyErr {
+    let msg = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    PyRuntimeError::new_err(format!(
+        "internal error (a panic in the Rust library, please report it): {msg}"
+    ))
+}
 
 /// A library error as a Python exception.
 fn core_err(e: Error) -> PyErr {
@@ -88,7 +102,7 @@ impl PyBayesModel {
     /// Runs `f` on the model without the GIL, and turns its outcome into a
     /// Python result: the user's exception first (it caused whatever followed),
     /// then a library error, then a panic.
-    fn run<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
+    pub(crate) fn run<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
     where
         T: Send,
         F: FnOnce(&dyn Model) -> bayesrg_core::Result<T> + Send,
@@ -107,16 +121,7 @@ impl PyBayesModel {
         match r {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(core_err(e)),
-            Err(panic) => {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                Err(PyRuntimeError::new_err(format!(
-                    "internal error (a panic in the Rust library, please report it): {msg}"
-                )))
-            }
+            Err(panic) => Err(panic_error(panic)),
         }
     }
 
@@ -559,6 +564,7 @@ fn _bayesrg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(spectrum_json, m)?)?;
     m.add_function(wrap_pyfunction!(model_types, m)?)?;
     sweep::register(m)?;
+    runners::register(m)?;
     m.add("DEFAULT_SAMPLES", validate::DEFAULT_SAMPLES)?;
     m.add("DEFAULT_SEED", validate::DEFAULT_SEED)?;
     Ok(())
