@@ -125,6 +125,31 @@ impl PyBayesModel {
         }
     }
 
+    /// A per-observation quantity of `width` values for every row of `y`:
+    /// checks θ and the shape of y, then runs `f(model, ys, out)` without the
+    /// GIL on the rows (row-major) into `out` (n × width). Returns n and `out`.
+    fn per_rows<F>(
+        &self,
+        py: Python<'_>,
+        theta: &[f64],
+        y: &PyReadonlyArray2<'_, f64>,
+        width: usize,
+        f: F,
+    ) -> PyResult<(usize, Vec<f64>)>
+    where
+        F: FnOnce(&dyn Model, &[f64], &mut [f64]) + Send,
+    {
+        self.check(py, theta)?;
+        let ys = self.rows(y)?.to_vec();
+        let n = ys.len() / self.model().obs_dim();
+        let v = self.run(py, |m| {
+            let mut out = vec![0.0; n * width];
+            f(m, &ys, &mut out);
+            Ok(out)
+        })?;
+        Ok((n, v))
+    }
+
     fn check(&self, py: Python<'_>, theta: &[f64]) -> PyResult<()> {
         self.run(py, |m| m.check_params(theta).map_err(Error::from))
     }
@@ -233,21 +258,16 @@ impl PyBayesModel {
         self.check(py, &theta)
     }
 
-    /// ln p(yᵢ | θ) for each row yᵢ of y (shape (n, k)) → shape (n,).
+    /// ln p(yᵢ | θ) for each row yᵢ of y (shape (n, k)) → shape (n,); one
+    /// vectorised call for a model written in Python.
     fn log_likelihood<'py>(
         &self,
         py: Python<'py>,
         theta: Vec<f64>,
         y: PyReadonlyArray2<'py, f64>,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        self.check(py, &theta)?;
-        let ys = self.rows(&y)?.to_vec();
-        let k = self.model().obs_dim();
-        let v = self.run(py, |m| {
-            Ok(ys
-                .chunks_exact(k)
-                .map(|r| m.log_likelihood(&theta, r))
-                .collect::<Vec<_>>())
+        let (_, v) = self.per_rows(py, &theta, &y, 1, |m, ys, out| {
+            m.log_likelihood_rows(&theta, ys, out)
         })?;
         Ok(PyArray1::from_vec(py, v))
     }
@@ -259,17 +279,12 @@ impl PyBayesModel {
         theta: Vec<f64>,
         y: PyReadonlyArray2<'py, f64>,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        self.check(py, &theta)?;
-        let ys = self.rows(&y)?.to_vec();
-        let k = self.model().obs_dim();
         let d = theta.len();
-        let n = ys.len() / k;
-        let v = self.run(py, |m| {
-            let mut out = vec![0.0; n * d];
+        let k = self.model().obs_dim();
+        let (n, v) = self.per_rows(py, &theta, &y, d, |m, ys, out| {
             for (r, o) in ys.chunks_exact(k).zip(out.chunks_exact_mut(d)) {
                 m.score(&theta, r, o);
             }
-            Ok(out)
         })?;
         array2(py, n, d, v)
     }
