@@ -83,6 +83,24 @@ pub trait Model: Send + Sync + std::fmt::Debug {
     /// ln p(y | θ). Returns `-inf` for y outside the support.
     fn log_likelihood(&self, theta: &[f64], y: &[f64]) -> f64;
 
+    /// ln p(yᵢ | θ) for each observation yᵢ of `ys` (row-major,
+    /// [`Model::obs_dim`] values each) into `out` (one value per row).
+    ///
+    /// The runners that evaluate one θ at many y (the predictive (39) on a
+    /// y grid, the Monte Carlo K(θ) of eq. (33)) call this. The default calls
+    /// [`Model::log_likelihood`] once per row, in order (the same bits); a
+    /// model whose every call has a fixed cost (a model written in Python,
+    /// issue 14) overrides it to evaluate all rows in one call.
+    fn log_likelihood_rows(&self, theta: &[f64], ys: &[f64], out: &mut [f64]) {
+        let m = self.obs_dim();
+        if m == 0 {
+            return;
+        }
+        for (y, o) in ys.chunks_exact(m).zip(out.iter_mut()) {
+            *o = self.log_likelihood(theta, y);
+        }
+    }
+
     /// The score ℓᵢ(y) = ∂ ln p(y | θ) / ∂θᵢ (eq. 28), written into `out`.
     ///
     /// The default is a central finite difference of [`Model::log_likelihood`]

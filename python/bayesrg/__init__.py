@@ -16,6 +16,13 @@ Conventions
   Chunk c of 1024 draws uses stream c of the seed, whatever the number of
   threads, so a seed fixes every result bit for bit.
 
+Runners
+-------
+:func:`run` (``bayes``, ``flow``, ``sde``, ``prune``) takes a command's config
+as a dict and returns its result with NumPy arrays and pandas tables; a model
+written in Python runs through :func:`bayes` and :func:`flow` like a built-in
+one (``bayesrg.runners``).
+
 Errors
 ------
 - :class:`InputError` (a ``ValueError``): bad input — θ outside the parameter
@@ -41,6 +48,16 @@ from . import _bayesrg
 from ._bayesrg import ComputationError, InputError, Model
 
 __all__ = [
+    "run",
+    "bayes",
+    "flow",
+    "sde",
+    "prune",
+    "RunResult",
+    "BayesResult",
+    "FlowResult",
+    "SdeResult",
+    "PruneResult",
     "sweep",
     "SweepResult",
     "Model",
@@ -433,4 +450,16 @@ def spectrum(
     return r
 
 
+from .runners import (  # noqa: E402  (after the names it builds on)
+    BayesResult,
+    FlowResult,
+    PruneResult,
+    RunResult,
+    SdeResult,
+    bayes,
+    flow,
+    prune,
+    run,
+    sde,
+)
 from .sweep import SweepResult, sweep  # noqa: E402  (after the names it builds on)

@@ -33,6 +33,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 pub mod pymodel;
+pub mod runners;
 pub mod sweep;
 use pymodel::PyModel;
 
@@ -48,6 +49,19 @@ create_exception!(
     PyRuntimeError,
     "A computation that failed: a solver that did not converge, a NaN that arose (the command line's exit status 1)."
 );
+
+/// A panic caught at the boundary as a `RuntimeError` (never an abort of the
+/// interpreter).
+pub(crate) fn panic_error(panic: Box<dyn std::any::Any + Send>) -> PyErr {
+    let msg = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    PyRuntimeError::new_err(format!(
+        "internal error (a panic in the Rust library, please report it): {msg}"
+    ))
+}
 
 /// A library error as a Python exception.
 fn core_err(e: Error) -> PyErr {
@@ -88,7 +102,7 @@ impl PyBayesModel {
     /// Runs `f` on the model without the GIL, and turns its outcome into a
     /// Python result: the user's exception first (it caused whatever followed),
     /// then a library error, then a panic.
-    fn run<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
+    pub(crate) fn run<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
     where
         T: Send,
         F: FnOnce(&dyn Model) -> bayesrg_core::Result<T> + Send,
@@ -107,17 +121,33 @@ impl PyBayesModel {
         match r {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(core_err(e)),
-            Err(panic) => {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                Err(PyRuntimeError::new_err(format!(
-                    "internal error (a panic in the Rust library, please report it): {msg}"
-                )))
-            }
+            Err(panic) => Err(panic_error(panic)),
         }
+    }
+
+    /// A per-observation quantity of `width` values for every row of `y`:
+    /// checks θ and the shape of y, then runs `f(model, ys, out)` without the
+    /// GIL on the rows (row-major) into `out` (n × width). Returns n and `out`.
+    fn per_rows<F>(
+        &self,
+        py: Python<'_>,
+        theta: &[f64],
+        y: &PyReadonlyArray2<'_, f64>,
+        width: usize,
+        f: F,
+    ) -> PyResult<(usize, Vec<f64>)>
+    where
+        F: FnOnce(&dyn Model, &[f64], &mut [f64]) + Send,
+    {
+        self.check(py, theta)?;
+        let ys = self.rows(y)?.to_vec();
+        let n = ys.len() / self.model().obs_dim();
+        let v = self.run(py, |m| {
+            let mut out = vec![0.0; n * width];
+            f(m, &ys, &mut out);
+            Ok(out)
+        })?;
+        Ok((n, v))
     }
 
     fn check(&self, py: Python<'_>, theta: &[f64]) -> PyResult<()> {
@@ -228,21 +258,16 @@ impl PyBayesModel {
         self.check(py, &theta)
     }
 
-    /// ln p(yᵢ | θ) for each row yᵢ of y (shape (n, k)) → shape (n,).
+    /// ln p(yᵢ | θ) for each row yᵢ of y (shape (n, k)) → shape (n,); one
+    /// vectorised call for a model written in Python.
     fn log_likelihood<'py>(
         &self,
         py: Python<'py>,
         theta: Vec<f64>,
         y: PyReadonlyArray2<'py, f64>,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        self.check(py, &theta)?;
-        let ys = self.rows(&y)?.to_vec();
-        let k = self.model().obs_dim();
-        let v = self.run(py, |m| {
-            Ok(ys
-                .chunks_exact(k)
-                .map(|r| m.log_likelihood(&theta, r))
-                .collect::<Vec<_>>())
+        let (_, v) = self.per_rows(py, &theta, &y, 1, |m, ys, out| {
+            m.log_likelihood_rows(&theta, ys, out)
         })?;
         Ok(PyArray1::from_vec(py, v))
     }
@@ -254,17 +279,12 @@ impl PyBayesModel {
         theta: Vec<f64>,
         y: PyReadonlyArray2<'py, f64>,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        self.check(py, &theta)?;
-        let ys = self.rows(&y)?.to_vec();
-        let k = self.model().obs_dim();
         let d = theta.len();
-        let n = ys.len() / k;
-        let v = self.run(py, |m| {
-            let mut out = vec![0.0; n * d];
+        let k = self.model().obs_dim();
+        let (n, v) = self.per_rows(py, &theta, &y, d, |m, ys, out| {
             for (r, o) in ys.chunks_exact(k).zip(out.chunks_exact_mut(d)) {
                 m.score(&theta, r, o);
             }
-            Ok(out)
         })?;
         array2(py, n, d, v)
     }
@@ -559,6 +579,7 @@ fn _bayesrg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(spectrum_json, m)?)?;
     m.add_function(wrap_pyfunction!(model_types, m)?)?;
     sweep::register(m)?;
+    runners::register(m)?;
     m.add("DEFAULT_SAMPLES", validate::DEFAULT_SAMPLES)?;
     m.add("DEFAULT_SEED", validate::DEFAULT_SEED)?;
     Ok(())

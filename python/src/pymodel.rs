@@ -465,6 +465,15 @@ impl Model for PyModel {
         v[0]
     }
 
+    fn log_likelihood_rows(&self, theta: &[f64], ys: &[f64], out: &mut [f64]) {
+        // One vectorised call over every row (the predictive on a y grid,
+        // the Monte Carlo K(θ) of the dynamical-Bayes runner).
+        match self.eval(Kind::LogLikelihood, theta, ys) {
+            Some(v) => out.copy_from_slice(&v),
+            None => out.fill(f64::NAN),
+        }
+    }
+
     fn score(&self, theta: &[f64], y: &[f64], out: &mut [f64]) {
         if self.has_score {
             self.per_observation(Kind::Score, theta, y, out);

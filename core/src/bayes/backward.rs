@@ -229,6 +229,22 @@ pub fn predictive_density(model: &dyn Model, thetas: &[Vec<f64>], y: &[f64]) -> 
         / thetas.len() as f64
 }
 
+/// [`predictive_density`] at every point of `ys` (one-dimensional
+/// observations): the same sums in the same order (over θ, for each y), so the
+/// same bits, with one [`Model::log_likelihood_rows`] call per θ over all of
+/// `ys` (a model written in Python makes one call per θ, not per (θ, y)).
+pub fn predictive_densities(model: &dyn Model, thetas: &[Vec<f64>], ys: &[f64]) -> Vec<f64> {
+    let mut acc = vec![0.0; ys.len()];
+    let mut ll = vec![0.0; ys.len()];
+    for t in thetas {
+        model.log_likelihood_rows(t, ys, &mut ll);
+        for (a, l) in acc.iter_mut().zip(&ll) {
+            *a += l.exp();
+        }
+    }
+    acc.iter().map(|a| a / thetas.len() as f64).collect()
+}
+
 /// Draws y from the model-space predictive: θ cycles through `thetas`, y ~ p(·|θ).
 pub fn predictive_samples(
     model: &dyn Model,

@@ -16,7 +16,15 @@ pub struct Energy<'a> {
     theta_star: Vec<f64>,
     free: Vec<usize>,
     /// Samples y ~ p(·|θ*) used when the model has no closed-form KL.
-    mc: Option<Vec<Vec<f64>>>,
+    mc: Option<McEnergy>,
+}
+
+/// The Monte Carlo estimate of K: draws y ~ p(·|θ*) (row-major) and
+/// ln p(yᵢ | θ*) at each.
+#[derive(Debug)]
+struct McEnergy {
+    ys: Vec<f64>,
+    ll_star: Vec<f64>,
 }
 
 impl<'a> Energy<'a> {
@@ -61,15 +69,13 @@ impl<'a> Energy<'a> {
             }
             let mut r = rng::Seed::new(seed).stream(0);
             let m = model.obs_dim();
-            Some(
-                (0..mc_samples)
-                    .map(|_| {
-                        let mut y = vec![0.0; m];
-                        model.sample(theta_star, &mut r, &mut y);
-                        y
-                    })
-                    .collect(),
-            )
+            // One batch (the same draws as one `sample` call per observation,
+            // in order), then every ln p(y | θ) at θ* in one call.
+            let mut ys = vec![0.0; mc_samples * m];
+            model.sample_batch(theta_star, &mut r, &mut ys);
+            let mut ll_star = vec![0.0; mc_samples];
+            model.log_likelihood_rows(theta_star, &ys, &mut ll_star);
+            Some(McEnergy { ys, ll_star })
         };
         Ok(Energy {
             model,
@@ -135,15 +141,11 @@ impl<'a> Energy<'a> {
                 .model
                 .kl(&self.theta_star, &th)
                 .expect("closed-form KL checked at construction"),
-            Some(ys) => {
-                let s: f64 = ys
-                    .iter()
-                    .map(|y| {
-                        self.model.log_likelihood(&self.theta_star, y)
-                            - self.model.log_likelihood(&th, y)
-                    })
-                    .sum();
-                s / ys.len() as f64
+            Some(mc) => {
+                let mut ll = vec![0.0; mc.ll_star.len()];
+                self.model.log_likelihood_rows(&th, &mc.ys, &mut ll);
+                let s: f64 = mc.ll_star.iter().zip(&ll).map(|(a, b)| a - b).sum();
+                s / ll.len() as f64
             }
         }
     }

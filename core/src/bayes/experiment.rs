@@ -21,13 +21,20 @@
 //! let spec: BayesSpec = serde_json::from_str(json_text)?;
 //! let result = bayesrg_core::bayes::experiment::run(&spec, &mut Silent)?;
 //! ```
+//!
+//! # A model given as an instance
+//! A model that no config can name (one written in Python, issue 14; one
+//! built at run time) runs through the same code with [`run_with_model`]: the
+//! spec is then a `BayesSpec<ModelGiven>`, read without a `model` field, and
+//! the model is passed beside it. [`run`] is `run_with_model(spec,
+//! spec.model, …)`.
 
 use super::dynamics::{self, FlowRecord};
 use super::energy::Energy;
 use super::grid::{Axis, GridPosterior, Scale};
 use super::particles::ParticlePosterior;
 use super::prior::{Factor, Prior};
-use super::{Posterior, check_increasing, observables, update};
+use super::{Posterior, check_increasing, check_model_and_fisher, observables, update};
 use crate::budget;
 use crate::check::Check;
 use crate::error::{Error, Field, Result, require, show};
@@ -67,11 +74,15 @@ fn default_kl_samples() -> usize {
 
 /// What a dynamical-Bayes run computes: the content of a `bayesrg bayes`
 /// config file (docs/bayes.md).
+///
+/// `M` holds the model: by default the config's `[model]` table (a
+/// typetag-deserialised `Box<dyn Model>`); [`ModelGiven`](super::ModelGiven) for a spec whose
+/// model is passed to [`run_with_model`] as an instance.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BayesSpec {
-    /// The model (`type = "…"` and its settings).
-    pub model: Box<dyn Model>,
+pub struct BayesSpec<M = Box<dyn Model>> {
+    /// The model (`type = "…"` and its settings), or [`ModelGiven`](super::ModelGiven).
+    pub model: M,
     /// The truth θ* (every parameter of the model).
     pub theta_star: Vec<f64>,
     /// Names of the parameters the posterior lives on (default: all); the
@@ -124,9 +135,16 @@ impl BayesSpec {
     /// The values that need the model evaluated (θ* in the support, the
     /// prior's mass near it, the grid's coverage) are checked by [`run`].
     pub fn validate(&self) -> Result<()> {
-        let model = self.model.as_ref();
+        self.validate_for(self.model.as_ref())
+    }
+}
+
+impl<M> BayesSpec<M> {
+    /// [`BayesSpec::validate`] for the model `model` (whatever `self.model`
+    /// holds is not read).
+    pub fn validate_for(&self, model: &dyn Model) -> Result<()> {
         let dim = model.dim();
-        require::has_parameters("model", type_name(model), dim)?;
+        check_model_and_fisher(model, self.fisher_samples)?;
         require::len(
             "theta_star",
             self.theta_star.len(),
@@ -182,7 +200,6 @@ impl BayesSpec {
                 "must be < 1 (it is a probability mass)",
             ));
         }
-        require::at_least("fisher_samples", self.fisher_samples, 100)?;
         require::at_least("kl_samples", self.kl_samples, 1)?;
         // What the run asks of the machine: the grid posterior (coordinates,
         // log-weights, energies; a copy per save point and for the data),
@@ -203,10 +220,6 @@ impl BayesSpec {
         let obs = model.obs_dim() as f64;
         budget::check_memory("n_data", self.n_data as f64 * obs * 8.0)?;
         budget::check_work("n_data", self.n_data as f64 * cells)?;
-        budget::check_memory(
-            "fisher_samples",
-            self.fisher_samples as f64 * dim as f64 * 16.0,
-        )?;
         budget::check_memory("kl_samples", self.kl_samples as f64 * obs * 8.0)?;
         budget::check_work("kl_samples", self.kl_samples as f64 * cells)?;
         Ok(())
@@ -214,10 +227,7 @@ impl BayesSpec {
 
     /// The options of the Monte Carlo Fisher fallback of this run.
     pub fn fisher_options(&self) -> FisherOptions {
-        FisherOptions {
-            samples: self.fisher_samples,
-            seed: self.seed.child("fisher"),
-        }
+        super::fisher_options(self.fisher_samples, self.seed)
     }
 }
 
@@ -452,8 +462,8 @@ fn rows(m: &DMatrix<f64>) -> Vec<Vec<f64>> {
 /// largest density in θ (not in the grid coordinates), refined within two
 /// cells; a posterior whose density has no interior maximum (a prior infinite
 /// at an end, small T) has no MAP: NaN, with the reason in the notes.
-fn map_path(
-    spec: &BayesSpec,
+fn map_path<M>(
+    spec: &BayesSpec<M>,
     g0: &GridPosterior,
     k_grid: &[f64],
     prior: &Prior,
@@ -513,8 +523,22 @@ fn map_path(
 /// matrix at θ* that is not positive definite, RK4 losing accuracy.
 /// [`Error::Cancelled`] when `obs` asks to stop.
 pub fn run(spec: &BayesSpec, obs: &mut dyn Observer) -> Result<BayesResult> {
-    spec.validate()?;
-    let model = spec.model.as_ref();
+    run_with_model(spec, spec.model.as_ref(), obs)
+}
+
+/// [`run`] for the model instance `model`: the same computation, the same
+/// bits for the same model and seed. `spec.model` is not read (a
+/// `BayesSpec<ModelGiven>` has none); everything else of `spec` is used as
+/// [`run`] uses it. A model written in Python (issue 14) comes this way.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_with_model<M>(
+    spec: &BayesSpec<M>,
+    model: &dyn Model,
+    obs: &mut dyn Observer,
+) -> Result<BayesResult> {
+    spec.validate_for(model)?;
     model.check_params(&spec.theta_star).map_err(|e| {
         Error::domain(
             "theta_star",

@@ -22,9 +22,14 @@
 //! ([`crate::rng::Seed::child`]); [`STREAMS`] lists the labels. Each draws
 //! the same numbers at every τ (common random numbers), so observables are
 //! smooth functions of τ.
+//!
+//! # A model given as an instance
+//! [`run_with_model`] runs a `FlowSpec<ModelGiven>` (read without a `model`
+//! field) on a model passed beside it (one written in Python, issue 14);
+//! [`run`] is `run_with_model(spec, spec.model, …)`.
 
 use super::backward::{self, MuPath};
-use super::{check_increasing, observables};
+use super::{check_increasing, check_model_and_fisher, observables};
 use crate::budget;
 use crate::check::Check;
 use crate::error::{Error, Field, Result, require, show};
@@ -108,11 +113,14 @@ impl YGrid {
 
 /// What a DB-RG flow computes: the content of a `bayesrg flow` config file
 /// (docs/bayes.md).
+///
+/// `M` holds the model: by default the config's `[model]` table; [`ModelGiven`](super::ModelGiven)
+/// for a spec whose model is passed to [`run_with_model`] as an instance.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FlowSpec {
-    /// The model.
-    pub model: Box<dyn Model>,
+pub struct FlowSpec<M = Box<dyn Model>> {
+    /// The model, or [`ModelGiven`](super::ModelGiven).
+    pub model: M,
     /// μ_τ: one parameter vector (fixed) or knots `[[τ, [θ…]], …]`.
     pub mu: MuPath,
     /// The increasing grid of τ > 0.
@@ -150,9 +158,16 @@ impl FlowSpec {
     /// field. What needs the model evaluated (μ in the parameter space, a
     /// forward map for `data_space`) is checked by [`run`].
     pub fn validate(&self) -> Result<()> {
-        let model = self.model.as_ref();
+        self.validate_for(self.model.as_ref())
+    }
+}
+
+impl<M> FlowSpec<M> {
+    /// [`FlowSpec::validate`] for the model `model` (whatever `self.model`
+    /// holds is not read).
+    pub fn validate_for(&self, model: &dyn Model) -> Result<()> {
         let d = model.dim();
-        require::has_parameters("model", type_name(model), d)?;
+        check_model_and_fisher(model, self.fisher_samples)?;
         check_increasing("tau", &self.tau)?;
         if self.tau[0] <= 0.0 {
             return Err(Error::domain(
@@ -174,7 +189,6 @@ impl FlowSpec {
             ));
         }
         require::at_least("samples", self.samples, 100)?;
-        require::at_least("fisher_samples", self.fisher_samples, 100)?;
         require::at_least("energy_samples", self.energy_samples, 100)?;
         require::at_least("moment_samples", self.moment_samples, 100)?;
         let n_tau = self.tau.len() as f64;
@@ -182,7 +196,6 @@ impl FlowSpec {
         let (d, m) = (d as f64, model.obs_dim() as f64);
         // θ draws per τ (kept for the predictive), the base draws.
         budget::check_memory("samples", 3.0 * samples * d * 8.0)?;
-        budget::check_memory("fisher_samples", self.fisher_samples as f64 * d * 16.0)?;
         if let Some(g) = &self.y_grid {
             require::finite("y_grid.lo", g.lo)?;
             require::finite("y_grid.hi", g.hi)?;
@@ -224,10 +237,7 @@ impl FlowSpec {
 
     /// The options of the Monte Carlo Fisher fallback of this flow.
     pub fn fisher_options(&self) -> FisherOptions {
-        FisherOptions {
-            samples: self.fisher_samples,
-            seed: self.seed.child("fisher"),
-        }
+        super::fisher_options(self.fisher_samples, self.seed)
     }
 }
 
@@ -305,8 +315,22 @@ pub struct FlowResult {
 /// grid nor `data_space`). Failed (exit 1): every draw of π_τ outside the
 /// parameter space. [`Error::Cancelled`] when `obs` asks to stop.
 pub fn run(spec: &FlowSpec, obs: &mut dyn Observer) -> Result<FlowResult> {
-    spec.validate()?;
-    let model = spec.model.as_ref();
+    run_with_model(spec, spec.model.as_ref(), obs)
+}
+
+/// [`run`] for the model instance `model`: the same computation, the same
+/// bits for the same model and seed. `spec.model` is not read (a
+/// `FlowSpec<ModelGiven>` has none). A model written in Python (issue 14)
+/// comes this way.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_with_model<M>(
+    spec: &FlowSpec<M>,
+    model: &dyn Model,
+    obs: &mut dyn Observer,
+) -> Result<FlowResult> {
+    spec.validate_for(model)?;
     spec.mu.validate(model).map_err(|e| match e {
         Error::Param(p) => Error::domain("mu", "(the path given)", p.to_string()),
         other => other,
@@ -385,10 +409,7 @@ pub fn run(spec: &FlowSpec, obs: &mut dyn Observer) -> Result<FlowResult> {
         let (thetas, rejected) = backward::sample_thetas(model, &mu, tau, &fi, &z)?;
         let (mut kl, mut entropy) = (f64::NAN, f64::NAN);
         if let Some((yv, w)) = &ys {
-            let p: Vec<f64> = yv
-                .iter()
-                .map(|y| backward::predictive_density(model, &thetas, &[*y]))
-                .collect();
+            let p = backward::predictive_densities(model, &thetas, yv);
             let mass: f64 = p.iter().zip(w).map(|(a, b)| a * b).sum();
             if (mass - 1.0).abs() > 1e-3 {
                 return Err(Error::domain(

@@ -70,6 +70,66 @@ pub fn log_sum_exp(x: &[f64]) -> f64 {
     m + x.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
 }
 
+/// The `model` of a runner's spec whose model is passed as an instance
+/// ([`experiment::run_with_model`], [`flow::run_with_model`]): the spec is
+/// read without a `model` field (or with `model = null`), and serialises
+/// without one's settings (as `null`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ModelGiven;
+
+impl serde::Serialize for ModelGiven {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_none()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ModelGiven {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ModelGiven;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("no model (the model is passed as an instance beside the spec)")
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<ModelGiven, E> {
+                Ok(ModelGiven)
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<ModelGiven, E> {
+                Ok(ModelGiven)
+            }
+        }
+        // `deserialize_option`: serde reads a missing field as `none`.
+        d.deserialize_option(V)
+    }
+}
+
+/// The checks every runner's spec makes of its model and of its Monte Carlo
+/// Fisher fallback: the model has parameters, `fisher_samples` is at least
+/// 100 and its draws (d scores of 16 bytes each) fit in memory.
+pub(crate) fn check_model_and_fisher(
+    model: &dyn crate::model::Model,
+    fisher_samples: usize,
+) -> crate::Result<()> {
+    use crate::error::require;
+    let d = model.dim();
+    require::has_parameters("model", crate::model::type_name(model), d)?;
+    require::at_least("fisher_samples", fisher_samples, 100)?;
+    crate::budget::check_memory("fisher_samples", fisher_samples as f64 * d as f64 * 16.0)
+}
+
+/// The Monte Carlo Fisher fallback of a run: `samples` draws from the run
+/// seed's child `"fisher"` (both runners' [`experiment::STREAMS`],
+/// [`flow::STREAMS`]).
+pub(crate) fn fisher_options(
+    samples: usize,
+    seed: crate::rng::Seed,
+) -> crate::fisher::FisherOptions {
+    crate::fisher::FisherOptions {
+        samples,
+        seed: seed.child("fisher"),
+    }
+}
+
 /// Checks that a grid of times (T or τ) is finite and strictly increasing; the
 /// error names the setting and the first offending entry.
 pub fn check_increasing(name: &str, grid: &[f64]) -> crate::Result<()> {
