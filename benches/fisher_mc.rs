@@ -104,7 +104,12 @@ fn bench(c: &mut Criterion) {
     let (m, rates) = soe();
     bench_model(c, "fisher_mc_sum_of_exponentials_d10", &m, &rates);
     let fd = NoHessian { inner: m };
-    bench_model(c, "fisher_mc_sum_of_exponentials_d10_score_differences", &fd, &rates);
+    bench_model(
+        c,
+        "fisher_mc_sum_of_exponentials_d10_score_differences",
+        &fd,
+        &rates,
+    );
 }
 
 criterion_group! {

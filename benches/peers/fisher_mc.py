@@ -147,12 +147,17 @@ def main():
     ap.add_argument("--profile", default="bench",
                     help="cargo profile of the bayesrg side (bench = release; dev = opt-level 2, "
                          "dependencies at 3, debug assertions on)")
+    ap.add_argument("--bench-exe", help="a built fisher_mc bench binary to run instead of cargo bench")
     a = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores; load average before: {os.getloadavg()}")
     print(f"NumPy {np.__version__}, Python {sys.version.split()[0]}")
     cargo = ["cargo", "bench", "--quiet", "--profile", a.profile, "--bench", "fisher_mc"]
-    print(f"bayesrg side: cargo profile `{a.profile}`")
-    subprocess.run(cargo + ["--no-run"], cwd=ROOT, check=True)
+    if a.bench_exe:
+        cargo = [a.bench_exe]
+        print(f"bayesrg side: {a.bench_exe}")
+    else:
+        print(f"bayesrg side: cargo profile `{a.profile}`")
+        subprocess.run(cargo + ["--no-run"], cwd=ROOT, check=True)
     env = dict(os.environ, BAYESRG_FISHER_PEER="1", BAYESRG_FISHER_SAMPLES=str(a.samples),
                BAYESRG_FISHER_REPEATS=str(a.repeats))
     r = subprocess.run(cargo, cwd=ROOT, env=env,

@@ -152,11 +152,26 @@ fn monte_carlo_fisher_allocates_per_chunk_not_per_evaluation() {
     let cases: [(&str, bool, Estimator, usize); 3] = [
         // −E[∇² ln p] as the central-difference Jacobian of the exact score:
         // 2d = 20 score calls per draw.
-        ("neg_hessian, Jacobian of the score", true, fisher::neg_hessian, 2 * D),
+        (
+            "neg_hessian, Jacobian of the score",
+            true,
+            fisher::neg_hessian,
+            2 * D,
+        ),
         // −E[∇² ln p] as second differences of ln p: 1 + 2d + 4·d(d−1)/2 calls.
-        ("neg_hessian, second differences of ln p", false, fisher::neg_hessian, 1 + 2 * D * D),
+        (
+            "neg_hessian, second differences of ln p",
+            false,
+            fisher::neg_hessian,
+            1 + 2 * D * D,
+        ),
         // E[ℓℓᵀ] with the score by central differences of ln p: 2d calls.
-        ("score_outer, differences of ln p", false, fisher::score_outer, 2 * D),
+        (
+            "score_outer, differences of ln p",
+            false,
+            fisher::score_outer,
+            2 * D,
+        ),
     ];
     for (name, exact_score, est, per_draw) in cases {
         let m = IsoNormal {
