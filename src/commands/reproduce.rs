@@ -223,7 +223,7 @@ pub fn run_stages(all: &[Stage], opts: &Options) -> Result<(Vec<StageReport>, Pa
         if opts.quick { "quick" } else { "full" },
         reports.len()
     );
-    out.write_text("index.html", &render_html(&root, &reports, &meta))?;
+    out.write_text("index.html", &render_html(root, &reports, &meta))?;
     let timings: serde_json::Map<String, serde_json::Value> = reports
         .iter()
         .map(|r| (r.name.clone(), serde_json::json!(r.seconds)))
