@@ -65,7 +65,7 @@ struct Manifest {
     version: String,
     files: Vec<String>,
     /// Size and CRC-32 of every file (not folder) in `files`, as written,
-    /// except [`TIMINGS_FILE`].
+    /// except every [`TIMINGS_FILE`] (at any depth).
     #[serde(default)]
     stamps: BTreeMap<String, Stamp>,
 }
@@ -193,11 +193,15 @@ impl OutDir {
         let mut files = Vec::new();
         list_files(&self.staging, Path::new(""), &mut files)?;
         files.sort();
-        // Not the run times: they differ between runs by design, and a stamp
-        // would make the manifest differ too (tests/determinism.rs).
+        // Not the run times, at any depth (the `sde` runs inside a
+        // `reproduce` report write their own): they differ between runs by
+        // design, and a stamp would make the manifest differ too
+        // (tests/determinism.rs).
         let stamps = files
             .iter()
-            .filter(|f| !f.ends_with('/') && f.as_str() != TIMINGS_FILE)
+            .filter(|f| {
+                !f.ends_with('/') && Path::new(f).file_name() != Some(TIMINGS_FILE.as_ref())
+            })
             .filter_map(|f| stamp(&self.staging.join(f)).map(|s| (f.clone(), s)))
             .collect();
         let manifest = Manifest {

@@ -190,6 +190,10 @@ fn prune_results_do_not_depend_on_the_thread_count() {
 
 /// `reproduce` (issue 11 §5): the report's files, page and summary included,
 /// are byte-identical at 1, 2 and 4 threads; stage times go to timings.json.
+/// Three stages, which run side by side and each run their examples side by
+/// side (issue 13 item 6); the `sde` stage's runner waits on a helper thread
+/// that feeds the rayon pool, which deadlocked at 1 thread when the examples
+/// were rayon tasks.
 #[test]
 fn reproduce_results_do_not_depend_on_the_thread_count() {
     let dir = tmp("reproduce");
@@ -204,6 +208,8 @@ fn reproduce_results_do_not_depend_on_the_thread_count() {
                 "--quiet",
                 "--only",
                 "fisher",
+                "sde",
+                "geometry",
                 "--out",
                 &out,
             ],

@@ -159,55 +159,53 @@ pub fn run_stages(all: &[Stage], opts: &Options) -> Result<(Vec<StageReport>, Pa
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    let mut reports = Vec::with_capacity(chosen.len());
-    for stage in chosen {
-        bar.set_message(stage.name);
-        let dir = root.join(stage.name);
-        std::fs::create_dir_all(&dir)?;
-        let ctx = StageCtx {
-            dir: dir.clone(),
-            quick: opts.quick,
-            quiet: true,
-        };
-        let t0 = Instant::now();
-        // A panic inside a stage is a bug, but it must not take the report down
-        // with it: record it as the stage's error.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (stage.run)(&ctx)));
-        let (summaries, error) = match result {
-            Ok(Ok(s)) => (s, None),
-            Ok(Err(e)) => (vec![], Some(format!("{e:#}"))),
-            Err(p) => {
-                let msg = p
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "panic".into());
-                (vec![], Some(format!("panicked: {msg}")))
-            }
-        };
-        let (figures, files) = collect_files(&root, &dir);
-        let rep = StageReport {
-            name: stage.name.into(),
-            title: stage.title.into(),
-            description: stage.description.into(),
-            summaries,
-            error,
-            seconds: t0.elapsed().as_secs_f64(),
-            files,
-            figures,
-        };
-        if !opts.quiet {
-            let (p, t) = rep.counts();
-            bar.println(format!(
-                "[{}] {} — {p}/{t} checks passed in {:.1} s",
-                rep.name,
-                if rep.pass() { "pass" } else { "FAIL" },
-                rep.seconds
-            ));
-        }
-        reports.push(rep);
-        bar.inc(1);
-    }
+    bar.set_message("stages run side by side");
+    // The stages run side by side, one scoped OS thread each (not rayon
+    // tasks: see `stages::in_order`); their Monte Carlo work shares the one
+    // rayon pool. Every computation is seeded and thread-count independent
+    // (`bayesrg_core::rng`), so the results are the bits of a sequential run;
+    // the reports keep the stage order. A stage's `seconds` is its own wall
+    // time, shared with the stages running beside it.
+    let (bar, root) = (&bar, &root);
+    let reports: Vec<StageReport> = std::thread::scope(|s| {
+        let handles: Vec<_> = chosen
+            .iter()
+            .map(|&stage| {
+                s.spawn(move || {
+                    let rep = run_stage(stage, root, opts.quick);
+                    if !opts.quiet {
+                        let (p, t) = rep.counts();
+                        bar.println(format!(
+                            "[{}] {} — {p}/{t} checks passed in {:.1} s",
+                            rep.name,
+                            if rep.pass() { "pass" } else { "FAIL" },
+                            rep.seconds
+                        ));
+                    }
+                    bar.inc(1);
+                    rep
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .zip(&chosen)
+            .map(|(h, stage)| {
+                // `run_stage` catches the stage's panics; a panic here is in
+                // the reporting itself.
+                h.join().unwrap_or_else(|_| StageReport {
+                    name: stage.name.into(),
+                    title: stage.title.into(),
+                    description: stage.description.into(),
+                    summaries: vec![],
+                    error: Some("panicked while reporting".into()),
+                    seconds: 0.0,
+                    files: vec![],
+                    figures: vec![],
+                })
+            })
+            .collect()
+    });
     bar.finish_and_clear();
     let pass = reports.iter().all(StageReport::pass);
     let version = env!("CARGO_PKG_VERSION");
@@ -225,7 +223,7 @@ pub fn run_stages(all: &[Stage], opts: &Options) -> Result<(Vec<StageReport>, Pa
         if opts.quick { "quick" } else { "full" },
         reports.len()
     );
-    out.write_text("index.html", &render_html(&root, &reports, &meta))?;
+    out.write_text("index.html", &render_html(root, &reports, &meta))?;
     let timings: serde_json::Map<String, serde_json::Value> = reports
         .iter()
         .map(|r| (r.name.clone(), serde_json::json!(r.seconds)))
@@ -233,6 +231,49 @@ pub fn run_stages(all: &[Stage], opts: &Options) -> Result<(Vec<StageReport>, Pa
     out.write_json(crate::output::TIMINGS_FILE, &timings)?;
     let dir = out.commit()?;
     Ok((reports, dir))
+}
+
+/// Runs one stage into its folder `root/<name>` and reports it; an error or a
+/// panic of the stage becomes the report's error.
+fn run_stage(stage: &Stage, root: &std::path::Path, quick: bool) -> StageReport {
+    let dir = root.join(stage.name);
+    let t0 = Instant::now();
+    let result = std::fs::create_dir_all(&dir)
+        .map_err(anyhow::Error::from)
+        .map(|()| {
+            let ctx = StageCtx {
+                dir: dir.clone(),
+                quick,
+                quiet: true,
+            };
+            // A panic inside a stage is a bug, but it must not take the report
+            // down with it: record it as the stage's error.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (stage.run)(&ctx)))
+        });
+    let (summaries, error) = match result {
+        Err(e) => (vec![], Some(format!("{e:#}"))),
+        Ok(Ok(Ok(s))) => (s, None),
+        Ok(Ok(Err(e))) => (vec![], Some(format!("{e:#}"))),
+        Ok(Err(p)) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "panic".into());
+            (vec![], Some(format!("panicked: {msg}")))
+        }
+    };
+    let (figures, files) = collect_files(root, &dir);
+    StageReport {
+        name: stage.name.into(),
+        title: stage.title.into(),
+        description: stage.description.into(),
+        summaries,
+        error,
+        seconds: t0.elapsed().as_secs_f64(),
+        files,
+        figures,
+    }
 }
 
 #[cfg(test)]

@@ -62,40 +62,40 @@ const FLOW: &[(&str, &str)] = &[
 /// only the one-dimensional `bayes` examples and every flow.
 pub fn dynamical_bayes(ctx: &StageCtx) -> Result<Vec<Summary>> {
     crate::ensure_linked();
-    let mut out = Vec::new();
-    for (name, text) in BAYES {
-        if ctx.quick
-            && matches!(
-                *name,
-                "normal_2d" | "linear_gaussian" | "sum_of_exponentials"
-            )
-        {
-            continue;
-        }
-        let origin = format!("examples/bayes/{name}.toml");
-        let spec: crate::commands::bayes::BayesSpec = crate::config::parse_toml(text, &origin)?;
-        out.push(
+    // Every bayes example, then every flow, side by side ([`super::in_order`]).
+    let jobs: Vec<(bool, &str, &str)> = BAYES
+        .iter()
+        .filter(|(name, _)| {
+            !(ctx.quick
+                && matches!(
+                    *name,
+                    "normal_2d" | "linear_gaussian" | "sum_of_exponentials"
+                ))
+        })
+        .map(|(n, t)| (true, *n, *t))
+        .chain(FLOW.iter().map(|(n, t)| (false, *n, *t)))
+        .collect();
+    super::in_order(&jobs, |&(is_bayes, name, text)| {
+        if is_bayes {
+            let origin = format!("examples/bayes/{name}.toml");
+            let spec: crate::commands::bayes::BayesSpec = crate::config::parse_toml(text, &origin)?;
             crate::commands::bayes::run(
                 &spec,
                 Some(&origin),
                 Some(&ctx.dir.join(format!("bayes-{name}"))),
                 false,
             )
-            .with_context(|| origin.clone())?,
-        );
-    }
-    for (name, text) in FLOW {
-        let origin = format!("examples/flow/{name}.toml");
-        let spec: crate::commands::flow::FlowSpec = crate::config::parse_toml(text, &origin)?;
-        out.push(
+            .with_context(|| origin.clone())
+        } else {
+            let origin = format!("examples/flow/{name}.toml");
+            let spec: crate::commands::flow::FlowSpec = crate::config::parse_toml(text, &origin)?;
             crate::commands::flow::run(
                 &spec,
                 Some(&origin),
                 Some(&ctx.dir.join(format!("flow-{name}"))),
                 false,
             )
-            .with_context(|| origin.clone())?,
-        );
-    }
-    Ok(out)
+            .with_context(|| origin.clone())
+        }
+    })
 }

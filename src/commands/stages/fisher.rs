@@ -13,9 +13,9 @@ pub fn fisher(ctx: &StageCtx) -> Result<Vec<Summary>> {
         samples: if ctx.quick { 20_000 } else { 100_000 },
         ..Settings::default()
     };
-    let mut out = vec![];
-    let mut series = vec![];
-    for entry in registry::models().map_err(|e| anyhow!(e))? {
+    // Every model side by side ([`super::in_order`]), in registry order.
+    let entries = registry::models().map_err(|e| anyhow!(e))?;
+    let runs = super::in_order(&entries, |entry| {
         let model = (entry.example)();
         let theta = (entry.example_theta)();
         let report = validate(model.as_ref(), &theta, &settings)
@@ -25,7 +25,7 @@ pub fn fisher(ctx: &StageCtx) -> Result<Vec<Summary>> {
                 .join(format!("{}.json", entry.tag.replace('/', "_"))),
             serde_json::to_string_pretty(&report)?,
         )?;
-        if let Some(kl) = &report.kl_expansion {
+        let series = report.kl_expansion.as_ref().map(|kl| {
             // The worst direction's |ratio − 1| against ε: it must fall like O(ε).
             let pts: Vec<(f64, f64)> = kl
                 .epsilons
@@ -40,14 +40,21 @@ pub fn fisher(ctx: &StageCtx) -> Result<Vec<Summary>> {
                     (e, worst.max(1e-16))
                 })
                 .collect();
-            series.push(Series::line(entry.tag, pts));
-        }
-        out.push(Summary::new(
+            Series::line(entry.tag, pts)
+        });
+        let summary = Summary::new(
             "fisher",
             Some(format!("{} at {}", entry.tag, theta_label(&theta))),
             report.checks.clone(),
             serde_json::json!({ "model": entry.tag, "theta": theta }),
-        ));
+        );
+        Ok((summary, series))
+    })?;
+    let mut out = vec![];
+    let mut series = vec![];
+    for (summary, s) in runs {
+        out.push(summary);
+        series.extend(s);
     }
     if !series.is_empty() {
         line_chart(

@@ -76,20 +76,25 @@ const SPECTRUM: &[(&str, &str)] = &[
 /// lattice free field's information shells against Wilson's momentum shells.
 /// Each example writes its folder `geodesic-<name>` or `spectrum-<name>`.
 pub fn geometry(ctx: &StageCtx) -> Result<Vec<Summary>> {
-    let mut out = vec![];
-    for (name, text) in GEODESIC {
-        let origin = format!("examples/geodesic/{name}.toml");
-        let cfg: geodesic::GeodesicConfig = parse_toml(text, &origin)?;
-        let dir = ctx.dir.join(format!("geodesic-{name}"));
-        out.push(geodesic::run(&cfg, Some(origin), Some(&dir))?);
-    }
-    for (name, text) in SPECTRUM {
-        let origin = format!("examples/spectrum/{name}.toml");
-        let cfg: spectrum::SpectrumConfig = parse_toml(text, &origin)?;
-        let dir = ctx.dir.join(format!("spectrum-{name}"));
-        out.push(spectrum::run(&cfg, Some(origin), Some(&dir))?);
-    }
-    Ok(out)
+    // Geodesics and spectra side by side ([`super::in_order`]), in this order.
+    let jobs: Vec<(bool, &str, &str)> = GEODESIC
+        .iter()
+        .map(|(n, t)| (true, *n, *t))
+        .chain(SPECTRUM.iter().map(|(n, t)| (false, *n, *t)))
+        .collect();
+    super::in_order(&jobs, |&(is_geodesic, name, text)| {
+        if is_geodesic {
+            let origin = format!("examples/geodesic/{name}.toml");
+            let cfg: geodesic::GeodesicConfig = parse_toml(text, &origin)?;
+            let dir = ctx.dir.join(format!("geodesic-{name}"));
+            geodesic::run(&cfg, Some(origin), Some(&dir))
+        } else {
+            let origin = format!("examples/spectrum/{name}.toml");
+            let cfg: spectrum::SpectrumConfig = parse_toml(text, &origin)?;
+            let dir = ctx.dir.join(format!("spectrum-{name}"));
+            spectrum::run(&cfg, Some(origin), Some(&dir))
+        }
+    })
 }
 
 #[cfg(test)]

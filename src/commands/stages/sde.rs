@@ -29,17 +29,16 @@ const SDE: &[(&str, &str)] = &[
 /// Stage `sde`: [`crate::commands::sde::run`] on every example config, each
 /// into its own folder of the stage folder; the ensembles are checked against
 /// the heat kernel N(γ_τ, τK⁻¹) (eq. 43) or the exact Ornstein–Uhlenbeck law.
-/// With `quick`, a quarter of the paths.
+/// With `quick`, a quarter of the paths. The examples run side by side
+/// ([`super::in_order`]).
 pub fn sde(ctx: &StageCtx) -> Result<Vec<Summary>> {
-    SDE.iter()
-        .map(|(name, text)| {
-            let origin = format!("examples/sde/{name}.toml");
-            let mut cfg: crate::commands::sde::SdeSpec = crate::config::parse_toml(text, &origin)?;
-            if ctx.quick {
-                cfg.paths = (cfg.paths / 4).max(2000);
-            }
-            crate::commands::sde::run(&cfg, Some(origin.clone()), Some(&ctx.dir.join(name)), true)
-                .with_context(|| origin)
-        })
-        .collect()
+    super::in_order(SDE, |(name, text)| {
+        let origin = format!("examples/sde/{name}.toml");
+        let mut cfg: crate::commands::sde::SdeSpec = crate::config::parse_toml(text, &origin)?;
+        if ctx.quick {
+            cfg.paths = (cfg.paths / 4).max(2000);
+        }
+        crate::commands::sde::run(&cfg, Some(origin.clone()), Some(&ctx.dir.join(name)), true)
+            .with_context(|| origin)
+    })
 }
