@@ -538,123 +538,6 @@ pub fn image_grid(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nothing_finite_names_the_chart_and_the_axis() {
-        // Issue 11 §6: "nothing finite to plot" named no field.
-        let p = std::env::temp_dir().join(format!("brg-nan-{}.png", std::process::id()));
-        let axes = Axes {
-            title: "widths".into(),
-            x_label: "tau".into(),
-            y_label: "width".into(),
-            log_y: true,
-            ..Default::default()
-        };
-        let e = line_chart(
-            &p,
-            &axes,
-            &[Series::line("w", vec![(1.0, f64::NAN), (2.0, -1.0)])],
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            e.contains("widths") && e.contains("`width`") && e.contains("log axis"),
-            "{e}"
-        );
-        // A subnormal never reaches a log axis: it is left out of the range.
-        let (lo, _) = range([5e-324, 1e-3, 1.0].into_iter(), true, &p, "t", "x").unwrap();
-        assert!(lo >= 1e-3 / 1.2 * 0.999, "{lo}");
-        assert!(!p.exists());
-    }
-
-    #[test]
-    fn ticks_are_compact() {
-        assert_eq!(tick(1e-7), "1e-7");
-        assert_eq!(tick(2.5e6), "2.5e6");
-        assert_eq!(tick(0.125), "0.125");
-        assert_eq!(tick(12.0), "12");
-        assert_eq!(tick(0.0), "0");
-        assert_eq!(tick(-4.56789), "-4.568");
-    }
-
-    #[test]
-    fn log_axes_get_several_labels_at_any_span() {
-        // The Figure 2 loss axis (0.07 … 0.3) used to carry one label, 0.1:
-        // now linear steps of 0.05.
-        let near = |a: &[f64], b: &[f64]| {
-            a.len() == b.len()
-                && a.iter()
-                    .zip(b)
-                    .all(|(x, y)| (x - y).abs() <= 1e-12 * y.abs())
-        };
-        assert!(near(&log_ticks(0.07, 0.3), &[0.1, 0.15, 0.2, 0.25]));
-        assert!(near(
-            &log_ticks(0.5, 400.0),
-            &[0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0]
-        ));
-        assert!(near(&log_ticks(0.5, 2e3), &[1.0, 10.0, 100.0, 1000.0]));
-        for (lo, hi) in [
-            (0.07, 0.3),
-            (1.01, 1.45),
-            (3e-5, 2e-2),
-            (1e-30, 1e30),
-            (0.5, 2e3),
-        ] {
-            let t = log_ticks(lo, hi);
-            assert!(t.len() >= 3 && t.len() <= 16, "[{lo}, {hi}]: {t:?}");
-            assert!(t.iter().all(|v| *v >= lo && *v <= hi));
-            assert!(t.windows(2).all(|w| w[0] < w[1]));
-        }
-        assert!(log_ticks(1.0, 0.5).is_empty());
-    }
-
-    #[test]
-    fn density_bins_integrate_to_one() {
-        let v: Vec<f64> = (0..1000).map(|i| (i as f64 * 0.37).sin()).collect();
-        let b = density_bins(&v, 20);
-        let w = b[1].0 - b[0].0;
-        let total: f64 = b.iter().map(|x| x.1 * w).sum();
-        assert!((total - 1.0).abs() < 1e-12);
-    }
-
-    #[test]
-    fn writes_png() {
-        let dir = std::env::temp_dir().join(format!("brg-plot-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("a.png");
-        let s = Series::line(
-            "x²",
-            (0..50).map(|i| (i as f64, (i * i) as f64 + 1.0)).collect(),
-        );
-        line_chart(
-            &p,
-            &Axes {
-                title: "t".into(),
-                log_y: true,
-                ..Default::default()
-            },
-            &[s],
-        )
-        .unwrap();
-        let bytes = std::fs::read(&p).unwrap();
-        assert_eq!(&bytes[1..4], b"PNG");
-        let svg = std::fs::read_to_string(dir.join("a.svg")).unwrap();
-        assert!(svg.starts_with("<svg") && svg.contains("x²"));
-        let h = dir.join("h.png");
-        histogram(&h, &Axes::default(), &[0.1, 0.2, 0.2, 0.5], 4, &[]).unwrap();
-        let g = dir.join("g.png");
-        let rows = vec![("a".to_string(), vec![vec![0.5; 4], vec![1.0; 4]])];
-        image_grid(&g, "t", &rows, 2).unwrap();
-        assert_eq!(&std::fs::read(&g).unwrap()[1..4], b"PNG");
-        let bad = vec![("a".to_string(), vec![vec![0.5; 3]])];
-        assert!(image_grid(&g, "t", &bad, 2).is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-}
-
 /// The colour of `t` in [0, 1] on a white → blue → dark-violet scale (a
 /// monotone lightness ramp, readable in grey print).
 fn heat_color(t: f64) -> RGBColor {
@@ -798,4 +681,121 @@ where
     }))
     .map_err(|e| anyhow!("{e}"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_finite_names_the_chart_and_the_axis() {
+        // Issue 11 §6: "nothing finite to plot" named no field.
+        let p = std::env::temp_dir().join(format!("brg-nan-{}.png", std::process::id()));
+        let axes = Axes {
+            title: "widths".into(),
+            x_label: "tau".into(),
+            y_label: "width".into(),
+            log_y: true,
+            ..Default::default()
+        };
+        let e = line_chart(
+            &p,
+            &axes,
+            &[Series::line("w", vec![(1.0, f64::NAN), (2.0, -1.0)])],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("widths") && e.contains("`width`") && e.contains("log axis"),
+            "{e}"
+        );
+        // A subnormal never reaches a log axis: it is left out of the range.
+        let (lo, _) = range([5e-324, 1e-3, 1.0].into_iter(), true, &p, "t", "x").unwrap();
+        assert!(lo >= 1e-3 / 1.2 * 0.999, "{lo}");
+        assert!(!p.exists());
+    }
+
+    #[test]
+    fn ticks_are_compact() {
+        assert_eq!(tick(1e-7), "1e-7");
+        assert_eq!(tick(2.5e6), "2.5e6");
+        assert_eq!(tick(0.125), "0.125");
+        assert_eq!(tick(12.0), "12");
+        assert_eq!(tick(0.0), "0");
+        assert_eq!(tick(-4.56789), "-4.568");
+    }
+
+    #[test]
+    fn log_axes_get_several_labels_at_any_span() {
+        // The Figure 2 loss axis (0.07 … 0.3) used to carry one label, 0.1:
+        // now linear steps of 0.05.
+        let near = |a: &[f64], b: &[f64]| {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(x, y)| (x - y).abs() <= 1e-12 * y.abs())
+        };
+        assert!(near(&log_ticks(0.07, 0.3), &[0.1, 0.15, 0.2, 0.25]));
+        assert!(near(
+            &log_ticks(0.5, 400.0),
+            &[0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0]
+        ));
+        assert!(near(&log_ticks(0.5, 2e3), &[1.0, 10.0, 100.0, 1000.0]));
+        for (lo, hi) in [
+            (0.07, 0.3),
+            (1.01, 1.45),
+            (3e-5, 2e-2),
+            (1e-30, 1e30),
+            (0.5, 2e3),
+        ] {
+            let t = log_ticks(lo, hi);
+            assert!(t.len() >= 3 && t.len() <= 16, "[{lo}, {hi}]: {t:?}");
+            assert!(t.iter().all(|v| *v >= lo && *v <= hi));
+            assert!(t.windows(2).all(|w| w[0] < w[1]));
+        }
+        assert!(log_ticks(1.0, 0.5).is_empty());
+    }
+
+    #[test]
+    fn density_bins_integrate_to_one() {
+        let v: Vec<f64> = (0..1000).map(|i| (i as f64 * 0.37).sin()).collect();
+        let b = density_bins(&v, 20);
+        let w = b[1].0 - b[0].0;
+        let total: f64 = b.iter().map(|x| x.1 * w).sum();
+        assert!((total - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn writes_png() {
+        let dir = std::env::temp_dir().join(format!("brg-plot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("a.png");
+        let s = Series::line(
+            "x²",
+            (0..50).map(|i| (i as f64, (i * i) as f64 + 1.0)).collect(),
+        );
+        line_chart(
+            &p,
+            &Axes {
+                title: "t".into(),
+                log_y: true,
+                ..Default::default()
+            },
+            &[s],
+        )
+        .unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG");
+        let svg = std::fs::read_to_string(dir.join("a.svg")).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("x²"));
+        let h = dir.join("h.png");
+        histogram(&h, &Axes::default(), &[0.1, 0.2, 0.2, 0.5], 4, &[]).unwrap();
+        let g = dir.join("g.png");
+        let rows = vec![("a".to_string(), vec![vec![0.5; 4], vec![1.0; 4]])];
+        image_grid(&g, "t", &rows, 2).unwrap();
+        assert_eq!(&std::fs::read(&g).unwrap()[1..4], b"PNG");
+        let bad = vec![("a".to_string(), vec![vec![0.5; 3]])];
+        assert!(image_grid(&g, "t", &bad, 2).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
