@@ -59,7 +59,7 @@ const RATE: f64 = 2.0;
 const MEAN: f64 = 0.5;
 const SIGMA: f64 = 0.7;
 const DT: f64 = 0.01;
-const PATHS: usize = 20_000;
+const PATHS: usize = 6_000;
 
 fn config(drift: &str, diffusion: &str, stepper: &str) -> String {
     format!(

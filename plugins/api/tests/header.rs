@@ -202,7 +202,7 @@ fn mismatches(c: &BTreeMap<String, String>, rust: &BTreeMap<String, String>) -> 
 fn header_layout_and_constants_match_the_rust_abi() {
     let c = parse(&run_probe(&[]));
     let rust = rust_layout();
-    assert_eq!(c.len(), 36, "the probe printed {c:?}");
+    assert_eq!(c.len(), 49, "the probe printed {c:?}");
     let bad = mismatches(&c, &rust);
     assert!(
         bad.is_empty(),
