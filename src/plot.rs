@@ -538,6 +538,151 @@ pub fn image_grid(
     Ok(())
 }
 
+/// The colour of `t` in [0, 1] on a white → blue → dark-violet scale (a
+/// monotone lightness ramp, readable in grey print).
+fn heat_color(t: f64) -> RGBColor {
+    const STOPS: [(f64, [f64; 3]); 4] = [
+        (0.0, [255.0, 255.0, 255.0]),
+        (0.35, [120.0, 180.0, 230.0]),
+        (0.7, [40.0, 80.0, 180.0]),
+        (1.0, [40.0, 10.0, 70.0]),
+    ];
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let k = STOPS.iter().rposition(|s| s.0 <= t).unwrap_or(0).min(2);
+    let (a, b) = (STOPS[k], STOPS[k + 1]);
+    let u = (t - a.0) / (b.0 - a.0);
+    let c = |i: usize| (a.1[i] + u * (b.1[i] - a.1[i])).round() as u8;
+    RGBColor(c(0), c(1), c(2))
+}
+
+/// Draws a heat map of `z` on the grid of cell centres `x` × `y` (z\[i + nx·j\]
+/// at (x\[i\], y\[j\]), x fastest) with a colour bar labelled `z_label`: PNG at
+/// `path` and SVG beside it. Cells are drawn as rectangles of the grid's
+/// spacing (uniform grids).
+///
+/// # Errors
+/// An empty grid, a `z` of the wrong length, no finite value, or a file that
+/// cannot be written.
+pub fn heat_map(
+    path: &Path,
+    axes: &Axes,
+    x: &[f64],
+    y: &[f64],
+    z: &[f64],
+    z_label: &str,
+) -> Result<()> {
+    init();
+    if x.len() < 2 || y.len() < 2 || z.len() != x.len() * y.len() {
+        return Err(anyhow!(
+            "heat map `{}`: a grid of {} × {} needs {} values, got {}",
+            axes.title,
+            x.len(),
+            y.len(),
+            x.len() * y.len(),
+            z.len()
+        ));
+    }
+    let zmax = z
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(f64::NEG_INFINITY, f64::max);
+    if !zmax.is_finite() {
+        return Err(anyhow!(
+            "heat map `{}`: no finite value to plot",
+            axes.title
+        ));
+    }
+    let png = BitMapBackend::new(path, (760, 640)).into_drawing_area();
+    draw_heat_map(&png, axes, x, y, z, zmax, z_label)?;
+    png.present()
+        .map_err(|e| anyhow!("cannot write `{}`: {e}", path.display()))?;
+    let svg_path = path.with_extension("svg");
+    let svg = SVGBackend::new(&svg_path, (760, 640)).into_drawing_area();
+    draw_heat_map(&svg, axes, x, y, z, zmax, z_label)?;
+    svg.present()
+        .map_err(|e| anyhow!("cannot write `{}`: {e}", svg_path.display()))?;
+    Ok(())
+}
+
+fn draw_heat_map<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    axes: &Axes,
+    x: &[f64],
+    y: &[f64],
+    z: &[f64],
+    zmax: f64,
+    z_label: &str,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+    let (main, bar) = root.split_horizontally(640);
+    let (hx, hy) = (x[1] - x[0], y[1] - y[0]);
+    let xs = (x[0] - hx / 2.0, x[x.len() - 1] + hx / 2.0);
+    let ys = (y[0] - hy / 2.0, y[y.len() - 1] + hy / 2.0);
+    let mut chart = ChartBuilder::on(&main)
+        .caption(&axes.title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(60)
+        .build_cartesian_2d(xs.0..xs.1, ys.0..ys.1)
+        .map_err(|e| anyhow!("{e}"))?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(axes.x_label.as_str())
+        .y_desc(axes.y_label.as_str())
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(|e| anyhow!("{e}"))?;
+    let nx = x.len();
+    chart
+        .draw_series(z.iter().enumerate().map(|(k, &v)| {
+            let (cx, cy) = (x[k % nx], y[k / nx]);
+            Rectangle::new(
+                [
+                    (cx - hx / 2.0, cy - hy / 2.0),
+                    (cx + hx / 2.0, cy + hy / 2.0),
+                ],
+                heat_color(v / zmax).filled(),
+            )
+        }))
+        .map_err(|e| anyhow!("{e}"))?;
+    // The colour bar: 0 … zmax.
+    let mut cb = ChartBuilder::on(&bar)
+        .margin_top(44)
+        .margin_bottom(56)
+        .margin_right(8)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0.0..1.0, 0.0..zmax)
+        .map_err(|e| anyhow!("{e}"))?;
+    cb.configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_desc(z_label)
+        .y_label_formatter(&|v| tick(*v))
+        .label_style(("sans-serif", 12))
+        .draw()
+        .map_err(|e| anyhow!("{e}"))?;
+    cb.draw_series((0..100).map(|i| {
+        let (a, b) = (zmax * i as f64 / 100.0, zmax * (i + 1) as f64 / 100.0);
+        Rectangle::new(
+            [(0.0, a), (1.0, b)],
+            heat_color((i as f64 + 0.5) / 100.0).filled(),
+        )
+    }))
+    .map_err(|e| anyhow!("{e}"))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,8 @@
 //! Runners of the user-facing diffusion commands: the conditional-expectation
 //! semigroup applied to an expression ([`semigroup`], eqs. 22–24), the
 //! reverse-time SDE from a Gaussian mixture ([`reverse`], eq. 26), and a 1-D
-//! Fokker–Planck grid run ([`fokker_planck`], eq. 15). Each spec is the config
+//! Fokker–Planck grid run ([`fokker_planck`], eq. 15) and its 2-D form
+//! ([`fokker_planck_2d`]). Each spec is the config
 //! file of its command; each result is plain data with its checks.
 
 use crate::error::{Error, Field, Result, require, show};
@@ -523,6 +524,257 @@ pub mod fokker_planck {
         }
         Ok(FokkerPlanckResult {
             y: (0..g.n).map(|i| g.center(i)).collect(),
+            mass0,
+            saved,
+            checks,
+        })
+    }
+}
+
+pub mod fokker_planck_2d {
+    //! A 2-D Fokker–Planck grid run (eq. 15, the forward equation of the SDE
+    //! of eqs. 45–46 in the convention of docs/conventions.md):
+    //! ∂_τ p = −∇·(b p) + ½ ∂ₐ∂_b(Dᵃᵇ p), with the drift b(y, τ) given as two
+    //! expressions of (y1, y2, τ), D either a constant symmetric positive
+    //! definite matrix (solved on a whitened grid) or diagonal and
+    //! state-dependent (two expressions of y), and p₀ a Gaussian mixture; the
+    //! walls of the box carry no flux (reflecting). The solver is
+    //! [`crate::fokker_planck::FokkerPlanck2d`].
+    use super::*;
+    use crate::check::Check;
+    use crate::fokker_planck::FokkerPlanck2d;
+    use crate::observe::{Observer, tick};
+    use crate::sde::expr::{Expression, Expressions};
+
+    /// The diffusion D = K⁻¹ of a 2-D run.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(untagged)]
+    pub enum Diffusion2dSpec {
+        /// A constant matrix (2 rows of 2), symmetric positive definite.
+        Matrix(Vec<Vec<f64>>),
+        /// diag(D₁(y), D₂(y)), two expressions of y1, y2 (> 0 in the box).
+        Diagonal(Vec<String>),
+    }
+
+    /// The config of `bayesrg fokker-planck` for a 2-D problem (told apart
+    /// from the 1-D one by `drift` being a list).
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct FokkerPlanck2dSpec {
+        /// The lower corner of the box (y1, y2).
+        pub lo: [f64; 2],
+        /// The upper corner of the box.
+        pub hi: [f64; 2],
+        /// Cells along y1 and y2 (each ≥ 3).
+        pub cells: [usize; 2],
+        /// Save times (increasing, > 0).
+        pub save_at: Vec<f64>,
+        /// The drift (b₁, b₂), expressions of `y1`, `y2` and `tau`.
+        pub drift: Vec<String>,
+        /// The diffusion D = K⁻¹ (the variance rate).
+        pub diffusion: Diffusion2dSpec,
+        /// The start p₀, a Gaussian mixture in two dimensions.
+        pub initial: Vec<ComponentSpec>,
+        /// Only `"reflecting"` (zero flux through the walls), the default.
+        #[serde(default = "reflecting")]
+        pub boundary: String,
+    }
+
+    fn reflecting() -> String {
+        "reflecting".into()
+    }
+
+    /// The grid at one saved time.
+    #[derive(Debug, Clone, Serialize)]
+    pub struct Saved2d {
+        /// τ.
+        pub t: f64,
+        /// Total mass.
+        pub mass: f64,
+        /// Mean (y1, y2) of the grid law.
+        pub mean: [f64; 2],
+        /// Covariance of the grid law (2 rows of 2).
+        pub cov: [[f64; 2]; 2],
+        /// The smallest cell value.
+        pub min: f64,
+        /// The density at the centres of the box's cells, y1 fastest
+        /// (`cells[0]` × `cells[1]` values).
+        pub density: Vec<f64>,
+        /// Accuracy warnings of the advance to this time.
+        pub warnings: Vec<String>,
+    }
+
+    /// What [`run`] returns.
+    #[derive(Debug, Clone, Serialize)]
+    pub struct FokkerPlanck2dResult {
+        /// Centres of the box's cells along y1.
+        pub y1: Vec<f64>,
+        /// Centres along y2.
+        pub y2: Vec<f64>,
+        /// The grid spacing (h₁, h₂) of the box.
+        pub h: [f64; 2],
+        /// The mass at τ = 0.
+        pub mass0: f64,
+        /// One entry per save time.
+        pub saved: Vec<Saved2d>,
+        /// Mass conservation, positivity, no accuracy warning.
+        pub checks: Vec<Check>,
+    }
+
+    impl FokkerPlanck2dSpec {
+        /// Checks every value (D is checked at every face and centre by the
+        /// solver).
+        ///
+        /// # Errors
+        /// Bad input naming the field.
+        pub fn validate(&self) -> Result<()> {
+            require::all_finite("lo", &self.lo)?;
+            require::all_finite("hi", &self.hi)?;
+            for k in 0..2 {
+                if self.hi[k] <= self.lo[k] {
+                    return Err(Error::domain(
+                        Field::key("hi").at(k),
+                        show(self.hi[k]),
+                        format!("must be > lo[{k}] = {}", show(self.lo[k])),
+                    ));
+                }
+                require::at_least(Field::key("cells").at(k), self.cells[k], 3)?;
+            }
+            crate::budget::check_memory(
+                "cells",
+                self.cells[0] as f64 * self.cells[1] as f64 * 8.0 * 16.0,
+            )?;
+            require::save_times("save_at", &self.save_at)?;
+            require::len(
+                "drift",
+                self.drift.len(),
+                2,
+                "expressions, one per coordinate",
+            )?;
+            Expressions::parse(&Field::key("drift"), &self.drift, 2)?;
+            match &self.diffusion {
+                Diffusion2dSpec::Matrix(m) => {
+                    let d = square(Field::key("diffusion"), m, 2)?;
+                    if d.clone().cholesky().is_none() || (d[(0, 1)] - d[(1, 0)]).abs() > 0.0 {
+                        return Err(Error::domain(
+                            "diffusion",
+                            format!("{m:?}"),
+                            "must be symmetric positive definite",
+                        ));
+                    }
+                }
+                Diffusion2dSpec::Diagonal(e) => {
+                    require::len("diffusion", e.len(), 2, "expressions, D₁₁ and D₂₂")?;
+                    Expressions::parse(&Field::key("diffusion"), e, 2)?;
+                }
+            }
+            if self.boundary != "reflecting" {
+                return Err(Error::domain(
+                    "boundary",
+                    format!("\"{}\"", self.boundary),
+                    "must be \"reflecting\" (zero flux through the walls; the only one the \
+                     grid has)",
+                ));
+            }
+            mixture(&Field::key("initial"), &self.initial, 2)?;
+            Ok(())
+        }
+    }
+
+    /// Advances the grid to each save time.
+    ///
+    /// # Errors
+    /// Bad input (a D that is not > 0 somewhere in the box, a start that
+    /// reaches the walls); [`Error::Failed`] from the solver.
+    pub fn run(spec: &FokkerPlanck2dSpec, obs: &mut dyn Observer) -> Result<FokkerPlanck2dResult> {
+        spec.validate()?;
+        let b = Expressions::parse(&Field::key("drift"), &spec.drift, 2)?;
+        let p0 = mixture(&Field::key("initial"), &spec.initial, 2)?;
+        let drift = move |y: [f64; 2], t: f64| [b.0[0].eval(&y, t), b.0[1].eval(&y, t)];
+        let pdf = |y: [f64; 2]| p0.pdf(&y);
+        let rename = |e: Error| match e {
+            Error::Setting { name, reason } => Error::domain(
+                if name == "p0" { "initial" } else { "diffusion" },
+                name,
+                reason,
+            ),
+            other => other,
+        };
+        let mut fp = match &spec.diffusion {
+            Diffusion2dSpec::Matrix(m) => {
+                let d = square(Field::key("diffusion"), m, 2)?;
+                FokkerPlanck2d::new(spec.lo, spec.hi, spec.cells, drift, &d, pdf)
+            }
+            Diffusion2dSpec::Diagonal(e) => {
+                let ex: Vec<Expression> = Expressions::parse(&Field::key("diffusion"), e, 2)?.0;
+                FokkerPlanck2d::diagonal(
+                    spec.lo,
+                    spec.hi,
+                    spec.cells,
+                    drift,
+                    move |y| [ex[0].eval(&y, 0.0), ex[1].eval(&y, 0.0)],
+                    pdf,
+                )
+            }
+        }
+        .map_err(rename)?;
+        let h = [
+            (spec.hi[0] - spec.lo[0]) / spec.cells[0] as f64,
+            (spec.hi[1] - spec.lo[1]) / spec.cells[1] as f64,
+        ];
+        let y1: Vec<f64> = (0..spec.cells[0])
+            .map(|i| spec.lo[0] + (i as f64 + 0.5) * h[0])
+            .collect();
+        let y2: Vec<f64> = (0..spec.cells[1])
+            .map(|j| spec.lo[1] + (j as f64 + 0.5) * h[1])
+            .collect();
+        let mass0 = fp.mass();
+        obs.phase("fokker-planck", Some(spec.save_at.len() as u64));
+        let mut saved = Vec::new();
+        let mut checks = Vec::new();
+        for (k, &t) in spec.save_at.iter().enumerate() {
+            let adv = fp.advance_to(t)?;
+            let warnings = adv.warnings();
+            checks.push(Check::at_most(
+                format!("τ = {t}: |mass(τ) − mass(0)|"),
+                (fp.mass() - mass0).abs(),
+                1e-12 * mass0.max(1.0),
+                "zero-flux finite volumes conserve mass exactly",
+            ));
+            checks.push(Check::at_least(
+                format!("τ = {t}: smallest cell value"),
+                fp.min(),
+                0.0,
+                "positivity (SSP-RK2 under the forward-Euler limit)",
+            ));
+            checks.push(Check::at_most(
+                format!("τ = {t}: accuracy warnings (Péclet > 1, mass at the walls)"),
+                warnings.len() as f64,
+                0.0,
+                "the solver's own diagnostics",
+            ));
+            let (m, c) = fp.moments();
+            let mut density = Vec::with_capacity(y1.len() * y2.len());
+            for &b in &y2 {
+                for &a in &y1 {
+                    density.push(fp.density_at([a, b]));
+                }
+            }
+            saved.push(Saved2d {
+                t,
+                mass: fp.mass(),
+                mean: [m[0], m[1]],
+                cov: [[c[(0, 0)], c[(0, 1)]], [c[(1, 0)], c[(1, 1)]]],
+                min: fp.min(),
+                density,
+                warnings,
+            });
+            tick(obs, k as u64 + 1)?;
+        }
+        Ok(FokkerPlanck2dResult {
+            y1,
+            y2,
+            h,
             mass0,
             saved,
             checks,

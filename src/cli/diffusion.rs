@@ -7,7 +7,7 @@
 
 use super::Status;
 use anyhow::Result;
-use bayesrg::core::diffusion_runs::{fokker_planck, reverse, semigroup};
+use bayesrg::core::diffusion_runs::{fokker_planck, fokker_planck_2d, reverse, semigroup};
 use bayesrg::core::observe::Silent;
 use serde::de::DeserializeOwned;
 use std::fmt::Write as _;
@@ -57,9 +57,82 @@ fn verdict(checks: &[bayesrg::core::check::Check], json: bool) -> Status {
     Status::from_ok(pass)
 }
 
+/// Whether a fokker-planck config is a 2-D problem: its `drift` is a list
+/// (of two expressions). An unreadable file goes the 1-D way, whose loader
+/// reports it.
+fn is_2d(path: &Path) -> bool {
+    crate::config::load::<serde_json::Value>(path)
+        .ok()
+        .is_some_and(|v| v.get("drift").is_some_and(serde_json::Value::is_array))
+}
+
+/// Removes the densities (they are in density.csv) from a 2-D result.
+fn strip_density(v: &mut serde_json::Value) {
+    if let Some(saved) = v.get_mut("saved").and_then(|s| s.as_array_mut()) {
+        for s in saved {
+            if let Some(m) = s.as_object_mut() {
+                m.remove("density");
+            }
+        }
+    }
+}
+
 pub fn run(which: Which, a: Args) -> Result<Status> {
     let staged = |inputs: &[&Path]| crate::output::stage(a.out.as_deref(), inputs);
     match which {
+        Which::FokkerPlanck if is_2d(&a.config) => {
+            let spec: fokker_planck_2d::FokkerPlanck2dSpec =
+                load(&a.config, |s: &fokker_planck_2d::FokkerPlanck2dSpec| {
+                    s.validate()
+                })?;
+            let dir = staged(&[a.config.as_path()])?;
+            let r = fokker_planck_2d::run(&spec, &mut Silent)?;
+            if let Some(dir) = dir {
+                // Long format: one row per saved time and grid point.
+                let mut csv = String::from("tau,y1,y2,density\n");
+                for s in &r.saved {
+                    for (k, p) in s.density.iter().enumerate() {
+                        let (i, j) = (k % r.y1.len(), k / r.y1.len());
+                        writeln!(csv, "{},{},{},{p}", s.t, r.y1[i], r.y2[j])?;
+                    }
+                }
+                dir.write_text("density.csv", &csv)?;
+                for (k, s) in r.saved.iter().enumerate() {
+                    let axes = crate::plot::Axes {
+                        title: format!("Fokker–Planck density p(y, τ) at τ = {}", s.t),
+                        x_label: "y1 (state, units of y)".into(),
+                        y_label: "y2 (state, units of y)".into(),
+                        log_x: false,
+                        log_y: false,
+                    };
+                    crate::plot::heat_map(
+                        &dir.path(&format!("density_{k}.png")),
+                        &axes,
+                        &r.y1,
+                        &r.y2,
+                        &s.density,
+                        "density p (1 / units of y²)",
+                    )?;
+                }
+                let mut summary = serde_json::to_value(&r)?;
+                strip_density(&mut summary);
+                dir.write_json("result.json", &summary)?;
+                dir.commit()?;
+            }
+            if a.json {
+                let mut v = serde_json::to_value(&r)?;
+                strip_density(&mut v);
+                println!("{v}");
+            } else {
+                for s in &r.saved {
+                    println!(
+                        "τ = {}: mass {:.15} mean {:?} covariance {:?}",
+                        s.t, s.mass, s.mean, s.cov
+                    );
+                }
+            }
+            Ok(verdict(&r.checks, a.json))
+        }
         Which::FokkerPlanck => {
             let spec: fokker_planck::FokkerPlanckSpec =
                 load(&a.config, |s: &fokker_planck::FokkerPlanckSpec| {

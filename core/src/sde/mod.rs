@@ -18,6 +18,7 @@
 //!   and a shared, refinable [`BrownianPath`](brownian::BrownianPath) for strong-order tests.
 //! - [`ensemble`]: many paths in parallel with per-chunk seeded streams, saved only
 //!   at requested times (memory ∝ paths × saved times).
+//! - [`external`]: drift and diffusion from a run-time plugin ([`external::SdeTerms`]).
 //! - [`ou`]: the exact Gaussian transition of linear SDEs (Ornstein–Uhlenbeck and
 //!   the heat kernel), by Van Loan's matrix exponential and the Lyapunov equation.
 //! - [`gaussian_law`]: tests of a sample against a Gaussian law (Hotelling T²,
@@ -45,6 +46,7 @@
 pub mod brownian;
 pub mod ensemble;
 pub mod expr;
+pub mod external;
 pub mod gaussian_law;
 pub mod ou;
 pub mod runner;

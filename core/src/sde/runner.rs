@@ -13,6 +13,7 @@ use crate::gaussian::Gaussian;
 use crate::observe::{Observer, tick};
 use crate::sde::ensemble::{Ensemble, EnsembleConfig, simulate};
 use crate::sde::expr::{ExprDiagonalNoise, ExprDrift, ExprGeneralNoise, Expressions};
+use crate::sde::external::{External, ExternalDrift, ExternalNoise};
 use crate::sde::gaussian_law::{self, LawCheck};
 use crate::sde::ou;
 use crate::sde::spec::{DiffusionSpec, DriftSpec, SdeSpec, square};
@@ -150,7 +151,9 @@ pub fn k_inverse(spec: &SdeSpec) -> Result<Option<DMatrix<f64>>> {
             }
             pf.k_inv * *scale
         }
-        DiffusionSpec::Diagonal { .. } | DiffusionSpec::Matrix { .. } => return Ok(None),
+        DiffusionSpec::Diagonal { .. }
+        | DiffusionSpec::Matrix { .. }
+        | DiffusionSpec::Plugin { .. } => return Ok(None),
     }))
 }
 
@@ -166,6 +169,8 @@ pub struct Built {
     velocity: Option<Vec<f64>>,
     /// Whether the law is the heat kernel (zero or constant drift).
     heat: bool,
+    /// The plugin terms in the problem, whose first failed call the run reports.
+    pub external: Vec<Arc<External>>,
 }
 
 impl Built {
@@ -208,6 +213,7 @@ pub fn build(spec: &SdeSpec) -> Result<Built> {
     let d = spec.dim();
     let k_inv = k_inverse(spec)?;
     let at = Field::key("drift");
+    let mut external = Vec::new();
     let centre = |c: &Option<Vec<f64>>| {
         c.as_ref()
             .map_or(DVector::zeros(d), |v| DVector::from_column_slice(v))
@@ -243,9 +249,19 @@ pub fn build(spec: &SdeSpec) -> Result<Built> {
             Arc::new(ExprDrift(Expressions::parse(&at.then("b"), b, d)?)),
             None,
         ),
+        DriftSpec::Plugin { terms } => {
+            let e = External::new(terms.0.clone());
+            external.push(e.clone());
+            (Arc::new(ExternalDrift(e)), None)
+        }
     };
     let at = Field::key("diffusion");
     let diffusion = match (&spec.diffusion, &k_inv) {
+        (DiffusionSpec::Plugin { terms }, _) => {
+            let e = External::new(terms.0.clone());
+            external.push(e.clone());
+            Diffusion::Diagonal(Arc::new(ExternalNoise(e)))
+        }
         (DiffusionSpec::Diagonal { sigma }, _) => Diffusion::Diagonal(Arc::new(
             ExprDiagonalNoise::new(Expressions::parse(&at.then("sigma"), sigma, d)?)?,
         )),
@@ -270,6 +286,7 @@ pub fn build(spec: &SdeSpec) -> Result<Built> {
         linear,
         velocity,
         heat,
+        external,
     })
 }
 
@@ -374,6 +391,11 @@ pub fn run(spec: &SdeSpec, obs: &mut dyn Observer) -> Result<SdeResult> {
     );
     obs.phase("paths", Some(spec.paths as u64));
     let ens = simulate_observed(&built.problem, stepper.as_ref(), &cfg, obs)?;
+    // A plugin's failed call names the plugin, the function and τ; it comes
+    // before the non-finite states it caused.
+    for e in &built.external {
+        e.check()?;
+    }
     check_finite(&ens)?;
     // `alpha` is the family-wise level of the run: Bonferroni over its 3
     // checks per saved time with a law.

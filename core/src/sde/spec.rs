@@ -13,6 +13,7 @@ use crate::error::{Error, Field, Result, require, show};
 use crate::model::Model;
 use crate::rng::Seed;
 use crate::sde::expr::Expressions;
+use crate::sde::external::{TermFunction, TermsRef};
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
@@ -107,6 +108,12 @@ pub enum DriftSpec {
         /// One expression per coordinate.
         b: Vec<String>,
     },
+    /// aᵢ(y, τ) from a run-time plugin's SDE terms (ABI 1.1, eqs. 45–46):
+    /// `terms = { type = "my-sde/ou", …parameters }`.
+    Plugin {
+        /// The terms (`type = "plugin-name/terms-name"` plus their parameters).
+        terms: TermsRef,
+    },
 }
 
 /// The diffusion, by `type`.
@@ -154,6 +161,31 @@ pub enum DiffusionSpec {
         /// σ row by row.
         sigma: Vec<Vec<String>>,
     },
+    /// State-dependent diagonal noise bᵢ(y, τ) dWᵢ (Itô) from a run-time
+    /// plugin's SDE terms; Milstein uses the plugin's `diffusion_derivative`
+    /// ∂bᵢ/∂yᵢ, or central differences of bᵢ without one.
+    Plugin {
+        /// The terms (`type = "plugin-name/terms-name"` plus their parameters).
+        terms: TermsRef,
+    },
+}
+
+/// Checks that plugin terms at `at` have dimension d and provide `f`.
+fn check_terms(at: Field, terms: &TermsRef, d: usize, f: TermFunction) -> Result<()> {
+    require::len(
+        at.clone(),
+        terms.0.dim(),
+        d,
+        "the length of y0 (the dimension the plugin's terms declare)",
+    )?;
+    if !terms.0.provides(f) {
+        return Err(Error::domain(
+            at,
+            terms.0.label(),
+            format!("gives no `{}` function", f.name()),
+        ));
+    }
+    Ok(())
 }
 
 /// `rows` as a d × d matrix; the field `at` names it in errors.
@@ -309,6 +341,9 @@ impl SdeSpec {
                 )?;
                 Expressions::parse(&at.then("b"), b, d).map(|_| ())
             }
+            DriftSpec::Plugin { terms } => {
+                check_terms(at.then("terms"), terms, d, TermFunction::Drift)
+            }
         }
     }
 
@@ -395,6 +430,11 @@ impl SdeSpec {
                 }
                 Ok(m)
             }
+            DiffusionSpec::Plugin { terms } => {
+                let f = at.then("terms");
+                check_terms(f, terms, d, TermFunction::Diffusion)?;
+                Ok(d)
+            }
         }
     }
 
@@ -402,7 +442,7 @@ impl SdeSpec {
     pub fn noise_kind(&self) -> crate::sde::NoiseKind {
         use crate::sde::NoiseKind;
         match self.diffusion {
-            DiffusionSpec::Diagonal { .. } => NoiseKind::Diagonal,
+            DiffusionSpec::Diagonal { .. } | DiffusionSpec::Plugin { .. } => NoiseKind::Diagonal,
             DiffusionSpec::Matrix { .. } => NoiseKind::General,
             _ => NoiseKind::Additive,
         }
@@ -411,6 +451,9 @@ impl SdeSpec {
     /// Whether the drift is linear in y and constant in τ (the exact Gaussian
     /// law exists when the noise is additive too).
     pub fn drift_is_linear(&self) -> bool {
-        !matches!(self.drift, DriftSpec::Expression { .. })
+        !matches!(
+            self.drift,
+            DriftSpec::Expression { .. } | DriftSpec::Plugin { .. }
+        )
     }
 }

@@ -42,7 +42,7 @@ extern "C" {
 /* "BRGPLUG1" as a little-endian 64-bit integer. */
 #define BRG_MAGIC UINT64_C(0x3147554C50475242)
 #define BRG_ABI_MAJOR 1u
-#define BRG_ABI_MINOR 0u
+#define BRG_ABI_MINOR 1u
 
 #define BRG_OK 0
 #define BRG_ERROR 1
@@ -110,6 +110,12 @@ typedef brg_status (*brg_kl_fn)(const void *inst, const double *theta1,
                                 const double *theta2, size_t d, double *out,
                                 char *err, size_t err_cap);
 
+/* ABI 1.1: an SDE term at state y (length d) and time tau, d values into out:
+   the drift a_i(y, tau), the diagonal diffusion b_i(y, tau) or db_i/dy_i. */
+typedef brg_status (*brg_sde_term_fn)(const void *inst, const double *y, size_t d,
+                                      double tau, double *out,
+                                      char *err, size_t err_cap);
+
 typedef struct brg_model_entry {
     const char *tag;            /* "plugin-name/model-name" */
     const char *summary;        /* one line */
@@ -140,14 +146,40 @@ typedef struct brg_plugin_header {
     const char *version;
     size_t n_models;
     const brg_model_entry *models;
+    /* ABI 1.1 (zero in a plugin without SDE terms): */
+    size_t sde_entry_size;           /* sizeof(brg_sde_entry) */
+    size_t n_sde_terms;
+    const struct brg_sde_entry *sde_terms;
 } brg_plugin_header;
+
+/* ABI 1.1: SDE terms dY = a(Y, tau) dtau + b(Y, tau) dW, diagonal noise (Ito),
+   named in a `bayesrg sde` config as drift.terms / diffusion.terms. */
+typedef struct brg_sde_entry {
+    const char *tag;            /* "plugin-name/terms-name" */
+    const char *summary;        /* one line */
+    const char *example_params; /* JSON accepted by create, e.g. "{}" */
+    brg_create_fn create;
+    brg_destroy_fn destroy;
+    brg_size_fn dim;            /* the state dimension d */
+    brg_sde_term_fn drift;                /* may be NULL */
+    brg_sde_term_fn diffusion;            /* may be NULL */
+    brg_sde_term_fn diffusion_derivative; /* may be NULL (Milstein needs it) */
+} brg_sde_entry;
 
 /* Fills a header; use as: BRG_EXPORT const brg_plugin_header BAYESRG_PLUGIN_HEADER =
    BRG_HEADER("my-plugin", "0.1.0", my_models); */
 #define BRG_HEADER(name, version, models)                                     \
     {BRG_MAGIC, BRG_ABI_MAJOR, BRG_ABI_MINOR, (uint32_t)sizeof(brg_plugin_header), \
      (uint32_t)sizeof(brg_model_entry), BRG_TARGET, (name), (version),         \
-     sizeof(models) / sizeof((models)[0]), (models)}
+     sizeof(models) / sizeof((models)[0]), (models), 0, 0, NULL}
+
+/* A header of a plugin with SDE terms only (no models):
+   BRG_EXPORT const brg_plugin_header BAYESRG_PLUGIN_HEADER =
+   BRG_SDE_HEADER("my-sde", "0.1.0", my_terms); */
+#define BRG_SDE_HEADER(name, version, terms)                                  \
+    {BRG_MAGIC, BRG_ABI_MAJOR, BRG_ABI_MINOR, (uint32_t)sizeof(brg_plugin_header), \
+     (uint32_t)sizeof(brg_model_entry), BRG_TARGET, (name), (version), 0, NULL, \
+     sizeof(brg_sde_entry), sizeof(terms) / sizeof((terms)[0]), (terms)}
 
 /* Copies msg into a host buffer, NUL-terminated and truncated to fit. */
 static inline void brg_write_message(char *buf, size_t cap, const char *msg) {

@@ -16,6 +16,15 @@
 //!
 //! Only then are the name, version and model table read.
 //!
+//! # SDE terms (ABI 1.1)
+//! ABI 1.1 appends three fields to [`PluginHeader`]: `sde_entry_size`,
+//! `n_sde_terms` and `sde_terms`, a table of [`SdeEntry`]: the drift a(y, τ)
+//! and diagonal diffusion b(y, τ) of an SDE dY = a dτ + b ∘ dW (Itô,
+//! component-wise; eqs. 45–46 of the paper), and optionally ∂bᵢ/∂yᵢ for the
+//! Milstein scheme. A 1.0 plugin's header ends before them ([`HEADER_SIZE_1_0`]):
+//! the host reads them only from a header at least [`HEADER_SIZE_1_1`] bytes
+//! long, and treats a zero count as "no SDE terms".
+//!
 //! # Versioning rules
 //! - The **major** version changes for anything that breaks an existing reader:
 //!   removing, reordering or retyping a field, changing a function signature or
@@ -61,7 +70,7 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"BRGPLUG1");
 /// The ABI major version this crate speaks. Host and plugin must agree on it.
 pub const ABI_MAJOR: u32 = 1;
 /// The ABI minor version this crate speaks (see the versioning rules).
-pub const ABI_MINOR: u32 = 0;
+pub const ABI_MINOR: u32 = 1;
 /// The name of the one exported symbol: a static [`PluginHeader`].
 pub const HEADER_SYMBOL: &str = "BAYESRG_PLUGIN_HEADER";
 
@@ -165,6 +174,19 @@ pub type KlFn = unsafe extern "C" fn(
     err_cap: usize,
 ) -> Status;
 
+/// Writes an SDE term at state y (length d) and time τ into `out` (length d):
+/// the drift aᵢ(y, τ), the diagonal diffusion bᵢ(y, τ), or its derivative
+/// ∂bᵢ/∂yᵢ(y, τ). Every value must be finite.
+pub type SdeTermFn = unsafe extern "C" fn(
+    inst: *const c_void,
+    y: *const f64,
+    d: usize,
+    tau: f64,
+    out: *mut f64,
+    err: *mut c_char,
+    err_cap: usize,
+) -> Status;
+
 /// The names of the functions of a [`ModelEntry`], in table order: the words
 /// the host uses when it names a function in a message.
 pub const ENTRY_FUNCTIONS: [&str; 11] = [
@@ -205,7 +227,53 @@ pub struct PluginHeader {
     pub n_models: usize,
     /// The model table.
     pub models: *const ModelEntry,
+    /// ABI 1.1: `size_of::<SdeEntry>()` as the plugin was compiled (the stride
+    /// of `sde_terms`); 0 when the plugin has no SDE terms.
+    pub sde_entry_size: usize,
+    /// ABI 1.1: the number of entries in `sde_terms` (0: none).
+    pub n_sde_terms: usize,
+    /// ABI 1.1: the SDE-term table (null when `n_sde_terms` is 0).
+    pub sde_terms: *const SdeEntry,
 }
+
+/// The size of an ABI 1.0 [`PluginHeader`] (it ends at `models`): the least a
+/// host accepts.
+pub const HEADER_SIZE_1_0: usize = std::mem::offset_of!(PluginHeader, sde_entry_size);
+/// The size of an ABI 1.1 [`PluginHeader`]: a header this long carries the
+/// SDE-term fields.
+pub const HEADER_SIZE_1_1: usize = std::mem::size_of::<PluginHeader>();
+
+/// One set of SDE terms of a plugin (ABI 1.1): dY = a(Y, τ) dτ + b(Y, τ) ∘ dW
+/// with diagonal noise (Itô; eqs. 45–46), Y of length d = `dim`. `drift`,
+/// `diffusion` and `diffusion_derivative` may each be null (absent); a config
+/// names the terms as `type = "plugin-name/terms-name"` under `drift.terms`
+/// or `diffusion.terms` of `bayesrg sde`, which refuses an absent function it
+/// needs. Instances are made by `create` from JSON parameters and released by
+/// `destroy`, as for models.
+#[repr(C)]
+pub struct SdeEntry {
+    /// The namespaced tag `plugin-name/terms-name`, NUL-terminated.
+    pub tag: *const c_char,
+    /// One line saying what the SDE is, NUL-terminated.
+    pub summary: *const c_char,
+    /// JSON parameters that `create` accepts, NUL-terminated.
+    pub example_params: *const c_char,
+    /// Creates an instance from JSON parameters (required).
+    pub create: Option<CreateFn>,
+    /// Releases an instance (required).
+    pub destroy: Option<DestroyFn>,
+    /// The dimension d of the state (required).
+    pub dim: Option<SizeFn>,
+    /// The drift a(y, τ), d values.
+    pub drift: Option<SdeTermFn>,
+    /// The diagonal diffusion b(y, τ), d values.
+    pub diffusion: Option<SdeTermFn>,
+    /// ∂bᵢ/∂yᵢ(y, τ), d values (only Milstein needs it).
+    pub diffusion_derivative: Option<SdeTermFn>,
+}
+
+// SAFETY: entries are immutable statics of pointers to static data and functions.
+unsafe impl Sync for SdeEntry {}
 
 // SAFETY: the header and everything it points to are immutable statics.
 unsafe impl Sync for PluginHeader {}

@@ -356,6 +356,9 @@ impl PluginHeader {
             version: version.as_ptr(),
             n_models: models.len(),
             models: models.as_ptr(),
+            sde_entry_size: 0,
+            n_sde_terms: 0,
+            sde_terms: std::ptr::null(),
         }
     }
 }

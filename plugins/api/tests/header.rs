@@ -4,7 +4,7 @@
 //! constant, the target string, draws of the `brg_rng_*` generator and the
 //! answers of `brg_json_number`; each is compared with the Rust side.
 
-use bayesrg_plugin_api::{self as api, ModelEntry, PluginHeader, Rng};
+use bayesrg_plugin_api::{self as api, ModelEntry, PluginHeader, Rng, SdeEntry};
 use std::collections::BTreeMap;
 use std::mem::{offset_of, size_of};
 use std::path::{Path, PathBuf};
@@ -40,6 +40,13 @@ int main(int argc, char **argv) {
     F(brg_plugin_header, model_entry_size); F(brg_plugin_header, target);
     F(brg_plugin_header, name); F(brg_plugin_header, version);
     F(brg_plugin_header, n_models); F(brg_plugin_header, models);
+    F(brg_plugin_header, sde_entry_size); F(brg_plugin_header, n_sde_terms);
+    F(brg_plugin_header, sde_terms);
+    printf("sizeof.brg_sde_entry %zu\n", sizeof(brg_sde_entry));
+    F(brg_sde_entry, tag); F(brg_sde_entry, summary); F(brg_sde_entry, example_params);
+    F(brg_sde_entry, create); F(brg_sde_entry, destroy); F(brg_sde_entry, dim);
+    F(brg_sde_entry, drift); F(brg_sde_entry, diffusion);
+    F(brg_sde_entry, diffusion_derivative);
     printf("sizeof.brg_model_entry %zu\n", sizeof(brg_model_entry));
     F(brg_model_entry, tag); F(brg_model_entry, summary);
     F(brg_model_entry, example_params); F(brg_model_entry, example_theta);
@@ -118,7 +125,24 @@ fn rust_layout() -> BTreeMap<String, String> {
         name,
         version,
         n_models,
-        models
+        models,
+        sde_entry_size,
+        n_sde_terms,
+        sde_terms
+    );
+    put("sizeof.brg_sde_entry", size_of::<SdeEntry>().to_string());
+    off!(
+        "brg_sde_entry",
+        SdeEntry,
+        tag,
+        summary,
+        example_params,
+        create,
+        destroy,
+        dim,
+        drift,
+        diffusion,
+        diffusion_derivative
     );
     put(
         "sizeof.brg_model_entry",
@@ -178,7 +202,7 @@ fn mismatches(c: &BTreeMap<String, String>, rust: &BTreeMap<String, String>) -> 
 fn header_layout_and_constants_match_the_rust_abi() {
     let c = parse(&run_probe(&[]));
     let rust = rust_layout();
-    assert_eq!(c.len(), 36, "the probe printed {c:?}");
+    assert_eq!(c.len(), 49, "the probe printed {c:?}");
     let bad = mismatches(&c, &rust);
     assert!(
         bad.is_empty(),

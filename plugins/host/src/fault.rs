@@ -49,11 +49,17 @@ pub enum Function {
     Fisher,
     /// `kl`.
     Kl,
+    /// `drift` of an SDE-term entry (ABI 1.1).
+    Drift,
+    /// `diffusion` of an SDE-term entry (ABI 1.1).
+    Diffusion,
+    /// `diffusion_derivative` of an SDE-term entry (ABI 1.1).
+    DiffusionDerivative,
 }
 
 impl Function {
     /// Every function, in code order.
-    pub const ALL: [Function; 13] = [
+    pub const ALL: [Function; 16] = [
         Function::Load,
         Function::Header,
         Function::Create,
@@ -67,9 +73,12 @@ impl Function {
         Function::Score,
         Function::Fisher,
         Function::Kl,
+        Function::Drift,
+        Function::Diffusion,
+        Function::DiffusionDerivative,
     ];
 
-    /// The small integer the supervisor's breadcrumb stores (1 ..= 13).
+    /// The small integer the supervisor's breadcrumb stores (1 ..= 16).
     pub fn code(self) -> u8 {
         self as u8
     }
@@ -86,6 +95,9 @@ impl Function {
         match self {
             Function::Load => "load",
             Function::Header => "header",
+            Function::Drift => "drift",
+            Function::Diffusion => "diffusion",
+            Function::DiffusionDerivative => "diffusion_derivative",
             f => F[usize::from(f.code()) - usize::from(Function::Create.code())],
         }
     }
@@ -257,7 +269,8 @@ mod tests {
             assert_eq!(Function::from_code(f.code()), Some(f));
         }
         assert_eq!(Function::from_code(0), None);
-        assert_eq!(Function::from_code(14), None);
+        assert_eq!(Function::from_code(17), None);
+        assert_eq!(Function::DiffusionDerivative.name(), "diffusion_derivative");
         assert_eq!(Function::Create.name(), "create");
         assert_eq!(Function::Kl.name(), "kl");
         assert_eq!(Function::LogLikelihood.name(), "log_likelihood");

@@ -24,6 +24,7 @@
 use crate::error::{LoadError, LoadErrorKind, PluginError};
 use crate::fault::{FaultPolicy, FaultSink, Function, PluginFault, Site};
 use crate::model::PluginModel;
+use crate::sde::{PluginSdeTerms, PluginSdeType, read_sde_table};
 use crate::supervisor;
 use bayesrg_core::registry;
 use bayesrg_plugin_api as api;
@@ -127,6 +128,7 @@ impl PluginModelType {
 pub struct PluginHost {
     plugins: Vec<Arc<PluginInfo>>,
     models: BTreeMap<String, Arc<PluginModelType>>,
+    sde: BTreeMap<String, Arc<PluginSdeType>>,
     faults: Arc<FaultSink>,
 }
 
@@ -158,6 +160,7 @@ impl PluginHost {
         PluginHost {
             plugins: Vec::new(),
             models: BTreeMap::new(),
+            sde: BTreeMap::new(),
             faults: Arc::new(FaultSink::new(policy)),
         }
     }
@@ -212,6 +215,7 @@ impl PluginHost {
     pub fn install(&self) {
         let snapshot = Arc::new(Catalog {
             models: self.models.clone(),
+            sde: self.sde.clone(),
         });
         *INSTALLED.write().unwrap_or_else(|e| e.into_inner()) = Some(snapshot);
     }
@@ -261,7 +265,7 @@ impl PluginHost {
         .map_err(|e| err(LoadErrorKind::NotALibrary(e.to_string())))?;
         // Never unload (see the ABI rules).
         let lib: &'static libloading::Library = Box::leak(Box::new(lib));
-        let (info, entries) = {
+        let (info, entries, sde_entries) = {
             let _in = supervisor::enter(lib_id, Function::Header);
             read_header(lib, &abs).map_err(err)?
         };
@@ -273,6 +277,32 @@ impl PluginHost {
                     other_path: other.plugin.path.clone(),
                 }));
             }
+        }
+        for (tag, _) in &sde_entries {
+            if let Some(other) = self.sde.get(tag) {
+                return Err(err(LoadErrorKind::Collision {
+                    tag: tag.clone(),
+                    other: other.plugin.name.clone(),
+                    other_path: other.plugin.path.clone(),
+                }));
+            }
+        }
+        for (tag, e) in sde_entries {
+            let site = Arc::new(Site {
+                library: abs.clone(),
+                plugin: Some(info.name.clone()),
+                model: Some(tag.clone()),
+            });
+            let t = PluginSdeType {
+                tag: tag.clone(),
+                summary: e.summary,
+                example_params: e.example_params,
+                plugin: info.clone(),
+                site_id: supervisor::register_site(&site),
+                site,
+                vt: e.vt,
+            };
+            self.sde.insert(tag, Arc::new(t));
         }
         for (tag, e) in entries {
             let site = Arc::new(Site {
@@ -302,6 +332,7 @@ impl PluginHost {
 #[derive(Debug, Default)]
 pub struct Catalog {
     models: BTreeMap<String, Arc<PluginModelType>>,
+    sde: BTreeMap<String, Arc<PluginSdeType>>,
 }
 
 impl Catalog {
@@ -313,6 +344,28 @@ impl Catalog {
     /// Creates an instance (see [`PluginHost::create`]).
     pub fn create(&self, tag: &str, params: serde_json::Value) -> Result<PluginModel, PluginError> {
         create_from(&self.models, tag, params)
+    }
+
+    /// Every set of SDE terms (ABI 1.1), sorted by tag.
+    pub fn sde_types(&self) -> Vec<Arc<PluginSdeType>> {
+        self.sde.values().cloned().collect()
+    }
+
+    /// Creates an instance of the SDE terms `tag` from JSON parameters.
+    ///
+    /// # Errors
+    /// [`PluginError::UnknownType`] for a tag no loaded plugin provides; a
+    /// fault of `create` or `dim`.
+    pub fn create_sde(
+        &self,
+        tag: &str,
+        params: serde_json::Value,
+    ) -> Result<PluginSdeTerms, PluginError> {
+        let ty = self.sde.get(tag).ok_or_else(|| PluginError::UnknownType {
+            tag: tag.to_string(),
+            loaded: self.sde.keys().cloned().collect(),
+        })?;
+        ty.create(params)
     }
 }
 
@@ -350,7 +403,7 @@ fn create_from(
 ///
 /// # Safety
 /// `p` must be null or point to a NUL-terminated string.
-unsafe fn plugin_str(p: *const c_char, what: &str) -> Result<String, LoadErrorKind> {
+pub(crate) unsafe fn plugin_str(p: *const c_char, what: &str) -> Result<String, LoadErrorKind> {
     if p.is_null() {
         return Err(LoadErrorKind::BadString(format!(
             "{what} is a null pointer"
@@ -394,7 +447,11 @@ fn inside_same_object(_anchor: *const u8, _p: *const u8, _len: usize) -> bool {
 }
 
 /// A plugin's header, read and checked: the plugin and its models by tag.
-type Header = (Arc<PluginInfo>, Vec<(String, Entry)>);
+type Header = (
+    Arc<PluginInfo>,
+    Vec<(String, Entry)>,
+    Vec<(String, crate::sde::SdeEntryRead)>,
+);
 
 /// Reads and checks the header of a loaded library, in the documented order.
 fn read_header(lib: &'static libloading::Library, abs: &Path) -> Result<Header, LoadErrorKind> {
@@ -428,17 +485,28 @@ fn read_header(lib: &'static libloading::Library, abs: &Path) -> Result<Header, 
             host_minor: api::ABI_MINOR,
         });
     }
-    if header_size < size_of::<api::PluginHeader>() || entry_size < size_of::<api::ModelEntry>() {
+    if header_size < api::HEADER_SIZE_1_0 || entry_size < size_of::<api::ModelEntry>() {
         return Err(LoadErrorKind::StructSizes {
             header: header_size,
             entry: entry_size,
             major: api::ABI_MAJOR,
-            min_header: size_of::<api::PluginHeader>(),
+            min_header: api::HEADER_SIZE_1_0,
             min_entry: size_of::<api::ModelEntry>(),
         });
     }
-    // SAFETY: the plugin declares a header at least as large as ours.
-    let h: &api::PluginHeader = unsafe { &*base.cast::<api::PluginHeader>() };
+    // The header as far as the plugin declares it (a 1.0 header ends before
+    // the SDE-term fields, which stay zero: none).
+    // SAFETY: all-zero bits are a valid header (integers and null pointers),
+    // and the plugin's header holds `header_size` ≥ the 1.0 size bytes.
+    let mut copy: api::PluginHeader = unsafe { std::mem::zeroed() };
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            base,
+            (&raw mut copy).cast::<u8>(),
+            header_size.min(size_of::<api::PluginHeader>()),
+        );
+    }
+    let h = &copy;
     let target = unsafe { plugin_str(h.target, "the target string")? };
     if target != api::target() {
         return Err(LoadErrorKind::Target {
@@ -577,7 +645,13 @@ fn read_header(lib: &'static libloading::Library, abs: &Path) -> Result<Header, 
             },
         ));
     }
-    Ok((info, out))
+    // SAFETY: `base` is the header, `header_size` bytes long (≥ the 1.0 size).
+    let sde = unsafe {
+        read_sde_table(base, header_size, &name, |p, len| {
+            inside_same_object(base, p, len)
+        })?
+    };
+    Ok((info, out, sde))
 }
 
 #[cfg(test)]

@@ -41,12 +41,14 @@ pub mod error;
 pub mod fault;
 pub mod host;
 mod model;
+pub mod sde;
 pub mod supervisor;
 
 pub use error::{LoadError, LoadErrorKind, PluginError};
 pub use fault::{FaultKind, FaultPolicy, Function, PluginFault, Site};
 pub use host::{Catalog, PluginHost, PluginInfo, PluginModelType, installed, model_types};
 pub use model::PluginModel;
+pub use sde::{PluginSdeTerms, PluginSdeType};
 
 /// The typetag tag under which every plugin model is (de)serialised.
 pub const PLUGIN_TYPE: &str = "plugin";

@@ -110,17 +110,17 @@ fn show(v: &[f64]) -> String {
 /// a red zone) and the error buffer (plus a red zone), under the breadcrumb.
 /// `body` gets (output pointer, error pointer, error capacity); `take` reads
 /// the output before the buffers are reused.
-fn raw_call(
-    ty: &PluginModelType,
+pub(crate) fn raw_call(
+    site_id: supervisor::SiteId,
     function: Function,
     out_len: usize,
     body: impl FnOnce(*mut f64, *mut c_char, usize) -> api::Status,
     take: impl FnOnce(&[f64]),
 ) -> Result<(), FaultKind> {
     SCRATCH.with(|s| match s.try_borrow_mut() {
-        Ok(mut sc) => sc.call(ty, function, out_len, body, take),
+        Ok(mut sc) => sc.call(site_id, function, out_len, body, take),
         // A nested call (none today) finds the scratch borrowed: fresh buffers.
-        Err(_) => Scratch::default().call(ty, function, out_len, body, take),
+        Err(_) => Scratch::default().call(site_id, function, out_len, body, take),
     })
 }
 
@@ -129,7 +129,7 @@ impl Scratch {
     /// and the red zones rewritten only when a call broke them.
     fn call(
         &mut self,
-        ty: &PluginModelType,
+        site_id: supervisor::SiteId,
         function: Function,
         out_len: usize,
         body: impl FnOnce(*mut f64, *mut c_char, usize) -> api::Status,
@@ -147,7 +147,7 @@ impl Scratch {
             self.out[..out_len].fill(f64::NAN.to_bits());
         }
         let status = {
-            let _in = supervisor::enter(ty.site_id, function);
+            let _in = supervisor::enter(site_id, function);
             body(
                 self.out.as_mut_ptr().cast::<f64>(),
                 self.err.as_mut_ptr().cast::<c_char>(),
@@ -213,7 +213,7 @@ impl PluginModel {
             .map_err(|_| PluginError::NulInParams(ty.tag.to_string()))?;
         let mut inst_bits = 0u64;
         let w = raw_call(
-            &ty,
+            ty.site_id,
             Function::Create,
             1,
             |out, e, c| {
@@ -298,7 +298,7 @@ impl PluginModel {
         };
         let mut v = 0usize;
         let w = raw_call(
-            &self.ty,
+            self.ty.site_id,
             function,
             1,
             // SAFETY: the first output slot holds 8 bytes, at least a usize.
@@ -318,7 +318,7 @@ impl PluginModel {
         let slots = NAME_CAP / 8;
         let mut name = String::new();
         let w = raw_call(
-            &self.ty,
+            self.ty.site_id,
             Function::ParamName,
             slots,
             |out, e, c| {
@@ -358,7 +358,7 @@ impl PluginModel {
         body: impl FnOnce(*mut f64, *mut c_char, usize) -> api::Status,
         take: impl FnOnce(&[f64]),
     ) -> bool {
-        match raw_call(&self.ty, function, out_len, body, take) {
+        match raw_call(self.ty.site_id, function, out_len, body, take) {
             Ok(()) => true,
             Err(k) => {
                 self.report(function, k);
@@ -439,7 +439,7 @@ impl Model for PluginModel {
     fn check_params(&self, theta: &[f64]) -> Result<(), ParamError> {
         check_len(self, theta)?;
         let w = raw_call(
-            &self.ty,
+            self.ty.site_id,
             Function::CheckParams,
             0,
             // SAFETY: θ has d entries (checked above); buffers are the host's.
