@@ -546,9 +546,8 @@ fn every_family_with_a_closed_form_exposes_it_through_the_capability() {
     // instead of silently losing its oracle checks. Each capability must
     // also be the model's own geometry: its metric is the model's Fisher at
     // the catalogue's example θ, and its geodesic from θ to itself has length 0.
-    let geometry: std::collections::BTreeSet<&str> = bayesrg_testkit::CLOSED_FORM_GEOMETRY_MODELS
-        .iter()
-        .copied()
+    let geometry: std::collections::BTreeSet<&str> = bayesrg_testkit::closed_form_geometry_models()
+        .into_iter()
         .collect();
     let lattices: std::collections::BTreeSet<&str> = ["lattice_field"].into();
     let mut with_geometry = std::collections::BTreeSet::new();

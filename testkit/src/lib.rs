@@ -35,19 +35,18 @@ pub const BUILT_IN_MODELS: &[&str] = &[
 /// The model tags `bayesrg-autoencoder` registers (docs/models.md).
 pub const AUTOENCODER_MODELS: &[&str] = &["autoencoder_regression"];
 
-/// The model tags whose family writes out its closed-form geometry
-/// (`Model::fisher_rao`: distance, geodesic, Christoffel acceleration),
-/// listed by hand (docs/geometry.md).
-pub const CLOSED_FORM_GEOMETRY_MODELS: &[&str] = &[
-    "bernoulli",
-    "categorical",
-    "exp_family_finite",
-    "exponential",
-    "lattice_field",
-    "linear_gaussian",
-    "mvn",
-    "mvn_mean",
-    "normal",
-    "normal_var",
-    "poisson",
-];
+/// The built-in model tags whose family does not write out a closed-form
+/// geometry (`Model::fisher_rao`: distance, geodesic, Christoffel
+/// acceleration), listed by hand (docs/geometry.md); every other tag of
+/// [`BUILT_IN_MODELS`] does ([`closed_form_geometry_models`]).
+pub const WITHOUT_CLOSED_FORM_GEOMETRY: &[&str] = &["beta", "gamma", "sum_of_exponentials"];
+
+/// The built-in model tags whose family writes out its closed-form geometry:
+/// [`BUILT_IN_MODELS`] but [`WITHOUT_CLOSED_FORM_GEOMETRY`].
+pub fn closed_form_geometry_models() -> Vec<&'static str> {
+    BUILT_IN_MODELS
+        .iter()
+        .copied()
+        .filter(|t| !WITHOUT_CLOSED_FORM_GEOMETRY.contains(t))
+        .collect()
+}

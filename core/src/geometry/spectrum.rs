@@ -577,3 +577,34 @@ pub fn spectrum_checks(
     }
     checks
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linalg::Spectrum;
+
+    #[test]
+    fn spectrum_checks_fail_where_the_digits_do_not_support_the_claim() {
+        // Gamma at shape 1e6 through the normwise QR eigensolver: λ_min =
+        // 1.1e-10 (truth 5.0e-13) passed the old check "λ_min > 0". Its own
+        // bound makes it a null direction, so the default claim (rank d) fails;
+        // Jacobi's spectrum of the same matrix passes.
+        let f = DMatrix::from_row_slice(2, 2, &[crate::special::trigamma(1e6), -1.0, -1.0, 1e6]);
+        let names = vec!["shape".to_string(), "rate".to_string()];
+        let qr = sloppiness::from_spectrum(&Spectrum::symmetric_qr(&f), &names);
+        let failed = |c: &[Check]| c.iter().filter(|c| !c.pass).count();
+        assert!(failed(&spectrum_checks(&qr, &f, None, None)) > 0);
+        let good = sloppiness::from_spectrum(&Spectrum::of(&f), &names);
+        assert_eq!(failed(&spectrum_checks(&good, &f, None, Some(18.0))), 0);
+        // A claim of more decades than the digits support fails.
+        assert!(failed(&spectrum_checks(&good, &f, None, Some(18.5))) > 0);
+        // An indefinite matrix (not a metric) fails the semi-definite check.
+        let bad = DMatrix::from_row_slice(2, 2, &[1.0, 2.0, 2.0, 1.0]);
+        let s = sloppiness::analyse(&bad, &names);
+        let c = spectrum_checks(&s, &bad, Some(1), None);
+        assert!(!c[1].pass, "{:?}", c[1]);
+        // A wrong trace claim (the matrix and its spectrum disagree) fails.
+        let c = spectrum_checks(&good, &(&f * 1.000001), None, None);
+        assert!(!c[0].pass);
+    }
+}
