@@ -92,7 +92,8 @@ fn cutoff_check_maps_the_smooth_cutoff_to_the_momentum_ball() {
     for (shape, mass, lambda) in [
         (vec![32], 0.3, 1.5),
         (vec![10, 10], 0.5, 1.5),
-        (vec![16, 16], 1e-2, 0.7),
+        (vec![16, 16], 1e-2, 1.5),
+        (vec![12], 2.0, 0.9),
     ] {
         let cutoff = Some(Cutoff { lambda, power: 2.0 });
         let r = spectrum::run(&free_field_spec(shape.clone(), mass, cutoff), &mut Silent).unwrap();
