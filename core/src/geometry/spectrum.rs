@@ -396,10 +396,7 @@ pub fn run(spec: &SpectrumSpec, obs: &mut dyn Observer) -> Result<SpectrumResult
     let sp = sloppiness::fisher_spectrum(model, &theta, f)?.with_input_error(src.input_error);
     let s = sloppiness::from_spectrum(&sp, &names);
     let mut checks = spectrum_checks(&s, f, spec.expect_rank, spec.expect_decades);
-    let wilson = match lattice {
-        Some((field, ff)) => Some(wilson(model, field, ff, &theta, &mut checks)),
-        None => None,
-    };
+    let wilson = lattice.map(|(field, ff)| wilson(model, field, ff, &theta, &mut checks));
     tick(obs, 2)?;
     let fisher_source = if matches!(
         s.method,

@@ -6,7 +6,7 @@ use super::*;
 use crate::ParamError;
 use crate::model::check_len;
 use nalgebra::DVector;
-use rand::{Rng, RngExt};
+use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
