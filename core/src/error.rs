@@ -141,6 +141,15 @@ pub enum Error {
     /// An invalid parameter vector.
     #[error(transparent)]
     Param(#[from] ParamError),
+    /// A point of the parameter space, given as the field `field` of a spec
+    /// (`theta`, `from`), that is not a valid point of the model.
+    #[error("`{field}` is not a valid point: {source}")]
+    Point {
+        /// Where the point was given.
+        field: Field,
+        /// Why it is not valid.
+        source: ParamError,
+    },
     /// A setting that makes the computation meaningless (zero samples, a negative step).
     #[error("invalid setting `{name}`: {reason}")]
     Setting {
@@ -231,7 +240,8 @@ impl Error {
             Error::Dimension { field, .. }
             | Error::NotFinite { field, .. }
             | Error::Domain { field, .. }
-            | Error::TooLarge { field, .. } => Some(field.clone()),
+            | Error::TooLarge { field, .. }
+            | Error::Point { field, .. } => Some(field.clone()),
             Error::Setting { name, .. } => Some(Field::from(name.as_str())),
             _ => None,
         }
@@ -271,6 +281,10 @@ impl Error {
                 field: field.under(prefix),
                 needs,
                 limit,
+            },
+            Error::Point { field, source } => Error::Point {
+                field: field.under(prefix),
+                source,
             },
             other => other,
         }
@@ -418,6 +432,20 @@ pub mod require {
                 got: v,
             })
         }
+    }
+
+    /// `theta` checked by the model's [`check_params`](crate::model::Model::check_params):
+    /// [`Error::Point`] naming `field` when it is not a point of the
+    /// parameter space.
+    pub fn point(
+        model: &dyn crate::model::Model,
+        field: impl Into<Field>,
+        theta: &[f64],
+    ) -> Result<()> {
+        model.check_params(theta).map_err(|source| Error::Point {
+            field: field.into(),
+            source,
+        })
     }
 
     /// A model with at least one parameter (`dim` its dimension, `model` its

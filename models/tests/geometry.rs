@@ -546,20 +546,9 @@ fn every_family_with_a_closed_form_exposes_it_through_the_capability() {
     // instead of silently losing its oracle checks. Each capability must
     // also be the model's own geometry: its metric is the model's Fisher at
     // the catalogue's example θ, and its geodesic from θ to itself has length 0.
-    let geometry: std::collections::BTreeSet<&str> = [
-        "bernoulli",
-        "categorical",
-        "exp_family_finite",
-        "exponential",
-        "lattice_field",
-        "linear_gaussian",
-        "mvn",
-        "mvn_mean",
-        "normal",
-        "normal_var",
-        "poisson",
-    ]
-    .into();
+    let geometry: std::collections::BTreeSet<&str> = bayesrg_testkit::closed_form_geometry_models()
+        .into_iter()
+        .collect();
     let lattices: std::collections::BTreeSet<&str> = ["lattice_field"].into();
     let mut with_geometry = std::collections::BTreeSet::new();
     let mut with_lattice = std::collections::BTreeSet::new();

@@ -9,22 +9,7 @@ use std::collections::BTreeSet;
 /// The models this crate registers, listed by hand (docs/models.md): the
 /// oracle the catalogue is compared with, so a model that loses its
 /// registration, or is renamed, fails here.
-const MODEL_TYPES: &[&str] = &[
-    "bernoulli",
-    "beta",
-    "categorical",
-    "exp_family_finite",
-    "exponential",
-    "gamma",
-    "lattice_field",
-    "linear_gaussian",
-    "mvn",
-    "mvn_mean",
-    "normal",
-    "normal_var",
-    "poisson",
-    "sum_of_exponentials",
-];
+const MODEL_TYPES: &[&str] = bayesrg_testkit::BUILT_IN_MODELS;
 
 fn from_json(v: serde_json::Value) -> Result<Box<dyn Model>, String> {
     serde_json::from_value::<Box<dyn Model>>(v).map_err(|e| e.to_string())

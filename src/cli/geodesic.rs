@@ -3,20 +3,9 @@
 use super::Status;
 use crate::commands::geodesic;
 use anyhow::Result;
-use std::path::PathBuf;
 
-/// Arguments of `bayesrg geodesic`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// The config file (TOML, or JSON by extension).
-    config: PathBuf,
-    /// Print the summary as JSON.
-    #[arg(long)]
-    json: bool,
-    /// Write summary.json, path.csv and geodesic.png into this folder.
-    #[arg(long)]
-    out: Option<PathBuf>,
-}
+/// Arguments of the command: the config, `--json`, `--out`.
+pub type Args = super::geometry::OutArgs;
 
 pub fn run(a: Args) -> Result<Status> {
     let s = geodesic::run_file(&a.config, a.out.as_deref())?;

@@ -31,6 +31,20 @@ pub struct Args {
     json: bool,
 }
 
+/// Arguments of a command that reads one config and may write a result
+/// folder (`bayesrg spectrum`, `bayesrg geodesic`).
+#[derive(Debug, clap::Args)]
+pub struct OutArgs {
+    /// The config file (TOML, or JSON by extension).
+    pub config: PathBuf,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Write summary.json, the CSV tables and the plots into this folder.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
 /// The config of the three commands.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

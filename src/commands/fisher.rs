@@ -251,7 +251,6 @@ pub fn run_loaded(loaded: &Loaded, ov: Overrides) -> Result<Report> {
             _ => anyhow!("{o}: {e}"),
         }
     };
-    check_size(c, &s).map_err(locate)?;
     validate::check_inputs(c.model.as_ref(), &c.theta, &s).map_err(locate)?;
     validate::validate(c.model.as_ref(), &c.theta, &s).map_err(locate)
 }
@@ -366,23 +365,6 @@ pub fn empirical_loaded(loaded: &Loaded, report: &Report) -> Result<Option<Empir
         };
         anyhow::Error::new(e).context(place)
     })
-}
-
-/// What the validator asks of the machine, and a model with no parameters
-/// (issue 11 §2, §3), before any work: it holds `samples` scores of `d`
-/// entries per estimator and evaluates the model about 10 times per sample.
-fn check_size(c: &Config, s: &Settings) -> Result<(), CoreError> {
-    use bayesrg_core::budget;
-    let d = c.model.dim();
-    bayesrg_core::error::require::has_parameters(
-        "model",
-        bayesrg_core::model::type_name(c.model.as_ref()),
-        d,
-    )?;
-    bayesrg_core::error::require::all_finite("theta", &c.theta)?;
-    let (n, d) = (s.samples as f64, d as f64);
-    budget::check_memory("samples", 4.0 * n * d.max(1.0) * 8.0)?;
-    budget::check_work("samples", 10.0 * n * d.max(1.0) * d.max(1.0))
 }
 
 /// The [`Summary`] of a run: the validator's checks, its verdict, and the

@@ -71,7 +71,11 @@ impl Riemann {
         };
         let den = gd(u, u) * gd(v, v) - gd(u, v).powi(2);
         if den.abs() <= 1e-14 * gd(u, u) * gd(v, v) {
-            return Err(Error::Msg("u and v do not span a plane".into()));
+            return Err(Error::domain(
+                "v",
+                format!("{v:?}"),
+                format!("does not span a plane with u = {u:?}"),
+            ));
         }
         let mut num = 0.0;
         for i in 0..d {
@@ -129,10 +133,11 @@ pub fn scalar_curvature(m: &dyn Metric, theta: &[f64]) -> Result<f64> {
 /// its one plane): R_1212 / det g. Errors in any other dimension.
 pub fn gaussian_curvature(m: &dyn Metric, theta: &[f64]) -> Result<f64> {
     if m.dim() != 2 {
-        return Err(Error::Msg(format!(
-            "Gaussian curvature needs a 2-D manifold, this one has dimension {}",
-            m.dim()
-        )));
+        return Err(Error::Dimension {
+            field: "theta".into(),
+            expected: "2 (Gaussian curvature needs a 2-D manifold)".into(),
+            got: m.dim(),
+        });
     }
     riemann(m, theta)?.sectional(&[1.0, 0.0], &[0.0, 1.0])
 }

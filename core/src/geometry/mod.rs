@@ -16,14 +16,20 @@
 //! | [`curvature`] | Riemann, Ricci, scalar and sectional curvature |
 //! | [`jeffreys`] | the Jeffreys prior √det I(θ) |
 //! | [`sloppiness`] | Fisher spectrum, log-eigenvalue spacing, stiff/sloppy participation |
+//! | [`lattice`] | the lattice free field: mode Fisher, cutoff K_Λ, resolved momentum Λ(τ), Wilson shells (eqs. 3–6, 38, 55) |
+//! | [`spectrum`] | the runner of `bayesrg spectrum`: spectrum, checks, the cutoff check of eqs. (4)–(6) |
+//! | [`fisher_rao`] | the runner of `bayesrg geodesic`: distance and geodesic checked against closed forms |
 
 pub mod christoffel;
 pub mod closed_form;
 pub mod curvature;
 pub mod distance;
+pub mod fisher_rao;
 pub mod geodesic;
 pub mod jeffreys;
+pub mod lattice;
 pub mod sloppiness;
+pub mod spectrum;
 
 use crate::error::{Error, Result};
 use crate::fisher;
@@ -154,30 +160,27 @@ where
     }
     fn metric(&self, theta: &[f64]) -> Result<DMatrix<f64>> {
         if theta.len() != self.dim {
-            return Err(Error::Msg(format!(
-                "point has {} coordinates, the chart has {}",
-                theta.len(),
-                self.dim
-            )));
+            return Err(Error::Dimension {
+                field: "theta".into(),
+                expected: format!("{} coordinates (the chart's dimension)", self.dim),
+                got: theta.len(),
+            });
         }
-        (self.f)(theta).ok_or_else(|| Error::Msg(format!("point {theta:?} is outside the chart")))
+        (self.f)(theta)
+            .ok_or_else(|| Error::domain("theta", format!("{theta:?}"), "is outside the chart"))
     }
 }
 
 /// Checks that `theta` has the metric's dimension and finite entries.
 pub(crate) fn check_point(m: &dyn Metric, theta: &[f64], what: &str) -> Result<()> {
     if theta.len() != m.dim() {
-        return Err(Error::Msg(format!(
-            "{what} has {} coordinates but the manifold has dimension {}",
-            theta.len(),
-            m.dim()
-        )));
+        return Err(Error::Dimension {
+            field: what.into(),
+            expected: format!("{} coordinates (the manifold's dimension)", m.dim()),
+            got: theta.len(),
+        });
     }
-    if theta.iter().any(|v| !v.is_finite()) {
-        return Err(Error::Msg(format!(
-            "{what} {theta:?} has a non-finite entry"
-        )));
-    }
+    crate::error::require::all_finite(what, theta)?;
     Ok(())
 }
 

@@ -75,12 +75,11 @@ pub fn whitened_jacobian(model: &dyn Model, theta: &[f64]) -> Result<Option<DMat
         return Ok(None);
     };
     if sigma.nrows() != j.nrows() || !sigma.is_square() {
-        return Err(Error::Msg(format!(
-            "noise covariance is {}×{} but the forward map has {} outputs",
-            sigma.nrows(),
-            sigma.ncols(),
-            j.nrows()
-        )));
+        return Err(Error::domain(
+            "model.noise_covariance",
+            format!("a {}×{} matrix", sigma.nrows(), sigma.ncols()),
+            format!("must be square of the forward map's size {}", j.nrows()),
+        ));
     }
     let l = linalg::cholesky(&sigma, "noise covariance")?.l();
     l.solve_lower_triangular(&j)

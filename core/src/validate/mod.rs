@@ -228,6 +228,16 @@ pub fn claimed_matrix(rows: &[Vec<f64>], names: &[String]) -> Result<DMatrix<f64
 /// [`Error::Param`] naming the parameter), `samples` and `claimed_fisher`
 /// (an [`Error::Setting`] naming the setting).
 pub fn check_inputs(model: &dyn Model, theta: &[f64], settings: &Settings) -> Result<()> {
+    // A model with no parameters, a NaN θ, and what the validator asks of the
+    // machine (issue 11 §2, §3), before any work: it holds `samples` scores
+    // of `d` entries per estimator and evaluates the model about 10 times per
+    // sample.
+    let d = model.dim();
+    crate::error::require::has_parameters("model", type_name(model), d)?;
+    crate::error::require::all_finite("theta", theta)?;
+    let (n, d) = (settings.samples as f64, d as f64);
+    crate::budget::check_memory("samples", 4.0 * n * d.max(1.0) * 8.0)?;
+    crate::budget::check_work("samples", 10.0 * n * d.max(1.0) * d.max(1.0))?;
     model.check_params(theta)?;
     if settings.samples < 2 {
         return Err(Error::setting(

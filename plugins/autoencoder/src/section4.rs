@@ -322,6 +322,11 @@ pub struct Headline {
 pub struct Reconstructions {
     /// Which scheme removed the weights (`information_shell`, `random`).
     pub scheme: String,
+    /// The paper's figure this grid is: 3 for the information shell, 4 for
+    /// its random rival at the same counts.
+    pub figure: u32,
+    /// What the grid shows, for a title ("information shell").
+    pub title: String,
     /// Panels: the inputs, the unpruned network, then one per grid Λ.
     pub panels: Vec<Panel>,
 }
@@ -574,13 +579,20 @@ pub fn run_on(
     let orders = [
         (
             "information_shell",
+            3,
+            "information shell",
             InformationShell {}.removal_order(&cand),
         ),
-        ("random", arms[1].members[0].removal_order(&cand)),
+        (
+            "random",
+            4,
+            "random removal, same counts",
+            arms[1].members[0].removal_order(&cand),
+        ),
     ];
     let reconstructions = orders
         .iter()
-        .map(|(name, order)| {
+        .map(|(name, figure, title, order)| {
             let mut panels = vec![
                 Panel {
                     label: "input".into(),
@@ -601,6 +613,8 @@ pub fn run_on(
             }
             Reconstructions {
                 scheme: (*name).into(),
+                figure: *figure,
+                title: (*title).into(),
                 panels,
             }
         })

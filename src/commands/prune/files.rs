@@ -151,24 +151,15 @@ pub(super) fn write_files(o: &OutDir, r: &Section4Result) -> Result<()> {
     }
     // Figures 3–4: reconstructions.
     for g in &r.reconstructions {
-        let (name, title) = match g.scheme.as_str() {
-            "information_shell" => (
-                "fig3_reconstructions_information_shell.png",
-                "information shell",
-            ),
-            _ => (
-                "fig4_reconstructions_random.png",
-                "random removal, same counts",
-            ),
-        };
+        let name = format!("fig{}_reconstructions_{}.png", g.figure, g.scheme);
         let grid: Vec<(String, Vec<Vec<f64>>)> = g
             .panels
             .iter()
             .map(|p| (p.label.clone(), p.images.clone()))
             .collect();
         plot::image_grid(
-            &o.path(name),
-            &format!("Reconstructions: {title}"),
+            &o.path(&name),
+            &format!("Reconstructions: {}", g.title),
             &grid,
             SIDE,
         )?;
