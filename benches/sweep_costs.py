@@ -70,8 +70,8 @@ def sizes(out):
             continue
         with open(os.path.join(tasks, name)) as f:
             t = json.load(f)
-        sent += len(json.dumps(t["config"], separators=(",", ":")))
-        back += len(json.dumps(t["result"], separators=(",", ":")))
+        sent += len(json.dumps(t["task"]["config"], separators=(",", ":")))
+        back += len(json.dumps(t.get("result", t.get("Result")), separators=(",", ":")))
         n += 1
     return sent / n, back / n
 

@@ -206,3 +206,45 @@ fn dry_run_lists_tasks_with_their_seeds() {
     assert!(!out.exists());
     std::fs::remove_dir_all(&base).unwrap();
 }
+
+#[test]
+fn sde_tasks_finish_when_they_fill_the_pool() {
+    // An `sde` task used to wait on its thread for a helper that needed the
+    // same rayon pool: with every worker of the pool running such a task
+    // (here one task on one thread, and two on two) the sweep hung for ever.
+    // The run is given a deadline and killed if it does not finish.
+    let base = tmp("sde");
+    let spec = base.join("spec.toml");
+    std::fs::write(
+        &spec,
+        "command = \"sde\"\nseed = 1\nreplicates = 2\n[base]\npaths = 2000\ndt = 0.05\nsave_at = [0.5, 1.0]\ny0 = [1.0, -1.0]\nstepper = \"sra1\"\ndrift = { type = \"ou\", b = [[1.5, 0.5], [-0.5, 1.0]], centre = [0.0, 0.5] }\ndiffusion = { type = \"k_inv\", matrix = [[1.0, 0.2], [0.2, 0.6]] }\n",
+    )
+    .unwrap();
+    for threads in ["1", "2"] {
+        let out = base.join(format!("o{threads}"));
+        let mut child = Command::new(BIN)
+            .arg("sweep")
+            .arg(&spec)
+            .args(["--quiet", "--out"])
+            .arg(&out)
+            .env("RAYON_NUM_THREADS", threads)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("an sde sweep on {threads} thread(s) did not finish in 120 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        assert_eq!(status.code(), Some(0), "{threads} thread(s)");
+        assert_eq!(std::fs::read_dir(out.join("tasks")).unwrap().count(), 2);
+    }
+    std::fs::remove_dir_all(&base).unwrap();
+}

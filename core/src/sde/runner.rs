@@ -477,6 +477,17 @@ fn simulate_observed(
     obs: &mut dyn Observer,
 ) -> Result<Ensemble> {
     let done = AtomicU64::new(0);
+    if rayon::current_thread_index().is_some() {
+        // Called from a task on rayon's pool (a sweep runs its tasks there):
+        // waiting on this thread for another that needs the same pool
+        // deadlocks once every worker of the pool waits (one `sde` task on one
+        // thread was enough). Run on this thread; the observer hears at the end.
+        let ens = simulate(problem, stepper, cfg, &|n| {
+            done.fetch_add(n as u64, Ordering::Relaxed);
+        })?;
+        tick(obs, done.load(Ordering::Relaxed))?;
+        return Ok(ens);
+    }
     let finished = std::sync::atomic::AtomicBool::new(false);
     let ens = std::thread::scope(|s| {
         let h = s.spawn(|| {
