@@ -200,6 +200,24 @@ pub enum Error {
         /// The constraint, as a phrase: "must be > 0".
         constraint: String,
     },
+    /// A field that must be given and was not.
+    #[error("missing `{field}`: {what}")]
+    Required {
+        /// Where.
+        field: Field,
+        /// What it is, and any alternative to it ("the point θ, or a [free_field] section").
+        what: String,
+    },
+    /// Two settings that exclude each other, both given.
+    #[error("`{field}` and {other} were both given: {why}")]
+    Conflict {
+        /// The first.
+        field: Field,
+        /// The other, as written in the config ("[free_field]").
+        other: String,
+        /// Why only one can stand, and what to do.
+        why: String,
+    },
     /// Work or memory beyond what the machine can give.
     #[error("`{field}` asks for {needs}, more than {limit}")]
     TooLarge {
@@ -241,7 +259,9 @@ impl Error {
             | Error::NotFinite { field, .. }
             | Error::Domain { field, .. }
             | Error::TooLarge { field, .. }
-            | Error::Point { field, .. } => Some(field.clone()),
+            | Error::Point { field, .. }
+            | Error::Required { field, .. }
+            | Error::Conflict { field, .. } => Some(field.clone()),
             Error::Setting { name, .. } => Some(Field::from(name.as_str())),
             _ => None,
         }
@@ -285,6 +305,15 @@ impl Error {
             Error::Point { field, source } => Error::Point {
                 field: field.under(prefix),
                 source,
+            },
+            Error::Required { field, what } => Error::Required {
+                field: field.under(prefix),
+                what,
+            },
+            Error::Conflict { field, other, why } => Error::Conflict {
+                field: field.under(prefix),
+                other,
+                why,
             },
             other => other,
         }

@@ -180,17 +180,16 @@ impl SpectrumSpec {
             }
         }
         match (&self.theta, &self.free_field) {
-            (Some(_), Some(_)) => Err(Error::domain(
-                "theta",
-                "given",
-                "must not be given with [free_field], which sets θ to the free field: give one of them",
-            )),
-            (None, None) => Err(Error::Dimension {
+            (Some(_), Some(_)) => Err(Error::Conflict {
                 field: Field::key("theta"),
-                expected: format!(
-                    "one per parameter of model `{tag}`: the point at which to take the spectrum (or a [free_field] section)"
+                other: "[free_field]".into(),
+                why: "the free field sets θ; give one of them, not both".into(),
+            }),
+            (None, None) => Err(Error::Required {
+                field: Field::key("theta"),
+                what: format!(
+                    "the point at which to take the spectrum, one value per parameter of model `{tag}` (or a [free_field] section)"
                 ),
-                got: 0,
             }),
             _ => Ok(()),
         }
