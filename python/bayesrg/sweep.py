@@ -41,7 +41,7 @@ def run_task(command: str, config_json: str) -> str:
     This is what a Dask worker runs. It never raises for a failed task: the
     outcome ``{"error": "..."}`` carries the reason back to the client.
     """
-    return _bayesrg.run_task(command, config_json)
+    return _bayesrg.sweep_run_task(command, config_json)
 
 
 @dataclass(frozen=True)

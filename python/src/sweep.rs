@@ -45,7 +45,7 @@ fn sweep_open(out: &str, spec_json: &str, inputs: Vec<String>) -> PyResult<Strin
 /// a failed task (a cluster worker sends the outcome back as it is). The GIL
 /// is released while it runs.
 #[pyfunction]
-fn run_task(py: Python<'_>, command: &str, config_json: &str) -> PyResult<String> {
+fn sweep_run_task(py: Python<'_>, command: &str, config_json: &str) -> PyResult<String> {
     let outcome = match serde_json::from_str::<serde_json::Value>(config_json) {
         Ok(config) => py.detach(|| {
             let task = Task {
@@ -63,7 +63,7 @@ fn run_task(py: Python<'_>, command: &str, config_json: &str) -> PyResult<String
     json(&outcome)
 }
 
-/// Writes the outcome (JSON, as from [`run_task`]) of the task (JSON, one of
+/// Writes the outcome (JSON, as from [`sweep_run_task`]) of the task (JSON, one of
 /// [`sweep_open`]'s) into `out`; returns whether it wrote (a task's result is
 /// written once).
 #[pyfunction]
@@ -103,7 +103,7 @@ fn sweep_merge(out: &str, spec_json: &str) -> PyResult<(usize, usize, usize)> {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sweep_tasks, m)?)?;
     m.add_function(wrap_pyfunction!(sweep_open, m)?)?;
-    m.add_function(wrap_pyfunction!(run_task, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep_run_task, m)?)?;
     m.add_function(wrap_pyfunction!(sweep_record, m)?)?;
     m.add_function(wrap_pyfunction!(sweep_local, m)?)?;
     m.add_function(wrap_pyfunction!(sweep_merge, m)?)?;

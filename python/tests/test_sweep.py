@@ -88,6 +88,20 @@ def test_bad_spec_names_the_field(tmp_path):
         bayesrg.sweep(bad, str(tmp_path / "o"))
 
 
+def test_the_worker_entry_point_runs_a_task():
+    # What a Dask worker runs: command and config as JSON text in, the
+    # outcome as JSON text out, never raising for a failed task. (Its binding
+    # was once shadowed by another of the same name, and every task of a
+    # cluster run failed.)
+    from bayesrg.sweep import run_task
+
+    base = dict(SPEC["base"], theta=[0.0, 2.0], samples=2000)
+    out = json.loads(run_task("fisher", json.dumps(base)))
+    assert out["result"]["closed_form"] == [[0.25, 0.0], [0.0, 0.5]]
+    bad = json.loads(run_task("fisher", json.dumps(dict(base, theta=[0.0, -1.0]))))
+    assert "sigma" in bad["error"]
+
+
 def test_failed_task_is_reported_and_others_run(tmp_path):
     spec = dict(SPEC, replicates=1, axes=[{"path": "theta[1]", "values": [1.0, -1.0, 2.0]}])
     r = bayesrg.sweep(spec, str(tmp_path / "o"))
