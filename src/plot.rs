@@ -14,6 +14,28 @@ use plotters::prelude::*;
 use std::path::Path;
 use std::sync::Once;
 
+/// Draws a figure into `path` as PNG and beside it as SVG (same name, `.svg`):
+/// `$draw` runs once with each backend's drawing area bound to `$root`
+/// (a macro, as the two areas have different types). Evaluates to
+/// `Result<()>`.
+macro_rules! png_and_svg {
+    ($path:expr, $size:expr, |$root:ident| $draw:expr) => {{
+        let path: &Path = $path;
+        let svg_path = path.with_extension("svg");
+        let $root = BitMapBackend::new(path, $size).into_drawing_area();
+        $draw?;
+        $root
+            .present()
+            .map_err(|e| anyhow!("cannot write `{}`: {e}", path.display()))?;
+        let $root = SVGBackend::new(&svg_path, $size).into_drawing_area();
+        $draw?;
+        $root
+            .present()
+            .map_err(|e| anyhow!("cannot write `{}`: {e}", svg_path.display()))?;
+        Ok(())
+    }};
+}
+
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 static INIT: Once = Once::new();
 
@@ -229,16 +251,9 @@ pub fn line_chart(path: &Path, axes: &Axes, series: &[Series]) -> Result<()> {
         &axes.title,
         &axes.y_label,
     )?;
-    let png = BitMapBackend::new(path, (800, 560)).into_drawing_area();
-    draw_lines(&png, axes, series, xs, ys)?;
-    png.present()
-        .map_err(|e| anyhow!("cannot write `{}`: {e}", path.display()))?;
-    let svg_path = path.with_extension("svg");
-    let svg = SVGBackend::new(&svg_path, (800, 560)).into_drawing_area();
-    draw_lines(&svg, axes, series, xs, ys)?;
-    svg.present()
-        .map_err(|e| anyhow!("cannot write `{}`: {e}", svg_path.display()))?;
-    Ok(())
+    png_and_svg!(path, (800, 560), |root| draw_lines(
+        &root, axes, series, xs, ys
+    ))
 }
 
 fn draw_lines<DB: DrawingBackend>(
@@ -399,16 +414,9 @@ pub fn histogram(
         &axes.title,
         &axes.x_label,
     )?;
-    let png = BitMapBackend::new(path, (800, 560)).into_drawing_area();
-    draw_histogram(&png, axes, &bars, curves, w, xs)?;
-    png.present()
-        .map_err(|e| anyhow!("cannot write `{}`: {e}", path.display()))?;
-    let svg_path = path.with_extension("svg");
-    let svg = SVGBackend::new(&svg_path, (800, 560)).into_drawing_area();
-    draw_histogram(&svg, axes, &bars, curves, w, xs)?;
-    svg.present()
-        .map_err(|e| anyhow!("cannot write `{}`: {e}", svg_path.display()))?;
-    Ok(())
+    png_and_svg!(path, (800, 560), |root| draw_histogram(
+        &root, axes, &bars, curves, w, xs
+    ))
 }
 
 fn draw_histogram<DB: DrawingBackend>(
@@ -597,16 +605,9 @@ pub fn heat_map(
             axes.title
         ));
     }
-    let png = BitMapBackend::new(path, (760, 640)).into_drawing_area();
-    draw_heat_map(&png, axes, x, y, z, zmax, z_label)?;
-    png.present()
-        .map_err(|e| anyhow!("cannot write `{}`: {e}", path.display()))?;
-    let svg_path = path.with_extension("svg");
-    let svg = SVGBackend::new(&svg_path, (760, 640)).into_drawing_area();
-    draw_heat_map(&svg, axes, x, y, z, zmax, z_label)?;
-    svg.present()
-        .map_err(|e| anyhow!("cannot write `{}`: {e}", svg_path.display()))?;
-    Ok(())
+    png_and_svg!(path, (760, 640), |root| draw_heat_map(
+        &root, axes, x, y, z, zmax, z_label
+    ))
 }
 
 fn draw_heat_map<DB: DrawingBackend>(

@@ -47,17 +47,9 @@ import numpy as np
 from . import _bayesrg
 from ._bayesrg import ComputationError, InputError, Model
 
+# The runners' names (bayesrg.runners.__all__: run, bayes, flow, sde, prune
+# and their result classes) are added below, where they are imported.
 __all__ = [
-    "run",
-    "bayes",
-    "flow",
-    "sde",
-    "prune",
-    "RunResult",
-    "BayesResult",
-    "FlowResult",
-    "SdeResult",
-    "PruneResult",
     "sweep",
     "SweepResult",
     "Model",
@@ -450,16 +442,8 @@ def spectrum(
     return r
 
 
-from .runners import (  # noqa: E402  (after the names it builds on)
-    BayesResult,
-    FlowResult,
-    PruneResult,
-    RunResult,
-    SdeResult,
-    bayes,
-    flow,
-    prune,
-    run,
-    sde,
-)
+from . import runners as _runners  # noqa: E402  (after the names it builds on)
+from .runners import *  # noqa: E402,F401,F403  (its __all__: the runners and their results)
+
+__all__ = [*_runners.__all__, *__all__]
 from .sweep import SweepResult, sweep  # noqa: E402  (after the names it builds on)

@@ -121,9 +121,9 @@ def test_failed_task_is_reported_and_others_run(tmp_path):
 DEADLINE = 300  # seconds for any one child; the sweep itself takes a few
 
 
-def _start(args, log):
+def _start(args, log, env=None):
     return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+                            start_new_session=True, env=env)
 
 
 def _kill(p):
@@ -190,7 +190,12 @@ def test_dask_cluster_with_a_killed_worker_gives_the_local_bytes(local, cluster,
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps(SPEC))
     log = open(tmp_path / "client.log", "wb")
-    client = _start([sys.executable, "-m", "bayesrg.sweep", str(spec), "--out", out, "--scheduler", addr], log)
+    # The command line's route, `bayesrg sweep --scheduler` (which runs
+    # `python -m bayesrg.sweep` with BAYESRG_PYTHON), when the binary is there.
+    binary = os.environ.get("BAYESRG_BIN")
+    args = [binary, "sweep"] if binary else [sys.executable, "-m", "bayesrg.sweep"]
+    env = dict(os.environ, BAYESRG_PYTHON=sys.executable)
+    client = _start(args + [str(spec), "--out", out, "--scheduler", addr], log, env)
     try:
         # Kill one worker once the cluster has made some progress: its tasks
         # (running or queued there) must be run again by the other worker.

@@ -169,18 +169,7 @@ impl DiagonalNoise for ExternalNoise {
         if self.0.terms.provides(TermFunction::DiffusionDerivative) {
             return self.0.call(TermFunction::DiffusionDerivative, y, t, out);
         }
-        let d = y.len();
-        let mut yp = y.to_vec();
-        let (mut sp, mut sm) = (vec![0.0; d], vec![0.0; d]);
-        for i in 0..d {
-            let h = crate::numdiff::step1(y[i]);
-            yp[i] = y[i] + h;
-            self.sigma(&yp, t, &mut sp);
-            yp[i] = y[i] - h;
-            self.sigma(&yp, t, &mut sm);
-            yp[i] = y[i];
-            out[i] = (sp[i] - sm[i]) / (2.0 * h);
-        }
+        super::terms::central_dsigma(self, y, t, out);
     }
 }
 

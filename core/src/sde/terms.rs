@@ -608,21 +608,29 @@ pub trait DiagonalNoise: Send + Sync {
     fn dim(&self) -> usize;
     /// σᵢ(y, τ) into `out`.
     fn sigma(&self, y: &[f64], t: f64, out: &mut [f64]);
-    /// ∂σᵢ/∂yᵢ (y, τ) into `out`, for Milstein. Default: central differences.
+    /// ∂σᵢ/∂yᵢ (y, τ) into `out`, for Milstein. Default: central differences
+    /// ([`central_dsigma`]).
     fn dsigma(&self, y: &[f64], t: f64, out: &mut [f64]) {
-        let d = self.dim();
-        let mut yp = y.to_vec();
-        let mut sp = vec![0.0; d];
-        let mut sm = vec![0.0; d];
-        for i in 0..d {
-            let h = numdiff::step1(y[i]);
-            yp[i] = y[i] + h;
-            self.sigma(&yp, t, &mut sp);
-            yp[i] = y[i] - h;
-            self.sigma(&yp, t, &mut sm);
-            yp[i] = y[i];
-            out[i] = (sp[i] - sm[i]) / (2.0 * h);
-        }
+        central_dsigma(self, y, t, out);
+    }
+}
+
+/// ∂σᵢ/∂yᵢ (y, τ) of a diagonal noise by central differences of its σ, with
+/// the step of [`numdiff::step1`] in each coordinate (the default of
+/// [`DiagonalNoise::dsigma`]).
+pub fn central_dsigma<N: DiagonalNoise + ?Sized>(noise: &N, y: &[f64], t: f64, out: &mut [f64]) {
+    let d = noise.dim();
+    let mut yp = y.to_vec();
+    let mut sp = vec![0.0; d];
+    let mut sm = vec![0.0; d];
+    for i in 0..d {
+        let h = numdiff::step1(y[i]);
+        yp[i] = y[i] + h;
+        noise.sigma(&yp, t, &mut sp);
+        yp[i] = y[i] - h;
+        noise.sigma(&yp, t, &mut sm);
+        yp[i] = y[i];
+        out[i] = (sp[i] - sm[i]) / (2.0 * h);
     }
 }
 

@@ -386,12 +386,14 @@ impl PluginModel {
     }
 }
 
+/// How a plugin object (a model, SDE terms) is written in a config:
+/// `{ tag = "plugin/name", params = {…} }`.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Wire {
-    tag: String,
+pub(crate) struct Wire {
+    pub(crate) tag: String,
     #[serde(default = "empty_object")]
-    params: serde_json::Value,
+    pub(crate) params: serde_json::Value,
 }
 
 fn empty_object() -> serde_json::Value {

@@ -14,7 +14,7 @@
 use crate::error::{LoadErrorKind, PluginError};
 use crate::fault::{FaultKind, Function, PluginFault, Site};
 use crate::host::PluginInfo;
-use crate::model::raw_call;
+use crate::model::{Wire, raw_call};
 use crate::supervisor;
 use bayesrg_core::sde::external::{SdeTerms, TermFunction};
 use bayesrg_plugin_api as api;
@@ -226,18 +226,6 @@ impl PluginSdeType {
     ) -> Result<PluginSdeTerms, PluginError> {
         PluginSdeTerms::create(self.clone(), params)
     }
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Wire {
-    tag: String,
-    #[serde(default = "empty_object")]
-    params: serde_json::Value,
-}
-
-fn empty_object() -> serde_json::Value {
-    serde_json::json!({})
 }
 
 impl Serialize for PluginSdeTerms {
