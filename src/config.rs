@@ -141,7 +141,7 @@ pub fn load_valid<T: DeserializeOwned + Validate>(path: &Path) -> Result<T> {
 }
 
 /// `e` with the place of its field in the config file `path` in front:
-/// `cfg.toml:3:6: `y0[0]` is NaN; it must be finite`. The core error stays in
+/// ``cfg.toml:3:6: `y0[0]` is NaN; it must be finite``. The core error stays in
 /// the chain (the command line tells bad input from failed work by it).
 pub fn at_field(path: &Path, e: bayesrg_core::Error) -> anyhow::Error {
     let is_toml = path.extension().is_none_or(|x| x != "json");

@@ -205,7 +205,7 @@ pub enum Error {
     Required {
         /// Where.
         field: Field,
-        /// What it is, and any alternative to it ("the point θ, or a [free_field] section").
+        /// What it is, and any alternative to it ("the point θ, or a `[free_field]` section").
         what: String,
     },
     /// Two settings that exclude each other, both given.
@@ -213,7 +213,7 @@ pub enum Error {
     Conflict {
         /// The first.
         field: Field,
-        /// The other, as written in the config ("[free_field]").
+        /// The other, as written in the config ("`[free_field]`").
         other: String,
         /// Why only one can stand, and what to do.
         why: String,

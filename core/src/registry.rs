@@ -5,7 +5,7 @@
 //! [`register_model`](crate::register_model), which writes its tag once and
 //! expands to both the typetag registration and a [`ModelEntry`] in this
 //! catalogue: the two registries cannot drift apart. The command line lists
-//! the catalogue (`bayesrg models`), and [`deserialize_model`] checks it before
+//! the catalogue (`bayesrg models`), and `deserialize_model` checks it before
 //! handing a config to typetag, so a program that forgot to link the built-in
 //! models gets an error saying what to call instead of typetag's
 //! "there are no variants".

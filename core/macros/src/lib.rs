@@ -20,7 +20,7 @@ use syn::{Expr, ExprLit, ItemImpl, Lit, MetaNameValue, Token, parse_macro_input}
 ///     example = || Box::new(Normal {}),
 ///     theta = || vec![0.5, 1.5],
 /// )]
-/// impl Model for Normal { … }
+/// impl Model for Normal { /* … */ }
 /// ```
 ///
 /// expands to `#[typetag::serde(name = "normal")]` on the block (so configs

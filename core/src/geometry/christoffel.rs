@@ -97,7 +97,7 @@ fn diff_step(
 
 /// ∂_k g at θ: entry k is the matrix ∂g/∂θᵏ.
 ///
-/// Central differences ([`diff_step`]); at a point on a closed edge of the
+/// Central differences (`diff_step`); at a point on a closed edge of the
 /// chart (a Poisson rate at its largest allowed value), where only one side
 /// exists, a one-sided difference with h = ε^{1/2}·max(1, |θₖ|) (error ≈ ε^{1/2}).
 pub fn metric_gradient(m: &dyn Metric, theta: &[f64]) -> Result<Vec<DMatrix<f64>>> {

@@ -20,7 +20,7 @@
 //! | `mvn_mean`, `linear_gaussian` | constant metric I (flat) | the straight line; d = √(ΔᵀIΔ) |
 //! | `mvn` with equal means | Σ(t) = L(L⁻¹Σ₂L⁻ᵀ)ᵗLᵀ, Σ₁ = LLᵀ | d = √(½Σ ln²λᵢ(Σ₁⁻¹Σ₂)) |
 //!
-//! The geodesic equations ([`acceleration`]) are those of the same metrics:
+//! The geodesic equations (`acceleration`) are those of the same metrics:
 //! Skovgaard (1984, *Scand. J. Statist.* 11:211) for the multivariate normal,
 //! μ̈ = Σ̇Σ⁻¹μ̇, Σ̈ = Σ̇Σ⁻¹Σ̇ − μ̇μ̇ᵀ; for the categorical, from the sphere
 //! embedding, p̈ₐ = ṗₐ²/(2pₐ) − pₐ·½Σ_{b≤K} ṗ_b²/p_b (ṗ_K = −Σṗₐ).
@@ -654,7 +654,7 @@ pub fn mvn_geodesic(a: &[f64], b: &[f64]) -> Option<KnownGeodesic> {
 
 /// The geodesic of a model whose n outcomes have probabilities
 /// ln pₖ = θ·Tₖ − A(θ) with n − 1 parameters (the full simplex in natural
-/// coordinates); see [`full_simplex_geodesic`]. `None` when `model` is not
+/// coordinates); see `full_simplex_geodesic`. `None` when `model` is not
 /// such a family at these points.
 pub fn exp_family_full_simplex_geodesic(
     model: &dyn Model,

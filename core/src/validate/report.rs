@@ -86,13 +86,13 @@ pub struct KlDirection {
     /// representable δ = (θ + ε·step·u) − θ (it differs from ε·step where θ is
     /// large against its Fisher unit, as a normal mean of 10¹⁰).
     pub effective_epsilons: Vec<f64>,
-    /// KL(θ‖θ+δ(ε)) for each ε of [`KL_EPSILONS`].
+    /// KL(θ‖θ+δ(ε)) for each ε of `KL_EPSILONS`.
     pub kl: Vec<f64>,
     /// KL / (½ δᵀIδ) with the reference I, for each ε.
     pub ratios: Vec<f64>,
     /// KL / (½ δᵀCδ) with the claimed C, for each ε.
     pub claimed_ratios: Option<Vec<f64>>,
-    /// The O(ε) convergence measure of [`kl_expansion`] (≤ 1 passes).
+    /// The O(ε) convergence measure of `kl_expansion` (≤ 1 passes).
     pub convergence: f64,
 }
 

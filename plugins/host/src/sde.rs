@@ -1,11 +1,11 @@
 //! SDE terms from a plugin (ABI 1.1): the table of [`api::SdeEntry`] read
-//! and checked at load time ([`read_sde_table`]), the types it provides
+//! and checked at load time (`read_sde_table`), the types it provides
 //! ([`PluginSdeType`]) and their instances ([`PluginSdeTerms`]), which are
 //! `bayesrg_core`'s [`SdeTerms`] for `bayesrg sde` (`drift.terms`,
 //! `diffusion.terms`; docs/plugins.md, "SDE terms").
 //!
 //! Every call goes through the same checked path as a model's
-//! ([`crate::model::raw_call`]): the supervisor's breadcrumb (a crash is named
+//! (`model::raw_call`): the supervisor's breadcrumb (a crash is named
 //! as this plugin's), host buffers with a red zone (a write past the end is
 //! an error). A failed call is an error *value* returned to the caller
 //! ([`SdeTerms::eval`]), which the SDE runner reports with τ and y as a failed

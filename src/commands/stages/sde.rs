@@ -30,7 +30,7 @@ const SDE: &[(&str, &str)] = &[
 /// into its own folder of the stage folder; the ensembles are checked against
 /// the heat kernel N(γ_τ, τK⁻¹) (eq. 43) or the exact Ornstein–Uhlenbeck law.
 /// With `quick`, a quarter of the paths. The examples run side by side
-/// ([`super::in_order`]).
+/// (`stages::in_order`: results in order, whatever finishes first).
 pub fn sde(ctx: &StageCtx) -> Result<Vec<Summary>> {
     super::in_order(SDE, |(name, text)| {
         let origin = format!("examples/sde/{name}.toml");
