@@ -12,7 +12,7 @@
 
 mod plugin_support;
 
-use plugin_support::{ROOT, tmp};
+use plugin_support::{ROOT, show, tmp};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -55,15 +55,6 @@ fn sh(line: &str, cwd: &Path) -> Output {
         .env_remove("CARGO_TARGET_DIR")
         .output()
         .unwrap()
-}
-
-fn show(o: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout:\n{}\n--- stderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// A fresh folder for a skeleton; `keep` (a subfolder such as `target`) is

@@ -16,7 +16,7 @@
 
 mod plugin_support;
 
-use plugin_support::{ROOT, tmp};
+use plugin_support::{ROOT, show, tmp};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -44,15 +44,6 @@ fn ou_plugin() -> &'static Path {
         assert!(o.status.success(), "{}", show(&o));
         lib
     })
-}
-
-fn show(o: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout:\n{}\n--- stderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 const RATE: f64 = 2.0;

@@ -143,3 +143,13 @@ pub fn run_bayesrg(args: &[&str], dir: &Path, env: &[(&str, &str)], deadline: Du
         hung,
     }
 }
+
+/// A finished command's status, stdout and stderr, for assertion messages.
+pub fn show(o: &std::process::Output) -> String {
+    format!(
+        "status {:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
