@@ -70,3 +70,31 @@ impl Check {
         self
     }
 }
+
+/// The largest of `start` and `values`, NaN when any value is NaN: the
+/// number a check is made on must not drop a NaN the way `f64::max` does
+/// (`f64::max(NaN, 1.0)` is 1.0), or a check on a NaN or an ∞ − ∞ passes.
+pub fn worst_from(start: f64, values: impl IntoIterator<Item = f64>) -> f64 {
+    values.into_iter().fold(start, |a, b| {
+        if a.is_nan() || b.is_nan() {
+            f64::NAN
+        } else {
+            a.max(b)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::worst_from;
+
+    #[test]
+    fn worst_keeps_nan() {
+        assert!(worst_from(0.0, [1.0, f64::NAN, 2.0]).is_nan());
+        assert!(worst_from(f64::NEG_INFINITY, [f64::NAN]).is_nan());
+        assert_eq!(worst_from(0.0, [1.0, 3.0, 2.0]), 3.0);
+        assert_eq!(worst_from(f64::NEG_INFINITY, [-2.0, -1.0]), -1.0);
+        assert_eq!(worst_from(0.0, []), 0.0);
+        assert!(!crate::check::Check::at_most("c", worst_from(0.0, [f64::NAN]), 1.0, "o").pass);
+    }
+}

@@ -127,8 +127,8 @@ pub fn compare(
         .collect();
     let mean_thr = z_threshold(d);
     let fisher_thr = z_threshold(d * (d + 1) / 2);
-    let worst_mz = mz.iter().copied().fold(0.0, f64::max);
-    let off_data = worst_mz > mean_thr;
+    let worst_mz = crate::check::worst_from(0.0, mz.iter().copied());
+    let off_data = worst_mz.is_nan() || worst_mz > mean_thr;
 
     let mut explanation = Vec::new();
     let names = model.param_names();

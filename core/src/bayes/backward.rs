@@ -219,30 +219,56 @@ pub fn sample_thetas(
     Ok((out, rej))
 }
 
-/// The model-space predictive (eq. 39) at `y`: the average of p(y|θ) over θ
-/// draws (a Rao–Blackwellised Monte Carlo estimate).
-pub fn predictive_density(model: &dyn Model, thetas: &[Vec<f64>], y: &[f64]) -> f64 {
-    thetas
-        .iter()
-        .map(|t| model.log_likelihood(t, y).exp())
-        .sum::<f64>()
-        / thetas.len() as f64
-}
-
-/// [`predictive_density`] at every point of `ys` (one-dimensional
-/// observations): the same sums in the same order (over θ, for each y), so the
-/// same bits, with one [`Model::log_likelihood_rows`] call per θ over all of
-/// `ys` (a model written in Python makes one call per θ, not per (θ, y)).
-pub fn predictive_densities(model: &dyn Model, thetas: &[Vec<f64>], ys: &[f64]) -> Vec<f64> {
-    let mut acc = vec![0.0; ys.len()];
+/// The logarithm of the model-space predictive (eq. 39) at every point of
+/// `ys` (one-dimensional observations): ln of the average of p(y|θ) over the
+/// θ draws (a Rao–Blackwellised Monte Carlo estimate), summed in log space
+/// (a running log-sum-exp over θ, for each y) so that it stays finite where
+/// p(y|θ) underflows: far in the tails of a wide y grid the densities are
+/// below 10⁻³⁰⁸ while their logarithms, and the KL and entropy integrands
+/// made from them, are ordinary numbers. One [`Model::log_likelihood_rows`]
+/// call per θ over all of `ys` (a model written in Python makes one call per
+/// θ, not per (θ, y)).
+///
+/// # Errors
+/// [`Error::Failed`] when `log_likelihood` is NaN or +∞ at a draw θ and a
+/// point y (named).
+pub fn predictive_log_densities(
+    model: &dyn Model,
+    thetas: &[Vec<f64>],
+    ys: &[f64],
+) -> Result<Vec<f64>> {
+    // Running maximum m and sum s of e^{l − m} per y.
+    let mut m = vec![f64::NEG_INFINITY; ys.len()];
+    let mut s = vec![0.0; ys.len()];
     let mut ll = vec![0.0; ys.len()];
     for t in thetas {
         model.log_likelihood_rows(t, ys, &mut ll);
-        for (a, l) in acc.iter_mut().zip(&ll) {
-            *a += l.exp();
+        for (k, &l) in ll.iter().enumerate() {
+            if l.is_nan() || l == f64::INFINITY {
+                return Err(Error::Failed {
+                    what: "the predictive density (eq. 39)".into(),
+                    reason: format!("log_likelihood is {l} at θ = {t:?}, y = {}", ys[k]),
+                });
+            }
+            if l > m[k] {
+                s[k] = s[k] * (m[k] - l).exp() + 1.0;
+                m[k] = l;
+            } else if l > f64::NEG_INFINITY {
+                s[k] += (l - m[k]).exp();
+            }
         }
     }
-    acc.iter().map(|a| a / thetas.len() as f64).collect()
+    let ln_n = (thetas.len() as f64).ln();
+    Ok(m.iter()
+        .zip(&s)
+        .map(|(&m, &s)| {
+            if s > 0.0 {
+                m + s.ln() - ln_n
+            } else {
+                f64::NEG_INFINITY
+            }
+        })
+        .collect())
 }
 
 /// Draws y from the model-space predictive: θ cycles through `thetas`, y ~ p(·|θ).

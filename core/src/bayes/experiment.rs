@@ -428,18 +428,16 @@ fn moment_gap(
     rcov: &DMatrix<f64>,
 ) -> f64 {
     let d = mean.len();
-    let mut g: f64 = 0.0;
-    for i in 0..d {
-        g = g.max(rel(mean[i], rmean[i], rcov[(i, i)].sqrt()));
-        for j in 0..d {
-            g = g.max(rel(
-                cov[(i, j)],
-                rcov[(i, j)],
-                (rcov[(i, i)] * rcov[(j, j)]).sqrt(),
-            ));
-        }
-    }
-    g
+    let means = (0..d).map(|i| rel(mean[i], rmean[i], rcov[(i, i)].sqrt()));
+    let covs = (0..d * d).map(|k| {
+        let (i, j) = (k / d, k % d);
+        rel(
+            cov[(i, j)],
+            rcov[(i, j)],
+            (rcov[(i, i)] * rcov[(j, j)]).sqrt(),
+        )
+    });
+    crate::check::worst_from(0.0, means.chain(covs))
 }
 
 /// As [`moment_gap`] for marginal means and variances.
@@ -449,9 +447,13 @@ fn marginal_gap(
     rmean: &DVector<f64>,
     rvar: &DVector<f64>,
 ) -> f64 {
-    (0..mean.len())
-        .map(|i| rel(mean[i], rmean[i], rvar[i].sqrt()).max(rel(var[i], rvar[i], rvar[i])))
-        .fold(0.0, f64::max)
+    let errs = (0..mean.len()).flat_map(|i| {
+        [
+            rel(mean[i], rmean[i], rvar[i].sqrt()),
+            rel(var[i], rvar[i], rvar[i]),
+        ]
+    });
+    crate::check::worst_from(0.0, errs)
 }
 
 fn rows(m: &DMatrix<f64>) -> Vec<Vec<f64>> {
@@ -668,13 +670,20 @@ pub fn run_with_model<M>(
     let mut dev_de: f64 = 0.0;
     let mut ek_rise: f64 = 0.0;
     for (i, r) in recs.iter().enumerate() {
-        dev_shape = dev_shape.max(moment_gap(&r.mean, &r.cov, &sol[i].0, &sol[i].1));
-        dev_z = dev_z.max((r.ln_z - sol[i].2).abs() / sol[i].2.abs().max(1.0));
+        dev_shape = crate::check::worst_from(
+            dev_shape,
+            [moment_gap(&r.mean, &r.cov, &sol[i].0, &sol[i].1)],
+        );
+        dev_z =
+            crate::check::worst_from(dev_z, [(r.ln_z - sol[i].2).abs() / sol[i].2.abs().max(1.0)]);
         if r.var_k > 0.0 && r.var_k.is_finite() {
-            dev_de = dev_de.max((r.de_k_dt + r.var_k).abs() / r.var_k);
+            dev_de = crate::check::worst_from(dev_de, [(r.de_k_dt + r.var_k).abs() / r.var_k]);
         }
         if i > 0 && recs[i - 1].e_k.is_finite() {
-            ek_rise = ek_rise.max((r.e_k - recs[i - 1].e_k) / recs[i - 1].e_k.abs().max(1e-300));
+            ek_rise = crate::check::worst_from(
+                ek_rise,
+                [(r.e_k - recs[i - 1].e_k) / recs[i - 1].e_k.abs().max(1e-300)],
+            );
         }
     }
     checks.push(Check::at_most(
@@ -708,7 +717,10 @@ pub fn run_with_model<M>(
         for (i, r) in pr.iter().enumerate() {
             for j in 0..d {
                 let sd = sol[i].1[(j, j)].sqrt();
-                worst = worst.max((r.mean[j] - sol[i].0[j]).abs() / (sd / r.ess.sqrt()));
+                worst = crate::check::worst_from(
+                    worst,
+                    [(r.mean[j] - sol[i].0[j]).abs() / (sd / r.ess.sqrt())],
+                );
             }
         }
         checks.push(Check::at_most(
@@ -722,7 +734,7 @@ pub fn run_with_model<M>(
         let mut dev: f64 = 0.0;
         for r in &recs {
             let (m, v) = o.flow(r.t, &phi_star);
-            dev = dev.max(marginal_gap(&r.mean, &r.cov.diagonal(), &m, &v));
+            dev = crate::check::worst_from(dev, [marginal_gap(&r.mean, &r.cov.diagonal(), &m, &v)]);
         }
         checks.push(Check::at_most(
             "grid RK4 of (33) vs the conjugate closed form: max |Δmean|/sd, |Δvar|/var",
@@ -786,9 +798,10 @@ pub fn run_with_model<M>(
             DVector::from_column_slice(&last.mean),
             DVector::from_column_slice(&last.var),
         );
-        let z = (0..d)
-            .map(|j| (mean[j] - phi_star[j]).abs() / var[j].sqrt())
-            .fold(0.0, f64::max);
+        let z = crate::check::worst_from(
+            0.0,
+            (0..d).map(|j| (mean[j] - phi_star[j]).abs() / var[j].sqrt()),
+        );
         checks.push(Check::at_most(
             format!(
                 "posterior after {} observations (eq. 32): |mean - theta*|/sd",

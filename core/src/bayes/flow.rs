@@ -374,11 +374,12 @@ pub fn run_with_model<M>(
     let fopts = spec.fisher_options();
     let z = backward::base_draws(spec.samples, d, seed.child("base").value());
     let mu0 = spec.mu.at(0.0);
-    let p0: Vec<f64> = ys.as_ref().map_or_else(Vec::new, |(v, _)| {
+    let ln_p0: Vec<f64> = ys.as_ref().map_or_else(Vec::new, |(v, _)| {
         v.iter()
-            .map(|y| model.log_likelihood(&mu0, &[*y]).exp())
+            .map(|y| model.log_likelihood(&mu0, &[*y]))
             .collect()
     });
+    let p0: Vec<f64> = ln_p0.iter().map(|l| l.exp()).collect();
     let mut predictive: Vec<Vec<f64>> = Vec::new();
     let fisher0 = fopts.best(model, &mu0)?;
     let k0 = if spec.data_space {
@@ -409,7 +410,8 @@ pub fn run_with_model<M>(
         let (thetas, rejected) = backward::sample_thetas(model, &mu, tau, &fi, &z)?;
         let (mut kl, mut entropy) = (f64::NAN, f64::NAN);
         if let Some((yv, w)) = &ys {
-            let p = backward::predictive_densities(model, &thetas, yv);
+            let ln_p = backward::predictive_log_densities(model, &thetas, yv)?;
+            let p: Vec<f64> = ln_p.iter().map(|l| l.exp()).collect();
             let mass: f64 = p.iter().zip(w).map(|(a, b)| a * b).sum();
             if (mass - 1.0).abs() > 1e-3 {
                 return Err(Error::domain(
@@ -421,8 +423,8 @@ pub fn run_with_model<M>(
                     ),
                 ));
             }
-            kl = observables::kl_quadrature(&p, &p0, w);
-            entropy = observables::entropy_quadrature(&p, w);
+            kl = observables::kl_quadrature(&ln_p, &ln_p0, w);
+            entropy = observables::entropy_quadrature(&ln_p, w);
             predictive.push(p);
         }
         let mut row = FlowRow {
@@ -479,7 +481,10 @@ pub fn run_with_model<M>(
             if let Some(j0) = model.forward_jacobian(&mu) {
                 for t in thetas.iter().take(20) {
                     if let Some(j) = model.forward_jacobian(t) {
-                        linear_defect = linear_defect.max((j - &j0).amax() / j0.amax().max(1e-300));
+                        linear_defect = crate::check::worst_from(
+                            linear_defect,
+                            [(j - &j0).amax() / j0.amax().max(1e-300)],
+                        );
                     }
                 }
             }
@@ -516,9 +521,11 @@ fn flow_checks(rows: &[FlowRow], model_space: bool, data_space: bool, defect: f6
     let mut checks = Vec::new();
     let drop = |f: &dyn Fn(&FlowRow) -> f64| {
         if rows.len() > 1 {
-            rows.windows(2)
-                .map(|w| f(&w[0]) - f(&w[1]))
-                .fold(f64::NEG_INFINITY, f64::max)
+            // NaN wins: a KL that is NaN, or ∞ − ∞, fails the check.
+            crate::check::worst_from(
+                f64::NEG_INFINITY,
+                rows.windows(2).map(|w| f(&w[0]) - f(&w[1])),
+            )
         } else {
             0.0
         }
@@ -541,7 +548,7 @@ fn flow_checks(rows: &[FlowRow], model_space: bool, data_space: bool, defect: f6
         if defect < 1e-6 {
             checks.push(Check::at_most(
                 "affine G: model-space (39) vs data-space (43) predictive, worst z-score of mean and covariance",
-                rows.iter().map(|r| r.moment_z).fold(0.0, f64::max),
+                crate::check::worst_from(0.0, rows.iter().map(|r| r.moment_z)),
                 5.0,
                 "pushforward of N(mu, tau I^-1) through affine G is exactly N(G(mu), tau J I^-1 J^T) (oracles.md §6); i.i.d. draws, Gaussian sampling errors",
             ));

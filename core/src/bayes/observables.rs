@@ -16,23 +16,28 @@
 use crate::linalg::Spectrum;
 use nalgebra::{DMatrix, DVector};
 
-/// KL(p‖q) = Σ wₖ pₖ ln(pₖ/qₖ) by quadrature on points with weights `w`
-/// (cell widths for a density, 1 for a probability mass function).
-pub fn kl_quadrature(p: &[f64], q: &[f64], w: &[f64]) -> f64 {
-    p.iter()
-        .zip(q)
+/// KL(p‖q) = Σ wₖ pₖ (ln pₖ − ln qₖ) by quadrature on points with weights
+/// `w` (cell widths for a density, 1 for a probability mass function), from
+/// the logarithms `ln_p`, `ln_q` of the densities: finite where the
+/// densities themselves underflow. Points where p underflows to 0 add 0.
+pub fn kl_quadrature(ln_p: &[f64], ln_q: &[f64], w: &[f64]) -> f64 {
+    ln_p.iter()
+        .zip(ln_q)
         .zip(w)
-        .filter(|((pv, _), _)| **pv > 0.0)
-        .map(|((pv, qv), wv)| wv * pv * (pv / qv).ln())
+        .map(|((lp, lq), wv)| (lp.exp(), lp - lq, wv))
+        .filter(|(p, _, _)| *p > 0.0)
+        .map(|(p, d, wv)| wv * p * d)
         .sum()
 }
 
-/// H(p) = −Σ wₖ pₖ ln pₖ by quadrature.
-pub fn entropy_quadrature(p: &[f64], w: &[f64]) -> f64 {
-    -p.iter()
+/// H(p) = −Σ wₖ pₖ ln pₖ by quadrature, from the logarithms `ln_p`.
+pub fn entropy_quadrature(ln_p: &[f64], w: &[f64]) -> f64 {
+    -ln_p
+        .iter()
         .zip(w)
-        .filter(|(pv, _)| **pv > 0.0)
-        .map(|(pv, wv)| wv * pv * pv.ln())
+        .map(|(lp, wv)| (lp.exp(), lp, wv))
+        .filter(|(p, _, _)| *p > 0.0)
+        .map(|(p, lp, wv)| wv * p * lp)
         .sum::<f64>()
 }
 
@@ -161,8 +166,8 @@ mod tests {
         let pdf = |m: f64, v: f64, y: f64| {
             (-(y - m) * (y - m) / (2.0 * v)).exp() / (2.0 * std::f64::consts::PI * v).sqrt()
         };
-        let p: Vec<f64> = ys.iter().map(|&y| pdf(1.0, 4.0, y)).collect();
-        let q: Vec<f64> = ys.iter().map(|&y| pdf(5.0, 1.0, y)).collect();
+        let p: Vec<f64> = ys.iter().map(|&y| pdf(1.0, 4.0, y).ln()).collect();
+        let q: Vec<f64> = ys.iter().map(|&y| pdf(5.0, 1.0, y).ln()).collect();
         let w = vec![h; n];
         assert_relative_eq!(
             kl_quadrature(&p, &q, &w),
@@ -171,6 +176,31 @@ mod tests {
         );
         let want = 0.5 * (2.0 * std::f64::consts::PI * std::f64::consts::E * 4.0).ln();
         assert_relative_eq!(entropy_quadrature(&p, &w), want, max_relative = 1e-9);
+    }
+
+    #[test]
+    fn quadrature_kl_stays_finite_where_densities_underflow() {
+        // Tryout 5 A2: on a wide grid, N(5, 1) underflows to 0 (below
+        // 10⁻³⁰⁸ beyond |y − 5| ≈ 37.6) where N(1, 2²) does not, and
+        // KL = Σ p ln(p/q) became +∞. From the logarithms it is the closed
+        // form again (oracles.md §2), the far cells adding their (tiny,
+        // finite) share.
+        let n = 80_000;
+        let (lo, hi) = (-60.0, 60.0);
+        let h = (hi - lo) / n as f64;
+        let ys: Vec<f64> = (0..n).map(|i| lo + (i as f64 + 0.5) * h).collect();
+        let ln_pdf = |m: f64, v: f64, y: f64| {
+            -(y - m) * (y - m) / (2.0 * v) - 0.5 * (2.0 * std::f64::consts::PI * v).ln()
+        };
+        let p: Vec<f64> = ys.iter().map(|&y| ln_pdf(1.0, 4.0, y)).collect();
+        let q: Vec<f64> = ys.iter().map(|&y| ln_pdf(5.0, 1.0, y)).collect();
+        assert!(q.iter().any(|l| l.exp() == 0.0), "q underflows somewhere");
+        let w = vec![h; n];
+        assert_relative_eq!(
+            kl_quadrature(&p, &q, &w),
+            8.806852819440055,
+            max_relative = 1e-9
+        );
     }
 
     #[test]

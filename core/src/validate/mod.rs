@@ -13,6 +13,8 @@
 //! | positive semi-definiteness | λ_min ≥ 0 | λ_min/λ_max ≥ −tolerance |
 //! | zero-mean score, eq. (28) | E_θ\[ℓ\] = 0 | worst component z ≤ [`z_threshold`] |
 //! | quadratic expansion, eq. (31) | KL(θ‖θ+εv) / (½ε²vᵀIv) → 1 | \|ratio − 1\| ≤ [`KL_RTOL`] extrapolated to ε → 0 from its two smallest steps ([`extrapolated_ratio_at`]), and O(ε) convergence |
+//! | the score is the gradient of ln p (eq. 28) | central differences of `log_likelihood` at draws y ∼ p(·\|θ) | scaled error ≤ [`FD_RTOL`] ([`likelihood`]) |
+//! | the closed-form KL is the mean log-ratio (eq. 30) | Monte Carlo mean of ln p(y\|θ) − ln p(y\|θ′) at a finite step θ′ | z ≤ [`z_threshold`] ([`likelihood`]) |
 //! | claimed Fisher (a hand derivation) | the reference, every Monte Carlo estimator, the KL expansion | [`CLAIM_RTOL`], z, [`KL_RTOL`] + [`CLAIM_RTOL`] |
 //!
 //! # Scaled errors
@@ -60,7 +62,8 @@
 //! own statistics: [`deterministic`] (closed form, JᵀΣ⁻¹J, KL Hessian against
 //! the reference), [`monte_carlo`] (E\[ℓℓᵀ\] and −E[∇² ln p], eq. 29),
 //! [`symmetry`] (symmetry and positive semi-definiteness), [`score`] (the
-//! zero-mean score, eq. 28), [`kl`] (the quadratic expansion, eq. 31),
+//! zero-mean score, eq. 28), [`likelihood`] (the score and the closed-form
+//! KL against the log-likelihood, eqs. 28 and 30), [`kl`] (the quadratic expansion, eq. 31),
 //! [`spectrum`] (the reference's eigenvalues), [`claimed`] (a hand-derived
 //! matrix); [`compare`] holds the measures they share (scaled errors,
 //! z-scores) and the [`Ledger`] that sets the threshold from what ran, and
@@ -70,6 +73,7 @@ pub mod claimed;
 pub mod compare;
 pub mod deterministic;
 pub mod kl;
+pub mod likelihood;
 pub mod monte_carlo;
 pub mod report;
 pub mod score;
@@ -259,15 +263,9 @@ pub(crate) fn sub_seed(seed: u64, k: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// NaN-aware maximum (NaN wins).
+/// NaN-aware maximum of non-negative values (NaN wins; 0 for none).
 pub(crate) fn nan_max(it: impl IntoIterator<Item = f64>) -> f64 {
-    it.into_iter().fold(0.0_f64, |a, b| {
-        if a.is_nan() || b.is_nan() {
-            f64::NAN
-        } else {
-            a.max(b)
-        }
-    })
+    crate::check::worst_from(0.0, it)
 }
 
 pub(crate) fn method_name(m: Method) -> &'static str {
@@ -491,6 +489,15 @@ pub fn validate(model: &dyn Model, theta: &[f64], settings: &Settings) -> Result
     estimators.extend(monte_carlo::compare(&est, tau_score, tau_hess, &mut ledger));
     symmetry::check_estimates(&est, &mut ledger);
     let score_mean = score::check(&est, tau_score, n, &mut ledger);
+    likelihood::check(
+        model,
+        theta,
+        &est,
+        n,
+        crate::rng::Seed::new(seed),
+        &mut ledger,
+        &mut notes,
+    );
     let mut claim_report = claimed
         .as_ref()
         .map(|c| claimed::check(c, &est, &mut ledger));

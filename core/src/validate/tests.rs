@@ -23,6 +23,12 @@ enum Bug {
     Score,
     /// No closed-form Fisher or KL, numerical score only.
     Bare,
+    /// ln p with −2 ln σ: not normalised, and not the integral of the score.
+    LogLik,
+    /// ln p NaN beyond μ + 2σ (the score stays right).
+    LogLikNan,
+    /// KL(θ′‖θ) returned for KL(θ‖θ′).
+    KlSwapped,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -52,7 +58,11 @@ impl Model for TNormal {
     }
     fn log_likelihood(&self, t: &[f64], y: &[f64]) -> f64 {
         let z = (y[0] - t[0]) / t[1];
-        -0.5 * z * z - t[1].ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
+        match self.bug {
+            Bug::LogLik => -0.5 * z * z - 2.0 * t[1].ln() - 0.5 * (2.0 * std::f64::consts::PI).ln(),
+            Bug::LogLikNan if z > 2.0 => f64::NAN,
+            _ => -0.5 * z * z - t[1].ln() - 0.5 * (2.0 * std::f64::consts::PI).ln(),
+        }
     }
     fn score(&self, t: &[f64], y: &[f64], out: &mut [f64]) {
         if self.bug == Bug::Bare {
@@ -74,6 +84,11 @@ impl Model for TNormal {
     }
     fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
         let f = if self.bug == Bug::Kl { 2.0 } else { 1.0 };
+        let (a, b) = if self.bug == Bug::KlSwapped {
+            (b, a)
+        } else {
+            (a, b)
+        };
         let k =
             (b[1] / a[1]).ln() + (a[1] * a[1] + (a[0] - b[0]).powi(2)) / (2.0 * b[1] * b[1]) - 0.5;
         (self.bug != Bug::Bare).then_some(f * k)
@@ -92,6 +107,77 @@ fn genuine_errors_are_not_called_unresolved() {
             r.verdict
         );
         assert!(r.checks.iter().all(|c| c.note.is_none()), "{bug:?}");
+    }
+}
+
+#[test]
+fn log_likelihood_is_checked_against_the_score_and_the_kl() {
+    // Tryout A4: a log-likelihood that is not the integral of the score, one
+    // that is NaN at some outcomes, and a KL with its arguments swapped passed
+    // every Fisher check (none of them reads ln p when the score is given, and
+    // second order cannot tell KL(θ‖θ′) from KL(θ′‖θ)). Oracles:
+    // ∂σ(−2 ln σ − z²/2) differs from the score by 1/σ, i.e. √2/2 ≈ 0.71 in
+    // Fisher units of σ (threshold 10⁻⁴); the KL step is c = ½ along
+    // (sμ, sσ)/√2 = (σ, σ/√2)/√2, so θ′ = (μ + 0.354σ, 1.25σ) and the
+    // closed forms give KL(θ‖θ′) = 0.0831 against KL(θ′‖θ) = 0.1206, a
+    // difference of about 18 standard errors at 40 000 draws (the
+    // log-ratio's variance is about 2·KL). At every scale of σ, since the
+    // checks are in Fisher units.
+    let named = |r: &Report, what: &str| -> Vec<Check> {
+        r.checks
+            .iter()
+            .filter(|c| c.name.contains(what))
+            .cloned()
+            .collect()
+    };
+    for sigma in [1e-6, 1.0, 1e6] {
+        let th = [2.0 * sigma, sigma];
+        let ok = validate(&TNormal::default(), &th, &settings(40_000)).unwrap();
+        assert!(ok.verdict.pass, "σ = {sigma}: {:?}", ok.verdict.reasons);
+        let score = named(&ok, "score vs differences of log_likelihood");
+        let kl = named(&ok, "mean log-ratio");
+        assert!(
+            score.len() == 1 && score[0].pass && score[0].value < 1e-6,
+            "{score:?}"
+        );
+        assert!(kl.len() == 1 && kl[0].pass, "{kl:?}");
+
+        let r = validate(&TNormal { bug: Bug::LogLik }, &th, &settings(40_000)).unwrap();
+        let c = &named(&r, "score vs differences")[0];
+        assert!(!c.pass && (c.value - 0.5_f64.sqrt()).abs() < 1e-3, "{c:?}");
+        assert!(!r.verdict.pass && !r.verdict.inconclusive);
+
+        let r = validate(
+            &TNormal {
+                bug: Bug::KlSwapped,
+            },
+            &th,
+            &settings(40_000),
+        )
+        .unwrap();
+        let c = &named(&r, "mean log-ratio")[0];
+        assert!(!c.pass && c.value > 10.0 && c.note.is_none(), "{c:?}");
+        assert!(
+            !r.verdict.pass && !r.verdict.inconclusive,
+            "{:?}",
+            r.verdict
+        );
+
+        // NaN at 2.3 % of the outcomes: the Monte Carlo log-ratio meets it.
+        let r = validate(
+            &TNormal {
+                bug: Bug::LogLikNan,
+            },
+            &th,
+            &settings(40_000),
+        )
+        .unwrap();
+        let c = &named(&r, "mean log-ratio")[0];
+        assert!(
+            !c.pass && c.value.is_nan() && c.oracle.contains("NaN"),
+            "{c:?}"
+        );
+        assert!(!r.verdict.pass && !r.verdict.inconclusive);
     }
 }
 
@@ -190,8 +276,9 @@ fn correct_normal_passes_at_three_points() {
         assert!(r.verdict.pass, "{theta:?}: {:?}", r.verdict.reasons);
         assert_eq!(r.reference, Some(Method::ClosedForm));
         // Every applicable check ran: 2 MC + KL Hessian comparisons, symmetry,
-        // 2 PSD (closed, KL Hessian) + score_outer PSD, score mean, 2 KL checks.
-        assert_eq!(r.checks.len(), 10, "{:#?}", r.checks);
+        // 2 PSD (closed, KL Hessian) + score_outer PSD, score mean, the score
+        // and the closed-form KL against the log-likelihood, 2 KL checks.
+        assert_eq!(r.checks.len(), 12, "{:#?}", r.checks);
         // The spectrum is that of diag(1/σ², 2/σ²): stiff direction is σ.
         let s2 = theta[1] * theta[1];
         assert!((r.spectrum.eigenvalues[0] - 2.0 / s2).abs() < 1e-12 / s2);
