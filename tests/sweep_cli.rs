@@ -116,15 +116,25 @@ fn a_240_task_sweep_merges_matches_closed_forms_and_resumes() {
 fn failed_tasks_are_reported_and_the_others_run() {
     let base = tmp("fail");
     let spec = base.join("spec.toml");
+    // θ* = 60 passes the checks made before any work but lies beyond the
+    // grid [0, 40], which only the run can see (it needs the model).
     std::fs::write(
         &spec,
-        "command = \"fisher\"\n[base]\ntheta = [0.0, 1.0]\nsamples = 1000\nmodel = { type = \"normal\" }\n[[axes]]\npath = \"theta[1]\"\nvalues = [1.0, -1.0, 2.0]\n",
+        "command = \"bayes\"\n[base]\ntheta_star = [3.5]\nt = [0.0, 1.0, 10.0]\nn_data = 20\n\
+         [base.model]\ntype = \"poisson\"\n[[base.prior]]\ndist = \"gamma\"\nshape = 4.0\nrate = 1.0\n\
+         [[base.grid]]\nlo = 0.0\nhi = 40.0\nn = 2000\n\
+         [[axes]]\npath = \"theta_star[0]\"\nname = \"rate\"\nvalues = [3.5, 60.0, 5.0]\n",
     )
     .unwrap();
     let out = base.join("o");
     let o = sweep(&spec, &out, &["--quiet"], "2");
-    assert_eq!(o.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(
         stdout.contains("3 tasks: 2 finished now, 0 finished before, 1 failed"),
         "{stdout}"
@@ -133,7 +143,7 @@ fn failed_tasks_are_reported_and_the_others_run() {
     let failed: Vec<&str> = tasks.lines().filter(|l| l.contains(",failed,")).collect();
     assert_eq!(failed.len(), 1);
     assert!(
-        failed[0].starts_with("1,") && failed[0].contains("sigma"),
+        failed[0].starts_with("1,") && failed[0].contains("theta_star"),
         "{tasks}"
     );
     std::fs::remove_dir_all(&base).unwrap();
@@ -160,6 +170,39 @@ fn bad_specs_and_foreign_folders_are_refused_untouched() {
             "command = \"fisher\"\nbase = { theta = [1.0] }\nextra = 1\n",
             "extra",
         ),
+        // Tryout 5 D2: every task's configuration is read and checked before
+        // any runs; a misspelt path, a stray key in `base` and a value the
+        // model refuses are bad input naming the task, not failed tasks.
+        (
+            "command = \"fisher\"\n[base]\ntheta = [0.0, 1.0]\nmodel = { type = \"normal\" }\n[[axes]]\npath = \"thetaa\"\nvalues = [1.0]\n",
+            "spec.toml:2:1",
+        ),
+        (
+            "command = \"fisher\"\n[base]\ntheta = [0.0, 1.0]\nmodel = { type = \"normal\", sigmaa = 1 }\n[[axes]]\npath = \"theta[0]\"\nvalues = [1.0]\n",
+            "unknown field `sigmaa`",
+        ),
+        (
+            "command = \"fisher\"\n[base]\ntheta = [0.0, 1.0]\nmodel = { type = \"normal\" }\n[[axes]]\npath = \"theta[1]\"\nname = \"sigma\"\nvalues = [1.0, -1.0]\n",
+            "task 1 (sigma=-1.0)",
+        ),
+        // Tryout 5 D3: columns that would clash, a seed that would be
+        // overwritten, and two points with one configuration.
+        (
+            "command = \"fisher\"\n[base]\ntheta = [0.0, 1.0]\n[[axes]]\npath = \"theta[0]\"\nname = \"x\"\nvalues = [1]\n[[axes]]\npath = \"theta[1]\"\nname = \"x\"\nvalues = [1]\n",
+            "is also the column of axes[0]",
+        ),
+        (
+            "command = \"fisher\"\n[base]\ntheta = [0.0, 1.0]\n[[axes]]\npath = \"theta[0]\"\nname = \"task\"\nvalues = [1]\n",
+            "is a column the merged tables have already",
+        ),
+        (
+            "command = \"fisher\"\n[base]\ntheta = [0.0, 1.0]\n[[axes]]\npath = \"seed\"\nvalues = [1, 2]\n",
+            "receives each task's own seed",
+        ),
+        (
+            "command = \"fisher\"\n[base]\ntheta = [0.0, 1.0]\n[[axes]]\npath = \"theta[0]\"\nvalues = [1.0, 2.0, 1.0]\n",
+            "gives task 2 the configuration of task 0",
+        ),
     ];
     let out = base.join("never");
     for (text, words) in cases {
@@ -184,6 +227,58 @@ fn bad_specs_and_foreign_folders_are_refused_untouched() {
     assert_eq!(names, ["precious.txt"]);
     let o = sweep(&spec, &base, &[], "1");
     assert_eq!(o.status.code(), Some(2), "a folder holding the spec");
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+#[test]
+fn another_sweeps_folder_is_refused_and_a_grown_one_resumed() {
+    // Tryout 5 C1: a folder of one sweep given to another took the new spec
+    // and replaced the old marker, results.csv and tasks.csv; the old task
+    // files were orphaned. Now only the same sweep or one with more points
+    // resumes a folder.
+    let base = tmp("foreign");
+    let spec = base.join("spec.toml");
+    let study = |values: &str| {
+        format!(
+            "command = \"fisher\"\n[base]\ntheta = [0.0, 1.0]\nsamples = 2000\nmodel = {{ type = \"normal\" }}\n[[axes]]\npath = \"theta[1]\"\nname = \"sigma\"\nvalues = {values}\n"
+        )
+    };
+    std::fs::write(&spec, study("[1.0, 2.0]")).unwrap();
+    let out = base.join("o");
+    assert_eq!(sweep(&spec, &out, &["--quiet"], "1").status.code(), Some(0));
+    let snapshot = |d: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut files = Vec::new();
+        for sub in [d.to_path_buf(), d.join("tasks")] {
+            for e in std::fs::read_dir(&sub).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_file() {
+                    files.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+                }
+            }
+        }
+        files.sort();
+        files
+    };
+    let before = snapshot(&out);
+    // Another study (σ = 3 only): refused, every byte kept.
+    std::fs::write(&spec, study("[3.0]")).unwrap();
+    let o = sweep(&spec, &out, &["--quiet"], "1");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("holds the results of another sweep: 2 of its 2 tasks"),
+        "{err}"
+    );
+    assert_eq!(snapshot(&out), before);
+    // The same study grown by a point: resumed, the two old tasks kept.
+    std::fs::write(&spec, study("[1.0, 2.0, 3.0]")).unwrap();
+    let o = sweep(&spec, &out, &["--quiet"], "1");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("3 tasks: 1 finished now, 2 finished before"),
+        "{stdout}"
+    );
     std::fs::remove_dir_all(&base).unwrap();
 }
 

@@ -64,23 +64,132 @@ pub fn run(command: &str, config: &Value) -> Result<Value, String> {
 /// [`TaskError::Input`] or [`TaskError::Failed`].
 pub fn run_typed(command: &str, config: &Value) -> Result<Value, TaskError> {
     crate::ensure_linked();
-    match command {
-        "bayes" => call(config, |spec| {
-            bayesrg_core::bayes::experiment::run(spec, &mut Silent)
+    dispatch(command, config, Stage::Run)
+}
+
+/// Checks `config` as the configuration of `command` without running it: it
+/// parses as the runner's spec, and its values pass the checks the runner
+/// makes before any work (the spec's own `validate`). A sweep calls this on
+/// every task before it runs any (docs/scaling.md).
+///
+/// # Errors
+/// [`TaskError::Input`], naming the field inside `config`.
+pub fn check(command: &str, config: &Value) -> Result<(), TaskError> {
+    crate::ensure_linked();
+    dispatch(command, config, Stage::Check).map(drop)
+}
+
+/// [`check`] on every task of a sweep, before any runs (in parallel; the
+/// answer does not depend on the number of threads): the first task, by
+/// index, whose configuration fails.
+///
+/// # Errors
+/// [`bayesrg_core::Error::Setting`] on `base` (the sweep's base
+/// configuration, where a misspelt key or an axis's `path` lands), naming the
+/// task, its coordinates and what was wrong.
+pub fn check_all(tasks: &[bayesrg_sweep::Task]) -> bayesrg_core::Result<()> {
+    use rayon::prelude::*;
+    let first = tasks
+        .par_iter()
+        .map(|t| check(&t.command, &t.config).err().map(|e| (t, e)))
+        .find_first(Option::is_some)
+        .flatten();
+    match first {
+        None => Ok(()),
+        Some((t, e)) => Err(bayesrg_core::Error::Setting {
+            name: "base".into(),
+            reason: format!(
+                "task {} ({}): {e}; a task's configuration is `base` with each axis's value \
+                 set at its `path`",
+                t.index,
+                bayesrg_sweep::spec::coords_text(t)
+            ),
         }),
-        "fisher" => call(config, |spec| {
-            bayesrg_core::validate::run(spec, &mut Silent)
-        }),
-        "flow" => call(config, |spec| {
-            bayesrg_core::bayes::flow::run(spec, &mut Silent)
-        }),
-        "prune" => call(
-            config,
-            |spec: &bayesrg_autoencoder::section4::Section4Spec| {
-                bayesrg_autoencoder::section4::run(spec, &mut Silent).map(|r| r.result)
+    }
+}
+
+/// How far [`dispatch`] goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Check,
+    Run,
+}
+
+/// A runner's spec as a task sees it: read from JSON, checked, run.
+trait TaskSpec: DeserializeOwned {
+    type Output: Serialize;
+    /// The checks the runner makes before any work.
+    fn check(&self) -> bayesrg_core::Result<()>;
+    /// The library call.
+    fn run(&self) -> bayesrg_core::Result<Self::Output>;
+}
+
+impl TaskSpec for bayesrg_core::bayes::experiment::BayesSpec {
+    type Output = bayesrg_core::bayes::experiment::BayesResult;
+    fn check(&self) -> bayesrg_core::Result<()> {
+        self.validate()
+    }
+    fn run(&self) -> bayesrg_core::Result<Self::Output> {
+        bayesrg_core::bayes::experiment::run(self, &mut Silent)
+    }
+}
+
+impl TaskSpec for bayesrg_core::validate::FisherSpec {
+    type Output = bayesrg_core::validate::Report;
+    fn check(&self) -> bayesrg_core::Result<()> {
+        bayesrg_core::validate::check_inputs(
+            self.model.as_ref(),
+            &self.theta,
+            &bayesrg_core::validate::Settings {
+                samples: self.samples,
+                seed: self.seed,
+                claimed: self.claimed_fisher.clone(),
             },
-        ),
-        "sde" => call(config, |spec| bayesrg_core::sde::run(spec, &mut Silent)),
+        )
+    }
+    fn run(&self) -> bayesrg_core::Result<Self::Output> {
+        bayesrg_core::validate::run(self, &mut Silent)
+    }
+}
+
+impl TaskSpec for bayesrg_core::bayes::flow::FlowSpec {
+    type Output = bayesrg_core::bayes::flow::FlowResult;
+    fn check(&self) -> bayesrg_core::Result<()> {
+        self.validate()
+    }
+    fn run(&self) -> bayesrg_core::Result<Self::Output> {
+        bayesrg_core::bayes::flow::run(self, &mut Silent)
+    }
+}
+
+impl TaskSpec for bayesrg_autoencoder::section4::Section4Spec {
+    type Output = bayesrg_autoencoder::section4::Section4Result;
+    fn check(&self) -> bayesrg_core::Result<()> {
+        self.validate()
+    }
+    fn run(&self) -> bayesrg_core::Result<Self::Output> {
+        bayesrg_autoencoder::section4::run(self, &mut Silent).map(|r| r.result)
+    }
+}
+
+impl TaskSpec for bayesrg_core::sde::SdeSpec {
+    type Output = bayesrg_core::sde::SdeResult;
+    fn check(&self) -> bayesrg_core::Result<()> {
+        self.validate()
+    }
+    fn run(&self) -> bayesrg_core::Result<Self::Output> {
+        bayesrg_core::sde::run(self, &mut Silent)
+    }
+}
+
+/// The one table of the commands a task may name ([`COMMANDS`]).
+fn dispatch(command: &str, config: &Value, stage: Stage) -> Result<Value, TaskError> {
+    match command {
+        "bayes" => call::<bayesrg_core::bayes::experiment::BayesSpec>(config, stage),
+        "fisher" => call::<bayesrg_core::validate::FisherSpec>(config, stage),
+        "flow" => call::<bayesrg_core::bayes::flow::FlowSpec>(config, stage),
+        "prune" => call::<bayesrg_autoencoder::section4::Section4Spec>(config, stage),
+        "sde" => call::<bayesrg_core::sde::SdeSpec>(config, stage),
         other => Err(TaskError::Input(format!(
             "unknown command `{other}` for a sweep task; known: {}",
             COMMANDS.join(", ")
@@ -88,17 +197,14 @@ pub fn run_typed(command: &str, config: &Value) -> Result<Value, TaskError> {
     }
 }
 
-/// Parses the spec, runs, and serialises the result.
-fn call<S, R>(
-    config: &Value,
-    f: impl FnOnce(&S) -> bayesrg_core::Result<R>,
-) -> Result<Value, TaskError>
-where
-    S: DeserializeOwned,
-    R: Serialize,
-{
+/// Parses the spec and checks it; at [`Stage::Run`] also runs it and
+/// serialises the result ([`Value::Null`] at [`Stage::Check`]).
+fn call<S: TaskSpec>(config: &Value, stage: Stage) -> Result<Value, TaskError> {
     let spec: S = parse(config)?;
-    let result = f(&spec)?;
+    if stage == Stage::Check {
+        return spec.check().map(|()| Value::Null).map_err(TaskError::from);
+    }
+    let result = spec.run()?;
     serde_json::to_value(result)
         .map_err(|e| TaskError::Failed(format!("result not representable as JSON: {e}")))
 }

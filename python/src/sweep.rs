@@ -34,8 +34,9 @@ fn sweep_tasks(spec_json: &str) -> PyResult<String> {
 fn sweep_open(out: &str, spec_json: &str, inputs: Vec<String>) -> PyResult<String> {
     let s = spec(spec_json)?;
     let inputs: Vec<&Path> = inputs.iter().map(Path::new).collect();
-    let store = Store::create(Path::new(out), &inputs, &s).map_err(crate::core_err)?;
     let tasks = s.expand().map_err(crate::core_err)?;
+    bayesrg::tasks::check_all(&tasks).map_err(crate::core_err)?;
+    let store = Store::create(Path::new(out), &inputs, &s).map_err(crate::core_err)?;
     let pending: Vec<&Task> = tasks.iter().filter(|t| !store.is_finished(t)).collect();
     json(&pending)
 }

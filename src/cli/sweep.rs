@@ -53,15 +53,17 @@ pub fn run(args: Args) -> Result<Status> {
     let tasks = spec
         .expand()
         .map_err(|e| crate::config::at_field(&args.file, e))?;
+    // Every task's configuration is read and checked before any runs, so a
+    // misspelt key fails the sweep as bad input, not every task.
+    bayesrg::tasks::check_all(&tasks).map_err(|e| crate::config::at_field(&args.file, e))?;
     if args.dry_run {
         for t in &tasks {
-            let coords: Vec<String> = t.coords.iter().map(|(k, v)| format!("{k}={v}")).collect();
             println!(
                 "{:>6}  {}  seed {}  {}",
                 t.index,
                 t.id,
                 t.seed.value(),
-                coords.join(" ")
+                sweep::spec::coords_text(t)
             );
         }
         return Ok(Status::Pass);

@@ -254,6 +254,7 @@ impl SweepSpec {
                 }
             }
         }
+        self.validate_columns()?;
         let total = self.count();
         if total > MAX_TASKS as f64 {
             return Err(Error::TooLarge {
@@ -261,6 +262,54 @@ impl SweepSpec {
                 needs: format!("{total:e} tasks"),
                 limit: format!("{MAX_TASKS} tasks per sweep"),
             });
+        }
+        Ok(())
+    }
+
+    /// The axes' columns of the merged tables: one per axis, none of the
+    /// tables' own ([`RESERVED_COLUMNS`]), and no axis on the field that
+    /// receives each task's seed (it would be overwritten).
+    fn validate_columns(&self) -> Result<()> {
+        let mut seen: Vec<&str> = Vec::with_capacity(self.axes.len());
+        for (i, axis) in self.axes.iter().enumerate() {
+            let col = axis.column();
+            let at = Field::key("axes").at(i);
+            let named = at
+                .clone()
+                .then(if axis.name.is_some() { "name" } else { "path" });
+            if RESERVED_COLUMNS.contains(&col) {
+                return Err(Error::Domain {
+                    field: named,
+                    value: format!("`{col}`"),
+                    constraint: format!(
+                        "is a column the merged tables have already ({}); give the axis \
+                         another `name`",
+                        RESERVED_COLUMNS.join(", ")
+                    ),
+                });
+            }
+            if let Some(j) = seen.iter().position(|c| *c == col) {
+                return Err(Error::Domain {
+                    field: named,
+                    value: format!("`{col}`"),
+                    constraint: format!(
+                        "is also the column of axes[{j}]; give one of them another `name`"
+                    ),
+                });
+            }
+            seen.push(col);
+            if !self.seed_field.is_empty() && axis.path.trim() == self.seed_field.trim() {
+                return Err(Error::Domain {
+                    field: at.then("path"),
+                    value: format!("`{}`", axis.path),
+                    constraint: format!(
+                        "is `seed_field`, which receives each task's own seed (derived from \
+                         the sweep's `seed` and the task's coordinates); vary the sweep's \
+                         `seed` or use `replicates`, or set `seed_field = \"\"` to give \
+                         seeds yourself"
+                    ),
+                });
+            }
         }
         Ok(())
     }
@@ -319,6 +368,25 @@ impl SweepSpec {
                 tasks.push(self.task(tasks.len(), coords, &combo, &points)?);
             }
         }
+        // Two points with one configuration would be one task under two
+        // rows (a value given twice, a range with start = stop).
+        let mut first: std::collections::HashMap<&str, &Task> =
+            std::collections::HashMap::with_capacity(tasks.len());
+        for t in &tasks {
+            if let Some(earlier) = first.insert(&t.id, t) {
+                return Err(Error::Domain {
+                    field: Field::key("axes"),
+                    value: coords_text(t),
+                    constraint: format!(
+                        "gives task {} the configuration of task {} ({}): every point of a \
+                         sweep must differ (is a value given twice?)",
+                        t.index,
+                        earlier.index,
+                        coords_text(earlier)
+                    ),
+                });
+            }
+        }
         Ok(tasks)
     }
 
@@ -366,6 +434,24 @@ impl SweepSpec {
             config,
         })
     }
+}
+
+/// The columns of the merged tables besides the axes' ([`crate::merge`]).
+pub const RESERVED_COLUMNS: [&str; 8] = [
+    "task",
+    "id",
+    "seed",
+    "status",
+    "error",
+    "quantity",
+    "value",
+    "replicate",
+];
+
+/// `a=1 b="x"`: a task's coordinates, for messages.
+pub fn coords_text(t: &Task) -> String {
+    let parts: Vec<String> = t.coords.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    parts.join(" ")
 }
 
 fn kind(v: &Value) -> &'static str {

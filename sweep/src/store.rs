@@ -56,7 +56,9 @@ impl Store {
     /// Opens the results folder `dir` of the sweep `spec` for a run: creates
     /// it, or resumes an earlier sweep's folder. Refused untouched (bad input):
     /// a symbolic link, a file, a folder that is neither empty nor marked as a
-    /// sweep's by [`MARKER`], and a folder holding one of `inputs` (the spec
+    /// sweep's by [`MARKER`], the folder of another sweep (its marker's spec
+    /// has a task that `spec` lacks: only the same sweep, or one that grew,
+    /// resumes a folder), and a folder holding one of `inputs` (the spec
     /// file). The marker then holds `spec`.
     ///
     /// # Errors
@@ -82,6 +84,9 @@ impl Store {
                      give a new folder, nothing was touched"
                 )));
             }
+        }
+        if abs.join(MARKER).is_file() {
+            resumable(&abs.join(MARKER), spec).map_err(|why| refuse(&why))?;
         }
         for input in inputs {
             if std::path::absolute(input).is_ok_and(|f| f.starts_with(&abs)) {
@@ -204,6 +209,45 @@ impl Store {
             let _ = fs::remove_file(self.file(&task.id, true));
         }
         Ok(true)
+    }
+}
+
+/// Whether the folder marked by `marker` may be resumed by `spec`: every task
+/// of the spec it ran is a task of `spec` (the same sweep, or one with more
+/// points). Returns why not.
+fn resumable(marker: &Path, spec: &crate::SweepSpec) -> std::result::Result<(), String> {
+    let unreadable = |e: String| {
+        format!(
+            "has a sweep marker {MARKER} that cannot be read ({e}); give a new folder, \
+             nothing was touched"
+        )
+    };
+    let text = fs::read_to_string(marker).map_err(|e| unreadable(e.to_string()))?;
+    let old: crate::SweepSpec =
+        serde_json::from_str(&text).map_err(|e| unreadable(e.to_string()))?;
+    let old_tasks = old.expand().map_err(|e| unreadable(e.to_string()))?;
+    let new_ids: std::collections::HashSet<String> = spec
+        .expand()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    let lost: Vec<&Task> = old_tasks
+        .iter()
+        .filter(|t| !new_ids.contains(&t.id))
+        .collect();
+    match lost.first() {
+        None => Ok(()),
+        Some(t) => Err(format!(
+            "holds the results of another sweep: {} of its {} tasks are not tasks of this \
+             spec (the first: task {}, {} `{}`); a folder is resumed only by the same sweep \
+             or one with more points. Give a new folder; nothing was touched",
+            lost.len(),
+            old_tasks.len(),
+            t.index,
+            t.command,
+            crate::spec::coords_text(t)
+        )),
     }
 }
 
