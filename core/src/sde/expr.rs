@@ -5,6 +5,8 @@
 //! coordinates of y, `tau` (or `τ`, or `t`) for the time. Operators and
 //! functions are exmex's float operators (`+ - * / ^`, `sin`, `cos`, `tan`,
 //! `exp`, `ln`, `sqrt`, `abs`, `tanh`, …) and its constants `PI`/`π` and `E`.
+//! Numbers: `2`, `0.5`, `.5`, and exponent notation (`1e-5`, `2.5E3`), which
+//! is rewritten to the plain decimal of the same double before exmex reads it.
 //! **Note:** in exmex `τ` is the constant 2π; here it is rewritten to the time
 //! variable `tau`, as τ is the time of every SDE in the paper.
 //!
@@ -74,6 +76,20 @@ fn rewrite(text: &str) -> (String, Vec<usize>) {
             i += 'τ'.len_utf8();
             continue;
         }
+        // A number in exponent notation (`1e-5`, `2.5E3`), which exmex does
+        // not read, becomes its plain decimal form: Rust prints the shortest
+        // decimal that reads back to the same f64, so the value keeps its bits.
+        let after_name = out
+            .chars()
+            .last()
+            .is_some_and(|p| p.is_alphanumeric() || p == '_' || p == '.');
+        if !after_name && let Some((len, v)) = exponent_number(rest) {
+            let s = format!("{v}");
+            map.extend(std::iter::repeat_n(i, s.len()));
+            out.push_str(&s);
+            i += len;
+            continue;
+        }
         let c = rest.chars().next().unwrap_or(' ');
         let n = c.len_utf8();
         map.extend(std::iter::repeat_n(i, n));
@@ -82,6 +98,32 @@ fn rewrite(text: &str) -> (String, Vec<usize>) {
     }
     map.push(text.len());
     (out, map)
+}
+
+/// The length and value of a finite number in exponent notation at the start
+/// of `s` (`1e-5`, `.5E+3`, `2.e2`), or `None` (no such number, or one that
+/// overflows: it is then left for the parser to refuse).
+fn exponent_number(s: &str) -> Option<(usize, f64)> {
+    let b = s.as_bytes();
+    let digits = |from: usize| b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let int = digits(0);
+    let mut k = int;
+    let mut frac = 0;
+    if b.get(k) == Some(&b'.') {
+        frac = digits(k + 1);
+        k += 1 + frac;
+    }
+    if int + frac == 0 || !matches!(b.get(k), Some(b'e' | b'E')) {
+        return None;
+    }
+    let sign = usize::from(matches!(b.get(k + 1), Some(b'+' | b'-')));
+    let exp = digits(k + 1 + sign);
+    if exp == 0 {
+        return None;
+    }
+    let len = k + 1 + sign + exp;
+    let v: f64 = s[..len].parse().ok()?;
+    v.is_finite().then_some((len, v))
 }
 
 /// The 1-based character column of byte offset `byte` in `text`.
@@ -353,6 +395,34 @@ mod tests {
                 .eval(&[1.0, 2.0], 3.0),
             0.0
         );
+    }
+
+    #[test]
+    fn numbers_in_exponent_notation_keep_their_bits() {
+        // Tryout 5 D1: `1e-5*y1` (as Python's repr writes 0.00001) was refused
+        // with exmex's internal message. Oracle: the f64 that Rust reads from
+        // the same text, times y, is the expression's value, bit for bit.
+        for (text, lit) in [
+            ("1e-5*y1", 1e-5),
+            ("2.5E3*y1", 2.5e3),
+            (".5e-3*y1", 0.5e-3),
+            ("-1e6*y1", -1e6),
+            ("3E+2*y1", 3e2),
+            ("1e-300*y1", 1e-300),
+            ("1.7976931348623157e308*y1", f64::MAX),
+        ] {
+            let e = p(text, 1).unwrap_or_else(|err| panic!("{text}: {err}"));
+            assert_eq!(
+                e.eval(&[2.0], 0.0).to_bits(),
+                (lit * 2.0).to_bits(),
+                "{text}"
+            );
+        }
+        // The exponent is not taken from a name, and an overflow is refused.
+        assert!(p("y1e2", 1).is_err());
+        let e = p("2*E", 1).unwrap();
+        assert_eq!(e.eval(&[0.0], 0.0), 2.0 * std::f64::consts::E);
+        assert!(p("1e400*y1", 1).is_err());
     }
 
     #[test]
