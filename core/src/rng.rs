@@ -728,7 +728,11 @@ mod tests {
         // Scaled draws are the scale times the standard ones, bit for bit.
         let mut c = vec![0.0; 5003];
         NormalStream::new(&mut stream(2, 3)).fill_scaled(&mut c, 0.1);
-        assert!(a.iter().zip(&c).all(|(x, y)| (0.1 * x).to_bits() == y.to_bits()));
+        assert!(
+            a.iter()
+                .zip(&c)
+                .all(|(x, y)| (0.1 * x).to_bits() == y.to_bits())
+        );
     }
 
     /// The sequence is a function of the seed only, not of how the caller cuts
@@ -748,7 +752,12 @@ mod tests {
                 break;
             }
         }
-        assert!(whole.iter().zip(&pieces).all(|(x, y)| x.to_bits() == y.to_bits()));
+        assert!(
+            whole
+                .iter()
+                .zip(&pieces)
+                .all(|(x, y)| x.to_bits() == y.to_bits())
+        );
         assert!(whole.iter().all(|v| v.is_finite()));
     }
 
@@ -769,11 +778,22 @@ mod tests {
             (256, 0.0),
         ];
         for (i, x) in want_x {
-            assert!((t.x[i] - x).abs() <= 1e-13 * x, "x[{i}] = {} vs {x}", t.x[i]);
+            assert!(
+                (t.x[i] - x).abs() <= 1e-13 * x,
+                "x[{i}] = {} vs {x}",
+                t.x[i]
+            );
         }
-        let want_f = [(0, 0.000_477_467_764_586_655), (1, 0.001_260_285_930_498_598)];
+        let want_f = [
+            (0, 0.000_477_467_764_586_655),
+            (1, 0.001_260_285_930_498_598),
+        ];
         for (i, f) in want_f {
-            assert!((t.f[i] - f).abs() <= 1e-12 * f, "f[{i}] = {} vs {f}", t.f[i]);
+            assert!(
+                (t.f[i] - f).abs() <= 1e-12 * f,
+                "f[{i}] = {} vs {f}",
+                t.f[i]
+            );
         }
     }
 
@@ -792,7 +812,8 @@ mod tests {
         let n = z.len() as f64;
         let d = z.iter().enumerate().fold(0.0f64, |d, (k, &v)| {
             let f = n01.cdf(v);
-            d.max((f - k as f64 / n).abs()).max(((k + 1) as f64 / n - f).abs())
+            d.max((f - k as f64 / n).abs())
+                .max(((k + 1) as f64 / n - f).abs())
         });
         d * n.sqrt()
     }

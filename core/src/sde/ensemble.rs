@@ -253,7 +253,11 @@ pub fn simulate(
         None
     } else {
         segs.iter()
-            .map(|&(_, h)| stepper.affine_step(problem, h).map(|a| SparseAffine::new(&a)))
+            .map(|&(_, h)| {
+                stepper
+                    .affine_step(problem, h)
+                    .map(|a| SparseAffine::new(&a))
+            })
             .collect()
     };
     let chunks = rng::par_chunks(cfg.paths, cfg.seed, |_, range, rng| {
@@ -351,7 +355,9 @@ impl SparseAffine {
         let mut starts = vec![0];
         let (mut src, mut coef) = (Vec::new(), Vec::new());
         for i in 0..d {
-            let row = (0..d).map(|j| a.a[(i, j)]).chain((0..m).map(|k| a.c[(i, k)]));
+            let row = (0..d)
+                .map(|j| a.a[(i, j)])
+                .chain((0..m).map(|k| a.c[(i, k)]));
             for (j, v) in row.enumerate() {
                 if v != 0.0 {
                     src.push(j);

@@ -1,7 +1,8 @@
 //! Euler–Maruyama: y ← y + b(y, t)h + σ(y, t)ΔW.
 
 use super::{
-    AffineStep, BlockWorkspace, Calculus, Increment, NoiseKind, Stepper, StepperInfo, Workspace, step_rows,
+    AffineStep, BlockWorkspace, Calculus, Increment, NoiseKind, Stepper, StepperInfo, Workspace,
+    step_rows,
 };
 use crate::sde::terms::{Diffusion, FusedLinearStep, Problem};
 use nalgebra::DMatrix;

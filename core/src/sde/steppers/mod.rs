@@ -320,7 +320,11 @@ mod tests {
                 + &op.shift;
             let dw: Vec<f64> = xi.iter().map(|x| x * h.sqrt()).collect();
             let mut y = y0.clone();
-            let inc = Increment { h, dw: &dw, dz: &[] };
+            let inc = Increment {
+                h,
+                dw: &dw,
+                dz: &[],
+            };
             EulerMaruyama.step(&p, 0.0, &inc, &mut y, &mut Workspace::new(d, d));
             let scale = want.amax().max(1.0);
             for (a, b) in y.iter().zip(want.iter()) {
@@ -330,7 +334,11 @@ mod tests {
             let other = EulerMaruyama.affine_step(&p, 2.0 * h).unwrap();
             assert!((&other.a - &op.a).amax() > 1e-3);
         }
-        assert!(EulerMaruyama.affine_step(&problem(3, false), 0.01).is_none());
+        assert!(
+            EulerMaruyama
+                .affine_step(&problem(3, false), 0.01)
+                .is_none()
+        );
     }
 
     /// Euler–Maruyama's block step (matrix products) equals its row-by-row step
