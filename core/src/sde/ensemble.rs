@@ -489,7 +489,60 @@ fn affine_chunk(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sde::steppers::EulerMaruyama;
+    use crate::sde::terms::{AdditiveNoise, Diffusion, LinearDrift};
     use nalgebra::DMatrix;
+
+    /// Euler–Maruyama on dY = −Y dτ + θ dW (the affine kernel): the same bits
+    /// with 1 and 2 threads, and the final mean and covariance within 5
+    /// standard errors of the exact law of the chain (mean (1 − h)ⁿ y₀,
+    /// covariance K⁻¹·h·Σₖ(1 − h)²ᵏ, the closed form `run_sde.py` also uses).
+    /// 3000 paths: a partial last chunk and a padded last tile. Power: the
+    /// law of another step count is rejected.
+    #[test]
+    fn affine_ensemble_same_bits_any_threads_and_exact_law() {
+        let d = 3;
+        let k_inv = DMatrix::from_fn(d, d, |i, j| 0.5f64.powi((i as i32 - j as i32).abs()));
+        let p = Problem::new(
+            Arc::new(LinearDrift::new(DMatrix::identity(d, d), DVector::zeros(d)).unwrap()),
+            Diffusion::Additive(AdditiveNoise::from_k_inv(&k_inv).unwrap()),
+        )
+        .unwrap();
+        let (h, n, paths) = (0.05, 20usize, 3000);
+        let cfg = EnsembleConfig::new(paths, vec![1.0; d], vec![n as f64 * h], h, 9);
+        assert!(EulerMaruyama.affine_step(&p, h).is_some());
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| simulate(&p, &EulerMaruyama, &cfg, &|_| {}).unwrap())
+        };
+        let (e1, e2) = (run(1), run(2));
+        assert!(
+            e1.states(0)
+                .iter()
+                .zip(e2.states(0))
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+        let law_ok = |steps: usize| {
+            let a = 1.0 - h;
+            let s = h * (1.0 - a.powi(2 * steps as i32)) / (1.0 - a * a);
+            let (mean, cov) = (e1.mean(0), e1.cov(0));
+            (0..d).all(|i| {
+                let se = (s * k_inv[(i, i)] / paths as f64).sqrt();
+                (mean[i] - a.powi(steps as i32)).abs() < 5.0 * se
+                    && (0..d).all(|j| {
+                        let c = s * k_inv[(i, j)];
+                        let se =
+                            ((s * s * k_inv[(i, i)] * k_inv[(j, j)] + c * c) / paths as f64).sqrt();
+                        (cov[(i, j)] - c).abs() < 5.0 * se
+                    })
+            })
+        };
+        assert!(law_ok(n));
+        assert!(!law_ok(n / 2));
+    }
 
     /// The sparse affine kernel equals the dense product [A | C]·z + c·1ᵀ
     /// (nalgebra, the oracle) on a block with structural zeros (diagonal A,
