@@ -5,6 +5,7 @@ the same problem, one after the other in one invocation (issue 13, item 1).
 Usage, from the repository root (NumPy needed; the project's venv has it):
 
     /work/venv/bin/python benches/peers/run_sde.py [--dims 1,10,100] [--paths 100000] [--steps 100]
+        [--bench-binary target/release/deps/sde-HASH]   # a prebuilt bench executable, no cargo
 
 Problem (core/benches/sde.rs and benches/peers/numpy_em.py): dY = −Y dτ + θ dW,
 K⁻¹ᵢⱼ = 0.5^|i−j| = θθᵀ, y₀ = 1, h = 0.01. At d = 100 the number of steps is cut
@@ -62,11 +63,11 @@ def max_z(mean, cov, law_mean, law_cov, n, other_mean=None, other_cov=None):
     return z
 
 
-def run_bayesrg(d, paths, steps, repeats):
+def run_bayesrg(d, paths, steps, repeats, binary=None):
     env = dict(os.environ, BAYESRG_SDE_PEER="1", BAYESRG_SDE_DIM=str(d), BAYESRG_SDE_PATHS=str(paths),
                BAYESRG_SDE_STEPS=str(steps), BAYESRG_SDE_REPEATS=str(repeats))
-    r = subprocess.run(["cargo", "bench", "--quiet", "-p", "bayesrg-core", "--bench", "sde"], cwd=ROOT,
-                       env=env, check=True, capture_output=True, text=True)
+    cmd = [binary] if binary else ["cargo", "bench", "--quiet", "-p", "bayesrg-core", "--bench", "sde"]
+    r = subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
     line = [l for l in r.stdout.splitlines() if l.startswith("{")][-1]
     return json.loads(line)
 
@@ -95,6 +96,9 @@ def main():
     ap.add_argument("--paths", type=int, default=100_000)
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--bench-binary", default=None,
+                    help="an already built `sde` bench executable (target/release/deps/sde-…) to run "
+                         "instead of `cargo bench` (no build inside the script)")
     a = ap.parse_args()
     h = 0.01
     import numpy as np
@@ -102,13 +106,14 @@ def main():
     print(f"machine: {os.cpu_count()} cores; load average before: {os.getloadavg()}")
     print(f"NumPy {np.__version__}, Python {sys.version.split()[0]}")
     # Build first so that compiling is not inside any timing.
-    subprocess.run(["cargo", "bench", "--quiet", "-p", "bayesrg-core", "--bench", "sde", "--no-run"],
-                   cwd=ROOT, check=True)
+    if not a.bench_binary:
+        subprocess.run(["cargo", "bench", "--quiet", "-p", "bayesrg-core", "--bench", "sde", "--no-run"],
+                       cwd=ROOT, check=True)
     ok = True
     rows = []
     for d in [int(x) for x in a.dims.split(",")]:
         steps = max(1, min(a.steps, 10 ** 8 // (a.paths * d)))
-        br = run_bayesrg(d, a.paths, steps, a.repeats)
+        br = run_bayesrg(d, a.paths, steps, a.repeats, a.bench_binary)
         npy = run_numpy(d, a.paths, steps, a.repeats)
         law_mean, law_cov = em_law(d, steps, h)
         zb = max_z(br["mean"], br["cov"], law_mean, law_cov, a.paths, npy["mean"], npy["cov"])

@@ -48,16 +48,17 @@ pub fn draw_increment<R: Rng + ?Sized>(
 #[inline]
 pub fn draw_increments(normals: &mut NormalStream, h: f64, dw: &mut [f64], dz: Option<&mut [f64]>) {
     let sh = h.sqrt();
+    let Some(dz) = dz else {
+        // √h·ξ in the normal transform itself (no second pass).
+        normals.fill_scaled(dw, sh);
+        return;
+    };
     normals.fill(dw);
-    if let Some(dz) = dz {
-        normals.fill(dz);
-        let c = 0.5 * h * sh;
-        let r3 = 1.0 / 3f64.sqrt();
-        for (w, z) in dw.iter().zip(dz.iter_mut()) {
-            *z = c * (*w + *z * r3);
-        }
-    }
-    for w in dw.iter_mut() {
+    normals.fill(dz);
+    let c = 0.5 * h * sh;
+    let r3 = 1.0 / 3f64.sqrt();
+    for (w, z) in dw.iter_mut().zip(dz.iter_mut()) {
+        *z = c * (*w + *z * r3);
         *w *= sh;
     }
 }

@@ -95,6 +95,38 @@ macro_rules! seq_macro_dims {
 }
 use std::sync::Arc;
 
+/// Calls the row kernel `$f::<$D…>($args…)` compiled with AVX2 (its twin
+/// `$twin`, made by [`avx2_twin!`]) when this CPU has it, else as compiled for
+/// the baseline: run-time dispatch, no `target-cpu=native`. The kernels use no
+/// FMA, so both give the same bits.
+macro_rules! with_avx2 {
+    ($f:ident, $twin:ident::<$($g:ident),+>($($a:expr),*)) => {{
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            unsafe { $twin::<$($g),+>($($a),*) };
+            return;
+        }
+        $f::<$($g),+>($($a),*)
+    }};
+}
+
+/// Defines `$twin`, the row kernel `$f` compiled with AVX2 enabled (`$f` is
+/// `#[inline(always)]`, so it is inlined and vectorised for AVX2).
+macro_rules! avx2_twin {
+    ($twin:ident = $f:ident<$(const $g:ident),+>($($a:ident: $t:ty),*)) => {
+        /// The row kernel of the same name without `_avx2`, compiled with AVX2.
+        ///
+        /// # Safety
+        /// The CPU must support AVX2.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        unsafe fn $twin<$(const $g: usize),+>($($a: $t),*) {
+            $f::<$($g),+>($($a),*)
+        }
+    };
+}
+
 /// A drift b(y, τ) in ℝᵈ.
 pub trait Drift: Send + Sync {
     /// The state dimension d.
@@ -251,13 +283,7 @@ impl Drift for LinearDrift {
             // Row loops unrolled for the dimension (no per-row calls, no packing).
             let (b, bm) = (self.b.as_slice(), self.bm.as_slice());
             seq_macro_dims!(d, D, {
-                #[cfg(target_arch = "x86_64")]
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the CPU has AVX2 (checked just above).
-                    unsafe { linear_rows_avx2::<D>(b, bm, ys, out) };
-                    return;
-                }
-                linear_rows::<D>(b, bm, ys, out)
+                with_avx2!(linear_rows, linear_rows_avx2::<D>(b, bm, ys, out))
             });
             return;
         }
@@ -294,15 +320,7 @@ fn linear_rows<const D: usize>(b: &[f64], bm: &[f64], ys: &[f64], out: &mut [f64
     }
 }
 
-/// [`linear_rows`] compiled with AVX2 (no FMA, so the same bits as the baseline).
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn linear_rows_avx2<const D: usize>(b: &[f64], bm: &[f64], ys: &[f64], out: &mut [f64]) {
-    linear_rows::<D>(b, bm, ys, out)
-}
+avx2_twin!(linear_rows_avx2 = linear_rows<const D>(b: &[f64], bm: &[f64], ys: &[f64], out: &mut [f64]));
 
 /// A drift given by a closure `f(y, τ, out)`.
 pub struct FnDrift<F> {
@@ -539,13 +557,7 @@ impl AdditiveNoise {
             // Row loops unrolled for the dimension (no per-row calls, no packing).
             let th = &self.theta[..d * m];
             seq_macro_dims!(d, D, {
-                #[cfg(target_arch = "x86_64")]
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the CPU has AVX2 (checked just above).
-                    unsafe { noise_rows_avx2::<D, D>(th, w, s, out) };
-                    return;
-                }
-                noise_rows::<D, D>(th, w, s, out)
+                with_avx2!(noise_rows, noise_rows_avx2::<D, D>(th, w, s, out))
             });
             return;
         }
@@ -562,6 +574,78 @@ impl AdditiveNoise {
         o.gemm(s, &theta, &wt, 1.0);
     }
 }
+
+/// One Euler–Maruyama step of a linear drift b(y) = −B(y − m) with additive
+/// noise θ, for a block of paths, fused into one product per step:
+///
+///   Y ← [Y | ΔW] · [A; θᵀ] + 1cᵀ,  A = I − hBᵀ,  c = h·Bm
+///
+/// (Y: n × d states, ΔW: n × d increments, both row-major), instead of a drift
+/// product, an axpy by h and a noise product. Built once per step size h and
+/// drift (the ensemble caches it per chunk); for square noise (m = d) up to
+/// d = 16, where the block products are unrolled row loops.
+#[derive(Debug, Clone)]
+pub struct FusedLinearStep {
+    d: usize,
+    /// A = I − hBᵀ in the layout of B's column-major slice: a[j·d + i] = δᵢⱼ − h·Bᵢⱼ.
+    a: Vec<f64>,
+    /// c = h·Bm.
+    c: Vec<f64>,
+}
+
+impl FusedLinearStep {
+    /// The fused step of `drift` with step `h` when the drift is linear
+    /// ([`Drift::linear`]) and `noise` is square of dimension d ≤ 16; `None`
+    /// otherwise (the caller steps drift and noise apart).
+    pub fn new(drift: &dyn Drift, noise: &AdditiveNoise, h: f64) -> Option<Self> {
+        let d = drift.dim();
+        if noise.dim() != d || noise.noise_dim() != d || d > ROW_KERNEL_MAX_DIM {
+            return None;
+        }
+        let (b, m) = drift.linear()?;
+        let bm = &b * &m;
+        let a = b
+            .as_slice()
+            .iter()
+            .enumerate()
+            .map(|(k, bij)| f64::from(u8::from(k / d == k % d)) - h * bij)
+            .collect();
+        Some(FusedLinearStep {
+            d,
+            a,
+            c: bm.iter().map(|v| h * v).collect(),
+        })
+    }
+
+    /// Advances the block `ys` (n × d) by one step with increments `dw` (n × d)
+    /// and the noise factor θ of `noise` (the one given to [`FusedLinearStep::new`]).
+    pub fn apply(&self, noise: &AdditiveNoise, dw: &[f64], ys: &mut [f64]) {
+        let (a, c, th) = (&self.a[..], &self.c[..], &noise.theta[..]);
+        seq_macro_dims!(self.d, D, {
+            with_avx2!(fused_rows, fused_rows_avx2::<D>(a, c, th, dw, ys))
+        });
+    }
+}
+
+/// yᵢ ← yᵢ·A + wᵢ·θᵀ + c for each row of a block (A, θ: D × D as described at
+/// [`FusedLinearStep`]).
+#[inline(always)]
+fn fused_rows<const D: usize>(a: &[f64], c: &[f64], th: &[f64], w: &[f64], ys: &mut [f64]) {
+    let (a, c, th) = (&a[..D * D], &c[..D], &th[..D * D]);
+    for (y, wi) in ys.chunks_exact_mut(D).zip(w.chunks_exact(D)) {
+        let mut acc = [0.0; D];
+        acc.copy_from_slice(c);
+        for j in 0..D {
+            let (yj, wj) = (y[j], wi[j]);
+            for i in 0..D {
+                acc[i] += a[j * D + i] * yj + th[j * D + i] * wj;
+            }
+        }
+        y.copy_from_slice(&acc);
+    }
+}
+
+avx2_twin!(fused_rows_avx2 = fused_rows<const D>(a: &[f64], c: &[f64], th: &[f64], w: &[f64], ys: &mut [f64]));
 
 /// outᵢ += s·θ·wᵢ for each row of a block, θ (D × M) column-major.
 #[inline(always)]
@@ -580,20 +664,7 @@ fn noise_rows<const D: usize, const M: usize>(th: &[f64], w: &[f64], s: f64, out
     }
 }
 
-/// [`noise_rows`] compiled with AVX2 (no FMA, so the same bits as the baseline).
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn noise_rows_avx2<const D: usize, const M: usize>(
-    th: &[f64],
-    w: &[f64],
-    s: f64,
-    out: &mut [f64],
-) {
-    noise_rows::<D, M>(th, w, s, out)
-}
+avx2_twin!(noise_rows_avx2 = noise_rows<const D, const M>(th: &[f64], w: &[f64], s: f64, out: &mut [f64]));
 
 fn check_symmetric(a: &DMatrix<f64>, what: &str) -> Result<()> {
     if a.is_square() && linalg::asymmetry(a) > 1e-10 {

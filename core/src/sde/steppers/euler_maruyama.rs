@@ -1,17 +1,22 @@
 //! Euler–Maruyama: y ← y + b(y, t)h + σ(y, t)ΔW.
 
 use super::{
-    BlockWorkspace, Calculus, Increment, NoiseKind, Stepper, StepperInfo, Workspace, step_rows,
+    AffineStep, BlockWorkspace, Calculus, Increment, NoiseKind, Stepper, StepperInfo, Workspace,
+    step_rows,
 };
-use crate::sde::terms::{Diffusion, Problem};
+use crate::sde::terms::{Diffusion, FusedLinearStep, Problem};
+use nalgebra::DMatrix;
+use std::sync::Arc;
 
 /// Euler–Maruyama (Itô). Strong order 0.5 (1.0 for additive noise), weak order 1.
 /// With constant drift and additive noise it is exact in law (the heat kernel of
 /// eq. 43) at any step.
 ///
 /// With additive noise a block of n paths is stepped as Y ← Y + h·b(Y) + ΔW θᵀ
-/// (n × d blocks): the drift by [`Drift::eval_block`](crate::sde::terms::Drift::eval_block)
-/// (one product for a linear drift) and the noise by one product with θᵀ.
+/// (n × d blocks): for a linear drift and d = m ≤ 16 as one fused product
+/// ([`FusedLinearStep`]); otherwise the drift by
+/// [`Drift::eval_block`](crate::sde::terms::Drift::eval_block) (one product for
+/// a linear drift) and the noise by one product with θᵀ.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EulerMaruyama;
 
@@ -26,6 +31,21 @@ impl Stepper for EulerMaruyama {
             noise: &[NoiseKind::Additive, NoiseKind::Diagonal, NoiseKind::General],
             needs_time_integral: false,
         }
+    }
+
+    /// A = I − hB, C = √h·θ, c = hBm for a linear drift −B(y − m) and
+    /// additive noise θ.
+    fn affine_step(&self, p: &Problem, h: f64) -> Option<AffineStep> {
+        let Diffusion::Additive(noise) = &p.diffusion else {
+            return None;
+        };
+        let (b, m) = p.drift.linear()?;
+        let d = b.nrows();
+        Some(AffineStep {
+            a: DMatrix::identity(d, d) - &b * h,
+            c: noise.factor() * h.sqrt(),
+            shift: (&b * &m) * h,
+        })
     }
 
     #[inline]
@@ -65,6 +85,13 @@ impl Stepper for EulerMaruyama {
         let Diffusion::Additive(a) = &p.diffusion else {
             return step_rows(self, p, t, h, dw, dz, ys, ws);
         };
+        let key = (h.to_bits(), Arc::as_ptr(&p.drift).cast::<()>() as usize);
+        if ws.fused.as_ref().is_none_or(|(k, _)| *k != key) {
+            ws.fused = Some((key, FusedLinearStep::new(p.drift.as_ref(), a, h)));
+        }
+        if let Some((_, Some(f))) = &ws.fused {
+            return f.apply(a, dw, ys);
+        }
         let b = &mut ws.a[..ys.len()];
         p.drift.eval_block(ys, t, b);
         for (y, bi) in ys.iter_mut().zip(b.iter()) {

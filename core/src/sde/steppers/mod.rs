@@ -26,7 +26,8 @@ pub use sra1::Sra1;
 
 use crate::error::{Error, Result};
 use crate::sde::ou::OuTransition;
-use crate::sde::terms::Problem;
+use crate::sde::terms::{FusedLinearStep, Problem};
+use nalgebra::{DMatrix, DVector};
 use std::sync::Arc;
 
 /// The stochastic calculus an SDE is read in.
@@ -129,6 +130,9 @@ pub struct BlockWorkspace {
     /// Block scratch, n × max(d, m).
     pub(crate) a: Vec<f64>,
     m: usize,
+    /// Euler–Maruyama's fused linear step, keyed by the bits of h and the
+    /// drift's address (`None` inside: the problem has no fused form).
+    pub(crate) fused: Option<((u64, usize), Option<FusedLinearStep>)>,
 }
 
 impl BlockWorkspace {
@@ -140,6 +144,7 @@ impl BlockWorkspace {
             mem_valid: vec![false; paths],
             a: vec![0.0; paths * d.max(m)],
             m,
+            fused: None,
         }
     }
     /// Forgets the memory of the previous paths (call before each new block).
@@ -183,8 +188,36 @@ pub fn step_rows<S: Stepper + ?Sized>(
     }
 }
 
+/// A step that is the same affine map for every path:
+///
+///   y ← A·y + C·ξ + c,  ξ ~ N(0, I_m) the step's standard normals,
+///
+/// with A (d × d), C (d × m) and c (d) fixed for a problem and a step size h.
+/// Euler–Maruyama on a linear drift b(y) = −B(y − m) with additive noise θ is
+/// one: A = I − hB, C = √h·θ, c = hBm. Ensembles step such problems with a
+/// kernel that skips the structural zeros of A and C (a diagonal B, a
+/// triangular θ) and runs across paths.
+#[derive(Debug, Clone)]
+pub struct AffineStep {
+    /// A, d × d.
+    pub a: DMatrix<f64>,
+    /// C, d × m.
+    pub c: DMatrix<f64>,
+    /// c, d entries.
+    pub shift: DVector<f64>,
+}
+
 /// A fixed-step scheme for dY = b dτ + σ dW.
 pub trait Stepper: Send + Sync {
+    /// The step of size `h` as an [`AffineStep`] of the state and the step's
+    /// standard normals, when it is one for `problem` (it is then used by
+    /// ensembles instead of [`Stepper::step_block`]; the law of the chain is
+    /// the same). `None` by default.
+    fn affine_step(&self, problem: &Problem, h: f64) -> Option<AffineStep> {
+        let _ = (problem, h);
+        None
+    }
+
     /// Name, orders, calculus and supported noise.
     fn info(&self) -> StepperInfo;
 
@@ -269,6 +302,43 @@ mod tests {
             Diffusion::Additive(AdditiveNoise::from_k_inv(&k_inv).unwrap()),
         )
         .unwrap()
+    }
+
+    /// Euler–Maruyama's affine form y ← Ay + Cξ + c equals its step with
+    /// ΔW = √h·ξ (the oracle: [`Stepper::step`]) for a linear drift; a
+    /// constant drift (not linear in the sense of [`Drift::linear`]) has none.
+    #[test]
+    fn euler_maruyama_affine_step_equals_step() {
+        for d in [1usize, 4, 20] {
+            let p = problem(d, true);
+            let h = 0.013;
+            let op = EulerMaruyama.affine_step(&p, h).unwrap();
+            let y0: Vec<f64> = (0..d).map(|k| k as f64 * 0.37 - 1.5).collect();
+            let xi: Vec<f64> = (0..d).map(|k| ((k * 31) % 7) as f64 * 0.3 - 0.9).collect();
+            let want = &op.a * DVector::from_column_slice(&y0)
+                + &op.c * DVector::from_column_slice(&xi)
+                + &op.shift;
+            let dw: Vec<f64> = xi.iter().map(|x| x * h.sqrt()).collect();
+            let mut y = y0.clone();
+            let inc = Increment {
+                h,
+                dw: &dw,
+                dz: &[],
+            };
+            EulerMaruyama.step(&p, 0.0, &inc, &mut y, &mut Workspace::new(d, d));
+            let scale = want.amax().max(1.0);
+            for (a, b) in y.iter().zip(want.iter()) {
+                assert!((a - b).abs() < 1e-12 * scale, "d = {d}: {a} vs {b}");
+            }
+            // Power: another step size gives another map.
+            let other = EulerMaruyama.affine_step(&p, 2.0 * h).unwrap();
+            assert!((&other.a - &op.a).amax() > 1e-3);
+        }
+        assert!(
+            EulerMaruyama
+                .affine_step(&problem(3, false), 0.01)
+                .is_none()
+        );
     }
 
     /// Euler–Maruyama's block step (matrix products) equals its row-by-row step
