@@ -5,6 +5,9 @@
 //! [`OutDir`](crate::output::OutDir) when asked). The binary only parses flags
 //! and prints; `bayesrg reproduce` calls the same functions.
 
+#[macro_use]
+mod runner;
+
 pub mod bayes;
 pub mod flow;
 pub mod geodesic;
@@ -19,6 +22,7 @@ pub mod sde;
 pub mod stages;
 
 pub use bayesrg_core::check::Check;
+pub use runner::{Checked, Command, Ran, execute, load, plain_error, run_file};
 
 /// What a subcommand reports: its checks, a verdict and free-form details.
 /// Written as `summary.json`.

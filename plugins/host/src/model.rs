@@ -74,28 +74,7 @@ pub struct PluginModel {
     obs_dim: usize,
 }
 
-// SAFETY: the ABI requires instances to be immutable after `create` and their
-// functions to be callable from several threads at once.
-unsafe impl Send for PluginModel {}
-// SAFETY: as above.
-unsafe impl Sync for PluginModel {}
-
-impl std::fmt::Debug for PluginModel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PluginModel")
-            .field("tag", &self.ty.tag)
-            .field("params", &self.params)
-            .finish()
-    }
-}
-
-impl Drop for PluginModel {
-    fn drop(&mut self) {
-        let _in = supervisor::enter(self.ty.site_id, Function::Destroy);
-        // SAFETY: `inst` came from this entry's `create`; whoever allocates frees.
-        unsafe { (self.ty.vt.destroy)(self.inst) }
-    }
-}
+plugin_instance!(PluginModel);
 
 /// `[1, 2.5]`, at most eight entries shown.
 fn show(v: &[f64]) -> String {

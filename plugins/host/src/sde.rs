@@ -69,28 +69,7 @@ pub struct PluginSdeTerms {
     dim: usize,
 }
 
-// SAFETY: the ABI requires instances to be immutable after `create` and their
-// functions to be callable from several threads at once.
-unsafe impl Send for PluginSdeTerms {}
-// SAFETY: as above.
-unsafe impl Sync for PluginSdeTerms {}
-
-impl std::fmt::Debug for PluginSdeTerms {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PluginSdeTerms")
-            .field("tag", &self.ty.tag)
-            .field("params", &self.params)
-            .finish()
-    }
-}
-
-impl Drop for PluginSdeTerms {
-    fn drop(&mut self) {
-        let _in = supervisor::enter(self.ty.site_id, Function::Destroy);
-        // SAFETY: `inst` came from this entry's `create`; whoever allocates frees.
-        unsafe { (self.ty.vt.destroy)(self.inst) }
-    }
-}
+plugin_instance!(PluginSdeTerms);
 
 impl PluginSdeTerms {
     /// Creates an instance of `ty` from JSON parameters: `create`, then `dim`,
