@@ -64,6 +64,21 @@ macro_rules! axes_chart {
     }};
 }
 
+/// Draws the legend of `$chart`: upper right, on white, framed. Errors
+/// return from the enclosing function.
+macro_rules! legend {
+    ($chart:expr) => {
+        $chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(|e| anyhow!("{e}"))?
+    };
+}
+
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 static INIT: Once = Once::new();
 
@@ -330,14 +345,7 @@ where
                     }
                 }
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 14))
-                .draw()
-                .map_err(|e| anyhow!("{e}"))?;
+            legend!(chart);
         }};
     }
     let lx = || {
@@ -469,14 +477,7 @@ where
             .label(s.label.as_str())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 14))
-        .draw()
-        .map_err(|e| anyhow!("{e}"))?;
+    legend!(chart);
     Ok(())
 }
 

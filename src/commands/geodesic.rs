@@ -26,9 +26,7 @@
 //! `geodesic.png`. Bad input exits with status 2; a geodesic that no method
 //! finds is a failed computation: exit status 1, the reason in the summary.
 
-use anyhow::Result;
 use bayesrg_core::geometry::fisher_rao::{self, GeodesicResult};
-use std::path::Path;
 
 mod files;
 
@@ -45,28 +43,14 @@ command!(
     place = files::place
 );
 
-command_fns!(Geodesic);
-
-/// Finds the geodesic of `spec` (read from `config`, for messages and
-/// summary.json) and writes the results into `out` when given. Errors are bad
-/// input (exit 2); a solver that does not converge gives a summary with a
-/// failed check and the reason (exit 1).
-pub fn run(
-    spec: &GeodesicSpec,
-    config: Option<String>,
-    out: Option<&Path>,
-) -> Result<super::Summary> {
-    Ok(super::execute::<Geodesic>(spec, config, out, false)?.summary)
-}
+command_fns!(Geodesic, silent);
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn example(name: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("examples/geodesic")
-            .join(name)
+        crate::commands::example("geodesic", name)
     }
 
     #[test]

@@ -68,6 +68,15 @@ pub fn at_origin(origin: Option<&str>, e: bayesrg_core::Error) -> anyhow::Error 
     }
 }
 
+/// The example config `examples/DIR/NAME` of the repository (for tests).
+#[cfg(test)]
+pub(crate) fn example(dir: &str, name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(dir)
+        .join(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,9 +28,7 @@
 //! Writes `summary.json`, `spectrum.csv`, `participation.csv`, `spectrum.png`;
 //! with `[free_field]` also `shells.csv`, `dbrg.csv` and `fisher_vs_momentum.png`.
 
-use anyhow::Result;
 use bayesrg_core::geometry::spectrum::{self, SpectrumResult};
-use std::path::Path;
 
 mod files;
 
@@ -44,17 +42,7 @@ command!(
     Spectrum = "spectrum", SpectrumSpec => SpectrumResult, spectrum::run
 );
 
-command_fns!(Spectrum);
-
-/// Runs the spectrum of `spec` (read from `config`, for messages and
-/// summary.json) and writes the results into `out` when given.
-pub fn run(
-    spec: &SpectrumSpec,
-    config: Option<String>,
-    out: Option<&Path>,
-) -> Result<super::Summary> {
-    Ok(super::execute::<Spectrum>(spec, config, out, false)?.summary)
-}
+command_fns!(Spectrum, silent);
 
 #[cfg(test)]
 mod tests {
@@ -62,9 +50,7 @@ mod tests {
     use serde_json::json;
 
     fn example(name: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("examples/spectrum")
-            .join(name)
+        crate::commands::example("spectrum", name)
     }
 
     #[test]

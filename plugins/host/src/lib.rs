@@ -40,10 +40,31 @@
 /// (its type: `tag`, `site_id` and `vt.destroy`), `params` and `inst`: `Send`
 /// and `Sync` (the ABI requires instances to be immutable after `create` and
 /// their functions to be callable from several threads at once), `Debug`
-/// (tag and parameters) and `Drop` (`destroy` under the supervisor's
-/// breadcrumb).
+/// (tag and parameters), `Drop` (`destroy` under the supervisor's
+/// breadcrumb), and `Serialize`/`Deserialize` as the plugin wire format
+/// (`{tag, params}`; deserialising creates the instance through the
+/// installed catalogue's `$create`, [`PluginHost::install`]).
 macro_rules! plugin_instance {
-    ($t:ident) => {
+    ($t:ident, $create:ident) => {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let wire = $crate::model::Wire {
+                    tag: self.ty.tag.to_string(),
+                    params: self.params.clone(),
+                };
+                serde::Serialize::serialize(&wire, s)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let w = <$crate::model::Wire as serde::Deserialize>::deserialize(d)?;
+                $crate::installed()
+                    .$create(&w.tag, w.params)
+                    .map_err(serde::de::Error::custom)
+            }
+        }
+
         // SAFETY: see the macro's documentation (the ABI's rule).
         unsafe impl Send for $t {}
         // SAFETY: as above.

@@ -14,11 +14,10 @@
 use crate::error::{LoadErrorKind, PluginError};
 use crate::fault::{FaultKind, Function, PluginFault, Site};
 use crate::host::PluginInfo;
-use crate::model::{Wire, raw_call};
+use crate::model::raw_call;
 use crate::supervisor;
 use bayesrg_core::sde::external::{SdeTerms, TermFunction};
 use bayesrg_plugin_api as api;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::ffi::{CString, c_void};
 use std::sync::Arc;
 
@@ -69,7 +68,7 @@ pub struct PluginSdeTerms {
     dim: usize,
 }
 
-plugin_instance!(PluginSdeTerms);
+plugin_instance!(PluginSdeTerms, create_sde);
 
 impl PluginSdeTerms {
     /// Creates an instance of `ty` from JSON parameters: `create`, then `dim`,
@@ -204,27 +203,6 @@ impl PluginSdeType {
         params: serde_json::Value,
     ) -> Result<PluginSdeTerms, PluginError> {
         PluginSdeTerms::create(self.clone(), params)
-    }
-}
-
-impl Serialize for PluginSdeTerms {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        Wire {
-            tag: self.ty.tag.clone(),
-            params: self.params.clone(),
-        }
-        .serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for PluginSdeTerms {
-    /// Creates the terms through the installed catalogue
-    /// ([`crate::PluginHost::install`]).
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let w = Wire::deserialize(d)?;
-        crate::installed()
-            .create_sde(&w.tag, w.params)
-            .map_err(serde::de::Error::custom)
     }
 }
 

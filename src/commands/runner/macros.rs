@@ -60,7 +60,8 @@ macro_rules! command {
 /// The functions of a command module over its [`Command`] `$c`: `load`, and
 /// unless `load` alone is asked for, `run_file`; with `progress` also `run`
 /// (a spec, its origin, the result folder, progress bars) as the callers of
-/// `bayes` and `flow` use it.
+/// `bayes` and `flow` use it; with `silent` a `run` without progress bars
+/// (`spectrum`, `geodesic`).
 macro_rules! command_fns {
     ($c:ty, progress) => {
         command_fns!($c);
@@ -75,6 +76,19 @@ macro_rules! command_fns {
         ) -> anyhow::Result<$crate::commands::Summary> {
             let origin = origin.map(str::to_string);
             Ok($crate::commands::execute::<$c>(spec, origin, out, progress)?.summary)
+        }
+    };
+    ($c:ty, silent) => {
+        command_fns!($c);
+        /// Runs the command on a spec read from `config` (for messages and
+        /// summary.json), without progress bars; writes into `out` when
+        /// given.
+        pub fn run(
+            spec: &<$c as $crate::commands::Command>::Spec,
+            config: Option<String>,
+            out: Option<&std::path::Path>,
+        ) -> anyhow::Result<$crate::commands::Summary> {
+            Ok($crate::commands::execute::<$c>(spec, config, out, false)?.summary)
         }
     };
     ($c:ty) => {
