@@ -135,8 +135,17 @@ pub trait Validate {
 /// names `file:line:col` of the value when the file is TOML (the file only,
 /// for JSON or a value the file does not hold).
 pub fn load_valid<T: DeserializeOwned + Validate>(path: &Path) -> Result<T> {
+    load_checked(path, T::validate)
+}
+
+/// [`load`]s a config and checks it with `check`; a bad value's error names
+/// `file:line:col` of the value as [`load_valid`] does.
+pub fn load_checked<T: DeserializeOwned>(
+    path: &Path,
+    check: impl FnOnce(&T) -> bayesrg_core::Result<()>,
+) -> Result<T> {
     let cfg: T = load(path)?;
-    cfg.validate().map_err(|e| at_field(path, e))?;
+    check(&cfg).map_err(|e| at_field(path, e))?;
     Ok(cfg)
 }
 

@@ -36,6 +36,49 @@ macro_rules! png_and_svg {
     }};
 }
 
+/// A chart on the drawing area `$root` over the ranges `$xr`, `$yr`, with
+/// the title (`$caption` pt) and axis labels of `$axes`, tick labels by
+/// [`tick`], a label area of `$y_area` px for the y axis, and its mesh drawn
+/// (each `$mesh` a further no-argument mesh setting, e.g. `disable_mesh`).
+/// Evaluates to the chart; errors return from the enclosing function.
+macro_rules! axes_chart {
+    ($root:expr, $axes:expr, $xr:expr, $yr:expr, $caption:expr, $y_area:expr $(, $mesh:ident)*) => {{
+        let mut chart = ChartBuilder::on($root)
+            .caption(&$axes.title, ("sans-serif", $caption))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size($y_area)
+            .build_cartesian_2d($xr, $yr)
+            .map_err(|e| anyhow!("{e}"))?;
+        chart
+            .configure_mesh()
+            $(.$mesh())*
+            .x_desc($axes.x_label.as_str())
+            .y_desc($axes.y_label.as_str())
+            .x_label_formatter(&|v| tick(*v))
+            .y_label_formatter(&|v| tick(*v))
+            .label_style(("sans-serif", 14))
+            .draw()
+            .map_err(|e| anyhow!("{e}"))?;
+        chart
+    }};
+}
+
+/// Draws the legend of `$chart`: upper right, on white, framed. Errors
+/// return from the enclosing function.
+macro_rules! legend {
+    ($chart:expr) => {
+        $chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(|e| anyhow!("{e}"))?
+    };
+}
+
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 static INIT: Once = Once::new();
 
@@ -269,22 +312,7 @@ where
     root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
     macro_rules! draw {
         ($xr:expr, $yr:expr) => {{
-            let mut chart = ChartBuilder::on(root)
-                .caption(&axes.title, ("sans-serif", 22))
-                .margin(12)
-                .x_label_area_size(44)
-                .y_label_area_size(72)
-                .build_cartesian_2d($xr, $yr)
-                .map_err(|e| anyhow!("{e}"))?;
-            chart
-                .configure_mesh()
-                .x_desc(axes.x_label.as_str())
-                .y_desc(axes.y_label.as_str())
-                .x_label_formatter(&|v| tick(*v))
-                .y_label_formatter(&|v| tick(*v))
-                .label_style(("sans-serif", 14))
-                .draw()
-                .map_err(|e| anyhow!("{e}"))?;
+            let mut chart = axes_chart!(root, axes, $xr, $yr, 22, 72);
             for (i, s) in series.iter().enumerate() {
                 let c = color(i);
                 let pts: Vec<(f64, f64)> = s
@@ -317,14 +345,7 @@ where
                     }
                 }
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 14))
-                .draw()
-                .map_err(|e| anyhow!("{e}"))?;
+            legend!(chart);
         }};
     }
     let lx = || {
@@ -437,22 +458,8 @@ where
         .filter(|v| v.is_finite())
         .fold(0.0f64, f64::max);
     root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
-    let mut chart = ChartBuilder::on(root)
-        .caption(&axes.title, ("sans-serif", 22))
-        .margin(12)
-        .x_label_area_size(44)
-        .y_label_area_size(72)
-        .build_cartesian_2d(xs.0..xs.1, 0.0..(ymax * 1.1).max(1e-12))
-        .map_err(|e| anyhow!("{e}"))?;
-    chart
-        .configure_mesh()
-        .x_desc(axes.x_label.as_str())
-        .y_desc(axes.y_label.as_str())
-        .x_label_formatter(&|v| tick(*v))
-        .y_label_formatter(&|v| tick(*v))
-        .label_style(("sans-serif", 14))
-        .draw()
-        .map_err(|e| anyhow!("{e}"))?;
+    let ys = 0.0..(ymax * 1.1).max(1e-12);
+    let mut chart = axes_chart!(root, axes, xs.0..xs.1, ys, 22, 72);
     let fill = color(0).mix(0.45).filled();
     chart
         .draw_series(
@@ -470,14 +477,7 @@ where
             .label(s.label.as_str())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 14))
-        .draw()
-        .map_err(|e| anyhow!("{e}"))?;
+    legend!(chart);
     Ok(())
 }
 
@@ -627,23 +627,7 @@ where
     let (hx, hy) = (x[1] - x[0], y[1] - y[0]);
     let xs = (x[0] - hx / 2.0, x[x.len() - 1] + hx / 2.0);
     let ys = (y[0] - hy / 2.0, y[y.len() - 1] + hy / 2.0);
-    let mut chart = ChartBuilder::on(&main)
-        .caption(&axes.title, ("sans-serif", 20))
-        .margin(12)
-        .x_label_area_size(44)
-        .y_label_area_size(60)
-        .build_cartesian_2d(xs.0..xs.1, ys.0..ys.1)
-        .map_err(|e| anyhow!("{e}"))?;
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_desc(axes.x_label.as_str())
-        .y_desc(axes.y_label.as_str())
-        .x_label_formatter(&|v| tick(*v))
-        .y_label_formatter(&|v| tick(*v))
-        .label_style(("sans-serif", 14))
-        .draw()
-        .map_err(|e| anyhow!("{e}"))?;
+    let mut chart = axes_chart!(&main, axes, xs.0..xs.1, ys.0..ys.1, 20, 60, disable_mesh);
     let nx = x.len();
     chart
         .draw_series(z.iter().enumerate().map(|(k, &v)| {

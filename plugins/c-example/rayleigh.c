@@ -36,38 +36,8 @@ bad:
 
 static void destroy(void *inst) { (void)inst; }
 
-static brg_status dim(const void *inst, size_t *out, char *err, size_t cap) {
-    (void)inst; (void)err; (void)cap;
-    *out = 1;
-    return BRG_OK;
-}
-
-static brg_status obs_dim(const void *inst, size_t *out, char *err, size_t cap) {
-    (void)inst; (void)err; (void)cap;
-    *out = 1;
-    return BRG_OK;
-}
-
-static brg_status param_name(const void *inst, size_t i, char *buf, size_t buf_cap,
-                             char *err, size_t cap) {
-    (void)inst;
-    if (i != 0) {
-        brg_write_message(err, cap, "rayleigh has one parameter");
-        return BRG_ERROR;
-    }
-    brg_write_message(buf, buf_cap, "sigma");
-    return BRG_OK;
-}
-
-static brg_status check_params(const void *inst, const double *theta, size_t d,
-                               char *err, size_t cap) {
-    char msg[128];
-    (void)inst; (void)d;
-    if (theta[0] > 0.0) return BRG_OK;
-    snprintf(msg, sizeof msg, "parameter `sigma` = %g must be > 0", theta[0]);
-    brg_write_message(err, cap, msg);
-    return BRG_ERROR;
-}
+BRG_FIXED_DIMS(1, 1)
+BRG_ONE_POSITIVE_PARAM("sigma")
 
 static brg_status log_likelihood(const void *inst, const double *theta, size_t d,
                                  const double *y, size_t m, double *out,

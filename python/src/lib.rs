@@ -32,6 +32,13 @@ use serde_json::json;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+/// Adds the `#[pyfunction]`s `$f…` to the module `$m`.
+macro_rules! add_functions {
+    ($m:expr, $($f:ident),+ $(,)?) => {
+        $($m.add_function(wrap_pyfunction!($f, $m)?)?;)+
+    };
+}
+
 pub mod pymodel;
 pub mod runners;
 pub mod sweep;
@@ -570,14 +577,17 @@ fn _bayesrg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyBayesModel>()?;
     m.add("InputError", m.py().get_type::<InputError>())?;
     m.add("ComputationError", m.py().get_type::<ComputationError>())?;
-    m.add_function(wrap_pyfunction!(fisher_estimate, m)?)?;
-    m.add_function(wrap_pyfunction!(validate_json, m)?)?;
-    m.add_function(wrap_pyfunction!(kl_json, m)?)?;
-    m.add_function(wrap_pyfunction!(distance_json, m)?)?;
-    m.add_function(wrap_pyfunction!(geodesic_json_fn, m)?)?;
-    m.add_function(wrap_pyfunction!(curvature_json, m)?)?;
-    m.add_function(wrap_pyfunction!(spectrum_json, m)?)?;
-    m.add_function(wrap_pyfunction!(model_types, m)?)?;
+    add_functions!(
+        m,
+        fisher_estimate,
+        validate_json,
+        kl_json,
+        distance_json,
+        geodesic_json_fn,
+        curvature_json,
+        spectrum_json,
+        model_types,
+    );
     sweep::register(m)?;
     runners::register(m)?;
     m.add("DEFAULT_SAMPLES", validate::DEFAULT_SAMPLES)?;

@@ -197,8 +197,6 @@ fn run_kinds() -> Vec<&'static str> {
 
 /// Adds the runner functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(run_task, m)?)?;
-    m.add_function(wrap_pyfunction!(run_with_model, m)?)?;
-    m.add_function(wrap_pyfunction!(run_kinds, m)?)?;
+    add_functions!(m, run_task, run_with_model, run_kinds);
     Ok(())
 }

@@ -102,11 +102,14 @@ fn sweep_merge(out: &str, spec_json: &str) -> PyResult<(usize, usize, usize)> {
 
 /// Adds the sweep functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(sweep_tasks, m)?)?;
-    m.add_function(wrap_pyfunction!(sweep_open, m)?)?;
-    m.add_function(wrap_pyfunction!(sweep_run_task, m)?)?;
-    m.add_function(wrap_pyfunction!(sweep_record, m)?)?;
-    m.add_function(wrap_pyfunction!(sweep_local, m)?)?;
-    m.add_function(wrap_pyfunction!(sweep_merge, m)?)?;
+    add_functions!(
+        m,
+        sweep_tasks,
+        sweep_open,
+        sweep_run_task,
+        sweep_record,
+        sweep_local,
+        sweep_merge
+    );
     Ok(())
 }

@@ -1,11 +1,14 @@
-//! `bayesrg bayes FILE.toml --out DIR`: dynamical Bayes (eqs. 32–36).
+//! `bayesrg bayes` (dynamical Bayes, eqs. 32–36) and `bayesrg flow` (a DB-RG
+//! flow over a τ grid, eqs. 38–45): a config file in, a result folder out,
+//! the checks printed.
 
 use super::Status;
+use crate::commands::{self, Command};
 use anyhow::Result;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-/// Arguments of `bayesrg bayes`.
+/// Arguments of `bayesrg bayes` and `bayesrg flow`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The config file (TOML; see docs/bayes.md).
@@ -18,11 +21,12 @@ pub struct Args {
     quiet: bool,
 }
 
-pub fn run(args: Args) -> Result<Status> {
-    let spec = crate::commands::bayes::load(&args.file)?;
+/// Runs the command `C` on the config of `args`.
+pub fn run<C: Command>(args: Args) -> Result<Status> {
+    let spec = commands::load::<C>(&args.file)?;
     let progress = !args.quiet && std::io::stderr().is_terminal();
-    let origin = args.file.display().to_string();
-    let s = crate::commands::bayes::run(&spec, Some(&origin), args.out.as_deref(), progress)?;
+    let origin = Some(args.file.display().to_string());
+    let s = commands::execute::<C>(&spec, origin, args.out.as_deref(), progress)?.summary;
     super::print_checks(&s);
     Ok(Status::from_ok(s.pass))
 }

@@ -6,10 +6,10 @@
 //! docs in `docs/fokker-planck.md`.
 
 use super::Status;
+use crate::config::load_checked;
 use anyhow::Result;
 use bayesrg::core::diffusion_runs::{fokker_planck, fokker_planck_2d, reverse, semigroup};
 use bayesrg::core::observe::Silent;
-use serde::de::DeserializeOwned;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -35,16 +35,6 @@ pub enum Which {
     Semigroup,
     /// `bayesrg reverse`.
     Reverse,
-}
-
-/// Reads a config and checks it: a bad value is reported at `file:line:col`.
-fn load<T: DeserializeOwned>(
-    path: &Path,
-    validate: impl Fn(&T) -> bayesrg::core::Result<()>,
-) -> Result<T> {
-    let spec: T = crate::config::load(path)?;
-    validate(&spec).map_err(|e| crate::config::at_field(path, e))?;
-    Ok(spec)
 }
 
 /// Prints the checks unless `json`, then the verdict.
@@ -82,9 +72,7 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
     match which {
         Which::FokkerPlanck if is_2d(&a.config) => {
             let spec: fokker_planck_2d::FokkerPlanck2dSpec =
-                load(&a.config, |s: &fokker_planck_2d::FokkerPlanck2dSpec| {
-                    s.validate()
-                })?;
+                load_checked(&a.config, fokker_planck_2d::FokkerPlanck2dSpec::validate)?;
             let dir = staged(&[a.config.as_path()])?;
             let r = fokker_planck_2d::run(&spec, &mut Silent)?;
             if let Some(dir) = dir {
@@ -135,9 +123,7 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
         }
         Which::FokkerPlanck => {
             let spec: fokker_planck::FokkerPlanckSpec =
-                load(&a.config, |s: &fokker_planck::FokkerPlanckSpec| {
-                    s.validate()
-                })?;
+                load_checked(&a.config, fokker_planck::FokkerPlanckSpec::validate)?;
             let dir = staged(&[a.config.as_path()])?;
             let r = fokker_planck::run(&spec, &mut Silent)?;
             if let Some(dir) = dir {
@@ -171,7 +157,7 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
         }
         Which::Semigroup => {
             let spec: semigroup::SemigroupSpec =
-                load(&a.config, |s: &semigroup::SemigroupSpec| s.validate())?;
+                load_checked(&a.config, semigroup::SemigroupSpec::validate)?;
             let r = semigroup::run(&spec, &mut Silent)?;
             if let Some(dir) = staged(&[a.config.as_path()])? {
                 dir.write_json("result.json", &r)?;
@@ -191,7 +177,7 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
         }
         Which::Reverse => {
             let spec: reverse::ReverseSpec =
-                load(&a.config, |s: &reverse::ReverseSpec| s.validate())?;
+                load_checked(&a.config, reverse::ReverseSpec::validate)?;
             let dir = staged(&[a.config.as_path()])?;
             let r = reverse::run(&spec, &mut Silent)?;
             if let Some(dir) = dir {

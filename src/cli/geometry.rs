@@ -45,6 +45,22 @@ pub struct OutArgs {
     pub out: Option<PathBuf>,
 }
 
+/// Runs the command `C` on the config of `a`: the summary as JSON with
+/// `--json`, else `text` of its details and the checks.
+pub fn run_out<C: crate::commands::Command>(
+    a: OutArgs,
+    text: fn(&serde_json::Value),
+) -> Result<Status> {
+    let s = crate::commands::run_file::<C>(&a.config, a.out.as_deref())?.summary;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+    } else {
+        text(&s.details);
+        super::print_checks(&s);
+    }
+    Ok(Status::from_ok(s.pass))
+}
+
 /// The config of the three commands.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,7 +6,6 @@ use clap::{Parser, Subcommand};
 mod bayes;
 mod diffusion;
 mod fisher;
-mod flow;
 mod geodesic;
 mod geometry;
 mod models;
@@ -61,7 +60,7 @@ enum Command {
     /// Dynamical Bayes on a toy model (eqs. 32–36).
     Bayes(bayes::Args),
     /// A DB-RG flow over a grid of tau (eqs. 38–45).
-    Flow(flow::Args),
+    Flow(bayes::Args),
     /// Run every check of the toolkit against the paper and write a report.
     Reproduce(reproduce::Args),
     /// Simulate an SDE ensemble and check it against its exact law.
@@ -115,8 +114,8 @@ fn dispatch(command: Command) -> Result<Status> {
         Command::Models(a) => models::run(a),
         Command::Schemes(a) => schemes::run(a),
         Command::Fisher(a) => fisher::run(a),
-        Command::Bayes(a) => bayes::run(a),
-        Command::Flow(a) => flow::run(a),
+        Command::Bayes(a) => bayes::run::<crate::commands::bayes::Bayes>(a),
+        Command::Flow(a) => bayes::run::<crate::commands::flow::Flow>(a),
         Command::Reproduce(a) => reproduce::run(a),
         Command::Sde(a) => sde::run(a),
         Command::FokkerPlanck(a) => diffusion::run(diffusion::Which::FokkerPlanck, a),

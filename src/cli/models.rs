@@ -6,12 +6,12 @@ use bayesrg::core::Model;
 use bayesrg::core::registry;
 use serde::Serialize;
 
-/// Arguments of `bayesrg models`.
+/// Arguments of `bayesrg models` and `bayesrg schemes`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Print one JSON array instead of a table.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 #[derive(Serialize)]

@@ -5,13 +5,8 @@ use anyhow::{Result, anyhow};
 use bayesrg::schemes::Scheme;
 use serde::Serialize;
 
-/// Arguments of `bayesrg schemes`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Print one JSON array instead of a table.
-    #[arg(long)]
-    json: bool,
-}
+/// Arguments of `bayesrg schemes`: `--json`, as `bayesrg models`.
+pub use super::models::Args;
 
 #[derive(Serialize)]
 struct Row {

@@ -22,8 +22,10 @@ pub struct Args {
 pub fn run(args: Args) -> Result<Status> {
     let spec = sde::load(&args.config)?;
     let name = args.config.display().to_string();
-    let (s, secs) = sde::run_timed(&spec, Some(name.clone()), args.out.as_deref(), args.quiet)
+    let out = args.out.as_deref();
+    let ran = crate::commands::execute::<sde::Sde>(&spec, Some(name.clone()), out, !args.quiet)
         .with_context(|| name)?;
+    let (s, secs) = (ran.summary, ran.seconds);
     if !args.quiet {
         for c in &s.checks {
             println!(

@@ -3,8 +3,8 @@
 //! when it has one.
 //!
 //! The config file is a [`GeodesicSpec`]; the work is
-//! [`bayesrg_core::geometry::fisher_rao::run`]; this module reads the config,
-//! calls the runner and writes its result.
+//! [`bayesrg_core::geometry::fisher_rao::run`]; this module names what of its
+//! result goes where ([`Geodesic`], the files in `files`).
 //!
 //! Config:
 //! ```toml
@@ -26,150 +26,31 @@
 //! `geodesic.png`. Bad input exits with status 2; a geodesic that no method
 //! finds is a failed computation: exit status 1, the reason in the summary.
 
-use super::Summary;
-use crate::output::{OutDir, csv_number};
-use crate::plot;
-use anyhow::Result;
-use bayesrg_core::geometry::fisher_rao::{self, Found, GeodesicResult};
-use bayesrg_core::observe::Silent;
-use serde_json::json;
-use std::path::Path;
+use bayesrg_core::geometry::fisher_rao::{self, GeodesicResult};
+
+mod files;
 
 pub use bayesrg_core::geometry::fisher_rao::{DISTANCE_TOL, GeodesicSpec, PATH_TOL};
 
 /// The config of `bayesrg geodesic` (the library's spec).
 pub type GeodesicConfig = GeodesicSpec;
 
-/// Reads a geodesic config (TOML, or JSON by extension).
-pub fn load(path: &Path) -> Result<GeodesicSpec> {
-    crate::config::load(path)
-}
+command!(
+    /// `bayesrg geodesic` as a [`Command`](super::Command). A solver that
+    /// does not converge gives a result with a failed check and the reason
+    /// (exit 1), not an error.
+    Geodesic = "geodesic", GeodesicSpec => GeodesicResult, fisher_rao::run,
+    place = files::place
+);
 
-/// Loads `path` and runs it; see [`run`].
-pub fn run_file(path: &Path, out: Option<&Path>) -> Result<Summary> {
-    let cfg = load(path)?;
-    run(&cfg, Some(path.display().to_string()), out)
-}
-
-/// Finds the geodesic of `spec` (read from `config`, for messages and
-/// summary.json) and writes the results into `out` when given. Errors are bad
-/// input (exit 2); a solver that does not converge gives a summary with a
-/// failed check and the reason (exit 1).
-pub fn run(spec: &GeodesicSpec, config: Option<String>, out: Option<&Path>) -> Result<Summary> {
-    let place = |e| super::at_origin(Some(config.as_deref().unwrap_or("the geodesic config")), e);
-    spec.validate().map_err(place)?;
-    let staged = crate::output::stage(out, config.as_deref().map(Path::new).as_slice())?;
-    let r = fisher_rao::run(spec, &mut Silent).map_err(place)?;
-    let plots = spec.plots() && r.found.is_some();
-    let files: &[&str] = match (out, plots) {
-        (None, _) => &[],
-        (Some(_), true) => &["summary.json", "path.csv", "geodesic.png"],
-        (Some(_), false) => &["summary.json", "path.csv"],
-    };
-    let summary = Summary::new("geodesic", config, r.checks.clone(), details(&r, files));
-    if let Some(o) = staged {
-        if let Some(f) = &r.found {
-            write_path(&o, &r, f)?;
-            if plots {
-                plot_path(&o, &r, f)?;
-            }
-        }
-        o.write_json("summary.json", &summary)?;
-        o.commit()?;
-    }
-    Ok(summary)
-}
-
-/// summary.json's details.
-fn details(r: &GeodesicResult, files: &[&str]) -> serde_json::Value {
-    let mut d = json!({
-        "model": r.model,
-        "params": r.params,
-        "from": r.from,
-        "to": r.to,
-        "closed_form": r.closed_form,
-        "closed_form_family": r.closed_form_family,
-        "closed_form_velocity": r.closed_form_velocity,
-        "christoffel": r.christoffel,
-    });
-    if let Some(why) = &r.failure {
-        d["failure"] = json!(why);
-    }
-    if let Some(f) = &r.found {
-        d["distance"] = json!(f.distance);
-        d["initial_velocity"] = json!(f.initial_velocity);
-        d["residual"] = json!(f.residual);
-        d["speed_drift"] = json!(f.speed_drift);
-        d["path_error"] = json!(f.path_error);
-        d["method"] = json!(f.method);
-        d["attempts"] = json!(f.attempts);
-        d["iterations"] = json!(f.iterations);
-        d["path_points"] = json!(f.path.len());
-        d["files"] = json!(files);
-    }
-    d
-}
-
-/// path.csv: t, θ…, speed², and the closed-form curve when known.
-fn write_path(o: &OutDir, r: &GeodesicResult, f: &Found) -> Result<()> {
-    let mut csv = String::from("t");
-    for n in &r.params {
-        csv.push_str(&format!(",{n}"));
-    }
-    csv.push_str(",speed2");
-    if f.closed_curve.is_some() {
-        for n in &r.params {
-            csv.push_str(&format!(",closed_{n}"));
-        }
-    }
-    csv.push('\n');
-    for p in &f.path {
-        csv.push_str(&csv_number(p.t));
-        for x in &p.theta {
-            csv.push_str(&format!(",{}", csv_number(*x)));
-        }
-        csv.push_str(&format!(",{}", csv_number(p.speed2)));
-        for x in p.closed.iter().flatten() {
-            csv.push_str(&format!(",{}", csv_number(*x)));
-        }
-        csv.push('\n');
-    }
-    o.write_text("path.csv", &csv)
-}
-
-/// geodesic.png: the path in the plane of a 2-D family.
-fn plot_path(o: &OutDir, r: &GeodesicResult, f: &Found) -> Result<()> {
-    let geo: Vec<(f64, f64)> = f.path.iter().map(|p| (p.theta[0], p.theta[1])).collect();
-    let chord = vec![(r.from[0], r.from[1]), (r.to[0], r.to[1])];
-    let mut series = vec![
-        plot::Series::line("geodesic", geo),
-        plot::Series::line("coordinate chord", chord.clone()),
-        plot::Series::points("end points", chord),
-    ];
-    if let Some(c) = &f.closed_curve {
-        let cf: Vec<(f64, f64)> = c.iter().map(|p| (p[0], p[1])).collect();
-        series.push(plot::Series::points("closed form", cf));
-    }
-    plot::line_chart(
-        &o.path("geodesic.png"),
-        &plot::Axes {
-            title: format!("Fisher–Rao geodesic, {}: d = {:.6}", r.model, f.distance),
-            x_label: r.params[0].clone(),
-            y_label: r.params[1].clone(),
-            ..Default::default()
-        },
-        &series,
-    )
-}
+command_fns!(Geodesic, silent);
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn example(name: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("examples/geodesic")
-            .join(name)
+        crate::commands::example("geodesic", name)
     }
 
     #[test]

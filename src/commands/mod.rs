@@ -5,6 +5,9 @@
 //! [`OutDir`](crate::output::OutDir) when asked). The binary only parses flags
 //! and prints; `bayesrg reproduce` calls the same functions.
 
+#[macro_use]
+mod runner;
+
 pub mod bayes;
 pub mod flow;
 pub mod geodesic;
@@ -19,6 +22,7 @@ pub mod sde;
 pub mod stages;
 
 pub use bayesrg_core::check::Check;
+pub use runner::{Checked, Command, Ran, execute, load, plain_error, run_file};
 
 /// What a subcommand reports: its checks, a verdict and free-form details.
 /// Written as `summary.json`.
@@ -62,6 +66,15 @@ pub fn at_origin(origin: Option<&str>, e: bayesrg_core::Error) -> anyhow::Error 
         Some(o) => crate::config::at_field(std::path::Path::new(o), e),
         None => anyhow::Error::new(e),
     }
+}
+
+/// The example config `examples/DIR/NAME` of the repository (for tests).
+#[cfg(test)]
+pub(crate) fn example(dir: &str, name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(dir)
+        .join(name)
 }
 
 #[cfg(test)]

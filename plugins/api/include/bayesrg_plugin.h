@@ -32,6 +32,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,6 +191,49 @@ static inline void brg_write_message(char *buf, size_t cap, const char *msg) {
     memcpy(buf, msg, n);
     buf[n] = '\0';
 }
+
+/*
+ * Boilerplate of a simple family, each macro defining static functions under
+ * the names the model entry lists:
+ *
+ *   BRG_FIXED_DIMS(2, 1)           dim and obs_dim: d = 2 parameters and
+ *                                  observations of length 1, whatever the
+ *                                  instance
+ *   BRG_ONE_POSITIVE_PARAM("rate") param_name and check_params of a family
+ *                                  with one parameter, which must be > 0
+ */
+#define BRG_FIXED_DIMS(D, M)                                                   \
+    static brg_status dim(const void *inst, size_t *out, char *err, size_t cap) { \
+        (void)inst; (void)err; (void)cap;                                      \
+        *out = (D);                                                            \
+        return BRG_OK;                                                         \
+    }                                                                          \
+    static brg_status obs_dim(const void *inst, size_t *out, char *err, size_t cap) { \
+        (void)inst; (void)err; (void)cap;                                      \
+        *out = (M);                                                            \
+        return BRG_OK;                                                         \
+    }
+
+#define BRG_ONE_POSITIVE_PARAM(NAME)                                           \
+    static brg_status param_name(const void *inst, size_t i, char *buf, size_t buf_cap, \
+                                 char *err, size_t cap) {                      \
+        (void)inst;                                                            \
+        if (i != 0) {                                                          \
+            brg_write_message(err, cap, "the model has one parameter");        \
+            return BRG_ERROR;                                                  \
+        }                                                                      \
+        brg_write_message(buf, buf_cap, (NAME));                               \
+        return BRG_OK;                                                         \
+    }                                                                          \
+    static brg_status check_params(const void *inst, const double *theta, size_t d, \
+                                   char *err, size_t cap) {                    \
+        char msg[128];                                                         \
+        (void)inst; (void)d;                                                   \
+        if (theta[0] > 0.0) return BRG_OK;                                     \
+        snprintf(msg, sizeof msg, "parameter `%s` = %g must be > 0", (NAME), theta[0]); \
+        brg_write_message(err, cap, msg);                                      \
+        return BRG_ERROR;                                                      \
+    }
 
 /*
  * Random numbers: the generator of the Rust crate's Rng, draw for draw.

@@ -269,30 +269,31 @@ impl PluginHost {
             let _in = supervisor::enter(lib_id, Function::Header);
             read_header(lib, &abs).map_err(err)?
         };
+        // A tag that another loaded plugin already provides.
+        let taken = |tag: &String, other: Option<&Arc<PluginInfo>>| match other {
+            Some(other) => Err(err(LoadErrorKind::Collision {
+                tag: tag.clone(),
+                other: other.name.clone(),
+                other_path: other.path.clone(),
+            })),
+            None => Ok(()),
+        };
         for (tag, _) in &entries {
-            if let Some(other) = self.models.get(tag) {
-                return Err(err(LoadErrorKind::Collision {
-                    tag: tag.clone(),
-                    other: other.plugin.name.clone(),
-                    other_path: other.plugin.path.clone(),
-                }));
-            }
+            taken(tag, self.models.get(tag).map(|o| &o.plugin))?;
         }
         for (tag, _) in &sde_entries {
-            if let Some(other) = self.sde.get(tag) {
-                return Err(err(LoadErrorKind::Collision {
-                    tag: tag.clone(),
-                    other: other.plugin.name.clone(),
-                    other_path: other.plugin.path.clone(),
-                }));
-            }
+            taken(tag, self.sde.get(tag).map(|o| &o.plugin))?;
         }
-        for (tag, e) in sde_entries {
-            let site = Arc::new(Site {
+        // Where a fault of the entry `tag` happened.
+        let site_of = |tag: &String| {
+            Arc::new(Site {
                 library: abs.clone(),
                 plugin: Some(info.name.clone()),
                 model: Some(tag.clone()),
-            });
+            })
+        };
+        for (tag, e) in sde_entries {
+            let site = site_of(&tag);
             let t = PluginSdeType {
                 tag: tag.clone(),
                 summary: e.summary,
@@ -305,11 +306,7 @@ impl PluginHost {
             self.sde.insert(tag, Arc::new(t));
         }
         for (tag, e) in entries {
-            let site = Arc::new(Site {
-                library: abs.clone(),
-                plugin: Some(info.name.clone()),
-                model: Some(tag.clone()),
-            });
+            let site = site_of(&tag);
             let t = PluginModelType {
                 tag: Box::leak(tag.clone().into_boxed_str()),
                 summary: e.summary,

@@ -36,6 +36,61 @@
 //! contains a `/` into the long form. Built-in tags never contain `/`.
 #![warn(missing_docs)]
 
+/// The impls every plugin instance shares, for a struct with fields `ty`
+/// (its type: `tag`, `site_id` and `vt.destroy`), `params` and `inst`: `Send`
+/// and `Sync` (the ABI requires instances to be immutable after `create` and
+/// their functions to be callable from several threads at once), `Debug`
+/// (tag and parameters), `Drop` (`destroy` under the supervisor's
+/// breadcrumb), and `Serialize`/`Deserialize` as the plugin wire format
+/// (`{tag, params}`; deserialising creates the instance through the
+/// installed catalogue's `$create`, [`PluginHost::install`]).
+macro_rules! plugin_instance {
+    ($t:ident, $create:ident) => {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let wire = $crate::model::Wire {
+                    tag: self.ty.tag.to_string(),
+                    params: self.params.clone(),
+                };
+                serde::Serialize::serialize(&wire, s)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let w = <$crate::model::Wire as serde::Deserialize>::deserialize(d)?;
+                $crate::installed()
+                    .$create(&w.tag, w.params)
+                    .map_err(serde::de::Error::custom)
+            }
+        }
+
+        // SAFETY: see the macro's documentation (the ABI's rule).
+        unsafe impl Send for $t {}
+        // SAFETY: as above.
+        unsafe impl Sync for $t {}
+
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t))
+                    .field("tag", &self.ty.tag)
+                    .field("params", &self.params)
+                    .finish()
+            }
+        }
+
+        impl Drop for $t {
+            fn drop(&mut self) {
+                let _in =
+                    $crate::supervisor::enter(self.ty.site_id, $crate::fault::Function::Destroy);
+                // SAFETY: `inst` came from this entry's `create`; whoever
+                // allocates frees.
+                unsafe { (self.ty.vt.destroy)(self.inst) }
+            }
+        }
+    };
+}
+
 pub mod document;
 pub mod error;
 pub mod fault;

@@ -17,7 +17,7 @@ use bayesrg_core::model::{Model, check_len};
 use bayesrg_core::{ParamError, numdiff};
 use bayesrg_plugin_api as api;
 use nalgebra::DMatrix;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::sync::Arc;
@@ -74,28 +74,7 @@ pub struct PluginModel {
     obs_dim: usize,
 }
 
-// SAFETY: the ABI requires instances to be immutable after `create` and their
-// functions to be callable from several threads at once.
-unsafe impl Send for PluginModel {}
-// SAFETY: as above.
-unsafe impl Sync for PluginModel {}
-
-impl std::fmt::Debug for PluginModel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PluginModel")
-            .field("tag", &self.ty.tag)
-            .field("params", &self.params)
-            .finish()
-    }
-}
-
-impl Drop for PluginModel {
-    fn drop(&mut self) {
-        let _in = supervisor::enter(self.ty.site_id, Function::Destroy);
-        // SAFETY: `inst` came from this entry's `create`; whoever allocates frees.
-        unsafe { (self.ty.vt.destroy)(self.inst) }
-    }
-}
+plugin_instance!(PluginModel, create);
 
 /// `[1, 2.5]`, at most eight entries shown.
 fn show(v: &[f64]) -> String {
@@ -398,27 +377,6 @@ pub(crate) struct Wire {
 
 fn empty_object() -> serde_json::Value {
     serde_json::json!({})
-}
-
-impl Serialize for PluginModel {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        Wire {
-            tag: self.ty.tag.to_string(),
-            params: self.params.clone(),
-        }
-        .serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for PluginModel {
-    /// Creates the model through the installed catalogue
-    /// ([`crate::PluginHost::install`]).
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let w = Wire::deserialize(d)?;
-        crate::installed()
-            .create(&w.tag, w.params)
-            .map_err(serde::de::Error::custom)
-    }
 }
 
 #[typetag::serde(name = "plugin")]

@@ -14,11 +14,10 @@
 use crate::error::{LoadErrorKind, PluginError};
 use crate::fault::{FaultKind, Function, PluginFault, Site};
 use crate::host::PluginInfo;
-use crate::model::{Wire, raw_call};
+use crate::model::raw_call;
 use crate::supervisor;
 use bayesrg_core::sde::external::{SdeTerms, TermFunction};
 use bayesrg_plugin_api as api;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::ffi::{CString, c_void};
 use std::sync::Arc;
 
@@ -69,28 +68,7 @@ pub struct PluginSdeTerms {
     dim: usize,
 }
 
-// SAFETY: the ABI requires instances to be immutable after `create` and their
-// functions to be callable from several threads at once.
-unsafe impl Send for PluginSdeTerms {}
-// SAFETY: as above.
-unsafe impl Sync for PluginSdeTerms {}
-
-impl std::fmt::Debug for PluginSdeTerms {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PluginSdeTerms")
-            .field("tag", &self.ty.tag)
-            .field("params", &self.params)
-            .finish()
-    }
-}
-
-impl Drop for PluginSdeTerms {
-    fn drop(&mut self) {
-        let _in = supervisor::enter(self.ty.site_id, Function::Destroy);
-        // SAFETY: `inst` came from this entry's `create`; whoever allocates frees.
-        unsafe { (self.ty.vt.destroy)(self.inst) }
-    }
-}
+plugin_instance!(PluginSdeTerms, create_sde);
 
 impl PluginSdeTerms {
     /// Creates an instance of `ty` from JSON parameters: `create`, then `dim`,
@@ -225,27 +203,6 @@ impl PluginSdeType {
         params: serde_json::Value,
     ) -> Result<PluginSdeTerms, PluginError> {
         PluginSdeTerms::create(self.clone(), params)
-    }
-}
-
-impl Serialize for PluginSdeTerms {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        Wire {
-            tag: self.ty.tag.clone(),
-            params: self.params.clone(),
-        }
-        .serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for PluginSdeTerms {
-    /// Creates the terms through the installed catalogue
-    /// ([`crate::PluginHost::install`]).
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let w = Wire::deserialize(d)?;
-        crate::installed()
-            .create_sde(&w.tag, w.params)
-            .map_err(serde::de::Error::custom)
     }
 }
 

@@ -5,7 +5,7 @@ use crate::output::OutDir;
 use crate::output::csv_number;
 use crate::plot::{self, Axes, Series};
 use anyhow::Result;
-use bayesrg_core::bayes::experiment::BayesResult;
+use bayesrg_core::bayes::experiment::{BayesResult, BayesSpec};
 
 /// The files written (listed in summary.json).
 pub const FILES: [&str; 5] = [
@@ -16,8 +16,24 @@ pub const FILES: [&str; 5] = [
     "energy.png",
 ];
 
+/// summary.json's details: the headline numbers (the records are flow.csv and data.csv).
+pub fn details(_: &BayesSpec, r: &BayesResult, _: bool) -> Result<serde_json::Value> {
+    Ok(serde_json::json!({
+        "model": r.model,
+        "free": r.free,
+        "theta_star": r.theta_star,
+        "fisher_at_theta_star": r.fisher_at_theta_star,
+        "late_time_error": r.late_time_error,
+        "oracle": r.oracle,
+        "stepper": "classical RK4 (order 4) on u = ln pi, from the prior at T = 0",
+        "grid_scales": r.grid_scales,
+        "map_notes": r.map_notes,
+        "files": FILES,
+    }))
+}
+
 /// Writes every file of `r` into `o`.
-pub fn write_files(o: &OutDir, r: &BayesResult) -> Result<()> {
+pub fn write(o: &OutDir, _: &BayesSpec, r: &BayesResult) -> Result<()> {
     flow_csv(o, r)?;
     data_csv(o, r)?;
     plots(o, r)

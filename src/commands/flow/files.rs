@@ -5,7 +5,7 @@ use crate::output::OutDir;
 use crate::output::csv_number;
 use crate::plot::{self, Axes, Series};
 use anyhow::Result;
-use bayesrg_core::bayes::flow::FlowResult;
+use bayesrg_core::bayes::flow::{FlowResult, FlowRow, FlowSpec};
 
 /// The files written (listed in summary.json).
 pub const FILES: [&str; 6] = [
@@ -17,8 +17,31 @@ pub const FILES: [&str; 6] = [
     "discrepancy.png",
 ];
 
+/// summary.json's details: the headline numbers per τ (the rest is observables.csv and
+/// predictive.csv).
+pub fn details(spec: &FlowSpec, r: &FlowResult, _: bool) -> Result<serde_json::Value> {
+    let col = |f: &dyn Fn(&FlowRow) -> f64| r.rows.iter().map(f).collect::<Vec<_>>();
+    Ok(serde_json::json!({
+        "model": r.model,
+        "tau": spec.tau,
+        "kl_model_space": col(&|x| x.kl),
+        "kl_data_space": col(&|x| x.kl_data),
+        "energy_distance": col(&|x| x.energy_distance),
+        "energy_distance_floor": col(&|x| x.energy_distance_floor),
+        "n_eff": col(&|x| x.n_eff),
+        "max_rejected_fraction": col(&|x| x.rejected_fraction).into_iter().fold(0.0, f64::max),
+        "jacobian_spread": r.jacobian_spread,
+        "data_space_sampler": "core::sde Euler-Maruyama ensemble, dY = theta dW, theta theta^T = J I^+ J^T, from G(mu) + noise (bayes::backward::simulate_data_space)",
+        "fisher_rank": r.rows.iter().map(|x| x.fisher_rank).collect::<Vec<_>>(),
+        "null_directions_at_start": r.null_directions_at_start,
+        "posterior_along_null_directions": "held at mu (width 0): the likelihood is flat there, so eq. (38) gives no width; pi_tau = N(mu, tau I^+) (bayes::backward module docs)",
+        "n_eff_definition": "sum_i lambda_i/(lambda_i + tau) = sum_i T lambda_i/(1 + T lambda_i), T = 1/tau",
+        "files": FILES,
+    }))
+}
+
 /// Writes every file of `r` into `o`.
-pub fn write_files(o: &OutDir, r: &FlowResult) -> Result<()> {
+pub fn write(o: &OutDir, _: &FlowSpec, r: &FlowResult) -> Result<()> {
     observables_csv(o, r)?;
     if !r.y.is_empty() {
         predictive(o, r)?;

@@ -1,15 +1,46 @@
 //! The files of `bayesrg prune`: `sweep.csv`, `fisher.csv`, `weights.bin` and
 //! the figures (2, 3, 4 and 5 of the paper), written from a
-//! [`Section4Result`].
+//! [`Section4Run`].
 
 use crate::output::{OutDir, csv_number};
 use crate::plot::{self, Axes, Series};
 use anyhow::{Context, Result};
 use bayesrg_autoencoder::mnist::SIDE;
-use bayesrg_autoencoder::section4::Section4Result;
+use bayesrg_autoencoder::section4::{Section4Run, Section4Spec};
+use std::path::Path;
+
+/// The MNIST folder and the weights file, when given.
+pub fn inputs(spec: &Section4Spec) -> Vec<&Path> {
+    spec.data
+        .iter()
+        .chain(&spec.weights)
+        .map(|p| p.as_path())
+        .collect()
+}
+
+/// summary.json's details: the result without the per-parameter arrays (those are fisher.csv and
+/// weights.bin) and the reconstructions (figures).
+pub fn details(_: &Section4Spec, run: &Section4Run, _: bool) -> Result<serde_json::Value> {
+    let r = &run.result;
+    let mut v = serde_json::to_value(r)?;
+    if let Some(m) = v.as_object_mut() {
+        for k in ["net", "fisher", "reconstructions", "checks"] {
+            m.remove(k);
+        }
+        m.insert("arch".into(), serde_json::to_value(r.net.arch)?);
+    }
+    Ok(v)
+}
+
+/// timings.json: the times of the run (the one file that differs from run to
+/// run).
+pub fn timings(dir: &OutDir, run: &Section4Run, _: f64) -> Result<()> {
+    dir.write_json(crate::output::TIMINGS_FILE, &run.seconds)
+}
 
 /// Writes every result file but `summary.json` and `timings.json` into `o`.
-pub(super) fn write_files(o: &OutDir, r: &Section4Result) -> Result<()> {
+pub fn write(o: &OutDir, _: &Section4Spec, run: &Section4Run) -> Result<()> {
+    let r = &run.result;
     let arms = &r.sweep.arms;
     // sweep.csv: one row per point; the loss of each arm on all test images,
     // then on the protocol images.

@@ -7,6 +7,30 @@ use anyhow::Result;
 use bayesrg_core::fokker_planck::grid1d::normal_pdf;
 use bayesrg_core::sde::{SdeResult, SdeSpec};
 
+/// summary.json's details: the result without the states and the dense law.
+pub fn details(_: &SdeSpec, r: &SdeResult, _: bool) -> Result<serde_json::Value> {
+    let mut v = serde_json::to_value(r)?;
+    if let Some(m) = v.as_object_mut() {
+        for k in ["states", "law_curve", "checks", "oracle"] {
+            m.remove(k);
+        }
+        if r.k_inv.is_none() {
+            m.remove("k_inv");
+        }
+    }
+    Ok(v)
+}
+
+/// Run times go to `timings.json`, not into the results: two runs with
+/// one seed give byte-identical result files (issue 11 §5).
+pub fn timings(dir: &OutDir, r: &SdeResult, secs: f64) -> Result<()> {
+    let rate = (r.paths * r.steps_per_path) as f64 / secs.max(1e-12);
+    dir.write_json(
+        crate::output::TIMINGS_FILE,
+        &serde_json::json!({ "seconds": secs, "path_steps_per_second": rate }),
+    )
+}
+
 /// Writes moments.csv, paths_<k>.csv, the marginal histograms and the
 /// mean and variance figures into `dir`.
 pub fn write(dir: &OutDir, spec: &SdeSpec, r: &SdeResult) -> Result<()> {
