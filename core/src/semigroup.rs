@@ -283,6 +283,70 @@ mod tests {
         assert!(e.apply(1.0, &|x| x[0], &[0.0, 1.0]).is_err());
     }
 
+    /// Tryout 5, A1: E_t e^{ay}(y₀) = e^{ay₀ + a²t/2} (the normal law's moment
+    /// generating function, v = 0, K⁻¹ = 1), over t and a across decades. The
+    /// integrand's mass sits at ξ = a√t: answered to 1e-10 while the rules
+    /// cover it, refused (Error::Failed, naming the outermost nodes) when not
+    /// — never a wrong value with a small error (the old code gave 8.2e20 ±
+    /// 3.6e6 for e^50 = 5.18e21 at a = 1, t = 100).
+    #[test]
+    fn growing_f_is_answered_exactly_or_refused() {
+        let e = HeatSemigroup::new(
+            DVector::from_vec(vec![0.0]),
+            DMatrix::from_element(1, 1, 1.0),
+        )
+        .unwrap();
+        let y0: f64 = 0.7;
+        let ok = |v: f64, exact: f64| ((v - exact) / exact).abs() <= 1e-10;
+        let (mut answered, mut refused) = (0, 0);
+        for t in [1e-2f64, 1.0, 16.0, 100.0, 400.0, 1e4] {
+            for a in [1e-2f64, 0.1, 0.5, 1.0, 2.0, 10.0] {
+                let exact = (a * y0 + 0.5 * a * a * t).exp();
+                match e.apply(t, &|x| (a * x[0]).exp(), &[y0]) {
+                    Ok(r) => {
+                        answered += 1;
+                        // The error estimate holds: |value − exact| ≤ error.
+                        assert!(
+                            (r.value - exact).abs() <= r.error + 1e-10 * exact,
+                            "a = {a}, t = {t}: {r:?} vs {exact:e}"
+                        );
+                        if a * t.sqrt() < 5.0 {
+                            assert!(ok(r.value, exact), "a = {a}, t = {t}: {r:?}");
+                        }
+                    }
+                    Err(err) => {
+                        refused += 1;
+                        assert!(matches!(err, Error::Failed { .. }), "{err}");
+                        let s = err.to_string();
+                        // Refused for the mass outside the nodes, or for f
+                        // overflowing at a node (e^{10y} at y0 = 73).
+                        assert!(
+                            s.contains("outermost nodes") || s.contains("= inf"),
+                            "{err}"
+                        );
+                        // Only where the peak a√t is far out.
+                        assert!(a * t.sqrt() > 5.0, "a = {a}, t = {t} refused: {err}");
+                    }
+                }
+            }
+        }
+        assert!(
+            answered >= 20 && refused >= 4,
+            "{answered} answered, {refused} refused"
+        );
+        // The tryout's case is refused, and the value it used to give fails the
+        // closed-form check above (the check can fail).
+        let err = e.apply(100.0, &|x| x[0].exp(), &[0.0]).unwrap_err();
+        assert!(err.to_string().contains("outermost nodes"), "{err}");
+        assert!(!ok(8.225807721978098e20, 50f64.exp()));
+        // A polynomial at a wide kernel: E_t y⁴(1) = 1 + 6t + 3t² (exact).
+        for t in [1e-4, 1.0, 1e4, 1e8] {
+            let r = e.apply(t, &|x| x[0].powi(4), &[1.0]).unwrap();
+            let exact = 1.0 + 6.0 * t + 3.0 * t * t;
+            assert!(ok(r.value, exact), "t = {t}: {r:?} vs {exact:e}");
+        }
+    }
+
     #[test]
     fn semigroup_property_eq_24() {
         // E_{t2}(E_{t1} f) against E_{t1+t2} f for a non-Gaussian, non-

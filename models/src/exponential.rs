@@ -7,7 +7,7 @@ use crate::checks;
 use bayesrg_core::ad::{LogDensity, Real};
 use bayesrg_core::geometry::closed_form::{self as cf, ClosedFormGeometry, KnownGeodesic};
 use bayesrg_core::model::{Model, check_len};
-use bayesrg_core::special::log1pmx;
+use bayesrg_core::special::{ln_ratio, log1pmx_ratio};
 use bayesrg_core::{ParamError, ad_derivatives};
 use nalgebra::DMatrix;
 use rand::Rng;
@@ -69,7 +69,8 @@ impl Model for Exponential {
         Some(DMatrix::from_element(1, 1, 1.0 / (theta[0] * theta[0])))
     }
     fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
-        Some(-log1pmx((b[0] - a[0]) / a[0]))
+        // 1 + x = λ₂/λ₁: its logarithm from the ratio (no loss as λ₂/λ₁ → 0).
+        Some(-log1pmx_ratio((b[0] - a[0]) / a[0], ln_ratio(b[0], a[0])))
     }
 }
 

@@ -31,8 +31,9 @@ use crate::checks;
 use bayesrg_core::ad::{LogDensity, Real};
 use bayesrg_core::model::{Model, check_len};
 use bayesrg_core::special::{
-    HALF_LN_2PI, digamma, expm1mx_d, log1pmx, stirling_correction_bregman, stirling_correction_d,
-    trigamma, xlog1pxmx,
+    HALF_LN_2PI, digamma, expm1mx_d, ln_ratio, log1pmx_ratio, stirling_correction,
+    stirling_correction_bregman, stirling_correction_d, stirling_correction_d1, trigamma,
+    xlog1pxmx,
 };
 use bayesrg_core::{ParamError, ad_derivatives};
 use nalgebra::DMatrix;
@@ -131,11 +132,20 @@ impl Model for Gamma {
         }
         let h = k2 - k1;
         let x = h / k1;
-        let rho = (b2 - b1) / b1;
+        // 1 + ρ = β₂/β₁ as the quotient itself: 1 + (β₂ − β₁)/β₁ keeps only an
+        // absolute error ε, all digits lost as β₂/β₁ → 0 (tryout 5, A3).
+        let one_p_rho = b2 / b1;
         // x − ρ = (h·β₁ − k₁·(β₂ − β₁))/(k₁β₁), from the differences.
-        let z = ((h * b1 - k1 * (b2 - b1)) / (k1 * b1)) / (1.0 + rho);
-        Some(
-            k1 * (1.0 + rho) * xlog1pxmx(z) - 0.5 * log1pmx(x) + stirling_correction_bregman(k1, h),
-        )
+        let z = ((h * b1 - k1 * (b2 - b1)) / (k1 * b1)) / one_p_rho;
+        // ln(1 + x) = ln(k₂/k₁) from the ratio, for the same reason as k₂/k₁ → 0.
+        // B_ω from k₂ itself when the shapes are not close: k₁ + h loses k₂'s
+        // digits as k₂/k₁ → 0, and there is no cancellation to avoid (the
+        // three terms differ by a factor ≤ ~6, and B_ω is small beside the rest).
+        let b_omega = if x.abs() < 0.5 {
+            stirling_correction_bregman(k1, h)
+        } else {
+            stirling_correction(k2) - stirling_correction(k1) - h * stirling_correction_d1(k1)
+        };
+        Some(k1 * one_p_rho * xlog1pxmx(z) - 0.5 * log1pmx_ratio(x, ln_ratio(k2, k1)) + b_omega)
     }
 }
