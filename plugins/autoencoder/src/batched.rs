@@ -272,12 +272,14 @@ pub struct Work<T> {
 /// remainder loop. Each hₖ or gradient entry adds the same terms in the same
 /// order as the plain loop, so the bits are the same.
 const PAD: usize = 24;
+/// Whether the padded rows are used (measured: see docs/benchmarks.md).
+const PADDED: bool = false;
 
 impl<T: Real> Work<T> {
     /// Takes the padded copy of W₁ of `p` (when m ≤ [`PAD`]); called before
     /// the chunks of one evaluation.
     fn prepare(&mut self, p: &Params<T>) {
-        if p.arch.latent <= PAD {
+        if PADDED && p.arch.latent <= PAD {
             pad_w1(p, &mut self.w1pad);
         }
     }
@@ -404,7 +406,7 @@ fn encode<T: Real>(
     h: &mut [T],
     w1pad: &[[T; PAD]],
 ) {
-    if p.arch.latent <= PAD && !w1pad.is_empty() {
+    if PADDED && p.arch.latent <= PAD && !w1pad.is_empty() {
         simd(|| encode_rows_padded(p, x, rows, h, w1pad))
     } else {
         simd(|| encode_rows(p, x, rows, h))
@@ -658,7 +660,7 @@ fn chunk_gradient<T: Real>(
         for (uj, &hj) in u[..r * m].iter_mut().zip(h.iter()) {
             *uj = if hj > T::ZERO { *uj } else { T::ZERO };
         }
-        if m <= PAD {
+        if PADDED && m <= PAD {
             // Rows of fixed length (see [`PAD`]), then added into ∇W₁.
             g1pad.clear();
             g1pad.resize(n, [T::ZERO; PAD]);
@@ -790,9 +792,14 @@ mod tests {
     /// central differences directly: both to round-off.
     #[test]
     fn f64_gradient_matches_reference_and_numerical() {
-        for (input, latent, bias, count) in
-            [(6, 3, false, 50), (6, 3, true, 50), (30, 20, true, 300)]
-        {
+        // latent ≤ PAD runs the padded encoder rows, latent = 30 > PAD the
+        // plain loops.
+        for (input, latent, bias, count) in [
+            (6, 3, false, 50),
+            (6, 3, true, 50),
+            (30, 20, true, 300),
+            (30, PAD + 6, true, 300),
+        ] {
             let (net, data) = case(input, latent, bias, count);
             let x = SparseImages::<f64>::new(&data, input);
             let p = Params::<f64>::from_f64(net.arch, &net.theta);
@@ -1017,6 +1024,25 @@ mod tests {
         let rows: Vec<usize> = (0..700).collect();
         let seq = sse(&p, &x, &rows, &mut Work::new(net.arch)) / (700.0 * 30.0);
         assert_eq!(seq.to_bits(), one.1);
+    }
+
+    /// MNIST bytes give the images of their values b / 255 (a second code
+    /// path: the f64 values built here), and a changed byte is seen.
+    #[test]
+    fn bytes_are_their_values() {
+        let bytes: Vec<u8> = (0..30 * 40)
+            .map(|k| ((k * 37) % 256) as u8 & 0xf3)
+            .collect();
+        let values: Vec<f64> = bytes.iter().map(|&b| b as f64 / 255.0).collect();
+        let a = SparseImages::<f32>::from_pixels(Pixels::Bytes(&bytes), 30);
+        let b = SparseImages::<f32>::new(&values, 30);
+        assert_eq!(a.offsets, b.offsets);
+        assert_eq!(a.index, b.index);
+        assert_eq!(a.value, b.value);
+        let mut other = bytes.clone();
+        other[7] ^= 1;
+        let c = SparseImages::<f32>::from_pixels(Pixels::Bytes(&other), 30);
+        assert_ne!(c.value, b.value);
     }
 
     #[test]
