@@ -21,7 +21,10 @@
 //! measured about 2× faster than the dense GEMM for m = 20 (docs/benchmarks.md).
 //! The dense products use the `gemm` crate (runtime CPU dispatch: AVX-512,
 //! AVX2/FMA or SSE2 kernels; it reaches about 90–130 GFLOP/s per core on these
-//! shapes here), called single-threaded on each chunk.
+//! shapes here), called single-threaded on each chunk. The hand-written
+//! loops (the sparse products, the residual, the loss, Adam's update) are
+//! compiled for the widest SIMD this CPU has, chosen at run time (`pulp`; see
+//! `simd`), with the same bits on every path.
 //!
 //! # Determinism
 //! The chunks are fixed by the data, not by the thread pool; each chunk's
