@@ -11,7 +11,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 fn bench(c: &mut Criterion) {
     let d = mnist::embedded();
     let net = Autoencoder::init(Architecture::default(), Seed::new(42));
-    let x = &d.test.images;
+    let x = &d.test.images();
+    let train_x = d.train.images();
     let mut g = c.benchmark_group("autoencoder");
     g.sample_size(10);
     g.bench_function("exact_fisher_2000_images", |b| {
@@ -19,12 +20,12 @@ fn bench(c: &mut Criterion) {
     });
     let idx: Vec<usize> = (0..1000).collect();
     g.bench_function("batch_gradient_1000_images", |b| {
-        b.iter(|| net.batch_gradient(&d.train.images, &idx))
+        b.iter(|| net.batch_gradient(&train_x, &idx))
     });
     g.bench_function("mse_2000_images", |b| b.iter(|| net.mse(x)));
     // The batched f32 kernels (training step, sweep evaluation).
     let p = Params::<f32>::from_f64(net.arch, &net.theta);
-    let train = SparseImages::<f32>::new(&d.train.images, net.arch.input);
+    let train = SparseImages::<f32>::new(&train_x, net.arch.input);
     let test = SparseImages::<f32>::new(x, net.arch.input);
     let mut works = Vec::new();
     let mut grad = vec![0.0f32; net.theta.len()];

@@ -21,7 +21,10 @@
 //! measured about 2× faster than the dense GEMM for m = 20 (docs/benchmarks.md).
 //! The dense products use the `gemm` crate (runtime CPU dispatch: AVX-512,
 //! AVX2/FMA or SSE2 kernels; it reaches about 90–130 GFLOP/s per core on these
-//! shapes here), called single-threaded on each chunk.
+//! shapes here), called single-threaded on each chunk. The hand-written
+//! loops (the sparse products, the residual, the loss, Adam's update) are
+//! compiled for the widest SIMD this CPU has, chosen at run time (`pulp`; see
+//! `simd`), with the same bits on every path.
 //!
 //! # Determinism
 //! The chunks are fixed by the data, not by the thread pool; each chunk's
@@ -81,12 +84,15 @@ impl Real for f32 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
     const UNIT_ROUNDOFF: f64 = 5.960_464_477_539_063e-8; // 2^-24
+    #[inline(always)]
     fn from_f64(x: f64) -> Self {
         x as f32
     }
+    #[inline(always)]
     fn to_f64(self) -> f64 {
         self as f64
     }
+    #[inline(always)]
     fn sqrt(self) -> Self {
         f32::sqrt(self)
     }
@@ -96,12 +102,15 @@ impl Real for f64 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
     const UNIT_ROUNDOFF: f64 = 1.110_223_024_625_156_5e-16; // 2^-53
+    #[inline(always)]
     fn from_f64(x: f64) -> Self {
         x
     }
+    #[inline(always)]
     fn to_f64(self) -> f64 {
         self
     }
+    #[inline(always)]
     fn sqrt(self) -> Self {
         f64::sqrt(self)
     }
@@ -117,23 +126,63 @@ pub struct SparseImages<T> {
     value: Vec<T>,
 }
 
+/// Images given to the kernels, concatenated, each `pixels` long.
+#[derive(Debug, Clone, Copy)]
+pub enum Pixels<'a> {
+    /// Pixel values as they are.
+    Values(&'a [f64]),
+    /// MNIST bytes; the value of byte b is b / 255 ([`crate::mnist::pixel_value`]).
+    Bytes(&'a [u8]),
+}
+
 impl<T: Real> SparseImages<T> {
     /// The images `data` (concatenated, each `pixels` long; a trailing
     /// partial image is ignored), keeping the non-zero values rounded to `T`.
     pub fn new(data: &[f64], pixels: usize) -> Self {
-        let count = data.len().checked_div(pixels).unwrap_or(0);
+        Self::from_pixels(Pixels::Values(data), pixels)
+    }
+
+    /// The images `data` (a trailing partial image is ignored), keeping the
+    /// non-zero values rounded to `T`: for [`Pixels::Bytes`] the same values
+    /// as [`SparseImages::new`] on the f64 values b / 255.
+    pub fn from_pixels(data: Pixels<'_>, pixels: usize) -> Self {
+        let len = match data {
+            Pixels::Values(v) => v.len(),
+            Pixels::Bytes(b) => b.len(),
+        };
+        let count = len.checked_div(pixels).unwrap_or(0);
         let mut offsets = Vec::with_capacity(count + 1);
         let mut index = Vec::new();
         let mut value = Vec::new();
         offsets.push(0);
-        for e in 0..count {
-            for (i, &v) in data[e * pixels..(e + 1) * pixels].iter().enumerate() {
-                if v != 0.0 {
-                    index.push(i as u32);
-                    value.push(T::from_f64(v));
+        match data {
+            Pixels::Values(data) => {
+                for e in 0..count {
+                    for (i, &v) in data[e * pixels..(e + 1) * pixels].iter().enumerate() {
+                        if v != 0.0 {
+                            index.push(i as u32);
+                            value.push(T::from_f64(v));
+                        }
+                    }
+                    offsets.push(index.len());
                 }
             }
-            offsets.push(index.len());
+            Pixels::Bytes(data) => {
+                let table: Vec<T> = (0..=255u8)
+                    .map(|b| T::from_f64(crate::mnist::pixel_value(b)))
+                    .collect();
+                index.reserve(len / 4);
+                value.reserve(len / 4);
+                for e in 0..count {
+                    for (i, &b) in data[e * pixels..(e + 1) * pixels].iter().enumerate() {
+                        if b != 0 {
+                            index.push(i as u32);
+                            value.push(table[b as usize]);
+                        }
+                    }
+                    offsets.push(index.len());
+                }
+            }
         }
         SparseImages {
             pixels,
@@ -214,9 +263,30 @@ pub struct Work<T> {
     u: Vec<T>,
     xrow: Vec<T>,
     grad: Vec<T>,
+    /// W₁ with its rows padded to [`PAD`] (when m ≤ [`PAD`]), then the
+    /// encoder gradient in the same layout.
+    w1pad: Vec<[T; PAD]>,
+    g1pad: Vec<[T; PAD]>,
 }
 
+/// Latent widths up to this run the encoder products on rows of a fixed
+/// length (W₁ copied with its rows padded by zeros): a fixed-length inner
+/// loop the compiler turns into a few full SIMD operations per pixel, with no
+/// remainder loop. Each hₖ or gradient entry adds the same terms in the same
+/// order as the plain loop, so the bits are the same.
+const PAD: usize = 24;
+/// Whether the padded rows are used (measured: see docs/benchmarks.md).
+const PADDED: bool = false;
+
 impl<T: Real> Work<T> {
+    /// Takes the padded copy of W₁ of `p` (when m ≤ [`PAD`]); called before
+    /// the chunks of one evaluation.
+    fn prepare(&mut self, p: &Params<T>) {
+        if PADDED && p.arch.latent <= PAD {
+            pad_w1(p, &mut self.w1pad);
+        }
+    }
+
     /// Buffers for chunks of [`ROWS`] images of the network `arch`.
     pub fn new(arch: Architecture) -> Self {
         let (n, m) = (arch.input, arch.latent);
@@ -226,6 +296,8 @@ impl<T: Real> Work<T> {
             u: vec![T::ZERO; ROWS * m],
             xrow: vec![T::ZERO; n],
             grad: vec![T::ZERO; arch.n_params()],
+            w1pad: Vec::new(),
+            g1pad: Vec::new(),
         }
     }
 }
@@ -289,13 +361,94 @@ fn matmul<T: Real>(
     }
 }
 
-/// H = ReLU(X W₁ + b₁) for the images `rows` of `x`, into `h` (rows × m).
-fn encode<T: Real>(p: &Params<T>, x: &SparseImages<T>, rows: &[usize], h: &mut [T]) {
+/// Runs `f` compiled for the widest instruction set this CPU has (AVX-512,
+/// AVX2/FMA or the x86-64 baseline), chosen at run time by `pulp`; the
+/// `#[inline(always)]` loops called inside are vectorised for it. The choice
+/// changes speed only, not bits: Rust never fuses a multiply and an add on
+/// its own, elementwise IEEE operations round the same at any width, and the
+/// one reduction here ([`row_sse`]) fixes its association in the source.
+#[inline(always)]
+pub(crate) fn simd<R>(f: impl FnOnce() -> R) -> R {
+    pulp::Arch::new().dispatch(f)
+}
+
+/// y += a · x (elementwise; the same length).
+#[inline(always)]
+fn axpy<T: Real>(y: &mut [T], a: T, x: &[T]) {
+    for (yi, &xi) in y.iter_mut().zip(x) {
+        *yi += a * xi;
+    }
+}
+
+/// ReLU in place; a NaN also gives 0 (the comparison z > 0 is false), as does
+/// −0.
+#[inline(always)]
+fn relu<T: Real>(v: &mut [T]) {
+    for vi in v.iter_mut() {
+        *vi = if *vi > T::ZERO { *vi } else { T::ZERO };
+    }
+}
+
+/// Copies W₁ into `pad`, rows padded to [`PAD`] (m ≤ [`PAD`]).
+fn pad_w1<T: Real>(p: &Params<T>, pad: &mut Vec<[T; PAD]>) {
+    let m = p.arch.latent;
+    pad.clear();
+    pad.extend(p.w1().chunks_exact(m).map(|r| {
+        let mut row = [T::ZERO; PAD];
+        row[..m].copy_from_slice(r);
+        row
+    }));
+}
+
+/// H = ReLU(X W₁ + b₁) for the images `rows` of `x`, into `h` (rows × m);
+/// `w1pad` is W₁ padded ([`pad_w1`]) when m ≤ [`PAD`], else empty.
+fn encode<T: Real>(
+    p: &Params<T>,
+    x: &SparseImages<T>,
+    rows: &[usize],
+    h: &mut [T],
+    w1pad: &[[T; PAD]],
+) {
+    if PADDED && p.arch.latent <= PAD && !w1pad.is_empty() {
+        simd(|| encode_rows_padded(p, x, rows, h, w1pad))
+    } else {
+        simd(|| encode_rows(p, x, rows, h))
+    }
+}
+
+#[inline(always)]
+fn encode_rows_padded<T: Real>(
+    p: &Params<T>,
+    x: &SparseImages<T>,
+    rows: &[usize],
+    h: &mut [T],
+    w1pad: &[[T; PAD]],
+) {
+    let a = p.arch;
+    let m = a.latent;
+    for (hb, &e) in h.chunks_exact_mut(m).zip(rows) {
+        let mut acc = [T::ZERO; PAD];
+        if a.bias {
+            acc[..m].copy_from_slice(&p.theta[a.b1_offset()..a.b1_offset() + m]);
+        }
+        let (idx, val) = x.row(e);
+        for (&i, &v) in idx.iter().zip(val) {
+            let w = &w1pad[i as usize];
+            for j in 0..PAD {
+                acc[j] += v * w[j];
+            }
+        }
+        relu(&mut acc);
+        hb.copy_from_slice(&acc[..m]);
+    }
+}
+
+#[inline(always)]
+fn encode_rows<T: Real>(p: &Params<T>, x: &SparseImages<T>, rows: &[usize], h: &mut [T]) {
     let a = p.arch;
     let m = a.latent;
     let w1 = p.w1();
-    for (b, &e) in rows.iter().enumerate() {
-        let hb = &mut h[b * m..(b + 1) * m];
+    for (hb, &e) in h.chunks_exact_mut(m).zip(rows) {
         if a.bias {
             hb.copy_from_slice(&p.theta[a.b1_offset()..a.b1_offset() + m]);
         } else {
@@ -303,18 +456,11 @@ fn encode<T: Real>(p: &Params<T>, x: &SparseImages<T>, rows: &[usize], h: &mut [
         }
         let (idx, val) = x.row(e);
         for (&i, &v) in idx.iter().zip(val) {
-            let w = &w1[i as usize * m..(i as usize + 1) * m];
-            for (hj, &wj) in hb.iter_mut().zip(w) {
-                *hj += v * wj;
-            }
+            axpy(hb, v, &w1[i as usize * m..][..m]);
         }
         // ReLU; a NaN pre-activation also gives 0 (the loss check of
         // training catches NaN weights through the decoder).
-        for hj in hb.iter_mut() {
-            if (*hj).partial_cmp(&T::ZERO) != Some(std::cmp::Ordering::Greater) {
-                *hj = T::ZERO;
-            }
-        }
+        relu(hb);
     }
 }
 
@@ -341,36 +487,96 @@ fn decode<T: Real>(p: &Params<T>, h: &[T], r: usize, z: &mut [T]) {
     );
 }
 
-/// Sum over the images `rows` (one chunk, at most [`ROWS`]) of
-/// Σₖ (ReLU(zₖ) − xₖ)², in f64, rows added in order.
-fn chunk_sse<T: Real>(p: &Params<T>, x: &SparseImages<T>, rows: &[usize], w: &mut Work<T>) -> f64 {
+/// Partial sums of [`row_sse`]: lane l adds the terms k ≡ l (mod `LANES`).
+const LANES: usize = 8;
+
+/// Σₖ (ReLU(zₖ) − xₖ)² for one image, in f64: `LANES` partial sums (term k
+/// into sum k mod `LANES`, in order of k), then added as
+/// ((s₀ + s₄) + (s₂ + s₆)) + ((s₁ + s₅) + (s₃ + s₇)). The association is fixed
+/// here, so the bits do not depend on the SIMD width the loop runs at.
+#[inline(always)]
+fn row_sse<T: Real>(z: &[T], x: &[T]) -> f64 {
+    let mut s = [0.0f64; LANES];
+    let term = |zk: T, xk: T| {
+        let o = if zk > T::ZERO { zk.to_f64() } else { 0.0 };
+        let d = o - xk.to_f64();
+        d * d
+    };
+    let (zc, zr) = z.as_chunks::<LANES>();
+    let (xc, xr) = x.as_chunks::<LANES>();
+    for (zc, xc) in zc.iter().zip(xc) {
+        for l in 0..LANES {
+            s[l] += term(zc[l], xc[l]);
+        }
+    }
+    for (l, (&zk, &xk)) in zr.iter().zip(xr).enumerate() {
+        s[l] += term(zk, xk);
+    }
+    ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))
+}
+
+/// Σₖ (ReLU(zₖ) − xₖ)² of each image `rows` (one chunk, at most [`ROWS`]),
+/// in f64, into `out` (one value per row).
+fn chunk_row_sse<T: Real>(
+    p: &Params<T>,
+    x: &SparseImages<T>,
+    rows: &[usize],
+    w: &mut Work<T>,
+    out: &mut [f64],
+) {
     let n = p.arch.input;
     let r = rows.len();
-    encode(p, x, rows, &mut w.h);
+    encode(p, x, rows, &mut w.h, &w.w1pad);
     decode(p, &w.h, r, &mut w.z);
-    let mut total = 0.0;
-    for (b, &e) in rows.iter().enumerate() {
-        let (idx, val) = x.row(e);
-        for (&i, &v) in idx.iter().zip(val) {
-            w.xrow[i as usize] = v;
+    let (z, xrow) = (&w.z, &mut w.xrow);
+    simd(|| {
+        for ((zb, &e), o) in z.chunks_exact(n).zip(rows).zip(out.iter_mut()) {
+            let (idx, val) = x.row(e);
+            for (&i, &v) in idx.iter().zip(val) {
+                xrow[i as usize] = v;
+            }
+            *o = row_sse(zb, xrow);
+            for &i in idx {
+                xrow[i as usize] = T::ZERO;
+            }
         }
-        let mut s = 0.0f64;
-        for (&zk, &xk) in w.z[b * n..(b + 1) * n].iter().zip(&w.xrow) {
-            let o = if zk > T::ZERO { zk.to_f64() } else { 0.0 };
-            let d = o - xk.to_f64();
-            s += d * d;
-        }
-        for &i in idx {
-            w.xrow[i as usize] = T::ZERO;
-        }
-        total += s;
+    })
+}
+
+/// Sum over the images `rows` (one chunk, at most [`ROWS`]) of
+/// Σₖ (ReLU(zₖ) − xₖ)² ([`row_sse`]), in f64, rows added in order.
+fn chunk_sse<T: Real>(p: &Params<T>, x: &SparseImages<T>, rows: &[usize], w: &mut Work<T>) -> f64 {
+    let mut per = [0.0f64; ROWS];
+    chunk_row_sse(p, x, rows, w, &mut per[..rows.len()]);
+    per[..rows.len()].iter().sum()
+}
+
+/// Σₖ (fₖ(x) − xₖ)² of each of the images `rows`, into `out` (one value per
+/// image; [`row_sse`]), one thread, chunk after chunk. [`chunked_sum`] of
+/// them is [`sse`] of the same rows, bit for bit.
+pub fn row_sses<T: Real>(
+    p: &Params<T>,
+    x: &SparseImages<T>,
+    rows: &[usize],
+    w: &mut Work<T>,
+    out: &mut [f64],
+) {
+    w.prepare(p);
+    for (c, o) in rows.chunks(ROWS).zip(out.chunks_mut(ROWS)) {
+        chunk_row_sse(p, x, c, w, o);
     }
-    total
+}
+
+/// The sum of per-image values in the association of [`sse`]: each run of
+/// [`ROWS`] added in order, then the runs in order.
+pub fn chunked_sum(v: &[f64]) -> f64 {
+    v.chunks(ROWS).map(|c| c.iter().sum::<f64>()).sum()
 }
 
 /// Σ over the images `rows` of Σₖ (fₖ(x) − xₖ)² (the sum of squared errors of
 /// eq. 53), one thread, chunk after chunk (the chunk sums added in order).
 pub fn sse<T: Real>(p: &Params<T>, x: &SparseImages<T>, rows: &[usize], w: &mut Work<T>) -> f64 {
+    w.prepare(p);
     rows.chunks(ROWS).map(|c| chunk_sse(p, x, c, w)).sum()
 }
 
@@ -381,7 +587,14 @@ pub fn mse<T: Real>(p: &Params<T>, x: &SparseImages<T>) -> f64 {
     let rows: Vec<usize> = (0..x.len()).collect();
     let parts: Vec<f64> = rows
         .par_chunks(ROWS)
-        .map_init(|| Work::new(p.arch), |w, c| chunk_sse(p, x, c, w))
+        .map_init(
+            || {
+                let mut w = Work::new(p.arch);
+                w.prepare(p);
+                w
+            },
+            |w, c| chunk_sse(p, x, c, w),
+        )
         .collect();
     parts.iter().sum::<f64>() / (x.len() * x.pixels()) as f64
 }
@@ -398,25 +611,29 @@ fn chunk_gradient<T: Real>(
     let a = p.arch;
     let (n, m) = (a.input, a.latent);
     let r = rows.len();
-    encode(p, x, rows, &mut w.h);
+    w.prepare(p);
+    encode(p, x, rows, &mut w.h, &w.w1pad);
     decode(p, &w.h, r, &mut w.z);
     // D = scale · (ReLU(Z) − X) ⊙ 1[Z > 0], in place of Z.
-    for (b, &e) in rows.iter().enumerate() {
-        let (idx, val) = x.row(e);
-        for (&i, &v) in idx.iter().zip(val) {
-            w.xrow[i as usize] = v;
+    let xrow = &mut w.xrow;
+    simd(|| {
+        for (zb, &e) in w.z.chunks_exact_mut(n).zip(rows) {
+            let (idx, val) = x.row(e);
+            for (&i, &v) in idx.iter().zip(val) {
+                xrow[i as usize] = v;
+            }
+            for (zk, &xk) in zb.iter_mut().zip(xrow.iter()) {
+                *zk = if *zk > T::ZERO {
+                    scale * (*zk - xk)
+                } else {
+                    T::ZERO
+                };
+            }
+            for &i in idx {
+                xrow[i as usize] = T::ZERO;
+            }
         }
-        for (zk, &xk) in w.z[b * n..(b + 1) * n].iter_mut().zip(&w.xrow) {
-            *zk = if *zk > T::ZERO {
-                scale * (*zk - xk)
-            } else {
-                T::ZERO
-            };
-        }
-        for &i in idx {
-            w.xrow[i as usize] = T::ZERO;
-        }
-    }
+    });
     let d = &w.z[..r * n];
     let (w2o, b1o, b2o) = (a.w2_offset(), a.b1_offset(), a.b2_offset());
     // ∇W₂ += Dᵀ H: ∇W₂[k, j] at w2o + k·m + j.
@@ -439,22 +656,42 @@ fn chunk_gradient<T: Real>(
         (d, n, 1),
         (p.w2(), m, 1),
     );
-    for (uj, &hj) in w.u[..r * m].iter_mut().zip(&w.h) {
-        if hj.partial_cmp(&T::ZERO) != Some(std::cmp::Ordering::Greater) {
-            *uj = T::ZERO;
+    // U ⊙ 1[H > 0], then ∇W₁ += Xᵀ U over the non-zero pixels: ∇W₁[j, i]
+    // at i·m + j.
+    let (u, h, grad, g1pad) = (&mut w.u, &w.h, &mut w.grad, &mut w.g1pad);
+    simd(|| {
+        for (uj, &hj) in u[..r * m].iter_mut().zip(h.iter()) {
+            *uj = if hj > T::ZERO { *uj } else { T::ZERO };
         }
-    }
-    // ∇W₁ += Xᵀ U over the non-zero pixels: ∇W₁[j, i] at i·m + j.
-    for (b, &e) in rows.iter().enumerate() {
-        let ub = &w.u[b * m..(b + 1) * m];
-        let (idx, val) = x.row(e);
-        for (&i, &v) in idx.iter().zip(val) {
-            let g = &mut w.grad[i as usize * m..(i as usize + 1) * m];
-            for (gj, &uj) in g.iter_mut().zip(ub) {
-                *gj += v * uj;
+        if PADDED && m <= PAD {
+            // Rows of fixed length (see [`PAD`]), then added into ∇W₁.
+            g1pad.clear();
+            g1pad.resize(n, [T::ZERO; PAD]);
+            for (ub, &e) in u.chunks_exact(m).zip(rows) {
+                let mut up = [T::ZERO; PAD];
+                up[..m].copy_from_slice(ub);
+                let (idx, val) = x.row(e);
+                for (&i, &v) in idx.iter().zip(val) {
+                    let g = &mut g1pad[i as usize];
+                    for j in 0..PAD {
+                        g[j] += v * up[j];
+                    }
+                }
+            }
+            for (g, gp) in grad[..n * m].chunks_exact_mut(m).zip(g1pad.iter()) {
+                for (gj, &v) in g.iter_mut().zip(gp) {
+                    *gj += v;
+                }
+            }
+        } else {
+            for (ub, &e) in u.chunks_exact(m).zip(rows) {
+                let (idx, val) = x.row(e);
+                for (&i, &v) in idx.iter().zip(val) {
+                    axpy(&mut grad[i as usize * m..][..m], v, ub);
+                }
             }
         }
-    }
+    });
     if a.bias {
         for b in 0..r {
             for (g, &uj) in w.grad[b1o..b1o + m]
@@ -495,11 +732,13 @@ pub fn gradient<T: Real>(
             chunk_gradient(p, x, rows, scale, w);
         });
     out.fill(T::ZERO);
-    for w in &works[..chunks] {
-        for (o, &g) in out.iter_mut().zip(&w.grad) {
-            *o += g;
+    simd(|| {
+        for w in &works[..chunks] {
+            for (o, &g) in out.iter_mut().zip(&w.grad) {
+                *o += g;
+            }
         }
-    }
+    });
 }
 
 /// The activations h (m) and output o = f(x) (n) of each of the images
@@ -508,8 +747,9 @@ pub fn forward<T: Real>(p: &Params<T>, x: &SparseImages<T>, rows: &[usize]) -> V
     let n = p.arch.input;
     let mut w = Work::new(p.arch);
     let mut out = Vec::with_capacity(rows.len());
+    w.prepare(p);
     for c in rows.chunks(ROWS) {
-        encode(p, x, c, &mut w.h);
+        encode(p, x, c, &mut w.h, &w.w1pad);
         decode(p, &w.h, c.len(), &mut w.z);
         for b in 0..c.len() {
             out.push(
@@ -555,9 +795,14 @@ mod tests {
     /// central differences directly: both to round-off.
     #[test]
     fn f64_gradient_matches_reference_and_numerical() {
-        for (input, latent, bias, count) in
-            [(6, 3, false, 50), (6, 3, true, 50), (30, 20, true, 300)]
-        {
+        // latent ≤ PAD runs the padded encoder rows, latent = 30 > PAD the
+        // plain loops.
+        for (input, latent, bias, count) in [
+            (6, 3, false, 50),
+            (6, 3, true, 50),
+            (30, 20, true, 300),
+            (30, PAD + 6, true, 300),
+        ] {
             let (net, data) = case(input, latent, bias, count);
             let x = SparseImages::<f64>::new(&data, input);
             let p = Params::<f64>::from_f64(net.arch, &net.theta);
@@ -782,6 +1027,25 @@ mod tests {
         let rows: Vec<usize> = (0..700).collect();
         let seq = sse(&p, &x, &rows, &mut Work::new(net.arch)) / (700.0 * 30.0);
         assert_eq!(seq.to_bits(), one.1);
+    }
+
+    /// MNIST bytes give the images of their values b / 255 (a second code
+    /// path: the f64 values built here), and a changed byte is seen.
+    #[test]
+    fn bytes_are_their_values() {
+        let bytes: Vec<u8> = (0..30 * 40)
+            .map(|k| ((k * 37) % 256) as u8 & 0xf3)
+            .collect();
+        let values: Vec<f64> = bytes.iter().map(|&b| b as f64 / 255.0).collect();
+        let a = SparseImages::<f32>::from_pixels(Pixels::Bytes(&bytes), 30);
+        let b = SparseImages::<f32>::new(&values, 30);
+        assert_eq!(a.offsets, b.offsets);
+        assert_eq!(a.index, b.index);
+        assert_eq!(a.value, b.value);
+        let mut other = bytes.clone();
+        other[7] ^= 1;
+        let c = SparseImages::<f32>::from_pixels(Pixels::Bytes(&other), 30);
+        assert_ne!(c.value, b.value);
     }
 
     #[test]

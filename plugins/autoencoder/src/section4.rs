@@ -24,9 +24,9 @@
 //! (stream e shuffles epoch e), `"random-removal"` (member r of the random
 //! arm uses its child r).
 
-use crate::batched::{self, Params, Real, SparseImages, Work};
+use crate::batched::{self, Params, Pixels, Real, SparseImages, Work};
 use crate::fisher::{self, WithFisher};
-use crate::mnist::{self, Dataset, Mnist, PIXELS};
+use crate::mnist::{self, Dataset, PIXELS};
 use crate::net::{Architecture, Autoencoder};
 use crate::train::{self, Precision, TrainSpec};
 use bayesrg_core::budget;
@@ -471,13 +471,18 @@ pub fn run_on(
     spec.validate()?;
     let t0 = Instant::now();
     let mut seconds = Timings::default();
-    let train_set = spec
-        .train_images
-        .map_or_else(|| data.train.clone(), |n| data.train.take(n));
-    let test = spec
-        .test_images
-        .map_or_else(|| data.test.clone(), |n| data.test.take(n));
-    if test.is_empty() {
+    // The pixel bytes of the images used, borrowed (no copy); the test
+    // images also as f64 values for the Fisher and the reconstructions.
+    let train_set = data
+        .train
+        .first_pixels(spec.train_images.unwrap_or(usize::MAX));
+    let train_count = train_set.len() / PIXELS;
+    let test_bytes = data
+        .test
+        .first_pixels(spec.test_images.unwrap_or(usize::MAX));
+    let test: Vec<f64> = test_bytes.iter().map(|&b| mnist::pixel_value(b)).collect();
+    let test_count = test_bytes.len() / PIXELS;
+    if test_count == 0 {
         return Err(Error::domain("data", &data.source, "holds no test images"));
     }
     if let Some(w) = &weights
@@ -495,7 +500,7 @@ pub fn run_on(
     let (net, training) = match weights {
         Some(net) => (net, None),
         None => {
-            if train_set.is_empty() {
+            if train_count == 0 {
                 return Err(Error::domain(
                     "data",
                     &data.source,
@@ -505,9 +510,9 @@ pub fn run_on(
             let s = spec.seed.child("train");
             let mut net = Autoencoder::init(spec.arch, s.child("init"));
             let t = Instant::now();
-            let r = train::train(
+            let r = train::train_on(
                 &mut net,
-                &train_set.images,
+                Pixels::Bytes(train_set),
                 &spec.train,
                 s.child("shuffle"),
                 obs,
@@ -520,7 +525,7 @@ pub fn run_on(
     // 2. The exact diagonal Fisher over the test set (the authors' choice).
     obs.phase("fisher", None);
     let t = Instant::now();
-    let f = fisher::exact(&net, &test.images);
+    let f = fisher::exact(&net, &test);
     seconds.fisher = t.elapsed().as_secs_f64();
     if let Some(p) = f.iter().position(|v| !v.is_finite()) {
         return Err(Error::failed(
@@ -563,10 +568,10 @@ pub fn run_on(
         },
     ];
     let points = sweep::plan(&cand, &spec.lambdas, &spec.fine_lambdas, &spec.fractions)?;
-    let protocol = spec.protocol_images.min(test.len());
+    let protocol = spec.protocol_images.min(test_count);
     let (sweep, unpruned) = match spec.train.precision {
-        Precision::F32 => sweep_in::<f32>(&net, &test, protocol, &cand, &arms, &points, obs)?,
-        Precision::F64 => sweep_in::<f64>(&net, &test, protocol, &cand, &arms, &points, obs)?,
+        Precision::F32 => sweep_in::<f32>(&net, test_bytes, protocol, &cand, &arms, &points, obs)?,
+        Precision::F64 => sweep_in::<f64>(&net, test_bytes, protocol, &cand, &arms, &points, obs)?,
     };
     seconds.sweep = t.elapsed().as_secs_f64();
 
@@ -574,8 +579,12 @@ pub fn run_on(
     let (headline, checks) = acceptance(&spec.acceptance, &sweep, &cand, unpruned[0]);
 
     // 5. Reconstructions (Figures 3–4), with the f64 reference network.
-    let k = spec.grid_images.min(test.len());
-    let inputs: Vec<Vec<f64>> = (0..k).map(|n| test.image(n).to_vec()).collect();
+    let k = spec.grid_images.min(test_count);
+    let inputs: Vec<Vec<f64>> = test
+        .chunks_exact(PIXELS)
+        .take(k)
+        .map(<[f64]>::to_vec)
+        .collect();
     let orders = [
         (
             "information_shell",
@@ -625,8 +634,8 @@ pub fn run_on(
     Ok(Section4Run {
         result: Section4Result {
             data: data.source.clone(),
-            train_images: if loaded { 0 } else { train_set.len() },
-            test_images: test.len(),
+            train_images: if loaded { 0 } else { train_count },
+            test_images: test_count,
             protocol_images: protocol,
             weights_loaded_from: if loaded { spec.weights.clone() } else { None },
             train_losses,
@@ -651,7 +660,7 @@ pub fn run_on(
 /// from the same evaluator (so that a row removing nothing equals them).
 fn sweep_in<T: Real>(
     net: &Autoencoder,
-    test: &Mnist,
+    test: &[u8],
     protocol: usize,
     cand: &Candidates,
     arms: &[Arm],
@@ -659,19 +668,23 @@ fn sweep_in<T: Real>(
     obs: &mut dyn Observer,
 ) -> Result<(Sweep, Vec<f64>)> {
     let base = Params::<T>::from_f64(net.arch, &net.theta);
-    let x = SparseImages::<T>::new(&test.images, net.arch.input);
+    let x = SparseImages::<T>::from_pixels(Pixels::Bytes(test), net.arch.input);
     let all: Vec<usize> = (0..x.len()).collect();
     let n = net.arch.input as f64;
     let enc = cand.len();
+    // One pass over the test images gives both losses: the protocol images
+    // are the first ones, summed in the same association as on their own.
     let loss = |w1: &[f64]| -> Vec<f64> {
         let mut p = base.clone();
         for (t, &w) in p.theta[..enc].iter_mut().zip(w1) {
             *t = T::from_f64(w);
         }
         let mut w = Work::new(net.arch);
+        let mut per = vec![0.0; all.len()];
+        batched::row_sses(&p, &x, &all, &mut w, &mut per);
         vec![
-            batched::sse(&p, &x, &all, &mut w) / (all.len() as f64 * n),
-            batched::sse(&p, &x, &all[..protocol], &mut w) / (protocol as f64 * n),
+            batched::chunked_sum(&per) / (all.len() as f64 * n),
+            batched::chunked_sum(&per[..protocol]) / (protocol as f64 * n),
         ]
     };
     let unpruned = loss(&cand.theta);
@@ -836,7 +849,7 @@ mod tests {
         // the f64 reference loss of the network up to f32 rounding of the
         // forward pass (relative γ_{n+m+2} ≈ 5·10⁻⁵ at most).
         let test = mnist::embedded().test.take(300);
-        let reference = r.net.mse(&test.images);
+        let reference = r.net.mse(&test.images());
         assert!((r.unpruned_loss - reference).abs() <= 5e-5 * reference);
         // Λ rows remove exactly the shell sizes, recounted from the Fisher.
         for row in r

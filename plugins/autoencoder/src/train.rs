@@ -8,7 +8,7 @@
 //! may be smaller), and then measures the training MSE over all images. A seed
 //! fixes every bit of the result whatever the number of threads.
 
-use crate::batched::{self, Params, Real, SparseImages, Work};
+use crate::batched::{self, Params, Pixels, Real, SparseImages, Work};
 use crate::net::Autoencoder;
 use bayesrg_core::error::{Error, Result};
 use bayesrg_core::observe::{Observer, tick};
@@ -113,6 +113,18 @@ pub fn train(
     seed: Seed,
     obs: &mut dyn Observer,
 ) -> Result<Training> {
+    train_on(net, Pixels::Values(images), spec, seed, obs)
+}
+
+/// [`train`] on images given as values or as MNIST bytes ([`Pixels`]; bytes
+/// train exactly as their values b / 255 would).
+pub fn train_on(
+    net: &mut Autoencoder,
+    images: Pixels<'_>,
+    spec: &TrainSpec,
+    seed: Seed,
+    obs: &mut dyn Observer,
+) -> Result<Training> {
     spec.validate()?;
     match spec.precision {
         Precision::F32 => train_in::<f32>(net, images, spec, seed, obs),
@@ -122,13 +134,13 @@ pub fn train(
 
 fn train_in<T: Real>(
     net: &mut Autoencoder,
-    images: &[f64],
+    images: Pixels<'_>,
     spec: &TrainSpec,
     seed: Seed,
     obs: &mut dyn Observer,
 ) -> Result<Training> {
     let arch = net.arch;
-    let x = SparseImages::<T>::new(images, arch.input);
+    let x = SparseImages::<T>::from_pixels(images, arch.input);
     let count = x.len();
     let mut p = Params::<T>::from_f64(arch, &net.theta);
     let np = arch.n_params();
@@ -154,11 +166,15 @@ fn train_in<T: Real>(
             // PyTorch's Adam: θ ← θ − (α / (1 − β₁ᵗ)) m / (√v / √(1 − β₂ᵗ) + ε).
             let step = T::from_f64(spec.lr / (1.0 - spec.beta1.powf(t as f64)));
             let root2 = T::from_f64((1.0 - spec.beta2.powf(t as f64)).sqrt());
-            for (((th, m), v), &gp) in p.theta.iter_mut().zip(&mut mom).zip(&mut vel).zip(&g) {
-                *m = b1 * *m + c1 * gp;
-                *v = b2 * *v + c2 * gp * gp;
-                *th -= step * *m / (v.sqrt() / root2 + eps);
-            }
+            // Elementwise, vectorised for this CPU (the same bits at any
+            // SIMD width: IEEE sqrt and division are correctly rounded).
+            batched::simd(|| {
+                for (((th, m), v), &gp) in p.theta.iter_mut().zip(&mut mom).zip(&mut vel).zip(&g) {
+                    *m = b1 * *m + c1 * gp;
+                    *v = b2 * *v + c2 * gp * gp;
+                    *th -= step * *m / (v.sqrt() / root2 + eps);
+                }
+            });
             tick(obs, t as u64)?;
         }
         // ReLU(NaN) is 0 here (as the comparison z > 0 is false), so a
