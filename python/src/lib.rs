@@ -424,7 +424,7 @@ fn validate_json(
 ) -> PyResult<String> {
     let settings = Settings {
         samples,
-        seed,
+        seed: Seed::new(seed),
         claimed,
     };
     let r = model.run(py, |m| validate::validate(m, &theta, &settings))?;
@@ -453,7 +453,7 @@ fn kl_json(
 fn metric(m: &dyn Model, samples: usize, seed: u64) -> FisherMetric<'_> {
     FisherMetric {
         samples,
-        seed,
+        seed: Seed::new(seed),
         ..FisherMetric::new(m)
     }
 }

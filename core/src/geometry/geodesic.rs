@@ -133,10 +133,18 @@ fn integrate(
         let mut y0 = vec![0.0; d];
         y0.extend_from_slice(&vel);
         let sol = ode::solve_scaled(rhs, t0, &y0, t1, opt, &scale).map_err(|e| {
-            let why = failed.take().map(|w| format!(" ({w})")).unwrap_or_default();
-            Error::Msg(format!(
-                "the geodesic from {theta:?} with velocity {v:?} cannot be followed to t = {span}: {e}{why}"
-            ))
+            let what = format!("the geodesic from {theta:?} with velocity {v:?}");
+            match failed.take() {
+                // The path leaves the chart: no geodesic to t = span exists.
+                Some(w) => Error::domain(
+                    "initial velocity",
+                    format!("{v:?}"),
+                    format!(
+                        "carries {what} out of the chart before t = {span}: it cannot be followed ({e}; {w})"
+                    ),
+                ),
+                None => Error::failed(what, format!("it cannot be followed to t = {span}: {e}")),
+            }
         })?;
         for (t, y) in sol.t.iter().zip(&sol.y).skip(1) {
             ts.push(*t);
