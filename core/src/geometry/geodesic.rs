@@ -262,5 +262,24 @@ mod tests {
         let h = std::f64::consts::FRAC_PI_2;
         let e = exp_map(&m, &[h, 0.0], &[-2.0, 0.0], &default_options()).unwrap_err();
         assert!(e.to_string().contains("cannot be followed"), "{e}");
+        // Bad input (exit 2): the velocity asks for a path the chart lacks.
+        assert!(
+            matches!(e, Error::Domain { .. }) && e.is_bad_input(),
+            "{e:?}"
+        );
+        // The same start with a speed that stays inside the chart (reaches
+        // θ = π/2 − 0.5) but an integrator allowed 2 steps of at most 10⁻³:
+        // a failed computation (exit 1), not bad input.
+        let opt = ode::Options {
+            max_steps: 2,
+            h_max: 1e-3,
+            ..default_options()
+        };
+        let e = exp_map(&m, &[h, 0.0], &[-0.5, 0.0], &opt).unwrap_err();
+        assert!(
+            matches!(e, Error::Failed { .. }) && !e.is_bad_input(),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("cannot be followed"), "{e}");
     }
 }

@@ -203,10 +203,9 @@ pub fn z_threshold(m: usize) -> f64 {
 /// Converts a claimed matrix (one row per parameter) into a d×d matrix.
 ///
 /// # Errors
-/// [`Error::Dimension`] naming `claimed_fisher` (the wrong number of rows) or
-/// the row `claimed_fisher[i]` (the wrong number of entries), saying what
-/// shape was expected; [`Error::NotFinite`] naming the entry
-/// `claimed_fisher[i][j]`.
+/// [`Error::Dimension`] naming `claimed_fisher` for the wrong number of rows;
+/// [`Error::Domain`] naming it for a row of the wrong length or an entry that
+/// is not finite (the row and entry in the message).
 pub fn claimed_matrix(rows: &[Vec<f64>], names: &[String]) -> Result<DMatrix<f64>> {
     let d = names.len();
     let names = names.join(", ");
@@ -217,19 +216,25 @@ pub fn claimed_matrix(rows: &[Vec<f64>], names: &[String]) -> Result<DMatrix<f64
             got: rows.len(),
         });
     }
+    // The whole matrix is named (the config layer places `claimed_fisher`
+    // at its line and column), the row and entry in the constraint.
+    let bad = |why: String| Error::domain("claimed_fisher", format!("{rows:?}"), why);
     for (i, r) in rows.iter().enumerate() {
-        let field = Field::key("claimed_fisher").at(i);
         if r.len() != d {
-            return Err(Error::Dimension {
-                field,
-                expected: format!(
-                    "{d}, one per parameter ({names}), in row {} of a {d}×{d} matrix",
-                    i + 1
-                ),
-                got: r.len(),
-            });
+            return Err(bad(format!(
+                "is not a {d}×{d} matrix: row {} has {} entries; expected one per parameter ({names})",
+                i + 1,
+                r.len()
+            )));
         }
-        crate::error::require::all_finite(field, r)?;
+        if let Some(j) = r.iter().position(|v| !v.is_finite()) {
+            return Err(bad(format!(
+                "has the entry ({}, {}) = {}: every entry must be finite",
+                i + 1,
+                j + 1,
+                r[j]
+            )));
+        }
     }
     Ok(DMatrix::from_fn(d, d, |i, j| rows[i][j]))
 }

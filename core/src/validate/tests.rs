@@ -303,11 +303,7 @@ fn bad_inputs_are_errors_naming_the_setting() {
     );
     s.claimed = Some(vec![vec![1.0, 0.0], vec![0.0]]);
     let e = validate(&m, &[0.5, 1.0], &s).unwrap_err();
-    assert!(
-        e.to_string().contains("`claimed_fisher[1]` has 1 entries")
-            && e.to_string().contains("row 2 of a 2×2 matrix"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("row 2 has 1 entries"), "{e}");
 }
 
 #[test]
