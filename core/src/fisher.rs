@@ -516,6 +516,7 @@ where
 }
 
 /// The outer product of the score, ℓℓᵀ, as a [`MatrixStatistic`].
+#[allow(clippy::type_complexity)]
 fn score_outer_statistic<'a>(
     deriv: &'a Deriv<'a>,
     theta: &'a [f64],

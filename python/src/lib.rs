@@ -581,6 +581,6 @@ fn _bayesrg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sweep::register(m)?;
     runners::register(m)?;
     m.add("DEFAULT_SAMPLES", validate::DEFAULT_SAMPLES)?;
-    m.add("DEFAULT_SEED", validate::DEFAULT_SEED)?;
+    m.add("DEFAULT_SEED", validate::DEFAULT_SEED.value())?;
     Ok(())
 }
