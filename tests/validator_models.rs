@@ -25,7 +25,7 @@ fn very_sloppy_sum_of_exponentials_passes_and_a_doubled_claim_fails() {
     let theta = [0.3, 1.0, 3.0, 10.0];
     let settings = Settings {
         samples: 20_000,
-        seed: 7,
+        seed: bayesrg::core::rng::Seed::new(7),
         claimed: None,
     };
     let r = validate(model.as_ref(), &theta, &settings).unwrap();
@@ -54,7 +54,7 @@ fn every_registered_model_passes_and_a_doubled_entry_fails() {
         let th = (e.example_theta)();
         let s = Settings {
             samples: 50_000,
-            seed: 11,
+            seed: bayesrg::core::rng::Seed::new(11),
             claimed: None,
         };
         let r = validate(m.as_ref(), &th, &s).unwrap();
@@ -113,7 +113,7 @@ mod random_points {
             } else {
                 (Box::new(Normal {}), vec![mu, s])
             };
-            let mut settings = Settings { samples: 20_000, seed, claimed: Some(claim(var_form, s)) };
+            let mut settings = Settings { samples: 20_000, seed: bayesrg::core::rng::Seed::new(seed), claimed: Some(claim(var_form, s)) };
             let r = validate(model.as_ref(), &theta, &settings).unwrap();
             prop_assert!(r.verdict.pass, "{:?}", r.verdict.reasons);
             let mut wrong = claim(var_form, s);
@@ -146,7 +146,7 @@ mod issue_16 {
         let m = model(ty);
         let s = Settings {
             samples: 50_000,
-            seed: 42,
+            seed: bayesrg::core::rng::Seed::new(42),
             claimed: None,
         };
         let r = validate(m.as_ref(), theta, &s).unwrap();
@@ -238,7 +238,7 @@ mod issue_16 {
         let th = [0.001, 0.001];
         let s = Settings {
             samples: 50_000,
-            seed: 42,
+            seed: bayesrg::core::rng::Seed::new(42),
             claimed: None,
         };
         let r = validate(m.as_ref(), &th, &s).unwrap();
@@ -269,7 +269,7 @@ mod issue_16 {
                 &Settings {
                     claimed: Some(c),
                     samples: 50_000,
-                    seed: 42,
+                    seed: bayesrg::core::rng::Seed::new(42),
                 },
             )
             .unwrap();
@@ -294,7 +294,7 @@ mod issue_16 {
             &[p],
             &Settings {
                 samples: 50_000,
-                seed: 42,
+                seed: bayesrg::core::rng::Seed::new(42),
                 claimed: None,
             },
         )

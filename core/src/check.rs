@@ -34,15 +34,7 @@ impl Check {
         threshold: f64,
         oracle: impl Into<String>,
     ) -> Self {
-        Check {
-            name: name.into(),
-            value,
-            threshold,
-            relation: "<=".into(),
-            oracle: oracle.into(),
-            pass: value <= threshold,
-            note: None,
-        }
+        Self::compared(name.into(), value, threshold, "<=", oracle.into())
     }
 
     /// A check that passes when `value >= threshold` (NaN fails).
@@ -52,13 +44,21 @@ impl Check {
         threshold: f64,
         oracle: impl Into<String>,
     ) -> Self {
+        Self::compared(name.into(), value, threshold, ">=", oracle.into())
+    }
+
+    fn compared(name: String, value: f64, threshold: f64, relation: &str, oracle: String) -> Self {
         Check {
-            name: name.into(),
+            name,
             value,
             threshold,
-            relation: ">=".into(),
-            oracle: oracle.into(),
-            pass: value >= threshold,
+            relation: relation.into(),
+            oracle,
+            pass: if relation == "<=" {
+                value <= threshold
+            } else {
+                value >= threshold
+            },
             note: None,
         }
     }
@@ -69,6 +69,19 @@ impl Check {
         self.note = Some(note.into());
         self
     }
+}
+
+/// The observed order of convergence: the least-squares slope of ln err
+/// against ln h over a refinement study (step sizes `hs`, errors `errs`, both
+/// positive; an error ∝ hᵖ gives p).
+pub fn observed_order(hs: &[f64], errs: &[f64]) -> f64 {
+    let n = hs.len() as f64;
+    let x: Vec<f64> = hs.iter().map(|h| h.ln()).collect();
+    let y: Vec<f64> = errs.iter().map(|e| e.ln()).collect();
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let sxy: f64 = x.iter().zip(&y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let sxx: f64 = x.iter().map(|a| (a - mx) * (a - mx)).sum();
+    sxy / sxx
 }
 
 /// The largest of `start` and `values`, NaN when any value is NaN: the

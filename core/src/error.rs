@@ -245,6 +245,24 @@ pub enum Error {
     Msg(String),
 }
 
+/// `match $e` binding `$f` to the [`Field`] of every kind that carries one
+/// (one list of those kinds for [`Error::field`] and [`Error::under`]), else
+/// `$none`.
+macro_rules! with_field {
+    ($e:expr, $f:ident => $some:expr, $none:expr) => {
+        match $e {
+            Error::Dimension { field: $f, .. }
+            | Error::NotFinite { field: $f, .. }
+            | Error::Domain { field: $f, .. }
+            | Error::TooLarge { field: $f, .. }
+            | Error::Point { field: $f, .. }
+            | Error::Required { field: $f, .. }
+            | Error::Conflict { field: $f, .. } => $some,
+            _ => $none,
+        }
+    };
+}
+
 impl Error {
     /// Whether this is an error in the input (exit status 2) rather than a
     /// computation that failed (exit status 1).
@@ -255,68 +273,16 @@ impl Error {
     /// The field the error is about, when it names one.
     pub fn field(&self) -> Option<Field> {
         match self {
-            Error::Dimension { field, .. }
-            | Error::NotFinite { field, .. }
-            | Error::Domain { field, .. }
-            | Error::TooLarge { field, .. }
-            | Error::Point { field, .. }
-            | Error::Required { field, .. }
-            | Error::Conflict { field, .. } => Some(field.clone()),
             Error::Setting { name, .. } => Some(Field::from(name.as_str())),
-            _ => None,
+            _ => with_field!(self, field => Some(field.clone()), None),
         }
     }
 
     /// The same error with its field placed under `prefix` (a spec nested in
     /// a larger one).
-    pub fn under(self, prefix: &Field) -> Self {
-        match self {
-            Error::Dimension {
-                field,
-                expected,
-                got,
-            } => Error::Dimension {
-                field: field.under(prefix),
-                expected,
-                got,
-            },
-            Error::NotFinite { field, value } => Error::NotFinite {
-                field: field.under(prefix),
-                value,
-            },
-            Error::Domain {
-                field,
-                value,
-                constraint,
-            } => Error::Domain {
-                field: field.under(prefix),
-                value,
-                constraint,
-            },
-            Error::TooLarge {
-                field,
-                needs,
-                limit,
-            } => Error::TooLarge {
-                field: field.under(prefix),
-                needs,
-                limit,
-            },
-            Error::Point { field, source } => Error::Point {
-                field: field.under(prefix),
-                source,
-            },
-            Error::Required { field, what } => Error::Required {
-                field: field.under(prefix),
-                what,
-            },
-            Error::Conflict { field, other, why } => Error::Conflict {
-                field: field.under(prefix),
-                other,
-                why,
-            },
-            other => other,
-        }
+    pub fn under(mut self, prefix: &Field) -> Self {
+        with_field!(&mut self, field => *field = std::mem::take(field).under(prefix), ());
+        self
     }
 
     /// Shorthand for [`Error::Domain`].

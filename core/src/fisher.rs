@@ -168,7 +168,8 @@ pub fn step_scales(model: &dyn Model, theta: &[f64], fisher: Option<&DMatrix<f64
         })
         .or_else(|| {
             let pilot = Deriv::with_scales(model, None);
-            score_outer_mc(model, theta, PILOT_SAMPLES, 0x005C_A1E5, &pilot)
+            score_outer_statistic(&pilot, theta)
+                .sample(model, theta, PILOT_SAMPLES, 0x005C_A1E5)
                 .ok()
                 .map(|m| m.finish(PILOT_SAMPLES, Method::ScoreOuter))
                 .map(|f| f.matrix.diagonal().iter().copied().collect())
@@ -458,18 +459,75 @@ where
     ))
 }
 
-fn score_outer_mc(
-    model: &dyn Model,
-    theta: &[f64],
-    n: usize,
-    seed: u64,
-    deriv: &Deriv<'_>,
-) -> Result<Moments> {
-    let d = model.dim();
-    over_samples(model, theta, n, seed, (d, d), |y, w, m| {
-        deriv.score(theta, y, w);
-        m.add_outer(&w.s);
-    })
+/// A d × d matrix-valued statistic of one observation: `fill(y, work)`
+/// computes the derivatives it needs, then `entry(work, weight, i, j)` gives
+/// entry (i, j) times the weight (the point's probability for an exact sum,
+/// 1 for a Monte Carlo draw), multiplied in the order that keeps its bits.
+struct MatrixStatistic<F, G> {
+    fill: F,
+    entry: G,
+}
+
+impl<F, G> MatrixStatistic<F, G>
+where
+    F: Fn(&[f64], &mut Work) + Sync,
+    G: Fn(&Work, f64, usize, usize) -> f64 + Sync,
+{
+    /// Its Monte Carlo moments over `n` draws y ~ p(·|θ) ([`over_samples`]).
+    fn sample(&self, model: &dyn Model, theta: &[f64], n: usize, seed: u64) -> Result<Moments> {
+        let d = model.dim();
+        over_samples(model, theta, n, seed, (d, d), |y, w, m| {
+            (self.fill)(y, w);
+            for i in 0..d {
+                for j in 0..d {
+                    m.add(i, j, (self.entry)(w, 1.0, i, j));
+                }
+            }
+        })
+    }
+
+    /// Its expectation at θ (checked by the caller): an exact sum over the
+    /// support when the model enumerates it ([`Model::support`]; `n` and
+    /// `seed` are then unused), else a Monte Carlo average over `n` seeded
+    /// draws.
+    fn expectation(
+        &self,
+        model: &dyn Model,
+        theta: &[f64],
+        n: usize,
+        seed: u64,
+        method: Method,
+    ) -> Result<FisherEstimate> {
+        let d = model.dim();
+        if let Some((sum, e)) = over_support(model, theta, (d, d), |y, w, p, sum| {
+            (self.fill)(y, w);
+            for i in 0..d {
+                for j in 0..d {
+                    sum[(i, j)] += (self.entry)(w, p, i, j);
+                }
+            }
+        }) {
+            let mut est = FisherEstimate::exact(method, sum);
+            est.enumerated = Some(e);
+            return Ok(est);
+        }
+        Ok(self.sample(model, theta, n, seed)?.finish(n, method))
+    }
+}
+
+/// The outer product of the score, ℓℓᵀ, as a [`MatrixStatistic`].
+#[allow(clippy::type_complexity)]
+fn score_outer_statistic<'a>(
+    deriv: &'a Deriv<'a>,
+    theta: &'a [f64],
+) -> MatrixStatistic<
+    impl Fn(&[f64], &mut Work) + Sync + 'a,
+    impl Fn(&Work, f64, usize, usize) -> f64 + Sync,
+> {
+    MatrixStatistic {
+        fill: move |y: &[f64], w: &mut Work| deriv.score(theta, y, w),
+        entry: |w: &Work, p: f64, i: usize, j: usize| p * w.s[i] * w.s[j],
+    }
 }
 
 /// (b) E\[ℓℓᵀ\] (eq. 29): an exact sum over the support when the model
@@ -482,23 +540,31 @@ pub fn score_outer(
     n: usize,
     seed: u64,
 ) -> Result<FisherEstimate> {
+    expectation_estimate(Method::ScoreOuter, model, theta, n, seed)
+}
+
+/// (b) or (c), `method` being [`Method::ScoreOuter`] or
+/// [`Method::NegHessian`], by [`MatrixStatistic::expectation`].
+fn expectation_estimate(
+    method: Method,
+    model: &dyn Model,
+    theta: &[f64],
+    n: usize,
+    seed: u64,
+) -> Result<FisherEstimate> {
     model.check_params(theta)?;
     check_samples(n)?;
-    let d = model.dim();
     let deriv = Deriv::new(model, theta);
-    if let Some((sum, e)) = over_support(model, theta, (d, d), |y, w, p, sum| {
-        deriv.score(theta, y, w);
-        for i in 0..d {
-            for j in 0..d {
-                sum[(i, j)] += p * w.s[i] * w.s[j];
-            }
+    if method == Method::NegHessian {
+        let d = model.dim();
+        MatrixStatistic {
+            fill: |y: &[f64], w: &mut Work| deriv.hessian(theta, y, w),
+            entry: |w: &Work, p: f64, i: usize, j: usize| -(p * w.h[i * d + j]),
         }
-    }) {
-        let mut est = FisherEstimate::exact(Method::ScoreOuter, sum);
-        est.enumerated = Some(e);
-        return Ok(est);
+        .expectation(model, theta, n, seed, method)
+    } else {
+        score_outer_statistic(&deriv, theta).expectation(model, theta, n, seed, method)
     }
-    Ok(score_outer_mc(model, theta, n, seed, &deriv)?.finish(n, Method::ScoreOuter))
 }
 
 /// The mean of the score E_θ\[ℓ\] (eq. 28: it is 0) and its standard error per
@@ -580,31 +646,7 @@ pub fn neg_hessian(
     n: usize,
     seed: u64,
 ) -> Result<FisherEstimate> {
-    model.check_params(theta)?;
-    check_samples(n)?;
-    let d = model.dim();
-    let deriv = Deriv::new(model, theta);
-    if let Some((sum, e)) = over_support(model, theta, (d, d), |y, w, p, sum| {
-        deriv.hessian(theta, y, w);
-        for i in 0..d {
-            for j in 0..d {
-                sum[(i, j)] -= p * w.h[i * d + j];
-            }
-        }
-    }) {
-        let mut est = FisherEstimate::exact(Method::NegHessian, sum);
-        est.enumerated = Some(e);
-        return Ok(est);
-    }
-    let m = over_samples(model, theta, n, seed, (d, d), |y, w, m| {
-        deriv.hessian(theta, y, w);
-        for i in 0..d {
-            for j in 0..d {
-                m.add(i, j, -w.h[i * d + j]);
-            }
-        }
-    })?;
-    Ok(m.finish(n, Method::NegHessian))
+    expectation_estimate(Method::NegHessian, model, theta, n, seed)
 }
 
 /// (d) The Hessian in θ′ of the closed-form KL(θ‖θ′) at θ′ = θ (eq. 31), by

@@ -196,14 +196,7 @@ fn jacobi_eigen(mut h: DMatrix<f64>) -> Option<(Vec<f64>, DMatrix<f64>)> {
                     continue;
                 }
                 rotated = true;
-                let theta = (aqq - app) / (2.0 * apq);
-                let t = if theta.is_finite() {
-                    theta.signum() / (theta.abs() + theta.hypot(1.0))
-                } else {
-                    0.0
-                };
-                let c = 1.0 / t.hypot(1.0);
-                let s = t * c;
+                let (t, c, s) = jacobi_rotation((aqq - app) / (2.0 * apq));
                 h[(p, p)] = app - t * apq;
                 h[(q, q)] = aqq + t * apq;
                 h[(p, q)] = 0.0;
@@ -230,6 +223,21 @@ fn jacobi_eigen(mut h: DMatrix<f64>) -> Option<(Vec<f64>, DMatrix<f64>)> {
     None
 }
 
+/// The Jacobi rotation that zeroes the off-diagonal entry of a symmetric
+/// 2 × 2 block, from ζ = (a_qq − a_pp)/(2a_pq): t = tan φ =
+/// sign(ζ)/(|ζ| + √(1 + ζ²)) (the smaller of the two angles; 0 when ζ is
+/// infinite), c = 1/√(1 + t²), s = tc (Golub & Van Loan, §8.5.2). Returns
+/// (t, c, s).
+fn jacobi_rotation(zeta: f64) -> (f64, f64, f64) {
+    let t = if zeta.is_finite() {
+        zeta.signum() / (zeta.abs() + zeta.hypot(1.0))
+    } else {
+        0.0
+    };
+    let c = 1.0 / t.hypot(1.0);
+    (t, c, t * c)
+}
+
 /// One-sided (Hestenes) Jacobi on the columns of `g` (m × n, any m): rotates
 /// column pairs until every pair is orthogonal to within √m·ε of the product
 /// of their norms. Returns the column norms (the singular values, unsorted)
@@ -253,14 +261,7 @@ fn one_sided_jacobi(mut g: DMatrix<f64>) -> Option<(Vec<f64>, DMatrix<f64>)> {
                     continue;
                 }
                 rotated = true;
-                let zeta = (b - a) / (2.0 * gam);
-                let t = if zeta.is_finite() {
-                    zeta.signum() / (zeta.abs() + zeta.hypot(1.0))
-                } else {
-                    0.0
-                };
-                let c = 1.0 / t.hypot(1.0);
-                let s = c * t;
+                let (_, c, s) = jacobi_rotation((b - a) / (2.0 * gam));
                 for r in 0..m {
                     let (x, y) = (g[(r, p)], g[(r, q)]);
                     g[(r, p)] = c * x - s * y;

@@ -224,19 +224,7 @@ impl ReverseDiffusion {
         steps: usize,
         seed: u64,
     ) -> Result<Vec<f64>> {
-        let seed = Seed::new(seed);
-        let start = self.p0.sample_n(n, seed.child("start").value());
-        let cfg = EnsembleConfig {
-            paths: n,
-            initial: Initial::Each(Arc::new(start)),
-            t0: 0.0,
-            save_at: vec![self.horizon],
-            max_step: self.horizon / steps as f64,
-            seed: seed.child("paths").value(),
-        };
-        Ok(simulate(&self.forward_problem()?, stepper, &cfg, &|_| {})?
-            .states(0)
-            .to_vec())
+        self.run_over_horizon(&self.p0, &self.forward_problem()?, stepper, n, steps, seed)
     }
 
     /// Draws `n` samples of p_T (exact) and runs the reverse SDE from s = 0 to
@@ -249,10 +237,24 @@ impl ReverseDiffusion {
         steps: usize,
         seed: u64,
     ) -> Result<Vec<f64>> {
+        let start = self.marginal(self.horizon)?;
+        self.run_over_horizon(&start, &self.reverse_problem()?, stepper, n, steps, seed)
+    }
+
+    /// Runs `problem` from 0 to T with `steps` steps of `stepper` from `n`
+    /// draws of `start` (seeded as in [`Self::run_forward`]); the n × d
+    /// states at T.
+    fn run_over_horizon(
+        &self,
+        start: &GaussianMixture,
+        problem: &Problem,
+        stepper: &dyn Stepper,
+        n: usize,
+        steps: usize,
+        seed: u64,
+    ) -> Result<Vec<f64>> {
         let seed = Seed::new(seed);
-        let start = self
-            .marginal(self.horizon)?
-            .sample_n(n, seed.child("start").value());
+        let start = start.sample_n(n, seed.child("start").value());
         let cfg = EnsembleConfig {
             paths: n,
             initial: Initial::Each(Arc::new(start)),
@@ -261,7 +263,7 @@ impl ReverseDiffusion {
             max_step: self.horizon / steps as f64,
             seed: seed.child("paths").value(),
         };
-        Ok(simulate(&self.reverse_problem()?, stepper, &cfg, &|_| {})?
+        Ok(simulate(problem, stepper, &cfg, &|_| {})?
             .states(0)
             .to_vec())
     }

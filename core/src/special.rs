@@ -67,6 +67,39 @@ fn shift_for(x: f64) -> usize {
     }
 }
 
+/// The frame of the differences g(a + h) − g(a) below: NaN unless a > 0 and
+/// a + h > 0, 0 at h = 0; else `finish(acc, A)` with acc = Σ_{j<n} term(a + j)
+/// the recurrence terms that carry a + j up to A = a + n ≥ [`ASYMPTOTIC_FROM`]
+/// (n from the smaller of a and a + h), for the asymptotic series at A.
+fn shifted_difference(
+    a: f64,
+    h: f64,
+    term: impl Fn(f64) -> f64,
+    finish: impl FnOnce(f64, f64) -> f64,
+) -> f64 {
+    if let Some(v) = trivial_difference(a, h) {
+        return v;
+    }
+    let n = shift_for(a.min(a + h));
+    let mut acc = 0.0;
+    for j in 0..n {
+        acc += term(a + j as f64);
+    }
+    finish(acc, a + n as f64)
+}
+
+/// NaN unless a > 0 and a + h > 0, 0 at h = 0: the answers of a difference
+/// g(a + h) − g(a) that need no computation.
+fn trivial_difference(a: f64, h: f64) -> Option<f64> {
+    if !(a > 0.0 && a + h > 0.0) {
+        Some(f64::NAN)
+    } else if h == 0.0 {
+        Some(0.0)
+    } else {
+        None
+    }
+}
+
 /// The atanh series Σ_{k≥1} s^{2k+1}/(2k+1) for |s| ≤ 1/3 (terms below 1e-17 relative).
 fn atanh_tail(s: f64) -> f64 {
     let s2 = s * s;
@@ -346,6 +379,18 @@ pub fn polygamma(n: u32, x: f64) -> f64 {
     sign * (acc + main)
 }
 
+/// The logistic function 1/(1 + e^{−x}), the inverse of the logit, without
+/// overflow for either sign of x (in (0, 1); it rounds to 0 below x ≈ −745
+/// and to 1 above x ≈ 36.7).
+pub fn logistic(x: f64) -> f64 {
+    if x < 0.0 {
+        let e = x.exp();
+        e / (1.0 + e)
+    } else {
+        1.0 / (1.0 + (-x).exp())
+    }
+}
+
 /// Σ_{i<q} uⁱ.
 fn geometric(u: f64, q: usize) -> f64 {
     let mut s = 0.0;
@@ -368,20 +413,15 @@ fn geometric(u: f64, q: usize) -> f64 {
 /// The gamma and beta KL divergences are sums of these
 /// (KL_beta = D(a) + D(b) − D(a + b)).
 pub fn ln_gamma_bregman(k: f64, h: f64) -> f64 {
-    if !(k > 0.0 && k + h > 0.0) {
-        return f64::NAN;
-    }
-    if h == 0.0 {
-        return 0.0;
-    }
-    let n = shift_for(k.min(k + h));
-    let mut acc = 0.0;
-    for j in 0..n {
-        acc -= log1pmx(h / (k + j as f64));
-    }
-    let big_k = k + n as f64;
-    let x = h / big_k;
-    acc + big_k * xlog1pxmx(x) - 0.5 * log1pmx(x) + omega_bregman_series(big_k, h)
+    shifted_difference(
+        k,
+        h,
+        |p| -log1pmx(h / p),
+        |acc, big_k| {
+            let x = h / big_k;
+            acc + big_k * xlog1pxmx(x) - 0.5 * log1pmx(x) + omega_bregman_series(big_k, h)
+        },
+    )
 }
 
 /// ω(K + h) − ω(K) − hω′(K) from the Stirling series, K, K + h ≥ 10:
@@ -416,11 +456,8 @@ fn omega_bregman_series(big_k: f64, h: f64) -> f64 {
 /// size of D itself). The gamma and beta KL divergences are written with it
 /// so that their large terms cancel exactly (see the models).
 pub fn stirling_correction_bregman(k: f64, h: f64) -> f64 {
-    if !(k > 0.0 && k + h > 0.0) {
-        return f64::NAN;
-    }
-    if h == 0.0 {
-        return 0.0;
+    if let Some(v) = trivial_difference(k, h) {
+        return v;
     }
     if k.min(k + h) >= ASYMPTOTIC_FROM {
         omega_bregman_series(k, h)
@@ -437,30 +474,24 @@ pub fn stirling_correction_bregman(k: f64, h: f64) -> f64 {
 /// asymptotic (A&S 6.3.18) with x = h/A, u = 1/(1 + x):
 /// log1p(x) + xu/(2A) + Σₘ B₂ₘ/(2m) A^{−2m} xu Σ_{i<2m} uⁱ.
 pub fn digamma_diff(a: f64, h: f64) -> f64 {
-    if !(a > 0.0 && a + h > 0.0) {
-        return f64::NAN;
-    }
-    if h == 0.0 {
-        return 0.0;
-    }
-    let n = shift_for(a.min(a + h));
-    let mut acc = 0.0;
-    for j in 0..n {
-        let p = a + j as f64;
-        acc += h / (p * (p + h));
-    }
-    let big_a = a + n as f64;
-    let x = h / big_a;
-    let u = 1.0 / (1.0 + x);
-    let ainv2 = 1.0 / (big_a * big_a);
-    let mut apow = ainv2;
-    let mut series = 0.0;
-    for (m, b) in B2N.iter().enumerate() {
-        let q = 2 * (m + 1);
-        series += b / q as f64 * apow * geometric(u, q);
-        apow *= ainv2;
-    }
-    acc + x.ln_1p() + x * u * (0.5 / big_a + series)
+    shifted_difference(
+        a,
+        h,
+        |p| h / (p * (p + h)),
+        |acc, big_a| {
+            let x = h / big_a;
+            let u = 1.0 / (1.0 + x);
+            let ainv2 = 1.0 / (big_a * big_a);
+            let mut apow = ainv2;
+            let mut series = 0.0;
+            for (m, b) in B2N.iter().enumerate() {
+                let q = 2 * (m + 1);
+                series += b / q as f64 * apow * geometric(u, q);
+                apow *= ainv2;
+            }
+            acc + x.ln_1p() + x * u * (0.5 / big_a + series)
+        },
+    )
 }
 
 /// ψ′(a) − ψ′(a + h) for a > 0, a + h > 0, with full relative accuracy
@@ -472,31 +503,27 @@ pub fn digamma_diff(a: f64, h: f64) -> f64 {
 /// The beta Fisher metric is [[ψ′(a) − ψ′(a+b), −ψ′(a+b)], …]: its diagonal
 /// is this difference, 10⁻¹⁵ at (a, b) = (10⁶, 10⁻³) where ψ′(a) ≈ 10⁻⁶.
 pub fn trigamma_diff(a: f64, h: f64) -> f64 {
-    if !(a > 0.0 && a + h > 0.0) {
-        return f64::NAN;
-    }
-    if h == 0.0 {
-        return 0.0;
-    }
-    let n = shift_for(a.min(a + h));
-    let mut acc = 0.0;
-    for j in 0..n {
-        let p = a + j as f64;
-        let q = p + h;
-        acc += h * (2.0 * p + h) / (p * p * q * q);
-    }
-    let big_a = a + n as f64;
-    let x = h / big_a;
-    let u = 1.0 / (1.0 + x);
-    let ainv2 = 1.0 / (big_a * big_a);
-    let mut apow = ainv2 / big_a;
-    let mut series = 0.0;
-    for (m, b) in B2N.iter().enumerate() {
-        let q = 2 * (m + 1) + 1;
-        series += b * apow * geometric(u, q);
-        apow *= ainv2;
-    }
-    acc + x * u * (1.0 / big_a + 0.5 * (1.0 + u) * ainv2 + series)
+    shifted_difference(
+        a,
+        h,
+        |p| {
+            let q = p + h;
+            h * (2.0 * p + h) / (p * p * q * q)
+        },
+        |acc, big_a| {
+            let x = h / big_a;
+            let u = 1.0 / (1.0 + x);
+            let ainv2 = 1.0 / (big_a * big_a);
+            let mut apow = ainv2 / big_a;
+            let mut series = 0.0;
+            for (m, b) in B2N.iter().enumerate() {
+                let q = 2 * (m + 1) + 1;
+                series += b * apow * geometric(u, q);
+                apow *= ainv2;
+            }
+            acc + x * u * (1.0 / big_a + 0.5 * (1.0 + u) * ainv2 + series)
+        },
+    )
 }
 
 // ---------------------------------------------------------------------------

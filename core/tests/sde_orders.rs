@@ -4,6 +4,7 @@
 //! same fine Brownian increments; the order is the least-squares slope of
 //! ln e against ln h over h = T/16 … T/256, required within ±0.15 of theory.
 
+use bayesrg_core::check::observed_order as slope;
 use bayesrg_core::rng::stream;
 use bayesrg_core::sde::Stepper;
 use bayesrg_core::sde::brownian::BrownianPath;
@@ -15,16 +16,6 @@ use std::sync::Arc;
 
 const LEVELS: [usize; 5] = [16, 32, 64, 128, 256];
 const N_FINE: usize = 4096;
-
-fn slope(hs: &[f64], es: &[f64]) -> f64 {
-    let n = hs.len() as f64;
-    let xs: Vec<f64> = hs.iter().map(|h| h.ln()).collect();
-    let ys: Vec<f64> = es.iter().map(|e| e.ln()).collect();
-    let (mx, my) = (xs.iter().sum::<f64>() / n, ys.iter().sum::<f64>() / n);
-    let sxy: f64 = xs.iter().zip(&ys).map(|(x, y)| (x - mx) * (y - my)).sum();
-    let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
-    sxy / sxx
-}
 
 /// Mean strong error at each level; `exact(path)` gives the reference Y(T).
 fn strong_errors(

@@ -10,7 +10,7 @@ use bayesrg_testkit::models::{Bern, RareBern};
 fn settings(n: usize) -> Settings {
     Settings {
         samples: n,
-        seed: 7,
+        seed: bayesrg_core::rng::Seed::new(7),
         claimed: None,
     }
 }

@@ -231,7 +231,7 @@ fn example_files_pass_the_validator() {
             settings.samples = n;
         }
         if let Some(s) = ex.seed {
-            settings.seed = s;
+            settings.seed = bayesrg_core::rng::Seed::new(s);
         }
         let report = validate(ex.model.as_ref(), &ex.theta, &settings)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -98,7 +98,7 @@ fn sweep_n(make: impl Fn() -> Box<dyn Model>, points: &[Vec<f64>], samples: usiz
         let name = bayesrg_core::model::type_name(m.as_ref());
         let s = Settings {
             samples,
-            seed: 100 + k as u64,
+            seed: bayesrg_core::rng::Seed::new(100 + k as u64),
             claimed: None,
         };
         let r = validate(m.as_ref(), th, &s).unwrap();

@@ -431,7 +431,7 @@ fn validate_json(
 ) -> PyResult<String> {
     let settings = Settings {
         samples,
-        seed,
+        seed: Seed::new(seed),
         claimed,
     };
     let r = model.run(py, |m| validate::validate(m, &theta, &settings))?;
@@ -460,7 +460,7 @@ fn kl_json(
 fn metric(m: &dyn Model, samples: usize, seed: u64) -> FisherMetric<'_> {
     FisherMetric {
         samples,
-        seed,
+        seed: Seed::new(seed),
         ..FisherMetric::new(m)
     }
 }
@@ -591,6 +591,6 @@ fn _bayesrg(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sweep::register(m)?;
     runners::register(m)?;
     m.add("DEFAULT_SAMPLES", validate::DEFAULT_SAMPLES)?;
-    m.add("DEFAULT_SEED", validate::DEFAULT_SEED)?;
+    m.add("DEFAULT_SEED", validate::DEFAULT_SEED.value())?;
     Ok(())
 }

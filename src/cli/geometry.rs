@@ -165,7 +165,7 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
     let metric = FisherMetric {
         model,
         samples,
-        seed: seed.child("fisher").value(),
+        seed: seed.child("fisher"),
         known_christoffel: true,
     };
     model

@@ -95,7 +95,10 @@ pub fn settings(loaded: &Loaded, ov: Overrides) -> Settings {
             .samples
             .or(c.samples)
             .unwrap_or(validate::DEFAULT_SAMPLES),
-        seed: ov.seed.or(c.seed).unwrap_or(validate::DEFAULT_SEED),
+        seed: ov
+            .seed
+            .or(c.seed)
+            .map_or(validate::DEFAULT_SEED, bayesrg_core::rng::Seed::new),
         claimed: c.claimed_fisher.clone(),
     }
 }

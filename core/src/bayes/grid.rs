@@ -20,10 +20,8 @@
 //! σ(x)^α σ(−x)^β are analytic in the strip |Im x| < π, so the error falls
 //! like e^{−2π²/h}). On those axes `lo`, `hi` are values of x.
 
-use super::Posterior;
 use super::points::WeightedPoints;
 use crate::error::{Error, Result};
-use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
 /// ln(1 + eˣ), without overflow or loss of digits.
@@ -54,12 +52,7 @@ impl Scale {
             Scale::Linear => x,
             Scale::Log => x.exp().clamp(f64::MIN_POSITIVE, f64::MAX),
             Scale::Logit => {
-                let t = if x < 0.0 {
-                    let e = x.exp();
-                    e / (1.0 + e)
-                } else {
-                    1.0 / (1.0 + (-x).exp())
-                };
+                let t = crate::special::logistic(x);
                 t.clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0)
             }
         }
@@ -77,12 +70,7 @@ impl Scale {
                 !(f64::MIN_POSITIVE..=f64::MAX).contains(&e)
             }
             Scale::Logit => {
-                let t = if x < 0.0 {
-                    let e = x.exp();
-                    e / (1.0 + e)
-                } else {
-                    1.0 / (1.0 + (-x).exp())
-                };
+                let t = crate::special::logistic(x);
                 !(f64::MIN_POSITIVE..=1.0 - f64::EPSILON / 2.0).contains(&t)
             }
         }
@@ -484,21 +472,12 @@ impl GridPosterior {
     }
 }
 
-impl Posterior for GridPosterior {
-    fn dim(&self) -> usize {
-        self.axes.len()
-    }
-    fn mean(&self) -> DVector<f64> {
-        self.pts.mean()
-    }
-    fn cov(&self) -> DMatrix<f64> {
-        self.pts.cov()
-    }
-}
+super::points::posterior_by_points!(GridPosterior);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bayes::Posterior;
     use approx::assert_relative_eq;
 
     #[test]

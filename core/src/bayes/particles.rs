@@ -2,11 +2,9 @@
 //! The effective sample size ESS = 1/Σwₖ² measures how many equally weighted
 //! draws they are worth; [`ParticlePosterior::resample`] restores equal weights.
 
-use super::Posterior;
 use super::points::WeightedPoints;
 use super::prior::Prior;
 use crate::rng;
-use nalgebra::{DMatrix, DVector};
 use rand::RngExt;
 
 /// A posterior represented by weighted particles.
@@ -82,21 +80,12 @@ impl ParticlePosterior {
     }
 }
 
-impl Posterior for ParticlePosterior {
-    fn dim(&self) -> usize {
-        self.pts.dim()
-    }
-    fn mean(&self) -> DVector<f64> {
-        self.pts.mean()
-    }
-    fn cov(&self) -> DMatrix<f64> {
-        self.pts.cov()
-    }
-}
+super::points::posterior_by_points!(ParticlePosterior);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bayes::Posterior;
     use crate::bayes::prior::Factor;
 
     #[test]

@@ -155,3 +155,23 @@ impl WeightedPoints {
             .collect()
     }
 }
+
+/// Implements [`Posterior`](super::Posterior) for a representation whose
+/// field `pts` holds its [`WeightedPoints`] (grids, particles): dimension,
+/// mean and covariance are those of the weighted points.
+macro_rules! posterior_by_points {
+    ($t:ty) => {
+        impl $crate::bayes::Posterior for $t {
+            fn dim(&self) -> usize {
+                self.pts.dim()
+            }
+            fn mean(&self) -> nalgebra::DVector<f64> {
+                self.pts.mean()
+            }
+            fn cov(&self) -> nalgebra::DMatrix<f64> {
+                self.pts.cov()
+            }
+        }
+    };
+}
+pub(crate) use posterior_by_points;

@@ -1,7 +1,7 @@
 //! The 1-D Fokker–Planck solver ∂_τ p = −∂(b p) + ½ ∂²(D p), D = K⁻¹ > 0
 //! constant or state-dependent (scheme in the [module docs](super)).
 
-use super::{Advance, Explicit, WALL_MASS_LIMIT, bernoulli, check_finite, ssp_rk2};
+use super::{Advance, Explicit, WALL_MASS_LIMIT, bernoulli, check_density, l1_distance, min_cell};
 use crate::error::{Error, Result};
 use crate::quadrature::GAUSS_LEGENDRE_3;
 
@@ -36,6 +36,11 @@ impl Grid1d {
     /// The centre of cell i.
     pub fn center(&self, i: usize) -> f64 {
         self.lo + (i as f64 + 0.5) * self.h()
+    }
+
+    /// Cell `i` and its centre, for messages.
+    fn cell_name(&self, i: usize) -> String {
+        format!("cell {i} (y = {})", self.center(i))
     }
 
     /// The cell averages of `f` (3-point Gauss–Legendre in each cell).
@@ -128,16 +133,7 @@ impl FokkerPlanck1d {
                 format!("{} cell values for a grid of {} cells", p.len(), grid.n),
             ));
         }
-        if let Some(i) = p.iter().position(|v| !v.is_finite() || *v < 0.0) {
-            return Err(Error::setting(
-                "p0",
-                format!(
-                    "the starting density is {} in cell {i} (y = {}): it must be finite and >= 0",
-                    p[i],
-                    grid.center(i)
-                ),
-            ));
-        }
+        check_density("p0", "the starting density", &p, |i| grid.cell_name(i))?;
         let h = grid.h();
         let check = |y: f64, what: String| -> Result<f64> {
             let d = diffusion(y);
@@ -171,29 +167,12 @@ impl FokkerPlanck1d {
     /// Replaces the density by new cell averages and resets the clock to
     /// τ = 0 (the problem is kept): the way to apply the propagator to a new
     /// initial density, e.g. to compose it with itself (eq. 24).
+    ///
+    /// # Errors
+    /// [`Error::Setting`] (`cells`) for a wrong count or a value that is
+    /// negative or not finite, naming the cell.
     pub fn restart(&mut self, cells: Vec<f64>) -> Result<()> {
-        if cells.len() != self.grid.n {
-            return Err(Error::setting(
-                "cells",
-                format!(
-                    "restart needs {} cell values, got {}",
-                    self.grid.n,
-                    cells.len()
-                ),
-            ));
-        }
-        if let Some(i) = cells.iter().position(|v| !v.is_finite() || *v < 0.0) {
-            return Err(Error::setting(
-                "cells",
-                format!(
-                    "restart value {} in cell {i} must be finite and >= 0",
-                    cells[i]
-                ),
-            ));
-        }
-        self.p = cells;
-        self.tau = 0.0;
-        Ok(())
+        super::restart(self, cells)
     }
 
     /// The grid.
@@ -304,23 +283,7 @@ impl FokkerPlanck1d {
     /// is not finite at a face; [`Error::Failed`] when the density becomes NaN
     /// or infinite (naming the cell).
     pub fn step(&mut self, dt: f64) -> Result<()> {
-        if !(dt > 0.0 && dt.is_finite()) {
-            return Err(Error::setting(
-                "dt",
-                format!("must be finite and > 0, got {dt}"),
-            ));
-        }
-        let mut p = std::mem::take(&mut self.p);
-        let r = ssp_rk2(&mut p, self.tau, dt, |q, t, out| self.rhs(q, t, out));
-        let g = self.grid;
-        let fin = check_finite(&p, self.tau + dt, |i| {
-            format!("cell {i} (y = {})", g.center(i))
-        });
-        self.p = p;
-        r?;
-        fin?;
-        self.tau += dt;
-        Ok(())
+        super::step(self, dt)
     }
 
     /// Advances to time `tau_end` ≥ τ with steps of 0.9 × the positivity limit
@@ -370,7 +333,7 @@ impl FokkerPlanck1d {
 
     /// The smallest cell value.
     pub fn min(&self) -> f64 {
-        self.p.iter().copied().fold(f64::INFINITY, f64::min)
+        min_cell(&self.p)
     }
 
     /// E[f(Y)] by the midpoint rule on the cell averages (normalised by the mass).
@@ -490,13 +453,7 @@ impl FokkerPlanck1d {
 
     /// L¹ distance Σ |pᵢ − p̄ᵢ| h to the cell averages of a reference density.
     pub fn l1_error<F: Fn(f64) -> f64>(&self, exact: F) -> f64 {
-        let e = self.grid.cell_averages(exact);
-        self.p
-            .iter()
-            .zip(&e)
-            .map(|(a, b)| (a - b).abs())
-            .sum::<f64>()
-            * self.grid.h()
+        l1_distance(&self.p, &self.grid.cell_averages(exact), &[self.grid.h()])
     }
 }
 
@@ -507,11 +464,17 @@ impl Explicit for FokkerPlanck1d {
     fn limits(&self, tau: f64) -> Result<(f64, f64, String)> {
         self.limits_at(tau)
     }
-    fn step_by(&mut self, dt: f64) -> Result<()> {
-        self.step(dt)
-    }
     fn wall_mass(&self) -> f64 {
         FokkerPlanck1d::wall_mass(self)
+    }
+    fn rhs(&self, p: &[f64], tau: f64, out: &mut [f64]) -> Result<()> {
+        FokkerPlanck1d::rhs(self, p, tau, out)
+    }
+    fn cell_name(&self, i: usize) -> String {
+        self.grid.cell_name(i)
+    }
+    fn state_mut(&mut self) -> (&mut Vec<f64>, &mut f64) {
+        (&mut self.p, &mut self.tau)
     }
 }
 
@@ -534,19 +497,8 @@ pub fn normal_pdf(y: f64, m: f64, v: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::observed_order;
     use crate::error::Error;
-
-    fn slope(hs: &[f64], errs: &[f64]) -> f64 {
-        // Least-squares slope of ln err against ln h.
-        let n = hs.len() as f64;
-        let x: Vec<f64> = hs.iter().map(|h| h.ln()).collect();
-        let y: Vec<f64> = errs.iter().map(|e| e.ln()).collect();
-        let mx = x.iter().sum::<f64>() / n;
-        let my = y.iter().sum::<f64>() / n;
-        let sxy: f64 = x.iter().zip(&y).map(|(a, b)| (a - mx) * (b - my)).sum();
-        let sxx: f64 = x.iter().map(|a| (a - mx) * (a - mx)).sum();
-        sxy / sxx
-    }
 
     #[test]
     fn heat_kernel_with_constant_drift() {
@@ -593,7 +545,7 @@ mod tests {
             hs.push(g.h());
             errs.push(fp.l1_error(|y| normal_pdf(y, m, v)));
         }
-        let s = slope(&hs, &errs);
+        let s = observed_order(&hs, &errs);
         eprintln!("OU L1 errors {errs:?}, slope {s}");
         assert!((s - 2.0).abs() < 0.25, "observed order {s}");
         assert!(errs[3] < 1e-3);
@@ -681,7 +633,7 @@ mod tests {
             hs.push(g.h());
             errs.push(s.iter().zip(&e).map(|(a, b)| (a - b).abs()).sum::<f64>() * g.h());
         }
-        let sl = slope(&hs, &errs);
+        let sl = observed_order(&hs, &errs);
         eprintln!("stationary L1 errors {errs:?}, slope {sl}");
         assert!((sl - 2.0).abs() < 0.3, "order {sl}");
         assert!(errs[2] < 1e-3);

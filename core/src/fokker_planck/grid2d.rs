@@ -11,7 +11,7 @@
 //! z of the requested y-box: a parallelogram in y that contains that box.
 //! Faces on its boundary carry no flux.
 
-use super::{Advance, Explicit, WALL_MASS_LIMIT, bernoulli, check_finite, ssp_rk2};
+use super::{Advance, Explicit, WALL_MASS_LIMIT, bernoulli, check_density, l1_distance, min_cell};
 use crate::error::{Error, Result};
 use crate::linalg;
 use crate::quadrature::GAUSS_LEGENDRE_3;
@@ -62,7 +62,7 @@ impl FokkerPlanck2d {
         d: &DMatrix<f64>,
         p0: impl Fn([f64; 2]) -> f64,
     ) -> Result<Self> {
-        let (l, linv) = Self::factor(d)?;
+        let (_, linv) = Self::factor(d)?;
         if !(lo[0] < hi[0] && lo[1] < hi[1]) {
             return Err(Error::Msg(format!(
                 "2-D grid needs lo < hi, got {lo:?}..{hi:?}"
@@ -82,9 +82,7 @@ impl FokkerPlanck2d {
                 zhi[k] = zhi[k].max(z[k]);
             }
         }
-        let s = Self::build(l, linv, zlo, zhi, n, Box::new(drift), &p0)?;
-        s.check_start()?;
-        Ok(s)
+        Self::whitened(zlo, zhi, n, drift, d, p0)
     }
 
     /// A solver on the parallelogram {y = Lz : zlo ≤ z ≤ zhi} (D = LLᵀ, the
@@ -125,30 +123,11 @@ impl FokkerPlanck2d {
     /// gives them) and resets the clock to τ = 0. Unlike the constructors it
     /// accepts a density that reaches the walls (a law on the bounded box,
     /// whose walls reflect), and any mass.
+    ///
+    /// # Errors
+    /// As [`super::grid1d::FokkerPlanck1d::restart`].
     pub fn restart(&mut self, cells: Vec<f64>) -> Result<()> {
-        if cells.len() != self.p.len() {
-            return Err(Error::setting(
-                "cells",
-                format!(
-                    "restart needs {} cell values, got {}",
-                    self.p.len(),
-                    cells.len()
-                ),
-            ));
-        }
-        if let Some(k) = cells.iter().position(|v| !v.is_finite() || *v < 0.0) {
-            return Err(Error::setting(
-                "cells",
-                format!(
-                    "restart value {} in cell ({}, {}) must be finite and >= 0",
-                    cells[k],
-                    k % self.n[0],
-                    k / self.n[0]
-                ),
-            ));
-        }
-        self.p = cells;
-        self.tau = 0.0;
+        super::restart(self, cells)?;
         self.mass_outside = 1.0 - self.mass();
         Ok(())
     }
@@ -287,17 +266,7 @@ impl FokkerPlanck2d {
             mass_outside: 0.0,
         };
         s.p = s.cell_averages(p0);
-        if let Some(k) = s.p.iter().position(|v| !v.is_finite() || *v < 0.0) {
-            let (i, j) = (k % n[0], k / n[0]);
-            return Err(Error::setting(
-                "p0",
-                format!(
-                    "the starting density is {} in cell ({i}, {j}) (y = {:?}): it must be finite and >= 0",
-                    s.p[k],
-                    s.to_y(s.zcenter(i, j))
-                ),
-            ));
-        }
+        check_density("p0", "the starting density", &s.p, |k| s.cell_name(k))?;
         s.mass_outside = 1.0 - s.mass();
         Ok(s)
     }
@@ -454,23 +423,7 @@ impl FokkerPlanck2d {
     /// # Errors
     /// As [`super::grid1d::FokkerPlanck1d::step`].
     pub fn step(&mut self, dt: f64) -> Result<()> {
-        if !(dt > 0.0 && dt.is_finite()) {
-            return Err(Error::setting(
-                "dt",
-                format!("must be finite and > 0, got {dt}"),
-            ));
-        }
-        let mut p = std::mem::take(&mut self.p);
-        let r = ssp_rk2(&mut p, self.tau, dt, |q, t, out| self.rhs(q, t, out));
-        let nx = self.n[0];
-        let fin = check_finite(&p, self.tau + dt, |k| {
-            format!("cell ({}, {})", k % nx, k / nx)
-        });
-        self.p = p;
-        r?;
-        fin?;
-        self.tau += dt;
-        Ok(())
+        super::step(self, dt)
     }
 
     /// Advances to `tau_end` ≥ τ with 0.9 × the positivity limit at both ends
@@ -495,7 +448,7 @@ impl FokkerPlanck2d {
 
     /// The smallest cell value.
     pub fn min(&self) -> f64 {
-        self.p.iter().copied().fold(f64::INFINITY, f64::min)
+        min_cell(&self.p)
     }
 
     /// Mean and covariance in y (midpoint rule in z, mapped by L).
@@ -544,14 +497,7 @@ impl FokkerPlanck2d {
     /// L¹ distance to a reference y-density (cell averages compared in z; the
     /// L¹ norm is invariant under the change of variables).
     pub fn l1_error(&self, exact: impl Fn([f64; 2]) -> f64) -> f64 {
-        let e = self.cell_averages(&exact);
-        self.p
-            .iter()
-            .zip(&e)
-            .map(|(a, b)| (a - b).abs())
-            .sum::<f64>()
-            * self.h[0]
-            * self.h[1]
+        l1_distance(&self.p, &self.cell_averages(&exact), &self.h)
     }
 }
 
@@ -562,11 +508,18 @@ impl Explicit for FokkerPlanck2d {
     fn limits(&self, tau: f64) -> Result<(f64, f64, String)> {
         self.limits_at(tau)
     }
-    fn step_by(&mut self, dt: f64) -> Result<()> {
-        self.step(dt)
-    }
     fn wall_mass(&self) -> f64 {
         FokkerPlanck2d::wall_mass(self)
+    }
+    fn rhs(&self, p: &[f64], tau: f64, out: &mut [f64]) -> Result<()> {
+        FokkerPlanck2d::rhs(self, p, tau, out)
+    }
+    fn cell_name(&self, k: usize) -> String {
+        let (i, j) = (k % self.n[0], k / self.n[0]);
+        format!("cell ({i}, {j}) (y = {:?})", self.to_y(self.zcenter(i, j)))
+    }
+    fn state_mut(&mut self) -> (&mut Vec<f64>, &mut f64) {
+        (&mut self.p, &mut self.tau)
     }
 }
 

@@ -146,17 +146,105 @@ impl Advance {
 }
 
 /// An explicit positivity-limited finite-volume scheme that [`advance_to`]
-/// can drive.
+/// and [`step`] can drive.
 pub(crate) trait Explicit {
     /// The current time.
     fn now(&self) -> f64;
     /// The positivity step limit at τ, the largest Péclet number over the
     /// occupied faces at τ, and where it is.
     fn limits(&self, tau: f64) -> Result<(f64, f64, String)>;
-    /// One SSP-RK2 step.
-    fn step_by(&mut self, dt: f64) -> Result<()>;
     /// The fraction of the mass in the boundary cells.
     fn wall_mass(&self) -> f64;
+    /// Writes the semi-discrete right-hand side L(p, τ) into `out`.
+    fn rhs(&self, p: &[f64], tau: f64, out: &mut [f64]) -> Result<()>;
+    /// Names cell `k` of the cell vector for messages ("cell 3 (y = 0.1)").
+    fn cell_name(&self, k: usize) -> String;
+    /// The cell values and the clock, to be replaced by a step or a restart.
+    fn state_mut(&mut self) -> (&mut Vec<f64>, &mut f64);
+}
+
+/// One SSP-RK2 step of size `dt` of an explicit scheme (no positivity guard:
+/// the scheme's step limit is the caller's business). Shared by the 1-D and
+/// 2-D grids.
+///
+/// # Errors
+/// [`Error::Setting`] for a dt that is not finite and > 0; the scheme's own
+/// errors (a drift that is not finite at a face); [`Error::Failed`] when the
+/// density becomes NaN or infinite (naming the cell; the cells then hold the
+/// failed step and the clock is not advanced).
+pub(crate) fn step<S: Explicit>(solver: &mut S, dt: f64) -> Result<()> {
+    if !(dt > 0.0 && dt.is_finite()) {
+        return Err(Error::setting(
+            "dt",
+            format!("must be finite and > 0, got {dt}"),
+        ));
+    }
+    let tau = solver.now();
+    let mut p = std::mem::take(solver.state_mut().0);
+    let r = ssp_rk2(&mut p, tau, dt, |q, t, out| solver.rhs(q, t, out));
+    let fin = check_finite(&p, tau + dt, |k| solver.cell_name(k));
+    let (cells, clock) = solver.state_mut();
+    *cells = p;
+    r?;
+    fin?;
+    *clock += dt;
+    Ok(())
+}
+
+/// Replaces the cell values of an explicit scheme by `cells` (one per cell,
+/// finite and ≥ 0, any mass) and resets its clock to τ = 0.
+///
+/// # Errors
+/// [`Error::Setting`] (`cells`) for a wrong count or a value that is negative
+/// or not finite, naming the cell.
+pub(crate) fn restart<S: Explicit>(solver: &mut S, cells: Vec<f64>) -> Result<()> {
+    let n = solver.state_mut().0.len();
+    if cells.len() != n {
+        return Err(Error::setting(
+            "cells",
+            format!("restart needs {n} cell values, got {}", cells.len()),
+        ));
+    }
+    check_density("cells", "the restart density", &cells, |k| {
+        solver.cell_name(k)
+    })?;
+    let (p, clock) = solver.state_mut();
+    *p = cells;
+    *clock = 0.0;
+    Ok(())
+}
+
+/// Refuses cell values of a density (`what`, given as the setting `field`)
+/// that are negative or not finite, naming the first such cell by `cell`.
+pub(crate) fn check_density(
+    field: &str,
+    what: &str,
+    p: &[f64],
+    cell: impl Fn(usize) -> String,
+) -> Result<()> {
+    match p.iter().position(|v| !v.is_finite() || *v < 0.0) {
+        None => Ok(()),
+        Some(k) => Err(Error::setting(
+            field,
+            format!(
+                "{what} is {} in {}: it must be finite and >= 0",
+                p[k],
+                cell(k)
+            ),
+        )),
+    }
+}
+
+/// L¹ distance Σ |pᵢ − eᵢ| · h₁ ⋯ h_d between two vectors of cell values on
+/// a grid with cell sides `h` (multiplied in that order).
+pub(crate) fn l1_distance(p: &[f64], e: &[f64], h: &[f64]) -> f64 {
+    let sum = p.iter().zip(e).map(|(a, b)| (a - b).abs()).sum::<f64>();
+    h.iter().fold(sum, |acc, h| acc * h)
+}
+
+/// The smallest cell value (+∞ for no cells).
+pub(crate) fn min_cell(p: &[f64]) -> f64 {
+    p.iter().copied().fold(f64::INFINITY, f64::min)
 }
 
 /// Advances an explicit finite-volume scheme to `tau_end` with steps of 0.9 ×
@@ -211,7 +299,7 @@ pub(crate) fn advance_to<S: Explicit>(solver: &mut S, tau_end: f64) -> Result<Ad
                 ),
             ));
         }
-        solver.step_by(dt)?;
+        step(solver, dt)?;
         adv.steps += 1;
         adv.wall_mass = adv.wall_mass.max(solver.wall_mass());
     }

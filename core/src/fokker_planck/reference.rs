@@ -6,9 +6,10 @@
 //! grids and fewer paths. `bayesrg reproduce` runs it as stage
 //! `fokker_planck`; it takes a few seconds.
 
-use crate::check::Check;
+use crate::check::{Check, observed_order};
 use crate::error::Result;
 use crate::fokker_planck::grid1d::normal_pdf;
+use crate::fokker_planck::l1_distance;
 use crate::fokker_planck::{FokkerPlanck1d, FokkerPlanck2d, Grid1d};
 use crate::gaussian::Gaussian;
 use crate::mixture::GaussianMixture;
@@ -90,20 +91,6 @@ pub struct ReferenceResult {
     pub checks: Vec<Check>,
 }
 
-fn l1(a: &[f64], b: &[f64], h: f64) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f64>() * h
-}
-
-fn slope(hs: &[f64], errs: &[f64]) -> f64 {
-    let n = hs.len() as f64;
-    let x: Vec<f64> = hs.iter().map(|h| h.ln()).collect();
-    let y: Vec<f64> = errs.iter().map(|e| e.ln()).collect();
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let sxy: f64 = x.iter().zip(&y).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let sxx: f64 = x.iter().map(|a| (a - mx) * (a - mx)).sum();
-    sxy / sxx
-}
-
 /// Runs every check of the reference suite (see the module docs).
 ///
 /// # Errors
@@ -171,7 +158,7 @@ pub fn run(spec: &ReferenceSpec, obs: &mut dyn Observer) -> Result<ReferenceResu
         hs.push(g.h());
         errs.push(err);
     }
-    let order = slope(&hs, &errs);
+    let order = observed_order(&hs, &errs);
     checks.push(Check::at_most(
         "OU: |measured order − 2|",
         (order - 2.0).abs(),
@@ -213,7 +200,10 @@ pub fn run(spec: &ReferenceSpec, obs: &mut dyn Observer) -> Result<ReferenceResu
         vec![1.0; g.n],
     )?
     .stationary(0.0)?;
-    let (err_right, err_wrong) = (l1(&right, &exact, g.h()), l1(&wrong, &exact, g.h()));
+    let (err_right, err_wrong) = (
+        l1_distance(&right, &exact, &[g.h()]),
+        l1_distance(&wrong, &exact, &[g.h()]),
+    );
     checks.push(Check::at_most(
         "stationary law, D(y) = 1 + 0.6 sin 1.5y: L¹ error",
         err_right,

@@ -69,16 +69,24 @@ fn diff_step(
         h = repr(h * 0.1);
     }
     let Some((mut gp, mut gm)) = pair else {
-        return Err(Error::Msg(format!(
-            "point {theta:?} is too close to the edge of the chart to differentiate the metric"
-        )));
+        return Err(Error::domain(
+            "theta",
+            format!("{theta:?}"),
+            format!(
+                "is too close to the edge of the chart to differentiate the metric along coordinate {i} (g(theta ± h e_{i}) is undefined for every step h tried)"
+            ),
+        ));
     };
     for _ in 0..4 {
         let r = relative_change(&gp, &gm, g0);
         if !r.is_finite() {
-            return Err(Error::Msg(format!(
-                "the metric is not finite near {theta:?}"
-            )));
+            return Err(Error::domain(
+                "theta",
+                format!("{theta:?}"),
+                format!(
+                    "has a metric that is not finite within ±{h:e} along coordinate {i} (relative change {r})"
+                ),
+            ));
         }
         // Local scale L = 2h/r; accept h ≤ 3c·L, i.e. r ≤ 6c.
         if r <= 6.0 * c {

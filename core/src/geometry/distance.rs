@@ -163,6 +163,25 @@ pub fn distance_from(
 /// What a failure of [`distance`] is about.
 const WHAT: &str = "geodesic from θ₁ to θ₂";
 
+/// The metric at the endpoint `what` of a distance: an invalid parameter
+/// vector becomes [`Error::Point`] naming the endpoint, other bad input
+/// [`Error::Domain`] naming it and its value; a failed computation keeps its
+/// kind.
+fn metric_at(m: &dyn Metric, theta: &[f64], what: &str) -> Result<DMatrix<f64>, Error> {
+    m.metric(theta).map_err(|e| match e {
+        Error::Param(source) => Error::Point {
+            field: what.into(),
+            source,
+        },
+        e if e.is_bad_input() => Error::domain(
+            what,
+            format!("{theta:?}"),
+            format!("is not a point where the metric is defined: {e}"),
+        ),
+        e => e,
+    })
+}
+
 fn solve(
     m: &dyn Metric,
     theta1: &[f64],
@@ -172,12 +191,8 @@ fn solve(
 ) -> Result<Shot, Error> {
     check_point(m, theta1, "first point")?;
     check_point(m, theta2, "second point")?;
-    let g1 = m
-        .metric(theta1)
-        .map_err(|e| Error::Msg(format!("first point {theta1:?}: {e}")))?;
-    let g2 = m
-        .metric(theta2)
-        .map_err(|e| Error::Msg(format!("second point {theta2:?}: {e}")))?;
+    let g1 = metric_at(m, theta1, "first point")?;
+    let g2 = metric_at(m, theta2, "second point")?;
     if opt.nodes < 2 || opt.segments < 1 || !opt.nodes.is_multiple_of(opt.segments) {
         return Err(Error::setting(
             "nodes/segments",
@@ -388,7 +403,7 @@ fn by_continuation(
             let gt = m
                 .metric(target.as_slice())
                 .map_err(|e| (format!("the metric at s = {s}: {e}"), 0))?;
-            let wt = Whitening::new(g1, &gt).map_err(|e| (e, 0))?;
+            let wt = Whitening::new(g1, &gt).map_err(|e| (e.to_string(), 0))?;
             let v0 = if s_done > 0.0 {
                 &v_done * (s / s_done)
             } else {
@@ -411,7 +426,7 @@ fn by_continuation(
             Ok((v, it)) => {
                 iterations += it;
                 if s >= 1.0 {
-                    let w = Whitening::new(g1, &m.metric(theta2)?).map_err(Error::Msg)?;
+                    let w = Whitening::new(g1, &m.metric(theta2)?)?;
                     return finish(
                         m,
                         theta1,
@@ -453,11 +468,10 @@ struct Whitening {
 }
 
 impl Whitening {
-    fn new(g1: &DMatrix<f64>, g2: &DMatrix<f64>) -> Result<Self, String> {
+    fn new(g1: &DMatrix<f64>, g2: &DMatrix<f64>) -> Result<Self, Error> {
         let f = |g: &DMatrix<f64>, w: &str| {
             crate::linalg::cholesky(&crate::fisher::symmetrize(g.clone()), w)
                 .map(|c| c.l().transpose())
-                .map_err(|e| e.to_string())
         };
         Ok(Whitening {
             l1t: f(g1, "the metric at the first point")?,

@@ -220,7 +220,7 @@ pub fn run(spec: &GeodesicSpec, obs: &mut dyn Observer) -> Result<GeodesicResult
     };
     let metric = FisherMetric {
         samples: spec.samples,
-        seed: spec.seed.value(),
+        seed: spec.seed,
         known_christoffel: spec.christoffel == Christoffel::Auto,
         ..FisherMetric::new(model)
     };

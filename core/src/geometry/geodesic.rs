@@ -133,10 +133,18 @@ fn integrate(
         let mut y0 = vec![0.0; d];
         y0.extend_from_slice(&vel);
         let sol = ode::solve_scaled(rhs, t0, &y0, t1, opt, &scale).map_err(|e| {
-            let why = failed.take().map(|w| format!(" ({w})")).unwrap_or_default();
-            Error::Msg(format!(
-                "the geodesic from {theta:?} with velocity {v:?} cannot be followed to t = {span}: {e}{why}"
-            ))
+            let what = format!("the geodesic from {theta:?} with velocity {v:?}");
+            match failed.take() {
+                // The path leaves the chart: no geodesic to t = span exists.
+                Some(w) => Error::domain(
+                    "initial velocity",
+                    format!("{v:?}"),
+                    format!(
+                        "carries {what} out of the chart before t = {span}: it cannot be followed ({e}; {w})"
+                    ),
+                ),
+                None => Error::failed(what, format!("it cannot be followed to t = {span}: {e}")),
+            }
         })?;
         for (t, y) in sol.t.iter().zip(&sol.y).skip(1) {
             ts.push(*t);
@@ -253,6 +261,25 @@ mod tests {
         let m = testmodels::sphere();
         let h = std::f64::consts::FRAC_PI_2;
         let e = exp_map(&m, &[h, 0.0], &[-2.0, 0.0], &default_options()).unwrap_err();
+        assert!(e.to_string().contains("cannot be followed"), "{e}");
+        // Bad input (exit 2): the velocity asks for a path the chart lacks.
+        assert!(
+            matches!(e, Error::Domain { .. }) && e.is_bad_input(),
+            "{e:?}"
+        );
+        // The same start with a speed that stays inside the chart (reaches
+        // θ = π/2 − 0.5) but an integrator allowed 2 steps of at most 10⁻³:
+        // a failed computation (exit 1), not bad input.
+        let opt = ode::Options {
+            max_steps: 2,
+            h_max: 1e-3,
+            ..default_options()
+        };
+        let e = exp_map(&m, &[h, 0.0], &[-0.5, 0.0], &opt).unwrap_err();
+        assert!(
+            matches!(e, Error::Failed { .. }) && !e.is_bad_input(),
+            "{e:?}"
+        );
         assert!(e.to_string().contains("cannot be followed"), "{e}");
     }
 }

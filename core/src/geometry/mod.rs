@@ -34,6 +34,7 @@ pub mod spectrum;
 use crate::error::{Error, Result};
 use crate::fisher;
 use crate::model::Model;
+use crate::rng::Seed;
 use nalgebra::DMatrix;
 
 /// A Riemannian metric g(θ) on a coordinate chart.
@@ -83,20 +84,22 @@ pub struct FisherMetric<'a> {
     pub model: &'a dyn Model,
     /// Monte Carlo samples for the fallback estimator.
     pub samples: usize,
-    /// Seed of the fallback estimator.
-    pub seed: u64,
+    /// Seed of the fallback estimator (its draws are `seed`'s chunk
+    /// streams, the same at every θ).
+    pub seed: Seed,
     /// Use the closed-form Christoffel symbols of a built-in family.
     pub known_christoffel: bool,
 }
 
 impl<'a> FisherMetric<'a> {
     /// The Fisher metric of `model` with the default fallback (100 000 samples,
-    /// seed 1) and closed-form Christoffel symbols where known.
+    /// seed [`fisher_rao::DEFAULT_SEED`]) and closed-form Christoffel symbols
+    /// where known.
     pub fn new(model: &'a dyn Model) -> Self {
         FisherMetric {
             model,
-            samples: 100_000,
-            seed: 1,
+            samples: fisher_rao::DEFAULT_SAMPLES,
+            seed: fisher_rao::DEFAULT_SEED,
             known_christoffel: true,
         }
     }
@@ -115,7 +118,7 @@ impl Metric for FisherMetric<'_> {
         self.model.dim()
     }
     fn metric(&self, theta: &[f64]) -> Result<DMatrix<f64>> {
-        fisher::best(self.model, theta, self.samples, self.seed)
+        fisher::best(self.model, theta, self.samples, self.seed.value())
     }
     fn known_acceleration(&self, theta: &[f64], v: &[f64], out: &mut [f64]) -> Option<Result<()>> {
         if !self.known_christoffel {

@@ -4,8 +4,9 @@
 //! z-scores that actually ran.
 
 use super::report::{Comparison, Measure};
-use super::rows;
+use super::{describe, method_name, rows};
 use crate::check::Check;
+use crate::fisher::Method;
 use nalgebra::DMatrix;
 
 /// The entry scales sᵢⱼ = √(|Rᵢᵢ Rⱼⱼ|) of a reference (see the module docs),
@@ -167,6 +168,47 @@ impl Ledger {
             z,
             eff,
         }));
+    }
+
+    /// Compares `a` entry-wise with `r`, the estimate of the method
+    /// `against`, by scaled relative error: records the check `name` (worst
+    /// ≤ `tol`, the oracle being `against`) and returns the comparison.
+    pub(crate) fn push_rel(
+        &mut self,
+        name: String,
+        a: &DMatrix<f64>,
+        r: &DMatrix<f64>,
+        against: Method,
+        tol: f64,
+    ) -> Comparison {
+        let c = comparison(
+            method_name(against),
+            Measure::RelError,
+            rel_errors(a, r),
+            tol,
+        );
+        self.push(Check::at_most(
+            name,
+            c.worst,
+            tol,
+            describe(against).to_string(),
+        ));
+        c
+    }
+
+    /// Records the z-score check `name` of the z-scores `zs` against the
+    /// estimate of the method `against` (decided in [`Ledger::finish`]; `eff`
+    /// as in [`Ledger::push_z`]) and returns the comparison.
+    pub(crate) fn push_z_against(
+        &mut self,
+        name: impl Into<String>,
+        against: Method,
+        zs: DMatrix<f64>,
+        eff: Option<DMatrix<f64>>,
+    ) -> Comparison {
+        let c = z_comparison(method_name(against), zs.clone());
+        self.push_z(name, describe(against), c.worst, zs, eff);
+        c
     }
 
     /// The number of z-scores recorded so far.

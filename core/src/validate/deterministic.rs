@@ -2,10 +2,9 @@
 //! Hessian of the closed-form KL, eq. 31) against the reference, by scaled
 //! relative error.
 
-use super::compare::{Ledger, comparison, rel_errors};
-use super::report::{EstimatorReport, Measure};
-use super::{Estimates, FD_RTOL, describe, method_name, rows};
-use crate::check::Check;
+use super::compare::Ledger;
+use super::report::EstimatorReport;
+use super::{Estimates, FD_RTOL, method_name, rows};
 use crate::linalg::Spectrum;
 
 /// One report per deterministic estimate; each that is not the reference is
@@ -18,22 +17,17 @@ pub(crate) fn compare(est: &Estimates, ledger: &mut Ledger) -> Vec<EstimatorRepo
         if let Some(r) = reference
             && r.method != e.method
         {
-            let c = comparison(
-                method_name(r.method),
-                Measure::RelError,
-                rel_errors(&e.matrix, &r.matrix),
-                FD_RTOL,
-            );
-            ledger.push(Check::at_most(
+            let c = ledger.push_rel(
                 format!(
                     "{} vs {} (worst scaled error)",
                     method_name(e.method),
                     method_name(r.method)
                 ),
-                c.worst,
+                &e.matrix,
+                &r.matrix,
+                r.method,
                 FD_RTOL,
-                describe(r.method).to_string(),
-            ));
+            );
             comparisons.push(c);
         }
         estimators.push(EstimatorReport {

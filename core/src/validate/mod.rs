@@ -90,16 +90,18 @@ pub use kl::{extrapolated_ratio, extrapolated_ratio_at, kl_expansion};
 pub use report::*;
 pub use spectrum::spectrum_report;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result};
 use crate::fisher::{self, FisherEstimate, Method, ScoreMeanEstimate};
 use crate::model::{Model, type_name};
+use crate::rng::Seed;
 use nalgebra::DMatrix;
 use statrs::distribution::{ContinuousCDF, Normal};
 
 /// The default number of Monte Carlo samples per estimator.
 pub const DEFAULT_SAMPLES: usize = 200_000;
-/// The default seed.
-pub const DEFAULT_SEED: u64 = 42;
+/// The default seed of the validator (42, as `bayesrg fisher` has always
+/// used; kept so that its results stay bit-for-bit what they were).
+pub const DEFAULT_SEED: Seed = Seed::new(42);
 /// The smallest z-score threshold, whatever the number of entries compared.
 pub const Z_MIN: f64 = 4.5;
 /// The family-wise false-failure probability the z threshold is set for.
@@ -170,8 +172,9 @@ pub const RANDOM_DIRECTIONS: usize = 3;
 pub struct Settings {
     /// Monte Carlo samples per estimator (at least 2).
     pub samples: usize,
-    /// Seed of every random quantity.
-    pub seed: u64,
+    /// Seed of every random quantity (each estimator draws from its own
+    /// sub-seed, [`sub_seed`]).
+    pub seed: Seed,
     /// A claimed Fisher matrix, one row per parameter (a hand derivation).
     pub claimed: Option<Vec<Vec<f64>>>,
 }
@@ -201,36 +204,48 @@ pub fn z_threshold(m: usize) -> f64 {
     bonf.max(Z_MIN)
 }
 
-/// Converts a claimed matrix (one row per parameter) into a d×d matrix; the
-/// error names the setting `claimed_fisher` and says what shape was expected.
+/// Converts a claimed matrix (one row per parameter) into a d×d matrix.
+///
+/// # Errors
+/// [`Error::Dimension`] naming `claimed_fisher` for the wrong number of rows;
+/// [`Error::Domain`] naming it for a row of the wrong length or an entry that
+/// is not finite (the row and entry in the message).
 pub fn claimed_matrix(rows: &[Vec<f64>], names: &[String]) -> Result<DMatrix<f64>> {
     let d = names.len();
-    let bad = |why: String| {
-        Error::setting(
-            "claimed_fisher",
-            format!(
-                "{why}; expected a {d}×{d} matrix, one row per parameter ({})",
-                names.join(", ")
-            ),
-        )
-    };
+    let names = names.join(", ");
     if rows.len() != d {
-        return Err(bad(format!("got {} rows", rows.len())));
+        return Err(Error::Dimension {
+            field: Field::key("claimed_fisher"),
+            expected: format!("{d} rows: a {d}×{d} matrix, one row per parameter ({names})"),
+            got: rows.len(),
+        });
     }
+    // The whole matrix is named (the config layer places `claimed_fisher`
+    // at its line and column), the row and entry in the constraint.
+    let bad = |why: String| Error::domain("claimed_fisher", format!("{rows:?}"), why);
     for (i, r) in rows.iter().enumerate() {
         if r.len() != d {
-            return Err(bad(format!("row {} has {} entries", i + 1, r.len())));
+            return Err(bad(format!(
+                "is not a {d}×{d} matrix: row {} has {} entries; expected one per parameter ({names})",
+                i + 1,
+                r.len()
+            )));
         }
         if let Some(j) = r.iter().position(|v| !v.is_finite()) {
-            return Err(bad(format!("entry ({}, {}) is not finite", i + 1, j + 1)));
+            return Err(bad(format!(
+                "has the entry ({}, {}) = {}: every entry must be finite",
+                i + 1,
+                j + 1,
+                r[j]
+            )));
         }
     }
     Ok(DMatrix::from_fn(d, d, |i, j| rows[i][j]))
 }
 
 /// Checks the inputs of [`validate`] without running anything: θ (a
-/// [`Error::Param`] naming the parameter), `samples` and `claimed_fisher`
-/// (an [`Error::Setting`] naming the setting).
+/// [`Error::Param`] naming the parameter), `samples` (an [`Error::Domain`]
+/// below 2) and `claimed_fisher` (see [`claimed_matrix`]).
 pub fn check_inputs(model: &dyn Model, theta: &[f64], settings: &Settings) -> Result<()> {
     // A model with no parameters, a NaN θ, and what the validator asks of the
     // machine (issue 11 §2, §3), before any work: it holds `samples` scores
@@ -243,21 +258,20 @@ pub fn check_inputs(model: &dyn Model, theta: &[f64], settings: &Settings) -> Re
     crate::budget::check_memory("samples", 4.0 * n * d.max(1.0) * 8.0)?;
     crate::budget::check_work("samples", 10.0 * n * d.max(1.0) * d.max(1.0))?;
     model.check_params(theta)?;
-    if settings.samples < 2 {
-        return Err(Error::setting(
-            "samples",
-            format!("must be at least 2, got {}", settings.samples),
-        ));
-    }
+    crate::error::require::at_least("samples", settings.samples, 2)?;
     if let Some(c) = &settings.claimed {
         claimed_matrix(c, &model.param_names())?;
     }
     Ok(())
 }
 
-/// An independent seed for sub-task `k` (SplitMix64 of the seed and `k`).
-pub(crate) fn sub_seed(seed: u64, k: u64) -> u64 {
-    let mut z = seed ^ k.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+/// The seed of the validator's sub-task `k` (0: E\[ℓℓᵀ\], 1: −E[∇² ln p],
+/// 2: E\[ℓ\], 3: the random directions of the KL expansion): SplitMix64 of
+/// the seed and `k`, so the four draw from distinct streams. (Not
+/// [`Seed::child`]: that would move every Monte Carlo number of the validator
+/// without removing a shared stream.)
+pub(crate) fn sub_seed(seed: Seed, k: u64) -> u64 {
+    let mut z = seed.value() ^ k.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -325,7 +339,7 @@ impl Estimates {
         model: &dyn Model,
         theta: &[f64],
         n: usize,
-        seed: u64,
+        seed: Seed,
         notes: &mut Vec<String>,
     ) -> Result<Self> {
         let d = theta.len();
@@ -421,9 +435,10 @@ pub struct FisherSpec {
     /// Monte Carlo samples per estimator (default [`DEFAULT_SAMPLES`]).
     #[serde(default = "default_samples")]
     pub samples: usize,
-    /// Seed of every random quantity (default [`DEFAULT_SEED`]).
+    /// Seed of every random quantity (default [`DEFAULT_SEED`]; written
+    /// `seed = 42`).
     #[serde(default = "default_seed")]
-    pub seed: u64,
+    pub seed: Seed,
     /// A claimed Fisher matrix, one row per parameter.
     #[serde(default)]
     pub claimed_fisher: Option<Vec<Vec<f64>>>,
@@ -433,7 +448,7 @@ fn default_samples() -> usize {
     DEFAULT_SAMPLES
 }
 
-fn default_seed() -> u64 {
+fn default_seed() -> Seed {
     DEFAULT_SEED
 }
 
@@ -494,7 +509,7 @@ pub fn validate(model: &dyn Model, theta: &[f64], settings: &Settings) -> Result
         theta,
         &est,
         n,
-        crate::rng::Seed::new(seed),
+        seed,
         &mut ledger,
         &mut notes,
     );
@@ -552,7 +567,7 @@ pub fn validate(model: &dyn Model, theta: &[f64], settings: &Settings) -> Result
         params: names,
         theta: theta.to_vec(),
         samples: n,
-        seed,
+        seed: seed.value(),
         z_threshold: zt,
         closed_form: est.raw_closed.as_ref().map(rows),
         reference: reference.map(|r| r.method),

@@ -2,10 +2,9 @@
 //! reference (z-scores), as exact sums over an enumerated support (scaled
 //! errors), or, with no deterministic reference, against each other.
 
-use super::compare::{Ledger, comparison, rel_errors, z_comparison, z_scores};
-use super::report::{EstimatorReport, Measure};
-use super::{Estimates, SUM_RTOL, describe, method_name, rows};
-use crate::check::Check;
+use super::compare::{Ledger, z_scores};
+use super::report::EstimatorReport;
+use super::{Estimates, SUM_RTOL, method_name, rows};
 use crate::fisher::Method;
 use crate::linalg::Spectrum;
 use nalgebra::DMatrix;
@@ -33,54 +32,39 @@ pub(crate) fn compare(
         let mut comparisons = Vec::new();
         match reference {
             Some(r) if e.enumerated.is_some() => {
-                let c = comparison(
-                    method_name(r.method),
-                    Measure::RelError,
-                    rel_errors(&e.matrix, &r.matrix),
-                    SUM_RTOL,
-                );
-                ledger.push(Check::at_most(
+                comparisons.push(ledger.push_rel(
                     format!(
                         "{} (exact sum) vs {} (worst scaled error)",
                         method_name(e.method),
                         method_name(r.method)
                     ),
-                    c.worst,
+                    &e.matrix,
+                    &r.matrix,
+                    r.method,
                     SUM_RTOL,
-                    describe(r.method).to_string(),
                 ));
-                comparisons.push(c);
             }
             Some(r) => {
                 let zs = z_scores(&e.matrix, &se, &r.matrix, None, tau, &r.matrix);
-                let c = z_comparison(method_name(r.method), zs.clone());
-                ledger.push_z(
+                comparisons.push(ledger.push_z_against(
                     format!(
                         "{} vs {} (worst z)",
                         method_name(e.method),
                         method_name(r.method)
                     ),
-                    describe(r.method),
-                    c.worst,
+                    r.method,
                     zs,
                     e.effective_samples.clone(),
-                );
-                comparisons.push(c);
+                ));
             }
             None if e.method == Method::NegHessian && e.enumerated.is_some() => {
-                let c = comparison(
-                    "score_outer",
-                    Measure::RelError,
-                    rel_errors(&e.matrix, &so.matrix),
-                    SUM_RTOL,
-                );
-                ledger.push(Check::at_most(
+                comparisons.push(ledger.push_rel(
                     "neg_hessian vs score_outer (exact sums, worst scaled error)".to_string(),
-                    c.worst,
+                    &e.matrix,
+                    &so.matrix,
+                    Method::ScoreOuter,
                     SUM_RTOL,
-                    describe(Method::ScoreOuter).to_string(),
                 ));
-                comparisons.push(c);
             }
             None if e.method == Method::NegHessian => {
                 // No deterministic oracle: the two Monte Carlo estimators,
@@ -99,15 +83,12 @@ pub(crate) fn compare(
                     (Some(a), Some(b)) => Some(a.zip_map(b, f64::min)),
                     _ => None,
                 };
-                let c = z_comparison("score_outer", zs.clone());
-                ledger.push_z(
+                comparisons.push(ledger.push_z_against(
                     "neg_hessian vs score_outer (worst z of the difference, combined SE)",
-                    describe(Method::ScoreOuter),
-                    c.worst,
+                    Method::ScoreOuter,
                     zs,
                     eff,
-                );
-                comparisons.push(c);
+                ));
             }
             None => {}
         }

@@ -256,7 +256,7 @@ impl Model for TLin {
 fn settings(n: usize) -> Settings {
     Settings {
         samples: n,
-        seed: 7,
+        seed: crate::rng::Seed::new(7),
         claimed: None,
     }
 }
