@@ -143,7 +143,7 @@ fn failed_tasks_are_reported_and_the_others_run() {
     let failed: Vec<&str> = tasks.lines().filter(|l| l.contains(",failed,")).collect();
     assert_eq!(failed.len(), 1);
     assert!(
-        failed[0].starts_with("1,") && failed[0].contains("theta_star"),
+        failed[0].starts_with("1,") && failed[0].contains("theta* = 60"),
         "{tasks}"
     );
     std::fs::remove_dir_all(&base).unwrap();
@@ -196,7 +196,7 @@ fn bad_specs_and_foreign_folders_are_refused_untouched() {
             "is a column the merged tables have already",
         ),
         (
-            "command = \"fisher\"\n[base]\ntheta = [0.0, 1.0]\n[[axes]]\npath = \"seed\"\nvalues = [1, 2]\n",
+            "command = \"fisher\"\n[base]\ntheta = [0.0, 1.0]\n[[axes]]\npath = \"seed\"\nname = \"s\"\nvalues = [1, 2]\n",
             "receives each task's own seed",
         ),
         (

@@ -13,7 +13,7 @@
 //! | check | oracle | threshold |
 //! |---|---|---|
 //! | the model's score at [`SCORE_DRAWS`] draws y ∼ p(·\|θ) | central differences of ln p(y\|θ) at Fisher-unit steps | \|ℓᵢ − ∂ᵢ ln p\|·sᵢ ≤ [`FD_RTOL`]·max(1, \|ℓᵢ\|·sᵢ) + 100 ε^{2/3} \|ln p\| (sᵢ = 1/√Iᵢᵢ; the last term is the rounding of the differences) |
-//! | the closed-form KL(θ‖θ′) at θ′ = θ + c·u, ‖u‖ about one Fisher unit | the Monte Carlo mean of ln p(y\|θ) − ln p(y\|θ′), y ∼ p(·\|θ) ([`crate::kl::divergence`]) | z ≤ the run's family-wise threshold |
+//! | the closed-form KL(θ‖θ′) at θ′ = θ + c·u, ‖u‖ about one Fisher unit | the Monte Carlo mean of ln p(y\|θ) − ln p(y\|θ′), y ∼ p(·\|θ) ([`crate::kl::divergence`]); for an enumerated support, the exact sum of the same log-ratio | z ≤ the run's family-wise threshold; for the exact sum, relative error ≤ [`SUM_RTOL`] |
 //!
 //! The KL step is finite on purpose (c = [`KL_STEPS`], the first that stays
 //! in the parameter space): KL(θ‖θ′) and KL(θ′‖θ) differ at third order in
@@ -22,7 +22,7 @@
 //! steps of 10⁻⁴.
 
 use super::compare::Ledger;
-use super::{Estimates, FD_RTOL, fmt_num};
+use super::{Estimates, FD_RTOL, SUM_RTOL, fmt_num};
 use crate::check::Check;
 use crate::fisher;
 use crate::kl::{self, KlOptions, McCheck};
@@ -38,6 +38,10 @@ pub const SCORE_DRAWS: usize = 64;
 /// The multiples c of the KL check's step u (sᵢ/√d in each coordinate), tried
 /// in this order until θ + c·u is a parameter point with a finite KL.
 pub const KL_STEPS: [f64; 6] = [0.5, -0.5, 0.25, -0.25, 0.125, -0.125];
+
+/// The largest omitted probability of an enumerated support for its exact
+/// sum to stand as the KL check's oracle (else Monte Carlo is used).
+pub const TAIL_MASS: f64 = 1e-12;
 
 /// Runs both checks (or notes why one does not apply) into `ledger`.
 pub(crate) fn check(
@@ -155,6 +159,21 @@ fn kl_vs_log_ratio(
         )
     };
     match kl::divergence(model, theta, &theta_prime, &opt) {
+        // An enumerated support: the exact sum of the log-ratio is the
+        // oracle (rare outcomes that Monte Carlo cannot resolve are in it).
+        Ok(rep) if rep.exact_sum.is_some_and(|e| e.tail_mass < TAIL_MASS) => {
+            let (sum, closed) = (rep.exact_sum.map_or(f64::NAN, |e| e.value), rep.closed_form);
+            let closed = closed.unwrap_or(f64::NAN);
+            ledger.push(Check::at_most(
+                "closed-form KL(θ‖θ′) vs exact sum of the log-ratio, eq. (30) (relative error)",
+                (closed - sum).abs() / sum.abs().max(f64::MIN_POSITIVE),
+                SUM_RTOL,
+                format!(
+                    "Σ_y p(y|θ)[ln p(y|θ) − ln p(y|θ′)] over the enumerated support at θ′ = {}",
+                    fmt_point(&theta_prime)
+                ),
+            ));
+        }
         Err(e) => ledger.push(Check::at_most(
             NAME,
             f64::NAN,

@@ -504,15 +504,7 @@ pub fn validate(model: &dyn Model, theta: &[f64], settings: &Settings) -> Result
     estimators.extend(monte_carlo::compare(&est, tau_score, tau_hess, &mut ledger));
     symmetry::check_estimates(&est, &mut ledger);
     let score_mean = score::check(&est, tau_score, n, &mut ledger);
-    likelihood::check(
-        model,
-        theta,
-        &est,
-        n,
-        seed,
-        &mut ledger,
-        &mut notes,
-    );
+    likelihood::check(model, theta, &est, n, seed, &mut ledger, &mut notes);
     let mut claim_report = claimed
         .as_ref()
         .map(|c| claimed::check(c, &est, &mut ledger));
