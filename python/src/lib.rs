@@ -307,6 +307,10 @@ impl PyBayesModel {
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         self.check(py, &theta)?;
         let k = self.model().obs_dim();
+        // The draws and their concatenation, before any is made (tryout 5
+        // B2: `sample(θ, 10**10)` grew toward the machine's memory).
+        bayesrg_core::budget::check_memory("n", 2.0 * n as f64 * k.max(1) as f64 * 8.0)
+            .map_err(core_err)?;
         let v = self.run(py, |m| {
             let parts = rng::par_chunks(n, seed, |_, range, r| {
                 let mut ys = vec![0.0; range.len() * k];

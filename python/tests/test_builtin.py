@@ -162,5 +162,8 @@ def test_log_likelihood_score_and_sample_shapes():
     assert draws.shape == (3000, 1)
     assert np.array_equal(draws, m.sample([1.0, 2.0], 3000, 9))
     assert abs(draws.mean() - 1.0) < 5 * 2.0 / math.sqrt(3000)
+    # A size beyond the machine is refused before any draw (tryout 5 B2).
+    with pytest.raises(bayesrg.InputError, match="`n` asks for .* of memory"):
+        m.sample([1.0, 2.0], 10**13, 9)
     with pytest.raises(bayesrg.InputError, match="shape"):
         m.log_likelihood([0.0, 1.0], np.zeros((3, 2)))
