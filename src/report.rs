@@ -250,6 +250,51 @@ pub fn render_html(root: &Path, stages: &[StageReport], meta: &str) -> String {
     h
 }
 
+/// `summary.json` of a reproduction.
+#[derive(serde::Serialize)]
+struct ReportJson<'a> {
+    pass: bool,
+    quick: bool,
+    version: &'a str,
+    stages: &'a [StageReport],
+}
+
+/// Writes the report of a reproduction into `out`: `summary.json` (the
+/// verdict and every stage's checks), `index.html` ([`render_html`]) and the
+/// stages' wall times in `timings.json`.
+///
+/// # Errors
+/// A file that cannot be written.
+pub fn write(
+    out: &crate::output::OutDir,
+    reports: &[StageReport],
+    quick: bool,
+) -> anyhow::Result<()> {
+    let pass = reports.iter().all(StageReport::pass);
+    let version = env!("CARGO_PKG_VERSION");
+    out.write_json(
+        "summary.json",
+        &ReportJson {
+            pass,
+            quick,
+            version,
+            stages: reports,
+        },
+    )?;
+    let meta = format!(
+        "bayesrg {version}; {} mode; {} stages",
+        if quick { "quick" } else { "full" },
+        reports.len()
+    );
+    out.write_text("index.html", &render_html(&out.path(""), reports, &meta))?;
+    let timings: serde_json::Map<String, serde_json::Value> = reports
+        .iter()
+        .map(|r| (r.name.clone(), serde_json::json!(r.seconds)))
+        .collect();
+    out.write_json(crate::output::TIMINGS_FILE, &timings)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

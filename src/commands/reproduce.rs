@@ -10,10 +10,9 @@
 use super::Summary;
 use super::stages;
 use crate::output::OutDir;
-use crate::report::{StageReport, collect_files, render_html};
+use crate::report::{StageReport, collect_files};
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -54,77 +53,7 @@ pub struct Options {
     pub quiet: bool,
 }
 
-#[derive(Serialize)]
-struct ReportJson<'a> {
-    pass: bool,
-    quick: bool,
-    version: &'a str,
-    stages: &'a [StageReport],
-}
-
-/// Every stage of the toolkit, in order: foundations first.
-pub fn stages() -> Vec<Stage> {
-    vec![
-        Stage {
-            name: "fisher",
-            title: "Fisher metric of every registered model (eqs. 28–31)",
-            description: "The validator on every registered model at its example point: \
-            Monte Carlo E[ℓℓᵀ] and −E[∇² ln p] against the closed form by z-score, the KL \
-            Hessian and JᵀΣ⁻¹J by relative error, the zero-mean score (eq. 28), the \
-            quadratic expansion of KL (eq. 31), symmetry and positive semi-definiteness.",
-            run: stages::fisher,
-        },
-        Stage {
-            name: "sde",
-            title: "SDE ensembles against the heat kernel (eqs. 43–46)",
-            description: "Every example of `bayesrg sde`: seeded ensembles (Euler–Maruyama, \
-            SRA1, Leimkuhler–Matthews) checked against the heat kernel N(γ_τ, τK⁻¹) of eq. (43), \
-            with K⁻¹ = J I⁻¹ Jᵀ (eq. 44) for the Fisher pushforward, or against the exact \
-            Ornstein–Uhlenbeck law: Hotelling T² for the mean, the whitened covariance, and \
-            per-coordinate Kolmogorov–Smirnov tests, at a family-wise level.",
-            run: stages::sde,
-        },
-        Stage {
-            name: "fokker_planck",
-            title: "Fokker–Planck grid, semigroup and reverse SDE (eqs. 15, 20–24, 26)",
-            description: "Finite-volume grid against the Gaussian kernel N(y₀+vτ, Σ₀+τK⁻¹) and \
-            e^{−V} with a state-dependent K (its measured order and exact mass); \
-            E_{t₂}E_{t₁} = E_{t₁+t₂} and p_t = E_t(p₀); the reverse SDE recovering a \
-            Gaussian mixture; χ² of an Euler–Maruyama ensemble against the grid.",
-            run: stages::fokker_planck,
-        },
-        Stage {
-            name: "dynamical_bayes",
-            title: "Dynamical Bayes and DB-RG flows (eqs. 32–39, 43–45)",
-            description: "Every example of `bayesrg bayes` and `bayesrg flow`: the RK4 flow (33) \
-            on grids and particles against its solution (34), its invariants, the conjugate \
-            closed forms and the late-time law (35); eq. (32) on simulated data; KL(p_τ‖p₀) \
-            non-decreasing along τ; model-space (39) vs data-space (43) predictives.",
-            run: stages::dynamical_bayes,
-        },
-        Stage {
-            name: "geometry",
-            title: "Geometry of the model manifold and the lattice free field (eqs. 3–6, 29, 38, 55)",
-            description: "Fisher–Rao distances by shooting geodesics against closed forms \
-            (normal in two charts, Poisson, categorical) and a gamma geodesic; Fisher spectra \
-            (the sum of exponentials over six decades); the lattice free field: modes sorted \
-            by Fisher against modes sorted by momentum (rank correlation −1), modes resolved \
-            by the backward posterior N(μ, τI⁻¹) against the momentum ball p ≤ Λ(τ), and the \
-            Fisher threshold of a smooth cutoff K_Λ.",
-            run: stages::geometry,
-        },
-        Stage {
-            name: "autoencoder",
-            title: "Information shell of an MNIST autoencoder (section 4, eqs. 48–55)",
-            description: "Trains the 784→20→784 ReLU autoencoder on the embedded MNIST subset, \
-            computes its exact diagonal regression Fisher (eq. 29), removes encoder weights \
-            with F ≤ Λ (eq. 55) and compares random, magnitude and KL-cost removal at matched \
-            counts: the information shell stays within 2% of the unpruned loss up to ≥ 60% \
-            removed, random removal is ≥ 20% worse there, the KL-cost shell is no worse.",
-            run: stages::autoencoder,
-        },
-    ]
-}
+pub use super::stages::all as stages;
 
 /// Runs the stages named in `opts` (all of [`stages()`] by default) and writes the
 /// report. Returns the stage reports and the report folder.
@@ -207,28 +136,7 @@ pub fn run_stages(all: &[Stage], opts: &Options) -> Result<(Vec<StageReport>, Pa
             .collect()
     });
     bar.finish_and_clear();
-    let pass = reports.iter().all(StageReport::pass);
-    let version = env!("CARGO_PKG_VERSION");
-    out.write_json(
-        "summary.json",
-        &ReportJson {
-            pass,
-            quick: opts.quick,
-            version,
-            stages: &reports,
-        },
-    )?;
-    let meta = format!(
-        "bayesrg {version}; {} mode; {} stages",
-        if opts.quick { "quick" } else { "full" },
-        reports.len()
-    );
-    out.write_text("index.html", &render_html(root, &reports, &meta))?;
-    let timings: serde_json::Map<String, serde_json::Value> = reports
-        .iter()
-        .map(|r| (r.name.clone(), serde_json::json!(r.seconds)))
-        .collect();
-    out.write_json(crate::output::TIMINGS_FILE, &timings)?;
+    crate::report::write(&out, &reports, opts.quick)?;
     let dir = out.commit()?;
     Ok((reports, dir))
 }
@@ -277,93 +185,4 @@ fn run_stage(stage: &Stage, root: &std::path::Path, quick: bool) -> StageReport 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::commands::Check;
-
-    fn good(ctx: &StageCtx) -> Result<Vec<Summary>> {
-        std::fs::write(ctx.dir.join("a.csv"), "x,y\n1,2\n")?;
-        crate::plot::line_chart(
-            &ctx.dir.join("a.png"),
-            &crate::plot::Axes::default(),
-            &[crate::plot::Series::line("s", vec![(0.0, 1.0), (1.0, 2.0)])],
-        )?;
-        Ok(vec![Summary::new(
-            "good",
-            None,
-            vec![Check::at_most("c", 1.0, 2.0, "o")],
-            serde_json::Value::Null,
-        )])
-    }
-    fn bad(_: &StageCtx) -> Result<Vec<Summary>> {
-        anyhow::bail!("this stage breaks")
-    }
-    fn panicky(_: &StageCtx) -> Result<Vec<Summary>> {
-        panic!("boom")
-    }
-
-    const GOOD: Stage = Stage {
-        name: "good",
-        title: "g",
-        description: "d",
-        run: good,
-    };
-    const BAD: Stage = Stage {
-        name: "bad",
-        title: "b",
-        description: "d",
-        run: bad,
-    };
-    const PANICKY: Stage = Stage {
-        name: "panicky",
-        title: "p",
-        description: "d",
-        run: panicky,
-    };
-
-    fn tmp(name: &str) -> PathBuf {
-        std::env::temp_dir().join(format!("brg-repro-{name}-{}", std::process::id()))
-    }
-
-    #[test]
-    fn failing_stages_do_not_stop_the_others() {
-        let out = tmp("mix");
-        let opts = Options {
-            out: out.clone(),
-            quick: true,
-            only: vec![],
-            quiet: true,
-        };
-        let (reps, dir) = run_stages(&[BAD, PANICKY, GOOD], &opts).unwrap();
-        assert_eq!(reps.len(), 3);
-        assert!(!reps[0].pass() && !reps[1].pass() && reps[2].pass());
-        assert!(reps[1].error.as_deref().unwrap().contains("boom"));
-        assert_eq!(reps[2].figures, vec!["good/a.png".to_string()]);
-        assert_eq!(
-            reps[2].files,
-            vec!["good/a.csv".to_string(), "good/a.svg".to_string()]
-        );
-        let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
-        assert!(html.contains("<img alt=\"good/a.png\" src=\"good/a.png\">"));
-        assert!(html.contains("this stage breaks"));
-        let js: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap())
-                .unwrap();
-        assert_eq!(js["pass"], false);
-        assert_eq!(js["stages"].as_array().unwrap().len(), 3);
-        std::fs::remove_dir_all(&out).unwrap();
-    }
-
-    #[test]
-    fn unknown_stage_is_an_error_naming_the_stages() {
-        let opts = Options {
-            out: tmp("unknown"),
-            quick: true,
-            only: vec!["nope".into()],
-            quiet: true,
-        };
-        let e = run_stages(&[GOOD], &opts).unwrap_err().to_string();
-        assert!(e.contains("nope") && e.contains("good"), "{e}");
-        assert!(!opts.out.exists());
-    }
-}
+mod tests;
