@@ -493,23 +493,13 @@ pub mod fokker_planck {
         for (k, &t) in spec.save_at.iter().enumerate() {
             let adv = fp.advance_to(t)?;
             let warnings = adv.warnings();
-            checks.push(Check::at_most(
-                format!("τ = {t}: |mass(τ) − mass(0)|"),
-                (fp.mass() - mass0).abs(),
+            checks.extend(grid_checks(
+                t,
+                fp.mass(),
+                mass0,
                 1e-12,
-                "zero-flux finite volumes conserve mass exactly",
-            ));
-            checks.push(Check::at_least(
-                format!("τ = {t}: smallest cell value"),
                 fp.min(),
-                0.0,
-                "positivity (SSP-RK2 under the forward-Euler limit)",
-            ));
-            checks.push(Check::at_most(
-                format!("τ = {t}: accuracy warnings (Péclet > 1, mass at the walls)"),
-                warnings.len() as f64,
-                0.0,
-                "the solver's own diagnostics",
+                warnings.len(),
             ));
             saved.push(Saved {
                 t,
@@ -735,23 +725,13 @@ pub mod fokker_planck_2d {
         for (k, &t) in spec.save_at.iter().enumerate() {
             let adv = fp.advance_to(t)?;
             let warnings = adv.warnings();
-            checks.push(Check::at_most(
-                format!("τ = {t}: |mass(τ) − mass(0)|"),
-                (fp.mass() - mass0).abs(),
+            checks.extend(grid_checks(
+                t,
+                fp.mass(),
+                mass0,
                 1e-12 * mass0.max(1.0),
-                "zero-flux finite volumes conserve mass exactly",
-            ));
-            checks.push(Check::at_least(
-                format!("τ = {t}: smallest cell value"),
                 fp.min(),
-                0.0,
-                "positivity (SSP-RK2 under the forward-Euler limit)",
-            ));
-            checks.push(Check::at_most(
-                format!("τ = {t}: accuracy warnings (Péclet > 1, mass at the walls)"),
-                warnings.len() as f64,
-                0.0,
-                "the solver's own diagnostics",
+                warnings.len(),
             ));
             let (m, c) = fp.moments();
             let mut density = Vec::with_capacity(y1.len() * y2.len());
@@ -780,6 +760,32 @@ pub mod fokker_planck_2d {
             checks,
         })
     }
+}
+
+/// The checks a Fokker–Planck grid run makes at each saved time τ: the mass
+/// kept to `tol` (zero-flux finite volumes conserve it exactly), positivity
+/// of the smallest cell value `min`, and no accuracy warning of the solver.
+fn grid_checks(t: f64, mass: f64, mass0: f64, tol: f64, min: f64, warnings: usize) -> [Check; 3] {
+    [
+        Check::at_most(
+            format!("τ = {t}: |mass(τ) − mass(0)|"),
+            (mass - mass0).abs(),
+            tol,
+            "zero-flux finite volumes conserve mass exactly",
+        ),
+        Check::at_least(
+            format!("τ = {t}: smallest cell value"),
+            min,
+            0.0,
+            "positivity (SSP-RK2 under the forward-Euler limit)",
+        ),
+        Check::at_most(
+            format!("τ = {t}: accuracy warnings (Péclet > 1, mass at the walls)"),
+            warnings as f64,
+            0.0,
+            "the solver's own diagnostics",
+        ),
+    ]
 }
 
 #[cfg(test)]
