@@ -25,7 +25,7 @@ use super::compare::Ledger;
 use super::{Estimates, FD_RTOL, SUM_RTOL, fmt_num};
 use crate::check::Check;
 use crate::fisher;
-use crate::kl::{self, KlOptions, McCheck};
+use crate::kl::{self, KlOptions};
 use crate::model::Model;
 use crate::numdiff;
 use crate::rng::{self, Seed};
@@ -180,25 +180,37 @@ fn kl_vs_log_ratio(
             kl::Z_MAX,
             oracle(&format!(": the Monte Carlo failed: {e}")),
         )),
-        Ok(rep) => match (rep.check, rep.z) {
-            (McCheck::Pass | McCheck::Fail, Some(z)) => ledger.push_z(
-                NAME,
-                oracle(""),
-                z,
-                DMatrix::from_element(1, 1, z),
-                Some(DMatrix::from_element(1, 1, rep.monte_carlo.variance_ess)),
-            ),
-            (McCheck::Unresolved, _) => ledger.push(
-                Check::at_most(NAME, f64::NAN, kl::Z_MAX, oracle("")).unresolved(
-                    rep.monte_carlo
-                        .unresolved
-                        .unwrap_or_else(|| "the sample cannot resolve the log-ratio".into()),
-                ),
-            ),
-            // A zero standard error with the mean on the closed form, or
-            // nothing finite to compare.
+        Ok(rep) => match rep.closed_form.filter(|c| c.is_finite()) {
+            Some(c) if rep.monte_carlo.value.is_finite() => {
+                // A z-check of the run, so that the validator's own diagnosis
+                // of what Monte Carlo cannot resolve (too few rare events,
+                // a variance on few effective draws) decides it as it
+                // decides the Fisher's.
+                let mc = &rep.monte_carlo;
+                let z = rep.z.unwrap_or_else(|| {
+                    let den = mc
+                        .std_err
+                        .hypot(mc.rounding + kl::ROUNDING_ULPS * f64::EPSILON * c.abs());
+                    let err = (mc.value - c).abs();
+                    if den > 0.0 {
+                        err / den
+                    } else if err == 0.0 {
+                        0.0
+                    } else {
+                        f64::INFINITY
+                    }
+                });
+                ledger.push_z(
+                    NAME,
+                    oracle(""),
+                    z,
+                    DMatrix::from_element(1, 1, z),
+                    Some(DMatrix::from_element(1, 1, mc.variance_ess)),
+                );
+            }
+            // Nothing finite to compare.
             _ => notes.push(format!(
-                "closed-form KL {} and Monte Carlo mean log-ratio {} at θ′ = {}: no z formed",
+                "closed-form KL {} and Monte Carlo mean log-ratio {} at θ′ = {}: not compared",
                 rep.closed_form.map_or("none".into(), fmt_num),
                 fmt_num(rep.monte_carlo.value),
                 fmt_point(&theta_prime)
