@@ -5,6 +5,7 @@
 //! ([`fokker_planck_2d`]). Each spec is the config
 //! file of its command; each result is plain data with its checks.
 
+use crate::check::Check;
 use crate::error::{Error, Field, Result, require, show};
 use crate::gaussian::Gaussian;
 use crate::mixture::GaussianMixture;
