@@ -8,7 +8,6 @@
 //! other stages still run.
 
 use super::Summary;
-use super::stages;
 use crate::output::OutDir;
 use crate::report::{StageReport, collect_files};
 use anyhow::{Result, bail};

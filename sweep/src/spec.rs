@@ -302,12 +302,11 @@ impl SweepSpec {
                 return Err(Error::Domain {
                     field: at.then("path"),
                     value: format!("`{}`", axis.path),
-                    constraint: format!(
-                        "is `seed_field`, which receives each task's own seed (derived from \
-                         the sweep's `seed` and the task's coordinates); vary the sweep's \
-                         `seed` or use `replicates`, or set `seed_field = \"\"` to give \
-                         seeds yourself"
-                    ),
+                    constraint: "is `seed_field`, which receives each task's own seed \
+                                 (derived from the sweep's `seed` and the task's \
+                                 coordinates); vary the sweep's `seed` or use `replicates`, \
+                                 or set `seed_field = \"\"` to give seeds yourself"
+                        .to_string(),
                 });
             }
         }
