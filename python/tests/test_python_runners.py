@@ -47,14 +47,14 @@ class PyNormal:
         return np.diag([1.0 / s2, 2.0 / s2])
 
     def kl(self, a, b):
-        # kl_normal_dv of models/src/normal.rs; log1pmx(0) = 0 exactly, and
-        # along a free μ (σ held at σ*) dv = 0, so this is the library's double.
-        dv = (a[1] - b[1]) * (a[1] + b[1])
-        v2 = b[1] * b[1]
-        x = dv / v2
+        # Normal::kl of models/src/normal.rs: x = ((σ₁ − σ₂)/σ₂)((σ₁ + σ₂)/σ₂),
+        # z = (μ₁ − μ₂)/σ₂, −½ log1pmx(x) + ½ z². Along a free μ (σ held at σ*)
+        # x = 0 and log1pmx(0) = 0 exactly, so this is the library's double.
+        s1, s2 = a[1], b[1]
+        x = ((s1 - s2) / s2) * ((s1 + s2) / s2)
         log1pmx = math.log1p(x) - x
-        dmu = a[0] - b[0]
-        return -0.5 * log1pmx + dmu * dmu / (2.0 * v2)
+        z = (a[0] - b[0]) / s2
+        return -0.5 * log1pmx + 0.5 * (z * z)
 
 
 class PyNormalNoKl(PyNormal):

@@ -102,12 +102,31 @@ def test_the_worker_entry_point_runs_a_task():
     assert "sigma" in bad["error"]
 
 
-def test_failed_task_is_reported_and_others_run(tmp_path):
+def test_a_bad_task_is_refused_before_any_runs(tmp_path):
+    # Every task's configuration is checked first (tryout 5 D2): a value the
+    # model refuses is bad input naming the task, not a failed task.
     spec = dict(SPEC, replicates=1, axes=[{"path": "theta[1]", "values": [1.0, -1.0, 2.0]}])
+    with pytest.raises(bayesrg.InputError, match=r"task 1 .*sigma"):
+        bayesrg.sweep(spec, str(tmp_path / "o"))
+
+
+def test_failed_task_is_reported_and_others_run(tmp_path):
+    # θ* = 60 passes the checks made before any work but lies beyond the grid
+    # [0, 40], which only the run sees (it needs the model).
+    spec = {
+        "command": "bayes",
+        "base": {
+            "theta_star": [3.5], "t": [0.0, 1.0, 10.0], "n_data": 20,
+            "model": {"type": "poisson"},
+            "prior": [{"dist": "gamma", "shape": 4.0, "rate": 1.0}],
+            "grid": [{"lo": 0.0, "hi": 40.0, "n": 2000}],
+        },
+        "axes": [{"path": "theta_star[0]", "name": "rate", "values": [3.5, 60.0, 5.0]}],
+    }
     r = bayesrg.sweep(spec, str(tmp_path / "o"))
     assert (r.ok, r.failed) == (2, 1)
     text = read(tmp_path / "o", "tasks.csv").decode()
-    assert "failed" in text and "sigma" in text.split("failed", 1)[1]
+    assert "failed" in text and "theta* = 60" in text.split("failed", 1)[1]
 
 
 # ---------------------------------------------------------------- Dask
