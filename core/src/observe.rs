@@ -43,15 +43,68 @@ pub struct Silent;
 
 impl Observer for Silent {}
 
-/// Reports `done` to `obs` and turns a request to stop into
-/// [`crate::Error::Cancelled`]; the one call a runner's loop makes.
+/// Reports `done` to `obs` and turns a request to stop (the observer's, or
+/// the process-wide [`request_stop`]) into [`crate::Error::Cancelled`]; the
+/// one call a runner's loop makes.
 pub fn tick(obs: &mut dyn Observer, done: u64) -> crate::Result<()> {
     obs.progress(done);
-    if obs.keep_going() {
+    if obs.keep_going() && !stop_requested() {
         Ok(())
     } else {
         Err(crate::Error::Cancelled)
     }
+}
+
+// A process-wide request to stop, for callers that cannot hand an observer
+// to the computation they started (the Python package: `bayesrg.fisher(…)`
+// under Ctrl-C, tryout 5 B1). The caller waiting for the computation sets it;
+// every runner's [`tick`] and every chunk of [`crate::rng::par_chunks`] check
+// it, so the computation stops within one chunk or one progress report.
+// (Stopping is not an error of the computation: nothing it returns after a
+// stop is used.)
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The unwind payload of [`stop_here`]: a computation abandoned because a
+/// stop was requested, not a bug.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped;
+
+/// Asks every computation of this process to stop at its next check
+/// ([`tick`], [`stop_here`]). Stays set until [`clear_stop`].
+pub fn request_stop() {
+    STOP.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Withdraws a [`request_stop`] (once the computations it stopped returned).
+pub fn clear_stop() {
+    STOP.store(false, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether [`request_stop`] was called and not yet cleared.
+pub fn stop_requested() -> bool {
+    STOP.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The check of a loop that cannot return an error: when a stop is
+/// requested, [`stop_now`].
+pub fn stop_here() {
+    if stop_requested() {
+        stop_now();
+    }
+}
+
+/// Abandons a computation that cannot return an error
+/// ([`crate::rng::par_chunks`]) after a requested stop: unwinds with the
+/// payload [`Stopped`] (through `resume_unwind`, so no panic message is
+/// printed). The caller that requested the stop catches it
+/// (`std::panic::catch_unwind`) and tells it apart with [`is_stopped`].
+pub fn stop_now() -> ! {
+    std::panic::resume_unwind(Box::new(Stopped))
+}
+
+/// Whether a caught unwind payload is a [`stop_here`], not a panic.
+pub fn is_stopped(payload: &(dyn std::any::Any + Send)) -> bool {
+    payload.is::<Stopped>()
 }
 
 #[cfg(test)]

@@ -112,20 +112,30 @@ pub fn stream(seed: u64, stream: u64) -> BrgRng {
 ///
 /// Use it for any seeded Monte Carlo loop: reduce the returned vector
 /// sequentially and the result does not depend on the number of threads.
+/// A requested stop ([`crate::observe::request_stop`]) starts no further
+/// chunk and unwinds out of the call ([`crate::observe::stop_now`]) once the
+/// running chunks have finished.
 pub fn par_chunks<T, F>(n: usize, seed: u64, f: F) -> Vec<T>
 where
     T: Send,
     F: Fn(usize, std::ops::Range<usize>, &mut BrgRng) -> T + Sync,
 {
     let chunks = n.div_ceil(CHUNK);
-    (0..chunks)
+    // A caller's request to stop (Ctrl-C in Python) ends the loop: no chunk
+    // starts after it, and the call unwinds once (collecting into `Option`
+    // short-circuits; the chunks still come back in order).
+    let out: Option<Vec<T>> = (0..chunks)
         .into_par_iter()
         .map(|k| {
+            if crate::observe::stop_requested() {
+                return None;
+            }
             let mut rng = stream(seed, k as u64);
             let lo = k * CHUNK;
-            f(k, lo..(lo + CHUNK).min(n), &mut rng)
+            Some(f(k, lo..(lo + CHUNK).min(n), &mut rng))
         })
-        .collect()
+        .collect();
+    out.unwrap_or_else(|| crate::observe::stop_now())
 }
 
 /// The number of independent xoshiro256++ lanes of a [`NormalStream`].

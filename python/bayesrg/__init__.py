@@ -39,6 +39,7 @@ back for each (batched) call into its methods.
 from __future__ import annotations
 
 import json
+import operator
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Union
 
@@ -119,6 +120,24 @@ def _theta(theta: Sequence[float]) -> List[float]:
     if a.ndim != 1:
         raise InputError(f"theta must be a 1-D sequence of floats, got shape {a.shape}")
     return a.tolist()
+
+
+def _uint(name: str, v: Any) -> int:
+    """An integer argument (``samples``, ``seed``) as a Python int in
+    [0, 2**64); :class:`InputError` naming it otherwise. An integral float
+    (``1e6``) is taken as its integer."""
+    try:
+        i = operator.index(v)
+    except TypeError:
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            i = int(v)
+        else:
+            raise InputError(f"`{name}` = {v!r} must be an integer") from None
+    if i < 0:
+        raise InputError(f"`{name}` = {i} must be >= 0")
+    if i >= 2**64:
+        raise InputError(f"`{name}` = {i} must be < 2**64")
+    return i
 
 
 def _obs(y: Any) -> np.ndarray:
@@ -237,7 +256,7 @@ def fisher(
     """
     mm = as_model(m)
     d = None if data is None else _obs(data)
-    r = json.loads(_bayesrg.fisher_estimate(mm, _theta(theta), method, int(samples), int(seed), d))
+    r = json.loads(_bayesrg.fisher_estimate(mm, _theta(theta), method, _uint("samples", samples), _uint("seed", seed), d))
     return FisherEstimate(
         method=r["method"],
         matrix=_arr(r["matrix"]),
@@ -345,7 +364,7 @@ def validate(
     mm = as_model(m)
     c = None if claimed is None else np.asarray(claimed, dtype=np.float64).tolist()
     return ValidationReport(
-        json.loads(_bayesrg.validate_json(mm, _theta(theta), int(samples), int(seed), c))
+        json.loads(_bayesrg.validate_json(mm, _theta(theta), _uint("samples", samples), _uint("seed", seed), c))
     )
 
 
@@ -363,7 +382,7 @@ def kl(
     (eq. 31). Units: nats.
     """
     mm = as_model(m)
-    return json.loads(_bayesrg.kl_json(mm, _theta(theta), _theta(theta_prime), int(samples), int(seed)))
+    return json.loads(_bayesrg.kl_json(mm, _theta(theta), _theta(theta_prime), _uint("samples", samples), _uint("seed", seed)))
 
 
 def _geodesic(g: Dict[str, Any]) -> Dict[str, Any]:
@@ -394,7 +413,7 @@ def distance(
     Raises :class:`ComputationError` when no shooting method converges.
     """
     mm = as_model(m)
-    r = json.loads(_bayesrg.distance_json(mm, _theta(theta1), _theta(theta2), int(samples), int(seed)))
+    r = json.loads(_bayesrg.distance_json(mm, _theta(theta1), _theta(theta2), _uint("samples", samples), _uint("seed", seed)))
     r["velocity"] = _arr(r["velocity"])
     r["geodesic"] = _geodesic(r["geodesic"])
     return r
@@ -412,7 +431,7 @@ def geodesic(
     ``length`` and ``speed_drift`` (the integration error)."""
     mm = as_model(m)
     return _geodesic(
-        json.loads(_bayesrg.geodesic_json_fn(mm, _theta(theta), _theta(velocity), int(samples), int(seed)))
+        json.loads(_bayesrg.geodesic_json_fn(mm, _theta(theta), _theta(velocity), _uint("samples", samples), _uint("seed", seed)))
     )
 
 
@@ -423,7 +442,7 @@ def curvature(
     ``sectional`` (one dict per coordinate plane i < j), ``gaussian`` (d = 2)
     and ``metric`` (d, d). Units: 1/(metric units)."""
     mm = as_model(m)
-    r = json.loads(_bayesrg.curvature_json(mm, _theta(theta), int(samples), int(seed)))
+    r = json.loads(_bayesrg.curvature_json(mm, _theta(theta), _uint("samples", samples), _uint("seed", seed)))
     r["metric"] = _arr(r["metric"])
     r["ricci"] = _arr(r["ricci"])
     return r
@@ -436,7 +455,7 @@ def spectrum(
     ``error_bounds`` and ``digits``, ``decades``, ``rank``, ``null_directions``,
     ``participation`` (d, d) and ``dominant_param``."""
     mm = as_model(m)
-    r = json.loads(_bayesrg.spectrum_json(mm, _theta(theta), int(samples), int(seed)))
+    r = json.loads(_bayesrg.spectrum_json(mm, _theta(theta), _uint("samples", samples), _uint("seed", seed)))
     for k in ("eigenvalues", "error_bounds", "digits", "log10_eigenvalues", "participation"):
         r[k] = _arr(r[k])
     return r

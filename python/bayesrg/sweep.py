@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import warnings
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Union
 
@@ -123,7 +125,10 @@ def sweep(
     """
     text, inputs = _spec_text(spec)
     out = os.fspath(out)
-    pending = json.loads(_bayesrg.sweep_open(out, text, inputs))
+    opened = json.loads(_bayesrg.sweep_open(out, text, inputs))
+    for w in opened["warnings"]:
+        warnings.warn(w, RuntimeWarning, stacklevel=2)
+    pending = opened["pending"]
     if client is None:
         _bayesrg.sweep_local(out, text)
     elif pending:
@@ -150,26 +155,69 @@ def sweep(
     return SweepResult(out=out, ok=ok, failed=failed, pending=pending_n)
 
 
-def _main(argv=None) -> int:
+def _check_address(address: str) -> Optional[str]:
+    """Why ``address`` is not a Dask scheduler address, or None."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, loc = parse_address(address)
+        if scheme in ("tcp", "tls", "ws", "wss", "ucx"):
+            parse_host_port(loc)
+    except (ValueError, TypeError) as e:
+        return str(e)
+    return None
+
+
+def _main(argv=None, prog: str = "python -m bayesrg.sweep") -> int:
     """``python -m bayesrg.sweep SPEC --out DIR --scheduler ADDRESS`` (what
-    ``bayesrg sweep --scheduler`` runs)."""
+    ``bayesrg sweep --scheduler`` runs). Exit status: 0 all finished, 1 a task
+    failed or the cluster could not be reached (one line, naming the address
+    and the timeout), 2 bad input (the spec, ``--out``, a malformed address;
+    one line), 130 interrupted."""
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m bayesrg.sweep", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     p.add_argument("spec")
     p.add_argument("--out", required=True)
     p.add_argument("--scheduler", help="a Dask scheduler address, tcp://HOST:PORT")
     a = p.parse_args(argv)
     client = None
-    if a.scheduler:
-        from distributed import Client
-
-        client = Client(a.scheduler)
     try:
+        if a.scheduler:
+            import dask
+            from distributed import Client
+
+            why = _check_address(a.scheduler)
+            if why is not None:
+                print(
+                    f"error: --scheduler {a.scheduler!r} is not a Dask scheduler address "
+                    f"({why}); give tcp://HOST:PORT",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                return 2
+            timeout = dask.config.get("distributed.comm.timeouts.connect")
+            try:
+                client = Client(a.scheduler, timeout=timeout)
+            except (OSError, TimeoutError) as e:
+                print(
+                    f"error: no Dask scheduler answered at {a.scheduler} within {timeout} "
+                    f"(distributed.comm.timeouts.connect; DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT "
+                    f"sets it): {type(e).__name__}: {e}".rstrip(": "),
+                    file=sys.stderr,
+                    flush=True,
+                )
+                return 1
         r = sweep(a.spec, a.out, client=client)
     except _bayesrg.InputError as e:
-        print(f"error: {e}", flush=True)
+        print(f"error: {e}", file=sys.stderr, flush=True)
         return 2
+    except (_bayesrg.ComputationError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: finished tasks are kept; a rerun resumes", file=sys.stderr, flush=True)
+        return 130
     finally:
         if client is not None:
             client.close()

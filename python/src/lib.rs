@@ -39,6 +39,7 @@ macro_rules! add_functions {
     };
 }
 
+pub mod interrupt;
 pub mod pymodel;
 pub mod runners;
 pub mod sweep;
@@ -58,8 +59,11 @@ create_exception!(
 );
 
 /// A panic caught at the boundary as a `RuntimeError` (never an abort of the
-/// interpreter).
+/// interpreter); the unwind of a stopped computation as `KeyboardInterrupt`.
 pub(crate) fn panic_error(panic: Box<dyn std::any::Any + Send>) -> PyErr {
+    if bayesrg_core::observe::is_stopped(panic.as_ref()) {
+        return interrupt::stopped();
+    }
     let msg = panic
         .downcast_ref::<String>()
         .cloned()
@@ -70,9 +74,12 @@ pub(crate) fn panic_error(panic: Box<dyn std::any::Any + Send>) -> PyErr {
     ))
 }
 
-/// A library error as a Python exception.
+/// A library error as a Python exception (a computation a stop request
+/// ended as `KeyboardInterrupt`).
 fn core_err(e: Error) -> PyErr {
-    if e.is_bad_input() {
+    if matches!(e, Error::Cancelled) {
+        interrupt::stopped()
+    } else if e.is_bad_input() {
         InputError::new_err(e.to_string())
     } else {
         ComputationError::new_err(e.to_string())
@@ -106,23 +113,48 @@ impl PyBayesModel {
         }
     }
 
-    /// Runs `f` on the model without the GIL, and turns its outcome into a
-    /// Python result: the user's exception first (it caused whatever followed),
-    /// then a library error, then a panic.
+    /// Runs `f` on the model without the GIL, stopped by Ctrl-C
+    /// ([`interrupt::run`]), and turns its outcome into a Python result
+    /// ([`Self::outcome`]).
     pub(crate) fn run<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
     where
         T: Send,
         F: FnOnce(&dyn Model) -> bayesrg_core::Result<T> + Send,
     {
+        let model = self.start();
+        let r = interrupt::run(py, || f(model));
+        self.outcome(r)
+    }
+
+    /// [`Self::run`] for a quick call (θ's check, a closed form): on this
+    /// thread, without the GIL, not interruptible.
+    fn run_quick<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
+    where
+        T: Send,
+        F: FnOnce(&dyn Model) -> bayesrg_core::Result<T> + Send,
+    {
+        let model = self.start();
+        let r = py.detach(|| std::panic::catch_unwind(AssertUnwindSafe(|| f(model))));
+        self.outcome(Ok(r))
+    }
+
+    /// Starts a computation: a Python model's batches and kept exception of
+    /// earlier ones are retired.
+    fn start(&self) -> &dyn Model {
         pymodel::next_generation();
         if let Some(p) = self.python() {
             p.take_error();
         }
-        let model = self.model();
-        let r = py.detach(|| std::panic::catch_unwind(AssertUnwindSafe(|| f(model))));
-        if let Some(p) = self.python()
-            && let Some(e) = p.take_error()
-        {
+        self.model()
+    }
+
+    /// A computation's outcome as a Python result: a `KeyboardInterrupt`
+    /// first, then the user's exception (it caused whatever followed), then a
+    /// library error, then a panic.
+    fn outcome<T>(&self, r: PyResult<std::thread::Result<bayesrg_core::Result<T>>>) -> PyResult<T> {
+        let user = self.python().and_then(|p| p.take_error());
+        let r = r?;
+        if let Some(e) = user {
             return Err(e);
         }
         match r {
@@ -139,7 +171,7 @@ impl PyBayesModel {
         &self,
         py: Python<'_>,
         theta: &[f64],
-        y: &PyReadonlyArray2<'_, f64>,
+        y: &Bound<'_, PyAny>,
         width: usize,
         f: F,
     ) -> PyResult<(usize, Vec<f64>)>
@@ -147,7 +179,8 @@ impl PyBayesModel {
         F: FnOnce(&dyn Model, &[f64], &mut [f64]) + Send,
     {
         self.check(py, theta)?;
-        let ys = self.rows(y)?.to_vec();
+        let y = observations(py, y)?.readonly();
+        let ys = self.rows(&y)?.to_vec();
         let n = ys.len() / self.model().obs_dim();
         let v = self.run(py, |m| {
             let mut out = vec![0.0; n * width];
@@ -158,7 +191,7 @@ impl PyBayesModel {
     }
 
     fn check(&self, py: Python<'_>, theta: &[f64]) -> PyResult<()> {
-        self.run(py, |m| m.check_params(theta).map_err(Error::from))
+        self.run_quick(py, |m| m.check_params(theta).map_err(Error::from))
     }
 
     /// Observations as a flat row-major slice, checking k = obs_dim.
@@ -173,6 +206,54 @@ impl PyBayesModel {
         }
         y.as_slice()
             .map_err(|_| InputError::new_err("y must be a C-contiguous float64 array"))
+    }
+}
+
+/// Observations `y` as a C-contiguous float64 array of shape (n, k): any
+/// array-like NumPy reads as numbers (float32, integers, lists), a 1-D one as
+/// (n, 1) (tryout 5 D10: float32 was refused here and accepted everywhere else).
+fn observations<'py>(
+    py: Python<'py>,
+    y: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let np = py.import("numpy")?;
+    let a = np
+        .getattr("ascontiguousarray")?
+        .call1((y, np.getattr("float64")?))
+        .map_err(|e| {
+            let err = InputError::new_err(format!("`y` cannot be read as float64 numbers: {e}"));
+            err.set_cause(py, Some(e));
+            err
+        })?;
+    let ndim: usize = a.getattr("ndim")?.extract()?;
+    let a = match ndim {
+        1 => a.call_method1("reshape", ((-1i64, 1i64),))?,
+        2 => a,
+        _ => {
+            let shape = a.getattr("shape")?;
+            return Err(InputError::new_err(format!(
+                "`y` has shape {shape}; observations have shape (n, k) (or (n,) when k = 1)"
+            )));
+        }
+    };
+    Ok(a.cast_into::<PyArray2<f64>>()?)
+}
+
+/// A Python int argument `name` as u64; `InputError` naming it when it is
+/// negative or 2⁶⁴ or more (not a bare `OverflowError`, tryout 5 D10).
+pub(crate) fn unsigned(name: &str, v: &Bound<'_, PyAny>) -> PyResult<u64> {
+    if let Ok(u) = v.extract::<u64>() {
+        return Ok(u);
+    }
+    match v.extract::<i128>() {
+        Ok(i) if i < 0 => Err(InputError::new_err(format!("`{name}` = {i} must be >= 0"))),
+        Ok(i) => Err(InputError::new_err(format!(
+            "`{name}` = {i} must be < 2**64"
+        ))),
+        Err(_) if v.is_instance_of::<pyo3::types::PyInt>() => Err(InputError::new_err(format!(
+            "`{name}` = {v} must be < 2**64"
+        ))),
+        Err(e) => Err(e),
     }
 }
 
@@ -265,30 +346,32 @@ impl PyBayesModel {
         self.check(py, &theta)
     }
 
-    /// ln p(yᵢ | θ) for each row yᵢ of y (shape (n, k)) → shape (n,); one
-    /// vectorised call for a model written in Python.
+    /// ln p(yᵢ | θ) for each row yᵢ of y (shape (n, k), or (n,) when k = 1;
+    /// any dtype NumPy reads as float64) → shape (n,); one vectorised call
+    /// for a model written in Python.
     fn log_likelihood<'py>(
         &self,
         py: Python<'py>,
         theta: Vec<f64>,
-        y: PyReadonlyArray2<'py, f64>,
+        y: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let (_, v) = self.per_rows(py, &theta, &y, 1, |m, ys, out| {
+        let (_, v) = self.per_rows(py, &theta, y, 1, |m, ys, out| {
             m.log_likelihood_rows(&theta, ys, out)
         })?;
         Ok(PyArray1::from_vec(py, v))
     }
 
-    /// The score ∂ ln p(yᵢ | θ)/∂θ (eq. 28) of each row of y → shape (n, d).
+    /// The score ∂ ln p(yᵢ | θ)/∂θ (eq. 28) of each row of y (as for
+    /// `log_likelihood`) → shape (n, d).
     fn score<'py>(
         &self,
         py: Python<'py>,
         theta: Vec<f64>,
-        y: PyReadonlyArray2<'py, f64>,
+        y: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let d = theta.len();
         let k = self.model().obs_dim();
-        let (n, v) = self.per_rows(py, &theta, &y, d, |m, ys, out| {
+        let (n, v) = self.per_rows(py, &theta, y, d, |m, ys, out| {
             for (r, o) in ys.chunks_exact(k).zip(out.chunks_exact_mut(d)) {
                 m.score(&theta, r, o);
             }
@@ -302,9 +385,12 @@ impl PyBayesModel {
         &self,
         py: Python<'py>,
         theta: Vec<f64>,
-        n: usize,
-        seed: u64,
+        n: &Bound<'py, PyAny>,
+        seed: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let n = usize::try_from(unsigned("n", n)?)
+            .map_err(|_| InputError::new_err("`n` does not fit this machine's memory"))?;
+        let seed = unsigned("seed", seed)?;
         self.check(py, &theta)?;
         let k = self.model().obs_dim();
         // The draws and their concatenation, before any is made (tryout 5
@@ -330,7 +416,7 @@ impl PyBayesModel {
     ) -> PyResult<Option<Bound<'py, PyArray2<f64>>>> {
         self.check(py, &theta)?;
         let d = theta.len();
-        let m = self.run(py, |m| Ok(m.fisher(&theta)))?;
+        let m = self.run_quick(py, |m| Ok(m.fisher(&theta)))?;
         m.map(|m| array2(py, d, d, matrix_rows(&m).concat()))
             .transpose()
     }
@@ -344,7 +430,7 @@ impl PyBayesModel {
     ) -> PyResult<Option<f64>> {
         self.check(py, &theta)?;
         self.check(py, &theta2)?;
-        self.run(py, |m| Ok(m.kl(&theta, &theta2)))
+        self.run_quick(py, |m| Ok(m.kl(&theta, &theta2)))
     }
 
     fn __repr__(&self) -> String {

@@ -228,17 +228,21 @@ impl PyModel {
         lead: Option<usize>,
         what: &str,
     ) -> Option<Vec<f64>> {
-        if self.failed() {
+        // Stopped (Ctrl-C, [`crate::interrupt`]) or failed: no more calls into
+        // the user's code; NaN ends the computation, whose result is dropped.
+        if self.failed() || bayesrg_core::observe::stop_requested() {
             return None;
         }
         let r = Python::attach(|py| -> PyResult<Vec<f64>> {
             let a = args(py)?;
             let out = self.obj.bind(py).call_method1(method, a)?;
-            to_f64(py, &out, n_expect, lead).map_err(|e| {
-                pyo3::exceptions::PyValueError::new_err(format!(
-                    "`{}.{method}` returned {e}; expected {what}",
+            to_f64(py, &out, n_expect, lead).map_err(|(returned, cause)| {
+                let e = pyo3::exceptions::PyValueError::new_err(format!(
+                    "`{}.{method}` returned {returned}; expected {what}",
                     &self.class["python/".len()..]
-                ))
+                ));
+                e.set_cause(py, cause);
+                e
             })
         });
         match r {
@@ -359,31 +363,59 @@ impl PyModel {
 }
 
 /// The values of an array-like as contiguous f64, checking their number and
-/// the leading dimension. The error text says what was returned.
+/// the leading dimension. The error says what was returned, in Python's
+/// words ("an array of shape (1999,)"), with the exception NumPy raised
+/// reading it, if any.
 fn to_f64(
     py: Python<'_>,
     obj: &Bound<'_, PyAny>,
     n_expect: usize,
     lead: Option<usize>,
-) -> PyResult<Vec<f64>> {
-    let np = py.import("numpy")?;
-    let a = np
-        .getattr("ascontiguousarray")?
-        .call1((obj, np.getattr("float64")?))?;
-    let a = a
-        .cast::<PyArrayDyn<f64>>()
-        .map_err(|_| pyo3::exceptions::PyValueError::new_err("a value that is not an array"))?;
+) -> Result<Vec<f64>, (String, Option<PyErr>)> {
+    let kind = || {
+        obj.get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default()
+    };
+    let a = py
+        .import("numpy")
+        .and_then(|np| {
+            np.getattr("ascontiguousarray")?
+                .call1((obj, np.getattr("float64")?))
+        })
+        .map_err(|e| {
+            (
+                format!(
+                    "a value of type {} that NumPy cannot read as float64",
+                    kind()
+                ),
+                Some(e),
+            )
+        })?;
+    let a = a.cast::<PyArrayDyn<f64>>().map_err(|_| {
+        (
+            format!("a value of type {} that is not an array", kind()),
+            None,
+        )
+    })?;
     let shape = a.shape().to_vec();
     let ok_lead = match lead {
         Some(l) => shape.first() == Some(&l) || (shape.is_empty() && l == 1 && n_expect == 1),
         None => true,
     };
     if a.len() != n_expect || !ok_lead {
-        return Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "an array of shape {shape:?}"
-        )));
+        let dims: Vec<String> = shape.iter().map(|n| n.to_string()).collect();
+        let shape = match dims.len() {
+            1 => format!("({},)", dims[0]),
+            _ => format!("({})", dims.join(", ")),
+        };
+        return Err((format!("an array of shape {shape}"), None));
     }
-    Ok(a.readonly().as_slice()?.to_vec())
+    a.readonly()
+        .as_slice()
+        .map(|s| s.to_vec())
+        .map_err(|e| (format!("an array NumPy cannot lay out: {e}"), None))
 }
 
 impl serde::Serialize for PyModel {

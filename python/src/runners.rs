@@ -9,7 +9,8 @@
 //! A model written in Python runs through
 //! [`bayesrg_core::bayes::experiment::run_with_model`] and
 //! [`bayesrg_core::bayes::flow::run_with_model`], the same code as a built-in
-//! model. The GIL is released during the run.
+//! model. The GIL is released during the run, and Ctrl-C stops it
+//! ([`crate::interrupt`]).
 
 use crate::{InputError, PyBayesModel, panic_error};
 use bayesrg::tasks::{self, TaskError};
@@ -19,7 +20,6 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
-use std::panic::AssertUnwindSafe;
 
 /// Python data → JSON value. `at` is the path for error messages.
 fn to_value(obj: &Bound<'_, PyAny>, at: &str) -> PyResult<Value> {
@@ -119,6 +119,10 @@ fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
 fn task_err(e: TaskError) -> PyErr {
     match e {
         TaskError::Input(m) => InputError::new_err(m),
+        // A runner that a stop request (another call's Ctrl-C) ended.
+        TaskError::Failed(m) if m == bayesrg_core::Error::Cancelled.to_string() => {
+            crate::interrupt::stopped()
+        }
         TaskError::Failed(m) => crate::ComputationError::new_err(m),
     }
 }
@@ -138,8 +142,7 @@ fn run_task<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let config = to_value(spec, "")?;
     let kind = kind.to_string();
-    let r = py
-        .detach(|| std::panic::catch_unwind(AssertUnwindSafe(|| tasks::run_typed(&kind, &config))));
+    let r = crate::interrupt::run(py, || tasks::run_typed(&kind, &config))?;
     match r {
         Ok(Ok(v)) => to_py(py, &v),
         Ok(Err(e)) => Err(task_err(e)),

@@ -28,17 +28,29 @@ fn sweep_tasks(spec_json: &str) -> PyResult<String> {
 }
 
 /// Opens the results folder `out` for the spec (created, or an earlier
-/// sweep's folder resumed; anything else refused untouched) and returns the
-/// tasks not yet finished, as a JSON list.
+/// sweep's folder resumed; anything else refused untouched) and returns, as
+/// JSON, `{"pending": [tasks not yet finished], "warnings": [texts]}` (a
+/// warning for each task file that cannot be read: its task runs again).
 #[pyfunction]
 fn sweep_open(out: &str, spec_json: &str, inputs: Vec<String>) -> PyResult<String> {
     let s = spec(spec_json)?;
     let inputs: Vec<&Path> = inputs.iter().map(Path::new).collect();
     let tasks = s.expand().map_err(crate::core_err)?;
     bayesrg::tasks::check_all(&tasks).map_err(crate::core_err)?;
-    let store = Store::create(Path::new(out), &inputs, &s).map_err(crate::core_err)?;
+    let store = Store::create_named(Path::new(out), "out", &inputs, &s).map_err(crate::core_err)?;
+    let warnings: Vec<String> = store
+        .unreadable(&tasks)
+        .into_iter()
+        .map(|(i, path, why)| {
+            format!(
+                "the file of task {i}, {}, cannot be read ({why}); the task runs again and its \
+                 file is replaced",
+                path.display()
+            )
+        })
+        .collect();
     let pending: Vec<&Task> = tasks.iter().filter(|t| !store.is_finished(t)).collect();
-    json(&pending)
+    json(&serde_json::json!({"pending": pending, "warnings": warnings}))
 }
 
 /// Runs one task (`command` on the configuration `config_json`) and returns
@@ -48,7 +60,7 @@ fn sweep_open(out: &str, spec_json: &str, inputs: Vec<String>) -> PyResult<Strin
 #[pyfunction]
 fn sweep_run_task(py: Python<'_>, command: &str, config_json: &str) -> PyResult<String> {
     let outcome = match serde_json::from_str::<serde_json::Value>(config_json) {
-        Ok(config) => py.detach(|| {
+        Ok(config) => {
             let task = Task {
                 index: 0,
                 id: String::new(),
@@ -57,8 +69,9 @@ fn sweep_run_task(py: Python<'_>, command: &str, config_json: &str) -> PyResult<
                 command: command.to_string(),
                 config,
             };
-            sweep::run_one(&bayesrg::tasks::Runner, &task)
-        }),
+            crate::interrupt::run(py, || sweep::run_one(&bayesrg::tasks::Runner, &task))?
+                .map_err(crate::panic_error)?
+        }
         Err(e) => Outcome::Error(format!("configuration is not JSON: {e}")),
     };
     json(&outcome)
@@ -77,15 +90,17 @@ fn sweep_record(out: &str, task_json: &str, outcome_json: &str) -> PyResult<bool
     store.record(&task, outcome).map_err(crate::core_err)
 }
 
-/// Runs the pending tasks on this machine (rayon's threads, GIL released).
+/// Runs the pending tasks on this machine (rayon's threads, GIL released;
+/// Ctrl-C stops it, keeping the tasks finished so far).
 #[pyfunction]
 fn sweep_local(py: Python<'_>, out: &str, spec_json: &str) -> PyResult<()> {
     let s = spec(spec_json)?;
     let tasks = s.expand().map_err(crate::core_err)?;
-    py.detach(|| {
+    crate::interrupt::run(py, || {
         let store = Store::open(Path::new(out))?;
         sweep::run_local(&tasks, &bayesrg::tasks::Runner, &store, &mut Silent).map(|_| ())
-    })
+    })?
+    .map_err(crate::panic_error)?
     .map_err(crate::core_err)
 }
 

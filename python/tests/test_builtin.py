@@ -167,3 +167,38 @@ def test_log_likelihood_score_and_sample_shapes():
         m.sample([1.0, 2.0], 10**13, 9)
     with pytest.raises(bayesrg.InputError, match="shape"):
         m.log_likelihood([0.0, 1.0], np.zeros((3, 2)))
+
+
+def test_observations_of_any_numeric_dtype_and_1d_are_accepted():
+    # Tryout 5 D10: float32 observations raised TypeError here while specs
+    # and a Python model's draws accepted them.
+    m = bayesrg.model("normal")
+    y32 = np.array([0.5, -1.25, 3.0], dtype=np.float32)  # exact in float32
+    want = m.log_likelihood([0.0, 1.0], y32.astype(np.float64).reshape(-1, 1))
+    for y in (y32, y32.reshape(-1, 1), y32.tolist(), np.array([[0.5], [-1.25], [3.0]], dtype=np.float16)):
+        assert np.array_equal(m.log_likelihood([0.0, 1.0], y), want)
+    assert np.array_equal(m.score([0.0, 1.0], y32), m.score([0.0, 1.0], y32.astype(np.float64)))
+    assert np.array_equal(m.log_likelihood([0.0, 1.0], np.array([[1], [2]])), m.log_likelihood([0.0, 1.0], [1.0, 2.0]))
+    with pytest.raises(bayesrg.InputError, match="`y` has shape"):
+        m.log_likelihood([0.0, 1.0], np.zeros((2, 2, 1)))
+    with pytest.raises(bayesrg.InputError, match="`y` cannot be read"):
+        m.log_likelihood([0.0, 1.0], ["a", "b"])
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: bayesrg.fisher("normal", [0.0, 1.0], samples=-5),
+        lambda: bayesrg.validate("normal", [0.0, 1.0], seed=-1),
+        lambda: bayesrg.kl("normal", [0.0, 1.0], [0.0, 2.0], samples=2**64),
+        lambda: bayesrg.fisher("normal", [0.0, 1.0], samples=2.5),
+        lambda: bayesrg.model("normal").sample([0.0, 1.0], -3, 1),
+        lambda: bayesrg.model("normal").sample([0.0, 1.0], 3, -1),
+    ],
+)
+def test_negative_or_huge_integers_are_input_errors_naming_the_argument(call):
+    # Tryout 5 D10: samples=-5 raised a bare OverflowError.
+    with pytest.raises(bayesrg.InputError, match=r"`(samples|seed|n)` = "):
+        call()
+    # Integral floats are still taken (as before): samples=4e3.
+    assert bayesrg.fisher("normal", [0.0, 1.0], samples=4e3).samples == 4000

@@ -180,6 +180,23 @@ def test_wrong_shape_and_missing_methods_are_clear_errors():
     with pytest.raises(ValueError, match=r"BadShape.score` returned .*expected shape \(1024, 2\)"):
         bayesrg.fisher(BadShape(), [0.0, 1.0], samples=4000, seed=1)
 
+    # What was returned, in Python's words (tryout 5 D9: "returned
+    # ValueError: an array of shape [1999]").
+    class Short(VonMises):
+        def score(self, theta, y):
+            return np.zeros((len(y) - 1, 2))
+
+    with pytest.raises(ValueError) as info:
+        bayesrg.fisher(Short(), [0.0, 1.0], samples=4000, seed=1)
+    assert str(info.value) == "`Short.score` returned an array of shape (1023, 2); expected shape (1024, 2)"
+
+    class Text(VonMises):
+        def score(self, theta, y):
+            return "oops"
+
+    with pytest.raises(ValueError, match=r"^`Text.score` returned a value of type str that NumPy cannot read"):
+        bayesrg.fisher(Text(), [0.0, 1.0], samples=4000, seed=1)
+
     class NoSample:
         param_names = ["a"]
         obs_dim = 1

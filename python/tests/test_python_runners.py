@@ -156,6 +156,24 @@ def test_an_exception_in_the_python_model_comes_back_during_a_flow():
         bayesrg.flow(dict(FLOW, model=Broken()))
 
 
+def test_a_model_with_minus_inf_inside_its_support_is_named_not_the_grid():
+    # Tryout 5 D7: -inf on every 7th row was reported as a y_grid too narrow.
+    class Holes(PyNormal):
+        def log_likelihood(self, theta, y):
+            v = np.array(super().log_likelihood(theta, y), dtype=float)
+            v[::7] = -np.inf
+            return v
+
+    with pytest.raises(bayesrg.InputError) as info:
+        bayesrg.flow(dict(FLOW, model=Holes()))
+    msg = str(info.value)
+    assert msg.startswith("`model` = python/Holes has log_likelihood = -inf"), msg
+    assert "rows 7, 14, 21, 28, 35, …" in msg and "not the grid" in msg, msg
+    # The grid message stays for a grid that is too narrow (the other case).
+    with pytest.raises(bayesrg.InputError, match="y_grid.*widen y_grid"):
+        bayesrg.flow(dict(FLOW, model=PyNormal(), y_grid={"lo": -1.0, "hi": 1.0, "n": 200}))
+
+
 def test_a_model_instance_runs_only_through_bayes_and_flow():
     with pytest.raises(bayesrg.InputError, match="sde"):
         bayesrg.run("sde", dict(FLOW, model=PyNormal()))

@@ -240,3 +240,103 @@ def test_dask_cluster_with_a_killed_worker_gives_the_local_bytes(local, cluster,
     assert read(out, "results.csv") == read(local, "results.csv")
     assert read(out, "tasks.csv") == read(local, "tasks.csv")
     assert len(os.listdir(os.path.join(out, "tasks"))) == N_TASKS, "no task written twice"
+
+
+SMALL = {
+    "command": "fisher",
+    "seed": 3,
+    "base": {"model": {"type": "normal"}, "theta": [0.0, 1.0], "samples": 2000},
+    "axes": [{"path": "theta[1]", "name": "sigma", "values": [0.5, 1.0, 2.0]}],
+}
+
+
+def test_an_unreadable_task_file_is_run_again_with_a_warning(tmp_path):
+    # Tryout 5 D5: one truncated tasks/ID.json blocked every resume.
+    out = tmp_path / "o"
+    first = bayesrg.sweep(SMALL, str(out))
+    assert first.ok == 3
+    table = read(out, "results.csv")
+    names = sorted(os.listdir(out / "tasks"))
+    victim = out / "tasks" / names[1]
+    whole = victim.read_bytes()
+    victim.write_bytes(whole[: len(whole) // 2])
+    (out / "notes.txt").write_text("mine")
+    with pytest.warns(RuntimeWarning, match=r"task \d+, .*cannot be read .*runs again"):
+        again = bayesrg.sweep(SMALL, str(out))
+    assert (again.ok, again.failed, again.pending) == (3, 0, 0)
+    assert victim.read_bytes() == whole, "the task ran again with its seed"
+    assert read(out, "results.csv") == table
+    assert (out / "notes.txt").read_text() == "mine"
+    assert sorted(os.listdir(out / "tasks")) == names
+
+
+def test_keep_keeps_named_texts_and_refuses_entries_matching_nothing(tmp_path, cli):
+    # Tryout 5 D4: texts were never kept; a keep matching nothing gave an
+    # empty table and exit 0.
+    spec = dict(SMALL, keep=["verdict.reasons", "model"])
+    r = bayesrg.sweep(spec, str(tmp_path / "texts"))
+    df = r.results()
+    assert set(df["quantity"]) >= {"verdict.reasons[0]", "model"}
+    assert list(df.loc[df["quantity"] == "model", "value"]) == ["normal"] * 3
+    bad = dict(SMALL, keep=["verdict.pass", "nonexistent", "notes"])
+    with pytest.raises(bayesrg.InputError, match=r"`keep` = \[\"nonexistent\", \"notes\"\] matches no quantity"):
+        bayesrg.sweep(bad, str(tmp_path / "py"))
+    # The command line: exit 2, one line naming the entries.
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad))
+    p = cli("sweep", str(path), "--out", str(tmp_path / "cli"), "--quiet")
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.count("\n") == 1 and "nonexistent" in p.stderr, p.stderr
+
+
+def test_python_errors_name_python_arguments(tmp_path):
+    # Tryout 5 D9: `bayesrg.sweep(..., out)` errors said `--out`.
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "precious.txt").write_text("x")
+    with pytest.raises(bayesrg.InputError, match=r"^`out` = "):
+        bayesrg.sweep(SMALL, str(mine))
+
+
+def _scheduler_cli(cli, tmp_path, address, **env):
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(SMALL))
+    binary = os.environ.get("BAYESRG_BIN")
+    if not binary:
+        pytest.skip("BAYESRG_BIN not set (scripts/test-all sets it)")
+    e = dict(os.environ, BAYESRG_PYTHON=sys.executable, **env)
+    return subprocess.run(
+        [binary, "sweep", str(spec), "--out", str(tmp_path / "o"), "--scheduler", address],
+        capture_output=True, text=True, env=e, timeout=120,
+    )
+
+
+def test_scheduler_errors_are_one_line(cli, tmp_path):
+    # Tryout 5 D6: a 56-line traceback, a RuntimeWarning on every Dask run,
+    # and exit 1 for a malformed address.
+    p = _scheduler_cli(cli, tmp_path, "notanaddress")
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.count("\n") == 1 and "notanaddress" in p.stderr, p.stderr
+    assert not (tmp_path / "o").exists()
+    p = _scheduler_cli(cli, tmp_path, "tcp://127.0.0.1:1", DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT="1s")
+    assert p.returncode == 1, p.stderr
+    lines = [l for l in p.stderr.splitlines() if l.startswith("error:")]
+    assert len(lines) == 1 and "tcp://127.0.0.1:1" in lines[0] and "1s" in lines[0], p.stderr
+    assert "Traceback" not in p.stderr and "RuntimeWarning" not in p.stderr, p.stderr
+
+
+def test_scheduler_without_the_package_says_how_to_point_at_it(cli, tmp_path):
+    other = "/usr/bin/python3"
+    if not os.path.exists(other) or subprocess.run([other, "-c", "import bayesrg"], capture_output=True).returncode == 0:
+        pytest.skip("needs an interpreter without bayesrg at /usr/bin/python3")
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(SMALL))
+    binary = os.environ.get("BAYESRG_BIN")
+    if not binary:
+        pytest.skip("BAYESRG_BIN not set (scripts/test-all sets it)")
+    p = subprocess.run(
+        [binary, "sweep", str(spec), "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:1"],
+        capture_output=True, text=True, env=dict(os.environ, BAYESRG_PYTHON=other), timeout=120,
+    )
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.count("\n") == 1 and "BAYESRG_PYTHON" in p.stderr, p.stderr

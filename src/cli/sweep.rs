@@ -73,6 +73,13 @@ pub fn run(args: Args) -> Result<Status> {
     }
     let store = Store::create(&args.out, &[&args.file], &spec)?;
     let dir = store.dir().to_path_buf();
+    for (i, path, why) in store.unreadable(&tasks) {
+        eprintln!(
+            "warning: the file of task {i}, {}, cannot be read ({why}); the task runs again \
+             and its file is replaced",
+            path.display()
+        );
+    }
     let mut bars = crate::progress::Bars::new(!args.quiet);
     let local = sweep::run_local(&tasks, &bayesrg::tasks::Runner, &store, &mut bars)?;
     drop(bars);
@@ -94,12 +101,26 @@ pub fn run(args: Args) -> Result<Status> {
     Ok(Status::from_ok(counts.failed == 0))
 }
 
+/// What `--scheduler` runs: `bayesrg.sweep`'s command line, imported (not
+/// `python -m bayesrg.sweep`, which warns that the package already imported
+/// the module), with a one-line error naming `BAYESRG_PYTHON` when the
+/// interpreter lacks the package (exit status 3, told apart below).
+const CLUSTER_MAIN: &str = "import sys\n\
+try:\n    from bayesrg.sweep import _main\n\
+except ImportError as e:\n    \
+print(f'error: --scheduler runs the sweep through the Python package bayesrg, but {sys.executable} \
+cannot import it ({e}); install it there (pip install ./python) or set BAYESRG_PYTHON to the \
+interpreter that has it', file=sys.stderr)\n    raise SystemExit(3)\n\
+raise SystemExit(_main(prog='bayesrg sweep --scheduler'))\n";
+
 /// `--scheduler`: the same sweep through the Python package on a Dask
-/// cluster (docs/scaling.md); its exit status is passed on.
+/// cluster (docs/scaling.md). Its exit status is passed on: 0, 1 (a task or
+/// the cluster failed), 2 (bad input: the spec, `--out`, the address), 130
+/// (interrupted); the Python side has printed its one-line error.
 fn on_cluster(args: &Args, address: &str) -> Result<Status> {
     let python = std::env::var("BAYESRG_PYTHON").unwrap_or_else(|_| "python3".into());
     let status = std::process::Command::new(&python)
-        .args(["-m", "bayesrg.sweep"])
+        .args(["-c", CLUSTER_MAIN])
         .arg(&args.file)
         .arg("--out")
         .arg(&args.out)
@@ -109,9 +130,12 @@ fn on_cluster(args: &Args, address: &str) -> Result<Status> {
     match status.code() {
         Some(0) => Ok(Status::Pass),
         Some(1) => Ok(Status::Fail),
+        // Already reported on one line by the Python side; no second line.
+        Some(code @ (2 | 130)) => std::process::exit(code),
+        Some(3) => std::process::exit(2),
         _ => anyhow::bail!(
-            "the cluster sweep through `{python} -m bayesrg.sweep` did not finish ({status}); \
-             is the bayesrg package installed for it (`pip install ./python`)?"
+            "the cluster sweep through `{python}` did not finish ({status}); \
+             BAYESRG_PYTHON names the interpreter with the bayesrg package"
         ),
     }
 }

@@ -45,14 +45,47 @@ pub fn records(tasks: &[Task], store: &Store) -> bayesrg_core::error::Result<Vec
 /// `tasks.csv` into it (atomically); returns the counts.
 ///
 /// # Errors
-/// A task file that cannot be read, or a table that cannot be written.
+/// A table that cannot be written; bad input ([`Error::Domain`] on `keep`,
+/// after the tables are written) when an entry of `spec.keep` matches no
+/// quantity of any finished task (tryout 5 D4: a misspelt `keep` gave an
+/// empty table and exit 0). The message lists the quantities there are.
+///
+/// [`Error::Domain`]: bayesrg_core::Error::Domain
 pub fn merge_into(
     spec: &SweepSpec,
     tasks: &[Task],
     store: &Store,
 ) -> bayesrg_core::error::Result<Counts> {
-    let merged = merge(tasks, &records(tasks, store)?, &spec.keep)?;
+    let records = records(tasks, store)?;
+    let merged = merge(tasks, &records, &spec.keep)?;
     store.write_atomic("results.csv", &merged.results)?;
     store.write_atomic("tasks.csv", &merged.tasks)?;
+    if !merged.unmatched_keep.is_empty() {
+        return Err(bayesrg_core::Error::domain(
+            "keep",
+            format!("{:?}", merged.unmatched_keep),
+            format!(
+                "matches no quantity of any finished task (the tables are written without it); \
+                 the results have: {}",
+                quantity_roots(&records)
+            ),
+        ));
+    }
     Ok(merged.counts)
+}
+
+/// The top-level quantities (first path component) of the finished records,
+/// in order of first appearance, for an error message.
+fn quantity_roots(records: &[Option<Record>]) -> String {
+    let mut roots: Vec<&str> = Vec::new();
+    for r in records.iter().flatten() {
+        if let Outcome::Result(serde_json::Value::Object(m)) = &r.outcome {
+            for k in m.keys() {
+                if !roots.contains(&k.as_str()) {
+                    roots.push(k);
+                }
+            }
+        }
+    }
+    roots.join(", ")
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use bayesrg_core::error::Result;
-use bayesrg_core::observe::{Observer, tick};
+use bayesrg_core::observe::{self, Observer, tick};
 use rayon::prelude::*;
 use serde_json::Value;
 
@@ -67,7 +67,12 @@ pub fn run_local(
                 if stop.load(Ordering::Relaxed) {
                     return;
                 }
-                let outcome = run_one(runner, task);
+                let Some(outcome) = try_run(runner, task) else {
+                    // A requested stop (Ctrl-C in Python): nothing recorded.
+                    stop.store(true, Ordering::Relaxed);
+                    let _ = tx.send(Err(bayesrg_core::Error::Cancelled));
+                    return;
+                };
                 let err = match &outcome {
                     Outcome::Error(e) => Some(e.clone()),
                     Outcome::Result(_) => None,
@@ -102,18 +107,40 @@ pub fn run_local(
     Ok(out)
 }
 
-/// Runs one task, turning a panic into its error.
+/// Runs one task, turning a panic into its error. A computation stopped by
+/// [`bayesrg_core::observe::request_stop`] is no outcome of the task: its
+/// unwind goes on to the caller that asked for the stop.
 pub fn run_one(runner: &dyn TaskRunner, task: &Task) -> Outcome {
     match catch_unwind(AssertUnwindSafe(|| runner.run(&task.command, &task.config))) {
-        Ok(Ok(v)) => Outcome::Result(v),
-        Ok(Err(e)) => Outcome::Error(e),
-        Err(p) => {
-            let msg = p
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Outcome::Error(format!("the task panicked: {msg}"))
-        }
+        Ok(r) => outcome(r),
+        Err(p) if observe::is_stopped(p.as_ref()) => std::panic::resume_unwind(p),
+        Err(p) => panicked(p),
     }
+}
+
+/// [`run_one`], with `None` for a task that a requested stop ended (by
+/// unwinding, or by an error while the stop was requested): it stays pending.
+fn try_run(runner: &dyn TaskRunner, task: &Task) -> Option<Outcome> {
+    match catch_unwind(AssertUnwindSafe(|| runner.run(&task.command, &task.config))) {
+        Ok(Err(_)) if observe::stop_requested() => None,
+        Ok(r) => Some(outcome(r)),
+        Err(p) if observe::is_stopped(p.as_ref()) => None,
+        Err(p) => Some(panicked(p)),
+    }
+}
+
+fn outcome(r: std::result::Result<serde_json::Value, String>) -> Outcome {
+    match r {
+        Ok(v) => Outcome::Result(v),
+        Err(e) => Outcome::Error(e),
+    }
+}
+
+fn panicked(p: Box<dyn std::any::Any + Send>) -> Outcome {
+    let msg = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    Outcome::Error(format!("the task panicked: {msg}"))
 }

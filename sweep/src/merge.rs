@@ -4,8 +4,9 @@
 //! axis (and `replicate`), `quantity` (the path of a number in the command's
 //! JSON result: `report.max_z`, `checks[3].value`) and `value`. Booleans are
 //! written 1 and 0; texts are left out, and so are arrays of more than
-//! [`LONG_ARRAY`] entries unless `keep` names them (all stay in the task
-//! files).
+//! [`LONG_ARRAY`] entries, unless `keep` names them (all stay in the task
+//! files). A `keep` entry that matches nothing is an error of the spec
+//! ([`crate::merge_into`]).
 //! `tasks.csv` has one row per task: `task`, `id`, the axes, `seed`,
 //! `status` (`ok`, `failed` or `pending`) and `error`. A pandas user loads
 //! either with `pd.read_csv(path)`, and
@@ -33,6 +34,9 @@ pub struct Merged {
     pub tasks: String,
     /// How many tasks finished, failed, or have no record.
     pub counts: Counts,
+    /// The `keep` entries that match no quantity (number, text or null) of
+    /// any finished task's result; empty when no task has finished.
+    pub unmatched_keep: Vec<String>,
 }
 
 /// How many tasks are in each state.
@@ -48,9 +52,10 @@ pub struct Counts {
 
 /// Merges the records of `tasks` (`records[i]` belongs to `tasks[i]`;
 /// `None` when it has not run), keeping quantities whose path starts with one
-/// of `keep` (all when `keep` is empty). Rows follow the task order, and
-/// within a task the order of its result, so the bytes depend on the results
-/// only.
+/// of `keep` (all numbers when `keep` is empty). Texts are kept only when a
+/// `keep` entry is a prefix of their path (then the `value` column holds
+/// text); nulls (NaN or ±∞ in the run) never are. Rows follow the task order, and within
+/// a task the order of its result, so the bytes depend on the results only.
 ///
 /// # Errors
 /// Only when CSV writing fails (it writes to memory).
@@ -71,6 +76,7 @@ pub fn merge(tasks: &[Task], records: &[Option<Record>], keep: &[String]) -> Res
     thead.extend(["seed".into(), "status".into(), "error".into()]);
     table.write_record(&thead).map_err(csv_err)?;
     let mut counts = Counts::default();
+    let mut matched = vec![false; keep.len()];
     for (task, rec) in tasks.iter().zip(records) {
         let mut key = vec![task.index.to_string()];
         key.extend(task.coords.iter().map(|(_, v)| cell(v)));
@@ -80,9 +86,21 @@ pub fn merge(tasks: &[Task], records: &[Option<Record>], keep: &[String]) -> Res
                 let mut rows = Vec::new();
                 flatten(v, &mut String::new(), keep, &mut rows);
                 for (q, x) in rows {
-                    if keep.is_empty() || keep.iter().any(|k| q.starts_with(k.as_str())) {
+                    let mut kept = keep.is_empty();
+                    for (k, m) in keep.iter().zip(matched.iter_mut()) {
+                        let hit = q.starts_with(k.as_str());
+                        *m |= hit;
+                        kept |= hit;
+                    }
+                    let value = match x {
+                        Leaf::Number(v) => v,
+                        // Texts only when named.
+                        Leaf::Text(t) if !keep.is_empty() => t,
+                        Leaf::Text(_) | Leaf::Null => continue,
+                    };
+                    if kept {
                         let mut row = key.clone();
-                        row.extend([q, x]);
+                        row.extend([q, value]);
                         results.write_record(&row).map_err(csv_err)?;
                     }
                 }
@@ -102,11 +120,29 @@ pub fn merge(tasks: &[Task], records: &[Option<Record>], keep: &[String]) -> Res
         row.extend([task.seed.value().to_string(), status.into(), error]);
         table.write_record(&row).map_err(csv_err)?;
     }
+    let unmatched_keep = if counts.ok > 0 {
+        keep.iter()
+            .zip(&matched)
+            .filter(|(_, m)| !**m)
+            .map(|(k, _)| k.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(Merged {
         results: into_text(results)?,
         tasks: into_text(table)?,
         counts,
+        unmatched_keep,
     })
+}
+
+/// A leaf of a result: a number (or boolean as 1/0) as its cell, a text, or
+/// a null (NaN or ±∞ in the run).
+enum Leaf {
+    Number(String),
+    Text(String),
+    Null,
 }
 
 /// An axis value as a table cell: numbers and texts as they are, anything
@@ -119,12 +155,17 @@ fn cell(v: &Value) -> String {
     }
 }
 
-/// The numbers of `v` with their paths, in the order of its JSON; long
+/// The leaves of `v` with their paths, in the order of its JSON; long
 /// arrays only when a prefix of `keep` reaches into them.
-fn flatten(v: &Value, path: &mut String, keep: &[String], out: &mut Vec<(String, String)>) {
+fn flatten(v: &Value, path: &mut String, keep: &[String], out: &mut Vec<(String, Leaf)>) {
     match v {
-        Value::Number(n) => out.push((path.clone(), n.to_string())),
-        Value::Bool(b) => out.push((path.clone(), if *b { "1" } else { "0" }.into())),
+        Value::Number(n) => out.push((path.clone(), Leaf::Number(n.to_string()))),
+        Value::Bool(b) => out.push((
+            path.clone(),
+            Leaf::Number(if *b { "1" } else { "0" }.into()),
+        )),
+        Value::String(t) => out.push((path.clone(), Leaf::Text(t.clone()))),
+        Value::Null => out.push((path.clone(), Leaf::Null)),
         Value::Object(map) => {
             for (k, x) in map {
                 let len = path.len();
@@ -150,7 +191,6 @@ fn flatten(v: &Value, path: &mut String, keep: &[String], out: &mut Vec<(String,
                 path.truncate(len);
             }
         }
-        Value::Null | Value::String(_) => {}
     }
 }
 

@@ -65,7 +65,21 @@ impl Store {
     /// [`Error::Domain`] on `out` for each refusal; a folder that cannot be
     /// created or written.
     pub fn create(dir: &Path, inputs: &[&Path], spec: &crate::SweepSpec) -> Result<Self> {
-        let refuse = |why: &str| Error::domain("--out", format!("`{}`", dir.display()), why);
+        Store::create_named(dir, "--out", inputs, spec)
+    }
+
+    /// [`Store::create`], with `arg` the name of the folder's argument in
+    /// error messages (`--out` on the command line, `out` in Python).
+    ///
+    /// # Errors
+    /// As [`Store::create`].
+    pub fn create_named(
+        dir: &Path,
+        arg: &str,
+        inputs: &[&Path],
+        spec: &crate::SweepSpec,
+    ) -> Result<Self> {
+        let refuse = |why: &str| Error::domain(arg, format!("`{}`", dir.display()), why);
         if dir.is_symlink() {
             return Err(refuse("is a symbolic link; give a folder"));
         }
@@ -157,30 +171,61 @@ impl Store {
         self.dir.join("tasks").join(name)
     }
 
-    /// Whether `task` has finished (a failed task has not).
+    /// Whether `task` has finished (a failed task has not). A task file that
+    /// cannot be read or parsed (truncated by a full disk, edited by hand)
+    /// does not count: the task runs again and its file is replaced
+    /// ([`Store::unreadable`] lists such files for a warning).
     pub fn is_finished(&self, task: &Task) -> bool {
-        self.file(&task.id, false).is_file()
+        matches!(
+            self.read(&self.file(&task.id, false)),
+            Ok(Some(Record {
+                outcome: Outcome::Result(_),
+                ..
+            }))
+        )
     }
 
-    /// The record of a finished or failed task, if any.
+    /// The record of a finished or failed task, if any. An unreadable task
+    /// file counts as no record (the task is pending; see
+    /// [`Store::unreadable`]).
     ///
     /// # Errors
-    /// A task file that cannot be read or parsed.
+    /// None today; kept for a store that can fail as a whole.
     pub fn load(&self, task: &Task) -> Result<Option<Record>> {
         for failed in [false, true] {
-            let path = self.file(&task.id, failed);
-            match fs::read_to_string(&path) {
-                Ok(text) => {
-                    let rec: Record = serde_json::from_str(&text).map_err(|e| {
-                        Error::failed("reading a task file", format!("{}: {e}", path.display()))
-                    })?;
-                    return Ok(Some(rec));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io("read", &path, e)),
+            if let Ok(Some(rec)) = self.read(&self.file(&task.id, failed)) {
+                return Ok(Some(rec));
             }
         }
         Ok(None)
+    }
+
+    /// The task files of `tasks` that exist but cannot be read or parsed:
+    /// (task index, path, why). Their tasks count as not run (tryout 5 D5:
+    /// one truncated file blocked every resume); a caller warns with this.
+    pub fn unreadable(&self, tasks: &[Task]) -> Vec<(usize, PathBuf, String)> {
+        let mut out = Vec::new();
+        for t in tasks {
+            for failed in [false, true] {
+                let path = self.file(&t.id, failed);
+                if let Err(why) = self.read(&path) {
+                    out.push((t.index, path, why));
+                }
+            }
+        }
+        out
+    }
+
+    /// The record in `path`: `Ok(None)` when there is no such file, `Err`
+    /// (why) when it cannot be read or is not a task record.
+    fn read(&self, path: &Path) -> std::result::Result<Option<Record>, String> {
+        match fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| e.to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     /// Writes the outcome of `task`, unless it has already finished; returns

@@ -439,3 +439,124 @@ fn numbers_cross_json_text_with_every_bit() {
         );
     }
 }
+
+#[test]
+fn texts_are_kept_when_named_and_a_keep_that_matches_nothing_is_refused() {
+    // Tryout 5 D4: `keep` never kept texts, and a `keep` matching nothing
+    // gave a header-only table with exit 0.
+    let tasks = spec(GRID).expand().unwrap();
+    let rec = bayesrg_sweep::Record {
+        task: tasks[0].clone(),
+        outcome: Outcome::Result(json!({
+            "a": 1.5,
+            "verdict": {"pass": true, "reasons": ["all passed", "a, \"quoted\" one"]},
+            "model": "normal",
+            "missing": null,
+        })),
+    };
+    let recs = vec![Some(rec), None];
+    let rows = |keep: &[&str]| -> (Vec<(String, String)>, Vec<String>) {
+        let keep: Vec<String> = keep.iter().map(|s| s.to_string()).collect();
+        let m = merge(&tasks[..2], &recs, &keep).unwrap();
+        let mut r = csv::Reader::from_reader(m.results.as_bytes());
+        let rows = r
+            .records()
+            .map(|x| {
+                let x = x.unwrap();
+                (x[4].to_string(), x[5].to_string())
+            })
+            .collect();
+        (rows, m.unmatched_keep)
+    };
+    let pair = |q: &str, v: &str| (q.to_string(), v.to_string());
+    // No keep: numbers and booleans only.
+    let (all, none) = rows(&[]);
+    assert_eq!(all, [pair("a", "1.5"), pair("verdict.pass", "1")]);
+    assert!(none.is_empty());
+    // Named texts are kept, with their text (CSV quoting keeps commas and quotes).
+    let (kept, none) = rows(&["verdict.reasons", "model", "missing"]);
+    assert_eq!(
+        kept,
+        [
+            pair("verdict.reasons[0]", "all passed"),
+            pair("verdict.reasons[1]", "a, \"quoted\" one"),
+            pair("model", "normal"),
+        ]
+    );
+    assert!(none.is_empty(), "a null quantity matches: {none:?}");
+    // Entries that match nothing are reported (the wrong case of the check).
+    let (kept, unmatched) = rows(&["a", "nonexistent", "verdict.reason_s"]);
+    assert_eq!(kept, [pair("a", "1.5")]);
+    assert_eq!(unmatched, ["nonexistent", "verdict.reason_s"]);
+    // With no finished task nothing can be judged.
+    let m = merge(&tasks[..1], &[None], &["nonexistent".to_string()]).unwrap();
+    assert!(m.unmatched_keep.is_empty());
+}
+
+#[test]
+fn merge_into_refuses_an_unmatched_keep_as_bad_input_after_writing() {
+    let dir = std::env::temp_dir().join(format!("bayesrg-sweep-keep-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut s = spec(GRID);
+    s.keep = vec!["mean".into(), "nonexistent".into()];
+    let tasks = s.expand().unwrap();
+    let store = Store::open(&dir).unwrap();
+    store
+        .record(&tasks[0], Outcome::Result(json!({"mean": 2.0})))
+        .unwrap();
+    let e = bayesrg_sweep::merge_into(&s, &tasks, &store).unwrap_err();
+    assert!(e.is_bad_input(), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("`keep`") && msg.contains("nonexistent") && msg.contains("have: mean"),
+        "{msg}"
+    );
+    let results = std::fs::read_to_string(dir.join("results.csv")).unwrap();
+    assert!(
+        results.lines().nth(1).unwrap().ends_with(",mean,2.0"),
+        "{results}"
+    );
+    s.keep = vec!["mean".into()];
+    assert_eq!(bayesrg_sweep::merge_into(&s, &tasks, &store).unwrap().ok, 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_unreadable_task_file_is_run_again_and_nothing_else_is_touched() {
+    // Tryout 5 D5: one truncated tasks/ID.json made every resume fail.
+    let dir = std::env::temp_dir().join(format!("bayesrg-sweep-corrupt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (first, _, run) = run_in(&dir, 2);
+    assert_eq!(run.skipped, 0);
+    let tasks = spec(GRID).expand().unwrap();
+    let store = Store::open(&dir).unwrap();
+    let victim = (0..tasks.len())
+        .find(|&i| store.is_finished(&tasks[i]))
+        .unwrap();
+    let path = dir.join("tasks").join(format!("{}.json", tasks[victim].id));
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    assert!(!store.is_finished(&tasks[victim]));
+    let bad = store.unreadable(&tasks);
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert_eq!((bad[0].0, &bad[0].1), (tasks[victim].index, &path));
+    assert!(bad[0].2.contains("EOF"), "{}", bad[0].2);
+    // The merge reads it as pending instead of failing.
+    let recs = records(&tasks, &store).unwrap();
+    assert!(recs[victim].is_none());
+    // A rerun runs that task alone, replaces the file and merges to the same bytes.
+    let (again, calls, run) = run_in(&dir, 1);
+    let finished = tasks.iter().filter(|t| store.is_finished(t)).count();
+    assert_eq!(finished, run.skipped + run.finished);
+    assert_eq!(run.skipped + 1, first.counts.ok);
+    assert_eq!(calls, 1 + run.failed.len());
+    assert!(store.unreadable(&tasks).is_empty());
+    assert_eq!(again.results, first.results);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -294,6 +294,10 @@ pub fn simulate(
             let mut t = cfg.t0;
             for (k, &(n, h)) in segs.iter().enumerate() {
                 for s in 0..n {
+                    // A caller's stop (Ctrl-C in Python) inside a long chunk.
+                    if s % 1024 == 0 {
+                        crate::observe::stop_here();
+                    }
                     draw_increments(
                         &mut normals,
                         h,
@@ -470,7 +474,11 @@ fn affine_chunk(
             }
         }
         for (k, (&(n, _), op)) in segs.iter().zip(affine).enumerate() {
-            for _ in 0..n {
+            for s in 0..n {
+                // A caller's stop (Ctrl-C in Python) inside a long chunk.
+                if s % 1024 == 0 {
+                    crate::observe::stop_here();
+                }
                 normals.fill(&mut z[d * nbp..(d + m) * nbp]);
                 op.apply(&z[..(d + m) * nbp], &mut next[..d * nbp], nbp);
                 std::mem::swap(&mut z, &mut next);

@@ -491,18 +491,30 @@ fn simulate_observed(
     let finished = std::sync::atomic::AtomicBool::new(false);
     let ens = std::thread::scope(|s| {
         let h = s.spawn(|| {
-            let r = simulate(problem, stepper, cfg, &|n| {
+            // Set also when `simulate` unwinds (a caller's stop,
+            // `observe::stop_now`), or the loop below would wait forever.
+            struct Finished<'a>(&'a std::sync::atomic::AtomicBool);
+            impl Drop for Finished<'_> {
+                fn drop(&mut self) {
+                    self.0.store(true, Ordering::Release);
+                }
+            }
+            let _finished = Finished(&finished);
+            simulate(problem, stepper, cfg, &|n| {
                 done.fetch_add(n as u64, Ordering::Relaxed);
-            });
-            finished.store(true, Ordering::Release);
-            r
+            })
         });
         while !finished.load(Ordering::Acquire) {
             std::thread::sleep(std::time::Duration::from_millis(20));
             obs.progress(done.load(Ordering::Relaxed));
         }
-        h.join()
-            .unwrap_or_else(|_| Err(Error::failed("the ensemble", "a worker thread panicked")))
+        h.join().unwrap_or_else(|p| {
+            if crate::observe::is_stopped(p.as_ref()) {
+                Err(Error::Cancelled)
+            } else {
+                Err(Error::failed("the ensemble", "a worker thread panicked"))
+            }
+        })
     })?;
     tick(obs, done.load(Ordering::Relaxed))?;
     Ok(ens)
