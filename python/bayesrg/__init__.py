@@ -33,7 +33,9 @@ Errors
   with its traceback.
 
 The GIL is released while Rust computes; a model written in Python takes it
-back for each (batched) call into its methods.
+back for each (batched) call into its methods. Ctrl-C (SIGINT, Jupyter's
+interrupt) stops a long call with ``KeyboardInterrupt`` within one Monte Carlo
+chunk (docs/python.md).
 """
 
 from __future__ import annotations

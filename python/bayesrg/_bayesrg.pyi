@@ -48,10 +48,11 @@ class Model:
         """The JSON description of a built-in model."""
     def check_params(self, theta: Sequence[float]) -> None:
         """Raises InputError naming the parameter when θ is outside the space."""
-    def log_likelihood(self, theta: Sequence[float], y: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """ln p(yᵢ | θ) for each row of y, shape (n, k) → (n,)."""
-    def score(self, theta: Sequence[float], y: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """∂ ln p(yᵢ | θ)/∂θ (eq. 28), shape (n, k) → (n, d)."""
+    def log_likelihood(self, theta: Sequence[float], y: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """ln p(yᵢ | θ) for each row of y, shape (n, k) (or (n,) when k = 1; any
+        dtype NumPy reads as float64) → (n,)."""
+    def score(self, theta: Sequence[float], y: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """∂ ln p(yᵢ | θ)/∂θ (eq. 28), y as for log_likelihood → (n, d)."""
     def sample(self, theta: Sequence[float], n: int, seed: int) -> npt.NDArray[np.float64]:
         """n seeded draws y ~ p(· | θ), shape (n, k)."""
     def fisher_closed_form(self, theta: Sequence[float]) -> Optional[npt.NDArray[np.float64]]:
