@@ -2,7 +2,7 @@
 //! constant or state-dependent (scheme in the [module docs](super)).
 
 use super::{Advance, Explicit, WALL_MASS_LIMIT, bernoulli, check_density, l1_distance, min_cell};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, show};
 use crate::quadrature::GAUSS_LEGENDRE_3;
 
 /// A uniform grid of `n` cells on [lo, hi].
@@ -20,10 +20,14 @@ impl Grid1d {
     /// A grid of `n ≥ 3` cells on [lo, hi], lo < hi.
     pub fn new(lo: f64, hi: f64, n: usize) -> Result<Self> {
         if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-            return Err(Error::Msg(format!("grid needs lo < hi, got [{lo}, {hi}]")));
+            return Err(Error::domain(
+                "grid",
+                format!("[{}, {}]", show(lo), show(hi)),
+                "needs finite lo < hi",
+            ));
         }
         if n < 3 {
-            return Err(Error::Msg(format!("grid needs at least 3 cells, got {n}")));
+            return Err(Error::domain("cells", n, "must be at least 3"));
         }
         Ok(Grid1d { lo, hi, n })
     }

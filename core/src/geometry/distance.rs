@@ -229,7 +229,7 @@ fn solve(
         u1.iter().zip(&u2).map(|(a, b)| a.min(*b)).collect()
     };
     if theta1.len() == 1 {
-        return one_dimensional(m, theta1, theta2, &g1, &g2, opt, &units).map_err(failed);
+        return one_dimensional(m, theta1, theta2, &g1, &g2, opt, &units);
     }
     let a = DVector::from_column_slice(theta1);
     let b = DVector::from_column_slice(theta2);
@@ -534,7 +534,8 @@ fn one_dimensional(
     g2: &DMatrix<f64>,
     opt: &ShootOptions,
     units: &[f64],
-) -> Result<Shot, String> {
+) -> crate::error::Result<Shot> {
+    let failed = |e: String| Error::failed(WHAT, e);
     let (x1, x2) = (a[0], b[0]);
     let root_g = |x: f64| m.metric(&[x]).map(|g| g[(0, 0)].sqrt()).unwrap_or(f64::NAN);
     let logs = x1 * x2 > 0.0 && (x1 / x2).abs().max((x2 / x1).abs()) > 4.0;
@@ -555,7 +556,7 @@ fn one_dimensional(
     } else {
         crate::quadrature::integrate_adaptive(root_g, x1, x2, rel, 0.0, 4000)
     }
-    .map_err(|e| format!("quadrature of √g: {e}"))?;
+    .map_err(|e| failed(format!("quadrature of √g: {e}")))?;
     let d = integral.abs();
     let v = (x2 - x1).signum() * d / g1[(0, 0)].sqrt();
     // The path: the geodesic equation from both ends to t = ½ (so neither
@@ -563,13 +564,13 @@ fn one_dimensional(
     // mismatch at the middle, in Fisher units, checks the quadrature.
     let u = -(x2 - x1).signum() * d / g2[(0, 0)].sqrt();
     let fwd = flow(m, a, &[v], 0.5, &path_options(opt), units)
-        .map_err(|e| format!("the 1-D geodesic path from the first point: {e}"))?;
+        .map_err(|e| failed(format!("the 1-D geodesic path from the first point: {e}")))?;
     let bwd = flow(m, b, &[u], 0.5, &path_options(opt), units)
-        .map_err(|e| format!("the 1-D geodesic path from the second point: {e}"))?;
+        .map_err(|e| failed(format!("the 1-D geodesic path from the second point: {e}")))?;
     let (mf, mb) = (fwd.end()[0], bwd.end()[0]);
     let gm = m
         .metric(&[0.5 * (mf + mb)])
-        .map_err(|e| format!("the middle of the 1-D path: {e}"))?;
+        .map_err(|e| failed(format!("the middle of the 1-D path: {e}")))?;
     let residual = (mf - mb).abs() * gm[(0, 0)].sqrt();
     let mut geodesic = fwd.clone();
     for k in (0..bwd.t.len() - 1).rev() {
