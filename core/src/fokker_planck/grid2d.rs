@@ -11,7 +11,7 @@
 //! z of the requested y-box: a parallelogram in y that contains that box.
 //! Faces on its boundary carry no flux.
 
-use super::{Advance, Explicit, WALL_MASS_LIMIT, bernoulli, check_density, l1_distance, min_cell};
+use super::{Advance, WALL_MASS_LIMIT, bernoulli, check_density, l1_distance, min_cell};
 use crate::error::{Error, Result};
 use crate::linalg;
 use crate::quadrature::GAUSS_LEGENDRE_3;
@@ -507,25 +507,12 @@ impl FokkerPlanck2d {
     }
 }
 
-impl Explicit for FokkerPlanck2d {
-    fn now(&self) -> f64 {
-        self.tau
-    }
-    fn limits(&self, tau: f64) -> Result<(f64, f64, String)> {
-        self.limits_at(tau)
-    }
-    fn wall_mass(&self) -> f64 {
-        FokkerPlanck2d::wall_mass(self)
-    }
-    fn rhs(&self, p: &[f64], tau: f64, out: &mut [f64]) -> Result<()> {
-        FokkerPlanck2d::rhs(self, p, tau, out)
-    }
+super::explicit_by_inherent!(FokkerPlanck2d);
+
+impl FokkerPlanck2d {
     fn cell_name(&self, k: usize) -> String {
         let (i, j) = (k % self.n[0], k / self.n[0]);
         format!("cell ({i}, {j}) (y = {:?})", self.to_y(self.zcenter(i, j)))
-    }
-    fn state_mut(&mut self) -> (&mut Vec<f64>, &mut f64) {
-        (&mut self.p, &mut self.tau)
     }
 }
 

@@ -1218,6 +1218,11 @@ mod tests {
     use crate::geometry::testmodels;
     use approx::assert_relative_eq;
 
+    /// The shortest geodesic from `a` to `b` with the default options.
+    fn shoot(m: &dyn Metric, a: &[f64], b: &[f64]) -> Shot {
+        distance(m, a, b, &ShootOptions::default()).unwrap()
+    }
+
     #[test]
     fn unreachable_tolerance_is_a_failed_computation_with_its_misses() {
         // A tolerance below rounding (1e-18 of d) cannot be met: every method
@@ -1283,7 +1288,7 @@ mod tests {
             ([-1.0, 0.5], [3.0, 0.5]),
             ([0.3, 2.0], [0.3, 0.1]),
         ] {
-            let s = distance(&m, &a, &b, &ShootOptions::default()).unwrap();
+            let s = shoot(&m, &a, &b);
             assert_relative_eq!(
                 s.distance,
                 closed_form::normal_sigma(&a, &b),
@@ -1298,22 +1303,10 @@ mod tests {
         // Oracle: the distance is a property of the distributions, so (μ, σ) and
         // (μ, v = σ²) shooting must agree with each other and the closed form.
         let (a, b) = ([0.2, 0.7], [1.5, 1.6]);
-        let d1 = distance(
-            &testmodels::normal_sigma(),
-            &a,
-            &b,
-            &ShootOptions::default(),
-        )
-        .unwrap();
+        let d1 = shoot(&testmodels::normal_sigma(), &a, &b);
         let av = [a[0], a[1] * a[1]];
         let bv = [b[0], b[1] * b[1]];
-        let d2 = distance(
-            &testmodels::normal_var(),
-            &av,
-            &bv,
-            &ShootOptions::default(),
-        )
-        .unwrap();
+        let d2 = shoot(&testmodels::normal_var(), &av, &bv);
         assert_relative_eq!(d1.distance, d2.distance, max_relative = 1e-9);
         assert_relative_eq!(
             d2.distance,
@@ -1325,13 +1318,7 @@ mod tests {
     #[test]
     fn poisson_and_bernoulli_distance() {
         // Oracles: Poisson 2|√λ₁ − √λ₂|, Bernoulli 2|arcsin√p − arcsin√q|.
-        let s = distance(
-            &testmodels::poisson(),
-            &[0.5],
-            &[7.0],
-            &ShootOptions::default(),
-        )
-        .unwrap();
+        let s = shoot(&testmodels::poisson(), &[0.5], &[7.0]);
         assert_eq!(s.method, "quadrature");
         assert_relative_eq!(
             s.distance,
@@ -1339,13 +1326,7 @@ mod tests {
             max_relative = 1e-12
         );
         assert!(s.residual < 1e-9 * s.distance, "{}", s.residual);
-        let s = distance(
-            &testmodels::bernoulli(),
-            &[0.1],
-            &[0.85],
-            &ShootOptions::default(),
-        )
-        .unwrap();
+        let s = shoot(&testmodels::bernoulli(), &[0.1], &[0.85]);
         assert_relative_eq!(
             s.distance,
             closed_form::bernoulli(&[0.1], &[0.85]),
@@ -1357,13 +1338,7 @@ mod tests {
     fn categorical_distance() {
         // Oracle: 2·arccos Σ√(pᵢqᵢ) for three classes.
         let (a, b) = ([0.2, 0.3], [0.6, 0.05]);
-        let s = distance(
-            &testmodels::categorical3(),
-            &a,
-            &b,
-            &ShootOptions::default(),
-        )
-        .unwrap();
+        let s = shoot(&testmodels::categorical3(), &a, &b);
         assert_relative_eq!(
             s.distance,
             closed_form::categorical(&a, &b),
