@@ -46,7 +46,7 @@ pub fn matrix(field: &str, rows: &[Vec<f64>]) -> bayesrg_core::Result<DMatrix<f6
         if r.len() != nc {
             return Err(Error::Dimension {
                 field: Field::key(field).at(i),
-                expected: format!("{nc}, as row 0 has: `{field}` is not rectangular"),
+                expected: format!("{nc}, like row 0 (`{field}` must be rectangular)"),
                 got: r.len(),
             });
         }

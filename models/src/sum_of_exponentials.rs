@@ -79,8 +79,8 @@ impl SumOfExponentials {
             return Err(bayesrg_core::Error::Dimension {
                 field: "times".into(),
                 expected: format!(
-                    "at least {terms}, one per term (with fewer observation times than \
-                     rates the rates are not identifiable)"
+                    "at least {terms} for {terms} terms (with fewer observation times \
+                     than rates the rates are not identifiable)"
                 ),
                 got: times.len(),
             });
