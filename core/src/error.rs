@@ -172,6 +172,42 @@ pub enum Error {
         /// What it lacks.
         capability: String,
     },
+    /// A matrix given directly to a library constructor with the wrong shape
+    /// (a covariance that is 2×3, a drift matrix that does not match its centre).
+    #[error("{what} must be {expected}, got {got}")]
+    Shape {
+        /// Which matrix ("the covariance", "the linear drift's B").
+        what: String,
+        /// Its shape ("2×3").
+        got: String,
+        /// The shape needed, and why ("square", "2×2 (the mean has 2 entries)").
+        expected: String,
+    },
+    /// A matrix that had to be symmetric was not.
+    #[error("{what} is not symmetric")]
+    NotSymmetric {
+        /// Which matrix.
+        what: String,
+    },
+    /// Inputs that are each valid but that this computation cannot take
+    /// together (a stepper for a kind of noise it cannot integrate).
+    #[error("{what} {reason}")]
+    Unsupported {
+        /// What cannot do it ("stepper `exact_ou`").
+        what: String,
+        /// What it would need, as a phrase ("needs additive noise").
+        reason: String,
+    },
+    /// A name that is not one of the known choices.
+    #[error("unknown {what} `{name}` (known: {known})")]
+    Unknown {
+        /// What kind of name ("stepper").
+        what: String,
+        /// The name given.
+        name: String,
+        /// The known names, comma-separated.
+        known: String,
+    },
     /// A value of the wrong length or shape.
     #[error("`{field}` has {got} entries; expected {expected}")]
     Dimension {
@@ -475,6 +511,162 @@ mod tests {
         assert_eq!(e.field().unwrap().to_string(), "prior[1].sd");
         assert!(e.is_bad_input());
         assert!(!Error::failed("shooting", "no convergence").is_bad_input());
+    }
+
+    /// Issue 12: every error of the numerical constructors and solvers is a
+    /// typed kind, bad input (exit 2) or a failed computation (exit 1). Each
+    /// case is a deliberately wrong input; the kind and the status are the
+    /// oracle (the mapping of src/lib.rs: `is_bad_input` → 2, else 1).
+    #[test]
+    fn constructor_and_solver_errors_are_typed_with_their_exit_status() {
+        use crate::fokker_planck::{FokkerPlanck2d, Grid1d};
+        use crate::gaussian::Gaussian;
+        use crate::mixture::GaussianMixture;
+        use crate::sde::terms::{AdditiveNoise, Diffusion, FnDrift, LinearDrift, Problem};
+        use crate::sde::{ou, steppers};
+        use nalgebra::{DMatrix, DVector};
+        use std::sync::Arc;
+        let status = |e: &Error| if e.is_bad_input() { 2 } else { 1 };
+        let id = |d| DMatrix::<f64>::identity(d, d);
+        let g1 = || Gaussian::new(DVector::zeros(1), id(1)).unwrap();
+        let g2 = || Gaussian::new(DVector::zeros(2), id(2)).unwrap();
+        let asym = DMatrix::from_row_slice(2, 2, &[1.0, 0.5, 0.0, 1.0]);
+
+        let e = Gaussian::new(DVector::zeros(3), id(2)).unwrap_err();
+        assert!(matches!(e, Error::Shape { .. }) && status(&e) == 2, "{e}");
+        let e = Gaussian::new(DVector::zeros(2), asym.clone()).unwrap_err();
+        assert!(
+            matches!(e, Error::NotSymmetric { .. }) && status(&e) == 2,
+            "{e}"
+        );
+        assert_eq!(e.to_string(), "covariance is not symmetric");
+        let e = Gaussian::new(DVector::zeros(2), id(2) * f64::NAN).unwrap_err();
+        assert!(
+            matches!(e, Error::NotFinite { .. }) && status(&e) == 2,
+            "{e}"
+        );
+        assert_eq!(e.field().unwrap().to_string(), "covariance[0][0]");
+
+        let e = GaussianMixture::new(vec![1.0], vec![g1(), g1()]).unwrap_err();
+        assert!(matches!(e, Error::Dimension { got: 1, .. }), "{e}");
+        let e = GaussianMixture::new(vec![1.5, -0.5], vec![g1(), g1()]).unwrap_err();
+        assert_eq!(e.field().unwrap().to_string(), "weights[1]");
+        assert!(matches!(e, Error::Domain { .. }) && status(&e) == 2, "{e}");
+        let e = GaussianMixture::new(vec![0.5, 0.6], vec![g1(), g1()]).unwrap_err();
+        assert!(matches!(e, Error::Domain { .. }), "{e}");
+        let e = GaussianMixture::new(vec![0.5, 0.5], vec![g1(), g2()]).unwrap_err();
+        assert_eq!(e.field().unwrap().to_string(), "components[1]");
+        let m = GaussianMixture::new(vec![1.0], vec![g1()]).unwrap();
+        let e = m.diffuse(-1.0, &DVector::zeros(1), &id(1)).unwrap_err();
+        assert!(matches!(e, Error::Domain { .. }) && status(&e) == 2, "{e}");
+
+        let e = LinearDrift::new(DMatrix::zeros(2, 3), DVector::zeros(2)).unwrap_err();
+        assert!(matches!(e, Error::Shape { .. }), "{e}");
+        let e = LinearDrift::new(id(2), DVector::from_vec(vec![0.0, f64::INFINITY])).unwrap_err();
+        assert_eq!(e.field().unwrap().to_string(), "m[1]");
+        let e = LinearDrift::quadratic_potential(&id(2), &id(3), DVector::zeros(3)).unwrap_err();
+        assert!(matches!(e, Error::Shape { .. }), "{e}");
+        let e = AdditiveNoise::from_factor(id(2) * f64::NAN).unwrap_err();
+        assert!(matches!(e, Error::NotFinite { .. }), "{e}");
+        let drift2 = Arc::new(LinearDrift::new(id(2), DVector::zeros(2)).unwrap());
+        let noise1 = || Diffusion::Additive(AdditiveNoise::from_factor(id(1)).unwrap());
+        let e = Problem::new(drift2, noise1()).map(|_| ()).unwrap_err();
+        assert!(
+            matches!(e, Error::Dimension { got: 1, .. }) && status(&e) == 2,
+            "{e}"
+        );
+
+        let e = steppers::by_name("rk45").map(|_| ()).unwrap_err();
+        assert!(matches!(e, Error::Unknown { .. }) && status(&e) == 2, "{e}");
+        assert!(
+            e.to_string().starts_with("unknown stepper `rk45` (known: "),
+            "{e}"
+        );
+        let square = Arc::new(FnDrift::new(1, |y: &[f64], _t: f64, o: &mut [f64]| {
+            o[0] = -y[0] * y[0]
+        }));
+        let p = Problem::new(square, noise1()).unwrap();
+        let e = steppers::by_name("exact_ou")
+            .unwrap()
+            .check(&p)
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::Unsupported { .. }) && status(&e) == 2,
+            "{e}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with("stepper `exact_ou` needs a linear drift"),
+            "{e}"
+        );
+
+        // B with eigenvalues 1 and −1: the Lyapunov equation is singular.
+        let b = DMatrix::from_row_slice(2, 2, &[1.0, 0.0, 0.0, -1.0]);
+        let e = ou::lyapunov(&b, &id(2)).unwrap_err();
+        assert!(matches!(e, Error::Domain { .. }) && status(&e) == 2, "{e}");
+        // An unstable B over a long time: the law overflows (failed, exit 1).
+        let e = ou::law(&(-id(1)), &DVector::zeros(1), &id(1), &[1.0], 1e3).unwrap_err();
+        assert!(matches!(e, Error::Failed { .. }) && status(&e) == 1, "{e}");
+
+        let e = Grid1d::new(1.0, 0.0, 10).unwrap_err();
+        assert!(matches!(e, Error::Domain { .. }) && status(&e) == 2, "{e}");
+        let e = Grid1d::new(0.0, 1.0, 2).unwrap_err();
+        assert_eq!(e.field().unwrap().to_string(), "cells");
+        let fp2 = |lo: [f64; 2], d: &DMatrix<f64>| {
+            FokkerPlanck2d::new(lo, [1.0, 1.0], [8, 8], |_, _| [0.0, 0.0], d, |_| 1.0)
+                .map(|_| ())
+                .unwrap_err()
+        };
+        let e = fp2([0.0, 0.0], &id(3));
+        assert!(matches!(e, Error::Shape { .. }), "{e}");
+        let e = fp2([0.0, 0.0], &asym);
+        assert!(matches!(e, Error::NotSymmetric { .. }), "{e}");
+        let e = fp2([2.0, 0.0], &id(2));
+        assert!(matches!(e, Error::Domain { .. }) && status(&e) == 2, "{e}");
+
+        let sg = crate::semigroup::HeatSemigroup::new(DVector::zeros(1), id(1)).unwrap();
+        let e = sg.kernel(&[0.0], 0.0).unwrap_err();
+        assert!(matches!(e, Error::Domain { .. }) && status(&e) == 2, "{e}");
+        let rev = |v: usize, k: &DMatrix<f64>, t: f64| {
+            let p0 = GaussianMixture::new(vec![1.0], vec![g2()]).unwrap();
+            crate::reverse::ReverseDiffusion::new(p0, DVector::zeros(v), k.clone(), t)
+                .map(|_| ())
+                .unwrap_err()
+        };
+        assert!(matches!(rev(3, &id(2), 1.0), Error::Shape { .. }));
+        assert!(matches!(rev(2, &id(2), f64::NAN), Error::NotFinite { .. }));
+        assert!(matches!(rev(2, &asym, 1.0), Error::NotSymmetric { .. }));
+
+        let e = crate::linalg::cholesky(&DMatrix::zeros(2, 3), "K").unwrap_err();
+        assert_eq!(e.to_string(), "K must be square, got 2×3");
+        let indefinite = DMatrix::from_row_slice(2, 2, &[1.0, 2.0, 2.0, 1.0]);
+        let e = crate::linalg::psd_pseudo_inverse(&indefinite, "G").unwrap_err();
+        assert!(matches!(e, Error::Domain { .. }) && status(&e) == 2, "{e}");
+
+        // Failed computations: exit 1.
+        let e = crate::quadrature::integrate_adaptive(|x| 1.0 / x, 0.0, 1.0, 1e-10, 0.0, 50)
+            .unwrap_err();
+        assert!(matches!(e, Error::Failed { .. }) && status(&e) == 1, "{e}");
+        let e = crate::quadrature::integrate_adaptive(|x| x.sin(), 0.0, 1e3, 1e-14, 0.0, 2)
+            .unwrap_err();
+        assert!(matches!(e, Error::Failed { .. }) && status(&e) == 1, "{e}");
+        let opt = crate::ode::Options {
+            max_steps: 3,
+            ..Default::default()
+        };
+        let e =
+            crate::ode::solve(|_, y, o| o[0] = y[0].cos(), 0.0, &[0.0], 100.0, &opt).unwrap_err();
+        assert!(matches!(e, Error::Failed { .. }) && status(&e) == 1, "{e}");
+        // y' = y² from 1 blows up at t = 1.
+        let e = crate::ode::solve(
+            |_, y, o| o[0] = y[0] * y[0],
+            0.0,
+            &[1.0],
+            2.0,
+            &Default::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::Failed { .. }) && status(&e) == 1, "{e}");
     }
 
     #[test]

@@ -692,11 +692,11 @@ pub fn kl_hessian_scaled(
         .kl(theta, theta)
         .ok_or_else(|| missing(model, "closed-form KL"))?;
     if scales.len() != theta.len() {
-        return Err(Error::Msg(format!(
-            "kl_hessian_scaled: {} scales for {} parameters",
-            scales.len(),
-            theta.len()
-        )));
+        return Err(Error::Dimension {
+            field: Field::key("scales"),
+            expected: format!("{} (one per parameter)", theta.len()),
+            got: scales.len(),
+        });
     }
     let d = theta.len();
     let diag = DMatrix::from_fn(d, d, |i, j| {

@@ -26,15 +26,16 @@ impl Gaussian {
     /// dimensions disagree.
     pub fn new(mean: DVector<f64>, cov: DMatrix<f64>) -> Result<Self> {
         if cov.nrows() != mean.len() {
-            return Err(crate::Error::Msg(format!(
-                "covariance is {}×{} but the mean has {} entries",
-                cov.nrows(),
-                cov.ncols(),
-                mean.len()
-            )));
+            return Err(crate::Error::Shape {
+                what: "the covariance".into(),
+                got: format!("{}×{}", cov.nrows(), cov.ncols()),
+                expected: format!("{0}×{0} (the mean has {0} entries)", mean.len()),
+            });
         }
         if linalg::asymmetry(&cov) > 1e-10 {
-            return Err(crate::Error::Msg("covariance is not symmetric".into()));
+            return Err(crate::Error::NotSymmetric {
+                what: "covariance".into(),
+            });
         }
         let chol = linalg::cholesky(&cov, "covariance")?;
         Ok(Gaussian { mean, cov, chol })

@@ -56,7 +56,7 @@
 //! `rcond = max(m, n)·ε·σ_max`, which it equals for an unstructured matrix but
 //! improves on for a graded one (diag(10²⁰, 1) has rank 2, not 1).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result};
 use nalgebra::{Cholesky, DMatrix, DVector, Dyn};
 use serde::Serialize;
 
@@ -94,14 +94,28 @@ pub fn cholesky(a: &DMatrix<f64>, what: &str) -> Result<Cholesky<f64, Dyn>> {
 
 fn check_square_finite(a: &DMatrix<f64>, what: &str) -> Result<()> {
     if !a.is_square() {
-        return Err(Error::Msg(format!(
-            "{what} must be square, got {}×{}",
-            a.nrows(),
-            a.ncols()
-        )));
+        return Err(Error::Shape {
+            what: what.to_string(),
+            got: format!("{}×{}", a.nrows(), a.ncols()),
+            expected: "square".into(),
+        });
     }
-    if a.iter().any(|v| !v.is_finite()) {
-        return Err(Error::Msg(format!("{what} has a non-finite entry")));
+    require_finite(a, what)
+}
+
+/// Every entry of the matrix `a` is finite, else [`Error::NotFinite`] naming
+/// the first entry that is not as `what[i][j]` (row-major order).
+pub fn require_finite(a: &DMatrix<f64>, what: &str) -> Result<()> {
+    for i in 0..a.nrows() {
+        for j in 0..a.ncols() {
+            let v = a[(i, j)];
+            if !v.is_finite() {
+                return Err(Error::NotFinite {
+                    field: Field::from(what).at(i).at(j),
+                    value: v,
+                });
+            }
+        }
     }
     Ok(())
 }
@@ -544,10 +558,14 @@ pub fn psd_pseudo_inverse(a: &DMatrix<f64>, what: &str) -> Result<PseudoInverse>
     check_square_finite(a, what)?;
     let s = Spectrum::of(a);
     if let Some(k) = s.negative() {
-        return Err(Error::Msg(format!(
-            "{what} is not positive semi-definite: its eigenvalue {:e} is negative beyond its error bound {:e}",
-            s.values[k], s.errors[k]
-        )));
+        return Err(Error::domain(
+            what,
+            format!("a matrix with eigenvalue {:e}", s.values[k]),
+            format!(
+                "is not positive semi-definite: the eigenvalue is negative beyond its error bound {:e}",
+                s.errors[k]
+            ),
+        ));
     }
     let d = a.nrows();
     let range: Vec<usize> = (0..d).filter(|&k| s.values[k] > s.errors[k]).collect();

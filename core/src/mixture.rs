@@ -3,7 +3,7 @@
 //! diffusion (each component's mean moves by vτ and its covariance grows by
 //! τK⁻¹, eqs. 20–23), which makes them the test bed of the reverse SDE (eq. 26).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result, require, show};
 use crate::gaussian::Gaussian;
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, RngExt};
@@ -20,22 +20,30 @@ impl GaussianMixture {
     /// renormalised), components of one dimension.
     pub fn new(weights: Vec<f64>, components: Vec<Gaussian>) -> Result<Self> {
         if weights.is_empty() || weights.len() != components.len() {
-            return Err(Error::Msg(format!(
-                "mixture needs as many weights ({}) as components ({}), at least one",
-                weights.len(),
-                components.len()
-            )));
+            return Err(Error::Dimension {
+                field: Field::key("weights"),
+                expected: format!("{} (one per component, at least one)", components.len()),
+                got: weights.len(),
+            });
         }
-        if let Some(w) = weights.iter().find(|w| !(w.is_finite() && **w > 0.0)) {
-            return Err(Error::Msg(format!("mixture weight {w} must be > 0")));
+        for (k, &w) in weights.iter().enumerate() {
+            require::positive(Field::key("weights").at(k), w)?;
         }
         let total: f64 = weights.iter().sum();
         if (total - 1.0).abs() > 1e-9 {
-            return Err(Error::Msg(format!("mixture weights sum to {total}, not 1")));
+            return Err(Error::domain(
+                "sum of weights",
+                show(total),
+                "must be 1 (to 1e-9)",
+            ));
         }
         let d = components[0].dim();
-        if components.iter().any(|c| c.dim() != d) {
-            return Err(Error::Msg("mixture components differ in dimension".into()));
+        if let Some(k) = components.iter().position(|c| c.dim() != d) {
+            return Err(Error::Dimension {
+                field: Field::key("components").at(k),
+                expected: format!("{d} (the dimension of the first component)"),
+                got: components[k].dim(),
+            });
         }
         Ok(GaussianMixture {
             weights: weights.iter().map(|w| w / total).collect(),
@@ -150,7 +158,7 @@ impl GaussianMixture {
     /// (eq. 23 with the Gaussian kernel of eq. 21).
     pub fn diffuse(&self, tau: f64, velocity: &DVector<f64>, kinv: &DMatrix<f64>) -> Result<Self> {
         if !(tau >= 0.0 && tau.is_finite()) {
-            return Err(Error::Msg(format!("diffusion time must be ≥ 0, got {tau}")));
+            return Err(Error::domain("tau", show(tau), "must be finite and >= 0"));
         }
         let components = self
             .components

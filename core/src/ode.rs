@@ -175,10 +175,13 @@ where
     while (t1 - t) * dir > 0.0 {
         steps += 1;
         if steps > opt.max_steps {
-            return Err(Error::Msg(format!(
-                "ODE solver: more than {} steps before reaching t = {t1} (stuck at t = {t})",
-                opt.max_steps
-            )));
+            return Err(Error::failed(
+                "ODE solver",
+                format!(
+                    "more than {} steps before reaching t = {t1} (stuck at t = {t})",
+                    opt.max_steps
+                ),
+            ));
         }
         if opt.h_max > 0.0 {
             h = h.min(opt.h_max);
@@ -222,9 +225,10 @@ where
             sol.rejected += 1;
             h *= 0.1;
             if h < 1e-14 * span.abs() {
-                return Err(Error::Msg(format!(
-                    "ODE solver: the state became non-finite near t = {t}"
-                )));
+                return Err(Error::failed(
+                    "ODE solver",
+                    format!("the state became non-finite near t = {t}"),
+                ));
             }
             continue;
         }
@@ -245,9 +249,10 @@ where
         };
         h *= fac;
         if h < 1e-14 * span.abs() {
-            return Err(Error::Msg(format!(
-                "ODE solver: step size underflow at t = {t}"
-            )));
+            return Err(Error::failed(
+                "ODE solver",
+                format!("step size underflow at t = {t}"),
+            ));
         }
     }
     Ok(sol)

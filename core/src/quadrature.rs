@@ -457,17 +457,21 @@ pub fn integrate_adaptive<F: Fn(f64) -> f64>(
         let total: f64 = panels.iter().map(|p| p.2.0).sum();
         let err: f64 = panels.iter().map(|p| p.2.1).sum();
         if !total.is_finite() || !err.is_finite() {
-            return Err(crate::error::Error::Msg(format!(
-                "quadrature on [{a}, {b}]: the integrand is not finite"
-            )));
+            return Err(crate::error::Error::failed(
+                format!("quadrature on [{a}, {b}]"),
+                "the integrand is not finite",
+            ));
         }
         if err <= abs_tol.max(rel_tol * total.abs()) {
             return Ok((total, err));
         }
         if panels.len() >= max_panels {
-            return Err(crate::error::Error::Msg(format!(
-                "quadrature on [{a}, {b}] did not converge in {max_panels} panels (error estimate {err:.2e} for {total:.6e})"
-            )));
+            return Err(crate::error::Error::failed(
+                format!("quadrature on [{a}, {b}]"),
+                format!(
+                    "no convergence in {max_panels} panels (error estimate {err:.2e} for {total:.6e})"
+                ),
+            ));
         }
         let worst = panels
             .iter()
@@ -478,9 +482,10 @@ pub fn integrate_adaptive<F: Fn(f64) -> f64>(
         let (lo, hi, _) = panels.swap_remove(worst);
         let mid = 0.5 * (lo + hi);
         if mid <= lo.min(hi) || mid >= lo.max(hi) {
-            return Err(crate::error::Error::Msg(format!(
-                "quadrature on [{a}, {b}]: a panel shrank to rounding level at {lo}"
-            )));
+            return Err(crate::error::Error::failed(
+                format!("quadrature on [{a}, {b}]"),
+                format!("a panel shrank to rounding level at {lo}"),
+            ));
         }
         panels.push((lo, mid, gk15(&f, lo, mid)));
         panels.push((mid, hi, gk15(&f, mid, hi)));

@@ -22,7 +22,7 @@
 
 #![allow(clippy::needless_range_loop)] // index loops are the clearest form of small linear algebra
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, require};
 use crate::linalg;
 use crate::mixture::GaussianMixture;
 use crate::rng::Seed;
@@ -63,18 +63,22 @@ impl ReverseDiffusion {
     ) -> Result<Self> {
         let d = p0.dim();
         if velocity.len() != d || kinv.nrows() != d || kinv.ncols() != d {
-            return Err(Error::Msg(format!(
-                "p₀ has dimension {d} but the drift has {} entries and K⁻¹ is {}×{}",
-                velocity.len(),
-                kinv.nrows(),
-                kinv.ncols()
-            )));
+            return Err(Error::Shape {
+                what: "the drift v and K⁻¹".into(),
+                got: format!(
+                    "{} entries and {}×{}",
+                    velocity.len(),
+                    kinv.nrows(),
+                    kinv.ncols()
+                ),
+                expected: format!("{d} entries and {d}×{d} (p₀ has dimension {d})"),
+            });
         }
-        if !(horizon > 0.0 && horizon.is_finite()) {
-            return Err(Error::Msg(format!("horizon T must be > 0, got {horizon}")));
-        }
+        require::positive("horizon", horizon)?;
         if linalg::asymmetry(&kinv) > 1e-12 {
-            return Err(Error::Msg("K⁻¹ is not symmetric".into()));
+            return Err(Error::NotSymmetric {
+                what: "K⁻¹".into()
+            });
         }
         linalg::cholesky(&kinv, "K⁻¹")?;
         let sp = linalg::Spectrum::of(&kinv);

@@ -462,8 +462,224 @@ fn push_rejected(mut mask: u32, base: usize, rej: &mut [u16; WORDS], n: &mut usi
     }
 }
 
-/// [`zig_fast`] with AVX-512F: 8 words at a time, the layer edges gathered.
-/// The same IEEE operations, so the same bits.
+/// One x86-64 vector width for [`zig_fast_simd`]: the operations of the
+/// Ziggurat's fast path on [`ZigLanes::LANES`] words at once. Each method is
+/// one intrinsic (two for AVX2's |v|); they inline into the
+/// `#[target_feature]` function that calls [`zig_fast_simd`].
+#[cfg(target_arch = "x86_64")]
+trait ZigLanes {
+    /// Words per vector.
+    const LANES: usize;
+    /// A vector of 64-bit integers.
+    type I: Copy;
+    /// A vector of f64.
+    type F: Copy;
+    /// The lanes where a comparison holds.
+    type M: Copy;
+    unsafe fn splat_i(v: i64) -> Self::I;
+    unsafe fn splat_f(v: f64) -> Self::F;
+    /// Loads `LANES` words from `p`.
+    unsafe fn load(p: *const u64) -> Self::I;
+    unsafe fn and(a: Self::I, b: Self::I) -> Self::I;
+    /// (w >> 12) | e, lane by lane.
+    unsafe fn shr12_or(w: Self::I, e: Self::I) -> Self::I;
+    /// The bits of `a` read as f64.
+    unsafe fn as_f(a: Self::I) -> Self::F;
+    unsafe fn sub(a: Self::F, b: Self::F) -> Self::F;
+    unsafe fn mul(a: Self::F, b: Self::F) -> Self::F;
+    /// `base[idx]` lane by lane.
+    unsafe fn gather(base: *const f64, idx: Self::I) -> Self::F;
+    /// |v| < bound (ordered: false for NaN).
+    unsafe fn abs_lt(v: Self::F, bound: Self::F) -> Self::M;
+    /// `yes` where `m` holds, else `no`.
+    unsafe fn select(m: Self::M, yes: Self::F, no: Self::F) -> Self::F;
+    /// Stores `LANES` values at `p`.
+    unsafe fn store(p: *mut f64, v: Self::F);
+    /// The lanes where `m` does not hold, as bits.
+    unsafe fn failed(m: Self::M) -> u32;
+}
+
+/// AVX-512F: 8 words.
+#[cfg(target_arch = "x86_64")]
+struct Avx512;
+
+/// AVX2: 4 words.
+#[cfg(target_arch = "x86_64")]
+struct Avx2;
+
+// SAFETY (both impls): each method is one intrinsic of the impl's feature;
+// callers run them only where the CPU has it (inside `zig_fast_avx512` or
+// `zig_fast_avx2`), with pointers valid for `LANES` elements.
+#[cfg(target_arch = "x86_64")]
+impl ZigLanes for Avx512 {
+    const LANES: usize = 8;
+    type I = std::arch::x86_64::__m512i;
+    type F = std::arch::x86_64::__m512d;
+    type M = std::arch::x86_64::__mmask8;
+    #[inline(always)]
+    unsafe fn splat_i(v: i64) -> Self::I {
+        unsafe { std::arch::x86_64::_mm512_set1_epi64(v) }
+    }
+    #[inline(always)]
+    unsafe fn splat_f(v: f64) -> Self::F {
+        unsafe { std::arch::x86_64::_mm512_set1_pd(v) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const u64) -> Self::I {
+        unsafe { std::arch::x86_64::_mm512_loadu_si512(p.cast()) }
+    }
+    #[inline(always)]
+    unsafe fn and(a: Self::I, b: Self::I) -> Self::I {
+        unsafe { std::arch::x86_64::_mm512_and_si512(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn shr12_or(w: Self::I, e: Self::I) -> Self::I {
+        use std::arch::x86_64::*;
+        unsafe { _mm512_or_si512(_mm512_srli_epi64::<12>(w), e) }
+    }
+    #[inline(always)]
+    unsafe fn as_f(a: Self::I) -> Self::F {
+        unsafe { std::arch::x86_64::_mm512_castsi512_pd(a) }
+    }
+    #[inline(always)]
+    unsafe fn sub(a: Self::F, b: Self::F) -> Self::F {
+        unsafe { std::arch::x86_64::_mm512_sub_pd(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn mul(a: Self::F, b: Self::F) -> Self::F {
+        unsafe { std::arch::x86_64::_mm512_mul_pd(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn gather(base: *const f64, idx: Self::I) -> Self::F {
+        unsafe { std::arch::x86_64::_mm512_i64gather_pd::<8>(idx, base) }
+    }
+    #[inline(always)]
+    unsafe fn abs_lt(v: Self::F, bound: Self::F) -> Self::M {
+        use std::arch::x86_64::*;
+        unsafe { _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_abs_pd(v), bound) }
+    }
+    #[inline(always)]
+    unsafe fn select(m: Self::M, yes: Self::F, no: Self::F) -> Self::F {
+        unsafe { std::arch::x86_64::_mm512_mask_blend_pd(m, no, yes) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f64, v: Self::F) {
+        unsafe { std::arch::x86_64::_mm512_storeu_pd(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn failed(m: Self::M) -> u32 {
+        u32::from(!m)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl ZigLanes for Avx2 {
+    const LANES: usize = 4;
+    type I = std::arch::x86_64::__m256i;
+    type F = std::arch::x86_64::__m256d;
+    type M = std::arch::x86_64::__m256d;
+    #[inline(always)]
+    unsafe fn splat_i(v: i64) -> Self::I {
+        unsafe { std::arch::x86_64::_mm256_set1_epi64x(v) }
+    }
+    #[inline(always)]
+    unsafe fn splat_f(v: f64) -> Self::F {
+        unsafe { std::arch::x86_64::_mm256_set1_pd(v) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const u64) -> Self::I {
+        unsafe { std::arch::x86_64::_mm256_loadu_si256(p.cast()) }
+    }
+    #[inline(always)]
+    unsafe fn and(a: Self::I, b: Self::I) -> Self::I {
+        unsafe { std::arch::x86_64::_mm256_and_si256(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn shr12_or(w: Self::I, e: Self::I) -> Self::I {
+        use std::arch::x86_64::*;
+        unsafe { _mm256_or_si256(_mm256_srli_epi64::<12>(w), e) }
+    }
+    #[inline(always)]
+    unsafe fn as_f(a: Self::I) -> Self::F {
+        unsafe { std::arch::x86_64::_mm256_castsi256_pd(a) }
+    }
+    #[inline(always)]
+    unsafe fn sub(a: Self::F, b: Self::F) -> Self::F {
+        unsafe { std::arch::x86_64::_mm256_sub_pd(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn mul(a: Self::F, b: Self::F) -> Self::F {
+        unsafe { std::arch::x86_64::_mm256_mul_pd(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn gather(base: *const f64, idx: Self::I) -> Self::F {
+        unsafe { std::arch::x86_64::_mm256_i64gather_pd::<8>(base, idx) }
+    }
+    #[inline(always)]
+    unsafe fn abs_lt(v: Self::F, bound: Self::F) -> Self::M {
+        use std::arch::x86_64::*;
+        unsafe {
+            let magnitude = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fff_ffff_ffff_ffff));
+            _mm256_cmp_pd::<_CMP_LT_OQ>(_mm256_and_pd(v, magnitude), bound)
+        }
+    }
+    #[inline(always)]
+    unsafe fn select(m: Self::M, yes: Self::F, no: Self::F) -> Self::F {
+        unsafe { std::arch::x86_64::_mm256_blendv_pd(no, yes, m) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f64, v: Self::F) {
+        unsafe { std::arch::x86_64::_mm256_storeu_pd(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn failed(m: Self::M) -> u32 {
+        unsafe { (std::arch::x86_64::_mm256_movemask_pd(m) ^ 0xf) as u32 }
+    }
+}
+
+/// [`zig_fast`] on `L::LANES` words at a time, the layer edges gathered: the
+/// same IEEE operations in the same order, so the same bits. One body for
+/// both widths (issue 12); it is inlined into the `#[target_feature]`
+/// wrappers below, so the intrinsics inline with it.
+///
+/// # Safety
+/// The CPU must support `L`'s instruction set.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn zig_fast_simd<L: ZigLanes>(
+    words: &[u64],
+    x: &[f64; 257],
+    scale: f64,
+    out: &mut [f64],
+    rej: &mut [u16; WORDS],
+) -> usize {
+    let nv = words.len().min(out.len()) / L::LANES * L::LANES;
+    let mut n = 0;
+    // SAFETY: the caller's CPU has L's features; k + LANES ≤ nv ≤ both
+    // lengths; the gathered indices are w & 0xff ≤ 255 and 256 ≤ 256,
+    // inside the 257-entry table.
+    unsafe {
+        let layer = L::splat_i(0xff);
+        let expo = L::splat_i(0x4000_0000_0000_0000);
+        let three = L::splat_f(3.0);
+        let sc = L::splat_f(scale);
+        let nan = L::splat_f(f64::NAN);
+        for k in (0..nv).step_by(L::LANES) {
+            let w = L::load(words.as_ptr().add(k));
+            let idx = L::and(w, layer);
+            let u = L::sub(L::as_f(L::shr12_or(w, expo)), three);
+            let xi = L::gather(x.as_ptr(), idx);
+            let xn = L::gather(x.as_ptr().add(1), idx);
+            let v = L::mul(u, xi);
+            let ok = L::abs_lt(v, xn);
+            L::store(out.as_mut_ptr().add(k), L::select(ok, L::mul(v, sc), nan));
+            push_rejected(L::failed(ok), k, rej, &mut n);
+        }
+    }
+    zig_fast(&words[nv..], x, scale, &mut out[nv..], rej, nv, n)
+}
+
+/// [`zig_fast_simd`] with AVX-512F: 8 words at a time.
 ///
 /// # Safety
 /// The CPU must support AVX-512F.
@@ -476,35 +692,11 @@ unsafe fn zig_fast_avx512(
     out: &mut [f64],
     rej: &mut [u16; WORDS],
 ) -> usize {
-    use std::arch::x86_64::*;
-    let n8 = words.len().min(out.len()) / 8 * 8;
-    let layer = _mm512_set1_epi64(0xff);
-    let expo = _mm512_set1_epi64(0x4000_0000_0000_0000);
-    let three = _mm512_set1_pd(3.0);
-    let sc = _mm512_set1_pd(scale);
-    let nan = _mm512_set1_pd(f64::NAN);
-    let mut n = 0;
-    for k in (0..n8).step_by(8) {
-        // SAFETY: k + 8 ≤ n8 ≤ both lengths; the gathered indices are
-        // w & 0xff ≤ 255 and 256 ≤ 256, inside the 257-entry table.
-        unsafe {
-            let w = _mm512_loadu_si512(words.as_ptr().add(k).cast());
-            let idx = _mm512_and_si512(w, layer);
-            let bits = _mm512_or_si512(_mm512_srli_epi64::<12>(w), expo);
-            let u = _mm512_sub_pd(_mm512_castsi512_pd(bits), three);
-            let xi = _mm512_i64gather_pd::<8>(idx, x.as_ptr());
-            let xn = _mm512_i64gather_pd::<8>(idx, x.as_ptr().add(1));
-            let v = _mm512_mul_pd(u, xi);
-            let ok = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_abs_pd(v), xn);
-            let r = _mm512_mask_blend_pd(ok, nan, _mm512_mul_pd(v, sc));
-            _mm512_storeu_pd(out.as_mut_ptr().add(k), r);
-            push_rejected(u32::from(!ok), k, rej, &mut n);
-        }
-    }
-    zig_fast(&words[n8..], x, scale, &mut out[n8..], rej, n8, n)
+    // SAFETY: this function's own precondition.
+    unsafe { zig_fast_simd::<Avx512>(words, x, scale, out, rej) }
 }
 
-/// [`zig_fast`] with AVX2: 4 words at a time, the layer edges gathered.
+/// [`zig_fast_simd`] with AVX2: 4 words at a time.
 ///
 /// # Safety
 /// The CPU must support AVX2.
@@ -517,32 +709,8 @@ unsafe fn zig_fast_avx2(
     out: &mut [f64],
     rej: &mut [u16; WORDS],
 ) -> usize {
-    use std::arch::x86_64::*;
-    let n4 = words.len().min(out.len()) / 4 * 4;
-    let layer = _mm256_set1_epi64x(0xff);
-    let expo = _mm256_set1_epi64x(0x4000_0000_0000_0000);
-    let three = _mm256_set1_pd(3.0);
-    let sc = _mm256_set1_pd(scale);
-    let nan = _mm256_set1_pd(f64::NAN);
-    let magnitude = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fff_ffff_ffff_ffff));
-    let mut n = 0;
-    for k in (0..n4).step_by(4) {
-        // SAFETY: as in `zig_fast_avx512`, with 4 lanes.
-        unsafe {
-            let w = _mm256_loadu_si256(words.as_ptr().add(k).cast());
-            let idx = _mm256_and_si256(w, layer);
-            let bits = _mm256_or_si256(_mm256_srli_epi64::<12>(w), expo);
-            let u = _mm256_sub_pd(_mm256_castsi256_pd(bits), three);
-            let xi = _mm256_i64gather_pd::<8>(x.as_ptr(), idx);
-            let xn = _mm256_i64gather_pd::<8>(x.as_ptr().add(1), idx);
-            let v = _mm256_mul_pd(u, xi);
-            let ok = _mm256_cmp_pd::<_CMP_LT_OQ>(_mm256_and_pd(v, magnitude), xn);
-            let r = _mm256_blendv_pd(nan, _mm256_mul_pd(v, sc), ok);
-            _mm256_storeu_pd(out.as_mut_ptr().add(k), r);
-            push_rejected((_mm256_movemask_pd(ok) ^ 0xf) as u32, k, rej, &mut n);
-        }
-    }
-    zig_fast(&words[n4..], x, scale, &mut out[n4..], rej, n4, n)
+    // SAFETY: this function's own precondition.
+    unsafe { zig_fast_simd::<Avx2>(words, x, scale, out, rej) }
 }
 
 /// Finishes the Ziggurat loop (rand_distr's `ziggurat`, the same steps) for

@@ -17,7 +17,7 @@
 //! diffusion the semigroup acting on densities is the Fokker–Planck propagator
 //! ([`crate::fokker_planck`]; restart a solver from any density to apply it).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, require};
 use crate::gaussian::Gaussian;
 use crate::linalg;
 pub use crate::quadrature::Estimate;
@@ -104,9 +104,7 @@ impl HeatSemigroup {
     /// The heat kernel π(·, y₀; t) = N(y₀ + vt, tK⁻¹) as a Gaussian in y
     /// (eq. 21); t > 0.
     pub fn kernel(&self, y0: &[f64], t: f64) -> Result<Gaussian> {
-        if !(t > 0.0 && t.is_finite()) {
-            return Err(Error::Msg(format!("kernel time must be > 0, got {t}")));
-        }
+        require::positive("t", t)?;
         let m = DVector::from_column_slice(y0) + &self.velocity * t;
         Gaussian::new(m, &self.kinv * t)
     }

@@ -124,14 +124,32 @@ trait TaskSpec: DeserializeOwned {
     fn run(&self) -> bayesrg_core::Result<Self::Output>;
 }
 
-impl TaskSpec for bayesrg_core::bayes::experiment::BayesSpec {
-    type Output = bayesrg_core::bayes::experiment::BayesResult;
-    fn check(&self) -> bayesrg_core::Result<()> {
-        self.validate()
-    }
-    fn run(&self) -> bayesrg_core::Result<Self::Output> {
-        bayesrg_core::bayes::experiment::run(self, &mut Silent)
-    }
+/// `impl TaskSpec` for a spec whose own `validate()` is its check: the spec
+/// type, its result type and the library call on `$s` (the spec).
+macro_rules! validated_task {
+    ($($spec:ty => $out:ty, |$s:ident| $run:expr;)*) => {$(
+        impl TaskSpec for $spec {
+            type Output = $out;
+            fn check(&self) -> bayesrg_core::Result<()> {
+                self.validate()
+            }
+            fn run(&self) -> bayesrg_core::Result<Self::Output> {
+                let $s = self;
+                $run
+            }
+        }
+    )*};
+}
+
+validated_task! {
+    bayesrg_core::bayes::experiment::BayesSpec => bayesrg_core::bayes::experiment::BayesResult,
+        |s| bayesrg_core::bayes::experiment::run(s, &mut Silent);
+    bayesrg_core::bayes::flow::FlowSpec => bayesrg_core::bayes::flow::FlowResult,
+        |s| bayesrg_core::bayes::flow::run(s, &mut Silent);
+    bayesrg_autoencoder::section4::Section4Spec => bayesrg_autoencoder::section4::Section4Result,
+        |s| bayesrg_autoencoder::section4::run(s, &mut Silent).map(|r| r.result);
+    bayesrg_core::sde::SdeSpec => bayesrg_core::sde::SdeResult,
+        |s| bayesrg_core::sde::run(s, &mut Silent);
 }
 
 impl TaskSpec for bayesrg_core::validate::FisherSpec {
@@ -149,36 +167,6 @@ impl TaskSpec for bayesrg_core::validate::FisherSpec {
     }
     fn run(&self) -> bayesrg_core::Result<Self::Output> {
         bayesrg_core::validate::run(self, &mut Silent)
-    }
-}
-
-impl TaskSpec for bayesrg_core::bayes::flow::FlowSpec {
-    type Output = bayesrg_core::bayes::flow::FlowResult;
-    fn check(&self) -> bayesrg_core::Result<()> {
-        self.validate()
-    }
-    fn run(&self) -> bayesrg_core::Result<Self::Output> {
-        bayesrg_core::bayes::flow::run(self, &mut Silent)
-    }
-}
-
-impl TaskSpec for bayesrg_autoencoder::section4::Section4Spec {
-    type Output = bayesrg_autoencoder::section4::Section4Result;
-    fn check(&self) -> bayesrg_core::Result<()> {
-        self.validate()
-    }
-    fn run(&self) -> bayesrg_core::Result<Self::Output> {
-        bayesrg_autoencoder::section4::run(self, &mut Silent).map(|r| r.result)
-    }
-}
-
-impl TaskSpec for bayesrg_core::sde::SdeSpec {
-    type Output = bayesrg_core::sde::SdeResult;
-    fn check(&self) -> bayesrg_core::Result<()> {
-        self.validate()
-    }
-    fn run(&self) -> bayesrg_core::Result<Self::Output> {
-        bayesrg_core::sde::run(self, &mut Silent)
     }
 }
 

@@ -38,8 +38,8 @@ pub struct RawCategorical {
 }
 
 impl TryFrom<RawCategorical> for Categorical {
-    type Error = String;
-    fn try_from(r: RawCategorical) -> Result<Self, String> {
+    type Error = bayesrg_core::Error;
+    fn try_from(r: RawCategorical) -> bayesrg_core::Result<Self> {
         Categorical::new(r.classes)
     }
 }
@@ -52,16 +52,13 @@ impl From<Categorical> for RawCategorical {
 
 impl Categorical {
     /// A categorical model over `classes` ≥ 2 classes.
-    pub fn new(classes: usize) -> Result<Self, String> {
-        if classes < 2 {
-            return Err(format!("`classes` must be at least 2, got {classes}"));
-        }
+    pub fn new(classes: usize) -> bayesrg_core::Result<Self> {
+        bayesrg_core::error::require::at_least("classes", classes, 2)?;
         // Every use holds the (K−1)×(K−1) Fisher metric and K−1 parameter
         // names: refuse what the machine cannot hold here, before anything
         // allocates them (issue 11 §3: classes = 10¹² aborted).
         let d = (classes - 1) as f64;
-        bayesrg_core::budget::check_memory("classes", 4.0 * d * d * 8.0)
-            .map_err(|e| e.to_string())?;
+        bayesrg_core::budget::check_memory("classes", 4.0 * d * d * 8.0)?;
         Ok(Categorical { classes })
     }
 

@@ -48,8 +48,8 @@ pub struct RawExpFamilyFinite {
 }
 
 impl TryFrom<RawExpFamilyFinite> for ExpFamilyFinite {
-    type Error = String;
-    fn try_from(r: RawExpFamilyFinite) -> Result<Self, String> {
+    type Error = bayesrg_core::Error;
+    fn try_from(r: RawExpFamilyFinite) -> bayesrg_core::Result<Self> {
         ExpFamilyFinite::new(checks::matrix("stats", &r.stats)?)
     }
 }
@@ -67,25 +67,26 @@ impl ExpFamilyFinite {
     /// must have n ≥ 2 rows and affinely independent columns (no column is
     /// constant or an affine combination of the others), or θ would not be
     /// identifiable and the Fisher metric would be singular everywhere.
-    pub fn new(stats: DMatrix<f64>) -> Result<Self, String> {
+    pub fn new(stats: DMatrix<f64>) -> bayesrg_core::Result<Self> {
         let (n, d) = stats.shape();
         if n < 2 {
-            return Err(format!(
-                "`stats` must have at least 2 rows (outcomes), got {n}"
-            ));
+            return Err(bayesrg_core::Error::Dimension {
+                field: "stats".into(),
+                expected: "at least 2 rows (outcomes)".into(),
+                got: n,
+            });
         }
-        if stats.iter().any(|v| !v.is_finite()) {
-            return Err("`stats` has a non-finite entry".into());
-        }
+        bayesrg_core::linalg::require_finite(&stats, "stats")?;
         let mean = stats.row_mean();
         let centred = DMatrix::from_fn(n, d, |i, j| stats[(i, j)] - mean[j]);
         let sv = centred.singular_values();
         let (hi, lo) = (sv.max(), sv.min());
         if d > n - 1 || hi == 0.0 || lo <= 1e-10 * hi {
-            return Err(format!(
-                "the columns of `stats` ({n} outcomes × {d} statistics) must be affinely \
-                 independent (at most n − 1 of them, none constant or a combination of the \
-                 others), otherwise theta is not identifiable"
+            return Err(bayesrg_core::Error::domain(
+                "stats",
+                format!("a table of {n} outcomes × {d} statistics"),
+                "must have affinely independent columns (at most n − 1 of them, none \
+                 constant or a combination of the others), otherwise theta is not identifiable",
             ));
         }
         Ok(ExpFamilyFinite { stats })

@@ -60,9 +60,9 @@ pub struct RawLatticeField {
 }
 
 impl TryFrom<RawLatticeField> for LatticeField {
-    type Error = String;
-    fn try_from(r: RawLatticeField) -> Result<Self, String> {
-        LatticeField::new(r.shape).map_err(|e| e.to_string())
+    type Error = bayesrg_core::Error;
+    fn try_from(r: RawLatticeField) -> bayesrg_core::Result<Self> {
+        Ok(LatticeField::new(r.shape)?)
     }
 }
 

@@ -45,8 +45,8 @@ pub struct RawLinearGaussian {
 }
 
 impl TryFrom<RawLinearGaussian> for LinearGaussian {
-    type Error = String;
-    fn try_from(r: RawLinearGaussian) -> Result<Self, String> {
+    type Error = bayesrg_core::Error;
+    fn try_from(r: RawLinearGaussian) -> bayesrg_core::Result<Self> {
         LinearGaussian::new(
             checks::matrix("a", &r.a)?,
             checks::matrix("noise_cov", &r.noise_cov)?,
@@ -66,21 +66,18 @@ impl From<LinearGaussian> for RawLinearGaussian {
 impl LinearGaussian {
     /// The model with design matrix `a` (m × d) and noise covariance
     /// `noise_cov` (m × m, symmetric positive definite); errors name the field.
-    pub fn new(a: DMatrix<f64>, noise_cov: DMatrix<f64>) -> Result<Self, String> {
-        if a.iter().any(|v| !v.is_finite()) {
-            return Err("`a` has a non-finite entry".into());
-        }
+    pub fn new(a: DMatrix<f64>, noise_cov: DMatrix<f64>) -> bayesrg_core::Result<Self> {
+        bayesrg_core::linalg::require_finite(&a, "a")?;
         let chol = checks::spd("noise_cov", &noise_cov)?;
         if noise_cov.nrows() != a.nrows() {
-            return Err(format!(
-                "`noise_cov` is {0}×{0} but `a` has {1} rows; they must match",
-                noise_cov.nrows(),
-                a.nrows()
-            ));
+            return Err(bayesrg_core::Error::Dimension {
+                field: "noise_cov".into(),
+                expected: format!("{} rows (one per row of `a`)", a.nrows()),
+                got: noise_cov.nrows(),
+            });
         }
         let precision = checks::inverse(&chol);
-        let noise =
-            Gaussian::new(DVector::zeros(a.nrows()), noise_cov).map_err(|e| e.to_string())?;
+        let noise = Gaussian::new(DVector::zeros(a.nrows()), noise_cov)?;
         let info = symmetrize(a.tr_mul(&(&precision * &a)));
         Ok(LinearGaussian {
             a,

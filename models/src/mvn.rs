@@ -53,8 +53,8 @@ pub struct RawMvn {
 }
 
 impl TryFrom<RawMvn> for Mvn {
-    type Error = String;
-    fn try_from(r: RawMvn) -> Result<Self, String> {
+    type Error = bayesrg_core::Error;
+    fn try_from(r: RawMvn) -> bayesrg_core::Result<Self> {
         Mvn::new(r.dim)
     }
 }
@@ -67,9 +67,13 @@ impl From<Mvn> for RawMvn {
 
 impl Mvn {
     /// The model for observations of dimension `dim` ∈ 1..=4.
-    pub fn new(dim: usize) -> Result<Self, String> {
+    pub fn new(dim: usize) -> bayesrg_core::Result<Self> {
         if !(1..=MAX_DIM).contains(&dim) {
-            return Err(format!("`dim` must be between 1 and {MAX_DIM}, got {dim}"));
+            return Err(bayesrg_core::Error::domain(
+                "dim",
+                dim,
+                format!("must be between 1 and {MAX_DIM}"),
+            ));
         }
         Ok(Mvn { dim })
     }

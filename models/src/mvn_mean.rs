@@ -35,8 +35,8 @@ pub struct RawMvnMean {
 }
 
 impl TryFrom<RawMvnMean> for MvnMean {
-    type Error = String;
-    fn try_from(r: RawMvnMean) -> Result<Self, String> {
+    type Error = bayesrg_core::Error;
+    fn try_from(r: RawMvnMean) -> bayesrg_core::Result<Self> {
         MvnMean::new(checks::matrix("cov", &r.cov)?)
     }
 }
@@ -52,10 +52,10 @@ impl From<MvnMean> for RawMvnMean {
 impl MvnMean {
     /// The model with known covariance `cov`; an error names `cov` unless it is
     /// square, symmetric and positive definite.
-    pub fn new(cov: DMatrix<f64>) -> Result<Self, String> {
+    pub fn new(cov: DMatrix<f64>) -> bayesrg_core::Result<Self> {
         let chol = checks::spd("cov", &cov)?;
         let precision = checks::inverse(&chol);
-        let noise = Gaussian::new(DVector::zeros(cov.nrows()), cov).map_err(|e| e.to_string())?;
+        let noise = Gaussian::new(DVector::zeros(cov.nrows()), cov)?;
         Ok(MvnMean { noise, precision })
     }
 

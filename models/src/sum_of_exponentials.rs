@@ -19,6 +19,7 @@ use crate::checks;
 use bayesrg_core::ParamError;
 use bayesrg_core::ad::{LogDensity, Real};
 use bayesrg_core::ad_derivatives;
+use bayesrg_core::error::{Field, require};
 use bayesrg_core::fisher::symmetrize;
 use bayesrg_core::model::{Model, check_len};
 use nalgebra::{DMatrix, DVector};
@@ -50,8 +51,8 @@ pub struct RawSumOfExponentials {
 }
 
 impl TryFrom<RawSumOfExponentials> for SumOfExponentials {
-    type Error = String;
-    fn try_from(r: RawSumOfExponentials) -> Result<Self, String> {
+    type Error = bayesrg_core::Error;
+    fn try_from(r: RawSumOfExponentials) -> bayesrg_core::Result<Self> {
         SumOfExponentials::new(r.terms, r.times, r.sigma)
     }
 }
@@ -69,27 +70,22 @@ impl From<SumOfExponentials> for RawSumOfExponentials {
 impl SumOfExponentials {
     /// The model with `terms` exponentials observed at `times` with noise `sigma`;
     /// errors name the field.
-    pub fn new(terms: usize, times: Vec<f64>, sigma: f64) -> Result<Self, String> {
-        if terms == 0 {
-            return Err("`terms` must be at least 1".into());
-        }
-        if let Some(k) = times.iter().position(|t| !(t.is_finite() && *t >= 0.0)) {
-            return Err(format!(
-                "`times` entry {} = {} must be finite and >= 0",
-                k + 1,
-                times[k]
-            ));
+    pub fn new(terms: usize, times: Vec<f64>, sigma: f64) -> bayesrg_core::Result<Self> {
+        require::at_least("terms", terms, 1)?;
+        for (k, &t) in times.iter().enumerate() {
+            require::non_negative(Field::key("times").at(k), t)?;
         }
         if times.len() < terms {
-            return Err(format!(
-                "`times` has {} entries but there are {terms} terms; with fewer observation \
-                 times than rates the rates are not identifiable",
-                times.len()
-            ));
+            return Err(bayesrg_core::Error::Dimension {
+                field: "times".into(),
+                expected: format!(
+                    "at least {terms} for {terms} terms (with fewer observation times \
+                     than rates the rates are not identifiable)"
+                ),
+                got: times.len(),
+            });
         }
-        if !(sigma.is_finite() && sigma > 0.0) {
-            return Err(format!("`sigma` = {sigma} must be finite and > 0"));
-        }
+        require::positive("sigma", sigma)?;
         Ok(SumOfExponentials {
             terms,
             times,

@@ -178,7 +178,7 @@ fn bad_settings_are_errors_naming_the_field() {
         ),
         (
             json!({"type": "sum_of_exponentials", "terms": 2, "times": [1.0, -2.0], "sigma": 1.0}),
-            &["`times`", "entry 2"],
+            &["`times[1]`", "-2 must be >= 0"],
         ),
         (
             json!({"type": "sum_of_exponentials", "terms": 3, "times": [1.0, 2.0], "sigma": 1.0}),

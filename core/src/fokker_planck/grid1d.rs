@@ -1,8 +1,8 @@
 //! The 1-D Fokker–Planck solver ∂_τ p = −∂(b p) + ½ ∂²(D p), D = K⁻¹ > 0
 //! constant or state-dependent (scheme in the [module docs](super)).
 
-use super::{Advance, Explicit, WALL_MASS_LIMIT, bernoulli, check_density, l1_distance, min_cell};
-use crate::error::{Error, Result};
+use super::{Advance, WALL_MASS_LIMIT, bernoulli, check_density, l1_distance, min_cell};
+use crate::error::{Error, Result, show};
 use crate::quadrature::GAUSS_LEGENDRE_3;
 
 /// A uniform grid of `n` cells on [lo, hi].
@@ -20,10 +20,14 @@ impl Grid1d {
     /// A grid of `n ≥ 3` cells on [lo, hi], lo < hi.
     pub fn new(lo: f64, hi: f64, n: usize) -> Result<Self> {
         if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-            return Err(Error::Msg(format!("grid needs lo < hi, got [{lo}, {hi}]")));
+            return Err(Error::domain(
+                "grid",
+                format!("[{}, {}]", show(lo), show(hi)),
+                "needs finite lo < hi",
+            ));
         }
         if n < 3 {
-            return Err(Error::Msg(format!("grid needs at least 3 cells, got {n}")));
+            return Err(Error::domain("cells", n, "must be at least 3"));
         }
         Ok(Grid1d { lo, hi, n })
     }
@@ -457,24 +461,11 @@ impl FokkerPlanck1d {
     }
 }
 
-impl Explicit for FokkerPlanck1d {
-    fn now(&self) -> f64 {
-        self.tau
-    }
-    fn limits(&self, tau: f64) -> Result<(f64, f64, String)> {
-        self.limits_at(tau)
-    }
-    fn wall_mass(&self) -> f64 {
-        FokkerPlanck1d::wall_mass(self)
-    }
-    fn rhs(&self, p: &[f64], tau: f64, out: &mut [f64]) -> Result<()> {
-        FokkerPlanck1d::rhs(self, p, tau, out)
-    }
+super::explicit_by_inherent!(FokkerPlanck1d);
+
+impl FokkerPlanck1d {
     fn cell_name(&self, i: usize) -> String {
         self.grid.cell_name(i)
-    }
-    fn state_mut(&mut self) -> (&mut Vec<f64>, &mut f64) {
-        (&mut self.p, &mut self.tau)
     }
 }
 

@@ -11,7 +11,7 @@
 //! z of the requested y-box: a parallelogram in y that contains that box.
 //! Faces on its boundary carry no flux.
 
-use super::{Advance, Explicit, WALL_MASS_LIMIT, bernoulli, check_density, l1_distance, min_cell};
+use super::{Advance, WALL_MASS_LIMIT, bernoulli, check_density, l1_distance, min_cell};
 use crate::error::{Error, Result};
 use crate::linalg;
 use crate::quadrature::GAUSS_LEGENDRE_3;
@@ -64,9 +64,11 @@ impl FokkerPlanck2d {
     ) -> Result<Self> {
         let (_, linv) = Self::factor(d)?;
         if !(lo[0] < hi[0] && lo[1] < hi[1]) {
-            return Err(Error::Msg(format!(
-                "2-D grid needs lo < hi, got {lo:?}..{hi:?}"
-            )));
+            return Err(Error::domain(
+                "grid",
+                format!("{lo:?}..{hi:?}"),
+                "needs lo < hi on both axes",
+            ));
         }
         let mut zlo = [f64::INFINITY; 2];
         let mut zhi = [f64::NEG_INFINITY; 2];
@@ -218,14 +220,16 @@ impl FokkerPlanck2d {
 
     fn factor(d: &DMatrix<f64>) -> Result<(Matrix2<f64>, Matrix2<f64>)> {
         if d.nrows() != 2 || d.ncols() != 2 {
-            return Err(Error::Msg(format!(
-                "2-D diffusion must be 2×2, got {}×{}",
-                d.nrows(),
-                d.ncols()
-            )));
+            return Err(Error::Shape {
+                what: "the 2-D diffusion K⁻¹".into(),
+                got: format!("{}×{}", d.nrows(), d.ncols()),
+                expected: "2×2".into(),
+            });
         }
         if linalg::asymmetry(d) > 1e-12 {
-            return Err(Error::Msg("diffusion K⁻¹ is not symmetric".into()));
+            return Err(Error::NotSymmetric {
+                what: "diffusion K⁻¹".into(),
+            });
         }
         let c = linalg::cholesky(d, "diffusion K⁻¹")?;
         let lf = c.l();
@@ -244,9 +248,11 @@ impl FokkerPlanck2d {
         p0: &dyn Fn([f64; 2]) -> f64,
     ) -> Result<Self> {
         if !(zlo[0] < zhi[0] && zlo[1] < zhi[1]) || n[0] < 3 || n[1] < 3 {
-            return Err(Error::Msg(format!(
-                "2-D grid needs lo < hi and at least 3 cells per axis, got {zlo:?}..{zhi:?}, {n:?}"
-            )));
+            return Err(Error::domain(
+                "grid",
+                format!("{zlo:?}..{zhi:?}, {n:?} cells"),
+                "needs lo < hi and at least 3 cells per axis",
+            ));
         }
         let h = [
             (zhi[0] - zlo[0]) / n[0] as f64,
@@ -501,25 +507,12 @@ impl FokkerPlanck2d {
     }
 }
 
-impl Explicit for FokkerPlanck2d {
-    fn now(&self) -> f64 {
-        self.tau
-    }
-    fn limits(&self, tau: f64) -> Result<(f64, f64, String)> {
-        self.limits_at(tau)
-    }
-    fn wall_mass(&self) -> f64 {
-        FokkerPlanck2d::wall_mass(self)
-    }
-    fn rhs(&self, p: &[f64], tau: f64, out: &mut [f64]) -> Result<()> {
-        FokkerPlanck2d::rhs(self, p, tau, out)
-    }
+super::explicit_by_inherent!(FokkerPlanck2d);
+
+impl FokkerPlanck2d {
     fn cell_name(&self, k: usize) -> String {
         let (i, j) = (k % self.n[0], k / self.n[0]);
         format!("cell ({i}, {j}) (y = {:?})", self.to_y(self.zcenter(i, j)))
-    }
-    fn state_mut(&mut self) -> (&mut Vec<f64>, &mut f64) {
-        (&mut self.p, &mut self.tau)
     }
 }
 

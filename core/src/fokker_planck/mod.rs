@@ -163,6 +163,35 @@ pub(crate) trait Explicit {
     fn state_mut(&mut self) -> (&mut Vec<f64>, &mut f64);
 }
 
+/// `impl Explicit for $t` by its inherent `limits_at`, `wall_mass`, `rhs` and
+/// `cell_name`, and its fields `p` (cells) and `tau` (clock): the 1-D and 2-D
+/// grids.
+macro_rules! explicit_by_inherent {
+    ($t:ty) => {
+        impl $crate::fokker_planck::Explicit for $t {
+            fn now(&self) -> f64 {
+                self.tau
+            }
+            fn limits(&self, tau: f64) -> Result<(f64, f64, String)> {
+                self.limits_at(tau)
+            }
+            fn wall_mass(&self) -> f64 {
+                <$t>::wall_mass(self)
+            }
+            fn rhs(&self, p: &[f64], tau: f64, out: &mut [f64]) -> Result<()> {
+                <$t>::rhs(self, p, tau, out)
+            }
+            fn cell_name(&self, k: usize) -> String {
+                <$t>::cell_name(self, k)
+            }
+            fn state_mut(&mut self) -> (&mut Vec<f64>, &mut f64) {
+                (&mut self.p, &mut self.tau)
+            }
+        }
+    };
+}
+pub(crate) use explicit_by_inherent;
+
 /// One SSP-RK2 step of size `dt` of an explicit scheme (no positivity guard:
 /// the scheme's step limit is the caller's business). Shared by the 1-D and
 /// 2-D grids.

@@ -229,7 +229,7 @@ fn solve(
         u1.iter().zip(&u2).map(|(a, b)| a.min(*b)).collect()
     };
     if theta1.len() == 1 {
-        return one_dimensional(m, theta1, theta2, &g1, &g2, opt, &units).map_err(failed);
+        return one_dimensional(m, theta1, theta2, &g1, &g2, opt, &units);
     }
     let a = DVector::from_column_slice(theta1);
     let b = DVector::from_column_slice(theta2);
@@ -534,7 +534,8 @@ fn one_dimensional(
     g2: &DMatrix<f64>,
     opt: &ShootOptions,
     units: &[f64],
-) -> Result<Shot, String> {
+) -> crate::error::Result<Shot> {
+    let failed = |e: String| Error::failed(WHAT, e);
     let (x1, x2) = (a[0], b[0]);
     let root_g = |x: f64| m.metric(&[x]).map(|g| g[(0, 0)].sqrt()).unwrap_or(f64::NAN);
     let logs = x1 * x2 > 0.0 && (x1 / x2).abs().max((x2 / x1).abs()) > 4.0;
@@ -555,7 +556,7 @@ fn one_dimensional(
     } else {
         crate::quadrature::integrate_adaptive(root_g, x1, x2, rel, 0.0, 4000)
     }
-    .map_err(|e| format!("quadrature of √g: {e}"))?;
+    .map_err(|e| failed(format!("quadrature of √g: {e}")))?;
     let d = integral.abs();
     let v = (x2 - x1).signum() * d / g1[(0, 0)].sqrt();
     // The path: the geodesic equation from both ends to t = ½ (so neither
@@ -563,13 +564,13 @@ fn one_dimensional(
     // mismatch at the middle, in Fisher units, checks the quadrature.
     let u = -(x2 - x1).signum() * d / g2[(0, 0)].sqrt();
     let fwd = flow(m, a, &[v], 0.5, &path_options(opt), units)
-        .map_err(|e| format!("the 1-D geodesic path from the first point: {e}"))?;
+        .map_err(|e| failed(format!("the 1-D geodesic path from the first point: {e}")))?;
     let bwd = flow(m, b, &[u], 0.5, &path_options(opt), units)
-        .map_err(|e| format!("the 1-D geodesic path from the second point: {e}"))?;
+        .map_err(|e| failed(format!("the 1-D geodesic path from the second point: {e}")))?;
     let (mf, mb) = (fwd.end()[0], bwd.end()[0]);
     let gm = m
         .metric(&[0.5 * (mf + mb)])
-        .map_err(|e| format!("the middle of the 1-D path: {e}"))?;
+        .map_err(|e| failed(format!("the middle of the 1-D path: {e}")))?;
     let residual = (mf - mb).abs() * gm[(0, 0)].sqrt();
     let mut geodesic = fwd.clone();
     for k in (0..bwd.t.len() - 1).rev() {
@@ -1217,6 +1218,11 @@ mod tests {
     use crate::geometry::testmodels;
     use approx::assert_relative_eq;
 
+    /// The shortest geodesic from `a` to `b` with the default options.
+    fn shoot(m: &dyn Metric, a: &[f64], b: &[f64]) -> Shot {
+        distance(m, a, b, &ShootOptions::default()).unwrap()
+    }
+
     #[test]
     fn unreachable_tolerance_is_a_failed_computation_with_its_misses() {
         // A tolerance below rounding (1e-18 of d) cannot be met: every method
@@ -1282,7 +1288,7 @@ mod tests {
             ([-1.0, 0.5], [3.0, 0.5]),
             ([0.3, 2.0], [0.3, 0.1]),
         ] {
-            let s = distance(&m, &a, &b, &ShootOptions::default()).unwrap();
+            let s = shoot(&m, &a, &b);
             assert_relative_eq!(
                 s.distance,
                 closed_form::normal_sigma(&a, &b),
@@ -1297,22 +1303,10 @@ mod tests {
         // Oracle: the distance is a property of the distributions, so (μ, σ) and
         // (μ, v = σ²) shooting must agree with each other and the closed form.
         let (a, b) = ([0.2, 0.7], [1.5, 1.6]);
-        let d1 = distance(
-            &testmodels::normal_sigma(),
-            &a,
-            &b,
-            &ShootOptions::default(),
-        )
-        .unwrap();
+        let d1 = shoot(&testmodels::normal_sigma(), &a, &b);
         let av = [a[0], a[1] * a[1]];
         let bv = [b[0], b[1] * b[1]];
-        let d2 = distance(
-            &testmodels::normal_var(),
-            &av,
-            &bv,
-            &ShootOptions::default(),
-        )
-        .unwrap();
+        let d2 = shoot(&testmodels::normal_var(), &av, &bv);
         assert_relative_eq!(d1.distance, d2.distance, max_relative = 1e-9);
         assert_relative_eq!(
             d2.distance,
@@ -1324,13 +1318,7 @@ mod tests {
     #[test]
     fn poisson_and_bernoulli_distance() {
         // Oracles: Poisson 2|√λ₁ − √λ₂|, Bernoulli 2|arcsin√p − arcsin√q|.
-        let s = distance(
-            &testmodels::poisson(),
-            &[0.5],
-            &[7.0],
-            &ShootOptions::default(),
-        )
-        .unwrap();
+        let s = shoot(&testmodels::poisson(), &[0.5], &[7.0]);
         assert_eq!(s.method, "quadrature");
         assert_relative_eq!(
             s.distance,
@@ -1338,13 +1326,7 @@ mod tests {
             max_relative = 1e-12
         );
         assert!(s.residual < 1e-9 * s.distance, "{}", s.residual);
-        let s = distance(
-            &testmodels::bernoulli(),
-            &[0.1],
-            &[0.85],
-            &ShootOptions::default(),
-        )
-        .unwrap();
+        let s = shoot(&testmodels::bernoulli(), &[0.1], &[0.85]);
         assert_relative_eq!(
             s.distance,
             closed_form::bernoulli(&[0.1], &[0.85]),
@@ -1356,13 +1338,7 @@ mod tests {
     fn categorical_distance() {
         // Oracle: 2·arccos Σ√(pᵢqᵢ) for three classes.
         let (a, b) = ([0.2, 0.3], [0.6, 0.05]);
-        let s = distance(
-            &testmodels::categorical3(),
-            &a,
-            &b,
-            &ShootOptions::default(),
-        )
-        .unwrap();
+        let s = shoot(&testmodels::categorical3(), &a, &b);
         assert_relative_eq!(
             s.distance,
             closed_form::categorical(&a, &b),

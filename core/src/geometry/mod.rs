@@ -126,10 +126,14 @@ impl Metric for FisherMetric<'_> {
         }
         match self.model.fisher_rao()?.acceleration(theta, v, out)? {
             true => Some(Ok(())),
-            false => Some(Err(Error::Msg(format!(
-                "point {theta:?} is outside the parameter space of `{}`",
-                crate::model::type_name(self.model)
-            )))),
+            false => Some(Err(Error::domain(
+                "theta",
+                format!("{theta:?}"),
+                format!(
+                    "is outside the parameter space of `{}`",
+                    crate::model::type_name(self.model)
+                ),
+            ))),
         }
     }
     fn known_ln_sqrt_det(&self, theta: &[f64]) -> Option<Result<f64>> {

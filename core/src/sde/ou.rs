@@ -156,7 +156,11 @@ pub fn lyapunov(b: &DMatrix<f64>, q: &DMatrix<f64>) -> Result<DMatrix<f64>> {
     a += b.kronecker(&id);
     let rhs = DVector::from_column_slice(q.as_slice());
     let x = a.lu().solve(&rhs).ok_or_else(|| {
-        Error::Msg("Lyapunov equation is singular (B has eigenvalues λ, −λ)".into())
+        Error::domain(
+            "B",
+            "a matrix with eigenvalues λ, −λ",
+            "makes the Lyapunov equation BΣ + ΣBᵀ = Q singular",
+        )
     })?;
     let s = DMatrix::from_column_slice(d, d, x.as_slice());
     Ok((&s + s.transpose()) * 0.5)
@@ -185,10 +189,11 @@ pub fn law(
     let (phi, cov) = propagators(b, k_inv, tau);
     let mean = m + phi * (DVector::from_column_slice(y0) - m);
     if mean.iter().chain(cov.iter()).any(|v| !v.is_finite()) {
-        return Err(Error::Msg(format!(
-            "the exact Ornstein–Uhlenbeck law at τ = {tau} overflows: B has an \
-             eigenvalue with negative real part, so the process grows without bound"
-        )));
+        return Err(Error::failed(
+            format!("the exact Ornstein–Uhlenbeck law at τ = {tau}"),
+            "it overflows: B has an eigenvalue with negative real part, so the \
+             process grows without bound",
+        ));
     }
     Gaussian::new(mean, cov)
 }

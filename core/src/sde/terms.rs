@@ -6,7 +6,7 @@
 //! drift −½K⁻¹∇V (eq. 16 with the ½ of our generator), plus the Itô divergence
 //! correction ½∂_bK⁻¹ᵃᵇ when K depends on y, so that e^{−V} is stationary.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result, require};
 use crate::linalg;
 use crate::numdiff;
 use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, DVector};
@@ -226,16 +226,14 @@ impl LinearDrift {
     /// b(y) = −B(y − m); fails when B is not square or m has the wrong length.
     pub fn new(b: DMatrix<f64>, m: DVector<f64>) -> Result<Self> {
         if !b.is_square() || b.nrows() != m.len() {
-            return Err(Error::Msg(format!(
-                "linear drift: B is {}×{} but the centre m has {} entries",
-                b.nrows(),
-                b.ncols(),
-                m.len()
-            )));
+            return Err(Error::Shape {
+                what: "the linear drift's B".into(),
+                got: format!("{}×{}", b.nrows(), b.ncols()),
+                expected: format!("{0}×{0} (the centre m has {0} entries)", m.len()),
+            });
         }
-        if b.iter().chain(m.iter()).any(|v| !v.is_finite()) {
-            return Err(Error::Msg("linear drift: non-finite entry".into()));
-        }
+        linalg::require_finite(&b, "B")?;
+        require::all_finite("m", m.as_slice())?;
         let bm = &b * &m;
         Ok(LinearDrift { b, m, bm })
     }
@@ -248,13 +246,11 @@ impl LinearDrift {
         m: DVector<f64>,
     ) -> Result<Self> {
         if k_inv.shape() != p.shape() {
-            return Err(Error::Msg(format!(
-                "quadratic potential: P is {}×{} but K⁻¹ is {}×{}",
-                p.nrows(),
-                p.ncols(),
-                k_inv.nrows(),
-                k_inv.ncols()
-            )));
+            return Err(Error::Shape {
+                what: "the quadratic potential's P".into(),
+                got: format!("{}×{}", p.nrows(), p.ncols()),
+                expected: format!("{}×{} (the shape of K⁻¹)", k_inv.nrows(), k_inv.ncols()),
+            });
         }
         LinearDrift::new(k_inv * p * 0.5, m)
     }
@@ -486,11 +482,7 @@ impl AdditiveNoise {
 
     /// θ given directly (d × m, any shape); K⁻¹ = θθᵀ.
     pub fn from_factor(theta: DMatrix<f64>) -> Result<Self> {
-        if theta.iter().any(|v| !v.is_finite()) {
-            return Err(Error::Msg(
-                "diffusion factor θ has a non-finite entry".into(),
-            ));
-        }
+        linalg::require_finite(&theta, "diffusion factor θ")?;
         Ok(Self::from_factor_unchecked(theta))
     }
 
@@ -668,7 +660,7 @@ avx2_twin!(noise_rows_avx2 = noise_rows<const D, const M>(th: &[f64], w: &[f64],
 
 fn check_symmetric(a: &DMatrix<f64>, what: &str) -> Result<()> {
     if a.is_square() && linalg::asymmetry(a) > 1e-10 {
-        return Err(Error::Msg(format!("{what} is not symmetric")));
+        return Err(Error::NotSymmetric { what: what.into() });
     }
     Ok(())
 }
@@ -835,14 +827,18 @@ impl Problem {
     /// Bundles a drift and a diffusion; fails when their dimensions differ.
     pub fn new(drift: Arc<dyn Drift>, diffusion: Diffusion) -> Result<Self> {
         if drift.dim() != diffusion.dim() {
-            return Err(Error::Msg(format!(
-                "the drift has dimension {} but the diffusion has dimension {}",
-                drift.dim(),
-                diffusion.dim()
-            )));
+            return Err(Error::Dimension {
+                field: Field::key("diffusion"),
+                expected: format!("{}, the dimension of the drift", drift.dim()),
+                got: diffusion.dim(),
+            });
         }
         if drift.dim() == 0 {
-            return Err(Error::Msg("the SDE has dimension 0".into()));
+            return Err(Error::domain(
+                "dimension",
+                0,
+                "must be at least 1: the SDE has no state",
+            ));
         }
         Ok(Problem { drift, diffusion })
     }

@@ -17,6 +17,14 @@ pub struct ExactOu {
     cache: RwLock<Vec<(u64, Arc<OuTransition>)>>,
 }
 
+/// What `exact_ou` cannot integrate, and why.
+fn unsupported(reason: &str) -> Error {
+    Error::Unsupported {
+        what: "stepper `exact_ou`".into(),
+        reason: reason.into(),
+    }
+}
+
 impl ExactOu {
     fn transition(&self, p: &Problem, h: f64) -> Arc<OuTransition> {
         let key = h.to_bits();
@@ -50,17 +58,14 @@ impl Stepper for ExactOu {
 
     fn check(&self, p: &Problem) -> Result<()> {
         let Diffusion::Additive(a) = &p.diffusion else {
-            return Err(Error::Msg("stepper `exact_ou` needs additive noise".into()));
+            return Err(unsupported("needs additive noise"));
         };
         if a.noise_dim() != a.dim() {
-            return Err(Error::Msg(
-                "stepper `exact_ou` needs a square diffusion factor (m = d)".into(),
-            ));
+            return Err(unsupported("needs a square diffusion factor (m = d)"));
         }
         if p.drift.linear().is_none() {
-            return Err(Error::Msg(
-                "stepper `exact_ou` needs a linear drift −B(y − m) (zero, ou or quadratic potential)"
-                    .into(),
+            return Err(unsupported(
+                "needs a linear drift −B(y − m) (zero, ou or quadratic potential)",
             ));
         }
         Ok(())

@@ -226,10 +226,13 @@ pub trait Stepper: Send + Sync {
         let info = self.info();
         let kind = problem.diffusion.kind();
         if !info.noise.contains(&kind) {
-            return Err(Error::Msg(format!(
-                "stepper `{}` does not support {kind:?} noise (it supports {:?})",
-                info.name, info.noise
-            )));
+            return Err(Error::Unsupported {
+                what: format!("stepper `{}`", info.name),
+                reason: format!(
+                    "does not support {kind:?} noise (it supports {:?})",
+                    info.noise
+                ),
+            });
         }
         Ok(())
     }
@@ -269,9 +272,11 @@ pub fn by_name(name: &str) -> Result<Box<dyn Stepper>> {
         "leimkuhler_matthews" | "lm" => Box::new(LeimkuhlerMatthews),
         "sra1" => Box::new(Sra1),
         other => {
-            return Err(Error::Msg(format!(
-                "unknown stepper `{other}` (known: euler_maruyama, milstein, heun, exact_ou, leimkuhler_matthews, sra1)"
-            )));
+            return Err(Error::Unknown {
+                what: "stepper".into(),
+                name: other.into(),
+                known: "euler_maruyama, milstein, heun, exact_ou, leimkuhler_matthews, sra1".into(),
+            });
         }
     })
 }
