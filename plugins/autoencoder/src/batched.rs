@@ -276,7 +276,7 @@ pub struct Work<T> {
 /// order as the plain loop, so the bits are the same.
 const PAD: usize = 24;
 /// Whether the padded rows are used (measured: see docs/benchmarks.md).
-const PADDED: bool = false;
+const PADDED: bool = true;
 
 impl<T: Real> Work<T> {
     /// Takes the padded copy of W₁ of `p` (when m ≤ [`PAD`]); called before
@@ -362,14 +362,53 @@ fn matmul<T: Real>(
 }
 
 /// Runs `f` compiled for the widest instruction set this CPU has (AVX-512,
-/// AVX2/FMA or the x86-64 baseline), chosen at run time by `pulp`; the
-/// `#[inline(always)]` loops called inside are vectorised for it. The choice
-/// changes speed only, not bits: Rust never fuses a multiply and an add on
-/// its own, elementwise IEEE operations round the same at any width, and the
-/// one reduction here ([`row_sse`]) fixes its association in the source.
+/// AVX2/FMA or the x86-64 baseline), chosen at run time; the closure (mark it
+/// `#[inline(always)]`) and the `#[inline(always)]` loops it calls are
+/// inlined into a function compiled with those features and vectorised for
+/// them. The choice changes speed only, not bits: Rust never fuses a multiply
+/// and an add on its own, elementwise IEEE operations round the same at any
+/// width, and the one reduction here ([`row_sse`]) fixes its association in
+/// the source.
+///
+/// Not `pulp::Arch::dispatch`: measured (perf annotate, release build) its
+/// call chain left our closures out of line, compiled for the SSE2 baseline,
+/// so the loops never ran wider than 128 bits.
 #[inline(always)]
 pub(crate) fn simd<R>(f: impl FnOnce() -> R) -> R {
-    pulp::Arch::new().dispatch(f)
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512vl")
+            && is_x86_feature_detected!("avx512dq")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has every feature the function is compiled for.
+            return unsafe { x86_v4(f) };
+        }
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            // SAFETY: as above.
+            return unsafe { x86_v3(f) };
+        }
+    }
+    f()
+}
+
+/// `f` compiled for x86-64-v4 (AVX-512).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,avx,sse4.2,popcnt,bmi1,bmi2,lzcnt")]
+#[inline]
+unsafe fn x86_v4<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+/// `f` compiled for x86-64-v3 (AVX2 and FMA).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,avx,sse4.2,popcnt,bmi1,bmi2,lzcnt")]
+#[inline]
+unsafe fn x86_v3<R>(f: impl FnOnce() -> R) -> R {
+    f()
 }
 
 /// y += a · x (elementwise; the same length).
@@ -410,9 +449,9 @@ fn encode<T: Real>(
     w1pad: &[[T; PAD]],
 ) {
     if PADDED && p.arch.latent <= PAD && !w1pad.is_empty() {
-        simd(|| encode_rows_padded(p, x, rows, h, w1pad))
+        simd(#[inline(always)] || encode_rows_padded(p, x, rows, h, w1pad))
     } else {
-        simd(|| encode_rows(p, x, rows, h))
+        simd(#[inline(always)] || encode_rows(p, x, rows, h))
     }
 }
 
@@ -497,16 +536,19 @@ const LANES: usize = 8;
 #[inline(always)]
 fn row_sse<T: Real>(z: &[T], x: &[T]) -> f64 {
     let mut s = [0.0f64; LANES];
+    // ReLU in T, then widened: the same value as widening first (both are
+    // exact), but the select runs on the narrow lanes.
     let term = |zk: T, xk: T| {
-        let o = if zk > T::ZERO { zk.to_f64() } else { 0.0 };
-        let d = o - xk.to_f64();
+        let o = if zk > T::ZERO { zk } else { T::ZERO };
+        let d = o.to_f64() - xk.to_f64();
         d * d
     };
     let (zc, zr) = z.as_chunks::<LANES>();
     let (xc, xr) = x.as_chunks::<LANES>();
     for (zc, xc) in zc.iter().zip(xc) {
+        let t: [f64; LANES] = std::array::from_fn(|l| term(zc[l], xc[l]));
         for l in 0..LANES {
-            s[l] += term(zc[l], xc[l]);
+            s[l] += t[l];
         }
     }
     for (l, (&zk, &xk)) in zr.iter().zip(xr).enumerate() {
@@ -529,7 +571,7 @@ fn chunk_row_sse<T: Real>(
     encode(p, x, rows, &mut w.h, &w.w1pad);
     decode(p, &w.h, r, &mut w.z);
     let (z, xrow) = (&w.z, &mut w.xrow);
-    simd(|| {
+    simd(#[inline(always)] || {
         for ((zb, &e), o) in z.chunks_exact(n).zip(rows).zip(out.iter_mut()) {
             let (idx, val) = x.row(e);
             for (&i, &v) in idx.iter().zip(val) {
@@ -616,7 +658,7 @@ fn chunk_gradient<T: Real>(
     decode(p, &w.h, r, &mut w.z);
     // D = scale · (ReLU(Z) − X) ⊙ 1[Z > 0], in place of Z.
     let xrow = &mut w.xrow;
-    simd(|| {
+    simd(#[inline(always)] || {
         for (zb, &e) in w.z.chunks_exact_mut(n).zip(rows) {
             let (idx, val) = x.row(e);
             for (&i, &v) in idx.iter().zip(val) {
@@ -659,7 +701,7 @@ fn chunk_gradient<T: Real>(
     // U ⊙ 1[H > 0], then ∇W₁ += Xᵀ U over the non-zero pixels: ∇W₁[j, i]
     // at i·m + j.
     let (u, h, grad, g1pad) = (&mut w.u, &w.h, &mut w.grad, &mut w.g1pad);
-    simd(|| {
+    simd(#[inline(always)] || {
         for (uj, &hj) in u[..r * m].iter_mut().zip(h.iter()) {
             *uj = if hj > T::ZERO { *uj } else { T::ZERO };
         }
@@ -732,7 +774,7 @@ pub fn gradient<T: Real>(
             chunk_gradient(p, x, rows, scale, w);
         });
     out.fill(T::ZERO);
-    simd(|| {
+    simd(#[inline(always)] || {
         for w in &works[..chunks] {
             for (o, &g) in out.iter_mut().zip(&w.grad) {
                 *o += g;

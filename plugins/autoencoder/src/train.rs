@@ -168,7 +168,7 @@ fn train_in<T: Real>(
             let root2 = T::from_f64((1.0 - spec.beta2.powf(t as f64)).sqrt());
             // Elementwise, vectorised for this CPU (the same bits at any
             // SIMD width: IEEE sqrt and division are correctly rounded).
-            batched::simd(|| {
+            batched::simd(#[inline(always)] || {
                 for (((th, m), v), &gp) in p.theta.iter_mut().zip(&mut mom).zip(&mut vel).zip(&g) {
                     *m = b1 * *m + c1 * gp;
                     *v = b2 * *v + c2 * gp * gp;
