@@ -78,6 +78,25 @@ pub trait Real:
     fn to_f64(self) -> f64;
     /// Square root.
     fn sqrt(self) -> Self;
+    /// [`row_sse`] by explicit SIMD instructions, when this type and CPU have
+    /// them (f32 on AVX); `None` otherwise. The same bits as [`row_sse`].
+    #[inline(always)]
+    fn row_sse_simd(_z: &[Self], _x: &[Self]) -> Option<f64> {
+        None
+    }
+    /// The padded encoder rows ([`encode_rows_padded`]) by explicit SIMD
+    /// instructions, when this type and CPU have them (f32 on AVX); `false`
+    /// (nothing done) otherwise. The same bits as [`encode_rows_padded`].
+    #[inline(always)]
+    fn encode_padded_simd(
+        _b1: Option<&[Self]>,
+        _x: &SparseImages<Self>,
+        _rows: &[usize],
+        _h: &mut [Self],
+        _w1pad: &[[Self; PAD]],
+    ) -> bool {
+        false
+    }
 }
 
 impl Real for f32 {
@@ -95,6 +114,33 @@ impl Real for f32 {
     #[inline(always)]
     fn sqrt(self) -> Self {
         f32::sqrt(self)
+    }
+    #[inline(always)]
+    fn row_sse_simd(z: &[Self], x: &[Self]) -> Option<f64> {
+        #[cfg(target_arch = "x86_64")]
+        if avx_available() {
+            // SAFETY: the CPU has AVX.
+            return Some(unsafe { avx::row_sse_f32(z, x) });
+        }
+        let _ = (z, x);
+        None
+    }
+    #[inline(always)]
+    fn encode_padded_simd(
+        b1: Option<&[Self]>,
+        x: &SparseImages<Self>,
+        rows: &[usize],
+        h: &mut [Self],
+        w1pad: &[[Self; PAD]],
+    ) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if avx_available() {
+            // SAFETY: the CPU has AVX.
+            unsafe { avx::encode_rows_padded_f32(b1, x, rows, h, w1pad) };
+            return true;
+        }
+        let _ = (b1, x, rows, h, w1pad);
+        false
     }
 }
 
@@ -376,7 +422,7 @@ fn matmul<T: Real>(
 #[inline(always)]
 pub(crate) fn simd<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
-    {
+    if !baseline_only() {
         if is_x86_feature_detected!("avx512f")
             && is_x86_feature_detected!("avx512vl")
             && is_x86_feature_detected!("avx512dq")
@@ -393,6 +439,119 @@ pub(crate) fn simd<R>(f: impl FnOnce() -> R) -> R {
         }
     }
     f()
+}
+
+/// Whether [`simd`] is held to the baseline path (tests only: the bits of
+/// every kernel must not depend on the path; see the test
+/// `same_bits_on_every_simd_path`).
+#[cfg(test)]
+static BASELINE_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+#[cfg(test)]
+fn baseline_only() -> bool {
+    BASELINE_ONLY.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+#[cfg(not(test))]
+#[inline(always)]
+fn baseline_only() -> bool {
+    false
+}
+
+/// Whether the explicit AVX kernels ([`avx`]) may run.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn avx_available() -> bool {
+    !baseline_only() && is_x86_feature_detected!("avx")
+}
+
+/// Explicit AVX kernels for f32 where the compiler's own vectorisation of the
+/// generic loops was measured poor (perf annotate: the fixed-length loops of
+/// [`encode_rows_padded`] and [`row_sse`] came out as 128-bit pieces shuffled
+/// into wider registers). Each does the generic loop's operations in the same
+/// order (a multiply, then an add: no fused multiply-add), so the bits are
+/// the same (test `same_bits_on_every_simd_path`).
+#[cfg(target_arch = "x86_64")]
+mod avx {
+    use super::{PAD, SparseImages};
+    use std::arch::x86_64::*;
+
+    const _: () = assert!(PAD == 24, "three 8-lane accumulators");
+
+    /// [`super::encode_rows_padded`] for f32: the row's 24 accumulators in
+    /// three registers.
+    #[target_feature(enable = "avx")]
+    pub(super) unsafe fn encode_rows_padded_f32(
+        b1: Option<&[f32]>,
+        x: &SparseImages<f32>,
+        rows: &[usize],
+        h: &mut [f32],
+        w1pad: &[[f32; PAD]],
+    ) {
+        let m = h.len() / rows.len().max(1);
+        for (hb, &e) in h.chunks_exact_mut(m).zip(rows) {
+            let mut acc = [0.0f32; PAD];
+            if let Some(b) = b1 {
+                acc[..m].copy_from_slice(b);
+            }
+            // SAFETY: every load and store is of 8 floats inside `acc` or a
+            // row of `w1pad` (24 floats each).
+            unsafe {
+                let mut a0 = _mm256_loadu_ps(acc.as_ptr());
+                let mut a1 = _mm256_loadu_ps(acc.as_ptr().add(8));
+                let mut a2 = _mm256_loadu_ps(acc.as_ptr().add(16));
+                let (idx, val) = x.row(e);
+                for (&i, &v) in idx.iter().zip(val) {
+                    let w = w1pad[i as usize].as_ptr();
+                    let vv = _mm256_set1_ps(v);
+                    a0 = _mm256_add_ps(a0, _mm256_mul_ps(vv, _mm256_loadu_ps(w)));
+                    a1 = _mm256_add_ps(a1, _mm256_mul_ps(vv, _mm256_loadu_ps(w.add(8))));
+                    a2 = _mm256_add_ps(a2, _mm256_mul_ps(vv, _mm256_loadu_ps(w.add(16))));
+                }
+                _mm256_storeu_ps(acc.as_mut_ptr(), a0);
+                _mm256_storeu_ps(acc.as_mut_ptr().add(8), a1);
+                _mm256_storeu_ps(acc.as_mut_ptr().add(16), a2);
+            }
+            super::relu(&mut acc);
+            hb.copy_from_slice(&acc[..m]);
+        }
+    }
+
+    /// [`super::row_sse`] for f32: lanes 0–3 and 4–7 of the partial sums in
+    /// two 4-lane f64 registers. ReLU is `max(z, 0)`, which gives 0 for a NaN
+    /// or −0 as the generic comparison does (MAXPS returns its second
+    /// operand when either is NaN or both are zero).
+    #[target_feature(enable = "avx")]
+    pub(super) unsafe fn row_sse_f32(z: &[f32], x: &[f32]) -> f64 {
+        const LANES: usize = super::LANES;
+        let (zc, zr) = z.as_chunks::<LANES>();
+        let (xc, xr) = x.as_chunks::<LANES>();
+        let mut s = [0.0f64; LANES];
+        // SAFETY: every load is of 8 floats of one chunk, every store of 4
+        // doubles inside `s`.
+        unsafe {
+            let zero = _mm256_setzero_ps();
+            let mut lo = _mm256_setzero_pd();
+            let mut hi = _mm256_setzero_pd();
+            for (zc, xc) in zc.iter().zip(xc) {
+                let o = _mm256_max_ps(_mm256_loadu_ps(zc.as_ptr()), zero);
+                let xv = _mm256_loadu_ps(xc.as_ptr());
+                let dl = _mm256_sub_pd(
+                    _mm256_cvtps_pd(_mm256_castps256_ps128(o)),
+                    _mm256_cvtps_pd(_mm256_castps256_ps128(xv)),
+                );
+                let dh = _mm256_sub_pd(
+                    _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(o)),
+                    _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(xv)),
+                );
+                lo = _mm256_add_pd(lo, _mm256_mul_pd(dl, dl));
+                hi = _mm256_add_pd(hi, _mm256_mul_pd(dh, dh));
+            }
+            _mm256_storeu_pd(s.as_mut_ptr(), lo);
+            _mm256_storeu_pd(s.as_mut_ptr().add(4), hi);
+        }
+        super::row_sse_finish(s, zr, xr)
+    }
 }
 
 /// `f` compiled for x86-64-v4 (AVX-512).
@@ -465,6 +624,12 @@ fn encode_rows_padded<T: Real>(
 ) {
     let a = p.arch;
     let m = a.latent;
+    let b1 = a
+        .bias
+        .then(|| &p.theta[a.b1_offset()..a.b1_offset() + m]);
+    if T::encode_padded_simd(b1, x, rows, &mut h[..rows.len() * m], w1pad) {
+        return;
+    }
     for (hb, &e) in h.chunks_exact_mut(m).zip(rows) {
         let mut acc = [T::ZERO; PAD];
         if a.bias {
@@ -543,6 +708,9 @@ fn row_sse<T: Real>(z: &[T], x: &[T]) -> f64 {
         let d = o.to_f64() - xk.to_f64();
         d * d
     };
+    if let Some(v) = T::row_sse_simd(z, x) {
+        return v;
+    }
     let (zc, zr) = z.as_chunks::<LANES>();
     let (xc, xr) = x.as_chunks::<LANES>();
     for (zc, xc) in zc.iter().zip(xc) {
@@ -551,8 +719,17 @@ fn row_sse<T: Real>(z: &[T], x: &[T]) -> f64 {
             s[l] += t[l];
         }
     }
+    row_sse_finish(s, zr, xr)
+}
+
+/// The end of [`row_sse`]: the terms of the last partial chunk into the
+/// partial sums `s`, then the sums added in the fixed association.
+#[inline(always)]
+fn row_sse_finish<T: Real>(mut s: [f64; LANES], zr: &[T], xr: &[T]) -> f64 {
     for (l, (&zk, &xk)) in zr.iter().zip(xr).enumerate() {
-        s[l] += term(zk, xk);
+        let o = if zk > T::ZERO { zk } else { T::ZERO };
+        let d = o.to_f64() - xk.to_f64();
+        s[l] += d * d;
     }
     ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))
 }
@@ -1052,11 +1229,7 @@ mod tests {
         let p = Params::<f32>::from_f64(net.arch, &net.theta);
         let idx: Vec<usize> = (0..700).map(|i| (i * 37) % 700).collect();
         let run = |t| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .unwrap()
-                .install(|| {
+            crate::testutil::on_threads(t, || {
                     let mut g = vec![0.0f32; net.arch.n_params()];
                     gradient(&p, &x, &idx, &mut Vec::new(), &mut g);
                     (g, mse(&p, &x).to_bits())
@@ -1069,6 +1242,107 @@ mod tests {
         let rows: Vec<usize> = (0..700).collect();
         let seq = sse(&p, &x, &rows, &mut Work::new(net.arch)) / (700.0 * 30.0);
         assert_eq!(seq.to_bits(), one.1);
+    }
+
+    /// The f32 loss of each image against the per-example f64 reference
+    /// (`net::Autoencoder::forward`, a second code path), at weight scales
+    /// 10⁻³, 1 and 10², and with an all-zero encoder or decoder (a fully
+    /// pruned layer: the loss is Σ x² exactly up to rounding x to f32).
+    /// Bound (Higham §3.1, first order): each output oₖ is off by at most
+    /// eₖ = γ_K (ōₖ + |xₖ|) with ō the forward pass in absolute values
+    /// (ReLU is 1-Lipschitz, so no mask agreement is needed) and
+    /// K = n + m + 4 (rounding x and θ, the encoder sum, the decoder sum, the
+    /// difference); then |L̂ − L| ≤ Σₖ (2|dₖ| eₖ + eₖ²) + γ_n L for the f64
+    /// sum of the squares, dₖ = oₖ − xₖ. A weight off by 10⁻³ must break it.
+    #[test]
+    fn f32_loss_within_rounding_bound_at_every_scale() {
+        let (base, data) = case(40, 20, false, 300);
+        let (n, m) = (40usize, 20usize);
+        let count = data.len() / n;
+        let rows: Vec<usize> = (0..count).collect();
+        let x32 = SparseImages::<f32>::new(&data, n);
+        let u = <f32 as Real>::UNIT_ROUNDOFF;
+        let k = (n + m + 4) as f64;
+        let gamma = k * u / (1.0 - k * u);
+        let gamma_n = n as f64 * 1.2e-16;
+        // Worst (error / bound) over the images for the f32 network `p32`
+        // against the f64 network `net`.
+        let ratio = |net: &Autoencoder, p32: &Params<f32>| -> f64 {
+            let mut per = vec![0.0; count];
+            row_sses(p32, &x32, &rows, &mut Work::new(net.arch), &mut per);
+            let abs = Autoencoder {
+                arch: net.arch,
+                theta: net.theta.iter().map(|t| t.abs()).collect(),
+            };
+            let mut worst = 0.0f64;
+            for e in 0..count {
+                let x = &data[e * n..(e + 1) * n];
+                let o = net.forward(x);
+                let obar = abs.forward(x);
+                let (mut l, mut b) = (0.0, 0.0);
+                for q in 0..n {
+                    let d = o[q] - x[q];
+                    let ek = gamma * (obar[q] + x[q].abs());
+                    l += d * d;
+                    b += 2.0 * d.abs() * ek + ek * ek;
+                }
+                b += gamma_n * l;
+                let err = (per[e] - l).abs();
+                worst = worst.max(if b > 0.0 { err / b } else if err == 0.0 { 0.0 } else { f64::INFINITY });
+            }
+            worst
+        };
+        let a = base.arch;
+        for scale in [1e-3, 1.0, 1e2] {
+            let mut net = base.clone();
+            net.theta.iter_mut().for_each(|t| *t *= scale);
+            let p32 = Params::<f32>::from_f64(a, &net.theta);
+            let r = ratio(&net, &p32);
+            assert!(r <= 1.0, "scale {scale}: error / bound = {r}");
+            // Fully pruned encoder, then decoder.
+            for layer in [0..a.encoder_weights(), a.w2_offset()..a.w2_offset() + a.encoder_weights()] {
+                let mut pruned = net.clone();
+                pruned.theta[layer].iter_mut().for_each(|t| *t = 0.0);
+                let p = Params::<f32>::from_f64(a, &pruned.theta);
+                let r = ratio(&pruned, &p);
+                assert!(r <= 1.0, "scale {scale}, a pruned layer: error / bound = {r}");
+            }
+            // A wrong f32 network: the largest decoder weight off by 10⁻³.
+            let mut wrong = p32.clone();
+            let w2 = a.w2_offset()..a.w2_offset() + a.encoder_weights();
+            let q = w2
+                .clone()
+                .max_by(|&i, &j| wrong.theta[i].abs().total_cmp(&wrong.theta[j].abs()))
+                .unwrap();
+            wrong.theta[q] *= 1.0 + 1e-3;
+            let r = ratio(&net, &wrong);
+            assert!(r > 1.0, "scale {scale}: a wrong weight went unnoticed ({r})");
+        }
+    }
+
+    /// The kernels give the same bits on the baseline path as on the widest
+    /// one this CPU has (the claim of [`simd`]): the f32 gradient and losses,
+    /// with and without biases.
+    #[test]
+    fn same_bits_on_every_simd_path() {
+        for bias in [false, true] {
+            let (net, data) = case(50, 20, bias, 300);
+            let x = SparseImages::<f32>::new(&data, 50);
+            let p = Params::<f32>::from_f64(net.arch, &net.theta);
+            let idx: Vec<usize> = (0..300).map(|i| (i * 7) % 300).collect();
+            let run = || {
+                let mut g = vec![0.0f32; net.arch.n_params()];
+                gradient(&p, &x, &idx, &mut Vec::new(), &mut g);
+                let mut per = vec![0.0; 300];
+                row_sses(&p, &x, &idx, &mut Work::new(net.arch), &mut per);
+                (g, per)
+            };
+            let wide = crate::testutil::on_threads(1, run);
+            BASELINE_ONLY.store(true, std::sync::atomic::Ordering::Relaxed);
+            let narrow = crate::testutil::on_threads(1, run);
+            BASELINE_ONLY.store(false, std::sync::atomic::Ordering::Relaxed);
+            assert_eq!(wide, narrow, "bias {bias}");
+        }
     }
 
     /// MNIST bytes give the images of their values b / 255 (a second code

@@ -188,18 +188,7 @@ mod tests {
     use rand::RngExt;
 
     fn tiny(bias: bool) -> (Autoencoder, Vec<f64>) {
-        let arch = Architecture {
-            input: 6,
-            latent: 3,
-            bias,
-        };
-        let net = Autoencoder::init(arch, Seed::new(3));
-        let mut rng = Seed::new(11).stream(0);
-        // Inputs with some exact zeros, like images.
-        let data: Vec<f64> = (0..6 * 40)
-            .map(|i| if i % 5 == 0 { 0.0 } else { rng.random::<f64>() })
-            .collect();
-        (net, data)
+        crate::testutil::tiny(bias, 40, 5, 11, 3)
     }
 
     /// Oracle: Σₖ (∂fₖ/∂θ_p)² from a central-difference Jacobian of f
@@ -308,11 +297,7 @@ mod tests {
         let (net, data) = tiny(false);
         let data: Vec<f64> = data.iter().cycle().take(6 * 500).copied().collect();
         let run = |t| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .unwrap()
-                .install(|| {
+            crate::testutil::on_threads(t, || {
                     (
                         exact(&net, &data),
                         monte_carlo(&net, &data, 2, Seed::new(1)),

@@ -248,11 +248,7 @@ mod tests {
             ..Default::default()
         };
         let run = |t| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .unwrap()
-                .install(|| {
+            crate::testutil::on_threads(t, || {
                     let mut n = Autoencoder::init(arch, Seed::new(3));
                     let r = train(&mut n, &x, &spec, Seed::new(4), &mut Silent).unwrap();
                     (n, r)
