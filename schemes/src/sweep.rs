@@ -21,9 +21,9 @@
 use crate::shell::{
     Candidates, InformationShell, KlCostShell, Magnitude, Random, Scheme, ascending_by,
 };
-use bayesrg_core::rng::Seed;
 use bayesrg_core::error::{Error, Field, Result};
 use bayesrg_core::observe::{Observer, tick};
+use bayesrg_core::rng::Seed;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -184,8 +184,6 @@ pub fn empirical(net: &Autoencoder, data: &[f64]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::Architecture;
-    use rand::RngExt;
 
     fn tiny(bias: bool) -> (Autoencoder, Vec<f64>) {
         crate::testutil::tiny(bias, 40, 5, 11, 3)
@@ -298,11 +296,11 @@ mod tests {
         let data: Vec<f64> = data.iter().cycle().take(6 * 500).copied().collect();
         let run = |t| {
             crate::testutil::on_threads(t, || {
-                    (
-                        exact(&net, &data),
-                        monte_carlo(&net, &data, 2, Seed::new(1)),
-                    )
-                })
+                (
+                    exact(&net, &data),
+                    monte_carlo(&net, &data, 2, Seed::new(1)),
+                )
+            })
         };
         assert_eq!(run(1), run(3));
     }

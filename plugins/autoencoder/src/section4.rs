@@ -785,6 +785,7 @@ fn acceptance(
 mod tests {
     use super::*;
     use bayesrg_core::observe::Silent;
+    use bayesrg_schemes::Random;
 
     /// A small run on the embedded subset: 2 epochs of 1,000 images.
     fn tiny() -> Section4Spec {
@@ -807,9 +808,7 @@ mod tests {
     #[test]
     fn same_result_at_any_thread_count_and_consistent() {
         let spec = tiny();
-        let go = |t| {
-            crate::testutil::on_threads(t, || run(&spec, &mut Silent).unwrap().result)
-        };
+        let go = |t| crate::testutil::on_threads(t, || run(&spec, &mut Silent).unwrap().result);
         // A seed fixes every bit at 1, 2 and 4 threads (the kernels reduce in
         // chunk order, the sweep evaluates each set on its own).
         let one = go(1);
