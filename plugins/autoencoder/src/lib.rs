@@ -28,6 +28,12 @@ pub mod train;
 pub use net::{Architecture, Autoencoder};
 pub use train::{Precision, TrainSpec};
 
+/// Ensures this crate is linked, so that its typetag registrations are present.
+#[inline(never)]
+pub fn ensure_linked() {
+    std::hint::black_box(ensure_linked as fn());
+}
+
 /// Test helpers shared by the modules' tests.
 #[cfg(test)]
 pub(crate) mod testutil {
@@ -70,10 +76,4 @@ pub(crate) mod testutil {
             .collect();
         (crate::Autoencoder::init(arch, Seed::new(init)), values)
     }
-}
-
-/// Ensures this crate is linked, so that its typetag registrations are present.
-#[inline(never)]
-pub fn ensure_linked() {
-    std::hint::black_box(ensure_linked as fn());
 }
