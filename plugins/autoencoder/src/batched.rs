@@ -23,8 +23,11 @@
 //! AVX2/FMA or SSE2 kernels; it reaches about 90–130 GFLOP/s per core on these
 //! shapes here), called single-threaded on each chunk. The hand-written
 //! loops (the sparse products, the residual, the loss, Adam's update) are
-//! compiled for the widest SIMD this CPU has, chosen at run time (`pulp`; see
-//! `simd`), with the same bits on every path.
+//! compiled for the widest SIMD this CPU has, chosen at run time (see
+//! `simd`), and the two hottest (the padded encoder rows and the per-image
+//! loss) have explicit AVX kernels for f32 (see `avx`: the compiler's own
+//! vectorisation of them was measured poor), with the same bits on every
+//! path.
 //!
 //! # Determinism
 //! The chunks are fixed by the data, not by the thread pool; each chunk's
