@@ -18,9 +18,12 @@
 //! (rayon), and each is a pure function of its set, so the result has the same
 //! bits at any number of threads.
 
-use crate::shell::{Candidates, Scheme, ascending_by};
+use crate::shell::{
+    Candidates, InformationShell, KlCostShell, Magnitude, Random, Scheme, ascending_by,
+};
 use bayesrg_core::error::{Error, Field, Result};
 use bayesrg_core::observe::{Observer, tick};
+use bayesrg_core::rng::Seed;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -68,6 +71,36 @@ pub struct Arm {
     pub name: String,
     /// The schemes averaged.
     pub members: Vec<Box<dyn Scheme>>,
+}
+
+/// The four arms of section 4 (Figure 2 and Table 2): the information shell
+/// of eq. (55), random removal averaged over `repeats` seeds (member r uses
+/// `random_seed.child_index(r)`), magnitude pruning and the KL-cost shell.
+pub fn paper_arms(random_seed: Seed, repeats: u64) -> Vec<Arm> {
+    vec![
+        Arm {
+            name: "information_shell".into(),
+            members: vec![Box::new(InformationShell {})],
+        },
+        Arm {
+            name: "random".into(),
+            members: (0..repeats)
+                .map(|r| {
+                    Box::new(Random {
+                        seed: random_seed.child_index(r),
+                    }) as Box<dyn Scheme>
+                })
+                .collect(),
+        },
+        Arm {
+            name: "magnitude".into(),
+            members: vec![Box::new(Magnitude {})],
+        },
+        Arm {
+            name: "kl_cost_shell".into(),
+            members: vec![Box::new(KlCostShell {})],
+        },
+    ]
 }
 
 /// One evaluated row.
@@ -312,9 +345,7 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shell::{InformationShell, KlCostShell, Magnitude, Random};
     use bayesrg_core::observe::Silent;
-    use bayesrg_core::rng::Seed;
 
     /// The orthogonal linear-Gaussian design of oracles.md §8 with unit
     /// noise: the predictive KL of zeroing a set S is ½ Σ_{p∈S} F_pp θ_p²
@@ -337,30 +368,7 @@ mod tests {
     }
 
     fn arms(repeats: u64) -> Vec<Arm> {
-        vec![
-            Arm {
-                name: "information_shell".into(),
-                members: vec![Box::new(InformationShell {})],
-            },
-            Arm {
-                name: "random".into(),
-                members: (0..repeats)
-                    .map(|r| {
-                        Box::new(Random {
-                            seed: Seed::new(9).child_index(r),
-                        }) as Box<dyn Scheme>
-                    })
-                    .collect(),
-            },
-            Arm {
-                name: "magnitude".into(),
-                members: vec![Box::new(Magnitude {})],
-            },
-            Arm {
-                name: "kl_cost_shell".into(),
-                members: vec![Box::new(KlCostShell {})],
-            },
-        ]
+        paper_arms(Seed::new(9), repeats)
     }
 
     #[test]

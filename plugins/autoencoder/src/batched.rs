@@ -23,8 +23,11 @@
 //! AVX2/FMA or SSE2 kernels; it reaches about 90–130 GFLOP/s per core on these
 //! shapes here), called single-threaded on each chunk. The hand-written
 //! loops (the sparse products, the residual, the loss, Adam's update) are
-//! compiled for the widest SIMD this CPU has, chosen at run time (`pulp`; see
-//! `simd`), with the same bits on every path.
+//! compiled for the widest SIMD this CPU has, chosen at run time (see
+//! `simd`), and the two hottest (the padded encoder rows and the per-image
+//! loss) have explicit AVX kernels for f32 (see `avx`: the compiler's own
+//! vectorisation of them was measured poor), with the same bits on every
+//! path.
 //!
 //! # Determinism
 //! The chunks are fixed by the data, not by the thread pool; each chunk's
@@ -78,6 +81,25 @@ pub trait Real:
     fn to_f64(self) -> f64;
     /// Square root.
     fn sqrt(self) -> Self;
+    /// [`row_sse`] by explicit SIMD instructions, when this type and CPU have
+    /// them (f32 on AVX); `None` otherwise. The same bits as [`row_sse`].
+    #[inline(always)]
+    fn row_sse_simd(_z: &[Self], _x: &[Self]) -> Option<f64> {
+        None
+    }
+    /// The padded encoder rows ([`encode_rows_padded`]) by explicit SIMD
+    /// instructions, when this type and CPU have them (f32 on AVX); `false`
+    /// (nothing done) otherwise. The same bits as [`encode_rows_padded`].
+    #[inline(always)]
+    fn encode_padded_simd(
+        _b1: Option<&[Self]>,
+        _x: &SparseImages<Self>,
+        _rows: &[usize],
+        _h: &mut [Self],
+        _w1pad: &[[Self; PAD]],
+    ) -> bool {
+        false
+    }
 }
 
 impl Real for f32 {
@@ -95,6 +117,33 @@ impl Real for f32 {
     #[inline(always)]
     fn sqrt(self) -> Self {
         f32::sqrt(self)
+    }
+    #[inline(always)]
+    fn row_sse_simd(z: &[Self], x: &[Self]) -> Option<f64> {
+        #[cfg(target_arch = "x86_64")]
+        if avx_available() {
+            // SAFETY: the CPU has AVX.
+            return Some(unsafe { avx::row_sse_f32(z, x) });
+        }
+        let _ = (z, x);
+        None
+    }
+    #[inline(always)]
+    fn encode_padded_simd(
+        b1: Option<&[Self]>,
+        x: &SparseImages<Self>,
+        rows: &[usize],
+        h: &mut [Self],
+        w1pad: &[[Self; PAD]],
+    ) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if avx_available() {
+            // SAFETY: the CPU has AVX.
+            unsafe { avx::encode_rows_padded_f32(b1, x, rows, h, w1pad) };
+            return true;
+        }
+        let _ = (b1, x, rows, h, w1pad);
+        false
     }
 }
 
@@ -276,7 +325,7 @@ pub struct Work<T> {
 /// order as the plain loop, so the bits are the same.
 const PAD: usize = 24;
 /// Whether the padded rows are used (measured: see docs/benchmarks.md).
-const PADDED: bool = false;
+const PADDED: bool = true;
 
 impl<T: Real> Work<T> {
     /// Takes the padded copy of W₁ of `p` (when m ≤ [`PAD`]); called before
@@ -362,14 +411,168 @@ fn matmul<T: Real>(
 }
 
 /// Runs `f` compiled for the widest instruction set this CPU has (AVX-512,
-/// AVX2/FMA or the x86-64 baseline), chosen at run time by `pulp`; the
-/// `#[inline(always)]` loops called inside are vectorised for it. The choice
-/// changes speed only, not bits: Rust never fuses a multiply and an add on
-/// its own, elementwise IEEE operations round the same at any width, and the
-/// one reduction here ([`row_sse`]) fixes its association in the source.
+/// AVX2/FMA or the x86-64 baseline), chosen at run time; the closure (mark it
+/// `#[inline(always)]`) and the `#[inline(always)]` loops it calls are
+/// inlined into a function compiled with those features and vectorised for
+/// them. The choice changes speed only, not bits: Rust never fuses a multiply
+/// and an add on its own, elementwise IEEE operations round the same at any
+/// width, and the one reduction here ([`row_sse`]) fixes its association in
+/// the source.
+///
+/// Not `pulp::Arch::dispatch`: measured (perf annotate, release build) its
+/// call chain left our closures out of line, compiled for the SSE2 baseline,
+/// so the loops never ran wider than 128 bits.
 #[inline(always)]
 pub(crate) fn simd<R>(f: impl FnOnce() -> R) -> R {
-    pulp::Arch::new().dispatch(f)
+    #[cfg(target_arch = "x86_64")]
+    if !baseline_only() {
+        if is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512vl")
+            && is_x86_feature_detected!("avx512dq")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has every feature the function is compiled for.
+            return unsafe { x86_v4(f) };
+        }
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            // SAFETY: as above.
+            return unsafe { x86_v3(f) };
+        }
+    }
+    f()
+}
+
+/// Whether [`simd`] is held to the baseline path (tests only: the bits of
+/// every kernel must not depend on the path; see the test
+/// `same_bits_on_every_simd_path`).
+#[cfg(test)]
+static BASELINE_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+#[cfg(test)]
+fn baseline_only() -> bool {
+    BASELINE_ONLY.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+#[cfg(not(test))]
+#[inline(always)]
+fn baseline_only() -> bool {
+    false
+}
+
+/// Whether the explicit AVX kernels ([`avx`]) may run.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn avx_available() -> bool {
+    !baseline_only() && is_x86_feature_detected!("avx")
+}
+
+/// Explicit AVX kernels for f32 where the compiler's own vectorisation of the
+/// generic loops was measured poor (perf annotate: the fixed-length loops of
+/// [`encode_rows_padded`] and [`row_sse`] came out as 128-bit pieces shuffled
+/// into wider registers). Each does the generic loop's operations in the same
+/// order (a multiply, then an add: no fused multiply-add), so the bits are
+/// the same (test `same_bits_on_every_simd_path`).
+#[cfg(target_arch = "x86_64")]
+mod avx {
+    use super::{PAD, SparseImages};
+    use std::arch::x86_64::*;
+
+    const _: () = assert!(PAD == 24, "three 8-lane accumulators");
+
+    /// [`super::encode_rows_padded`] for f32: the row's 24 accumulators in
+    /// three registers.
+    #[target_feature(enable = "avx")]
+    pub(super) unsafe fn encode_rows_padded_f32(
+        b1: Option<&[f32]>,
+        x: &SparseImages<f32>,
+        rows: &[usize],
+        h: &mut [f32],
+        w1pad: &[[f32; PAD]],
+    ) {
+        let m = h.len() / rows.len().max(1);
+        for (hb, &e) in h.chunks_exact_mut(m).zip(rows) {
+            let mut acc = [0.0f32; PAD];
+            if let Some(b) = b1 {
+                acc[..m].copy_from_slice(b);
+            }
+            // SAFETY: every load and store is of 8 floats inside `acc` or a
+            // row of `w1pad` (24 floats each).
+            unsafe {
+                let mut a0 = _mm256_loadu_ps(acc.as_ptr());
+                let mut a1 = _mm256_loadu_ps(acc.as_ptr().add(8));
+                let mut a2 = _mm256_loadu_ps(acc.as_ptr().add(16));
+                let (idx, val) = x.row(e);
+                for (&i, &v) in idx.iter().zip(val) {
+                    let w = w1pad[i as usize].as_ptr();
+                    let vv = _mm256_set1_ps(v);
+                    a0 = _mm256_add_ps(a0, _mm256_mul_ps(vv, _mm256_loadu_ps(w)));
+                    a1 = _mm256_add_ps(a1, _mm256_mul_ps(vv, _mm256_loadu_ps(w.add(8))));
+                    a2 = _mm256_add_ps(a2, _mm256_mul_ps(vv, _mm256_loadu_ps(w.add(16))));
+                }
+                _mm256_storeu_ps(acc.as_mut_ptr(), a0);
+                _mm256_storeu_ps(acc.as_mut_ptr().add(8), a1);
+                _mm256_storeu_ps(acc.as_mut_ptr().add(16), a2);
+            }
+            super::relu(&mut acc);
+            hb.copy_from_slice(&acc[..m]);
+        }
+    }
+
+    /// [`super::row_sse`] for f32: lanes 0–3 and 4–7 of the partial sums in
+    /// two 4-lane f64 registers. ReLU is `max(z, 0)`, which gives 0 for a NaN
+    /// or −0 as the generic comparison does (MAXPS returns its second
+    /// operand when either is NaN or both are zero).
+    #[target_feature(enable = "avx")]
+    pub(super) unsafe fn row_sse_f32(z: &[f32], x: &[f32]) -> f64 {
+        const LANES: usize = super::LANES;
+        let (zc, zr) = z.as_chunks::<LANES>();
+        let (xc, xr) = x.as_chunks::<LANES>();
+        let mut s = [0.0f64; LANES];
+        // SAFETY: every load is of 8 floats of one chunk, every store of 4
+        // doubles inside `s`.
+        unsafe {
+            let zero = _mm256_setzero_ps();
+            let mut lo = _mm256_setzero_pd();
+            let mut hi = _mm256_setzero_pd();
+            for (zc, xc) in zc.iter().zip(xc) {
+                let o = _mm256_max_ps(_mm256_loadu_ps(zc.as_ptr()), zero);
+                let xv = _mm256_loadu_ps(xc.as_ptr());
+                let dl = _mm256_sub_pd(
+                    _mm256_cvtps_pd(_mm256_castps256_ps128(o)),
+                    _mm256_cvtps_pd(_mm256_castps256_ps128(xv)),
+                );
+                let dh = _mm256_sub_pd(
+                    _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(o)),
+                    _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(xv)),
+                );
+                lo = _mm256_add_pd(lo, _mm256_mul_pd(dl, dl));
+                hi = _mm256_add_pd(hi, _mm256_mul_pd(dh, dh));
+            }
+            _mm256_storeu_pd(s.as_mut_ptr(), lo);
+            _mm256_storeu_pd(s.as_mut_ptr().add(4), hi);
+        }
+        super::row_sse_finish(s, zr, xr)
+    }
+}
+
+/// `f` compiled for x86-64-v4 (AVX-512).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(
+    enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,avx,sse4.2,popcnt,bmi1,bmi2,lzcnt"
+)]
+#[inline]
+unsafe fn x86_v4<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+/// `f` compiled for x86-64-v3 (AVX2 and FMA).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,avx,sse4.2,popcnt,bmi1,bmi2,lzcnt")]
+#[inline]
+unsafe fn x86_v3<R>(f: impl FnOnce() -> R) -> R {
+    f()
 }
 
 /// y += a · x (elementwise; the same length).
@@ -410,9 +613,15 @@ fn encode<T: Real>(
     w1pad: &[[T; PAD]],
 ) {
     if PADDED && p.arch.latent <= PAD && !w1pad.is_empty() {
-        simd(|| encode_rows_padded(p, x, rows, h, w1pad))
+        simd(
+            #[inline(always)]
+            || encode_rows_padded(p, x, rows, h, w1pad),
+        )
     } else {
-        simd(|| encode_rows(p, x, rows, h))
+        simd(
+            #[inline(always)]
+            || encode_rows(p, x, rows, h),
+        )
     }
 }
 
@@ -426,6 +635,10 @@ fn encode_rows_padded<T: Real>(
 ) {
     let a = p.arch;
     let m = a.latent;
+    let b1 = a.bias.then(|| &p.theta[a.b1_offset()..a.b1_offset() + m]);
+    if T::encode_padded_simd(b1, x, rows, &mut h[..rows.len() * m], w1pad) {
+        return;
+    }
     for (hb, &e) in h.chunks_exact_mut(m).zip(rows) {
         let mut acc = [T::ZERO; PAD];
         if a.bias {
@@ -497,20 +710,35 @@ const LANES: usize = 8;
 #[inline(always)]
 fn row_sse<T: Real>(z: &[T], x: &[T]) -> f64 {
     let mut s = [0.0f64; LANES];
+    // ReLU in T, then widened: the same value as widening first (both are
+    // exact), but the select runs on the narrow lanes.
     let term = |zk: T, xk: T| {
-        let o = if zk > T::ZERO { zk.to_f64() } else { 0.0 };
-        let d = o - xk.to_f64();
+        let o = if zk > T::ZERO { zk } else { T::ZERO };
+        let d = o.to_f64() - xk.to_f64();
         d * d
     };
+    if let Some(v) = T::row_sse_simd(z, x) {
+        return v;
+    }
     let (zc, zr) = z.as_chunks::<LANES>();
     let (xc, xr) = x.as_chunks::<LANES>();
     for (zc, xc) in zc.iter().zip(xc) {
+        let t: [f64; LANES] = std::array::from_fn(|l| term(zc[l], xc[l]));
         for l in 0..LANES {
-            s[l] += term(zc[l], xc[l]);
+            s[l] += t[l];
         }
     }
+    row_sse_finish(s, zr, xr)
+}
+
+/// The end of [`row_sse`]: the terms of the last partial chunk into the
+/// partial sums `s`, then the sums added in the fixed association.
+#[inline(always)]
+fn row_sse_finish<T: Real>(mut s: [f64; LANES], zr: &[T], xr: &[T]) -> f64 {
     for (l, (&zk, &xk)) in zr.iter().zip(xr).enumerate() {
-        s[l] += term(zk, xk);
+        let o = if zk > T::ZERO { zk } else { T::ZERO };
+        let d = o.to_f64() - xk.to_f64();
+        s[l] += d * d;
     }
     ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))
 }
@@ -529,18 +757,21 @@ fn chunk_row_sse<T: Real>(
     encode(p, x, rows, &mut w.h, &w.w1pad);
     decode(p, &w.h, r, &mut w.z);
     let (z, xrow) = (&w.z, &mut w.xrow);
-    simd(|| {
-        for ((zb, &e), o) in z.chunks_exact(n).zip(rows).zip(out.iter_mut()) {
-            let (idx, val) = x.row(e);
-            for (&i, &v) in idx.iter().zip(val) {
-                xrow[i as usize] = v;
+    simd(
+        #[inline(always)]
+        || {
+            for ((zb, &e), o) in z.chunks_exact(n).zip(rows).zip(out.iter_mut()) {
+                let (idx, val) = x.row(e);
+                for (&i, &v) in idx.iter().zip(val) {
+                    xrow[i as usize] = v;
+                }
+                *o = row_sse(zb, xrow);
+                for &i in idx {
+                    xrow[i as usize] = T::ZERO;
+                }
             }
-            *o = row_sse(zb, xrow);
-            for &i in idx {
-                xrow[i as usize] = T::ZERO;
-            }
-        }
-    })
+        },
+    )
 }
 
 /// Sum over the images `rows` (one chunk, at most [`ROWS`]) of
@@ -616,24 +847,27 @@ fn chunk_gradient<T: Real>(
     decode(p, &w.h, r, &mut w.z);
     // D = scale · (ReLU(Z) − X) ⊙ 1[Z > 0], in place of Z.
     let xrow = &mut w.xrow;
-    simd(|| {
-        for (zb, &e) in w.z.chunks_exact_mut(n).zip(rows) {
-            let (idx, val) = x.row(e);
-            for (&i, &v) in idx.iter().zip(val) {
-                xrow[i as usize] = v;
+    simd(
+        #[inline(always)]
+        || {
+            for (zb, &e) in w.z.chunks_exact_mut(n).zip(rows) {
+                let (idx, val) = x.row(e);
+                for (&i, &v) in idx.iter().zip(val) {
+                    xrow[i as usize] = v;
+                }
+                for (zk, &xk) in zb.iter_mut().zip(xrow.iter()) {
+                    *zk = if *zk > T::ZERO {
+                        scale * (*zk - xk)
+                    } else {
+                        T::ZERO
+                    };
+                }
+                for &i in idx {
+                    xrow[i as usize] = T::ZERO;
+                }
             }
-            for (zk, &xk) in zb.iter_mut().zip(xrow.iter()) {
-                *zk = if *zk > T::ZERO {
-                    scale * (*zk - xk)
-                } else {
-                    T::ZERO
-                };
-            }
-            for &i in idx {
-                xrow[i as usize] = T::ZERO;
-            }
-        }
-    });
+        },
+    );
     let d = &w.z[..r * n];
     let (w2o, b1o, b2o) = (a.w2_offset(), a.b1_offset(), a.b2_offset());
     // ∇W₂ += Dᵀ H: ∇W₂[k, j] at w2o + k·m + j.
@@ -659,39 +893,42 @@ fn chunk_gradient<T: Real>(
     // U ⊙ 1[H > 0], then ∇W₁ += Xᵀ U over the non-zero pixels: ∇W₁[j, i]
     // at i·m + j.
     let (u, h, grad, g1pad) = (&mut w.u, &w.h, &mut w.grad, &mut w.g1pad);
-    simd(|| {
-        for (uj, &hj) in u[..r * m].iter_mut().zip(h.iter()) {
-            *uj = if hj > T::ZERO { *uj } else { T::ZERO };
-        }
-        if PADDED && m <= PAD {
-            // Rows of fixed length (see [`PAD`]), then added into ∇W₁.
-            g1pad.clear();
-            g1pad.resize(n, [T::ZERO; PAD]);
-            for (ub, &e) in u.chunks_exact(m).zip(rows) {
-                let mut up = [T::ZERO; PAD];
-                up[..m].copy_from_slice(ub);
-                let (idx, val) = x.row(e);
-                for (&i, &v) in idx.iter().zip(val) {
-                    let g = &mut g1pad[i as usize];
-                    for j in 0..PAD {
-                        g[j] += v * up[j];
+    simd(
+        #[inline(always)]
+        || {
+            for (uj, &hj) in u[..r * m].iter_mut().zip(h.iter()) {
+                *uj = if hj > T::ZERO { *uj } else { T::ZERO };
+            }
+            if PADDED && m <= PAD {
+                // Rows of fixed length (see [`PAD`]), then added into ∇W₁.
+                g1pad.clear();
+                g1pad.resize(n, [T::ZERO; PAD]);
+                for (ub, &e) in u.chunks_exact(m).zip(rows) {
+                    let mut up = [T::ZERO; PAD];
+                    up[..m].copy_from_slice(ub);
+                    let (idx, val) = x.row(e);
+                    for (&i, &v) in idx.iter().zip(val) {
+                        let g = &mut g1pad[i as usize];
+                        for j in 0..PAD {
+                            g[j] += v * up[j];
+                        }
+                    }
+                }
+                for (g, gp) in grad[..n * m].chunks_exact_mut(m).zip(g1pad.iter()) {
+                    for (gj, &v) in g.iter_mut().zip(gp) {
+                        *gj += v;
+                    }
+                }
+            } else {
+                for (ub, &e) in u.chunks_exact(m).zip(rows) {
+                    let (idx, val) = x.row(e);
+                    for (&i, &v) in idx.iter().zip(val) {
+                        axpy(&mut grad[i as usize * m..][..m], v, ub);
                     }
                 }
             }
-            for (g, gp) in grad[..n * m].chunks_exact_mut(m).zip(g1pad.iter()) {
-                for (gj, &v) in g.iter_mut().zip(gp) {
-                    *gj += v;
-                }
-            }
-        } else {
-            for (ub, &e) in u.chunks_exact(m).zip(rows) {
-                let (idx, val) = x.row(e);
-                for (&i, &v) in idx.iter().zip(val) {
-                    axpy(&mut grad[i as usize * m..][..m], v, ub);
-                }
-            }
-        }
-    });
+        },
+    );
     if a.bias {
         for b in 0..r {
             for (g, &uj) in w.grad[b1o..b1o + m]
@@ -732,13 +969,16 @@ pub fn gradient<T: Real>(
             chunk_gradient(p, x, rows, scale, w);
         });
     out.fill(T::ZERO);
-    simd(|| {
-        for w in &works[..chunks] {
-            for (o, &g) in out.iter_mut().zip(&w.grad) {
-                *o += g;
+    simd(
+        #[inline(always)]
+        || {
+            for w in &works[..chunks] {
+                for (o, &g) in out.iter_mut().zip(&w.grad) {
+                    *o += g;
+                }
             }
-        }
-    });
+        },
+    );
 }
 
 /// The activations h (m) and output o = f(x) (n) of each of the images
@@ -1010,15 +1250,11 @@ mod tests {
         let p = Params::<f32>::from_f64(net.arch, &net.theta);
         let idx: Vec<usize> = (0..700).map(|i| (i * 37) % 700).collect();
         let run = |t| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .unwrap()
-                .install(|| {
-                    let mut g = vec![0.0f32; net.arch.n_params()];
-                    gradient(&p, &x, &idx, &mut Vec::new(), &mut g);
-                    (g, mse(&p, &x).to_bits())
-                })
+            crate::testutil::on_threads(t, || {
+                let mut g = vec![0.0f32; net.arch.n_params()];
+                gradient(&p, &x, &idx, &mut Vec::new(), &mut g);
+                (g, mse(&p, &x).to_bits())
+            })
         };
         let one = run(1);
         assert_eq!(one, run(2));
@@ -1027,6 +1263,128 @@ mod tests {
         let rows: Vec<usize> = (0..700).collect();
         let seq = sse(&p, &x, &rows, &mut Work::new(net.arch)) / (700.0 * 30.0);
         assert_eq!(seq.to_bits(), one.1);
+    }
+
+    /// The f32 loss of each image against the per-example f64 reference
+    /// (`net::Autoencoder::forward`, a second code path), at weight scales
+    /// 10⁻³, 1 and 10², and with an all-zero encoder or decoder (a fully
+    /// pruned layer: the loss is Σ x² exactly up to rounding x to f32).
+    /// Bound (Higham §3.1, first order): each output oₖ is off by at most
+    /// eₖ = γ_K (ōₖ + |xₖ|) with ō the forward pass in absolute values
+    /// (ReLU is 1-Lipschitz, so no mask agreement is needed) and
+    /// K = n + m + 4 (rounding x and θ, the encoder sum, the decoder sum, the
+    /// difference); then |L̂ − L| ≤ Σₖ (2|dₖ| eₖ + eₖ²) + γ_n L for the f64
+    /// sum of the squares, dₖ = oₖ − xₖ. A weight off by 10⁻³ must break it
+    /// (at the scales where the outputs matter to the loss).
+    #[test]
+    fn f32_loss_within_rounding_bound_at_every_scale() {
+        let (base, data) = case(40, 20, false, 300);
+        let (n, m) = (40usize, 20usize);
+        let count = data.len() / n;
+        let rows: Vec<usize> = (0..count).collect();
+        let x32 = SparseImages::<f32>::new(&data, n);
+        let u = <f32 as Real>::UNIT_ROUNDOFF;
+        let k = (n + m + 4) as f64;
+        let gamma = k * u / (1.0 - k * u);
+        let gamma_n = n as f64 * 1.2e-16;
+        // Worst (error / bound) over the images for the f32 network `p32`
+        // against the f64 network `net`.
+        let ratio = |net: &Autoencoder, p32: &Params<f32>| -> f64 {
+            let mut per = vec![0.0; count];
+            row_sses(p32, &x32, &rows, &mut Work::new(net.arch), &mut per);
+            let abs = Autoencoder {
+                arch: net.arch,
+                theta: net.theta.iter().map(|t| t.abs()).collect(),
+            };
+            let mut worst = 0.0f64;
+            for e in 0..count {
+                let x = &data[e * n..(e + 1) * n];
+                let o = net.forward(x);
+                let obar = abs.forward(x);
+                let (mut l, mut b) = (0.0, 0.0);
+                for q in 0..n {
+                    let d = o[q] - x[q];
+                    let ek = gamma * (obar[q] + x[q].abs());
+                    l += d * d;
+                    b += 2.0 * d.abs() * ek + ek * ek;
+                }
+                b += gamma_n * l;
+                let err = (per[e] - l).abs();
+                worst = worst.max(if b > 0.0 {
+                    err / b
+                } else if err == 0.0 {
+                    0.0
+                } else {
+                    f64::INFINITY
+                });
+            }
+            worst
+        };
+        let a = base.arch;
+        for scale in [1e-3, 1.0, 1e2] {
+            let mut net = base.clone();
+            net.theta.iter_mut().for_each(|t| *t *= scale);
+            let p32 = Params::<f32>::from_f64(a, &net.theta);
+            let r = ratio(&net, &p32);
+            assert!(r <= 1.0, "scale {scale}: error / bound = {r}");
+            // Fully pruned encoder, then decoder.
+            for layer in [
+                0..a.encoder_weights(),
+                a.w2_offset()..a.w2_offset() + a.encoder_weights(),
+            ] {
+                let mut pruned = net.clone();
+                pruned.theta[layer].iter_mut().for_each(|t| *t = 0.0);
+                let p = Params::<f32>::from_f64(a, &pruned.theta);
+                let r = ratio(&pruned, &p);
+                assert!(
+                    r <= 1.0,
+                    "scale {scale}, a pruned layer: error / bound = {r}"
+                );
+            }
+            // A wrong f32 network: the largest decoder weight off by 10⁻³.
+            // At scale 10⁻³ the outputs are ~10⁻⁶ of the inputs, so the loss
+            // (≈ Σ x²) cannot see any weight: the check needs scale ≥ 1.
+            if scale < 1.0 {
+                continue;
+            }
+            let mut wrong = p32.clone();
+            let w2 = a.w2_offset()..a.w2_offset() + a.encoder_weights();
+            let q = w2
+                .clone()
+                .max_by(|&i, &j| wrong.theta[i].abs().total_cmp(&wrong.theta[j].abs()))
+                .unwrap();
+            wrong.theta[q] *= 1.0 + 1e-3;
+            let r = ratio(&net, &wrong);
+            assert!(
+                r > 1.0,
+                "scale {scale}: a wrong weight went unnoticed ({r})"
+            );
+        }
+    }
+
+    /// The kernels give the same bits on the baseline path as on the widest
+    /// one this CPU has (the claim of [`simd`]): the f32 gradient and losses,
+    /// with and without biases.
+    #[test]
+    fn same_bits_on_every_simd_path() {
+        for bias in [false, true] {
+            let (net, data) = case(50, 20, bias, 300);
+            let x = SparseImages::<f32>::new(&data, 50);
+            let p = Params::<f32>::from_f64(net.arch, &net.theta);
+            let idx: Vec<usize> = (0..300).map(|i| (i * 7) % 300).collect();
+            let run = || {
+                let mut g = vec![0.0f32; net.arch.n_params()];
+                gradient(&p, &x, &idx, &mut Vec::new(), &mut g);
+                let mut per = vec![0.0; 300];
+                row_sses(&p, &x, &idx, &mut Work::new(net.arch), &mut per);
+                (g, per)
+            };
+            let wide = crate::testutil::on_threads(1, run);
+            BASELINE_ONLY.store(true, std::sync::atomic::Ordering::Relaxed);
+            let narrow = crate::testutil::on_threads(1, run);
+            BASELINE_ONLY.store(false, std::sync::atomic::Ordering::Relaxed);
+            assert_eq!(wide, narrow, "bias {bias}");
+        }
     }
 
     /// MNIST bytes give the images of their values b / 255 (a second code

@@ -184,22 +184,9 @@ pub fn empirical(net: &Autoencoder, data: &[f64]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::Architecture;
-    use rand::RngExt;
 
     fn tiny(bias: bool) -> (Autoencoder, Vec<f64>) {
-        let arch = Architecture {
-            input: 6,
-            latent: 3,
-            bias,
-        };
-        let net = Autoencoder::init(arch, Seed::new(3));
-        let mut rng = Seed::new(11).stream(0);
-        // Inputs with some exact zeros, like images.
-        let data: Vec<f64> = (0..6 * 40)
-            .map(|i| if i % 5 == 0 { 0.0 } else { rng.random::<f64>() })
-            .collect();
-        (net, data)
+        crate::testutil::tiny(bias, 40, 5, 11, 3)
     }
 
     /// Oracle: Σₖ (∂fₖ/∂θ_p)² from a central-difference Jacobian of f
@@ -308,16 +295,12 @@ mod tests {
         let (net, data) = tiny(false);
         let data: Vec<f64> = data.iter().cycle().take(6 * 500).copied().collect();
         let run = |t| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .unwrap()
-                .install(|| {
-                    (
-                        exact(&net, &data),
-                        monte_carlo(&net, &data, 2, Seed::new(1)),
-                    )
-                })
+            crate::testutil::on_threads(t, || {
+                (
+                    exact(&net, &data),
+                    monte_carlo(&net, &data, 2, Seed::new(1)),
+                )
+            })
         };
         assert_eq!(run(1), run(3));
     }

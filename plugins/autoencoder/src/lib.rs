@@ -33,3 +33,47 @@ pub use train::{Precision, TrainSpec};
 pub fn ensure_linked() {
     std::hint::black_box(ensure_linked as fn());
 }
+
+/// Test helpers shared by the modules' tests.
+#[cfg(test)]
+pub(crate) mod testutil {
+    /// `f` run inside a fresh rayon pool of `threads` threads (for the
+    /// same-bits-at-any-thread-count tests).
+    pub(crate) fn on_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a rayon pool")
+            .install(f)
+    }
+
+    /// A 6 → 3 → 6 network initialised from `init` and `count` inputs drawn
+    /// uniformly on [0, 1) from stream 0 of `data`, every `zero_every`-th
+    /// value an exact zero (like image pixels).
+    pub(crate) fn tiny(
+        bias: bool,
+        count: usize,
+        zero_every: usize,
+        data: u64,
+        init: u64,
+    ) -> (crate::Autoencoder, Vec<f64>) {
+        use bayesrg_core::rng::Seed;
+        use rand::RngExt;
+        let arch = crate::Architecture {
+            input: 6,
+            latent: 3,
+            bias,
+        };
+        let mut rng = Seed::new(data).stream(0);
+        let values: Vec<f64> = (0..6 * count)
+            .map(|i| {
+                if i % zero_every == 0 {
+                    0.0
+                } else {
+                    rng.random::<f64>()
+                }
+            })
+            .collect();
+        (crate::Autoencoder::init(arch, Seed::new(init)), values)
+    }
+}

@@ -405,16 +405,7 @@ mod tests {
     use super::*;
 
     fn tiny(bias: bool) -> (Autoencoder, Vec<f64>) {
-        let arch = Architecture {
-            input: 6,
-            latent: 3,
-            bias,
-        };
-        let mut rng = bayesrg_core::rng::stream(2, 0);
-        let data: Vec<f64> = (0..6 * 50)
-            .map(|i| if i % 4 == 0 { 0.0 } else { rng.random::<f64>() })
-            .collect();
-        (Autoencoder::init(arch, Seed::new(7)), data)
+        crate::testutil::tiny(bias, 50, 4, 2, 7)
     }
 
     /// Oracle: central differences of the batch MSE (bayesrg_core::numdiff).

@@ -35,7 +35,7 @@ use bayesrg_core::error::{Error, Field, Result};
 use bayesrg_core::observe::Observer;
 use bayesrg_core::rng::Seed;
 use bayesrg_schemes::sweep::{self, Arm, Point, Sweep};
-use bayesrg_schemes::{Candidates, InformationShell, KlCostShell, Magnitude, Random, Scheme};
+use bayesrg_schemes::{Candidates, InformationShell, Scheme};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -543,30 +543,7 @@ pub fn run_on(
     // 3. The matched-count sweep of eq. (55).
     let t = Instant::now();
     let random_seed = spec.seed.child("random-removal");
-    let arms = vec![
-        Arm {
-            name: "information_shell".into(),
-            members: vec![Box::new(InformationShell {})],
-        },
-        Arm {
-            name: "random".into(),
-            members: (0..spec.random_repeats as u64)
-                .map(|r| {
-                    Box::new(Random {
-                        seed: random_seed.child_index(r),
-                    }) as Box<dyn Scheme>
-                })
-                .collect(),
-        },
-        Arm {
-            name: "magnitude".into(),
-            members: vec![Box::new(Magnitude {})],
-        },
-        Arm {
-            name: "kl_cost_shell".into(),
-            members: vec![Box::new(KlCostShell {})],
-        },
-    ];
+    let arms = sweep::paper_arms(random_seed, spec.random_repeats as u64);
     let points = sweep::plan(&cand, &spec.lambdas, &spec.fine_lambdas, &spec.fractions)?;
     let protocol = spec.protocol_images.min(test_count);
     let (sweep, unpruned) = match spec.train.precision {
@@ -808,6 +785,7 @@ fn acceptance(
 mod tests {
     use super::*;
     use bayesrg_core::observe::Silent;
+    use bayesrg_schemes::Random;
 
     /// A small run on the embedded subset: 2 epochs of 1,000 images.
     fn tiny() -> Section4Spec {
@@ -830,13 +808,7 @@ mod tests {
     #[test]
     fn same_result_at_any_thread_count_and_consistent() {
         let spec = tiny();
-        let go = |t| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .unwrap()
-                .install(|| run(&spec, &mut Silent).unwrap().result)
-        };
+        let go = |t| crate::testutil::on_threads(t, || run(&spec, &mut Silent).unwrap().result);
         // A seed fixes every bit at 1, 2 and 4 threads (the kernels reduce in
         // chunk order, the sweep evaluates each set on its own).
         let one = go(1);

@@ -168,13 +168,18 @@ fn train_in<T: Real>(
             let root2 = T::from_f64((1.0 - spec.beta2.powf(t as f64)).sqrt());
             // Elementwise, vectorised for this CPU (the same bits at any
             // SIMD width: IEEE sqrt and division are correctly rounded).
-            batched::simd(|| {
-                for (((th, m), v), &gp) in p.theta.iter_mut().zip(&mut mom).zip(&mut vel).zip(&g) {
-                    *m = b1 * *m + c1 * gp;
-                    *v = b2 * *v + c2 * gp * gp;
-                    *th -= step * *m / (v.sqrt() / root2 + eps);
-                }
-            });
+            batched::simd(
+                #[inline(always)]
+                || {
+                    for (((th, m), v), &gp) in
+                        p.theta.iter_mut().zip(&mut mom).zip(&mut vel).zip(&g)
+                    {
+                        *m = b1 * *m + c1 * gp;
+                        *v = b2 * *v + c2 * gp * gp;
+                        *th -= step * *m / (v.sqrt() / root2 + eps);
+                    }
+                },
+            );
             tick(obs, t as u64)?;
         }
         // ReLU(NaN) is 0 here (as the comparison z > 0 is false), so a
@@ -248,15 +253,11 @@ mod tests {
             ..Default::default()
         };
         let run = |t| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .unwrap()
-                .install(|| {
-                    let mut n = Autoencoder::init(arch, Seed::new(3));
-                    let r = train(&mut n, &x, &spec, Seed::new(4), &mut Silent).unwrap();
-                    (n, r)
-                })
+            crate::testutil::on_threads(t, || {
+                let mut n = Autoencoder::init(arch, Seed::new(3));
+                let r = train(&mut n, &x, &spec, Seed::new(4), &mut Silent).unwrap();
+                (n, r)
+            })
         };
         let (a, ra) = run(1);
         assert_eq!((a.clone(), ra.clone()), run(2));
