@@ -113,9 +113,9 @@ def main():
     ]
     lines = [BEGIN, "",
              f"Measured {date} by `benches/peers/run_autoencoder.sh` (repeats: {a.repeats}, seeds: {a.seeds}).",
-             f"Machine: {cpu}, {os.cpu_count()} cores, **shared with other helpers' builds** "
-             f"(load average {min(loads):.1f}–{max(loads):.1f} during the run), so read the times as upper bounds "
-             "and the ratios as rough.",
+             f"Machine: {cpu}, {os.cpu_count()} cores, load average {min(loads):.1f}–{max(loads):.1f} during the run "
+             + ("(the run's own two threads: nothing else running)." if max(loads) <= 2.5 else
+                "(**shared with other work**, so read the times as upper bounds and the ratios as rough)."),
              f"bayesrg: `{ver}`, {rustc}, release, `RAYON_NUM_THREADS=2`, training and sweep in f32, Fisher in f64. "
              f"Peer: Python {platform.python_version()}, torch {tj['torch']} (PyPI wheel, CPU, MKL: {tj['mkl']}), "
              f"NNGeometry {tj['nngeometry']}, NumPy {tj['numpy']}, `torch.set_num_threads(2)`, float32.",
