@@ -232,7 +232,17 @@ impl LinearGaussian {
         p0: DMatrix<f64>,
     ) -> Result<Self> {
         if a.nrows() != noise_cov.nrows() || a.ncols() != m0.len() || p0.nrows() != m0.len() {
-            return Err(Error::Msg("linear-Gaussian dimensions disagree".into()));
+            return Err(Error::domain(
+                "a",
+                format!("a {}×{} matrix", a.nrows(), a.ncols()),
+                format!(
+                    "does not match the noise covariance ({} rows), the prior mean ({} entries) \
+                     or the prior precision ({} rows): the linear-Gaussian dimensions disagree",
+                    noise_cov.nrows(),
+                    m0.len(),
+                    p0.nrows()
+                ),
+            ));
         }
         let sp = linalg::cholesky(noise_cov, "noise covariance")?.inverse();
         linalg::cholesky(&p0, "prior precision")?;
@@ -355,7 +365,7 @@ pub fn truncated_normal_moments(m: f64, v: f64, lo: f64, hi: f64) -> (f64, f64) 
     } else {
         upper(a) - upper(b)
     };
-    if !(z > 0.0) {
+    if z.is_nan() || z <= 0.0 {
         return (m, v);
     }
     let xphi = |x: f64| if x.is_finite() { x * phi(x) } else { 0.0 };
@@ -473,6 +483,7 @@ mod tests {
     use approx::assert_relative_eq;
 
     #[test]
+    #[allow(clippy::excessive_precision)] // oracle digits as printed (tests/oracles/)
     fn truncated_normal_moments_match_scipy() {
         // Oracle: tests/oracles/bayes_truncated_normal.py (scipy truncnorm,
         // cross-checked by mpmath quadrature). The first case is tryout 5, A7:

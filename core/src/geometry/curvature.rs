@@ -401,6 +401,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::excessive_precision)] // oracle digits as printed (tests/oracles/)
     fn gamma_curvature_keeps_its_digits_at_large_shape() {
         // Tryout 5, A5: at k = 10⁶ R was off by 6·10⁻⁴, at 10⁸ it was −12.4.
         // Oracle: tests/oracles/gamma_scalar_curvature.py (mpmath Brioschi on
