@@ -496,6 +496,7 @@ fn a_collapsed_particle_ess_leaves_the_particle_check_unresolved() {
     assert!(!c.pass, "{c:?}");
     let note = c.note.as_deref().unwrap_or_default();
     assert!(note.contains("effective sample size"), "{c:?}");
+    assert!(c.value > 5.0, "{c:?}");
     let r = run(&[0.0, 1e-4]);
     let c = r.checks.iter().find(|c| c.name.starts_with(name)).unwrap();
     assert!(c.pass && c.note.is_none(), "{c:?}");
