@@ -57,7 +57,8 @@ pub const ROUNDING_ULPS: f64 = 4.0;
 /// A Monte Carlo estimate with its standard error.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MonteCarlo {
-    /// The sample mean.
+    /// The sample mean (summed about the first draw with compensation, so that
+    /// large, nearly equal log-ratios keep their digits).
     pub value: f64,
     /// √(Var/n) with the unbiased (two-pass) variance (0 when the value is
     /// infinite).
@@ -144,6 +145,24 @@ fn compensated_sum(xs: impl IntoIterator<Item = f64>) -> f64 {
         s = t;
     }
     s + c
+}
+
+/// The mean of `xs`, summed about its first element with [`compensated_sum`].
+///
+/// Log-ratios of far-apart laws are large and nearly equal (Poisson 1 → 10¹²:
+/// tᵢ = 10¹² − 27.6·yᵢ − 1); a plain running sum of 10⁵ of them reaches 10¹⁷,
+/// where each addition rounds by up to 8 and the errors pile up to 0.7 in the
+/// mean, eight standard errors (tryout 5, A4). The deviations xᵢ − x₀ are exact
+/// (Sterbenz) or carry only their own rounding, and their compensated sum keeps
+/// the mean to a few ulp of the terms. Not finite when any term is not.
+fn centred_mean(xs: &[f64]) -> f64 {
+    let n = xs.len() as f64;
+    match xs.first() {
+        Some(&c) if xs.iter().all(|x| x.is_finite()) => {
+            c + compensated_sum(xs.iter().map(|x| x - c)) / n
+        }
+        _ => xs.iter().sum::<f64>() / n,
+    }
 }
 
 /// KL(θ‖θ′) for `model` (eq. 30): closed form, exact sum, Monte Carlo and
@@ -338,7 +357,7 @@ fn monte_carlo(
         size += s;
     }
     let nf = n as f64;
-    let mean = t.iter().sum::<f64>() / nf;
+    let mean = centred_mean(&t);
     let rounding = ROUNDING_ULPS * f64::EPSILON * size / nf;
     if !mean.is_finite() {
         return Ok(MonteCarlo {
@@ -525,6 +544,92 @@ mod tests {
             let r = divergence(&TBern { enumerate }, &[0.3], &[0.4], &opt(20_000)).unwrap();
             assert_eq!(r.check, McCheck::Pass, "{r:?}");
         }
+    }
+
+    /// Poisson(λ) with ln p = y ln λ − λ − ln y!; `offset` is added to the
+    /// closed-form KL (a deliberately wrong closed form).
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    struct TPoisson {
+        offset: f64,
+    }
+
+    #[typetag::serde(name = "kl_test_poisson")]
+    impl Model for TPoisson {
+        fn param_names(&self) -> Vec<String> {
+            vec!["lambda".into()]
+        }
+        fn obs_dim(&self) -> usize {
+            1
+        }
+        fn check_params(&self, t: &[f64]) -> std::result::Result<(), ParamError> {
+            check_len(self, t)
+        }
+        fn sample(&self, t: &[f64], r: &mut dyn Rng, out: &mut [f64]) {
+            out[0] = rand_distr::Poisson::new(t[0]).unwrap().sample(r);
+        }
+        fn log_likelihood(&self, t: &[f64], y: &[f64]) -> f64 {
+            y[0] * t[0].ln() - t[0] - crate::special::ln_gamma(y[0] + 1.0)
+        }
+        fn fisher(&self, t: &[f64]) -> Option<DMatrix<f64>> {
+            Some(DMatrix::from_element(1, 1, 1.0 / t[0]))
+        }
+        fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
+            Some(b[0] - a[0] + a[0] * (a[0] / b[0]).ln() + self.offset)
+        }
+    }
+
+    #[test]
+    fn a_far_poisson_monte_carlo_keeps_its_digits() {
+        // Tryout 5, A4: KL(Poisson(1) ‖ Poisson(λ′)) by Monte Carlo was off by
+        // 0.71 (z = 8, FAIL) at λ′ = 10¹² and by 12 at 10¹³: the plain sum of
+        // 10⁵ log-ratios of size λ′ lost the digits. Oracle: λ′ − 1 − ln λ′
+        // from tests/oracles/poisson_kl_far_rate.py (mpmath, 50 digits).
+        let want = [
+            999985.1844894420357258959,
+            9999982.881904349041680212,
+            99999980.57931925604763453,
+            999999978.2767341630535888,
+            9999999975.974149070059543,
+            99999999973.6715639770655,
+            999999999971.3689788840715,
+            9999999999969.066393791077,
+            99999999999966.76380869808,
+        ];
+        for (e, want) in (6..=14).zip(want) {
+            let lp = 10f64.powi(e);
+            let r = divergence(&TPoisson::default(), &[1.0], &[lp], &opt(100_000)).unwrap();
+            let c = r.closed_form.unwrap();
+            assert!(((c - want) / want).abs() < 4.0 * f64::EPSILON, "1e{e}: {c}");
+            let mc = &r.monte_carlo;
+            // The standard error is ln λ′/√n (Var y = 1): 0.04 … 0.1.
+            let se = mc.std_err.hypot(mc.rounding);
+            assert!((mc.value - want).abs() <= Z_MAX * se, "1e{e}: {r:?}");
+            assert_eq!(r.check, McCheck::Pass, "1e{e}: {r:?}");
+            // The same check fails a closed form off by ten standard errors.
+            let wrong = TPoisson { offset: 10.0 * se };
+            let r = divergence(&wrong, &[1.0], &[lp], &opt(100_000)).unwrap();
+            assert_eq!(r.check, McCheck::Fail, "1e{e}: {r:?}");
+        }
+    }
+
+    #[test]
+    fn the_centred_mean_keeps_what_a_running_sum_loses() {
+        // xᵢ = 10¹³ + kᵢ/4 (exact doubles), kᵢ = i mod 1000: the exact mean is
+        // 10¹³ + 499.5/4 = 10000000000124.875, a double.
+        let xs: Vec<f64> = (0..100_000)
+            .map(|i| 1e13 + (i % 1000) as f64 / 4.0)
+            .collect();
+        let want = 10000000000124.875;
+        assert_eq!(centred_mean(&xs), want);
+        // A running sum misses by 0.19, a hundred ulp of the terms and over 10 times
+        // the rounding allowance 4ε·10¹³: the fault of tryout 5, A4.
+        let plain = xs.iter().sum::<f64>() / xs.len() as f64;
+        assert!(
+            (plain - want).abs() > 10.0 * ROUNDING_ULPS * f64::EPSILON * 1e13,
+            "{plain}"
+        );
+        assert!(centred_mean(&[1.0, f64::INFINITY]).is_infinite());
+        assert!(centred_mean(&[f64::NAN, 1.0]).is_nan());
     }
 
     #[test]

@@ -265,17 +265,20 @@ fn one_sided_jacobi(mut g: DMatrix<f64>) -> Option<(Vec<f64>, DMatrix<f64>)> {
         let mut rotated = false;
         for p in 0..n {
             for q in p + 1..n {
-                let a = g.column(p).norm_squared();
-                let b = g.column(q).norm_squared();
+                // Norms and the cosine of the angle without squares, which
+                // underflow for a column below 1e-154 of the largest (a graded
+                // diag(1e100, 1e-100) lost its small singular value).
+                let (a, b) = (column_norm(&g, p), column_norm(&g, q));
                 if a == 0.0 || b == 0.0 {
                     continue;
                 }
-                let gam = g.column(p).dot(&g.column(q));
-                if gam.abs() <= tol * a.sqrt() * b.sqrt() {
+                let rho: f64 = (0..m).map(|r| (g[(r, p)] / a) * (g[(r, q)] / b)).sum();
+                if rho.abs() <= tol {
                     continue;
                 }
                 rotated = true;
-                let (_, c, s) = jacobi_rotation((b - a) / (2.0 * gam));
+                // ζ = (b² − a²)/(2ab·ρ).
+                let (_, c, s) = jacobi_rotation((b / a - a / b) / (2.0 * rho));
                 for r in 0..m {
                     let (x, y) = (g[(r, p)], g[(r, q)]);
                     g[(r, p)] = c * x - s * y;
@@ -289,10 +292,20 @@ fn one_sided_jacobi(mut g: DMatrix<f64>) -> Option<(Vec<f64>, DMatrix<f64>)> {
             }
         }
         if !rotated {
-            return Some(((0..n).map(|j| g.column(j).norm()).collect(), v));
+            return Some(((0..n).map(|j| column_norm(&g, j)).collect(), v));
         }
     }
     None
+}
+
+/// ‖g_j‖₂ scaled by the column's largest entry, so that no square under- or
+/// overflows.
+fn column_norm(g: &DMatrix<f64>, j: usize) -> f64 {
+    let s = g.column(j).amax();
+    if s == 0.0 || !s.is_finite() {
+        return s;
+    }
+    s * (g.column(j) / s).norm()
 }
 
 /// A power of two near the largest |entry| (1 for a zero matrix): dividing by
@@ -389,7 +402,7 @@ impl Spectrum {
         let scale = pow2_scale(x);
         let xs = x / scale;
         let c = 4.0 * m.max(n) as f64 * UNIT_ROUNDOFF;
-        let colnorm: Vec<f64> = (0..n).map(|j| xs.column(j).norm()).collect();
+        let colnorm: Vec<f64> = (0..n).map(|j| column_norm(&xs, j)).collect();
         let jac = if n <= JACOBI_MAX_DIM {
             one_sided_jacobi(xs.clone())
         } else {
@@ -430,7 +443,8 @@ impl Spectrum {
                 c * smax
             };
             vals.push((sig[k] * scale).powi(2));
-            errs.push(((2.0 * sig[k] + es) * es) * scale * scale);
+            // Scaled before the product, which would underflow for σ < 1e-154.
+            errs.push(((2.0 * sig[k] + es) * scale) * (es * scale));
         }
         Self::sorted(vals, v, errs, method)
     }

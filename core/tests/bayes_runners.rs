@@ -467,3 +467,37 @@ fn model_space_flow_of_a_poisson_rate_runs_from_a_spec() {
     }
     let _ = MuPath::Fixed(vec![3.5]);
 }
+
+#[test]
+fn a_collapsed_particle_ess_leaves_the_particle_check_unresolved() {
+    // Tryout 5 (A6-secondary): importance weights from a wide prior collapse
+    // on a sharp π_T (ESS → 1), and sd/sqrt(ESS) then is no standard error:
+    // z = 2.25e4 was reported as a FAIL. Prior N(0, 100²) against π_T of sd
+    // 0.01 at T = 1e4 (σ = 1): the prior puts ≈ 0.4·0.01/100 = 4e-5 of its
+    // mass within one posterior sd, 0.08 of 2000 particles, so one particle
+    // carries the weight. The same run with T ≤ 1e-4 resolves and passes.
+    let run = |t: &[f64]| {
+        let mut spec = bayes_spec(
+            Box::new(NormalMean { sigma: 1.0 }),
+            0.5,
+            Factor::Normal {
+                mean: 0.0,
+                sd: 100.0,
+            },
+            Axis::linear(-800.0, 800.0, 40_000),
+            t,
+        );
+        spec.particles = 2000;
+        experiment::run(&spec, &mut Silent).unwrap()
+    };
+    let name = "particles vs grid";
+    let r = run(&[0.0, 1e-4, 1e4]);
+    let c = r.checks.iter().find(|c| c.name.starts_with(name)).unwrap();
+    assert!(!c.pass, "{c:?}");
+    let note = c.note.as_deref().unwrap_or_default();
+    assert!(note.contains("effective sample size"), "{c:?}");
+    assert!(c.value > 5.0, "{c:?}");
+    let r = run(&[0.0, 1e-4]);
+    let c = r.checks.iter().find(|c| c.name.starts_with(name)).unwrap();
+    assert!(c.pass && c.note.is_none(), "{c:?}");
+}

@@ -136,13 +136,18 @@ fn dispatch(command: Command) -> Result<Status> {
 pub(crate) fn print_checks(s: &crate::commands::Summary) {
     for c in &s.checks {
         println!(
-            "[{}] {}: {:.4e} {} {:.3e} ({})",
-            if c.pass { "pass" } else { "FAIL" },
+            "[{}] {}: {:.4e} {} {:.3e} ({}){}",
+            match (c.pass, &c.note) {
+                (true, _) => "pass",
+                (false, Some(_)) => "UNRESOLVED",
+                (false, None) => "FAIL",
+            },
             c.name,
             c.value,
             c.relation,
             c.threshold,
-            c.oracle
+            c.oracle,
+            c.note.as_ref().map_or(String::new(), |n| format!(": {n}"))
         );
     }
     println!("{}", if s.pass { "PASS" } else { "FAIL" });

@@ -42,7 +42,7 @@
 //! - A matrix with an eigenvalue negative beyond its error bound is not a
 //!   metric and is refused everywhere.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result};
 use crate::gaussian::Gaussian;
 use crate::linalg;
 use crate::model::{Model, type_name};
@@ -111,15 +111,17 @@ impl MuPath {
 pub fn posterior(mu: &[f64], tau: f64, fisher: &DMatrix<f64>) -> Result<Gaussian> {
     let p = linalg::psd_pseudo_inverse(fisher, "Fisher matrix")?;
     if p.rank < fisher.nrows() {
-        return Err(Error::Msg(format!(
-            "the Fisher matrix has {} null direction(s) (rank {} of {}): the backward posterior \
-             N(μ, τI⁺) of eq. (38) is degenerate along them and has no density on ℝ^{}; \
-             a posterior density needs a positive-definite Fisher metric",
-            fisher.nrows() - p.rank,
-            p.rank,
-            fisher.nrows(),
-            fisher.nrows()
-        )));
+        return Err(Error::domain(
+            "fisher",
+            format!("a {0}×{0} matrix of rank {1}", fisher.nrows(), p.rank),
+            format!(
+                "has {} null direction(s): the backward posterior N(μ, τI⁺) of eq. (38) is \
+                 degenerate along them and has no density on ℝ^{}; a posterior density needs a \
+                 positive-definite Fisher metric",
+                fisher.nrows() - p.rank,
+                fisher.nrows()
+            ),
+        ));
     }
     Gaussian::new(DVector::from_column_slice(mu), p.matrix * tau)
 }
@@ -148,15 +150,27 @@ pub struct Pushforward {
 /// eigenvalue negative beyond its error bound.
 pub fn pushforward(j: &DMatrix<f64>, fisher: &DMatrix<f64>) -> Result<Pushforward> {
     if j.ncols() != fisher.nrows() {
-        return Err(Error::Msg(format!(
-            "Jacobian has {} columns but the Fisher matrix is {}×{}",
-            j.ncols(),
-            fisher.nrows(),
-            fisher.ncols()
-        )));
+        return Err(Error::Dimension {
+            field: Field::key("jacobian"),
+            expected: format!(
+                "{} columns (the Fisher matrix is {}×{})",
+                fisher.nrows(),
+                fisher.nrows(),
+                fisher.ncols()
+            ),
+            got: j.ncols(),
+        });
     }
     if j.iter().any(|v| !v.is_finite()) {
-        return Err(Error::Msg("Jacobian has a non-finite entry".into()));
+        let value = j
+            .iter()
+            .copied()
+            .find(|v| !v.is_finite())
+            .unwrap_or(f64::NAN);
+        return Err(Error::NotFinite {
+            field: Field::key("jacobian"),
+            value,
+        });
     }
     let p = linalg::psd_pseudo_inverse(fisher, "Fisher matrix")?;
     let w = j * &p.factor;
@@ -212,9 +226,11 @@ pub fn sample_thetas(
     }
     let rej = 1.0 - out.len() as f64 / n as f64;
     if out.is_empty() {
-        return Err(Error::Msg(format!(
-            "every draw of π_τ at τ = {tau} left the parameter space"
-        )));
+        return Err(Error::domain(
+            "tau",
+            tau,
+            "puts every draw of π_τ outside the parameter space",
+        ));
     }
     Ok((out, rej))
 }

@@ -21,7 +21,7 @@
 //! like e^{−2π²/h}). On those axes `lo`, `hi` are values of x.
 
 use super::points::WeightedPoints;
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result};
 use serde::{Deserialize, Serialize};
 
 /// ln(1 + eˣ), without overflow or loss of digits.
@@ -286,8 +286,15 @@ impl GridPosterior {
         pts.log_weights_mut().copy_from_slice(&lw);
         let z = pts.normalize();
         if !z.is_finite() {
-            return Err(Error::Msg(
-                "the density is zero (or not finite) at every grid point: the grid misses its support".into(),
+            return Err(Error::domain(
+                "grid",
+                format!(
+                    "{:?}",
+                    axes.iter()
+                        .map(|a| [a.scale.to_theta(a.lo), a.scale.to_theta(a.hi)])
+                        .collect::<Vec<_>>()
+                ),
+                "misses the support: the density is zero (or not finite) at every grid point",
             ));
         }
         Ok(GridPosterior {
@@ -416,20 +423,24 @@ impl GridPosterior {
         for (ax, side, mass) in self.edge_rounded_masses() {
             if mass > tol {
                 let a = self.axes[ax];
-                return Err(Error::Msg(format!(
-                    "the grid cannot resolve the posterior: {mass:.3e} of the mass lies where `{}` rounds to {} in double precision ({} coordinate {} than {}); the model cannot tell those points apart, so their weights are not reliable (a prior with a power below 1/2 at that end, at small T, puts mass there)",
-                    name_of(ax),
-                    a.scale.to_theta(if side == 0 { -1e308 } else { 1e308 }),
-                    a.scale.name(),
-                    if side == 0 { "below" } else { "above" },
-                    if side == 0 {
-                        "-708"
-                    } else if a.scale == Scale::Logit {
-                        "36.7"
-                    } else {
-                        "709.8"
-                    },
-                )));
+                return Err(Error::domain(
+                    Field::key("grid").at(ax),
+                    format!("[{}, {}]", a.scale.to_theta(a.lo), a.scale.to_theta(a.hi)),
+                    format!(
+                        "cannot resolve the posterior: {mass:.3e} of the mass lies where `{}` rounds to {} in double precision ({} coordinate {} than {}); the model cannot tell those points apart, so their weights are not reliable (a prior with a power below 1/2 at that end, at small T, puts mass there)",
+                        name_of(ax),
+                        a.scale.to_theta(if side == 0 { -1e308 } else { 1e308 }),
+                        a.scale.name(),
+                        if side == 0 { "below" } else { "above" },
+                        if side == 0 {
+                            "-708"
+                        } else if a.scale == Scale::Logit {
+                            "36.7"
+                        } else {
+                            "709.8"
+                        },
+                    ),
+                ));
             }
         }
         let lw = self.pts.log_weights();
@@ -453,19 +464,23 @@ impl GridPosterior {
             });
             if in_support(&beyond) {
                 let name = name_of(ax);
-                return Err(Error::Msg(format!(
-                    "the grid does not cover the posterior: {mass:.3e} of the mass lies in the {} 2% of the grid of `{name}` (at {name} = {}{}), and the posterior continues beyond it; widen the grid",
-                    if side == 0 { "lowest" } else { "highest" },
-                    a.scale.to_theta(if side == 0 { a.lo } else { a.hi }),
-                    match a.scale {
-                        Scale::Linear => String::new(),
-                        s => format!(
-                            ", grid coordinate {} = {}",
-                            s.name(),
-                            if side == 0 { a.lo } else { a.hi }
-                        ),
-                    },
-                )));
+                return Err(Error::domain(
+                    Field::key("grid").at(ax),
+                    format!("[{}, {}]", a.scale.to_theta(a.lo), a.scale.to_theta(a.hi)),
+                    format!(
+                        "does not cover the posterior: {mass:.3e} of the mass lies in the {} 2% of the grid of `{name}` (at {name} = {}{}), and the posterior continues beyond it; widen the grid",
+                        if side == 0 { "lowest" } else { "highest" },
+                        a.scale.to_theta(if side == 0 { a.lo } else { a.hi }),
+                        match a.scale {
+                            Scale::Linear => String::new(),
+                            s => format!(
+                                ", grid coordinate {} = {}",
+                                s.name(),
+                                if side == 0 { a.lo } else { a.hi }
+                            ),
+                        },
+                    ),
+                ));
             }
         }
         Ok(())

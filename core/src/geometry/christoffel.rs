@@ -48,7 +48,7 @@ fn relative_change(a: &DMatrix<f64>, b: &DMatrix<f64>, g0: &DMatrix<f64>) -> f64
 /// metric's own scale near the edge of the chart (a categorical pᵢ = 10⁻⁶, a
 /// normal σ = 10⁻⁵) at the cost of the two evaluations the difference needs
 /// in the common case. h is representable: (θᵢ + h) − θᵢ.
-fn diff_step(
+pub(crate) fn diff_step(
     m: &dyn Metric,
     theta: &[f64],
     i: usize,

@@ -11,8 +11,22 @@
 //! In two dimensions R = 2K (oracles.md §3: the normal family has K = −½,
 //! R = −1). Second derivatives of the metric are central differences, so the
 //! cost grows as d⁴ and the routines are meant for low dimension.
+//!
+//! A nearly singular metric whose determinant D is known in closed form
+//! ([`Metric::known_ln_sqrt_det`]: the gamma family at large shape k, where
+//! D = (kψ′(k) − 1)/β² cancels to 1/(2kβ²)) would lose every digit in the
+//! formula above: it forms D, and differences of it, from the rounded g. In
+//! two dimensions such a metric takes the Gaussian curvature from the formula
+//! in which D enters only through the known √D (Gauss; e.g. Struik, *Lectures
+//! on Classical Differential Geometry*, eq. 8-5, with E = g₁₁, F = g₁₂, G = g₂₂):
+//!
+//! K = 1/(2√D)·[∂_u(F·E_v/(E√D) − G_u/√D) + ∂_v(2F_u/√D − E_v/√D − F·E_u/(E√D))],
+//!
+//! and R_iklm = K(g_il g_km − g_im g_kl) with g_11 g_22 − g_12² replaced by D,
+//! Ricci R_ik = K g_ik, R = 2K (tryout 5, A5: at k = 10⁸ the general formula
+//! gave R = −12.4 for the true −1).
 
-use super::christoffel::{from_derivatives, metric_gradient, metric_hessian};
+use super::christoffel::{diff_step, from_derivatives, metric_gradient, metric_hessian};
 use super::{Metric, check_point};
 use crate::error::{Error, Result};
 use crate::linalg;
@@ -23,6 +37,9 @@ use nalgebra::DMatrix;
 pub struct Riemann {
     d: usize,
     r: Vec<f64>,
+    /// The Gaussian curvature when it was taken from the known determinant
+    /// (2-D only; see the module docs).
+    known_k: Option<f64>,
     /// The metric at the point.
     pub g: DMatrix<f64>,
     /// Its inverse.
@@ -43,6 +60,9 @@ impl Riemann {
 
     /// The Ricci tensor R_ik = g^lm R_limk.
     pub fn ricci(&self) -> DMatrix<f64> {
+        if let Some(k) = self.known_k {
+            return &self.g * k;
+        }
         let d = self.d;
         DMatrix::from_fn(d, d, |i, k| {
             let mut s = 0.0;
@@ -57,6 +77,9 @@ impl Riemann {
 
     /// The scalar curvature R = g^ik R_ik.
     pub fn scalar(&self) -> f64 {
+        if let Some(k) = self.known_k {
+            return 2.0 * k;
+        }
         self.ricci().component_mul(&self.ginv).sum()
     }
 
@@ -70,6 +93,15 @@ impl Riemann {
                 .sum()
         };
         let den = gd(u, u) * gd(v, v) - gd(u, v).powi(2);
+        // In 2-D every plane is the tangent plane: the sectional curvature is
+        // K itself, for any u, v that span it (Euclidean test: the metric's
+        // own test would refuse a nearly singular g).
+        if let Some(k) = self.known_k {
+            let e = u[0] * v[1] - u[1] * v[0];
+            if e.abs() > 1e-14 * u[0].hypot(u[1]) * v[0].hypot(v[1]) {
+                return Ok(k);
+            }
+        }
         if den.abs() <= 1e-14 * gd(u, u) * gd(v, v) {
             return Err(Error::domain(
                 "v",
@@ -91,10 +123,80 @@ impl Riemann {
     }
 }
 
-/// The Riemann tensor of `m` at θ.
+/// The Gaussian curvature of a 2-D metric from its known determinant (the
+/// formula of the module docs), or `None` when the metric does not know its
+/// determinant at θ and at the points of the differences.
+///
+/// Nested central differences: ∂g at θ ± hᵢeᵢ ([`metric_gradient`]), then the
+/// outer difference with the second-derivative step h = ε^{1/4}·L of
+/// [`super::christoffel`]; relative error ≈ ε^{5/12} ≈ 3·10⁻⁷.
+fn gaussian_curvature_known_det(m: &dyn Metric, theta: &[f64]) -> Result<Option<f64>> {
+    let Some(ln_sqrt_d) = m.known_ln_sqrt_det(theta) else {
+        return Ok(None);
+    };
+    let sqrt_d = ln_sqrt_d?.exp();
+    let g0 = m.metric(theta)?;
+    // (P, Q) at t, with E = g₁₁, F = g₁₂, G = g₂₂ and u, v the two coordinates.
+    let pq = |t: &[f64]| -> Result<Option<(f64, f64)>> {
+        let Some(l) = m.known_ln_sqrt_det(t) else {
+            return Ok(None);
+        };
+        let s = l?.exp();
+        let g = m.metric(t)?;
+        let dg = metric_gradient(m, t)?;
+        let (e, f) = (g[(0, 0)], g[(0, 1)]);
+        let (e_u, e_v) = (dg[0][(0, 0)], dg[1][(0, 0)]);
+        let (f_u, g_u) = (dg[0][(0, 1)], dg[0][(1, 1)]);
+        let p = (f * e_v / e - g_u) / s;
+        let q = (2.0 * f_u - e_v - f * e_u / e) / s;
+        Ok(Some((p, q)))
+    };
+    let mut div = 0.0;
+    for i in 0..2 {
+        let (h, _, _) = diff_step(m, theta, i, 0.25, &g0)?;
+        let mut tp = theta.to_vec();
+        let mut tm = theta.to_vec();
+        tp[i] += h;
+        tm[i] -= h;
+        let (Some(a), Some(b)) = (pq(&tp)?, pq(&tm)?) else {
+            return Ok(None);
+        };
+        // ∂_u P + ∂_v Q.
+        div += (if i == 0 { a.0 - b.0 } else { a.1 - b.1 }) / (2.0 * h);
+    }
+    Ok(Some(div / (2.0 * sqrt_d)))
+}
+
+/// The Riemann tensor of `m` at θ (in two dimensions with a known
+/// determinant, from the Gaussian curvature of [`gaussian_curvature_known_det`]).
 pub fn riemann(m: &dyn Metric, theta: &[f64]) -> Result<Riemann> {
     check_point(m, theta, "point")?;
     let d = theta.len();
+    if d == 2
+        && let Some(kg) = gaussian_curvature_known_det(m, theta)?
+    {
+        let g = m.metric(theta)?;
+        let ginv = linalg::cholesky(&g, "metric")?.inverse();
+        let det = (2.0 * m.known_ln_sqrt_det(theta).unwrap_or(Ok(0.0))?).exp();
+        // R_iklm = K(g_il g_km − g_im g_kl): ±K·D where (i, k) and (l, m) are
+        // both (0, 1) or (1, 0), 0 elsewhere.
+        let mut r = vec![0.0; 16];
+        for (i, k, l, mm, s) in [
+            (0, 1, 0, 1, 1.0),
+            (0, 1, 1, 0, -1.0),
+            (1, 0, 0, 1, -1.0),
+            (1, 0, 1, 0, 1.0),
+        ] {
+            r[((i * 2 + k) * 2 + l) * 2 + mm] = s * kg * det;
+        }
+        return Ok(Riemann {
+            d,
+            r,
+            known_k: Some(kg),
+            g,
+            ginv,
+        });
+    }
     let g = m.metric(theta)?;
     let dg = metric_gradient(m, theta)?;
     let ddg = metric_hessian(m, theta)?;
@@ -121,7 +223,13 @@ pub fn riemann(m: &dyn Metric, theta: &[f64]) -> Result<Riemann> {
             }
         }
     }
-    Ok(Riemann { d, r, g, ginv })
+    Ok(Riemann {
+        d,
+        r,
+        known_k: None,
+        g,
+        ginv,
+    })
 }
 
 /// The scalar curvature of `m` at θ.
@@ -254,6 +362,123 @@ mod tests {
         // (a sphere of radius 2, K = ¼).
         let r = scalar_curvature(&testmodels::categorical3(), &[0.2, 0.5]).unwrap();
         assert_relative_eq!(r, 0.5, epsilon = 1e-5);
+    }
+
+    /// The gamma (k, β) Fisher metric [[ψ′(k), −1/β], [−1/β, k/β²]], with or
+    /// without its closed-form determinant (kψ′(k) − 1)/β².
+    struct Gamma {
+        known_det: bool,
+    }
+
+    impl Metric for Gamma {
+        fn dim(&self) -> usize {
+            2
+        }
+        fn metric(&self, t: &[f64]) -> Result<DMatrix<f64>> {
+            if !(t[0] > 0.0 && t[1] > 0.0) {
+                return Err(Error::domain(
+                    "theta",
+                    format!("{t:?}"),
+                    "is outside the chart",
+                ));
+            }
+            let (k, b) = (t[0], t[1]);
+            Ok(DMatrix::from_row_slice(
+                2,
+                2,
+                &[crate::special::trigamma(k), -1.0 / b, -1.0 / b, k / (b * b)],
+            ))
+        }
+        fn known_ln_sqrt_det(&self, t: &[f64]) -> Option<Result<f64>> {
+            self.known_det.then(|| {
+                super::super::closed_form::gamma_ln_sqrt_det(t).ok_or(Error::domain(
+                    "theta",
+                    format!("{t:?}"),
+                    "is outside the chart",
+                ))
+            })
+        }
+    }
+
+    #[test]
+    #[allow(clippy::excessive_precision)] // oracle digits as printed (tests/oracles/)
+    fn gamma_curvature_keeps_its_digits_at_large_shape() {
+        // Tryout 5, A5: at k = 10⁶ R was off by 6·10⁻⁴, at 10⁸ it was −12.4.
+        // Oracle: tests/oracles/gamma_scalar_curvature.py (mpmath Brioschi on
+        // the metric, and the closed form (ψ′ + kψ″)/(2(kψ′ − 1)²) of
+        // oracles.md §3; they agree to 60 digits).
+        let cases = [
+            (1e-8, 1.0, -0.50000000999999990326),
+            (1e-3, 1.0, -0.50099903282822021749),
+            (1.0, 1.0, -0.91260738288038425431),
+            (1e3, 1.0, -0.99999988882972604384),
+            (1e6, 1.0, -0.99999999999988888883),
+            (1e8, 1.0, -0.99999999999999998889),
+            (1e12, 1.0, -1.0),
+            (1.0, 1e-8, -0.91260738288038425431),
+            (1.0, 1e8, -0.91260738288038425431),
+            (1e6, 1e-8, -0.99999999999988888883),
+            (1e6, 1e8, -0.99999999999988888883),
+        ];
+        let m = Gamma { known_det: true };
+        for (k, b, want) in cases {
+            let r = curvature(&m, &[k, b]).unwrap();
+            assert_relative_eq!(r.scalar, want, max_relative = 1e-6);
+            assert_relative_eq!(r.gaussian.unwrap(), want / 2.0, max_relative = 1e-6);
+            // Ricci = K·g and R = g^ik R_ik = 2K.
+            assert_relative_eq!(r.ricci[1][1], want / 2.0 * k / (b * b), max_relative = 1e-6);
+        }
+        // The general formula on the rounded metric is what failed: at
+        // k = 10⁸ it has no correct digit (the test above would catch it).
+        let r = scalar_curvature(&Gamma { known_det: false }, &[1e8, 1.0]).unwrap();
+        assert!((r + 1.0).abs() > 0.1, "{r}");
+        // At ordinary shape both routes agree.
+        let a = scalar_curvature(&Gamma { known_det: false }, &[2.0, 3.0]).unwrap();
+        let b = scalar_curvature(&Gamma { known_det: true }, &[2.0, 3.0]).unwrap();
+        assert_relative_eq!(a, b, max_relative = 1e-6);
+    }
+
+    #[test]
+    fn the_known_determinant_formula_matches_the_oracles() {
+        // The same formula on the sphere (√D = sin θ, K = 1) and the normal
+        // family (√D = √2/σ², K = −½; oracles.md §3), given their determinants.
+        struct WithDet<M>(M, fn(&[f64]) -> f64);
+        impl<M: Metric> Metric for WithDet<M> {
+            fn dim(&self) -> usize {
+                2
+            }
+            fn metric(&self, t: &[f64]) -> Result<DMatrix<f64>> {
+                self.0.metric(t)
+            }
+            fn known_ln_sqrt_det(&self, t: &[f64]) -> Option<Result<f64>> {
+                Some(Ok((self.1)(t)))
+            }
+        }
+        let sphere = WithDet(testmodels::sphere(), |t| t[0].sin().ln());
+        // Near the pole (θ = 0.1) g₂₂ = sin²θ changes over 0.05, the steps
+        // shrink with it and the nested differences keep about 5 digits.
+        for (p, tol) in [([0.9, 0.3], 1e-6), ([0.1, 2.0], 1e-4), ([3.0, -1.0], 1e-4)] {
+            assert_relative_eq!(gaussian_curvature(&sphere, &p).unwrap(), 1.0, epsilon = tol);
+            assert_relative_eq!(
+                scalar_curvature(&sphere, &p).unwrap(),
+                2.0,
+                epsilon = 2.0 * tol
+            );
+        }
+        let normal = WithDet(testmodels::normal_sigma(), |t| {
+            0.5 * 2f64.ln() - 2.0 * t[1].ln()
+        });
+        for p in [[0.0, 1.0], [2.0, 1e-6], [-1e6, 1e6]] {
+            assert_relative_eq!(
+                gaussian_curvature(&normal, &p).unwrap(),
+                -0.5,
+                max_relative = 1e-6
+            );
+        }
+        // A wrong determinant (twice the true one) gives a wrong K.
+        let wrong = WithDet(testmodels::sphere(), |t| t[0].sin().ln() + 0.5 * 2f64.ln());
+        let k = gaussian_curvature(&wrong, &[0.9, 0.3]).unwrap();
+        assert!((k - 1.0).abs() > 0.1, "{k}");
     }
 
     #[test]

@@ -297,11 +297,22 @@ pub fn run(spec: &GeodesicSpec, obs: &mut dyn Observer) -> Result<GeodesicResult
         ),
     ];
     if let Some(want) = oracle_value {
+        let err = (shot.distance - want).abs() / want.max(f64::MIN_POSITIVE);
+        // A miss is the numerical geodesic's, not the distance's (tryout 5,
+        // D11): say that the closed form is the answer.
+        let oracle = if err <= DISTANCE_TOL {
+            format!("closed-form `{oracle_name}` distance (oracles.md §3)")
+        } else {
+            format!(
+                "closed-form `{oracle_name}` distance (oracles.md §3); the numerical geodesic \
+                 missed it: the closed form {want} is the Fisher–Rao distance"
+            )
+        };
         checks.push(Check::at_most(
             "|distance - closed form| / closed form",
-            (shot.distance - want).abs() / want.max(f64::MIN_POSITIVE),
+            err,
             DISTANCE_TOL,
-            format!("closed-form `{oracle_name}` distance (oracles.md §3)"),
+            oracle,
         ));
     }
     let scale = shot.distance.max(f64::MIN_POSITIVE);

@@ -68,6 +68,72 @@ pub struct Sloppiness {
 /// # Errors
 /// Σ not square of the size of G, not positive definite, or non-finite.
 pub fn whitened_jacobian(model: &dyn Model, theta: &[f64]) -> Result<Option<DMatrix<f64>>> {
+    jacobian_and_noise(model, theta)?
+        .map(|(j, sigma)| whiten(&j, &sigma))
+        .transpose()
+}
+
+/// X = L⁻¹J for Σ = LLᵀ.
+fn whiten(j: &DMatrix<f64>, sigma: &DMatrix<f64>) -> Result<DMatrix<f64>> {
+    let l = linalg::cholesky(sigma, "noise covariance")?.l();
+    l.solve_lower_triangular(j)
+        .ok_or_else(|| Error::NotPositiveDefinite {
+            what: "noise covariance".into(),
+        })
+}
+
+/// The relative error η of forming I = JᵀΣ⁻¹J through X = L⁻¹J (Σ = LLᵀ):
+/// each eigenvalue of the computed XᵀX is within η·λ of the exact one, to
+/// first order.
+///
+/// Cholesky and the triangular solve are backward stable: the X computed is
+/// exact for Σ + δΣ with |δΣᵢⱼ| ≤ (3n + 1)u·√(ΣᵢᵢΣⱼⱼ) (Higham, *Accuracy and
+/// Stability of Numerical Algorithms*, 2nd ed., Thms 8.5 and 10.3, with
+/// |L||Lᵀ|ᵢⱼ ≤ √(ΣᵢᵢΣⱼⱼ)), i.e. δΣ = DED, D = diag(√Σᵢᵢ), ‖E‖₂ ≤ n(3n + 1)u.
+/// Then δI = −JᵀΣ⁻¹δΣΣ⁻¹J and, for the unit eigenvector v of λ,
+/// |vᵀδIv| ≤ ‖DΣ⁻¹Jv‖²‖E‖ ≤ λ·‖E‖/μ_min, μ_min the smallest eigenvalue of the
+/// correlation matrix C = D⁻¹ΣD⁻¹ (Weyl's inequality gives the same to first
+/// order). So η = n(3n + 1)u/μ_min: ≈ 14u for uncorrelated noise at any
+/// scale of Σ, but u·κ(C) for strongly correlated noise (tryout 5, A6: noise
+/// correlation 1 − 10⁻⁹ moved λ_max by 0.5 with an eigensolver bound of
+/// 1.8·10⁻⁶). 1 (no digit) when C cannot be told from singular. The forward
+/// Jacobian J is taken as exact.
+pub fn whitening_relative_error(sigma: &DMatrix<f64>) -> f64 {
+    let n = sigma.nrows();
+    let d: Vec<f64> = (0..n).map(|i| sigma[(i, i)].abs().sqrt()).collect();
+    let c = DMatrix::from_fn(n, n, |i, j| sigma[(i, j)] / d[i] / d[j]);
+    let sc = Spectrum::of(&c);
+    let lo = sc
+        .values
+        .iter()
+        .zip(sc.errors.iter())
+        .map(|(v, e)| v - e)
+        .fold(f64::INFINITY, f64::min);
+    let eta = n as f64 * (3.0 * n as f64 + 1.0) * linalg::UNIT_ROUNDOFF / lo;
+    if lo > 0.0 && eta < 1.0 { eta } else { 1.0 }
+}
+
+/// The spectrum of I = XᵀX, X = L⁻¹J, Σ = LLᵀ ([`Spectrum::of_factor`]),
+/// with each error bound widened by the error of forming X
+/// ([`whitening_relative_error`]·|λ|).
+///
+/// # Errors
+/// Σ not positive definite (or non-finite).
+pub fn whitened_spectrum(j: &DMatrix<f64>, sigma: &DMatrix<f64>) -> Result<Spectrum> {
+    let mut s = Spectrum::of_factor(&whiten(j, sigma)?);
+    let eta = whitening_relative_error(sigma);
+    for (e, v) in s.errors.iter_mut().zip(s.values.iter()) {
+        *e += eta * v.abs();
+    }
+    Ok(s)
+}
+
+/// The forward Jacobian J and the noise covariance Σ of a forward-map model
+/// with Gaussian noise (`None` otherwise).
+fn jacobian_and_noise(
+    model: &dyn Model,
+    theta: &[f64],
+) -> Result<Option<(DMatrix<f64>, DMatrix<f64>)>> {
     let Some(sigma) = model.noise_covariance() else {
         return Ok(None);
     };
@@ -81,21 +147,17 @@ pub fn whitened_jacobian(model: &dyn Model, theta: &[f64]) -> Result<Option<DMat
             format!("must be square of the forward map's size {}", j.nrows()),
         ));
     }
-    let l = linalg::cholesky(&sigma, "noise covariance")?.l();
-    l.solve_lower_triangular(&j)
-        .map(Some)
-        .ok_or_else(|| Error::NotPositiveDefinite {
-            what: "noise covariance".into(),
-        })
+    Ok(Some((j, sigma)))
 }
 
 /// The spectrum of the Fisher metric of `model` at θ, by the most accurate
 /// route available — the one function every Fisher spectrum goes through
 /// (`bayesrg spectrum`, the validator's spectrum report):
 ///
-/// - a forward-map model with Gaussian noise: [`Spectrum::of_factor`] of
-///   [`whitened_jacobian`] (`fisher` is not used; the caller may compare its
-///   trace with the eigenvalue sum);
+/// - a forward-map model with Gaussian noise: [`whitened_spectrum`], the SVD
+///   of [`whitened_jacobian`] with bounds that include the error of forming
+///   it (`fisher` is not used; the caller may compare its trace with the
+///   eigenvalue sum);
 /// - otherwise: [`Spectrum::of`] of `fisher`.
 ///
 /// # Errors
@@ -105,8 +167,8 @@ pub fn fisher_spectrum(
     theta: &[f64],
     fisher: &DMatrix<f64>,
 ) -> Result<Spectrum> {
-    Ok(match whitened_jacobian(model, theta)? {
-        Some(x) => Spectrum::of_factor(&x),
+    Ok(match jacobian_and_noise(model, theta)? {
+        Some((j, sigma)) => whitened_spectrum(&j, &sigma)?,
         None => Spectrum::of(fisher),
     })
 }
@@ -315,6 +377,109 @@ mod tests {
         // And a wrong oracle (1 % off) is outside Jacobi's bound.
         let j = Spectrum::of(&gamma_fisher(1e6, 1.0));
         assert!(within_bounds(&j, &[GAMMA_RATE1[9].1[0], want * 1.01]).is_err());
+    }
+
+    #[test]
+    #[allow(clippy::excessive_precision)] // oracle digits as printed (tests/oracles/)
+    fn whitened_spectrum_bounds_include_the_forming_error() {
+        // Tryout 5, A6: I = AᵀΣ⁻¹A with noise correlation 1 − r. Oracle:
+        // tests/oracles/whitened_spectrum_forming_error.py (mpmath, 60 digits,
+        // on the same doubles).
+        let cases: [(&[f64], f64, [f64; 2]); 8] = [
+            (
+                &[1.0, 0.0, 0.0, 1.0],
+                1e-3,
+                [999.99999999999911182, 0.50025012506253126586],
+            ),
+            (
+                &[1.0, 0.0, 0.0, 1.0],
+                1e-6,
+                [999999.99997124433548, 0.50000025000012500725],
+            ),
+            (
+                &[1.0, 0.0, 0.0, 1.0],
+                1e-9,
+                [1000000028.2819322633, 0.50000000024999999305],
+            ),
+            (
+                &[1.0, 0.0, 0.0, 1.0],
+                1e-12,
+                [1000022122209.5028311, 0.50000000000024999447],
+            ),
+            (
+                &[1.0, 2.0, 3.0, -1.0],
+                1e-3,
+                [6500.4812889452034288, 3.7708371178223137872],
+            ),
+            (
+                &[1.0, 2.0, 3.0, -1.0],
+                1e-6,
+                [6500000.4805828381243, 3.7692323750574182873],
+            ),
+            (
+                &[1.0, 2.0, 3.0, -1.0],
+                1e-9,
+                [6500000184.3133289427, 3.7692307708365953124],
+            ),
+            (
+                &[1.0, 2.0, 3.0, -1.0],
+                1e-12,
+                [6500143794362.2491716, 3.7692307692323750214],
+            ),
+        ];
+        let mut old_bound_missed = 0;
+        for (a, r, want) in cases {
+            let a = DMatrix::from_row_slice(2, 2, a);
+            let c = 1.0 - r;
+            let sigma = DMatrix::from_row_slice(2, 2, &[1.0, c, c, 1.0]);
+            let s = whitened_spectrum(&a, &sigma).unwrap();
+            within_bounds(&s, &want).unwrap_or_else(|e| panic!("r = {r}: {e}"));
+            // The bound is first order in u/r: honest, and still leaves digits
+            // (η = 14u/r ≤ 1.6·10⁻³ here).
+            let eta = whitening_relative_error(&sigma);
+            assert!(
+                eta <= 20.0 * linalg::UNIT_ROUNDOFF / r && eta >= 7.0 * linalg::UNIT_ROUNDOFF / r
+            );
+            assert_eq!(s.rank(), 2);
+            // The eigensolver's bound alone does not cover the error.
+            if within_bounds(&Spectrum::of_factor(&whiten(&a, &sigma).unwrap()), &want).is_err() {
+                old_bound_missed += 1;
+            }
+        }
+        assert!(old_bound_missed >= 4, "{old_bound_missed}");
+        // Uncorrelated noise at any scale: η = 14u (Σ diagonal, C = 1).
+        let sigma = DMatrix::from_diagonal(&nalgebra::dvector![1e-16, 1e16]);
+        assert!(whitening_relative_error(&sigma) <= 14.0 * linalg::UNIT_ROUNDOFF * 1.0001);
+    }
+
+    #[test]
+    #[allow(clippy::excessive_precision)] // oracle digits as printed (tests/oracles/)
+    fn a_graded_full_rank_factor_keeps_its_small_singular_value() {
+        // Tryout 5, A6: A = diag(1e100, 1e-100), Σ = 1 gave λ_min = 0 with
+        // bound 0 (the square of the scaled column, 1e-400, underflowed) and
+        // rank 1. Oracle: λ = 1e200, 1e-200 (the squares of the doubles;
+        // tests/oracles/whitened_spectrum_forming_error.py).
+        let a = DMatrix::from_diagonal(&nalgebra::dvector![1e100, 1e-100]);
+        let s = whitened_spectrum(&a, &DMatrix::identity(2, 2)).unwrap();
+        let want = [1.0000000000000000318e200, 1.00000000000000004e-200];
+        within_bounds(&s, &want).unwrap();
+        for (k, w) in want.iter().enumerate() {
+            assert!(((s.values[k] - w) / w).abs() < 1e-15, "{:?}", s.values);
+            assert!(
+                s.errors[k] > 0.0 && s.errors[k] < 1e-13 * w,
+                "{:?}",
+                s.errors
+            );
+        }
+        assert_eq!(s.rank(), 2);
+        // Rotated by 45° (a full matrix with the same singular values), 1e60
+        // and 1e-60: the same answer.
+        let h = std::f64::consts::FRAC_1_SQRT_2;
+        let q = DMatrix::from_row_slice(2, 2, &[h, -h, h, h]);
+        let x = &q * DMatrix::from_diagonal(&nalgebra::dvector![1e60, 1e-60]);
+        let s = Spectrum::of_factor(&x);
+        assert_eq!(s.rank(), 2, "{:?} ± {:?}", s.values, s.errors);
+        assert!((s.values[1] / 1e-120 - 1.0).abs() < 1e-14, "{:?}", s.values);
     }
 
     fn soe_whitened_jacobian(rates: &[f64], times: &[f64], sigma: f64) -> DMatrix<f64> {
