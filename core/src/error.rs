@@ -276,9 +276,6 @@ pub enum Error {
     /// The caller's [`crate::observe::Observer`] asked the computation to stop.
     #[error("cancelled")]
     Cancelled,
-    /// Anything else, with a message.
-    #[error("{0}")]
-    Msg(String),
 }
 
 /// `match $e` binding `$f` to the [`Field`] of every kind that carries one

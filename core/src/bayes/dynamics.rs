@@ -377,7 +377,8 @@ pub fn map_point(
     radius: &[f64],
 ) -> Result<Vec<f64>> {
     let f = NegLogPost { prior, energy, t };
-    let err = |e: argmin::core::Error| Error::Msg(format!("MAP optimiser failed: {e}"));
+    let what = "the MAP of the solution (34)";
+    let err = |e: argmin::core::Error| Error::failed(what, format!("the optimiser failed: {e}"));
     if start.len() == 1 {
         let solver =
             BrentOpt::new(start[0] - radius[0], start[0] + radius[0]).set_tolerance(1e-12, 1e-14);
@@ -388,7 +389,7 @@ pub fn map_point(
         let x = *res
             .state()
             .get_best_param()
-            .ok_or_else(|| Error::Msg("no MAP".into()))?;
+            .ok_or_else(|| Error::failed(what, "the optimiser returned no best point"))?;
         return Ok(vec![x]);
     }
     let mut simplex = vec![start.to_vec()];
@@ -407,7 +408,7 @@ pub fn map_point(
     res.state()
         .get_best_param()
         .cloned()
-        .ok_or_else(|| Error::Msg("no MAP".into()))
+        .ok_or_else(|| Error::failed(what, "the optimiser returned no best point"))
 }
 
 /// The largest entry of |T·Cov − I⁻¹| relative to the largest entry of I⁻¹:
