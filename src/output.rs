@@ -506,10 +506,23 @@ fn active() -> &'static Mutex<Vec<PathBuf>> {
         // the signal would have (128 + its number). If the handler cannot be
         // installed (another one is), drop-based clean-up still applies.
         ctrlc::set_handler(|| {
-            if let Ok(list) = active().lock() {
-                for p in list.iter() {
-                    std::fs::remove_dir_all(p).ok();
+            // Worker threads keep running until the exit below: one may still
+            // write into a staging folder while it is removed (the removal
+            // then fails on a non-empty folder) or bring it back with
+            // `create_dir_all`. So remove until a pass, 10 ms after the last
+            // removal, finds none of them (at most about half a second).
+            for _ in 0..50 {
+                let mut found = false;
+                if let Ok(list) = active().lock() {
+                    for p in list.iter().filter(|p| p.exists()) {
+                        found = true;
+                        std::fs::remove_dir_all(p).ok();
+                    }
                 }
+                if !found {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
             }
             eprintln!("interrupted: no results written");
             std::process::exit(130);
