@@ -17,7 +17,7 @@ pub fn read_text(path: &Path) -> Result<String> {
     let meta =
         std::fs::metadata(path).with_context(|| format!("cannot read `{}`", path.display()))?;
     if meta.is_dir() {
-        bail!("`{}` is a folder, not a config file", path.display());
+        bail!("`{}` is a folder, not a file", path.display());
     }
     if meta.len() > MAX_CONFIG_BYTES {
         bail!(

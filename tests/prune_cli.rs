@@ -165,6 +165,21 @@ fn bad_input_exits_2_naming_the_culprit() {
             "`acceptance.keep_tolerance`",
         );
     }
+    // Sizes beyond the data (the embedded subset: 10,000 training and 2,000
+    // test images) are refused, not cut silently (tryout 7, F12).
+    std::fs::write(&cfg, "seed = 3\ntest_images = 100000000\n").unwrap();
+    for needle in ["bad.toml:2:15", "the 2000 test images"] {
+        expect_exit2(&["prune", cfg.to_str().unwrap(), "--out", o], needle);
+    }
+    std::fs::write(&cfg, "train_images = 10001\n").unwrap();
+    expect_exit2(
+        &["prune", cfg.to_str().unwrap(), "--out", o],
+        "the 10000 training images",
+    );
+    std::fs::write(&cfg, "[train]\nepochs = 4\nbatch_size = 100000000000\n").unwrap();
+    for needle in ["bad.toml:3:14", "`train.batch_size`"] {
+        expect_exit2(&["prune", cfg.to_str().unwrap(), "--out", o], needle);
+    }
     // The deliberately right value passes the same check (the test can fail).
     std::fs::write(&cfg, "[acceptance]\nkeep_tolerance = 0.0\n").unwrap();
     let spec = prune::load(&cfg).unwrap();

@@ -313,8 +313,14 @@ pub mod reverse {
                 Error::domain("stepper", format!("\"{}\"", self.stepper), e.to_string())
             })?;
             let d = k.nrows() as f64;
+            // The work is paths × steps: name the larger factor (`steps` has
+            // a default, so a huge `paths` must not be blamed on it).
             crate::budget::check_work(
-                "steps",
+                if self.paths >= self.steps {
+                    "paths"
+                } else {
+                    "steps"
+                },
                 self.paths as f64 * self.steps as f64 * d * d * 4.0,
             )?;
             crate::budget::check_memory("paths", self.paths as f64 * d * 8.0 * 4.0)?;

@@ -188,6 +188,11 @@ pub fn divergence(
     if opt.samples < 2 {
         return Err(Error::domain("samples", opt.samples, "must be at least 2"));
     }
+    // The Monte Carlo holds one log-ratio per draw and evaluates ln p twice
+    // per draw (the quadratic form's Fisher adds about as much again).
+    let draws = opt.samples as f64;
+    crate::budget::check_memory("samples", 8.0 * draws)?;
+    crate::budget::check_work("samples", 4.0 * draws * theta.len().max(1) as f64)?;
     let closed_form = model.kl(theta, theta_prime);
     // (y, p(y|θ), log-ratio t_y) at every support point with p > 0.
     let support = model.support(theta).map(|s| {
@@ -238,6 +243,16 @@ pub fn divergence(
                     show((MIN_EVENTS / p).ceil()),
                 ));
             }
+        }
+        // A standard error that is not finite says nothing (every value would
+        // pass a z-test against it): the squared deviations overflowed.
+        if !monte_carlo.std_err.is_finite() {
+            monte_carlo.unresolved.get_or_insert(format!(
+                "the standard error is {}: the squared deviations of the log-ratios (of size \
+                 {:.1e}) overflow, so the sample cannot bound its mean's error",
+                monte_carlo.std_err,
+                monte_carlo.value.abs(),
+            ));
         }
         // A standard error within rounding: every draw gave the same log-ratio.
         if monte_carlo.std_err <= monte_carlo.rounding

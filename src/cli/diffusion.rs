@@ -6,7 +6,7 @@
 //! docs in `docs/fokker-planck.md`.
 
 use super::Status;
-use crate::config::load_checked;
+use crate::config::{at_field, load_checked};
 use anyhow::Result;
 use bayesrg::core::diffusion_runs::{fokker_planck, fokker_planck_2d, reverse, semigroup};
 use bayesrg::core::observe::Silent;
@@ -74,7 +74,8 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
             let spec: fokker_planck_2d::FokkerPlanck2dSpec =
                 load_checked(&a.config, fokker_planck_2d::FokkerPlanck2dSpec::validate)?;
             let dir = staged(&[a.config.as_path()])?;
-            let r = fokker_planck_2d::run(&spec, &mut Silent)?;
+            let r =
+                fokker_planck_2d::run(&spec, &mut Silent).map_err(|e| at_field(&a.config, e))?;
             if let Some(dir) = dir {
                 // Long format: one row per saved time and grid point.
                 let mut csv = String::from("tau,y1,y2,density\n");
@@ -125,7 +126,7 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
             let spec: fokker_planck::FokkerPlanckSpec =
                 load_checked(&a.config, fokker_planck::FokkerPlanckSpec::validate)?;
             let dir = staged(&[a.config.as_path()])?;
-            let r = fokker_planck::run(&spec, &mut Silent)?;
+            let r = fokker_planck::run(&spec, &mut Silent).map_err(|e| at_field(&a.config, e))?;
             if let Some(dir) = dir {
                 let mut csv = String::from("y");
                 for s in &r.saved {
@@ -158,7 +159,7 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
         Which::Semigroup => {
             let spec: semigroup::SemigroupSpec =
                 load_checked(&a.config, semigroup::SemigroupSpec::validate)?;
-            let r = semigroup::run(&spec, &mut Silent)?;
+            let r = semigroup::run(&spec, &mut Silent).map_err(|e| at_field(&a.config, e))?;
             if let Some(dir) = staged(&[a.config.as_path()])? {
                 dir.write_json("result.json", &r)?;
                 dir.commit()?;
@@ -179,7 +180,7 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
             let spec: reverse::ReverseSpec =
                 load_checked(&a.config, reverse::ReverseSpec::validate)?;
             let dir = staged(&[a.config.as_path()])?;
-            let r = reverse::run(&spec, &mut Silent)?;
+            let r = reverse::run(&spec, &mut Silent).map_err(|e| at_field(&a.config, e))?;
             if let Some(dir) = dir {
                 let mut csv = (0..r.dim)
                     .map(|j| format!("y{}", j + 1))

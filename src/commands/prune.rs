@@ -4,7 +4,7 @@
 //! `sweep.csv`, `fisher.csv`, `weights.bin`, `summary.json`, the figures, and
 //! `timings.json` (the one file that differs from run to run).
 
-use super::{Summary, plain_error};
+use super::Summary;
 use anyhow::Result;
 use bayesrg_autoencoder::section4::{self, Section4Run, Timings};
 use std::path::Path;
@@ -15,9 +15,9 @@ pub use bayesrg_autoencoder::section4::Section4Spec;
 
 command!(
     /// `bayesrg prune` as a [`Command`](super::Command); the library's
-    /// errors as they are, the times in `timings.json`.
+    /// errors at their `file:line:col`, the times in `timings.json`.
     Prune = "prune", Section4Spec => Section4Run, section4::run,
-    place = plain_error, inputs = files::inputs, timings = files::timings
+    inputs = files::inputs, timings = files::timings
 );
 
 command_fns!(Prune, load);

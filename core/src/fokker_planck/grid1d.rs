@@ -144,9 +144,10 @@ impl FokkerPlanck1d {
             if d.is_finite() && d > 0.0 {
                 Ok(d)
             } else {
-                Err(Error::setting(
+                Err(Error::domain(
                     "diffusion",
-                    format!("D(y) = K^-1(y) must be finite and > 0, got {d} at {what} (y = {y})"),
+                    d,
+                    format!("must be finite and > 0: D(y) = K^-1(y) at {what} (y = {y})"),
                 ))
             }
         };
@@ -687,7 +688,7 @@ mod tests {
             .unwrap();
         assert!(
             e.to_string()
-                .contains("must be finite and > 0, got -1 at face 0"),
+                .contains("`diffusion` = -1 must be finite and > 0: D(y) = K^-1(y) at face 0"),
             "{e}"
         );
     }

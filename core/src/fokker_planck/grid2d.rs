@@ -177,10 +177,11 @@ impl FokkerPlanck2d {
             if d.is_finite() && d > 0.0 {
                 Ok(d)
             } else {
-                Err(Error::setting(
+                Err(Error::domain(
                     "diffusion",
+                    d,
                     format!(
-                        "K^-1_{{{0}{0}}}(y) must be finite and > 0, got {d} at {what} (y = {y:?})",
+                        "must be finite and > 0: K^-1_{{{0}{0}}}(y) at {what} (y = {y:?})",
                         comp + 1
                     ),
                 ))

@@ -469,6 +469,36 @@ pub fn run_on(
     obs: &mut dyn Observer,
 ) -> Result<Section4Run> {
     spec.validate()?;
+    // Sizes beyond the data are refused, not cut silently: a user who asks
+    // for 10⁸ test images must not get a table of 2,000 without a word.
+    for (field, asked, have, which) in [
+        (
+            "train_images",
+            spec.train_images,
+            data.train.len(),
+            "training",
+        ),
+        ("test_images", spec.test_images, data.test.len(), "test"),
+    ] {
+        if let Some(n) = asked
+            && n > have
+        {
+            return Err(Error::domain(
+                field,
+                n,
+                format!("is more than the {have} {which} images of {}", data.source),
+            ));
+        }
+    }
+    let training_images = spec.train_images.unwrap_or(data.train.len());
+    if weights.is_none() && spec.train.batch_size > training_images && training_images > 0 {
+        return Err(Error::domain(
+            "batch_size",
+            spec.train.batch_size,
+            format!("is more than the {training_images} training images"),
+        )
+        .under(&Field::key("train")));
+    }
     let t0 = Instant::now();
     let mut seconds = Timings::default();
     // The pixel bytes of the images used, borrowed (no copy); the test
