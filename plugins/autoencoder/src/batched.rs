@@ -89,7 +89,8 @@ pub trait Real:
     }
     /// [`row_sse`] of two images at once (`z[i]`, `x[i]` of equal lengths)
     /// by explicit SIMD instructions, when this type and CPU have them (f32
-    /// on AVX-512); `None` otherwise. The same bits as [`row_sse`] of each.
+    /// on AVX: both images together with AVX-512, else one after the other);
+    /// `None` otherwise. The same bits as [`row_sse`] of each.
     #[inline(always)]
     fn row_sse2_simd(_z: [&[Self]; 2], _x: [&[Self]; 2]) -> Option<[f64; 2]> {
         None
@@ -142,8 +143,11 @@ impl Real for f32 {
             // SAFETY: the CPU has AVX-512F and AVX.
             return Some(unsafe { avx::row_sse2_f32(z, x) });
         }
-        let _ = (z, x);
-        None
+        // Otherwise one image after the other (AVX), or the generic loop.
+        Some([
+            Self::row_sse_simd(z[0], x[0])?,
+            Self::row_sse_simd(z[1], x[1])?,
+        ])
     }
     #[inline(always)]
     fn encode_padded_simd(
@@ -475,25 +479,20 @@ pub(crate) fn simd<R>(f: impl FnOnce() -> R) -> R {
 static SIMD_LIMIT: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
 #[cfg(test)]
-fn baseline_only() -> bool {
-    SIMD_LIMIT.load(std::sync::atomic::Ordering::Relaxed) >= 2
+fn simd_limit() -> u8 {
+    SIMD_LIMIT.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 #[cfg(not(test))]
 #[inline(always)]
-fn baseline_only() -> bool {
-    false
+fn simd_limit() -> u8 {
+    0
 }
 
-#[cfg(test)]
-fn no_avx512_kernels() -> bool {
-    SIMD_LIMIT.load(std::sync::atomic::Ordering::Relaxed) >= 1
-}
-
-#[cfg(not(test))]
+/// Whether [`simd`] is held to the baseline path (tests only).
 #[inline(always)]
-fn no_avx512_kernels() -> bool {
-    false
+fn baseline_only() -> bool {
+    simd_limit() >= 2
 }
 
 /// Whether the explicit AVX kernels ([`avx`]) may run.
@@ -507,7 +506,7 @@ fn avx_available() -> bool {
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn avx512_available() -> bool {
-    !no_avx512_kernels() && is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx")
+    simd_limit() == 0 && is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx")
 }
 
 /// Explicit AVX kernels for f32 where the compiler's own vectorisation of the
@@ -523,9 +522,93 @@ mod avx {
 
     const _: () = assert!(PAD == 24, "three 8-lane accumulators");
 
-    /// One step of [`encode_rows_padded_f32`]: acc += v · w for one non-zero
-    /// pixel of value `v` and padded W₁ row `w` (a multiply, then an add).
-    macro_rules! axpy24 {
+    /// The loop of [`encode_rows_padded_f32`] and
+    /// [`encode_rows_padded_f32_512`], written once for an accumulator
+    /// held in registers of type `$acc`, made by `$load!(pointer)`, advanced
+    /// by `$step!(acc, padded row, value)` (acc += v · w: a multiply, then an
+    /// add) and written out by `$store!(acc, pointer)`. Two images at a time:
+    /// their chains of adds interleave, so the adds' latency overlaps, and
+    /// each image still adds its pixels in its own order, so the bits are
+    /// those of one image at a time.
+    macro_rules! encode_pairs {
+        ($(#[$attr:meta])* $name:ident, $acc:ty, $load:ident, $step:ident, $store:ident) => {
+            $(#[$attr])*
+            pub(super) unsafe fn $name(
+                b1: Option<&[f32]>,
+                x: &SparseImages<f32>,
+                rows: &[usize],
+                h: &mut [f32],
+                w1pad: &[[f32; PAD]],
+            ) {
+                let m = h.len() / rows.len().max(1);
+                let mut init = [0.0f32; PAD];
+                if let Some(b) = b1 {
+                    init[..m].copy_from_slice(b);
+                }
+                // ReLU and the first m values of the accumulators into `hb`.
+                let finish = |acc: $acc, hb: &mut [f32]| {
+                    let mut out = [0.0f32; PAD];
+                    // SAFETY: the stores are inside `out` (24 floats).
+                    unsafe { $store!(acc, out.as_mut_ptr()) };
+                    super::relu(&mut out);
+                    hb.copy_from_slice(&out[..m]);
+                };
+                // SAFETY (all blocks below): every load is inside `init` or a
+                // row of `w1pad` (24 floats each).
+                let start: $acc = unsafe { $load!(init.as_ptr()) };
+                let mut pairs = h.chunks_exact_mut(2 * m);
+                let mut rows2 = rows.chunks_exact(2);
+                for (hb, e) in pairs.by_ref().zip(rows2.by_ref()) {
+                    let (ia, va) = x.row(e[0]);
+                    let (ib, vb) = x.row(e[1]);
+                    let common = ia.len().min(ib.len());
+                    let (mut a, mut b) = (start, start);
+                    unsafe {
+                        for ((&i, &v), (&j, &u)) in ia[..common]
+                            .iter()
+                            .zip(&va[..common])
+                            .zip(ib[..common].iter().zip(&vb[..common]))
+                        {
+                            $step!(a, w1pad[i as usize], v);
+                            $step!(b, w1pad[j as usize], u);
+                        }
+                        for (&i, &v) in ia[common..].iter().zip(&va[common..]) {
+                            $step!(a, w1pad[i as usize], v);
+                        }
+                        for (&j, &u) in ib[common..].iter().zip(&vb[common..]) {
+                            $step!(b, w1pad[j as usize], u);
+                        }
+                    }
+                    let (ha, hb2) = hb.split_at_mut(m);
+                    finish(a, ha);
+                    finish(b, hb2);
+                }
+                if let (&[e], hb) = (rows2.remainder(), pairs.into_remainder()) {
+                    let (ia, va) = x.row(e);
+                    let mut a = start;
+                    unsafe {
+                        for (&i, &v) in ia.iter().zip(va) {
+                            $step!(a, w1pad[i as usize], v);
+                        }
+                    }
+                    finish(a, hb);
+                }
+            }
+        };
+    }
+
+    /// Three 8-lane registers: load, step and store of [`encode_pairs`].
+    macro_rules! load3 {
+        ($p:expr) => {{
+            let p = $p;
+            [
+                _mm256_loadu_ps(p),
+                _mm256_loadu_ps(p.add(8)),
+                _mm256_loadu_ps(p.add(16)),
+            ]
+        }};
+    }
+    macro_rules! step3 {
         ($acc:ident, $w:expr, $v:expr) => {{
             let w = $w.as_ptr();
             let vv = _mm256_set1_ps($v);
@@ -534,86 +617,24 @@ mod avx {
             $acc[2] = _mm256_add_ps($acc[2], _mm256_mul_ps(vv, _mm256_loadu_ps(w.add(16))));
         }};
     }
-
-    /// [`super::encode_rows_padded`] for f32: a row's 24 accumulators in
-    /// three registers, and two images at a time (their six chains of adds
-    /// interleaved, so the adds' latency overlaps; each image still adds its
-    /// pixels in its own order, so the bits are those of one image at a time).
-    #[target_feature(enable = "avx")]
-    pub(super) unsafe fn encode_rows_padded_f32(
-        b1: Option<&[f32]>,
-        x: &SparseImages<f32>,
-        rows: &[usize],
-        h: &mut [f32],
-        w1pad: &[[f32; PAD]],
-    ) {
-        let m = h.len() / rows.len().max(1);
-        let mut init = [0.0f32; PAD];
-        if let Some(b) = b1 {
-            init[..m].copy_from_slice(b);
-        }
-        // ReLU and the first m values of the accumulators into `hb`.
-        let finish = |acc: [__m256; 3], hb: &mut [f32]| {
-            let mut out = [0.0f32; PAD];
-            // SAFETY: each store is of 8 floats inside `out` (24 floats).
-            unsafe {
-                _mm256_storeu_ps(out.as_mut_ptr(), acc[0]);
-                _mm256_storeu_ps(out.as_mut_ptr().add(8), acc[1]);
-                _mm256_storeu_ps(out.as_mut_ptr().add(16), acc[2]);
-            }
-            super::relu(&mut out);
-            hb.copy_from_slice(&out[..m]);
-        };
-        // SAFETY (all blocks below): every load is of 8 floats inside `init`
-        // or a row of `w1pad` (24 floats each).
-        let start = unsafe {
-            [
-                _mm256_loadu_ps(init.as_ptr()),
-                _mm256_loadu_ps(init.as_ptr().add(8)),
-                _mm256_loadu_ps(init.as_ptr().add(16)),
-            ]
-        };
-        let mut pairs = h.chunks_exact_mut(2 * m);
-        let mut rows2 = rows.chunks_exact(2);
-        for (hb, e) in pairs.by_ref().zip(rows2.by_ref()) {
-            let (ia, va) = x.row(e[0]);
-            let (ib, vb) = x.row(e[1]);
-            let common = ia.len().min(ib.len());
-            let (mut a, mut b) = (start, start);
-            unsafe {
-                for ((&i, &v), (&j, &u)) in ia[..common]
-                    .iter()
-                    .zip(&va[..common])
-                    .zip(ib[..common].iter().zip(&vb[..common]))
-                {
-                    axpy24!(a, w1pad[i as usize], v);
-                    axpy24!(b, w1pad[j as usize], u);
-                }
-                for (&i, &v) in ia[common..].iter().zip(&va[common..]) {
-                    axpy24!(a, w1pad[i as usize], v);
-                }
-                for (&j, &u) in ib[common..].iter().zip(&vb[common..]) {
-                    axpy24!(b, w1pad[j as usize], u);
-                }
-            }
-            let (ha, hb2) = hb.split_at_mut(m);
-            finish(a, ha);
-            finish(b, hb2);
-        }
-        if let (&[e], hb) = (rows2.remainder(), pairs.into_remainder()) {
-            let (ia, va) = x.row(e);
-            let mut a = start;
-            unsafe {
-                for (&i, &v) in ia.iter().zip(va) {
-                    axpy24!(a, w1pad[i as usize], v);
-                }
-            }
-            finish(a, hb);
-        }
+    macro_rules! store3 {
+        ($acc:expr, $p:expr) => {{
+            let p = $p;
+            _mm256_storeu_ps(p, $acc[0]);
+            _mm256_storeu_ps(p.add(8), $acc[1]);
+            _mm256_storeu_ps(p.add(16), $acc[2]);
+        }};
     }
 
-    /// [`axpy24`] on a 16-lane and an 8-lane register.
-    macro_rules! axpy24z {
+    /// A 16-lane and an 8-lane register: load, step and store of
+    /// [`encode_pairs`] (two loads per pixel, not three).
+    macro_rules! load2 {
+        ($p:expr) => {{
+            let p = $p;
+            (_mm512_loadu_ps(p), _mm256_loadu_ps(p.add(16)))
+        }};
+    }
+    macro_rules! step2 {
         ($acc:ident, $w:expr, $v:expr) => {{
             let w = $w.as_ptr();
             let v = $v;
@@ -624,80 +645,37 @@ mod avx {
             );
         }};
     }
-
-    /// [`encode_rows_padded_f32`] with AVX-512: a row's 24 accumulators in
-    /// a 16-lane and an 8-lane register (two loads per pixel, not three);
-    /// the same operations on each value, so the same bits.
-    #[target_feature(enable = "avx512f,avx")]
-    pub(super) unsafe fn encode_rows_padded_f32_512(
-        b1: Option<&[f32]>,
-        x: &SparseImages<f32>,
-        rows: &[usize],
-        h: &mut [f32],
-        w1pad: &[[f32; PAD]],
-    ) {
-        let m = h.len() / rows.len().max(1);
-        let mut init = [0.0f32; PAD];
-        if let Some(b) = b1 {
-            init[..m].copy_from_slice(b);
-        }
-        // ReLU and the first m values of the accumulators into `hb`.
-        let finish = |acc: (__m512, __m256), hb: &mut [f32]| {
-            let mut out = [0.0f32; PAD];
-            // SAFETY: each store is of 8 floats inside `out` (24 floats).
-            unsafe {
-                _mm512_storeu_ps(out.as_mut_ptr(), acc.0);
-                _mm256_storeu_ps(out.as_mut_ptr().add(16), acc.1);
-            }
-            super::relu(&mut out);
-            hb.copy_from_slice(&out[..m]);
-        };
-        // SAFETY (all blocks below): every load is of 8 floats inside `init`
-        // or a row of `w1pad` (24 floats each).
-        let start = unsafe {
-            (
-                _mm512_loadu_ps(init.as_ptr()),
-                _mm256_loadu_ps(init.as_ptr().add(16)),
-            )
-        };
-        let mut pairs = h.chunks_exact_mut(2 * m);
-        let mut rows2 = rows.chunks_exact(2);
-        for (hb, e) in pairs.by_ref().zip(rows2.by_ref()) {
-            let (ia, va) = x.row(e[0]);
-            let (ib, vb) = x.row(e[1]);
-            let common = ia.len().min(ib.len());
-            let (mut a, mut b) = (start, start);
-            unsafe {
-                for ((&i, &v), (&j, &u)) in ia[..common]
-                    .iter()
-                    .zip(&va[..common])
-                    .zip(ib[..common].iter().zip(&vb[..common]))
-                {
-                    axpy24z!(a, w1pad[i as usize], v);
-                    axpy24z!(b, w1pad[j as usize], u);
-                }
-                for (&i, &v) in ia[common..].iter().zip(&va[common..]) {
-                    axpy24z!(a, w1pad[i as usize], v);
-                }
-                for (&j, &u) in ib[common..].iter().zip(&vb[common..]) {
-                    axpy24z!(b, w1pad[j as usize], u);
-                }
-            }
-            let (ha, hb2) = hb.split_at_mut(m);
-            finish(a, ha);
-            finish(b, hb2);
-        }
-        if let (&[e], hb) = (rows2.remainder(), pairs.into_remainder()) {
-            let (ia, va) = x.row(e);
-            let mut a = start;
-            unsafe {
-                for (&i, &v) in ia.iter().zip(va) {
-                    axpy24z!(a, w1pad[i as usize], v);
-                }
-            }
-            finish(a, hb);
-        }
+    macro_rules! store2 {
+        ($acc:expr, $p:expr) => {{
+            let p = $p;
+            _mm512_storeu_ps(p, $acc.0);
+            _mm256_storeu_ps(p.add(16), $acc.1);
+        }};
     }
+
+    encode_pairs!(
+        /// [`super::encode_rows_padded`] for f32 with AVX: a row's 24
+        /// accumulators in three 8-lane registers, two images at a time.
+        #[target_feature(enable = "avx")]
+        encode_rows_padded_f32,
+        [__m256; 3],
+        load3,
+        step3,
+        store3
+    );
+
+    encode_pairs!(
+        /// [`super::encode_rows_padded`] for f32 with AVX-512: a row's 24
+        /// accumulators in a 16-lane and an 8-lane register, two images at a
+        /// time; the same operations on each value as [`encode_rows_padded_f32`],
+        /// so the same bits.
+        #[target_feature(enable = "avx512f,avx")]
+        encode_rows_padded_f32_512,
+        (__m512, __m256),
+        load2,
+        step2,
+        store2
+    );
 
     /// [`super::row_sse`] for f32: lanes 0–3 and 4–7 of the partial sums in
     /// two 4-lane f64 registers. ReLU is `max(z, 0)`, which gives 0 for a NaN
