@@ -427,7 +427,7 @@ fn verdict(out: &Output) -> String {
 fn verdicts_do_not_depend_on_the_scale() {
     let n = 50_000;
     for s in [1e-150, 1e-100, 1e-10, 1.0, 1e10, 1e100, 1e150] {
-        for mu in [0.0, 1e8, 1e16] {
+        for mu in [0.0_f64, 1e8, 1e16] {
             let step = if mu == 0.0 {
                 0.0
             } else {
