@@ -24,7 +24,11 @@
 //!    old or the new results are in place.
 //! 4. **No staging folder stays behind.** A run that fails or panics removes
 //!    its staging folder on drop; SIGINT, SIGTERM and SIGHUP remove every
-//!    staging folder of the process before it exits (status 130); and
+//!    staging folder of the process before it exits (status 130), in order:
+//!    the handler takes the lock under which every write, folder creation
+//!    and commit of a staging folder runs, marks the process as stopping (so
+//!    they are refused from then on, and none is under way), asks the
+//!    computations to stop, removes the folders and exits; and
 //!    the leftovers of a killed run (`.DIR.partial-PID` or `.DIR.old-PID` of a
 //!    process that no longer runs, recognised by bayesrg's marker inside) are
 //!    removed by the next run into the same place.
