@@ -37,6 +37,18 @@ pub use bayesrg::{autoencoder, core, ensure_linked, models, plugins, schemes, sw
 use clap::Parser;
 use std::process::ExitCode;
 
+/// Waits for an interrupt's handler ([`output::settle`]), which once started
+/// ends the process with status 130, however the run ends: a computation it
+/// stopped (an error, or an unwind out of its Monte Carlo loop) must not end
+/// the process first with another status.
+struct Settle;
+
+impl Drop for Settle {
+    fn drop(&mut self) {
+        output::settle();
+    }
+}
+
 /// The `bayesrg` program: parses the command line, runs one command and
 /// returns its exit status: 0 when every check passes, 1 when a check or a
 /// computation fails, 2 on bad input or a plugin fault, 130 when interrupted.
@@ -58,7 +70,10 @@ pub fn main() -> ExitCode {
     }
     ensure_linked();
     let args = cli::Cli::parse();
-    let code = match cli::run(args) {
+    let settle = Settle;
+    let result = cli::run(args);
+    drop(settle);
+    let code = match result {
         Ok(cli::Status::Pass) => ExitCode::SUCCESS,
         Ok(cli::Status::Fail) => ExitCode::from(1),
         Err(e) => {

@@ -24,7 +24,11 @@
 //!    old or the new results are in place.
 //! 4. **No staging folder stays behind.** A run that fails or panics removes
 //!    its staging folder on drop; SIGINT, SIGTERM and SIGHUP remove every
-//!    staging folder of the process before it exits (status 130); and
+//!    staging folder of the process before it exits (status 130), in order:
+//!    the handler takes the lock under which every write, folder creation
+//!    and commit of a staging folder runs, marks the process as stopping (so
+//!    they are refused from then on, and none is under way), asks the
+//!    computations to stop, removes the folders and exits; and
 //!    the leftovers of a killed run (`.DIR.partial-PID` or `.DIR.old-PID` of a
 //!    process that no longer runs, recognised by bayesrg's marker inside) are
 //!    removed by the next run into the same place.
@@ -128,35 +132,44 @@ impl OutDir {
         check_not_input(&target, inputs)?;
         check_replaceable(&target)?;
         let parent = target.parent().map(Path::to_path_buf).unwrap_or_default();
+        let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        // Under the lock of the signal handler, refused once it has marked
+        // the process as stopping: the parent may be inside another staging
+        // folder of this process (a `reproduce` stage), which the handler
+        // removes and which must not come back.
+        let mut list = guard("--out", &parent)?;
         std::fs::create_dir_all(&parent)
             .with_context(|| format!("--out: cannot create folder `{}`", parent.display()))?;
         remove_stale(&parent, &name);
-        let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
         // If a plugin kills this (supervised) process, the parent removes it.
         crate::plugins::supervisor::note_staging(&staging);
         if staging.exists() {
             std::fs::remove_dir_all(&staging).ok();
         }
-        // Registered before it exists, so that a signal at any moment from
-        // here on finds it in the list.
-        register(&staging);
-        std::fs::create_dir(&staging).with_context(|| {
-            format!(
-                "--out: cannot write into `{}` (creating a staging folder there failed)",
-                parent.display()
-            )
-        })?;
-        let dir = OutDir {
+        // Registered before it exists, so that the handler finds it.
+        list.folders.push(staging.clone());
+        let made = std::fs::create_dir(&staging)
+            .with_context(|| {
+                format!(
+                    "--out: cannot write into `{}` (creating a staging folder there failed)",
+                    parent.display()
+                )
+            })
+            .and_then(|()| {
+                std::fs::write(staging.join(STAGING_MARKER), b"bayesrg staging folder\n")
+                    .with_context(|| format!("--out: cannot write into `{}`", staging.display()))
+            });
+        if let Err(e) = made {
+            std::fs::remove_dir_all(&staging).ok();
+            list.folders.retain(|q| q != &staging);
+            return Err(e);
+        }
+        drop(list);
+        Ok(OutDir {
             target,
             staging,
             committed: false,
-        };
-        std::fs::write(
-            dir.staging.join(STAGING_MARKER),
-            b"bayesrg staging folder\n",
-        )
-        .with_context(|| format!("--out: cannot write into `{}`", dir.staging.display()))?;
-        Ok(dir)
+        })
     }
 
     /// The path of `name` inside the staging folder (write files here).
@@ -175,9 +188,12 @@ impl OutDir {
         self.write_text(name, &text)
     }
 
-    /// Writes text to `name`.
+    /// Writes text to `name`, creating its folders inside the staging
+    /// folder; refused (an error) once an interrupt marked the process as
+    /// stopping ([`guard`]).
     pub fn write_text(&self, name: &str, text: &str) -> Result<()> {
         let p = self.path(name);
+        let _list = guard("writing results", &p)?;
         if let Some(parent) = p.parent() {
             std::fs::create_dir_all(parent)?;
         }
@@ -211,6 +227,11 @@ impl OutDir {
             stamps,
         };
         self.write_json(MANIFEST, &manifest)?;
+        // The move into place and the removal of the old results happen
+        // under the handler's lock: an interrupt either comes first (the
+        // commit is refused, the handler removes the staging folder) or
+        // finds the results in place and nothing left to remove.
+        let mut list = guard("moving the results into place", &self.target)?;
         check_replaceable(&self.target)?;
         if std::fs::symlink_metadata(&self.target).is_ok() {
             replace(&self.staging, &self.target)?;
@@ -219,7 +240,7 @@ impl OutDir {
                 .with_context(|| format!("cannot move results into `{}`", self.target.display()))?;
         }
         self.committed = true;
-        unregister(&self.staging);
+        list.folders.retain(|q| q != &self.staging);
         Ok(self.target.clone())
     }
 }
@@ -227,8 +248,11 @@ impl OutDir {
 impl Drop for OutDir {
     fn drop(&mut self) {
         if !self.committed {
+            // Under the lock: after an interrupt this waits for the handler,
+            // which removes the folder and ends the process.
+            let mut list = lock();
             std::fs::remove_dir_all(&self.staging).ok();
-            unregister(&self.staging);
+            list.folders.retain(|q| q != &self.staging);
         }
     }
 }
@@ -498,59 +522,101 @@ pub fn remove_stale(parent: &Path, name: &str) {
     }
 }
 
+/// The staging folders of this process and whether an interrupt has marked
+/// it as stopping; behind the one lock that the signal handler takes.
+#[derive(Default)]
+struct Staging {
+    folders: Vec<PathBuf>,
+    stopping: bool,
+}
+
+/// The lock of [`Staging`] (a poisoned lock is still used: the list stays
+/// valid whatever panicked while it was held).
+fn lock() -> std::sync::MutexGuard<'static, Staging> {
+    active()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Staging folders of this process, removed by the signal handler.
-fn active() -> &'static Mutex<Vec<PathBuf>> {
-    static ACTIVE: OnceLock<Mutex<Vec<PathBuf>>> = OnceLock::new();
+fn active() -> &'static Mutex<Staging> {
+    static ACTIVE: OnceLock<Mutex<Staging>> = OnceLock::new();
     ACTIVE.get_or_init(|| {
-        // SIGINT, SIGTERM, SIGHUP: remove the staging folders, then exit as
-        // the signal would have (128 + its number). If the handler cannot be
+        // SIGINT, SIGTERM, SIGHUP: exit as the signal would have (128 + its
+        // number) once the staging folders are gone. If the handler cannot be
         // installed (another one is), drop-based clean-up still applies.
-        ctrlc::set_handler(|| {
-            // Worker threads keep running until the exit below: one may still
-            // write into a staging folder while it is removed (the removal
-            // then fails on a non-empty folder) or bring it back with
-            // `create_dir_all`. So remove until a pass, 10 ms after the last
-            // removal, finds none of them (at most about half a second).
-            for _ in 0..50 {
-                let mut found = false;
-                if let Ok(list) = active().lock() {
-                    for p in list.iter().filter(|p| p.exists()) {
-                        found = true;
-                        std::fs::remove_dir_all(p).ok();
-                    }
-                }
-                if !found {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            eprintln!("interrupted: no results written");
-            std::process::exit(130);
-        })
-        .ok();
-        Mutex::new(Vec::new())
+        ctrlc::set_handler(interrupted).ok();
+        Mutex::new(Staging::default())
     })
+}
+
+/// The signal handler, in order: under the lock, (1) mark the process as
+/// stopping, so that every later write, folder creation or commit through
+/// [`guard`] is refused and none is under way (they run under the same
+/// lock); (2) ask every computation to stop
+/// ([`bayesrg_core::observe::request_stop`]); (3) remove the staging folders;
+/// (4) exit with status 130, still holding the lock, so that the main
+/// thread, which waits for it before it reports an error ([`settle`]) or
+/// removes a folder, cannot exit first with another status.
+///
+/// Code that writes files by [`OutDir::path`] without the lock (CSV writers,
+/// plots) cannot recreate a removed folder, but can create a file in one
+/// while it is being removed, which then fails with "not empty": so each
+/// folder is removed until it is gone (a few passes at most).
+fn interrupted() {
+    let mut list = lock();
+    list.stopping = true;
+    bayesrg_core::observe::request_stop();
+    for p in &list.folders {
+        for _ in 0..100 {
+            if std::fs::symlink_metadata(p).is_err() {
+                break;
+            }
+            std::fs::remove_dir_all(p).ok();
+        }
+    }
+    list.folders.clear();
+    eprintln!("interrupted: no results written");
+    std::process::exit(130);
+}
+
+/// The lock of [`Staging`] for a write into a staging folder, or an error
+/// naming `what` and `path` when an interrupt has marked the process as
+/// stopping (the handler then ends the process: the error is never shown).
+fn guard(what: &str, path: &Path) -> Result<std::sync::MutexGuard<'static, Staging>> {
+    let list = lock();
+    if list.stopping {
+        bail!("interrupted: {what} `{}` refused", path.display());
+    }
+    Ok(list)
+}
+
+/// Creates the folder `path` and its parents, unless an interrupt has marked
+/// the process as stopping (then an error, and nothing is created): the way
+/// to make a folder inside a staging folder (a `reproduce` stage's).
+///
+/// # Errors
+/// The interrupt, or the folder cannot be created.
+pub fn make_dir(path: &Path) -> Result<()> {
+    let _list = guard("creating the folder", path)?;
+    std::fs::create_dir_all(path)
+        .with_context(|| format!("cannot create folder `{}`", path.display()))
+}
+
+/// Waits for the signal handler if it has started (it then ends the process
+/// with status 130): the main thread calls it before it reports an error
+/// or exits, so that a computation stopped by the interrupt does not end the
+/// process first with the status of its error.
+pub fn settle() {
+    drop(lock());
 }
 
 /// Removes every staging folder of this process now: for an exit that
 /// skips destructors (a fatal write error on standard output).
 pub fn abandon_all() {
-    if let Ok(mut list) = active().lock() {
-        for p in list.drain(..) {
-            std::fs::remove_dir_all(p).ok();
-        }
-    }
-}
-
-fn register(p: &Path) {
-    if let Ok(mut v) = active().lock() {
-        v.push(p.to_path_buf());
-    }
-}
-
-fn unregister(p: &Path) {
-    if let Ok(mut v) = active().lock() {
-        v.retain(|q| q != p);
+    let mut list = lock();
+    for p in list.folders.drain(..) {
+        std::fs::remove_dir_all(p).ok();
     }
 }
 

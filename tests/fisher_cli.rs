@@ -404,3 +404,65 @@ fn empirical_fisher_from_inline_data_and_csv() {
     );
     assert!(err.contains("not both"), "{err}");
 }
+
+/// The verdict line of a table report ("PASS", "FAIL", "INCONCLUSIVE").
+fn verdict(out: &Output) -> String {
+    let s = String::from_utf8_lossy(&out.stdout);
+    s.lines()
+        .find_map(|l| l.trim().strip_prefix("verdict: "))
+        .and_then(|v| v.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no verdict in\n{s}"))
+        .to_string()
+}
+
+/// The verdict does not depend on the scale (issue: scale-free Monte Carlo
+/// moments). Oracle: the normal's I(μ, σ) = diag(1/σ², 2/σ²) (oracles.md
+/// §1) and the standard error of its E\[ℓ_μ²\] entry, √(2/n)/σ² (ℓ_μ = z/σ,
+/// Var z² = 2). At every σ from 10⁻¹⁵⁰ to 10¹⁵⁰ and μ ∈ {0, 10⁸, 10¹⁶}: the
+/// right matrix claimed passes, one off by 10 standard errors in I_μμ or by
+/// a factor 1.1 in I_σσ fails. Where the draws y = μ + σz cannot be held in
+/// f64 (the step of f64 near μ not below 10⁻⁶σ) the right claim is
+/// inconclusive with the rounding named, never a pass or a fail.
+#[test]
+fn verdicts_do_not_depend_on_the_scale() {
+    let n = 50_000;
+    for s in [1e-150, 1e-100, 1e-10, 1.0, 1e10, 1e100, 1e150] {
+        for mu in [0.0_f64, 1e8, 1e16] {
+            let step = if mu == 0.0 {
+                0.0
+            } else {
+                2f64.powi(mu.log2().floor() as i32 - 52)
+            };
+            let resolved = step < 1e-6 * s;
+            let (a, b) = (1.0 / (s * s), 2.0 / (s * s));
+            let se = (2.0 / n as f64).sqrt() * a;
+            for (kind, aa, bb) in [
+                ("right", a, b),
+                ("10 SE", a + 10.0 * se, b),
+                ("x1.1", a, 1.1 * b),
+            ] {
+                let p = config(
+                    "scale.toml",
+                    &format!(
+                        "theta = [{mu:e}, {s:e}]\nsamples = {n}\nseed = 7\n\
+                         claimed_fisher = [[{aa:e}, 0.0], [0.0, {bb:e}]]\n\
+                         [model]\ntype = \"normal\"\n"
+                    ),
+                );
+                let o = fisher(&[p.to_str().unwrap()]);
+                let v = verdict(&o);
+                let want = match (kind, resolved) {
+                    ("right", true) => "PASS",
+                    ("right", false) => "INCONCLUSIVE",
+                    _ => "FAIL",
+                };
+                let text = String::from_utf8_lossy(&o.stdout);
+                assert_eq!(v, want, "sigma {s:e}, mu {mu:e}, claim {kind}:\n{text}");
+                assert_eq!(o.status.code(), Some(if want == "PASS" { 0 } else { 1 }));
+                if want == "INCONCLUSIVE" {
+                    assert!(text.contains("the draws are rounded"), "{text}");
+                }
+            }
+        }
+    }
+}

@@ -85,13 +85,16 @@ fn commands() -> Vec<(&'static str, Vec<&'static str>)> {
     ]
 }
 
-fn run_in(work: &Path, args: &[&str], out: &str) -> Output {
-    let args: Vec<&str> = args
-        .iter()
+/// `args` with `out` in place of `OUT`.
+fn with_out<'a>(args: &[&'a str], out: &'a str) -> Vec<&'a str> {
+    args.iter()
         .map(|a| if *a == "OUT" { out } else { a })
-        .collect();
+        .collect()
+}
+
+fn run_in(work: &Path, args: &[&str], out: &str) -> Output {
     Command::new(BIN)
-        .args(&args)
+        .args(with_out(args, out))
         .current_dir(work)
         .output()
         .unwrap()
@@ -318,5 +321,116 @@ fn interrupted_and_killed_runs_leave_no_staging_folder() {
         .filter(|n| n.starts_with(".res."))
         .collect();
     assert!(names.is_empty(), "{names:?}");
+    std::fs::remove_dir_all(&b).unwrap();
+}
+
+/// The files of a result folder but the run times (timings.json, at any
+/// depth), which differ between runs by design.
+fn results(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut m = snapshot(dir);
+    m.retain(|p, _| p.file_name() != Some("timings.json".as_ref()));
+    m
+}
+
+/// What beside `work` starts with `.{name}.`: staging (`.partial-`) or
+/// set-aside (`.old-`) folders.
+fn leftovers(work: &Path, name: &str) -> Vec<String> {
+    std::fs::read_dir(work)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!(".{name}.")))
+        .collect()
+}
+
+/// Runs `args` (with `out` for `OUT`) in `work` and sends SIGINT `delay`
+/// after the start; returns the exit status code, or −2 for a death by
+/// SIGINT itself (a signal before the handler is installed, at the first
+/// result folder: nothing was written yet).
+fn interrupt_after(work: &Path, args: &[&str], out: &str, delay: Duration) -> i32 {
+    let args = with_out(args, out);
+    let mut child = Command::new(BIN)
+        .args(&args)
+        .current_dir(work)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    // SAFETY: sending a signal to our own child (still a zombie at worst:
+    // it is not reaped before `wait`).
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => c,
+        (None, Some(libc::SIGINT)) => -2,
+        _ => panic!("{args:?} after {delay:?}: {status:?}"),
+    }
+}
+
+/// SIGINT at many moments of a run that replaces its own earlier results:
+/// `reproduce` (whose stages make folders inside the staging folder while
+/// they run, and one of which starts a nested result folder) and
+/// `geodesic`, each 10 times with the signal from the very start to past
+/// the end of an uninterrupted run. Every run ends with 130 (interrupted),
+/// 0 (done first) or, signalled before it installed its handler, by SIGINT;
+/// no `.rep.partial-` or `.rep.old-` folder stays; `rep` is a whole result
+/// folder, the same bits as an uninterrupted run's (one seed) but the run
+/// times, never half-written; and a user's folder given as `--out` is
+/// refused or interrupted, and stays byte for byte.
+#[test]
+fn interrupts_at_any_moment_leave_whole_results_and_no_staging_folder() {
+    let b = sandbox("moments");
+    let work = b.join("work");
+    let mine = b.join("mine");
+    let mine_before = snapshot(&mine);
+    let runs = commands()
+        .into_iter()
+        .filter(|(name, _)| matches!(*name, "reproduce" | "geodesic"));
+    for (_, args) in runs {
+        let t0 = Instant::now();
+        let o = run_in(&work, &args, "rep");
+        let full = t0.elapsed();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let want = results(&work.join("rep"));
+        assert!(want.contains_key(Path::new(".bayesrg-results.json")));
+        let mut codes = Vec::new();
+        for k in 0..10u32 {
+            // From 0 to 1.25 times an uninterrupted run, uneven steps.
+            let delay = full.mul_f64(f64::from(k * k) / 64.0);
+            let code = interrupt_after(&work, &args, "rep", delay);
+            assert!(
+                matches!(code, 0 | 130 | -2),
+                "{args:?} after {delay:?}: exit {code:?}"
+            );
+            codes.push(code);
+            let left = leftovers(&work, "rep");
+            assert!(left.is_empty(), "{args:?} after {delay:?} left {left:?}");
+            assert!(
+                results(&work.join("rep")) == want,
+                "{args:?} after {delay:?}: `rep` is not a whole result folder"
+            );
+            let user = interrupt_after(&work, &args, mine.to_str().unwrap(), delay);
+            assert!(
+                matches!(user, 2 | 130 | -2),
+                "{args:?} --out mine after {delay:?}: exit {user:?}"
+            );
+            assert!(
+                snapshot(&mine) == mine_before,
+                "{args:?} --out mine after {delay:?} touched it"
+            );
+            assert!(leftovers(&b, "mine").is_empty());
+        }
+        assert!(
+            codes.contains(&130),
+            "{args:?}: no run was interrupted: {codes:?}"
+        );
+    }
     std::fs::remove_dir_all(&b).unwrap();
 }

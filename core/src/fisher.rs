@@ -313,12 +313,27 @@ impl Work {
     }
 }
 
-/// Accumulates the sum and the sum of squares of a matrix-valued sample, entry-wise.
+/// Accumulates, entry-wise, the sum, the sum of squares and the sum of
+/// absolute values of a matrix-valued sample, each entry in units of its own
+/// power of two 2ᵏ (k the binary exponent of the entry's first non-zero term,
+/// raised when a term exceeds the unit by more than 2^[`REBASE_BITS`]).
+///
+/// Scaling by a power of two is exact, so at ordinary scales the results are
+/// the bits of plain sums; at extreme ones no square under- or overflows (a
+/// normal's scores at σ = 10¹⁰⁰ are of order 10⁻¹⁰⁰, their squares 10⁻²⁰⁰,
+/// and the squares of those, behind the standard error, 10⁻⁴⁰⁰).
 struct Moments {
     sum: DMatrix<f64>,
     sq: DMatrix<f64>,
     abs: DMatrix<f64>,
+    /// The exponent k of each entry's unit; `None` until a non-zero finite term.
+    unit: Vec<Option<i32>>,
 }
+
+/// A term more than 2^REBASE_BITS times an entry's unit moves the unit up,
+/// so the squares in units stay below 2^(2·REBASE_BITS + 2) and their sum over
+/// any feasible number of draws stays finite.
+const REBASE_BITS: i32 = 256;
 
 impl Moments {
     fn new(rows: usize, cols: usize) -> Self {
@@ -326,12 +341,37 @@ impl Moments {
             sum: DMatrix::zeros(rows, cols),
             sq: DMatrix::zeros(rows, cols),
             abs: DMatrix::zeros(rows, cols),
+            unit: vec![None; rows * cols],
         }
     }
+    fn unit_index(&self, i: usize, j: usize) -> usize {
+        i + j * self.sum.nrows()
+    }
+    /// Moves entry (i, j) to the unit 2ᵏ (k not below its present unit).
+    fn rebase(&mut self, i: usize, j: usize, k: i32) {
+        let u = self.unit_index(i, j);
+        if let Some(old) = self.unit[u] {
+            let shift = old - k;
+            self.sum[(i, j)] = linalg::ldexp(self.sum[(i, j)], shift);
+            self.abs[(i, j)] = linalg::ldexp(self.abs[(i, j)], shift);
+            self.sq[(i, j)] = linalg::ldexp(linalg::ldexp(self.sq[(i, j)], shift), shift);
+        }
+        self.unit[u] = Some(k);
+    }
     fn add(&mut self, i: usize, j: usize, v: f64) {
-        self.sum[(i, j)] += v;
-        self.sq[(i, j)] += v * v;
-        self.abs[(i, j)] += v.abs();
+        let u = self.unit_index(i, j);
+        if v != 0.0 && v.is_finite() {
+            let e = linalg::binary_exponent(v);
+            match self.unit[u] {
+                None => self.unit[u] = Some(e),
+                Some(k) if e > k + REBASE_BITS => self.rebase(i, j, e),
+                Some(_) => {}
+            }
+        }
+        let x = linalg::ldexp(v, -self.unit[u].unwrap_or(0));
+        self.sum[(i, j)] += x;
+        self.sq[(i, j)] += x * x;
+        self.abs[(i, j)] += x.abs();
     }
     fn add_outer(&mut self, s: &[f64]) {
         for i in 0..s.len() {
@@ -340,13 +380,26 @@ impl Moments {
             }
         }
     }
-    fn merge(mut self, o: Moments) -> Self {
+    /// The moments of both samples (each entry in the larger of the two units).
+    fn merge(mut self, mut o: Moments) -> Self {
+        for j in 0..self.sum.ncols() {
+            for i in 0..self.sum.nrows() {
+                let u = self.unit_index(i, j);
+                match (self.unit[u], o.unit[u]) {
+                    (Some(a), Some(b)) if a < b => self.rebase(i, j, b),
+                    (Some(a), Some(b)) if b < a => o.rebase(i, j, a),
+                    (None, Some(b)) => self.unit[u] = Some(b),
+                    _ => {}
+                }
+            }
+        }
         self.sum += o.sum;
         self.sq += o.sq;
         self.abs += o.abs;
         self
     }
-    /// Kish's effective sample size (Σ|x|)²/Σx² per entry (n when Σx² = 0).
+    /// Kish's effective sample size (Σ|x|)²/Σx² per entry (n when Σx² = 0);
+    /// the unit cancels.
     fn effective(&self, n: usize) -> DMatrix<f64> {
         DMatrix::from_fn(self.sum.nrows(), self.sum.ncols(), |i, j| {
             let q = self.sq[(i, j)];
@@ -357,13 +410,18 @@ impl Moments {
             }
         })
     }
-    /// The sample mean and its standard error sqrt(Var/n), with the unbiased variance.
+    /// The sample mean and its standard error sqrt(Var/n), with the unbiased
+    /// variance, both computed in the entry's unit and then scaled back.
     fn mean_se(self, n: usize) -> (DMatrix<f64>, DMatrix<f64>) {
         let nf = n as f64;
-        let mean = &self.sum / nf;
-        let se = DMatrix::from_fn(mean.nrows(), mean.ncols(), |i, j| {
-            let var = (self.sq[(i, j)] / nf - mean[(i, j)].powi(2)) * nf / (nf - 1.0).max(1.0);
-            (var.max(0.0) / nf).sqrt()
+        let scaled = &self.sum / nf;
+        let k = |i: usize, j: usize| self.unit[self.unit_index(i, j)].unwrap_or(0);
+        let se = DMatrix::from_fn(scaled.nrows(), scaled.ncols(), |i, j| {
+            let var = (self.sq[(i, j)] / nf - scaled[(i, j)].powi(2)) * nf / (nf - 1.0).max(1.0);
+            linalg::ldexp((var.max(0.0) / nf).sqrt(), k(i, j))
+        });
+        let mean = DMatrix::from_fn(scaled.nrows(), scaled.ncols(), |i, j| {
+            linalg::ldexp(scaled[(i, j)], k(i, j))
         });
         (mean, se)
     }

@@ -319,6 +319,30 @@ fn pow2_scale(a: &DMatrix<f64>) -> f64 {
     }
 }
 
+/// The binary exponent e of a finite non-zero x, 2ᵉ ≤ |x| < 2ᵉ⁺¹ (−1022 for
+/// a subnormal x, whose exponent is lower; 0 for 0, ±∞ and NaN). Scaling by
+/// 2⁻ᵉ ([`ldexp`]) brings x near 1 exactly.
+pub fn binary_exponent(x: f64) -> i32 {
+    if x == 0.0 || !x.is_finite() {
+        return 0;
+    }
+    let biased = ((x.to_bits() >> 52) & 0x7ff) as i32;
+    if biased == 0 { -1022 } else { biased - 1023 }
+}
+
+/// x·2ᵏ for any k, exact whenever the result is a normal number (the
+/// multiplications by powers of two only round in the subnormal range).
+/// Used to keep sums of squares in units of a power of two, so that no
+/// square under- or overflows and the bits at ordinary scales do not change.
+pub fn ldexp(mut x: f64, mut k: i32) -> f64 {
+    while k != 0 && x != 0.0 && x.is_finite() {
+        let step = k.clamp(-1000, 1000);
+        x *= f64::from_bits(((step + 1023) as u64) << 52);
+        k -= step;
+    }
+    x
+}
+
 impl Spectrum {
     /// Sorts (values, vectors, errors) by decreasing value; ties keep their
     /// input order, so the result is reproducible.

@@ -145,18 +145,18 @@ pub fn run_stages(all: &[Stage], opts: &Options) -> Result<(Vec<StageReport>, Pa
 fn run_stage(stage: &Stage, root: &std::path::Path, quick: bool) -> StageReport {
     let dir = root.join(stage.name);
     let t0 = Instant::now();
-    let result = std::fs::create_dir_all(&dir)
-        .map_err(anyhow::Error::from)
-        .map(|()| {
-            let ctx = StageCtx {
-                dir: dir.clone(),
-                quick,
-                quiet: true,
-            };
-            // A panic inside a stage is a bug, but it must not take the report
-            // down with it: record it as the stage's error.
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (stage.run)(&ctx)))
-        });
+    // Refused after an interrupt, which removes the staging folder `root`
+    // and must not see it come back.
+    let result = crate::output::make_dir(&dir).map(|()| {
+        let ctx = StageCtx {
+            dir: dir.clone(),
+            quick,
+            quiet: true,
+        };
+        // A panic inside a stage is a bug, but it must not take the report
+        // down with it: record it as the stage's error.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (stage.run)(&ctx)))
+    });
     let (summaries, error) = match result {
         Err(e) => (vec![], Some(format!("{e:#}"))),
         Ok(Ok(Ok(s))) => (s, None),

@@ -7,7 +7,19 @@ use super::report::{Comparison, Measure};
 use super::{describe, method_name, rows};
 use crate::check::Check;
 use crate::fisher::Method;
+use crate::linalg;
 use nalgebra::DMatrix;
+
+/// √(a·b) for a, b ≥ 0 without under- or overflow of the product: each
+/// factor is first scaled by an even power of two (exact), so the result has
+/// the bits of the plain formula wherever that one neither under- nor
+/// overflows (a normal at σ = 10⁻¹⁵⁰ has Iᵢᵢ ~ 10³⁰⁰).
+fn geometric_mean(a: f64, b: f64) -> f64 {
+    let even = |x: f64| linalg::binary_exponent(x) & !1;
+    let (p, q) = (even(a), even(b));
+    let s = (linalg::ldexp(a, -p) * linalg::ldexp(b, -q)).sqrt();
+    linalg::ldexp(s, (p + q) / 2)
+}
 
 /// The entry scales sᵢⱼ = √(|Rᵢᵢ Rⱼⱼ|) of a reference (see the module docs),
 /// falling back to max|R| (or 1 for a zero matrix) where a diagonal entry is 0.
@@ -15,7 +27,7 @@ pub fn entry_scales(r: &DMatrix<f64>) -> DMatrix<f64> {
     let top = r.amax();
     let fallback = if top > 0.0 { top } else { 1.0 };
     DMatrix::from_fn(r.nrows(), r.ncols(), |i, j| {
-        let s = (r[(i, i)] * r[(j, j)]).abs().sqrt();
+        let s = geometric_mean(r[(i, i)].abs(), r[(j, j)].abs());
         if s > 0.0 && s.is_finite() {
             s
         } else {
@@ -57,9 +69,22 @@ pub fn z_scores(
 ) -> DMatrix<f64> {
     let s = entry_scales(scale_of);
     DMatrix::from_fn(a.nrows(), a.ncols(), |i, j| {
-        let d = (a[(i, j)] - r[(i, j)]).abs();
-        let var_r = se_r.map_or(0.0, |e| e[(i, j)].powi(2));
-        let den = (se_a[(i, j)].powi(2) + var_r + (tau * s[(i, j)]).powi(2)).sqrt();
+        // In units of a power of two near the largest term (exact), so that
+        // no square under- or overflows at extreme scales and the bits at
+        // ordinary ones are those of the plain formula.
+        let terms = [
+            se_a[(i, j)],
+            se_r.map_or(0.0, |e| e[(i, j)]),
+            tau * s[(i, j)],
+        ];
+        let top = terms.iter().fold(0.0_f64, |m, t| m.max(t.abs()));
+        let k = linalg::binary_exponent(top);
+        let d = linalg::ldexp((a[(i, j)] - r[(i, j)]).abs(), -k);
+        let den = terms
+            .iter()
+            .map(|t| linalg::ldexp(*t, -k).powi(2))
+            .sum::<f64>()
+            .sqrt();
         if d.is_nan() {
             f64::NAN
         } else if den > 0.0 {

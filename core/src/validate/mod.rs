@@ -532,9 +532,10 @@ pub fn validate(model: &dyn Model, theta: &[f64], settings: &Settings) -> Result
     );
     // A failed Monte Carlo check is undecided when the rare-event diagnosis
     // holds for the run, or when its failing entries rest on too few events.
+    let rounding = unresolved::diagnose_rounding(model, theta, n, sub_seed(seed, 4));
     let checks = ledger.finish(zt, |c, z, eff| {
         if !c.pass
-            && let Some(u) = &rare
+            && let Some(u) = rare.as_ref().or(rounding.as_ref())
         {
             return c.unresolved(u.note.clone());
         }
