@@ -507,134 +507,117 @@ struct Avx512;
 #[cfg(target_arch = "x86_64")]
 struct Avx2;
 
-// SAFETY (both impls): each method is one intrinsic of the impl's feature;
-// callers run them only where the CPU has it (inside `zig_fast_avx512` or
-// `zig_fast_avx2`), with pointers valid for `LANES` elements.
+/// Writes `impl ZigLanes for $ty`: the methods that are one intrinsic of the
+/// same shape at both widths from the intrinsics' names (`srli` and `or` make
+/// `shr12_or`), the others from a body given as `|args| expression` (which
+/// writes its own `unsafe` block). The signatures are written once, here.
 #[cfg(target_arch = "x86_64")]
-impl ZigLanes for Avx512 {
-    const LANES: usize = 8;
-    type I = std::arch::x86_64::__m512i;
-    type F = std::arch::x86_64::__m512d;
-    type M = std::arch::x86_64::__mmask8;
-    #[inline(always)]
-    unsafe fn splat_i(v: i64) -> Self::I {
-        unsafe { std::arch::x86_64::_mm512_set1_epi64(v) }
-    }
-    #[inline(always)]
-    unsafe fn splat_f(v: f64) -> Self::F {
-        unsafe { std::arch::x86_64::_mm512_set1_pd(v) }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const u64) -> Self::I {
-        unsafe { std::arch::x86_64::_mm512_loadu_si512(p.cast()) }
-    }
-    #[inline(always)]
-    unsafe fn and(a: Self::I, b: Self::I) -> Self::I {
-        unsafe { std::arch::x86_64::_mm512_and_si512(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn shr12_or(w: Self::I, e: Self::I) -> Self::I {
-        use std::arch::x86_64::*;
-        unsafe { _mm512_or_si512(_mm512_srli_epi64::<12>(w), e) }
-    }
-    #[inline(always)]
-    unsafe fn as_f(a: Self::I) -> Self::F {
-        unsafe { std::arch::x86_64::_mm512_castsi512_pd(a) }
-    }
-    #[inline(always)]
-    unsafe fn sub(a: Self::F, b: Self::F) -> Self::F {
-        unsafe { std::arch::x86_64::_mm512_sub_pd(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn mul(a: Self::F, b: Self::F) -> Self::F {
-        unsafe { std::arch::x86_64::_mm512_mul_pd(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn gather(base: *const f64, idx: Self::I) -> Self::F {
-        unsafe { std::arch::x86_64::_mm512_i64gather_pd::<8>(idx, base) }
-    }
-    #[inline(always)]
-    unsafe fn abs_lt(v: Self::F, bound: Self::F) -> Self::M {
-        use std::arch::x86_64::*;
-        unsafe { _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_abs_pd(v), bound) }
-    }
-    #[inline(always)]
-    unsafe fn select(m: Self::M, yes: Self::F, no: Self::F) -> Self::F {
-        unsafe { std::arch::x86_64::_mm512_mask_blend_pd(m, no, yes) }
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f64, v: Self::F) {
-        unsafe { std::arch::x86_64::_mm512_storeu_pd(p, v) }
-    }
-    #[inline(always)]
-    unsafe fn failed(m: Self::M) -> u32 {
-        u32::from(!m)
-    }
+macro_rules! zig_lanes {
+    (
+        $ty:ident, lanes: $lanes:expr, I: $i:ident, F: $f:ident, M: $m:ident,
+        splat_i: $splat_i:ident, splat_f: $splat_f:ident, load: $load:ident,
+        and: $and:ident, srli: $srli:ident, or: $or:ident, as_f: $as_f:ident,
+        sub: $sub:ident, mul: $mul:ident, store: $store:ident,
+        gather: |$gb:ident, $gi:ident| $gather:expr,
+        abs_lt: |$av:ident, $ab:ident| $abs_lt:expr,
+        select: |$sm:ident, $sy:ident, $sn:ident| $select:expr,
+        failed: |$fm:ident| $failed:expr $(,)?
+    ) => {
+        // SAFETY: each method is one intrinsic of the impl's feature (or a
+        // few); callers run them only where the CPU has it (inside
+        // `zig_fast_avx512` or `zig_fast_avx2`), with pointers valid for
+        // `LANES` elements.
+        const _: () = {
+            use std::arch::x86_64::*;
+            impl ZigLanes for $ty {
+                const LANES: usize = $lanes;
+                type I = $i;
+                type F = $f;
+                type M = $m;
+                #[inline(always)]
+                unsafe fn splat_i(v: i64) -> Self::I {
+                    unsafe { $splat_i(v) }
+                }
+                #[inline(always)]
+                unsafe fn splat_f(v: f64) -> Self::F {
+                    unsafe { $splat_f(v) }
+                }
+                #[inline(always)]
+                unsafe fn load(p: *const u64) -> Self::I {
+                    unsafe { $load(p.cast()) }
+                }
+                #[inline(always)]
+                unsafe fn and(a: Self::I, b: Self::I) -> Self::I {
+                    unsafe { $and(a, b) }
+                }
+                #[inline(always)]
+                unsafe fn shr12_or(w: Self::I, e: Self::I) -> Self::I {
+                    unsafe { $or($srli::<12>(w), e) }
+                }
+                #[inline(always)]
+                unsafe fn as_f(a: Self::I) -> Self::F {
+                    unsafe { $as_f(a) }
+                }
+                #[inline(always)]
+                unsafe fn sub(a: Self::F, b: Self::F) -> Self::F {
+                    unsafe { $sub(a, b) }
+                }
+                #[inline(always)]
+                unsafe fn mul(a: Self::F, b: Self::F) -> Self::F {
+                    unsafe { $mul(a, b) }
+                }
+                #[inline(always)]
+                unsafe fn gather($gb: *const f64, $gi: Self::I) -> Self::F {
+                    $gather
+                }
+                #[inline(always)]
+                unsafe fn abs_lt($av: Self::F, $ab: Self::F) -> Self::M {
+                    $abs_lt
+                }
+                #[inline(always)]
+                unsafe fn select($sm: Self::M, $sy: Self::F, $sn: Self::F) -> Self::F {
+                    $select
+                }
+                #[inline(always)]
+                unsafe fn store(p: *mut f64, v: Self::F) {
+                    unsafe { $store(p, v) }
+                }
+                #[inline(always)]
+                unsafe fn failed($fm: Self::M) -> u32 {
+                    $failed
+                }
+            }
+        };
+    };
 }
 
 #[cfg(target_arch = "x86_64")]
-impl ZigLanes for Avx2 {
-    const LANES: usize = 4;
-    type I = std::arch::x86_64::__m256i;
-    type F = std::arch::x86_64::__m256d;
-    type M = std::arch::x86_64::__m256d;
-    #[inline(always)]
-    unsafe fn splat_i(v: i64) -> Self::I {
-        unsafe { std::arch::x86_64::_mm256_set1_epi64x(v) }
-    }
-    #[inline(always)]
-    unsafe fn splat_f(v: f64) -> Self::F {
-        unsafe { std::arch::x86_64::_mm256_set1_pd(v) }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const u64) -> Self::I {
-        unsafe { std::arch::x86_64::_mm256_loadu_si256(p.cast()) }
-    }
-    #[inline(always)]
-    unsafe fn and(a: Self::I, b: Self::I) -> Self::I {
-        unsafe { std::arch::x86_64::_mm256_and_si256(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn shr12_or(w: Self::I, e: Self::I) -> Self::I {
-        use std::arch::x86_64::*;
-        unsafe { _mm256_or_si256(_mm256_srli_epi64::<12>(w), e) }
-    }
-    #[inline(always)]
-    unsafe fn as_f(a: Self::I) -> Self::F {
-        unsafe { std::arch::x86_64::_mm256_castsi256_pd(a) }
-    }
-    #[inline(always)]
-    unsafe fn sub(a: Self::F, b: Self::F) -> Self::F {
-        unsafe { std::arch::x86_64::_mm256_sub_pd(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn mul(a: Self::F, b: Self::F) -> Self::F {
-        unsafe { std::arch::x86_64::_mm256_mul_pd(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn gather(base: *const f64, idx: Self::I) -> Self::F {
-        unsafe { std::arch::x86_64::_mm256_i64gather_pd::<8>(base, idx) }
-    }
-    #[inline(always)]
-    unsafe fn abs_lt(v: Self::F, bound: Self::F) -> Self::M {
-        use std::arch::x86_64::*;
-        unsafe {
-            let magnitude = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fff_ffff_ffff_ffff));
-            _mm256_cmp_pd::<_CMP_LT_OQ>(_mm256_and_pd(v, magnitude), bound)
-        }
-    }
-    #[inline(always)]
-    unsafe fn select(m: Self::M, yes: Self::F, no: Self::F) -> Self::F {
-        unsafe { std::arch::x86_64::_mm256_blendv_pd(no, yes, m) }
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f64, v: Self::F) {
-        unsafe { std::arch::x86_64::_mm256_storeu_pd(p, v) }
-    }
-    #[inline(always)]
-    unsafe fn failed(m: Self::M) -> u32 {
-        unsafe { (std::arch::x86_64::_mm256_movemask_pd(m) ^ 0xf) as u32 }
-    }
+zig_lanes! {
+    Avx512, lanes: 8, I: __m512i, F: __m512d, M: __mmask8,
+    splat_i: _mm512_set1_epi64, splat_f: _mm512_set1_pd, load: _mm512_loadu_si512,
+    and: _mm512_and_si512, srli: _mm512_srli_epi64, or: _mm512_or_si512,
+    as_f: _mm512_castsi512_pd, sub: _mm512_sub_pd, mul: _mm512_mul_pd,
+    store: _mm512_storeu_pd,
+    gather: |base, idx| unsafe { _mm512_i64gather_pd::<8>(idx, base) },
+    abs_lt: |v, bound| unsafe { _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_abs_pd(v), bound) },
+    select: |m, yes, no| unsafe { _mm512_mask_blend_pd(m, no, yes) },
+    failed: |m| u32::from(!m),
+}
+
+#[cfg(target_arch = "x86_64")]
+zig_lanes! {
+    Avx2, lanes: 4, I: __m256i, F: __m256d, M: __m256d,
+    splat_i: _mm256_set1_epi64x, splat_f: _mm256_set1_pd, load: _mm256_loadu_si256,
+    and: _mm256_and_si256, srli: _mm256_srli_epi64, or: _mm256_or_si256,
+    as_f: _mm256_castsi256_pd, sub: _mm256_sub_pd, mul: _mm256_mul_pd,
+    store: _mm256_storeu_pd,
+    gather: |base, idx| unsafe { _mm256_i64gather_pd::<8>(base, idx) },
+    abs_lt: |v, bound| unsafe {
+        let magnitude = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fff_ffff_ffff_ffff));
+        _mm256_cmp_pd::<_CMP_LT_OQ>(_mm256_and_pd(v, magnitude), bound)
+    },
+    select: |m, yes, no| unsafe { _mm256_blendv_pd(no, yes, m) },
+    failed: |m| unsafe { (_mm256_movemask_pd(m) ^ 0xf) as u32 },
 }
 
 /// [`zig_fast`] on `L::LANES` words at a time, the layer edges gathered: the
