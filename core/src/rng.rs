@@ -507,17 +507,19 @@ struct Avx512;
 #[cfg(target_arch = "x86_64")]
 struct Avx2;
 
-/// Writes `impl ZigLanes for $ty`: the methods that are one intrinsic of the
-/// same shape at both widths from the intrinsics' names (`srli` and `or` make
-/// `shr12_or`), the others from a body given as `|args| expression` (which
-/// writes its own `unsafe` block). The signatures are written once, here.
+/// Writes `impl ZigLanes for $ty` for the x86 vectors of `$bits` bits
+/// (`_mm$bits_…` intrinsics on `__m$bits{i,d}`): the methods that are one
+/// intrinsic of the same shape at both widths from the width (`splat_i`'s
+/// intrinsic is named, as its suffix differs), the others from a body given
+/// as `|args| expression` (which writes its own `unsafe` block); and the
+/// kernel `$kernel`, [`zig_fast_simd`] on these lanes compiled with
+/// `$feature` enabled. The signatures are written once, here.
 #[cfg(target_arch = "x86_64")]
+#[rustfmt::skip] // the kernel's signature kept compact: zig_fast_simd's parameters
 macro_rules! zig_lanes {
     (
-        $ty:ident, lanes: $lanes:expr, I: $i:ident, F: $f:ident, M: $m:ident,
-        splat_i: $splat_i:ident, splat_f: $splat_f:ident, load: $load:ident,
-        and: $and:ident, srli: $srli:ident, or: $or:ident, as_f: $as_f:ident,
-        sub: $sub:ident, mul: $mul:ident, store: $store:ident,
+        $ty:ident, bits: $bits:literal, lanes: $lanes:expr, mask: $m:ident,
+        kernel: $kernel:ident, feature: $feature:literal, splat_i: $splat_i:ident,
         gather: |$gb:ident, $gi:ident| $gather:expr,
         abs_lt: |$av:ident, $ab:ident| $abs_lt:expr,
         select: |$sm:ident, $sy:ident, $sn:ident| $select:expr,
@@ -529,10 +531,11 @@ macro_rules! zig_lanes {
         // `LANES` elements.
         const _: () = {
             use std::arch::x86_64::*;
+            paste::paste! {
             impl ZigLanes for $ty {
                 const LANES: usize = $lanes;
-                type I = $i;
-                type F = $f;
+                type I = [<__m $bits i>];
+                type F = [<__m $bits d>];
                 type M = $m;
                 #[inline(always)]
                 unsafe fn splat_i(v: i64) -> Self::I {
@@ -540,31 +543,31 @@ macro_rules! zig_lanes {
                 }
                 #[inline(always)]
                 unsafe fn splat_f(v: f64) -> Self::F {
-                    unsafe { $splat_f(v) }
+                    unsafe { [<_mm $bits _set1_pd>](v) }
                 }
                 #[inline(always)]
                 unsafe fn load(p: *const u64) -> Self::I {
-                    unsafe { $load(p.cast()) }
+                    unsafe { [<_mm $bits _loadu_si $bits>](p.cast()) }
                 }
                 #[inline(always)]
                 unsafe fn and(a: Self::I, b: Self::I) -> Self::I {
-                    unsafe { $and(a, b) }
+                    unsafe { [<_mm $bits _and_si $bits>](a, b) }
                 }
                 #[inline(always)]
                 unsafe fn shr12_or(w: Self::I, e: Self::I) -> Self::I {
-                    unsafe { $or($srli::<12>(w), e) }
+                    unsafe { [<_mm $bits _or_si $bits>]([<_mm $bits _srli_epi64>]::<12>(w), e) }
                 }
                 #[inline(always)]
                 unsafe fn as_f(a: Self::I) -> Self::F {
-                    unsafe { $as_f(a) }
+                    unsafe { [<_mm $bits _castsi $bits _pd>](a) }
                 }
                 #[inline(always)]
                 unsafe fn sub(a: Self::F, b: Self::F) -> Self::F {
-                    unsafe { $sub(a, b) }
+                    unsafe { [<_mm $bits _sub_pd>](a, b) }
                 }
                 #[inline(always)]
                 unsafe fn mul(a: Self::F, b: Self::F) -> Self::F {
-                    unsafe { $mul(a, b) }
+                    unsafe { [<_mm $bits _mul_pd>](a, b) }
                 }
                 #[inline(always)]
                 unsafe fn gather($gb: *const f64, $gi: Self::I) -> Self::F {
@@ -580,37 +583,46 @@ macro_rules! zig_lanes {
                 }
                 #[inline(always)]
                 unsafe fn store(p: *mut f64, v: Self::F) {
-                    unsafe { $store(p, v) }
+                    unsafe { [<_mm $bits _storeu_pd>](p, v) }
                 }
                 #[inline(always)]
                 unsafe fn failed($fm: Self::M) -> u32 {
                     $failed
                 }
             }
+            }
         };
+
+        /// [`zig_fast_simd`] with the instruction set of the macro's
+        /// `feature`.
+        ///
+        /// # Safety
+        /// The CPU must support that instruction set.
+        #[target_feature(enable = $feature)]
+        unsafe fn $kernel(words: &[u64], x: &[f64; 257], scale: f64,
+                          out: &mut [f64], rej: &mut [u16; WORDS]) -> usize {
+            // SAFETY: this function's own precondition.
+            unsafe { zig_fast_simd::<$ty>(words, x, scale, out, rej) }
+        }
     };
 }
 
 #[cfg(target_arch = "x86_64")]
 zig_lanes! {
-    Avx512, lanes: 8, I: __m512i, F: __m512d, M: __mmask8,
-    splat_i: _mm512_set1_epi64, splat_f: _mm512_set1_pd, load: _mm512_loadu_si512,
-    and: _mm512_and_si512, srli: _mm512_srli_epi64, or: _mm512_or_si512,
-    as_f: _mm512_castsi512_pd, sub: _mm512_sub_pd, mul: _mm512_mul_pd,
-    store: _mm512_storeu_pd,
+    Avx512, bits: 512, lanes: 8, mask: __mmask8,
+    kernel: zig_fast_avx512, feature: "avx512f", splat_i: _mm512_set1_epi64,
     gather: |base, idx| unsafe { _mm512_i64gather_pd::<8>(idx, base) },
     abs_lt: |v, bound| unsafe { _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_abs_pd(v), bound) },
     select: |m, yes, no| unsafe { _mm512_mask_blend_pd(m, no, yes) },
     failed: |m| u32::from(!m),
 }
 
+// AVX2 has no vector |x| and no mask registers: the magnitude is an AND with
+// the sign bit cleared, the mask a vector of all-ones lanes.
 #[cfg(target_arch = "x86_64")]
 zig_lanes! {
-    Avx2, lanes: 4, I: __m256i, F: __m256d, M: __m256d,
-    splat_i: _mm256_set1_epi64x, splat_f: _mm256_set1_pd, load: _mm256_loadu_si256,
-    and: _mm256_and_si256, srli: _mm256_srli_epi64, or: _mm256_or_si256,
-    as_f: _mm256_castsi256_pd, sub: _mm256_sub_pd, mul: _mm256_mul_pd,
-    store: _mm256_storeu_pd,
+    Avx2, bits: 256, lanes: 4, mask: __m256d,
+    kernel: zig_fast_avx2, feature: "avx2", splat_i: _mm256_set1_epi64x,
     gather: |base, idx| unsafe { _mm256_i64gather_pd::<8>(base, idx) },
     abs_lt: |v, bound| unsafe {
         let magnitude = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fff_ffff_ffff_ffff));
@@ -660,40 +672,6 @@ unsafe fn zig_fast_simd<L: ZigLanes>(
         }
     }
     zig_fast(&words[nv..], x, scale, &mut out[nv..], rej, nv, n)
-}
-
-/// [`zig_fast_simd`] with AVX-512F: 8 words at a time.
-///
-/// # Safety
-/// The CPU must support AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn zig_fast_avx512(
-    words: &[u64],
-    x: &[f64; 257],
-    scale: f64,
-    out: &mut [f64],
-    rej: &mut [u16; WORDS],
-) -> usize {
-    // SAFETY: this function's own precondition.
-    unsafe { zig_fast_simd::<Avx512>(words, x, scale, out, rej) }
-}
-
-/// [`zig_fast_simd`] with AVX2: 4 words at a time.
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn zig_fast_avx2(
-    words: &[u64],
-    x: &[f64; 257],
-    scale: f64,
-    out: &mut [f64],
-    rej: &mut [u16; WORDS],
-) -> usize {
-    // SAFETY: this function's own precondition.
-    unsafe { zig_fast_simd::<Avx2>(words, x, scale, out, rej) }
 }
 
 /// Finishes the Ziggurat loop (rand_distr's `ziggurat`, the same steps) for
