@@ -559,11 +559,11 @@ mod tests {
                 .unwrap();
             worst = worst.min(fp.min());
         }
-        super::assert_positive_conserved(worst, m0, fp.mass());
+        crate::fokker_planck::assert_positive_conserved(worst, m0, fp.mass());
         // The guard is what keeps it positive: 3× the limit breaks positivity
         // (so the check above can see a violation).
         let mut bad = FokkerPlanck1d::constant_diffusion(g, drift, 0.05, p0).unwrap();
-        super::assert_goes_negative(|| {
+        crate::fokker_planck::assert_goes_negative(|| {
             let dt = 3.0 * bad.step_limit(bad.tau()).unwrap();
             bad.step(dt).unwrap();
             bad.min()
