@@ -164,11 +164,27 @@ pub trait Model: Send + Sync + std::fmt::Debug {
     /// The model's conjugate prior for a dynamical-Bayes run, if it has one
     /// for this prior over the coordinates `free` (indices into θ; the others
     /// are held at `star`, the full θ*). Written in the family's file; the
-    /// run uses it as the exact oracle of eqs. (32)–(34). Default: none.
+    /// run uses it as the exact oracle of eqs. (32)–(34). Default: with
+    /// exactly one free coordinate and one prior factor,
+    /// [`Model::conjugate_single`]; otherwise none.
     fn conjugate(
         &self,
-        _free: &[usize],
-        _prior: &crate::bayes::prior::Prior,
+        free: &[usize],
+        prior: &crate::bayes::prior::Prior,
+        star: &[f64],
+    ) -> Option<Box<dyn crate::bayes::conjugate::Conjugate>> {
+        let (i, factor) = crate::bayes::conjugate::single_free(free, prior)?;
+        self.conjugate_single(i, factor, star)
+    }
+
+    /// The conjugate prior when only coordinate `i` is free, with the prior
+    /// factor `factor` on it (the others held at `star`, the full θ*): what
+    /// one-parameter conjugate families write, in the family's file, instead
+    /// of [`Model::conjugate`]. Default: none.
+    fn conjugate_single(
+        &self,
+        _i: usize,
+        _factor: &crate::bayes::prior::Factor,
         _star: &[f64],
     ) -> Option<Box<dyn crate::bayes::conjugate::Conjugate>> {
         None

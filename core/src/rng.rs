@@ -507,134 +507,129 @@ struct Avx512;
 #[cfg(target_arch = "x86_64")]
 struct Avx2;
 
-// SAFETY (both impls): each method is one intrinsic of the impl's feature;
-// callers run them only where the CPU has it (inside `zig_fast_avx512` or
-// `zig_fast_avx2`), with pointers valid for `LANES` elements.
+/// Writes `impl ZigLanes for $ty` for the x86 vectors of `$bits` bits
+/// (`_mm$bits_…` intrinsics on `__m$bits{i,d}`): the methods that are one
+/// intrinsic of the same shape at both widths from the width (`splat_i`'s
+/// intrinsic is named, as its suffix differs), the others from a body given
+/// as `|args| expression` (which writes its own `unsafe` block); and the
+/// kernel `$kernel`, [`zig_fast_simd`] on these lanes compiled with
+/// `$feature` enabled. The signatures are written once, here.
 #[cfg(target_arch = "x86_64")]
-impl ZigLanes for Avx512 {
-    const LANES: usize = 8;
-    type I = std::arch::x86_64::__m512i;
-    type F = std::arch::x86_64::__m512d;
-    type M = std::arch::x86_64::__mmask8;
-    #[inline(always)]
-    unsafe fn splat_i(v: i64) -> Self::I {
-        unsafe { std::arch::x86_64::_mm512_set1_epi64(v) }
-    }
-    #[inline(always)]
-    unsafe fn splat_f(v: f64) -> Self::F {
-        unsafe { std::arch::x86_64::_mm512_set1_pd(v) }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const u64) -> Self::I {
-        unsafe { std::arch::x86_64::_mm512_loadu_si512(p.cast()) }
-    }
-    #[inline(always)]
-    unsafe fn and(a: Self::I, b: Self::I) -> Self::I {
-        unsafe { std::arch::x86_64::_mm512_and_si512(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn shr12_or(w: Self::I, e: Self::I) -> Self::I {
-        use std::arch::x86_64::*;
-        unsafe { _mm512_or_si512(_mm512_srli_epi64::<12>(w), e) }
-    }
-    #[inline(always)]
-    unsafe fn as_f(a: Self::I) -> Self::F {
-        unsafe { std::arch::x86_64::_mm512_castsi512_pd(a) }
-    }
-    #[inline(always)]
-    unsafe fn sub(a: Self::F, b: Self::F) -> Self::F {
-        unsafe { std::arch::x86_64::_mm512_sub_pd(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn mul(a: Self::F, b: Self::F) -> Self::F {
-        unsafe { std::arch::x86_64::_mm512_mul_pd(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn gather(base: *const f64, idx: Self::I) -> Self::F {
-        unsafe { std::arch::x86_64::_mm512_i64gather_pd::<8>(idx, base) }
-    }
-    #[inline(always)]
-    unsafe fn abs_lt(v: Self::F, bound: Self::F) -> Self::M {
-        use std::arch::x86_64::*;
-        unsafe { _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_abs_pd(v), bound) }
-    }
-    #[inline(always)]
-    unsafe fn select(m: Self::M, yes: Self::F, no: Self::F) -> Self::F {
-        unsafe { std::arch::x86_64::_mm512_mask_blend_pd(m, no, yes) }
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f64, v: Self::F) {
-        unsafe { std::arch::x86_64::_mm512_storeu_pd(p, v) }
-    }
-    #[inline(always)]
-    unsafe fn failed(m: Self::M) -> u32 {
-        u32::from(!m)
-    }
+#[rustfmt::skip] // the kernel's signature kept compact: zig_fast_simd's parameters
+macro_rules! zig_lanes {
+    (
+        $ty:ident, bits: $bits:literal, lanes: $lanes:expr, mask: $m:ident,
+        kernel: $kernel:ident, feature: $feature:literal, splat_i: $splat_i:ident,
+        gather: |$gb:ident, $gi:ident| $gather:expr,
+        abs_lt: |$av:ident, $ab:ident| $abs_lt:expr,
+        select: |$sm:ident, $sy:ident, $sn:ident| $select:expr,
+        failed: |$fm:ident| $failed:expr $(,)?
+    ) => {
+        // SAFETY: each method is one intrinsic of the impl's feature (or a
+        // few); callers run them only where the CPU has it (inside
+        // `zig_fast_avx512` or `zig_fast_avx2`), with pointers valid for
+        // `LANES` elements.
+        const _: () = {
+            use std::arch::x86_64::*;
+            paste::paste! {
+            impl ZigLanes for $ty {
+                const LANES: usize = $lanes;
+                type I = [<__m $bits i>];
+                type F = [<__m $bits d>];
+                type M = $m;
+                #[inline(always)]
+                unsafe fn splat_i(v: i64) -> Self::I {
+                    unsafe { $splat_i(v) }
+                }
+                #[inline(always)]
+                unsafe fn splat_f(v: f64) -> Self::F {
+                    unsafe { [<_mm $bits _set1_pd>](v) }
+                }
+                #[inline(always)]
+                unsafe fn load(p: *const u64) -> Self::I {
+                    unsafe { [<_mm $bits _loadu_si $bits>](p.cast()) }
+                }
+                #[inline(always)]
+                unsafe fn and(a: Self::I, b: Self::I) -> Self::I {
+                    unsafe { [<_mm $bits _and_si $bits>](a, b) }
+                }
+                #[inline(always)]
+                unsafe fn shr12_or(w: Self::I, e: Self::I) -> Self::I {
+                    unsafe { [<_mm $bits _or_si $bits>]([<_mm $bits _srli_epi64>]::<12>(w), e) }
+                }
+                #[inline(always)]
+                unsafe fn as_f(a: Self::I) -> Self::F {
+                    unsafe { [<_mm $bits _castsi $bits _pd>](a) }
+                }
+                #[inline(always)]
+                unsafe fn sub(a: Self::F, b: Self::F) -> Self::F {
+                    unsafe { [<_mm $bits _sub_pd>](a, b) }
+                }
+                #[inline(always)]
+                unsafe fn mul(a: Self::F, b: Self::F) -> Self::F {
+                    unsafe { [<_mm $bits _mul_pd>](a, b) }
+                }
+                #[inline(always)]
+                unsafe fn gather($gb: *const f64, $gi: Self::I) -> Self::F {
+                    $gather
+                }
+                #[inline(always)]
+                unsafe fn abs_lt($av: Self::F, $ab: Self::F) -> Self::M {
+                    $abs_lt
+                }
+                #[inline(always)]
+                unsafe fn select($sm: Self::M, $sy: Self::F, $sn: Self::F) -> Self::F {
+                    $select
+                }
+                #[inline(always)]
+                unsafe fn store(p: *mut f64, v: Self::F) {
+                    unsafe { [<_mm $bits _storeu_pd>](p, v) }
+                }
+                #[inline(always)]
+                unsafe fn failed($fm: Self::M) -> u32 {
+                    $failed
+                }
+            }
+            }
+        };
+
+        /// [`zig_fast_simd`] with the instruction set of the macro's
+        /// `feature`.
+        ///
+        /// # Safety
+        /// The CPU must support that instruction set.
+        #[target_feature(enable = $feature)]
+        unsafe fn $kernel(words: &[u64], x: &[f64; 257], scale: f64,
+                          out: &mut [f64], rej: &mut [u16; WORDS]) -> usize {
+            // SAFETY: this function's own precondition.
+            unsafe { zig_fast_simd::<$ty>(words, x, scale, out, rej) }
+        }
+    };
 }
 
 #[cfg(target_arch = "x86_64")]
-impl ZigLanes for Avx2 {
-    const LANES: usize = 4;
-    type I = std::arch::x86_64::__m256i;
-    type F = std::arch::x86_64::__m256d;
-    type M = std::arch::x86_64::__m256d;
-    #[inline(always)]
-    unsafe fn splat_i(v: i64) -> Self::I {
-        unsafe { std::arch::x86_64::_mm256_set1_epi64x(v) }
-    }
-    #[inline(always)]
-    unsafe fn splat_f(v: f64) -> Self::F {
-        unsafe { std::arch::x86_64::_mm256_set1_pd(v) }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const u64) -> Self::I {
-        unsafe { std::arch::x86_64::_mm256_loadu_si256(p.cast()) }
-    }
-    #[inline(always)]
-    unsafe fn and(a: Self::I, b: Self::I) -> Self::I {
-        unsafe { std::arch::x86_64::_mm256_and_si256(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn shr12_or(w: Self::I, e: Self::I) -> Self::I {
-        use std::arch::x86_64::*;
-        unsafe { _mm256_or_si256(_mm256_srli_epi64::<12>(w), e) }
-    }
-    #[inline(always)]
-    unsafe fn as_f(a: Self::I) -> Self::F {
-        unsafe { std::arch::x86_64::_mm256_castsi256_pd(a) }
-    }
-    #[inline(always)]
-    unsafe fn sub(a: Self::F, b: Self::F) -> Self::F {
-        unsafe { std::arch::x86_64::_mm256_sub_pd(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn mul(a: Self::F, b: Self::F) -> Self::F {
-        unsafe { std::arch::x86_64::_mm256_mul_pd(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn gather(base: *const f64, idx: Self::I) -> Self::F {
-        unsafe { std::arch::x86_64::_mm256_i64gather_pd::<8>(base, idx) }
-    }
-    #[inline(always)]
-    unsafe fn abs_lt(v: Self::F, bound: Self::F) -> Self::M {
-        use std::arch::x86_64::*;
-        unsafe {
-            let magnitude = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fff_ffff_ffff_ffff));
-            _mm256_cmp_pd::<_CMP_LT_OQ>(_mm256_and_pd(v, magnitude), bound)
-        }
-    }
-    #[inline(always)]
-    unsafe fn select(m: Self::M, yes: Self::F, no: Self::F) -> Self::F {
-        unsafe { std::arch::x86_64::_mm256_blendv_pd(no, yes, m) }
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f64, v: Self::F) {
-        unsafe { std::arch::x86_64::_mm256_storeu_pd(p, v) }
-    }
-    #[inline(always)]
-    unsafe fn failed(m: Self::M) -> u32 {
-        unsafe { (std::arch::x86_64::_mm256_movemask_pd(m) ^ 0xf) as u32 }
-    }
+zig_lanes! {
+    Avx512, bits: 512, lanes: 8, mask: __mmask8,
+    kernel: zig_fast_avx512, feature: "avx512f", splat_i: _mm512_set1_epi64,
+    gather: |base, idx| unsafe { _mm512_i64gather_pd::<8>(idx, base) },
+    abs_lt: |v, bound| unsafe { _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_abs_pd(v), bound) },
+    select: |m, yes, no| unsafe { _mm512_mask_blend_pd(m, no, yes) },
+    failed: |m| u32::from(!m),
+}
+
+// AVX2 has no vector |x| and no mask registers: the magnitude is an AND with
+// the sign bit cleared, the mask a vector of all-ones lanes.
+#[cfg(target_arch = "x86_64")]
+zig_lanes! {
+    Avx2, bits: 256, lanes: 4, mask: __m256d,
+    kernel: zig_fast_avx2, feature: "avx2", splat_i: _mm256_set1_epi64x,
+    gather: |base, idx| unsafe { _mm256_i64gather_pd::<8>(base, idx) },
+    abs_lt: |v, bound| unsafe {
+        let magnitude = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fff_ffff_ffff_ffff));
+        _mm256_cmp_pd::<_CMP_LT_OQ>(_mm256_and_pd(v, magnitude), bound)
+    },
+    select: |m, yes, no| unsafe { _mm256_blendv_pd(no, yes, m) },
+    failed: |m| unsafe { (_mm256_movemask_pd(m) ^ 0xf) as u32 },
 }
 
 /// [`zig_fast`] on `L::LANES` words at a time, the layer edges gathered: the
@@ -677,40 +672,6 @@ unsafe fn zig_fast_simd<L: ZigLanes>(
         }
     }
     zig_fast(&words[nv..], x, scale, &mut out[nv..], rej, nv, n)
-}
-
-/// [`zig_fast_simd`] with AVX-512F: 8 words at a time.
-///
-/// # Safety
-/// The CPU must support AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn zig_fast_avx512(
-    words: &[u64],
-    x: &[f64; 257],
-    scale: f64,
-    out: &mut [f64],
-    rej: &mut [u16; WORDS],
-) -> usize {
-    // SAFETY: this function's own precondition.
-    unsafe { zig_fast_simd::<Avx512>(words, x, scale, out, rej) }
-}
-
-/// [`zig_fast_simd`] with AVX2: 4 words at a time.
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn zig_fast_avx2(
-    words: &[u64],
-    x: &[f64; 257],
-    scale: f64,
-    out: &mut [f64],
-    rej: &mut [u16; WORDS],
-) -> usize {
-    // SAFETY: this function's own precondition.
-    unsafe { zig_fast_simd::<Avx2>(words, x, scale, out, rej) }
 }
 
 /// Finishes the Ziggurat loop (rand_distr's `ziggurat`, the same steps) for

@@ -13,7 +13,7 @@
 use crate::checks;
 use bayesrg_core::ad::{LogDensity, Real};
 use bayesrg_core::bayes::conjugate::{self as conj, Conjugate};
-use bayesrg_core::bayes::prior::{Factor, Prior};
+use bayesrg_core::bayes::prior::Factor;
 use bayesrg_core::geometry::closed_form::{self as cf, ClosedFormGeometry, KnownGeodesic};
 use bayesrg_core::model::{Model, Support, check_len};
 use bayesrg_core::special::bd0;
@@ -59,13 +59,8 @@ impl Model for Bernoulli {
         Some(self)
     }
     /// A Beta(a, b) prior on p: the Beta–Bernoulli oracle.
-    fn conjugate(
-        &self,
-        free: &[usize],
-        prior: &Prior,
-        _star: &[f64],
-    ) -> Option<Box<dyn Conjugate>> {
-        match conj::single_free(free, prior)? {
+    fn conjugate_single(&self, i: usize, f: &Factor, _: &[f64]) -> Option<Box<dyn Conjugate>> {
+        match (i, f) {
             (0, Factor::Beta { a, b }) => Some(Box::new(conj::BetaBernoulli { a: *a, b: *b })),
             _ => None,
         }

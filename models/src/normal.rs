@@ -14,7 +14,7 @@
 use crate::checks;
 use bayesrg_core::ad::{LogDensity, Real};
 use bayesrg_core::bayes::conjugate::{self as conj, Conjugate};
-use bayesrg_core::bayes::prior::{Factor, Prior};
+use bayesrg_core::bayes::prior::Factor;
 use bayesrg_core::geometry::closed_form::{self as cf, ClosedFormGeometry, KnownGeodesic};
 use bayesrg_core::model::{Model, check_len};
 use bayesrg_core::special::{ln_ratio, log1pmx_ratio};
@@ -79,8 +79,8 @@ impl Model for Normal {
         Some(self)
     }
     /// A normal prior on μ alone (σ held at σ*): the normal-mean oracle.
-    fn conjugate(&self, free: &[usize], prior: &Prior, star: &[f64]) -> Option<Box<dyn Conjugate>> {
-        match conj::single_free(free, prior)? {
+    fn conjugate_single(&self, i: usize, f: &Factor, star: &[f64]) -> Option<Box<dyn Conjugate>> {
+        match (i, f) {
             (0, Factor::Normal { mean, sd }) => Some(Box::new(conj::NormalMean::new(
                 *mean,
                 *sd,
@@ -162,8 +162,8 @@ impl Model for NormalVar {
         Some(self)
     }
     /// A normal prior on μ alone (v held at v*): the normal-mean oracle.
-    fn conjugate(&self, free: &[usize], prior: &Prior, star: &[f64]) -> Option<Box<dyn Conjugate>> {
-        match conj::single_free(free, prior)? {
+    fn conjugate_single(&self, i: usize, f: &Factor, star: &[f64]) -> Option<Box<dyn Conjugate>> {
+        match (i, f) {
             (0, Factor::Normal { mean, sd }) => {
                 Some(Box::new(conj::NormalMean::new(*mean, *sd, star[1])))
             }

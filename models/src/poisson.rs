@@ -17,7 +17,7 @@
 use crate::checks;
 use bayesrg_core::ad::{LogDensity, Real, univariate};
 use bayesrg_core::bayes::conjugate::{self as conj, Conjugate};
-use bayesrg_core::bayes::prior::{Factor, Prior};
+use bayesrg_core::bayes::prior::Factor;
 use bayesrg_core::geometry::closed_form::{self as cf, ClosedFormGeometry, KnownGeodesic};
 use bayesrg_core::model::{Model, Support, check_len};
 use bayesrg_core::special::{HALF_LN_2PI, bd0, stirling_correction, xlog1pxmx};
@@ -79,13 +79,8 @@ impl Model for Poisson {
         Some(self)
     }
     /// A Gamma(shape, rate) prior on the rate: the Gamma–Poisson oracle.
-    fn conjugate(
-        &self,
-        free: &[usize],
-        prior: &Prior,
-        _star: &[f64],
-    ) -> Option<Box<dyn Conjugate>> {
-        match conj::single_free(free, prior)? {
+    fn conjugate_single(&self, i: usize, f: &Factor, _: &[f64]) -> Option<Box<dyn Conjugate>> {
+        match (i, f) {
             (0, Factor::Gamma { shape, rate }) => Some(Box::new(conj::GammaPoisson {
                 a: *shape,
                 b: *rate,

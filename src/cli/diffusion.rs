@@ -11,16 +11,13 @@ use anyhow::Result;
 use bayesrg::core::diffusion_runs::{fokker_planck, fokker_planck_2d, reverse, semigroup};
 use bayesrg::core::observe::Silent;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Arguments of the three commands.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The config file (TOML, or JSON by extension).
-    config: PathBuf,
-    /// The result folder (fokker-planck and reverse; written atomically).
-    #[arg(long)]
-    out: Option<PathBuf>,
+    #[command(flatten)]
+    io: super::ConfigOut,
     /// Print the result as one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -68,14 +65,14 @@ fn strip_density(v: &mut serde_json::Value) {
 }
 
 pub fn run(which: Which, a: Args) -> Result<Status> {
-    let staged = |inputs: &[&Path]| crate::output::stage(a.out.as_deref(), inputs);
+    let staged = |inputs: &[&Path]| crate::output::stage(a.io.out.as_deref(), inputs);
     match which {
-        Which::FokkerPlanck if is_2d(&a.config) => {
+        Which::FokkerPlanck if is_2d(&a.io.config) => {
             let spec: fokker_planck_2d::FokkerPlanck2dSpec =
-                load_checked(&a.config, fokker_planck_2d::FokkerPlanck2dSpec::validate)?;
-            let dir = staged(&[a.config.as_path()])?;
+                load_checked(&a.io.config, fokker_planck_2d::FokkerPlanck2dSpec::validate)?;
+            let dir = staged(&[a.io.config.as_path()])?;
             let r =
-                fokker_planck_2d::run(&spec, &mut Silent).map_err(|e| at_field(&a.config, e))?;
+                fokker_planck_2d::run(&spec, &mut Silent).map_err(|e| at_field(&a.io.config, e))?;
             if let Some(dir) = dir {
                 // Long format: one row per saved time and grid point.
                 let mut csv = String::from("tau,y1,y2,density\n");
@@ -124,9 +121,10 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
         }
         Which::FokkerPlanck => {
             let spec: fokker_planck::FokkerPlanckSpec =
-                load_checked(&a.config, fokker_planck::FokkerPlanckSpec::validate)?;
-            let dir = staged(&[a.config.as_path()])?;
-            let r = fokker_planck::run(&spec, &mut Silent).map_err(|e| at_field(&a.config, e))?;
+                load_checked(&a.io.config, fokker_planck::FokkerPlanckSpec::validate)?;
+            let dir = staged(&[a.io.config.as_path()])?;
+            let r =
+                fokker_planck::run(&spec, &mut Silent).map_err(|e| at_field(&a.io.config, e))?;
             if let Some(dir) = dir {
                 let mut csv = String::from("y");
                 for s in &r.saved {
@@ -158,9 +156,9 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
         }
         Which::Semigroup => {
             let spec: semigroup::SemigroupSpec =
-                load_checked(&a.config, semigroup::SemigroupSpec::validate)?;
-            let r = semigroup::run(&spec, &mut Silent).map_err(|e| at_field(&a.config, e))?;
-            if let Some(dir) = staged(&[a.config.as_path()])? {
+                load_checked(&a.io.config, semigroup::SemigroupSpec::validate)?;
+            let r = semigroup::run(&spec, &mut Silent).map_err(|e| at_field(&a.io.config, e))?;
+            if let Some(dir) = staged(&[a.io.config.as_path()])? {
                 dir.write_json("result.json", &r)?;
                 dir.commit()?;
             }
@@ -178,9 +176,9 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
         }
         Which::Reverse => {
             let spec: reverse::ReverseSpec =
-                load_checked(&a.config, reverse::ReverseSpec::validate)?;
-            let dir = staged(&[a.config.as_path()])?;
-            let r = reverse::run(&spec, &mut Silent).map_err(|e| at_field(&a.config, e))?;
+                load_checked(&a.io.config, reverse::ReverseSpec::validate)?;
+            let dir = staged(&[a.io.config.as_path()])?;
+            let r = reverse::run(&spec, &mut Silent).map_err(|e| at_field(&a.io.config, e))?;
             if let Some(dir) = dir {
                 let mut csv = (0..r.dim)
                     .map(|j| format!("y{}", j + 1))

@@ -17,6 +17,17 @@ mod sde;
 mod spectrum;
 mod sweep;
 
+/// The config file and the result folder of a command that runs one config
+/// and may write its results (`#[command(flatten)]` in its `Args`).
+#[derive(Debug, clap::Args)]
+pub struct ConfigOut {
+    /// The config file (TOML, or JSON by extension).
+    pub config: std::path::PathBuf,
+    /// The result folder (written atomically).
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
+}
+
 /// How a subcommand ended, when it did not fail on bad input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {

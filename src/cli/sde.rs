@@ -4,25 +4,21 @@
 use super::Status;
 use crate::commands::sde;
 use anyhow::{Context, Result};
-use std::path::PathBuf;
 
 /// Arguments of `bayesrg sde`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The config file (TOML, or JSON by extension).
-    config: PathBuf,
-    /// The result folder (written atomically).
-    #[arg(long)]
-    out: Option<PathBuf>,
+    #[command(flatten)]
+    io: super::ConfigOut,
     /// No progress bar and no table.
     #[arg(long)]
     quiet: bool,
 }
 
 pub fn run(args: Args) -> Result<Status> {
-    let spec = sde::load(&args.config)?;
-    let name = args.config.display().to_string();
-    let out = args.out.as_deref();
+    let spec = sde::load(&args.io.config)?;
+    let name = args.io.config.display().to_string();
+    let out = args.io.out.as_deref();
     let ran = crate::commands::execute::<sde::Sde>(&spec, Some(name.clone()), out, !args.quiet)
         .with_context(|| name)?;
     let (s, secs) = (ran.summary, ran.seconds);
@@ -40,7 +36,7 @@ pub fn run(args: Args) -> Result<Status> {
         let steps = s.details["paths"].as_f64().unwrap_or(f64::NAN)
             * s.details["steps_per_path"].as_f64().unwrap_or(f64::NAN);
         println!("path-steps per second: {:.3e}", steps / secs.max(1e-12));
-        if let Some(o) = &args.out {
+        if let Some(o) = &args.io.out {
             println!("results in {}", o.display());
         }
     }

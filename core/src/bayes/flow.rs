@@ -525,8 +525,10 @@ pub fn run_with_model<M>(
 /// times its Monte Carlo floor.
 fn flow_checks(rows: &[FlowRow], model_space: bool, data_space: bool, defect: f64) -> Vec<Check> {
     let mut checks = Vec::new();
-    let drop = |f: &dyn Fn(&FlowRow) -> f64| {
-        if rows.len() > 1 {
+    // The largest drop of one KL column between successive τ, as a check
+    // that it never decreases (`space` names the column in the check).
+    let non_decreasing = |space: &str, f: &dyn Fn(&FlowRow) -> f64, oracle: &str| {
+        let drop = if rows.len() > 1 {
             // NaN wins: a KL that is NaN, or ∞ − ∞, fails the check.
             crate::check::worst_from(
                 f64::NEG_INFINITY,
@@ -534,21 +536,21 @@ fn flow_checks(rows: &[FlowRow], model_space: bool, data_space: bool, defect: f6
             )
         } else {
             0.0
-        }
+        };
+        let name = format!("largest decrease of KL(p_tau||p_0) between successive tau ({space})");
+        Check::at_most(name, drop, 0.0, oracle)
     };
     if model_space {
-        checks.push(Check::at_most(
-            "largest decrease of KL(p_tau||p_0) between successive tau (model space)",
-            drop(&|r| r.kl),
-            0.0,
+        checks.push(non_decreasing(
+            "model space",
+            &|r| r.kl,
             "KL(p_tau||p_0) is non-decreasing along the flow (section 5)",
         ));
     }
     if data_space {
-        checks.push(Check::at_most(
-            "largest decrease of KL(p_tau||p_0) between successive tau (data space, eq. 43)",
-            drop(&|r| r.kl_data),
-            0.0,
+        checks.push(non_decreasing(
+            "data space, eq. 43",
+            &|r| r.kl_data,
             "KL(N(G, tau K^-1 + Sigma)||N(G, Sigma)) is non-decreasing",
         ));
         if defect < 1e-6 {

@@ -346,6 +346,24 @@ pub(crate) fn check_finite(p: &[f64], tau: f64, cell: impl Fn(usize) -> String) 
     }
 }
 
+/// Test helper of both grids: the smallest cell value seen over a run,
+/// `worst_min`, is non-negative, and the mass moved from `mass0` to `mass`
+/// by less than 10⁻¹² (zero-flux finite volumes conserve it to rounding).
+#[cfg(test)]
+fn assert_positive_conserved(worst_min: f64, mass0: f64, mass: f64) {
+    assert!(worst_min >= 0.0, "negative density {worst_min}");
+    assert!((mass - mass0).abs() < 1e-12, "mass drift {}", mass - mass0);
+}
+
+/// Test helper of both grids: 20 steps of a run beyond its step limit
+/// (`step` takes one and returns the smallest cell value after it) reach a
+/// negative value, so that a positivity check can fail.
+#[cfg(test)]
+fn assert_goes_negative(mut step: impl FnMut() -> f64) {
+    let worst = (0..20).fold(f64::INFINITY, |w, _| w.min(step()));
+    assert!(worst < 0.0, "the smallest cell value stayed {worst}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -242,51 +242,46 @@ fn solve(
         Err(e) => return Err(failed(format!("the coordinate chord: {e}"))),
     };
     let max_len = chord_len * (1.0 + 1e-5);
+    // One single-shooting attempt from v0 with `budget` iterations: the
+    // velocity found and its iterations, or its iterations counted and its
+    // failure noted under `from`.
+    let attempt =
+        |v0, budget, from: &str, iterations: &mut usize, attempts: &mut Vec<String>| match shoot(
+            m, &a, &b, v0, 1.0, &w, opt, &units, budget, max_len,
+        ) {
+            Ok(found) => Some(found),
+            Err((e, it)) => {
+                *iterations += it;
+                attempts.push(format!("shooting from {from}: {e}"));
+                None
+            }
+        };
+    let done = |v, it, method, attempts| {
+        finish(m, theta1, theta2, v, it, method, attempts, opt, &units, &w)
+    };
     if let Some(g) = guess {
         let v0 = DVector::from_column_slice(g);
-        match shoot(m, &a, &b, v0, 1.0, &w, opt, &units, opt.max_iter, max_len) {
-            Ok((v, it)) => {
-                return finish(
-                    m,
-                    theta1,
-                    theta2,
-                    v,
-                    it,
-                    "shooting from the guess",
-                    attempts,
-                    opt,
-                    &units,
-                    &w,
-                );
-            }
-            Err((e, it)) => {
-                iterations += it;
-                attempts.push(format!("shooting from the guess: {e}"));
-            }
+        let shot = attempt(
+            v0,
+            opt.max_iter,
+            "the guess",
+            &mut iterations,
+            &mut attempts,
+        );
+        if let Some((v, it)) = shot {
+            return done(v, it, "shooting from the guess", attempts);
         }
     }
     let first_budget = opt.max_iter.min(15);
-    match shoot(
-        m,
-        &a,
-        &b,
+    let shot = attempt(
         &b - &a,
-        1.0,
-        &w,
-        opt,
-        &units,
         first_budget,
-        max_len,
-    ) {
-        Ok((v, it)) => {
-            return finish(
-                m, theta1, theta2, v, it, "shooting", attempts, opt, &units, &w,
-            );
-        }
-        Err((e, it)) => {
-            iterations += it;
-            attempts.push(format!("shooting from the chord: {e}"));
-        }
+        "the chord",
+        &mut iterations,
+        &mut attempts,
+    );
+    if let Some((v, it)) = shot {
+        return done(v, it, "shooting", attempts);
     }
     let (path, it) = match path_energy(m, chord, opt.max_iter.max(200)) {
         Ok(p) => p,
@@ -299,25 +294,10 @@ fn solve(
     };
     iterations += it;
     let v0 = node_velocity(m, &path, 0, opt, &units);
-    match shoot(m, &a, &b, v0, 1.0, &w, opt, &units, opt.max_iter, max_len) {
-        Ok((v, it)) => {
-            return finish(
-                m,
-                theta1,
-                theta2,
-                v,
-                iterations + it,
-                "path energy + shooting",
-                attempts,
-                opt,
-                &units,
-                &w,
-            );
-        }
-        Err((e, it)) => {
-            iterations += it;
-            attempts.push(format!("shooting from the path-energy path: {e}"));
-        }
+    let from = "the path-energy path";
+    let shot = attempt(v0, opt.max_iter, from, &mut iterations, &mut attempts);
+    if let Some((v, it)) = shot {
+        return done(v, iterations + it, "path energy + shooting", attempts);
     }
     match multiple_shoot(m, &a, &b, &path, opt, &units, &w) {
         Ok((nodes, it)) => {

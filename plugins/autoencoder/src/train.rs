@@ -219,6 +219,25 @@ mod tests {
     use crate::net::Architecture;
     use bayesrg_core::observe::Silent;
 
+    /// An autoencoder of `input` inputs and `latent` units.
+    fn arch(input: usize, latent: usize, bias: bool) -> Architecture {
+        Architecture {
+            input,
+            latent,
+            bias,
+        }
+    }
+
+    /// `epochs` passes of Adam steps of `batch_size` images at step size `lr`.
+    fn spec(epochs: usize, batch_size: usize, lr: f64) -> TrainSpec {
+        TrainSpec {
+            epochs,
+            batch_size,
+            lr,
+            ..Default::default()
+        }
+    }
+
     fn data(input: usize, count: usize, seed: u64) -> Vec<f64> {
         let mut rng = Seed::new(seed).child("data").stream(0);
         // A low-rank signal plus sparsity, so that a small autoencoder learns.
@@ -240,18 +259,9 @@ mod tests {
 
     #[test]
     fn deterministic_at_any_thread_count_and_descends() {
-        let arch = Architecture {
-            input: 12,
-            latent: 4,
-            bias: true,
-        };
+        let arch = arch(12, 4, true);
         let x = data(12, 600, 1);
-        let spec = TrainSpec {
-            epochs: 3,
-            batch_size: 200,
-            lr: 1e-2,
-            ..Default::default()
-        };
+        let spec = spec(3, 200, 1e-2);
         let run = |t| {
             crate::testutil::on_threads(t, || {
                 let mut n = Autoencoder::init(arch, Seed::new(3));
@@ -282,18 +292,9 @@ mod tests {
     /// different optimiser (half the step size) must fail the same test.
     #[test]
     fn f32_training_matches_f64_within_seed_noise() {
-        let arch = Architecture {
-            input: 16,
-            latent: 4,
-            bias: false,
-        };
+        let arch = arch(16, 4, false);
         let x = data(16, 400, 2);
-        let base = TrainSpec {
-            epochs: 15,
-            batch_size: 50,
-            lr: 5e-3,
-            ..Default::default()
-        };
+        let base = spec(15, 50, 5e-3);
         let finals = |spec: &TrainSpec| -> Vec<f64> {
             (0..8)
                 .map(|s| {
@@ -352,12 +353,7 @@ mod tests {
         assert_eq!(e.field().unwrap().to_string(), "beta2");
         // A step size that makes training diverge to inf and NaN: a failed
         // computation (exit 1), not bad input, with the reason.
-        let arch = Architecture {
-            input: 4,
-            latent: 2,
-            bias: false,
-        };
-        let mut n = Autoencoder::init(arch, Seed::new(1));
+        let mut n = Autoencoder::init(arch(4, 2, false), Seed::new(1));
         let x = data(4, 10, 3);
         let huge = TrainSpec {
             lr: 1e30,

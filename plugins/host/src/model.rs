@@ -96,53 +96,45 @@ pub(crate) fn raw_call(
     body: impl FnOnce(*mut f64, *mut c_char, usize) -> api::Status,
     take: impl FnOnce(&[f64]),
 ) -> Result<(), FaultKind> {
-    SCRATCH.with(|s| match s.try_borrow_mut() {
-        Ok(mut sc) => sc.call(site_id, function, out_len, body, take),
-        // A nested call (none today) finds the scratch borrowed: fresh buffers.
-        Err(_) => Scratch::default().call(site_id, function, out_len, body, take),
-    })
-}
-
-impl Scratch {
-    /// See [`raw_call`]. The buffers are reused: the outputs are reset to NaN
-    /// and the red zones rewritten only when a call broke them.
-    fn call(
-        &mut self,
-        site_id: supervisor::SiteId,
-        function: Function,
-        out_len: usize,
-        body: impl FnOnce(*mut f64, *mut c_char, usize) -> api::Status,
-        take: impl FnOnce(&[f64]),
-    ) -> Result<(), FaultKind> {
-        if self.err.len() != ERR_CAP + RED_ZONE {
-            self.err = vec![0; ERR_CAP];
-            self.err.extend(ERR_ZONE);
+    SCRATCH.with(|s| {
+        // The buffers are reused: the outputs are reset to NaN and the red
+        // zones rewritten only when a call broke them. A nested call (none
+        // today) finds the scratch borrowed: fresh buffers.
+        let mut fresh = Scratch::default();
+        let mut shared = s.try_borrow_mut();
+        let sc: &mut Scratch = match &mut shared {
+            Ok(sc) => sc,
+            Err(_) => &mut fresh,
+        };
+        if sc.err.len() != ERR_CAP + RED_ZONE {
+            sc.err = vec![0; ERR_CAP];
+            sc.err.extend(ERR_ZONE);
         }
-        if self.out.len() != out_len + RED_ZONE {
-            self.out.clear();
-            self.out.resize(out_len, f64::NAN.to_bits());
-            self.out.extend(OUT_ZONE);
+        if sc.out.len() != out_len + RED_ZONE {
+            sc.out.clear();
+            sc.out.resize(out_len, f64::NAN.to_bits());
+            sc.out.extend(OUT_ZONE);
         } else {
-            self.out[..out_len].fill(f64::NAN.to_bits());
+            sc.out[..out_len].fill(f64::NAN.to_bits());
         }
         let status = {
             let _in = supervisor::enter(site_id, function);
             body(
-                self.out.as_mut_ptr().cast::<f64>(),
-                self.err.as_mut_ptr().cast::<c_char>(),
+                sc.out.as_mut_ptr().cast::<f64>(),
+                sc.err.as_mut_ptr().cast::<c_char>(),
                 ERR_CAP,
             )
         };
-        let out_intact = self.out[out_len..] == OUT_ZONE;
-        let err_intact = self.err[ERR_CAP..] == ERR_ZONE;
+        let out_intact = sc.out[out_len..] == OUT_ZONE;
+        let err_intact = sc.err[ERR_CAP..] == ERR_ZONE;
         if status == api::STATUS_OK && out_intact && err_intact {
             // SAFETY: u64 and f64 have one size and alignment; every bit
             // pattern is an f64.
-            take(unsafe { std::slice::from_raw_parts(self.out.as_ptr().cast::<f64>(), out_len) });
+            take(unsafe { std::slice::from_raw_parts(sc.out.as_ptr().cast::<f64>(), out_len) });
             return Ok(());
         }
         if !out_intact {
-            self.out[out_len..].copy_from_slice(&OUT_ZONE);
+            sc.out[out_len..].copy_from_slice(&OUT_ZONE);
             return Err(FaultKind::Overrun {
                 buffer: "output buffer",
                 len: out_len,
@@ -150,19 +142,19 @@ impl Scratch {
             });
         }
         if !err_intact {
-            self.err[ERR_CAP..].copy_from_slice(&ERR_ZONE);
-            self.err[..ERR_CAP].fill(0);
+            sc.err[ERR_CAP..].copy_from_slice(&ERR_ZONE);
+            sc.err[..ERR_CAP].fill(0);
             return Err(FaultKind::Overrun {
                 buffer: "error buffer",
                 len: ERR_CAP,
                 unit: "byte",
             });
         }
-        self.err[ERR_CAP - 1] = 0;
-        let mut message = CStr::from_bytes_until_nul(&self.err[..ERR_CAP])
+        sc.err[ERR_CAP - 1] = 0;
+        let mut message = CStr::from_bytes_until_nul(&sc.err[..ERR_CAP])
             .map(|c| c.to_string_lossy().into_owned())
             .unwrap_or_default();
-        self.err[..ERR_CAP].fill(0);
+        sc.err[..ERR_CAP].fill(0);
         if message.is_empty() {
             message = "(no message)".into();
         }
@@ -178,7 +170,7 @@ impl Scratch {
             }
             code => FaultKind::UnknownStatus { code, message },
         })
-    }
+    })
 }
 
 impl PluginModel {
