@@ -17,6 +17,7 @@
 
 use crate::error::{Error, Field, Result, show};
 use crate::fisher;
+use crate::linalg;
 use crate::model::Model;
 use crate::rng::{self, Seed};
 use crate::validate::{MIN_EVENTS, Z_MIN};
@@ -384,8 +385,14 @@ fn monte_carlo(
             unresolved: None,
         });
     }
+    // The deviations in units of 2ᵏ, 2ᵏ near the largest one, so that neither
+    // their squares nor their fourth powers under- or overflow (log-ratios of
+    // 10²⁰⁰ are ordinary for a rate parameter across decades). Scaling by a
+    // power of two is exact, so ordinary scales keep their bits.
+    let k = linalg::binary_exponent(t.iter().fold(0.0_f64, |m, x| m.max((x - mean).abs())));
     let (d2, d4) = t.iter().fold((0.0, 0.0), |(a, b), x| {
-        let d = (x - mean) * (x - mean);
+        let d = linalg::ldexp(x - mean, -k);
+        let d = d * d;
         (a + d, b + d * d)
     });
     let variance_ess = if d2 > 0.0 { d2 * d2 / d4 } else { nf };
@@ -398,7 +405,7 @@ fn monte_carlo(
     });
     Ok(MonteCarlo {
         value: mean,
-        std_err: (d2 / (nf - 1.0) / nf).sqrt(),
+        std_err: linalg::ldexp((d2 / (nf - 1.0) / nf).sqrt(), k),
         samples: n,
         rounding,
         variance_ess,
@@ -531,6 +538,59 @@ mod tests {
             (mc.value - normal_kl(&a, &b)).abs() < 5.0 * mc.std_err,
             "{mc:?}"
         );
+    }
+
+    #[test]
+    fn log_ratios_of_1e300_keep_a_finite_standard_error() {
+        // Tryout 7, F10: σ = 1e100 against σ′ = 1e-50 gives log-ratios near
+        // 5e299 whose squared deviations overflowed: SE = ∞, z = 0, PASS
+        // whatever the closed form. Oracle: the normal KL (closed form) and
+        // its Monte Carlo SE, √Var/√n with Var t = 2·(σ²/2σ′²)² for
+        // t ≈ σ²z²/(2σ′²) (z² has variance 2), i.e. ≈ 5e299·√2/√n.
+        let (a, b) = ([0.0, 1e100], [0.0, 1e-50]);
+        let n = 100_000;
+        let r = divergence(&TNormal::default(), &a, &b, &opt(n)).unwrap();
+        let mc = &r.monte_carlo;
+        let want_se = 5e299 * 2f64.sqrt() / (n as f64).sqrt();
+        assert!(
+            mc.std_err.is_finite() && (mc.std_err / want_se - 1.0).abs() < 0.05,
+            "{mc:?}"
+        );
+        assert_eq!(r.check, McCheck::Pass, "{r:?}");
+        assert!((mc.value / normal_kl(&a, &b) - 1.0).abs() < 5.0 * mc.std_err / mc.value);
+        // The swapped closed form (about 345) must fail at this scale too.
+        let r = divergence(&TNormal { swapped: true }, &a, &b, &opt(n)).unwrap();
+        assert_eq!(r.check, McCheck::Fail, "{r:?}");
+        // Ordinary scales: the scaled sums give the unscaled bits.
+        let (a, b) = ([2.0, 1.0], [3.0, 1.5]);
+        let mc = divergence(&TNormal::default(), &a, &b, &opt(20_000))
+            .unwrap()
+            .monte_carlo;
+        let t: Vec<f64> = {
+            let model = TNormal::default();
+            rng::par_chunks(20_000, Seed::new(7).child("kl").value(), |_, range, r| {
+                let mut ys = vec![0.0; range.len()];
+                model.sample_batch(&a, r, &mut ys);
+                ys.iter()
+                    .map(|y| model.log_likelihood(&a, &[*y]) - model.log_likelihood(&b, &[*y]))
+                    .collect::<Vec<_>>()
+            })
+            .concat()
+        };
+        let d2: f64 = t.iter().map(|x| (x - mc.value) * (x - mc.value)).sum();
+        assert_eq!(
+            mc.std_err.to_bits(),
+            (d2 / 19_999.0 / 20_000.0).sqrt().to_bits()
+        );
+    }
+
+    #[test]
+    fn an_absurd_sample_count_is_refused_before_any_work() {
+        // Tryout 7, F9: 1e15 draws ran for days; `fisher` refused the same.
+        let e =
+            divergence(&TNormal::default(), &[0.0, 1.0], &[1.0, 1.0], &opt(1 << 50)).unwrap_err();
+        assert!(matches!(e, Error::TooLarge { .. }), "{e}");
+        assert_eq!(e.field().unwrap().to_string(), "samples");
     }
 
     #[test]
