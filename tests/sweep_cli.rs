@@ -541,7 +541,9 @@ fn signals_keep_finished_tasks_and_leave_no_temporary_file() {
     let mut dead = Command::new("true").spawn().unwrap();
     let pid = dead.id();
     dead.wait().unwrap();
-    let left = a.join("tasks").join(format!(".0123456789abcdef.json.tmp-{pid}-0"));
+    let left = a
+        .join("tasks")
+        .join(format!(".0123456789abcdef.json.tmp-{pid}-0"));
     std::fs::write(&left, "{\"task\":").unwrap();
     let o = sweep(&spec, &a, &["--quiet"], "2");
     assert_eq!(o.status.code(), Some(0));

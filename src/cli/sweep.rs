@@ -84,7 +84,11 @@ pub fn run(args: Args) -> Result<Status> {
     let mut bars = crate::progress::Bars::new(!args.quiet);
     let local = sweep::run_local(&tasks, &bayesrg::tasks::Runner, &store, &mut bars)?;
     drop(bars);
-    let counts = sweep::merge_into(&spec, &tasks, &store)?;
+    // A `keep` that matches nothing is bad input at its line:col in the spec.
+    let counts = sweep::merge_into(&spec, &tasks, &store).map_err(|e| match e.field() {
+        Some(_) => crate::config::at_field(&args.file, e),
+        None => e.into(),
+    })?;
     println!(
         "{} tasks: {} finished now, {} finished before, {} failed",
         tasks.len(),

@@ -208,7 +208,11 @@ impl SweepSpec {
             });
         }
         require::at_least(Field::key("replicates"), self.replicates, 1)?;
-        too_many(Field::key("replicates"), self.replicates as f64, "replicates")?;
+        too_many(
+            Field::key("replicates"),
+            self.replicates as f64,
+            "replicates",
+        )?;
         if !self.base.is_object() {
             return Err(Error::Domain {
                 field: Field::key("base"),

@@ -64,7 +64,9 @@ static WRITES: RwLock<()> = RwLock::new(());
 /// Returns once no write is under way; do not write a task file after it
 /// (that write would wait for ever).
 pub fn stop_writes() {
-    let guard = WRITES.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let guard = WRITES
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     std::mem::forget(guard);
 }
 
@@ -280,9 +282,7 @@ impl Store {
             ));
         }
         match (&rec.outcome, failed) {
-            (Outcome::Result(Value::Object(_)), false) | (Outcome::Error(_), true) => {
-                Ok(Some(rec))
-            }
+            (Outcome::Result(Value::Object(_)), false) | (Outcome::Error(_), true) => Ok(Some(rec)),
             (Outcome::Result(v), false) => Err(format!(
                 "its result is {}, not a table of results",
                 crate::spec::kind(v)

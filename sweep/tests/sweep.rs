@@ -595,7 +595,8 @@ fn every_size_is_checked_before_anything_is_made() {
             "num {num}, replicates {reps}: {err}"
         );
         assert!(
-            err.to_string().contains(&format!("{MAX_TASKS} tasks per sweep")),
+            err.to_string()
+                .contains(&format!("{MAX_TASKS} tasks per sweep")),
             "{err}"
         );
     }
@@ -636,7 +637,10 @@ fn malformed_paths_are_refused_and_good_ones_set_their_field() {
             why.starts_with("is not a path: ") && why.contains(words),
             "{path}: {why}"
         );
-        assert!(why.contains(&format!("at character {at} ")), "{path}: {why}");
+        assert!(
+            why.contains(&format!("at character {at} ")),
+            "{path}: {why}"
+        );
     }
     assert!(parse_path("").unwrap_err().contains("empty"));
     // Through the spec: the field is the axis's path, nothing is expanded.
@@ -645,7 +649,8 @@ fn malformed_paths_are_refused_and_good_ones_set_their_field() {
     assert!(err.is_bad_input());
     assert_eq!(err.field().unwrap().to_string(), "axes[0].path");
     assert!(
-        err.to_string().starts_with("`axes[0].path` = theta[[1 is not a path: "),
+        err.to_string()
+            .starts_with("`axes[0].path` = theta[[1 is not a path: "),
         "{err}"
     );
     // Good paths: the config differs from the base at that field alone.
@@ -693,9 +698,14 @@ fn a_task_file_that_is_not_the_tasks_own_is_run_again() {
     rec["result"] = Value::Null;
     std::fs::write(file(nulled), rec.to_string()).unwrap();
     // A failure's file of another task is no failure of this one either.
-    let failed = (0..tasks.len()).find(|&i| !store.is_finished(&tasks[i])).unwrap();
-    let failed_file = dir.join("tasks").join(format!("{}.error.json", tasks[failed].id));
-    let donor_rec: Value = serde_json::from_str(&std::fs::read_to_string(file(donor)).unwrap()).unwrap();
+    let failed = (0..tasks.len())
+        .find(|&i| !store.is_finished(&tasks[i]))
+        .unwrap();
+    let failed_file = dir
+        .join("tasks")
+        .join(format!("{}.error.json", tasks[failed].id));
+    let donor_rec: Value =
+        serde_json::from_str(&std::fs::read_to_string(file(donor)).unwrap()).unwrap();
     std::fs::write(
         &failed_file,
         json!({"task": donor_rec["task"], "error": "not mine"}).to_string(),
@@ -740,13 +750,18 @@ fn a_result_that_is_not_a_table_is_recorded_as_an_error() {
     let _ = std::fs::remove_dir_all(&dir);
     let tasks = spec(GRID).expand().unwrap();
     let store = Store::open(&dir).unwrap();
-    for (t, v, kind) in [(&tasks[0], json!(3.5), "a number"), (&tasks[1], Value::Null, "null")] {
+    for (t, v, kind) in [
+        (&tasks[0], json!(3.5), "a number"),
+        (&tasks[1], Value::Null, "null"),
+    ] {
         assert!(store.record(t, Outcome::Result(v)).unwrap());
         assert!(!store.is_finished(t));
         let rec = store.load(t).unwrap().unwrap();
         assert_eq!(
             rec.outcome,
-            Outcome::Error(format!("the command's result is {kind}, not a table of results"))
+            Outcome::Error(format!(
+                "the command's result is {kind}, not a table of results"
+            ))
         );
     }
     assert!(store.unreadable(&tasks).is_empty());
@@ -768,9 +783,15 @@ fn temporary_files_of_dead_runs_are_removed() {
     let me = std::process::id();
     let tasks = dir.join("tasks");
     let names = [
-        (tasks.join(format!(".0123456789abcdef.json.tmp-{dead}-3")), false),
+        (
+            tasks.join(format!(".0123456789abcdef.json.tmp-{dead}-3")),
+            false,
+        ),
         (dir.join(format!(".results.csv.tmp-{dead}-0")), false),
-        (tasks.join(format!(".0123456789abcdef.json.tmp-{me}-4")), true),
+        (
+            tasks.join(format!(".0123456789abcdef.json.tmp-{me}-4")),
+            true,
+        ),
         // Not of the form .NAME.tmp-PID-N: never touched.
         (tasks.join(format!("notes.tmp-{dead}-1")), true),
         (tasks.join(format!(".x.tmp-{dead}")), true),
@@ -800,7 +821,11 @@ fn a_keep_that_matches_nothing_is_left_out_of_the_tables() {
     let e = bayesrg_sweep::merge_into(&s, &tasks, &store).unwrap_err();
     assert!(e.is_bad_input());
     assert_eq!(e.field().unwrap().to_string(), "keep[0]");
-    assert!(e.to_string().contains("written without it (with every number"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("written without it (with every number"),
+        "{e}"
+    );
     let results = std::fs::read_to_string(dir.join("results.csv")).unwrap();
     assert_eq!(results, all.results);
     assert!(results.lines().count() > 1);
