@@ -343,3 +343,211 @@ fn sde_tasks_finish_when_they_fill_the_pool() {
     }
     std::fs::remove_dir_all(&base).unwrap();
 }
+
+/// A small Fisher sweep (two tasks) for the tryout 7 cases below.
+const SMALL: &str = r#"command = "fisher"
+seed = 7
+keep = ["nonexistent"]
+[base]
+theta = [0.0, 1.0]
+samples = 2000
+[base.model]
+type = "normal"
+[[axes]]
+path = "theta[1]"
+range = { start = 1.0, stop = 2.0, num = 2 }
+"#;
+
+/// `stderr` as text, checked to be one line.
+fn one_line(o: &Output) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    err
+}
+
+/// Tryout 7 F1 and F3: a size above the task limit (before anything is
+/// made: 1e13 values used to abort on an 80 TB allocation) and a malformed
+/// axis path are bad input on one line, at the line:col of the value
+/// (counted by hand in the text), and nothing is written.
+#[test]
+fn huge_sizes_and_malformed_paths_are_refused_at_their_place() {
+    let base = tmp("strict");
+    let spec = base.join("spec.toml");
+    let out = base.join("never");
+    let small = SMALL.replace("keep = [\"nonexistent\"]\n", "");
+    let mut cases = vec![(
+        small.replace("num = 2 }", "num = 10000000000000 }"),
+        "spec.toml:10:42: `axes[0].range.num` asks for 1e13 values".to_string(),
+    )];
+    for p in ["theta[[1", "theta[1", "theta[1]]", "theta[ 1]", "theta[-1]"] {
+        cases.push((
+            small.replace("path = \"theta[1]\"", &format!("path = \"{p}\"")),
+            format!("spec.toml:9:8: `axes[0].path` = {p} is not a path: "),
+        ));
+    }
+    cases.push((
+        small.replace("seed = 7\n", "seed = 7\nreplicates = 100000000\n"),
+        "spec.toml:3:14: `replicates` asks for 1e8 replicates".to_string(),
+    ));
+    for (text, words) in cases {
+        std::fs::write(&spec, &text).unwrap();
+        let o = sweep(&spec, &out, &["--quiet"], "1");
+        let err = one_line(&o);
+        assert_eq!(o.status.code(), Some(2), "{text}: {err}");
+        assert!(err.contains(&words), "{text}: want {words}, got {err}");
+        assert!(!out.exists(), "nothing written on bad input");
+    }
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+/// Tryout 7 F11: a `keep` entry that matches nothing is refused at its
+/// line:col after the run, and the tables are written without it: here the
+/// table of the same sweep without `keep` (a second run), not a bare header.
+#[test]
+fn a_keep_that_matches_nothing_is_located_and_left_out() {
+    let base = tmp("keep");
+    let (spec, plain) = (base.join("spec.toml"), base.join("plain.toml"));
+    std::fs::write(&spec, SMALL).unwrap();
+    std::fs::write(&plain, SMALL.replace("keep = [\"nonexistent\"]\n", "")).unwrap();
+    let (a, b) = (base.join("a"), base.join("b"));
+    let o = sweep(&spec, &a, &["--quiet"], "1");
+    let err = one_line(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("spec.toml:3:9: `keep[0]` = [\"nonexistent\"] matches no quantity")
+            && err.contains("written without it (with every number"),
+        "{err}"
+    );
+    let o = sweep(&plain, &b, &["--quiet"], "1");
+    assert_eq!(o.status.code(), Some(0));
+    let results = read(&a, "results.csv");
+    assert!(results.lines().count() > 2, "{results}");
+    assert_eq!(results, read(&b, "results.csv"));
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+/// Tryout 7 F2: a task file replaced by another task's record, or with
+/// `"result": null`, is warned about and run again; the table is then the
+/// one of the untouched run (same bytes).
+#[test]
+fn a_task_file_of_another_task_is_run_again() {
+    let base = tmp("foreign");
+    let spec = base.join("spec.toml");
+    std::fs::write(&spec, SMALL.replace("keep = [\"nonexistent\"]\n", "")).unwrap();
+    let a = base.join("a");
+    let o = sweep(&spec, &a, &["--quiet"], "1");
+    assert_eq!(o.status.code(), Some(0));
+    let reference = read(&a, "results.csv");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(a.join("tasks"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2);
+    for damage in ["copy", "null"] {
+        let own = std::fs::read_to_string(&files[1]).unwrap();
+        if damage == "copy" {
+            std::fs::copy(&files[0], &files[1]).unwrap();
+        } else {
+            let mut rec: serde_json::Value = serde_json::from_str(&own).unwrap();
+            rec["result"] = serde_json::Value::Null;
+            std::fs::write(&files[1], rec.to_string()).unwrap();
+        }
+        let o = sweep(&spec, &a, &["--quiet"], "1");
+        let err = one_line(&o);
+        assert_eq!(o.status.code(), Some(0), "{err}");
+        let why = if damage == "copy" {
+            "the record of another task"
+        } else {
+            "its result is null"
+        };
+        assert!(
+            err.starts_with("warning: the file of task")
+                && err.contains(&files[1].display().to_string())
+                && err.contains(why),
+            "{err}"
+        );
+        assert!(String::from_utf8_lossy(&o.stdout).contains("1 finished now, 1 finished before"));
+        assert_eq!(read(&a, "results.csv"), reference, "{damage}");
+        assert_eq!(std::fs::read_to_string(&files[1]).unwrap(), own);
+    }
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+/// The temporary files (`.NAME.tmp-PID-N`) in `dir` and `dir/tasks`.
+fn temp_files(dir: &Path) -> Vec<String> {
+    [dir.to_path_buf(), dir.join("tasks")]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect()
+}
+
+/// Tryout 7 F4: SIGINT, SIGTERM and SIGHUP end a sweep with exit 130 and
+/// "interrupted", keep its finished tasks and leave no temporary file; a
+/// temporary file of a dead process (a SIGKILL) is removed by the next run,
+/// which finishes the sweep with the bytes of an uninterrupted run.
+#[test]
+fn signals_keep_finished_tasks_and_leave_no_temporary_file() {
+    let base = tmp("signals");
+    let spec = base.join("spec.toml");
+    std::fs::write(
+        &spec,
+        SMALL
+            .replace("keep = [\"nonexistent\"]\n", "")
+            .replace("samples = 2000", "samples = 200000")
+            .replace("stop = 2.0, num = 2", "stop = 100.0, num = 60, log = true"),
+    )
+    .unwrap();
+    let (a, b) = (base.join("a"), base.join("b"));
+    let o = sweep(&spec, &b, &["--quiet"], "2");
+    assert_eq!(o.status.code(), Some(0));
+    let finished = |d: &Path| {
+        std::fs::read_dir(d.join("tasks"))
+            .map(|r| {
+                r.flatten()
+                    .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        let before = finished(&a);
+        let mut child = Command::new(BIN)
+            .arg("sweep")
+            .arg(&spec)
+            .args(["--quiet", "--out"])
+            .arg(&a)
+            .env("RAYON_NUM_THREADS", "2")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Signal once the run has written a task file of its own.
+        while finished(&a) <= before && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // SAFETY: sending a signal to our own child.
+        unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(130), "signal {sig}: {err}");
+        assert!(err.contains("interrupted"), "{err}");
+        assert_eq!(temp_files(&a), Vec::<String>::new(), "signal {sig}");
+        assert!(finished(&a) > before && finished(&a) < 60, "signal {sig}");
+    }
+    // What a SIGKILL mid-write leaves: removed by the next run.
+    let mut dead = Command::new("true").spawn().unwrap();
+    let pid = dead.id();
+    dead.wait().unwrap();
+    let left = a
+        .join("tasks")
+        .join(format!(".0123456789abcdef.json.tmp-{pid}-0"));
+    std::fs::write(&left, "{\"task\":").unwrap();
+    let o = sweep(&spec, &a, &["--quiet"], "2");
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(temp_files(&a), Vec::<String>::new());
+    assert_eq!(read(&a, "results.csv"), read(&b, "results.csv"));
+    std::fs::remove_dir_all(&base).unwrap();
+}

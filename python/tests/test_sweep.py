@@ -279,7 +279,7 @@ def test_keep_keeps_named_texts_and_refuses_entries_matching_nothing(tmp_path, c
     assert set(df["quantity"]) >= {"verdict.reasons[0]", "model"}
     assert list(df.loc[df["quantity"] == "model", "value"]) == ["normal"] * 3
     bad = dict(SMALL, keep=["verdict.pass", "nonexistent", "verdict.reason_s"])
-    with pytest.raises(bayesrg.InputError, match=r"`keep` = \[\"nonexistent\", \"verdict.reason_s\"\] matches no quantity"):
+    with pytest.raises(bayesrg.InputError, match=r"`keep\[1\]` = \[\"nonexistent\", \"verdict.reason_s\"\] matches no quantity"):
         bayesrg.sweep(bad, str(tmp_path / "py"))
     # The command line: exit 2, one line naming the entries.
     path = tmp_path / "bad.json"

@@ -71,6 +71,7 @@ pub fn run(args: Args) -> Result<Status> {
     if let Some(address) = &args.scheduler {
         return on_cluster(&args, address);
     }
+    interrupt_keeps_finished(&args.out);
     let store = Store::create(&args.out, &[&args.file], &spec)?;
     let dir = store.dir().to_path_buf();
     for (i, path, why) in store.unreadable(&tasks) {
@@ -83,7 +84,11 @@ pub fn run(args: Args) -> Result<Status> {
     let mut bars = crate::progress::Bars::new(!args.quiet);
     let local = sweep::run_local(&tasks, &bayesrg::tasks::Runner, &store, &mut bars)?;
     drop(bars);
-    let counts = sweep::merge_into(&spec, &tasks, &store)?;
+    // A `keep` that matches nothing is bad input at its line:col in the spec.
+    let counts = sweep::merge_into(&spec, &tasks, &store).map_err(|e| match e.field() {
+        Some(_) => crate::config::at_field(&args.file, e),
+        None => e.into(),
+    })?;
     println!(
         "{} tasks: {} finished now, {} finished before, {} failed",
         tasks.len(),
@@ -99,6 +104,22 @@ pub fn run(args: Args) -> Result<Status> {
     }
     println!("results: {}", dir.join("results.csv").display());
     Ok(Status::from_ok(counts.failed == 0))
+}
+
+/// SIGINT, SIGTERM and SIGHUP end the sweep as they end every command (exit
+/// 130 with "interrupted" on stderr; tryout 7 F4): the task files being
+/// written are put in place first and no other is begun
+/// ([`sweep::store::stop_writes`]), so the finished tasks are kept and no
+/// temporary file is left; a rerun resumes. If a handler is installed
+/// already, that one stays.
+fn interrupt_keeps_finished(out: &std::path::Path) {
+    let out = out.display().to_string();
+    ctrlc::set_handler(move || {
+        sweep::store::stop_writes();
+        eprintln!("interrupted: the finished tasks are kept in {out}; a rerun resumes");
+        std::process::exit(130);
+    })
+    .ok();
 }
 
 /// What `--scheduler` runs: `bayesrg.sweep`'s command line, imported (not

@@ -45,10 +45,13 @@ pub fn records(tasks: &[Task], store: &Store) -> bayesrg_core::error::Result<Vec
 /// `tasks.csv` into it (atomically); returns the counts.
 ///
 /// # Errors
-/// A table that cannot be written; bad input ([`Error::Domain`] on `keep`,
-/// after the tables are written) when an entry of `spec.keep` matches no
+/// A table that cannot be written; bad input ([`Error::Domain`] on
+/// `keep[i]`, the first entry at fault) when entries of `spec.keep` match no
 /// quantity of any finished task (tryout 5 D4: a misspelt `keep` gave an
-/// empty table and exit 0). The message lists the quantities there are.
+/// empty table and exit 0). The tables are then written without those
+/// entries (as if `keep` lacked them: all numbers when none is left; tryout
+/// 7 F11), so that the message is true and nothing is lost; the message
+/// lists the quantities there are.
 ///
 /// [`Error::Domain`]: bayesrg_core::Error::Domain
 pub fn merge_into(
@@ -57,19 +60,35 @@ pub fn merge_into(
     store: &Store,
 ) -> bayesrg_core::error::Result<Counts> {
     let records = records(tasks, store)?;
-    let merged = merge(tasks, &records, &spec.keep)?;
+    let mut merged = merge(tasks, &records, &spec.keep)?;
+    let unmatched = std::mem::take(&mut merged.unmatched_keep);
+    let kept: Vec<String> = spec
+        .keep
+        .iter()
+        .filter(|k| !unmatched.contains(k))
+        .cloned()
+        .collect();
+    if !unmatched.is_empty() {
+        merged = merge(tasks, &records, &kept)?;
+    }
     store.write_atomic("results.csv", &merged.results)?;
     store.write_atomic("tasks.csv", &merged.tasks)?;
-    if !merged.unmatched_keep.is_empty() {
-        return Err(bayesrg_core::Error::domain(
-            "keep",
-            format!("{:?}", merged.unmatched_keep),
-            format!(
-                "matches no quantity of any finished task (the tables are written without it); \
-                 the results have: {}",
+    if let Some(first) = spec.keep.iter().position(|k| unmatched.contains(k)) {
+        let written = if kept.is_empty() {
+            "every number".to_string()
+        } else {
+            format!("`keep` = {kept:?}")
+        };
+        return Err(bayesrg_core::Error::Domain {
+            field: bayesrg_core::error::Field::key("keep").at(first),
+            value: format!("{unmatched:?}"),
+            constraint: format!(
+                "matches no quantity of any finished task, so the tables are written without \
+                 it (with {written}; the task files are kept: fix `keep` and rerun to merge \
+                 again); the results have: {}",
                 quantity_roots(&records)
             ),
-        ));
+        });
     }
     Ok(merged.counts)
 }

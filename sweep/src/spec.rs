@@ -150,6 +150,21 @@ impl Axis {
         self.name.as_deref().unwrap_or(&self.path)
     }
 
+    /// How many values the axis takes, without making them (a `range.num`
+    /// of 1e13 is refused by [`SweepSpec::validate`] before any is made).
+    pub fn len(&self) -> usize {
+        match (&self.values, &self.range) {
+            (Some(v), _) => v.len(),
+            (None, Some(r)) => r.num,
+            (None, None) => 0,
+        }
+    }
+
+    /// Whether the axis has no values (refused by [`SweepSpec::validate`]).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The axis's values as JSON.
     pub fn points(&self) -> Vec<Value> {
         match (&self.values, &self.range) {
@@ -193,6 +208,11 @@ impl SweepSpec {
             });
         }
         require::at_least(Field::key("replicates"), self.replicates, 1)?;
+        too_many(
+            Field::key("replicates"),
+            self.replicates as f64,
+            "replicates",
+        )?;
         if !self.base.is_object() {
             return Err(Error::Domain {
                 field: Field::key("base"),
@@ -219,6 +239,7 @@ impl SweepSpec {
                             constraint: "must have at least one value".into(),
                         });
                     }
+                    too_many(at.clone().then("values"), v.len() as f64, "values")?;
                     v.len()
                 }
                 (None, Some(r)) => {
@@ -226,6 +247,7 @@ impl SweepSpec {
                     require::finite(f.clone().then("start"), r.start)?;
                     require::finite(f.clone().then("stop"), r.stop)?;
                     require::at_least(f.clone().then("num"), r.num, 1)?;
+                    too_many(f.clone().then("num"), r.num as f64, "values")?;
                     if r.log {
                         require::positive(f.clone().then("start"), r.start)?;
                         require::positive(f.then("stop"), r.stop)?;
@@ -255,15 +277,7 @@ impl SweepSpec {
             }
         }
         self.validate_columns()?;
-        let total = self.count();
-        if total > MAX_TASKS as f64 {
-            return Err(Error::TooLarge {
-                field: Field::key("axes"),
-                needs: format!("{total:e} tasks"),
-                limit: format!("{MAX_TASKS} tasks per sweep"),
-            });
-        }
-        Ok(())
+        too_many(Field::key("axes"), self.count(), "tasks")
     }
 
     /// The axes' columns of the merged tables: one per axis, none of the
@@ -316,7 +330,7 @@ impl SweepSpec {
     /// How many tasks the sweep has (as `f64`: it is checked before it could
     /// overflow).
     pub fn count(&self) -> f64 {
-        let lens = self.axes.iter().map(|a| a.points().len() as f64);
+        let lens = self.axes.iter().map(|a| a.len() as f64);
         let points = match self.mode {
             Mode::Product => lens.product(),
             Mode::Zip => lens.fold(1.0, |_, n| n),
@@ -447,13 +461,29 @@ pub const RESERVED_COLUMNS: [&str; 8] = [
     "replicate",
 ];
 
+/// Refuses a size `n` (of `what`: values, replicates, tasks) above
+/// [`MAX_TASKS`], naming `field`: every size a spec gives is checked before
+/// anything of that size is made (tryout 7 F1: `range.num` = 1e13 aborted on
+/// an allocation of 80 TB).
+fn too_many(field: Field, n: f64, what: &str) -> Result<()> {
+    if n > MAX_TASKS as f64 {
+        return Err(Error::TooLarge {
+            field,
+            needs: format!("{n:e} {what}"),
+            limit: format!("{MAX_TASKS} tasks per sweep"),
+        });
+    }
+    Ok(())
+}
+
 /// `a=1 b="x"`: a task's coordinates, for messages.
 pub fn coords_text(t: &Task) -> String {
     let parts: Vec<String> = t.coords.iter().map(|(k, v)| format!("{k}={v}")).collect();
     parts.join(" ")
 }
 
-fn kind(v: &Value) -> &'static str {
+/// What kind of JSON value `v` is ("a table", "null"), for messages.
+pub(crate) fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -468,11 +498,7 @@ fn kind(v: &Value) -> &'static str {
 /// of a table is added when missing; tables and indices on the way must exist.
 /// Returns why not otherwise.
 pub fn set_path(root: &mut Value, path: &str, value: Value) -> std::result::Result<(), String> {
-    let field = Field::from(path);
-    let segs = field.segments();
-    if segs.is_empty() {
-        return Err("is not a field path (write `theta[1]` or `model.sigma`)".into());
-    }
+    let segs = parse_path(path)?;
     let mut here = root;
     for (k, seg) in segs.iter().enumerate() {
         let last = k + 1 == segs.len();
@@ -506,4 +532,79 @@ pub fn set_path(root: &mut Value, path: &str, value: Value) -> std::result::Resu
         };
     }
     Ok(())
+}
+
+/// The segments of a field path, read strictly: a key, then any number of
+/// `.key` and `[index]` (index: decimal digits only). Keys are made of
+/// letters, digits, `_` and `-`. Anything else (`theta[[1`, `theta[1`,
+/// `theta[1]]`, `theta[ 1]`, `theta[-1]`, `a..b`) is refused with the reason
+/// (tryout 7 F3: `theta[[1` was read as `theta`, and changed nothing).
+///
+/// # Errors
+/// The message completes "`axes[0].path` = … is not a path: …".
+pub fn parse_path(path: &str) -> std::result::Result<Vec<Segment>, String> {
+    let fail = |at: usize, what: &str| {
+        Err(format!(
+            "is not a path: {what} at character {} (write `theta[1]` or `model.sigma`)",
+            at + 1
+        ))
+    };
+    let is_key = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let chars: Vec<char> = path.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    // Where a key must start: at the beginning and after `.`.
+    let mut want_key = true;
+    while i < chars.len() || want_key {
+        if want_key {
+            let start = i;
+            while i < chars.len() && is_key(chars[i]) {
+                i += 1;
+            }
+            if i == start {
+                return match chars.get(i) {
+                    None if path.is_empty() => Err("is not a path: it is empty (write \
+                                                    `theta[1]` or `model.sigma`)"
+                        .into()),
+                    None => fail(i, "a name is missing"),
+                    Some(c) => fail(i, &format!("`{c}` where a name must be")),
+                };
+            }
+            out.push(Segment::Key(chars[start..i].iter().collect()));
+            want_key = false;
+            continue;
+        }
+        match chars[i] {
+            '.' => {
+                i += 1;
+                want_key = true;
+            }
+            '[' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < chars.len() && chars[j].is_ascii_digit() {
+                    j += 1;
+                }
+                if j == start {
+                    return match chars.get(j) {
+                        None => fail(j, "`[` is not closed"),
+                        Some(c) => fail(j, &format!("`{c}` where an index (0, 1, …) must be")),
+                    };
+                }
+                match chars.get(j) {
+                    Some(']') => {}
+                    None => return fail(j, "`[` is not closed"),
+                    Some(c) => return fail(j, &format!("`{c}` where `]` must be")),
+                }
+                let digits: String = chars[start..j].iter().collect();
+                let Ok(n) = digits.parse::<usize>() else {
+                    return fail(start, &format!("index {digits} is too large"));
+                };
+                out.push(Segment::Index(n));
+                i = j + 1;
+            }
+            c => return fail(i, &format!("`{c}` where `.`, `[` or the end must be")),
+        }
+    }
+    Ok(out)
 }

@@ -13,6 +13,7 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bayesrg_core::error::{Error, Result};
@@ -51,6 +52,23 @@ pub struct Store {
 pub const MARKER: &str = ".bayesrg-sweep.json";
 
 static TMP: AtomicU64 = AtomicU64::new(0);
+
+/// Held (shared) by every [`Store::write_atomic`] from its temporary file to
+/// the rename; [`stop_writes`] takes it for good.
+static WRITES: RwLock<()> = RwLock::new(());
+
+/// Waits for the task files being written by this process to be in place,
+/// then blocks every later write (for ever): what a signal handler calls
+/// before it exits, so that the exit leaves no temporary file behind
+/// (tryout 7 F4: `tasks/.ID.json.tmp-PID-N` files were left by SIGTERM).
+/// Returns once no write is under way; do not write a task file after it
+/// (that write would wait for ever).
+pub fn stop_writes() {
+    let guard = WRITES
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    std::mem::forget(guard);
+}
 
 impl Store {
     /// Opens the results folder `dir` of the sweep `spec` for a run: creates
@@ -111,6 +129,7 @@ impl Store {
             }
         }
         let store = Store::open(&abs)?;
+        store.remove_stale_temp();
         let text = serde_json::to_string_pretty(spec)
             .map_err(|e| Error::failed("writing the sweep marker", e.to_string()))?;
         store.write_atomic(MARKER, &text)?;
@@ -132,6 +151,9 @@ impl Store {
             std::process::id(),
             TMP.fetch_add(1, Ordering::Relaxed)
         ));
+        let _writing = WRITES
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let write = || -> std::io::Result<()> {
             let mut f = fs::File::create(&tmp)?;
             f.write_all(text.as_bytes())?;
@@ -157,6 +179,25 @@ impl Store {
         })
     }
 
+    /// Removes the temporary files ([`Store::write_atomic`]) that processes
+    /// no longer running left in the folder and its `tasks` folder (a run
+    /// killed by SIGKILL or before signal handling; tryout 7 F4). Those of
+    /// running processes (a cluster client writing into the folder) are kept.
+    pub fn remove_stale_temp(&self) {
+        for dir in [self.dir.clone(), self.dir.join("tasks")] {
+            let Ok(entries) = fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let dead = temp_pid(&name).is_some_and(|pid| !alive(pid));
+                if dead && e.file_type().is_ok_and(|t| t.is_file()) {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+
     /// The results folder.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -172,12 +213,14 @@ impl Store {
     }
 
     /// Whether `task` has finished (a failed task has not). A task file that
-    /// cannot be read or parsed (truncated by a full disk, edited by hand)
+    /// cannot be read or parsed (truncated by a full disk, edited by hand),
+    /// or that is not this task's own (another task's record copied over it,
+    /// a result that is not a table, such as `"result": null`: tryout 7 F2)
     /// does not count: the task runs again and its file is replaced
     /// ([`Store::unreadable`] lists such files for a warning).
     pub fn is_finished(&self, task: &Task) -> bool {
         matches!(
-            self.read(&self.file(&task.id, false)),
+            self.read_own(task, false),
             Ok(Some(Record {
                 outcome: Outcome::Result(_),
                 ..
@@ -185,46 +228,67 @@ impl Store {
         )
     }
 
-    /// The record of a finished or failed task, if any. An unreadable task
-    /// file counts as no record (the task is pending; see
-    /// [`Store::unreadable`]).
+    /// The record of a finished or failed task, if any. A task file that
+    /// cannot be read, or is not the task's own, counts as no record (the
+    /// task is pending; see [`Store::unreadable`]).
     ///
     /// # Errors
     /// None today; kept for a store that can fail as a whole.
     pub fn load(&self, task: &Task) -> Result<Option<Record>> {
         for failed in [false, true] {
-            if let Ok(Some(rec)) = self.read(&self.file(&task.id, failed)) {
+            if let Ok(Some(rec)) = self.read_own(task, failed) {
                 return Ok(Some(rec));
             }
         }
         Ok(None)
     }
 
-    /// The task files of `tasks` that exist but cannot be read or parsed:
-    /// (task index, path, why). Their tasks count as not run (tryout 5 D5:
-    /// one truncated file blocked every resume); a caller warns with this.
+    /// The task files of `tasks` that exist but cannot be read or parsed, or
+    /// are not their task's own record: (task index, path, why). Their tasks
+    /// count as not run (tryout 5 D5: one truncated file blocked every
+    /// resume); a caller warns with this.
     pub fn unreadable(&self, tasks: &[Task]) -> Vec<(usize, PathBuf, String)> {
         let mut out = Vec::new();
         for t in tasks {
             for failed in [false, true] {
-                let path = self.file(&t.id, failed);
-                if let Err(why) = self.read(&path) {
-                    out.push((t.index, path, why));
+                if let Err(why) = self.read_own(t, failed) {
+                    out.push((t.index, self.file(&t.id, failed), why));
                 }
             }
         }
         out
     }
 
-    /// The record in `path`: `Ok(None)` when there is no such file, `Err`
-    /// (why) when it cannot be read or is not a task record.
-    fn read(&self, path: &Path) -> std::result::Result<Option<Record>, String> {
-        match fs::read_to_string(path) {
-            Ok(text) => serde_json::from_str(&text)
-                .map(Some)
-                .map_err(|e| e.to_string()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e.to_string()),
+    /// The record in the file of `task` (its failure's file when `failed`):
+    /// `Ok(None)` when there is none, `Err` (why) when it cannot be read, is
+    /// not a task record, or is not this task's own: the record must name
+    /// the task's id, command and configuration, and hold a result table
+    /// (the finished file) or an error (the failure's file).
+    fn read_own(&self, task: &Task, failed: bool) -> std::result::Result<Option<Record>, String> {
+        let path = self.file(&task.id, failed);
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.to_string()),
+        };
+        let rec: Record = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        let own = &rec.task;
+        if own.id != task.id || own.command != task.command || own.config != task.config {
+            return Err(format!(
+                "it holds the record of another task: {} `{}`, id {}",
+                own.command,
+                crate::spec::coords_text(own),
+                own.id
+            ));
+        }
+        match (&rec.outcome, failed) {
+            (Outcome::Result(Value::Object(_)), false) | (Outcome::Error(_), true) => Ok(Some(rec)),
+            (Outcome::Result(v), false) => Err(format!(
+                "its result is {}, not a table of results",
+                crate::spec::kind(v)
+            )),
+            (Outcome::Result(_), true) => Err("a failure's file holds a result".into()),
+            (Outcome::Error(_), false) => Err("a finished task's file holds an error".into()),
         }
     }
 
@@ -233,10 +297,19 @@ impl Store {
     ///
     /// # Errors
     /// The file cannot be written.
+    /// A result that is not a table (a runner's bug) is recorded as the
+    /// task's error: a task file holds a result table or an error.
     pub fn record(&self, task: &Task, outcome: Outcome) -> Result<bool> {
         if self.is_finished(task) {
             return Ok(false);
         }
+        let outcome = match outcome {
+            Outcome::Result(v) if !v.is_object() => Outcome::Error(format!(
+                "the command's result is {}, not a table of results",
+                crate::spec::kind(&v)
+            )),
+            o => o,
+        };
         let failed = matches!(outcome, Outcome::Error(_));
         let path = self.file(&task.id, failed);
         let rec = Record {
@@ -293,6 +366,35 @@ fn resumable(marker: &Path, spec: &crate::SweepSpec) -> std::result::Result<(), 
             t.command,
             crate::spec::coords_text(t)
         )),
+    }
+}
+
+/// The process id in the name of a temporary file of [`Store::write_atomic`]
+/// (`.NAME.tmp-PID-N`), if `name` is one.
+fn temp_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?;
+    let (_, tail) = rest.rsplit_once(".tmp-")?;
+    let (pid, n) = tail.split_once('-')?;
+    n.parse::<u64>().ok()?;
+    pid.parse().ok()
+}
+
+/// Whether the process `pid` still runs (on other systems than Unix: always
+/// assumed, so nothing is removed).
+fn alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(p) = libc::pid_t::try_from(pid) else {
+            return false;
+        };
+        // SAFETY: signal 0 only checks for existence and permission.
+        let r = unsafe { libc::kill(p, 0) };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
     }
 }
 

@@ -507,9 +507,10 @@ fn merge_into_refuses_an_unmatched_keep_as_bad_input_after_writing() {
         .unwrap();
     let e = bayesrg_sweep::merge_into(&s, &tasks, &store).unwrap_err();
     assert!(e.is_bad_input(), "{e}");
+    assert_eq!(e.field().map(|f| f.to_string()).as_deref(), Some("keep[1]"));
     let msg = e.to_string();
     assert!(
-        msg.contains("`keep`") && msg.contains("nonexistent") && msg.contains("have: mean"),
+        msg.contains("nonexistent") && msg.contains("have: mean"),
         "{msg}"
     );
     let results = std::fs::read_to_string(dir.join("results.csv")).unwrap();
@@ -559,5 +560,274 @@ fn an_unreadable_task_file_is_run_again_and_nothing_else_is_touched() {
         std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
         "mine"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Tryout 7 F1: every size a spec gives is checked against [`MAX_TASKS`]
+/// before anything of that size is made. The limit itself is accepted; one
+/// more is refused, naming the field. (A `range.num` of 1e13 used to allocate
+/// 80 TB and abort: were it made, this test would abort too.)
+///
+/// [`MAX_TASKS`]: bayesrg_sweep::spec::MAX_TASKS
+#[test]
+fn every_size_is_checked_before_anything_is_made() {
+    use bayesrg_sweep::spec::MAX_TASKS;
+    let one_axis = |num: usize, replicates: usize| {
+        format!(
+            "command = \"t\"\nreplicates = {replicates}\n[base]\na = 1\n[[axes]]\npath = \"a\"\n\
+             range = {{ start = 1.0, stop = 2.0, num = {num} }}\n"
+        )
+    };
+    for (num, reps, field) in [
+        (10_000_000_000_000, 1, "axes[0].range.num"),
+        (i64::MAX as usize, 1, "axes[0].range.num"),
+        (MAX_TASKS + 1, 1, "axes[0].range.num"),
+        (1, MAX_TASKS + 1, "replicates"),
+        (1, 10_000_000_000_000, "replicates"),
+        // Each size within the limit, their product above it.
+        (MAX_TASKS / 2, 3, "axes"),
+    ] {
+        let err = spec(&one_axis(num, reps)).validate().unwrap_err();
+        assert!(err.is_bad_input(), "{err}");
+        assert_eq!(
+            err.field().map(|f| f.to_string()).as_deref(),
+            Some(field),
+            "num {num}, replicates {reps}: {err}"
+        );
+        assert!(
+            err.to_string()
+                .contains(&format!("{MAX_TASKS} tasks per sweep")),
+            "{err}"
+        );
+    }
+    // At the limit: valid, and counted without making the values.
+    for (num, reps) in [(MAX_TASKS, 1), (1, MAX_TASKS), (MAX_TASKS / 2, 2)] {
+        let s = spec(&one_axis(num, reps));
+        s.validate().unwrap();
+        assert_eq!(s.count(), (num * reps) as f64);
+    }
+}
+
+/// Tryout 7 F3: axis paths are read strictly. Each malformed path is refused
+/// with the place of the first character at fault (counted by hand below);
+/// each well-formed one sets exactly the field it names.
+#[test]
+fn malformed_paths_are_refused_and_good_ones_set_their_field() {
+    use bayesrg_sweep::spec::parse_path;
+    for (path, at, words) in [
+        ("theta[[1", 7, "`[` where an index"),
+        ("theta[1", 8, "`[` is not closed"),
+        ("theta[1]]", 9, "`]` where `.`, `[` or the end"),
+        ("theta[ 1]", 7, "` ` where an index"),
+        ("theta[-1]", 7, "`-` where an index"),
+        ("theta[1 ]", 8, "` ` where `]`"),
+        ("theta[]", 7, "`]` where an index"),
+        ("theta[1.5]", 8, "`.` where `]`"),
+        ("[0]", 1, "`[` where a name"),
+        (".a", 1, "`.` where a name"),
+        ("a..b", 3, "`.` where a name"),
+        ("a.", 3, "a name is missing"),
+        (" a", 1, "` ` where a name"),
+        ("a ", 2, "` ` where `.`, `[` or the end"),
+        ("a]", 2, "`]` where `.`, `[` or the end"),
+        ("theta[99999999999999999999999]", 7, "too large"),
+    ] {
+        let why = parse_path(path).unwrap_err();
+        assert!(
+            why.starts_with("is not a path: ") && why.contains(words),
+            "{path}: {why}"
+        );
+        assert!(
+            why.contains(&format!("at character {at} ")),
+            "{path}: {why}"
+        );
+    }
+    assert!(parse_path("").unwrap_err().contains("empty"));
+    // Through the spec: the field is the axis's path, nothing is expanded.
+    let bad = "command = \"t\"\n[base]\ntheta = [0.0, 1.0]\n[[axes]]\npath = \"theta[[1\"\nvalues = [1.0]\n";
+    let err = spec(bad).expand().unwrap_err();
+    assert!(err.is_bad_input());
+    assert_eq!(err.field().unwrap().to_string(), "axes[0].path");
+    assert!(
+        err.to_string()
+            .starts_with("`axes[0].path` = theta[[1 is not a path: "),
+        "{err}"
+    );
+    // Good paths: the config differs from the base at that field alone.
+    let base = json!({"theta": [0.0, 1.0], "model": {"type": "normal", "s-d_2": 1}});
+    for (path, pointer) in [
+        ("theta[1]", "/theta/1"),
+        ("theta[0]", "/theta/0"),
+        ("model.s-d_2", "/model/s-d_2"),
+        ("model.new", "/model/new"),
+        ("tau", "/tau"),
+    ] {
+        let mut v = base.clone();
+        bayesrg_sweep::spec::set_path(&mut v, path, json!(7.5)).unwrap();
+        assert_eq!(v.pointer(pointer), Some(&json!(7.5)), "{path}");
+        let mut back = v.clone();
+        if base.pointer(pointer).is_some() {
+            *back.pointer_mut(pointer).unwrap() = base.pointer(pointer).unwrap().clone();
+        } else {
+            back["model"].as_object_mut().unwrap().remove("new");
+            back.as_object_mut().unwrap().remove("tau");
+        }
+        assert_eq!(back, base, "{path} changed something else");
+    }
+}
+
+/// Tryout 7 F2: a task file that parses but is not the task's own (another
+/// task's record copied over it, a result that is not a table) is warned
+/// about and run again, and the merged table is that of a clean run.
+#[test]
+fn a_task_file_that_is_not_the_tasks_own_is_run_again() {
+    let dir = std::env::temp_dir().join(format!("bayesrg-sweep-foreign-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (first, _, _) = run_in(&dir, 2);
+    let tasks = spec(GRID).expand().unwrap();
+    let store = Store::open(&dir).unwrap();
+    let done: Vec<usize> = (0..tasks.len())
+        .filter(|&i| store.is_finished(&tasks[i]))
+        .collect();
+    let file = |i: usize| dir.join("tasks").join(format!("{}.json", tasks[i].id));
+    let (victim, donor, nulled) = (done[3], done[10], done[5]);
+    let own = std::fs::read_to_string(file(victim)).unwrap();
+    std::fs::copy(file(donor), file(victim)).unwrap();
+    let null_text = std::fs::read_to_string(file(nulled)).unwrap();
+    let mut rec: Value = serde_json::from_str(&null_text).unwrap();
+    rec["result"] = Value::Null;
+    std::fs::write(file(nulled), rec.to_string()).unwrap();
+    // A failure's file of another task is no failure of this one either.
+    let failed = (0..tasks.len())
+        .find(|&i| !store.is_finished(&tasks[i]))
+        .unwrap();
+    let failed_file = dir
+        .join("tasks")
+        .join(format!("{}.error.json", tasks[failed].id));
+    let donor_rec: Value =
+        serde_json::from_str(&std::fs::read_to_string(file(donor)).unwrap()).unwrap();
+    std::fs::write(
+        &failed_file,
+        json!({"task": donor_rec["task"], "error": "not mine"}).to_string(),
+    )
+    .unwrap();
+    for i in [victim, nulled] {
+        assert!(!store.is_finished(&tasks[i]), "task {i}");
+    }
+    let bad = store.unreadable(&tasks);
+    let mut which: Vec<usize> = bad.iter().map(|b| b.0).collect();
+    which.sort();
+    let mut want = vec![victim, nulled, failed];
+    want.sort();
+    assert_eq!(which, want, "{bad:?}");
+    for (i, path, why) in &bad {
+        if *i == nulled {
+            assert_eq!(path, &file(nulled));
+            assert!(why.contains("its result is null, not a table"), "{why}");
+        } else {
+            assert!(why.contains("the record of another task"), "{why}");
+            assert!(why.contains(&tasks[donor].id), "{why}");
+        }
+    }
+    let recs = records(&tasks, &store).unwrap();
+    assert!(recs[victim].is_none() && recs[nulled].is_none() && recs[failed].is_none());
+    // The rerun runs those tasks again and gives the clean run's bytes.
+    let (again, _, run) = run_in(&dir, 1);
+    assert_eq!(run.skipped + 2, first.counts.ok);
+    assert_eq!(again.results, first.results);
+    assert_eq!(again.tasks, first.tasks);
+    assert_eq!(std::fs::read_to_string(file(victim)).unwrap(), own);
+    assert_eq!(std::fs::read_to_string(file(nulled)).unwrap(), null_text);
+    assert!(store.unreadable(&tasks).is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A result that is not a table is recorded as the task's error, so that a
+/// task file always holds what [`Store::is_finished`] accepts.
+#[test]
+fn a_result_that_is_not_a_table_is_recorded_as_an_error() {
+    let dir = std::env::temp_dir().join(format!("bayesrg-sweep-nontable-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let tasks = spec(GRID).expand().unwrap();
+    let store = Store::open(&dir).unwrap();
+    for (t, v, kind) in [
+        (&tasks[0], json!(3.5), "a number"),
+        (&tasks[1], Value::Null, "null"),
+    ] {
+        assert!(store.record(t, Outcome::Result(v)).unwrap());
+        assert!(!store.is_finished(t));
+        let rec = store.load(t).unwrap().unwrap();
+        assert_eq!(
+            rec.outcome,
+            Outcome::Error(format!(
+                "the command's result is {kind}, not a table of results"
+            ))
+        );
+    }
+    assert!(store.unreadable(&tasks).is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Tryout 7 F4: temporary files of processes that no longer run are removed
+/// when a folder is opened for a run; those of running processes (this one,
+/// standing for a cluster client writing there) are kept.
+#[test]
+fn temporary_files_of_dead_runs_are_removed() {
+    let dir = std::env::temp_dir().join(format!("bayesrg-sweep-stale-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let s = spec(GRID);
+    Store::create(&dir, &[], &s).unwrap();
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let me = std::process::id();
+    let tasks = dir.join("tasks");
+    let names = [
+        (
+            tasks.join(format!(".0123456789abcdef.json.tmp-{dead}-3")),
+            false,
+        ),
+        (dir.join(format!(".results.csv.tmp-{dead}-0")), false),
+        (
+            tasks.join(format!(".0123456789abcdef.json.tmp-{me}-4")),
+            true,
+        ),
+        // Not of the form .NAME.tmp-PID-N: never touched.
+        (tasks.join(format!("notes.tmp-{dead}-1")), true),
+        (tasks.join(format!(".x.tmp-{dead}")), true),
+    ];
+    for (p, _) in &names {
+        std::fs::write(p, "partial").unwrap();
+    }
+    Store::create(&dir, &[], &s).unwrap();
+    for (p, kept) in &names {
+        assert_eq!(p.exists(), *kept, "{}", p.display());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Tryout 7 F11: a `keep` that matches nothing leaves it out of the tables
+/// (the message says so): here the only entry, so the table is the one of
+/// `keep = []` (a second merge), not an empty one.
+#[test]
+fn a_keep_that_matches_nothing_is_left_out_of_the_tables() {
+    let dir = std::env::temp_dir().join(format!("bayesrg-sweep-keep-none-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (all, _, _) = run_in(&dir, 2);
+    let mut s = spec(GRID);
+    s.keep = vec!["nonexistent".into()];
+    let tasks = s.expand().unwrap();
+    let store = Store::open(&dir).unwrap();
+    let e = bayesrg_sweep::merge_into(&s, &tasks, &store).unwrap_err();
+    assert!(e.is_bad_input());
+    assert_eq!(e.field().unwrap().to_string(), "keep[0]");
+    assert!(
+        e.to_string()
+            .contains("written without it (with every number"),
+        "{e}"
+    );
+    let results = std::fs::read_to_string(dir.join("results.csv")).unwrap();
+    assert_eq!(results, all.results);
+    assert!(results.lines().count() > 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
