@@ -468,24 +468,6 @@ fn exchange(_a: &Path, _b: &Path) -> std::io::Result<()> {
     Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
 }
 
-/// Whether the process `pid` still runs.
-fn alive(pid: u32) -> bool {
-    #[cfg(unix)]
-    {
-        let Ok(p) = libc::pid_t::try_from(pid) else {
-            return false;
-        };
-        // SAFETY: signal 0 only checks for existence and permission.
-        let r = unsafe { libc::kill(p, 0) };
-        r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = pid;
-        true
-    }
-}
-
 /// Removes, beside a target named `name` in `parent`, the staging and
 /// set-aside folders of bayesrg runs that no longer run (rule 4).
 pub fn remove_stale(parent: &Path, name: &str) {
@@ -509,7 +491,7 @@ pub fn remove_stale(parent: &Path, name: &str) {
         };
         let path = e.path();
         let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
-        if !is_dir || alive(pid) {
+        if !is_dir || bayesrg_sweep::store::process_alive(pid) {
             continue;
         }
         if path.join(marker).is_file() || path.join(MANIFEST).is_file() {

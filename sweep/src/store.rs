@@ -190,7 +190,7 @@ impl Store {
             };
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
-                let dead = temp_pid(&name).is_some_and(|pid| !alive(pid));
+                let dead = temp_pid(&name).is_some_and(|pid| !process_alive(pid));
                 if dead && e.file_type().is_ok_and(|t| t.is_file()) {
                     let _ = fs::remove_file(e.path());
                 }
@@ -380,8 +380,9 @@ fn temp_pid(name: &str) -> Option<u32> {
 }
 
 /// Whether the process `pid` still runs (on other systems than Unix: always
-/// assumed, so nothing is removed).
-fn alive(pid: u32) -> bool {
+/// assumed, so nothing is removed). The one liveness test of the workspace:
+/// the command line's result folders (`src/output.rs`) use it too.
+pub fn process_alive(pid: u32) -> bool {
     #[cfg(unix)]
     {
         let Ok(p) = libc::pid_t::try_from(pid) else {
