@@ -52,8 +52,10 @@ pub fn extrapolated_ratio_at(ratios: &[f64], eps: &[f64]) -> f64 {
 /// coefficient c is of order one in Fisher units for most families, but
 /// ~1/√p for a Bernoulli p → 0: at p = 10⁻⁶ a step of 10⁻⁴ Fisher units is 10 %
 /// of p). The steps are then shrunk tenfold (at most [`KL_MAX_SHRINKS`] times)
-/// until the ratios are in the asymptotic regime: |r(ε₂) − r(ε₃)| ≤
-/// [`KL_ASYMPTOTIC`]·|r(ε₁) − r(ε₂)| (or both differences below 10⁻⁶). A
+/// until the ratios are in the asymptotic regime: θ ± 10·δ(ε₁) in the
+/// parameter space (the expansion converges only within the distance to the
+/// edge) and |r(ε₂) − r(ε₃)| ≤ [`KL_ASYMPTOTIC`]·|r(ε₁) − r(ε₂)| (or both
+/// differences below 10⁻⁶). A
 /// metric off by a constant factor shifts every ratio by that factor and does
 /// not change this test, so shrinking never hides a wrong metric.
 ///
@@ -171,7 +173,15 @@ pub fn kl_expansion(
             }
             let r: Vec<f64> = v.iter().map(|x| x.0 / x.1).collect();
             let (d1, d2) = ((r[0] - r[1]).abs(), (r[1] - r[2]).abs());
-            let asymptotic = d2 <= KL_ASYMPTOTIC * d1 || d1.max(d2) < 1e-6;
+            // The expansion in δ converges only within the distance to the
+            // edge of the chart: θ ± 10·δ(ε₁) must lie in it as well.
+            let within = [10.0, -10.0].iter().all(|f: &f64| {
+                let t: Vec<f64> = (0..d)
+                    .map(|i| theta[i] + f * eps[0] * step * u[i])
+                    .collect();
+                model.check_params(&t).is_ok()
+            });
+            let asymptotic = within && (d2 <= KL_ASYMPTOTIC * d1 || d1.max(d2) < 1e-6);
             best = Some((v, shrink, asymptotic));
             if asymptotic || tenfold == KL_MAX_SHRINKS {
                 break;
