@@ -181,14 +181,26 @@ fn geodesic_and_curvature_across_hundreds_of_decades_through_the_binary() {
         std::fs::remove_dir_all(dir.parent().unwrap()).ok();
     }
     for sigma in ["1e-100", "1e100"] {
-        let (code, err, out, dir) = run(
-            "curvature",
-            &format!("curv-{sigma}"),
-            &format!("theta = [0.0, {sigma}]\n[model]\ntype = \"normal\"\n"),
-        );
-        assert_eq!(code, 0, "σ = {sigma}: {err}");
-        assert!(out.contains("scalar"), "{out}");
-        std::fs::remove_dir_all(dir.parent().unwrap()).ok();
+        let d = tmp(&format!("curv-{sigma}"));
+        let cfg = d.join("c.toml");
+        std::fs::write(
+            &cfg,
+            format!("theta = [0.0, {sigma}]\n[model]\ntype = \"normal\"\n"),
+        )
+        .unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_bayesrg"))
+            .args(["curvature", cfg.to_str().unwrap(), "--json"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "σ = {sigma}: {err}");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let r = v["scalar"]
+            .as_f64()
+            .or(v["details"]["scalar"].as_f64())
+            .unwrap();
+        assert!((r + 1.0).abs() <= 1e-5, "σ = {sigma}: R = {r}");
+        std::fs::remove_dir_all(&d).ok();
     }
 }
 
