@@ -154,6 +154,57 @@ fn geodesic_issue_16_cases_through_the_binary() {
 }
 
 #[test]
+fn geodesic_and_curvature_across_hundreds_of_decades_through_the_binary() {
+    // Tryout 7 F8/F7 (were exit 1 "no geodesic found" and exit 2 "too close to
+    // the edge of the chart" / "does not span a plane"). Oracles (oracles.md
+    // §3): exponential |ln(λ₂/λ₁)| = 200·ln 10; Bernoulli
+    // 2|arcsin√p₂ − arcsin√p₁|; normal R = −1 at every σ.
+    let cases = [
+        ("exponential", 1e-100, 1e100, 200.0 * 10f64.ln()),
+        (
+            "bernoulli",
+            1e-100,
+            1.0 - 1e-10,
+            2.0 * ((1.0f64 - 1e-10).sqrt().asin() - 1e-50f64.asin()),
+        ),
+    ];
+    for (name, a, b, want) in cases {
+        let (code, err, out, dir) = run(
+            "geodesic",
+            name,
+            &format!("from = [{a:e}]\nto = [{b:e}]\n[model]\ntype = \"{name}\"\n"),
+        );
+        assert_eq!(code, 0, "{name}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let d = v["details"]["distance"].as_f64().unwrap();
+        assert!((d - want).abs() <= 1e-8 * want, "{name}: {d} vs {want}");
+        std::fs::remove_dir_all(dir.parent().unwrap()).ok();
+    }
+    for sigma in ["1e-100", "1e100"] {
+        let d = tmp(&format!("curv-{sigma}"));
+        let cfg = d.join("c.toml");
+        std::fs::write(
+            &cfg,
+            format!("theta = [0.0, {sigma}]\n[model]\ntype = \"normal\"\n"),
+        )
+        .unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_bayesrg"))
+            .args(["curvature", cfg.to_str().unwrap(), "--json"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "σ = {sigma}: {err}");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let r = v["scalar"]
+            .as_f64()
+            .or(v["details"]["scalar"].as_f64())
+            .unwrap();
+        assert!((r + 1.0).abs() <= 1e-5, "σ = {sigma}: R = {r}");
+        std::fs::remove_dir_all(&d).ok();
+    }
+}
+
+#[test]
 fn geodesic_that_cannot_converge_is_exit_1_with_the_reason() {
     // A tolerance below rounding cannot be met: a failed computation (exit 1)
     // whose summary names the attempts, not bad input (exit 2).

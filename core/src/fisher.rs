@@ -129,11 +129,37 @@ fn missing(model: &dyn Model, what: &str) -> Error {
 }
 
 /// (a) The closed form, if the model has one.
+///
+/// Errors: [`Error::Failed`] naming the first entry that is not finite and θ
+/// when the closed form overflows or is NaN at a valid θ (a Bernoulli
+/// p = 5e-324: 1/(p(1−p)) = ∞; a gamma shape of 1e-200: ψ′ overflows).
 pub fn closed_form(model: &dyn Model, theta: &[f64]) -> Result<FisherEstimate> {
     model.check_params(theta)?;
     let m = model
         .fisher(theta)
         .ok_or_else(|| missing(model, "closed-form Fisher"))?;
+    if let Some((i, j)) = (0..m.nrows())
+        .flat_map(|i| (0..m.ncols()).map(move |j| (i, j)))
+        .find(|&(i, j)| !m[(i, j)].is_finite())
+    {
+        let names = model.param_names();
+        let at: Vec<String> = names
+            .iter()
+            .zip(theta)
+            .map(|(n, t)| format!("{n} = {t:e}"))
+            .collect();
+        return Err(Error::failed(
+            "closed-form Fisher",
+            format!(
+                "entry I[{}][{}] = {} at {} (the closed form of `{}` is beyond double precision here)",
+                names[i],
+                names[j],
+                m[(i, j)],
+                at.join(", "),
+                type_name(model)
+            ),
+        ));
+    }
     Ok(FisherEstimate::exact(Method::ClosedForm, m))
 }
 

@@ -134,6 +134,51 @@ fn one_parameter_families_across_scales() {
 }
 
 #[test]
+fn one_parameter_families_across_hundreds_of_decades() {
+    // Oracles (oracles.md §3), written out here: exponential |ln(λ₂/λ₁)|,
+    // Poisson 2|√λ₂ − √λ₁|, Bernoulli 2|arcsin√p₂ − arcsin√p₁|. Across 200
+    // decades the geodesic equation in θ cannot be followed (its velocity
+    // spans 200 decades); the path is then the arc-length inversion, and each
+    // of its points must sit at the fraction t of the closed-form distance.
+    let cases: [(&str, f64, f64, fn(f64, f64) -> f64); 4] = [
+        ("exponential", 1e-100, 1e100, |a, b| (b / a).ln().abs()),
+        ("exponential", 1e100, 1e-150, |a, b| (b / a).ln().abs()),
+        ("poisson", 1e-100, 1e15, |a, b| {
+            2.0 * (b.sqrt() - a.sqrt()).abs()
+        }),
+        ("bernoulli", 1e-100, 1.0 - 1e-10, |a, b| {
+            2.0 * (b.sqrt().asin() - a.sqrt().asin()).abs()
+        }),
+    ];
+    for (name, a, b, exact) in cases {
+        let md = model(json!({"type": name}));
+        let m = FisherMetric::new(md.as_ref());
+        let want = exact(a, b);
+        let s = check(&m, &[a], &[b], want, None);
+        let path = &s.geodesic;
+        assert!(
+            path.points.len() > 50,
+            "{name}: {} points",
+            path.points.len()
+        );
+        assert_eq!(path.points[0][0], a);
+        assert_eq!(path.end()[0], b);
+        for (t, x) in path.t.iter().zip(&path.points) {
+            let off = (exact(a, x[0]) - t * want).abs() / want;
+            assert!(
+                off <= 1e-8,
+                "{name} {a:e} → {b:e}: point {x:?} at t = {t} off by {off:e}"
+            );
+        }
+        assert!(
+            path.speed_drift <= 1e-12,
+            "{name}: drift {:e}",
+            path.speed_drift
+        );
+    }
+}
+
+#[test]
 fn categorical_near_the_edge_of_the_simplex() {
     // Oracle: 2·arccos Σ√(pᵢqᵢ) and the great circle of the sphere map, with
     // mpmath values for the issue's cases: a probability of 1e-3 (was off by
@@ -505,6 +550,27 @@ fn curvature_of_the_registered_normals() {
         -1.0,
         epsilon = 1e-5
     );
+}
+
+#[test]
+fn curvature_of_the_normal_at_extreme_scales() {
+    // Oracle: R = −1, K = −½ at every σ (oracles.md §3; the metric is
+    // homogeneous). σ = 1e-100 was refused as "too close to the edge of the
+    // chart" (an absolute step rule) and σ = 1e100 as "does not span a plane"
+    // (g(u,u)·g(v,v) ~ 1e-400 underflowed).
+    use bayesrg_core::geometry::curvature::curvature;
+    let n = Normal::default();
+    let m = FisherMetric::new(&n);
+    for sigma in [1e-150, 1e-100, 1e-30, 1.0, 1e30, 1e100, 1e150] {
+        for mu in [0.0, 3.0 * sigma] {
+            let r = curvature(&m, &[mu, sigma]).unwrap_or_else(|e| panic!("σ = {sigma:e}: {e}"));
+            assert_relative_eq!(r.scalar, -1.0, epsilon = 1e-5);
+            assert_relative_eq!(r.gaussian.unwrap(), -0.5, epsilon = 1e-5);
+            for s in &r.sectional {
+                assert_relative_eq!(s.value, -0.5, epsilon = 1e-5);
+            }
+        }
+    }
 }
 
 #[test]

@@ -112,6 +112,8 @@ pub fn run_loaded(loaded: &Loaded, ov: Overrides) -> Result<Report> {
     let locate = |e: CoreError| -> anyhow::Error {
         let name = e.field().map(|f| f.to_string()).unwrap_or_default();
         match &e {
+            // A failed computation keeps its type, so that it exits 1.
+            _ if !e.is_bad_input() => anyhow::Error::new(e).context(o.to_string()),
             CoreError::Param(_) => anyhow!("{o}{}: invalid theta: {e}", loaded.locs.theta),
             _ if name == "theta" || name.starts_with("theta[") => {
                 anyhow!("{o}{}: {e}", loaded.locs.theta)

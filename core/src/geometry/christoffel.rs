@@ -59,7 +59,14 @@ pub(crate) fn diff_step(
     let repr = |h: f64| (theta[i] + h) - theta[i];
     let mut h = repr(c * theta[i].abs().max(1.0));
     let mut pair = None;
-    for _ in 0..40 {
+    // Tenfold shrinking, at least 40 times and on until h is 10⁻¹² of the
+    // step relative to the point (c·|θᵢ|): the edge of the chart is judged
+    // relative to θ, so σ = 1e-100 is no closer to it than σ = 1.
+    let floor = 1e-12 * c * theta[i].abs();
+    for k in 0..700 {
+        if k >= 40 && h <= floor {
+            break;
+        }
         if h > 0.0
             && let (Ok(gp), Ok(gm)) = (g_at(m, theta, &[(i, h)]), g_at(m, theta, &[(i, -h)]))
         {

@@ -36,7 +36,14 @@ use nalgebra::DMatrix;
 #[derive(Debug, Clone)]
 pub struct Riemann {
     d: usize,
+    /// R in the chart it was computed in, y = S⁻¹(θ − θ₀) (see `scale`).
     r: Vec<f64>,
+    /// The diagonal S of that chart (all 1 unless the metric at θ is beyond
+    /// 10^±100, see [`riemann`]): R_iklm = r_iklm/(sᵢsₖsₗsₘ).
+    scale: Vec<f64>,
+    /// The metric and its inverse in that chart, S g S and S⁻¹g⁻¹S⁻¹.
+    gs: DMatrix<f64>,
+    gs_inv: DMatrix<f64>,
     /// The Gaussian curvature when it was taken from the known determinant
     /// (2-D only; see the module docs).
     known_k: Option<f64>,
@@ -52,10 +59,31 @@ impl Riemann {
         self.d
     }
 
-    /// R_iklm.
+    /// R_iklm (it underflows or overflows where the metric is beyond
+    /// 10^±100: the invariants are taken in the rescaled chart).
     pub fn get(&self, i: usize, k: usize, l: usize, m: usize) -> f64 {
+        let s = &self.scale;
+        self.scaled(i, k, l, m) / s[i] / s[k] / s[l] / s[m]
+    }
+
+    /// R in the chart of the computation.
+    fn scaled(&self, i: usize, k: usize, l: usize, m: usize) -> f64 {
         let d = self.d;
         self.r[((i * d + k) * d + l) * d + m]
+    }
+
+    /// The Ricci tensor in the chart of the computation.
+    fn ricci_scaled(&self) -> DMatrix<f64> {
+        let d = self.d;
+        DMatrix::from_fn(d, d, |i, k| {
+            let mut s = 0.0;
+            for l in 0..d {
+                for m in 0..d {
+                    s += self.gs_inv[(l, m)] * self.scaled(l, i, m, k);
+                }
+            }
+            s
+        })
     }
 
     /// The Ricci tensor R_ik = g^lm R_limk.
@@ -63,16 +91,9 @@ impl Riemann {
         if let Some(k) = self.known_k {
             return &self.g * k;
         }
-        let d = self.d;
-        DMatrix::from_fn(d, d, |i, k| {
-            let mut s = 0.0;
-            for l in 0..d {
-                for m in 0..d {
-                    s += self.ginv[(l, m)] * self.get(l, i, m, k);
-                }
-            }
-            s
-        })
+        let rs = self.ricci_scaled();
+        let s = &self.scale;
+        DMatrix::from_fn(self.d, self.d, |i, k| rs[(i, k)] / s[i] / s[k])
     }
 
     /// The scalar curvature R = g^ik R_ik.
@@ -80,19 +101,37 @@ impl Riemann {
         if let Some(k) = self.known_k {
             return 2.0 * k;
         }
-        self.ricci().component_mul(&self.ginv).sum()
+        self.ricci_scaled().component_mul(&self.gs_inv).sum()
     }
 
     /// The sectional curvature of the plane spanned by `u` and `v`.
-    pub fn sectional(&self, u: &[f64], v: &[f64]) -> Result<f64> {
+    pub fn sectional(&self, u_theta: &[f64], v_theta: &[f64]) -> Result<f64> {
         let d = self.d;
+        // Components in the chart of the computation: u_y = S⁻¹u.
+        // Each normalised to a largest entry of 1 (K does not change), so
+        // that neither the numerator nor g(u,u) underflows.
+        let chart = |w: &[f64]| -> Vec<f64> {
+            let y: Vec<f64> = w.iter().zip(&self.scale).map(|(a, s)| a / s).collect();
+            let top = y.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            if top > 0.0 && top.is_finite() {
+                y.iter().map(|x| x / top).collect()
+            } else {
+                y
+            }
+        };
+        let (u, v) = (&chart(u_theta)[..], &chart(v_theta)[..]);
         let gd = |a: &[f64], b: &[f64]| -> f64 {
             (0..d)
                 .flat_map(|i| (0..d).map(move |j| (i, j)))
-                .map(|(i, j)| self.g[(i, j)] * a[i] * b[j])
+                .map(|(i, j)| self.gs[(i, j)] * a[i] * b[j])
                 .sum()
         };
-        let den = gd(u, u) * gd(v, v) - gd(u, v).powi(2);
+        // Scale-free: num and den divided by g(u,u)·g(v,v), so a metric of
+        // 1e-200 (normal σ = 1e100) or 1e200 (σ = 1e-100) neither underflows
+        // nor overflows the products; the plane test is 1 − cos²∠(u, v).
+        let (guu, gvv) = (gd(u, u), gd(v, v));
+        let cos = gd(u, v) / guu.sqrt() / gvv.sqrt();
+        let den = 1.0 - cos * cos;
         // In 2-D every plane is the tangent plane: the sectional curvature is
         // K itself, for any u, v that span it (Euclidean test: the metric's
         // own test would refuse a nearly singular g).
@@ -102,11 +141,11 @@ impl Riemann {
                 return Ok(k);
             }
         }
-        if den.abs() <= 1e-14 * gd(u, u) * gd(v, v) {
+        if !(guu > 0.0 && gvv > 0.0 && den > 1e-14) {
             return Err(Error::domain(
                 "v",
-                format!("{v:?}"),
-                format!("does not span a plane with u = {u:?}"),
+                format!("{v_theta:?}"),
+                format!("does not span a plane with u = {u_theta:?}"),
             ));
         }
         let mut num = 0.0;
@@ -114,12 +153,12 @@ impl Riemann {
             for k in 0..d {
                 for l in 0..d {
                     for m in 0..d {
-                        num += self.get(i, k, l, m) * u[i] * v[k] * u[l] * v[m];
+                        num += self.scaled(i, k, l, m) * u[i] * v[k] * u[l] * v[m];
                     }
                 }
             }
         }
-        Ok(num / den)
+        Ok(num / guu / gvv / den)
     }
 }
 
@@ -167,10 +206,76 @@ fn gaussian_curvature_known_det(m: &dyn Metric, theta: &[f64]) -> Result<Option<
     Ok(Some(div / (2.0 * sqrt_d)))
 }
 
+/// The metric in the chart y = S⁻¹(θ − θ₀): S g(θ₀ + Sy) S, its known
+/// determinant shifted by ln det S.
+struct Rescaled<'a> {
+    m: &'a dyn Metric,
+    at: &'a [f64],
+    scale: Vec<f64>,
+}
+
+impl Rescaled<'_> {
+    fn point(&self, y: &[f64]) -> Vec<f64> {
+        self.at
+            .iter()
+            .zip(y.iter().zip(&self.scale))
+            .map(|(a, (y, s))| a + s * y)
+            .collect()
+    }
+}
+
+impl Metric for Rescaled<'_> {
+    fn dim(&self) -> usize {
+        self.m.dim()
+    }
+    fn metric(&self, y: &[f64]) -> Result<DMatrix<f64>> {
+        let g = self.m.metric(&self.point(y))?;
+        let s = &self.scale;
+        Ok(DMatrix::from_fn(g.nrows(), g.ncols(), |i, j| {
+            s[i] * g[(i, j)] * s[j]
+        }))
+    }
+    fn known_ln_sqrt_det(&self, y: &[f64]) -> Option<Result<f64>> {
+        let shift: f64 = self.scale.iter().map(|s| s.ln()).sum();
+        self.m
+            .known_ln_sqrt_det(&self.point(y))
+            .map(|r| r.map(|l| l + shift))
+    }
+}
+
 /// The Riemann tensor of `m` at θ (in two dimensions with a known
 /// determinant, from the Gaussian curvature of [`gaussian_curvature_known_det`]).
+///
+/// Where a diagonal entry of g(θ) is beyond 10^±100 (a normal σ = 10⁻¹⁰⁰ has
+/// g ~ 10²⁰⁰, whose second derivatives ~ 10⁴⁰⁰ overflow) the tensor is taken
+/// in the chart y = S⁻¹(θ′ − θ), S = diag(1/√gᵢᵢ(θ)), in which g is of order
+/// one and the difference steps are relative to the Fisher unit; the
+/// invariants (scalar, Ricci, sectional) are computed there.
 pub fn riemann(m: &dyn Metric, theta: &[f64]) -> Result<Riemann> {
     check_point(m, theta, "point")?;
+    let g = m.metric(theta)?;
+    let ginv = linalg::cholesky(&g, "metric")?.inverse();
+    let scale: Vec<f64> = (0..theta.len()).map(|i| 1.0 / g[(i, i)].sqrt()).collect();
+    if (0..theta.len()).all(|i| (1e-100..=1e100).contains(&g[(i, i)])) {
+        return riemann_in_chart(m, theta, vec![1.0; theta.len()], g, ginv);
+    }
+    let rescaled = Rescaled {
+        m,
+        at: theta,
+        scale: scale.clone(),
+    };
+    riemann_in_chart(&rescaled, &vec![0.0; theta.len()], scale, g, ginv)
+}
+
+/// [`riemann`] of the metric `m` of the chart with the given `scale`;
+/// `g`, `ginv` are the metric at the point in the original chart.
+fn riemann_in_chart(
+    m: &dyn Metric,
+    theta: &[f64],
+    scale: Vec<f64>,
+    g_orig: DMatrix<f64>,
+    ginv_orig: DMatrix<f64>,
+) -> Result<Riemann> {
     let d = theta.len();
     if d == 2
         && let Some(kg) = gaussian_curvature_known_det(m, theta)?
@@ -192,9 +297,12 @@ pub fn riemann(m: &dyn Metric, theta: &[f64]) -> Result<Riemann> {
         return Ok(Riemann {
             d,
             r,
+            scale,
+            gs: g,
+            gs_inv: ginv,
             known_k: Some(kg),
-            g,
-            ginv,
+            g: g_orig,
+            ginv: ginv_orig,
         });
     }
     let g = m.metric(theta)?;
@@ -226,9 +334,12 @@ pub fn riemann(m: &dyn Metric, theta: &[f64]) -> Result<Riemann> {
     Ok(Riemann {
         d,
         r,
+        scale,
+        gs: g,
+        gs_inv: ginv,
         known_k: None,
-        g,
-        ginv,
+        g: g_orig,
+        ginv: ginv_orig,
     })
 }
 

@@ -106,7 +106,8 @@ pub struct Shot {
     pub residual: f64,
     /// Newton / Levenberg–Marquardt / descent iterations used (all methods).
     pub iterations: usize,
-    /// The method that converged (`quadrature`, `shooting`,
+    /// The method that converged (`quadrature`, `quadrature (path by arc
+    /// length)` when the 1-D geodesic equation cannot be followed, `shooting`,
     /// `path energy + shooting`, `path energy + multiple shooting`).
     pub method: &'static str,
     /// The methods tried before it, with their reasons for failing.
@@ -543,10 +544,24 @@ fn one_dimensional(
     // flow can overshoot an end that lies on the edge of the chart); the
     // mismatch at the middle, in Fisher units, checks the quadrature.
     let u = -(x2 - x1).signum() * d / g2[(0, 0)].sqrt();
-    let fwd = flow(m, a, &[v], 0.5, &path_options(opt), units)
-        .map_err(|e| failed(format!("the 1-D geodesic path from the first point: {e}")))?;
-    let bwd = flow(m, b, &[u], 0.5, &path_options(opt), units)
-        .map_err(|e| failed(format!("the 1-D geodesic path from the second point: {e}")))?;
+    // Across many decades (θ from 1e-100 to 1e100) the geodesic equation in θ
+    // cannot be followed in double precision (its velocity spans 200 decades);
+    // the path is then the arc-length inversion of the same integral, in the
+    // coordinate of the quadrature.
+    let traced = flow(m, a, &[v], 0.5, &path_options(opt), units)
+        .map_err(|e| format!("the 1-D geodesic path from the first point: {e}"))
+        .and_then(|fwd| {
+            flow(m, b, &[u], 0.5, &path_options(opt), units)
+                .map(|bwd| (fwd, bwd))
+                .map_err(|e| format!("the 1-D geodesic path from the second point: {e}"))
+        });
+    let (fwd, bwd) = match traced {
+        Ok(p) => p,
+        Err(why) => {
+            return path_by_quadrature(m, x1, x2, logs, integral, rel, v)
+                .map_err(|e| failed(format!("{why}; the path by quadrature: {e}")));
+        }
+    };
     let (mf, mb) = (fwd.end()[0], bwd.end()[0]);
     let gm = m
         .metric(&[0.5 * (mf + mb)])
@@ -567,6 +582,89 @@ fn one_dimensional(
         geodesic,
         iterations: 0,
         method: "quadrature",
+        attempts: vec![],
+    })
+}
+
+/// Intervals of the 1-D path traced by quadrature ([`path_by_quadrature`]).
+const QUADRATURE_PATH_INTERVALS: usize = 256;
+
+/// The 1-D geodesic as the inversion of its arc length: the integration
+/// coordinate (ln|θ| when `logs`, else θ) cut into
+/// [`QUADRATURE_PATH_INTERVALS`] equal intervals, the Fisher length of each by
+/// its own adaptive quadrature, t = (length so far)/(their sum) and
+/// θ̇ = ±d/√g(θ) at each cut. The residual is the disagreement, in Fisher
+/// units, of the sum of the pieces with the whole `integral` (two independent
+/// quadratures of the same length); the speed drift is that of g(θ̇, θ̇) = d²
+/// at the cuts.
+fn path_by_quadrature(
+    m: &dyn Metric,
+    x1: f64,
+    x2: f64,
+    logs: bool,
+    integral: f64,
+    rel: f64,
+    v: f64,
+) -> crate::error::Result<Shot> {
+    let root_g = |x: f64| m.metric(&[x]).map(|g| g[(0, 0)].sqrt()).unwrap_or(f64::NAN);
+    let sign = x1.signum();
+    let (c1, c2) = if logs {
+        (x1.abs().ln(), x2.abs().ln())
+    } else {
+        (x1, x2)
+    };
+    let point = |c: f64| if logs { sign * c.exp() } else { c };
+    let density = |c: f64| {
+        if logs {
+            let x = point(c);
+            root_g(x) * x.abs()
+        } else {
+            root_g(c)
+        }
+    };
+    let n = QUADRATURE_PATH_INTERVALS;
+    let cut = |k: usize| {
+        if k == n {
+            x2
+        } else if k == 0 {
+            x1
+        } else {
+            point(c1 + (c2 - c1) * k as f64 / n as f64)
+        }
+    };
+    let coord = |k: usize| c1 + (c2 - c1) * k as f64 / n as f64;
+    let mut lengths = vec![0.0];
+    for k in 0..n {
+        let (piece, _) =
+            crate::quadrature::integrate_adaptive(density, coord(k), coord(k + 1), rel, 0.0, 4000)?;
+        lengths.push(lengths[k] + piece.abs());
+    }
+    let total = lengths[n];
+    let d = integral.abs();
+    let dir = (x2 - x1).signum();
+    let mut geodesic = Geodesic {
+        t: Vec::with_capacity(n + 1),
+        points: Vec::with_capacity(n + 1),
+        velocities: Vec::with_capacity(n + 1),
+        length: d,
+        speed_drift: 0.0,
+    };
+    for (k, s) in lengths.iter().enumerate() {
+        let x = cut(k);
+        let vk = dir * d / root_g(x);
+        let s2 = speed2(m, &[x], &[vk])?;
+        geodesic.speed_drift = geodesic.speed_drift.max((s2 - d * d).abs() / (d * d));
+        geodesic.t.push(s / total);
+        geodesic.points.push(vec![x]);
+        geodesic.velocities.push(vec![vk]);
+    }
+    Ok(Shot {
+        velocity: vec![v],
+        distance: d,
+        residual: (total - d).abs(),
+        geodesic,
+        iterations: 0,
+        method: "quadrature (path by arc length)",
         attempts: vec![],
     })
 }

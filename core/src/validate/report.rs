@@ -94,6 +94,11 @@ pub struct KlDirection {
     pub claimed_ratios: Option<Vec<f64>>,
     /// The O(ε) convergence measure of `kl_expansion` (≤ 1 passes).
     pub convergence: f64,
+    /// Whether the steps reached the asymptotic regime of eq. (31) (see
+    /// `kl_expansion`); a direction that did not can pass but not fail a
+    /// check: its failure is unresolved (near a boundary, where the Fisher
+    /// unit is far below the scale of θ, the shrinking runs out first).
+    pub asymptotic: bool,
 }
 
 /// The quadratic-expansion check, eq. (31).
