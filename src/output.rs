@@ -524,8 +524,9 @@ fn lock() -> std::sync::MutexGuard<'static, Staging> {
 fn active() -> &'static Mutex<Staging> {
     static ACTIVE: OnceLock<Mutex<Staging>> = OnceLock::new();
     ACTIVE.get_or_init(|| {
-        // SIGINT, SIGTERM, SIGHUP: exit as the signal would have (128 + its
-        // number) once the staging folders are gone. If the handler cannot be
+        // SIGINT, SIGTERM, SIGHUP: exit with status 130 (docs/guide.md, "Exit
+        // statuses"; ctrlc does not say which signal came) once the staging
+        // folders are gone. If the handler cannot be
         // installed (another one is), drop-based clean-up still applies.
         ctrlc::set_handler(interrupted).ok();
         Mutex::new(Staging::default())

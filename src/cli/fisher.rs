@@ -184,7 +184,7 @@ fn table(r: &Report) -> String {
         "\nverdict: {}\n",
         match (r.verdict.pass, r.verdict.inconclusive) {
             (true, _) => "PASS",
-            (false, true) => "INCONCLUSIVE (Monte Carlo could not resolve it; see below)",
+            (false, true) => "INCONCLUSIVE (a check could not be resolved; see below)",
             (false, false) => "FAIL",
         }
     ));

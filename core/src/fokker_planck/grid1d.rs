@@ -710,7 +710,9 @@ mod tests {
         .err()
         .unwrap();
         assert!(
-            e.to_string().contains("got -1 at the centre of cell 0"),
+            e.to_string().contains(
+                "`diffusion` = -1 must be finite and > 0: D(y) = K^-1(y) at the centre of cell 0"
+            ),
             "{e}"
         );
         // (c) A start that leaves the box: N(0, 1) on [−1, 1] keeps 0.683 of

@@ -775,8 +775,9 @@ mod tests {
         .err()
         .unwrap();
         assert!(
-            e.to_string()
-                .contains("got -1 at the centre of cell (0, 0)"),
+            e.to_string().contains(
+                "`diffusion` = -1 must be finite and > 0: K^-1_{11}(y) at the centre of cell (0, 0)"
+            ),
             "{e}"
         );
         let e = FokkerPlanck2d::new(
