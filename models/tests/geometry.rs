@@ -140,7 +140,9 @@ fn one_parameter_families_across_hundreds_of_decades() {
     // decades the geodesic equation in θ cannot be followed (its velocity
     // spans 200 decades); the path is then the arc-length inversion, and each
     // of its points must sit at the fraction t of the closed-form distance.
-    let cases: [(&str, f64, f64, fn(f64, f64) -> f64); 4] = [
+    /// The closed-form distance between two parameter values.
+    type Distance = fn(f64, f64) -> f64;
+    let cases: [(&str, f64, f64, Distance); 4] = [
         ("exponential", 1e-100, 1e100, |a, b| (b / a).ln().abs()),
         ("exponential", 1e100, 1e-150, |a, b| (b / a).ln().abs()),
         ("poisson", 1e-100, 1e15, |a, b| {
