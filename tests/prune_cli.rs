@@ -171,6 +171,32 @@ fn bad_input_exits_2_naming_the_culprit() {
     for needle in ["bad.toml:2:15", "the 2000 test images"] {
         expect_exit2(&["prune", cfg.to_str().unwrap(), "--out", o], needle);
     }
+    // Tryout 8 G9: the protocol's and the figures' image counts too, and
+    // more Λ rows or image columns than a figure can show.
+    for (text, needles) in [
+        (
+            "test_images = 100\nprotocol_images = 100000000000\n",
+            ["bad.toml:2:19", "the 100 test images used"],
+        ),
+        (
+            "test_images = 50\ngrid_images = 51\n",
+            ["bad.toml:2:15", "the 50 test images used"],
+        ),
+        (
+            "grid_images = 65\n",
+            ["bad.toml:1:15", "must be at most 64"],
+        ),
+    ] {
+        std::fs::write(&cfg, text).unwrap();
+        for needle in needles {
+            expect_exit2(&["prune", cfg.to_str().unwrap(), "--out", o], needle);
+        }
+    }
+    let many: Vec<String> = (0..65).map(|k| format!("{}.0", k)).collect();
+    std::fs::write(&cfg, format!("grid_lambdas = [{}]\n", many.join(", "))).unwrap();
+    for needle in ["bad.toml:1:16", "`grid_lambdas`", "must be at most 64"] {
+        expect_exit2(&["prune", cfg.to_str().unwrap(), "--out", o], needle);
+    }
     std::fs::write(&cfg, "train_images = 10001\n").unwrap();
     expect_exit2(
         &["prune", cfg.to_str().unwrap(), "--out", o],

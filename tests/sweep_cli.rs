@@ -175,7 +175,7 @@ fn bad_specs_and_foreign_folders_are_refused_untouched() {
         // model refuses are bad input naming the task, not failed tasks.
         (
             "command = \"fisher\"\n[base]\ntheta = [0.0, 1.0]\nmodel = { type = \"normal\" }\n[[axes]]\npath = \"thetaa\"\nvalues = [1.0]\n",
-            "spec.toml:2:1",
+            "spec.toml:6:8: invalid setting `axes[0].path`",
         ),
         (
             "command = \"fisher\"\n[base]\ntheta = [0.0, 1.0]\nmodel = { type = \"normal\", sigmaa = 1 }\n[[axes]]\npath = \"theta[0]\"\nvalues = [1.0]\n",
@@ -366,8 +366,9 @@ fn one_line(o: &Output) -> String {
 }
 
 /// Tryout 7 F1 and F3: a size above the task limit (before anything is
-/// made: 1e13 values used to abort on an 80 TB allocation) and a malformed
-/// axis path are bad input on one line, at the line:col of the value
+/// made: 1e13 values used to abort on an 80 TB allocation), a malformed
+/// axis path, a bad value in an axis and two axes on one field (tryout 8
+/// G10, G12) are bad input on one line, at the line:col of the value
 /// (counted by hand in the text), and nothing is written.
 #[test]
 fn huge_sizes_and_malformed_paths_are_refused_at_their_place() {
@@ -389,6 +390,27 @@ fn huge_sizes_and_malformed_paths_are_refused_at_their_place() {
         small.replace("seed = 7\n", "seed = 7\nreplicates = 100000000\n"),
         "spec.toml:3:14: `replicates` asks for 1e8 replicates".to_string(),
     ));
+    // Tryout 8 G10: a value an axis gives is blamed at that value, not at
+    // `base`: a NaN (TOML's `nan`), and a sample count over the budget.
+    let range = "range = { start = 1.0, stop = 2.0, num = 2 }";
+    cases.push((
+        small.replace(range, "values = [1.0, nan]"),
+        "spec.toml:10:16: `axes[0].values[1]` = NaN or null is not a value".to_string(),
+    ));
+    cases.push((
+        small
+            .replace("path = \"theta[1]\"", "path = \"samples\"")
+            .replace(range, "values = [1000, 2000, 10000000000000]"),
+        "spec.toml:10:23: invalid setting `axes[0].values[2]`: task 2 (samples=10000000000000)"
+            .to_string(),
+    ));
+    // Tryout 8 G12: two axes on one field, or on a field and a part of it.
+    for other in ["theta[1]", "theta"] {
+        cases.push((
+            format!("{small}[[axes]]\npath = \"{other}\"\nvalues = [5.0]\n"),
+            format!("spec.toml:12:8: `axes[1].path` = `{other}` sets a field that axes[0]"),
+        ));
+    }
     for (text, words) in cases {
         std::fs::write(&spec, &text).unwrap();
         let o = sweep(&spec, &out, &["--quiet"], "1");
@@ -459,7 +481,7 @@ fn a_task_file_of_another_task_is_run_again() {
         let why = if damage == "copy" {
             "the record of another task"
         } else {
-            "its result is null"
+            "does not match its digest"
         };
         assert!(
             err.starts_with("warning: the file of task")
@@ -527,6 +549,24 @@ fn signals_keep_finished_tasks_and_leave_no_temporary_file() {
         // Signal once the run has written a task file of its own.
         while finished(&a) <= before && child.try_wait().unwrap().is_none() {
             std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        if sig == libc::SIGINT {
+            // Tryout 8 G1: a second sweep into the folder of a running one
+            // (here one with more points, which could resume it) is refused
+            // untouched, and the first goes on.
+            let grown = base.join("grown.toml");
+            std::fs::write(
+                &grown,
+                std::fs::read_to_string(&spec)
+                    .unwrap()
+                    .replace("num = 60", "num = 61"),
+            )
+            .unwrap();
+            let o = sweep(&grown, &a, &["--quiet"], "1");
+            let err = one_line(&o);
+            assert_eq!(o.status.code(), Some(2), "{err}");
+            assert!(err.contains("--out") && err.contains("in use"), "{err}");
+            assert!(child.try_wait().unwrap().is_none(), "the first sweep ended");
         }
         // SAFETY: sending a signal to our own child.
         unsafe { libc::kill(child.id() as libc::pid_t, sig) };

@@ -64,7 +64,7 @@ pub fn run(command: &str, config: &Value) -> Result<Value, String> {
 /// [`TaskError::Input`] or [`TaskError::Failed`].
 pub fn run_typed(command: &str, config: &Value) -> Result<Value, TaskError> {
     crate::ensure_linked();
-    dispatch(command, config, Stage::Run)
+    dispatch(command, config, Stage::Run).map_err(|l| l.error)
 }
 
 /// Checks `config` as the configuration of `command` without running it: it
@@ -76,35 +76,69 @@ pub fn run_typed(command: &str, config: &Value) -> Result<Value, TaskError> {
 /// [`TaskError::Input`], naming the field inside `config`.
 pub fn check(command: &str, config: &Value) -> Result<(), TaskError> {
     crate::ensure_linked();
-    dispatch(command, config, Stage::Check).map(drop)
+    dispatch(command, config, Stage::Check)
+        .map(drop)
+        .map_err(|l| l.error)
 }
 
-/// [`check`] on every task of a sweep, before any runs (in parallel; the
-/// answer does not depend on the number of threads): the first task, by
-/// index, whose configuration fails.
+/// [`check`] on every task of the sweep `spec` (its tasks, `tasks`), before
+/// any runs (in parallel; the answer does not depend on the number of
+/// threads): the first task, by index, whose configuration fails.
 ///
 /// # Errors
-/// [`bayesrg_core::Error::Setting`] on `base` (the sweep's base
-/// configuration, where a misspelt key or an axis's `path` lands), naming the
-/// task, its coordinates and what was wrong.
-pub fn check_all(tasks: &[bayesrg_sweep::Task]) -> bayesrg_core::Result<()> {
+/// [`bayesrg_core::Error::Setting`] naming the task, its coordinates and what
+/// was wrong, placed where the user wrote the bad value
+/// ([`bayesrg_sweep::SweepSpec::locate`]): the axis value (`axes[1].values[0]`,
+/// `axes[0].range`) when the field at fault is one an axis sets (tryout 8
+/// G10: a NaN or an over-budget value in an axis was blamed on `base`), else
+/// `base` (the sweep's base configuration, where a misspelt key lands).
+pub fn check_all(
+    spec: &bayesrg_sweep::SweepSpec,
+    tasks: &[bayesrg_sweep::Task],
+) -> bayesrg_core::Result<()> {
     use rayon::prelude::*;
+    crate::ensure_linked();
     let first = tasks
         .par_iter()
-        .map(|t| check(&t.command, &t.config).err().map(|e| (t, e)))
+        .map(|t| {
+            dispatch(&t.command, &t.config, Stage::Check)
+                .err()
+                .map(|e| (t, e))
+        })
         .find_first(Option::is_some)
         .flatten();
     match first {
         None => Ok(()),
-        Some((t, e)) => Err(bayesrg_core::Error::Setting {
-            name: "base".into(),
+        Some((t, Located { error, field })) => Err(bayesrg_core::Error::Setting {
+            name: spec.locate(t, field.as_ref()).to_string(),
             reason: format!(
-                "task {} ({}): {e}; a task's configuration is `base` with each axis's value \
-                 set at its `path`",
+                "task {} ({}): {error}; a task's configuration is `base` with each axis's \
+                 value set at its `path`",
                 t.index,
                 bayesrg_sweep::spec::coords_text(t)
             ),
         }),
+    }
+}
+
+/// A task's error with the field of its configuration it names, if any.
+struct Located {
+    error: TaskError,
+    field: Option<bayesrg_core::error::Field>,
+}
+
+impl From<TaskError> for Located {
+    fn from(error: TaskError) -> Self {
+        Located { error, field: None }
+    }
+}
+
+impl From<bayesrg_core::Error> for Located {
+    fn from(e: bayesrg_core::Error) -> Self {
+        Located {
+            field: e.field(),
+            error: e.into(),
+        }
     }
 }
 
@@ -171,7 +205,7 @@ impl TaskSpec for bayesrg_core::validate::FisherSpec {
 }
 
 /// The one table of the commands a task may name ([`COMMANDS`]).
-fn dispatch(command: &str, config: &Value, stage: Stage) -> Result<Value, TaskError> {
+fn dispatch(command: &str, config: &Value, stage: Stage) -> Result<Value, Located> {
     match command {
         "bayes" => call::<bayesrg_core::bayes::experiment::BayesSpec>(config, stage),
         "fisher" => call::<bayesrg_core::validate::FisherSpec>(config, stage),
@@ -181,20 +215,21 @@ fn dispatch(command: &str, config: &Value, stage: Stage) -> Result<Value, TaskEr
         other => Err(TaskError::Input(format!(
             "unknown command `{other}` for a sweep task; known: {}",
             COMMANDS.join(", ")
-        ))),
+        ))
+        .into()),
     }
 }
 
 /// Parses the spec and checks it; at [`Stage::Run`] also runs it and
 /// serialises the result ([`Value::Null`] at [`Stage::Check`]).
-fn call<S: TaskSpec>(config: &Value, stage: Stage) -> Result<Value, TaskError> {
-    let spec: S = parse(config)?;
+fn call<S: TaskSpec>(config: &Value, stage: Stage) -> Result<Value, Located> {
+    let spec: S = parse_located(config)?;
     if stage == Stage::Check {
-        return spec.check().map(|()| Value::Null).map_err(TaskError::from);
+        return spec.check().map(|()| Value::Null).map_err(Located::from);
     }
     let result = spec.run()?;
     serde_json::to_value(result)
-        .map_err(|e| TaskError::Failed(format!("result not representable as JSON: {e}")))
+        .map_err(|e| TaskError::Failed(format!("result not representable as JSON: {e}")).into())
 }
 
 /// Reads a spec from JSON; a failure names the field where it happened (its
@@ -203,14 +238,23 @@ fn call<S: TaskSpec>(config: &Value, stage: Stage) -> Result<Value, TaskError> {
 /// # Errors
 /// [`TaskError::Input`] with the message.
 pub fn parse<S: DeserializeOwned>(config: &Value) -> Result<S, TaskError> {
+    parse_located(config).map_err(|l| l.error)
+}
+
+/// [`parse`], with the field of the failure.
+fn parse_located<S: DeserializeOwned>(config: &Value) -> Result<S, Located> {
     serde_path_to_error::deserialize(config).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        TaskError::Input(if path == "." || path.is_empty() {
-            format!("invalid configuration: {inner}")
-        } else {
-            format!("invalid configuration at `{path}`: {inner}")
-        })
+        let whole = path == "." || path.is_empty();
+        Located {
+            error: TaskError::Input(if whole {
+                format!("invalid configuration: {inner}")
+            } else {
+                format!("invalid configuration at `{path}`: {inner}")
+            }),
+            field: (!whole).then(|| bayesrg_core::error::Field::from(path.as_str())),
+        }
     })
 }
 

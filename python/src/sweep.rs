@@ -36,7 +36,7 @@ fn sweep_open(out: &str, spec_json: &str, inputs: Vec<String>) -> PyResult<Strin
     let s = spec(spec_json)?;
     let inputs: Vec<&Path> = inputs.iter().map(Path::new).collect();
     let tasks = s.expand().map_err(crate::core_err)?;
-    bayesrg::tasks::check_all(&tasks).map_err(crate::core_err)?;
+    bayesrg::tasks::check_all(&s, &tasks).map_err(crate::core_err)?;
     let store = Store::create_named(Path::new(out), "out", &inputs, &s).map_err(crate::core_err)?;
     let warnings: Vec<String> = store
         .unreadable(&tasks)
@@ -115,6 +115,14 @@ fn sweep_merge(out: &str, spec_json: &str) -> PyResult<(usize, usize, usize)> {
     Ok((c.ok, c.failed, c.pending))
 }
 
+/// Lets another process run a sweep into `out`: drops the hold that
+/// [`sweep_open`] took on the folder (`bayesrg.sweep` calls it when it ends,
+/// however it ends).
+#[pyfunction]
+fn sweep_release(out: &str) {
+    sweep::store::release(Path::new(out));
+}
+
 /// Adds the sweep functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     add_functions!(
@@ -123,6 +131,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         sweep_open,
         sweep_run_task,
         sweep_record,
+        sweep_release,
         sweep_local,
         sweep_merge
     );

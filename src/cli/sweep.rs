@@ -55,7 +55,7 @@ pub fn run(args: Args) -> Result<Status> {
         .map_err(|e| crate::config::at_field(&args.file, e))?;
     // Every task's configuration is read and checked before any runs, so a
     // misspelt key fails the sweep as bad input, not every task.
-    bayesrg::tasks::check_all(&tasks).map_err(|e| crate::config::at_field(&args.file, e))?;
+    bayesrg::tasks::check_all(&spec, &tasks).map_err(|e| crate::config::at_field(&args.file, e))?;
     if args.dry_run {
         for t in &tasks {
             println!(

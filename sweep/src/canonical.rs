@@ -2,7 +2,16 @@
 //! configurations give equal text (and so equal task ids and seeds) whatever
 //! order their keys were written in.
 
+use bayesrg_core::rng::Seed;
 use serde_json::Value;
+
+/// A 64-bit digest of `text`, as 16 hexadecimal digits: [`Seed::child`] of
+/// the text under the default seed (FNV-1a, then SplitMix64). What names a
+/// task (its id) and what seals a task file against damage and hand edits
+/// (`crate::store`); not a cryptographic hash.
+pub fn digest(text: &str) -> String {
+    format!("{:016x}", Seed::DEFAULT.child(text).value())
+}
 
 /// The canonical text of `v`.
 pub fn canonical(v: &Value) -> String {

@@ -133,10 +133,26 @@ impl Range {
                     self.stop
                 } else {
                     let f = i as f64 / (n - 1) as f64;
+                    // The plain forms where their ratio or span is a finite
+                    // number; across more than 308 decades (1e-300 to
+                    // 1e300) or a span beyond f64 (−1e308 to 1e308) they
+                    // overflow (tryout 8 G12), and the logarithms or the
+                    // weighted ends are interpolated instead.
                     if self.log {
-                        self.start * (self.stop / self.start).powf(f)
+                        let ratio = self.stop / self.start;
+                        if ratio.is_finite() && ratio > 0.0 {
+                            self.start * ratio.powf(f)
+                        } else {
+                            let (a, b) = (self.start.ln(), self.stop.ln());
+                            (a + (b - a) * f).exp()
+                        }
                     } else {
-                        self.start + (self.stop - self.start) * f
+                        let span = self.stop - self.start;
+                        if span.is_finite() {
+                            self.start + span * f
+                        } else {
+                            self.start * (1.0 - f) + self.stop * f
+                        }
                     }
                 }
             })
@@ -240,6 +256,15 @@ impl SweepSpec {
                         });
                     }
                     too_many(at.clone().then("values"), v.len() as f64, "values")?;
+                    if let Some(j) = v.iter().position(Value::is_null) {
+                        return Err(Error::Domain {
+                            field: at.clone().then("values").at(j),
+                            value: "NaN or null".into(),
+                            constraint: "is not a value a task can take; give a number, a \
+                                         string, a boolean or a table"
+                                .into(),
+                        });
+                    }
                     v.len()
                 }
                 (None, Some(r)) => {
@@ -312,6 +337,24 @@ impl SweepSpec {
                 });
             }
             seen.push(col);
+            // Two axes on one field (or one on a field inside another's):
+            // the later would set what the earlier's column reports
+            // (tryout 8 G12).
+            let mine = parse_path(&axis.path).unwrap_or_default();
+            for (j, earlier) in self.axes[..i].iter().enumerate() {
+                let theirs = parse_path(&earlier.path).unwrap_or_default();
+                if mine.starts_with(&theirs) || theirs.starts_with(&mine) {
+                    return Err(Error::Domain {
+                        field: at.then("path"),
+                        value: format!("`{}`", axis.path),
+                        constraint: format!(
+                            "sets a field that axes[{j}] (`{}`) sets too; each field takes the \
+                             values of one axis",
+                            earlier.path
+                        ),
+                    });
+                }
+            }
             if !self.seed_field.is_empty() && axis.path.trim() == self.seed_field.trim() {
                 return Err(Error::Domain {
                     field: at.then("path"),
@@ -325,6 +368,43 @@ impl SweepSpec {
             }
         }
         Ok(())
+    }
+
+    /// Where in the spec the user wrote the value that put `field` of the
+    /// configuration of `task` (one of this sweep's) in error: the task's
+    /// value of the axis that sets `field` or a field around or inside it
+    /// (`axes[1].values[0]`, or `axes[0].range` for a range), that axis's
+    /// `path` when it names a key `base` lacks, else `base`. For
+    /// [`SweepSpec::expand`]'s tasks; a `field` of `None` is `base`.
+    pub fn locate(&self, task: &Task, field: Option<&Field>) -> Field {
+        let base = Field::key("base");
+        let Some(field) = field else {
+            return base;
+        };
+        for (i, axis) in self.axes.iter().enumerate() {
+            let Ok(path) = parse_path(&axis.path) else {
+                continue;
+            };
+            let segs = field.segments();
+            if !(segs.starts_with(&path) || path.starts_with(segs)) {
+                continue;
+            }
+            let at = Field::key("axes").at(i);
+            // A path to a key the base lacks (the axis added it): the path
+            // is what is wrong (`thetaa`, a misspelt key).
+            if get_path(&self.base, &path).is_none() {
+                return at.then("path");
+            }
+            let value = task.coords.get(i).map(|(_, v)| v);
+            return match (&axis.values, value) {
+                (Some(values), Some(v)) => match values.iter().position(|x| x == v) {
+                    Some(j) => at.then("values").at(j),
+                    None => at.then("values"),
+                },
+                _ => at.then("range"),
+            };
+        }
+        base
     }
 
     /// How many tasks the sweep has (as `f64`: it is checked before it could
@@ -432,12 +512,7 @@ impl SweepSpec {
                 },
             )?;
         }
-        let id = format!(
-            "{:016x}",
-            Seed::DEFAULT
-                .child(&format!("{}\n{}", self.command, canonical(&config)))
-                .value()
-        );
+        let id = crate::canonical::digest(&format!("{}\n{}", self.command, canonical(&config)));
         Ok(Task {
             index,
             id,
@@ -532,6 +607,15 @@ pub fn set_path(root: &mut Value, path: &str, value: Value) -> std::result::Resu
         };
     }
     Ok(())
+}
+
+/// The value at the path `segs` of `root`, if there is one.
+fn get_path<'v>(root: &'v Value, segs: &[Segment]) -> Option<&'v Value> {
+    segs.iter().try_fold(root, |here, seg| match (seg, here) {
+        (Segment::Key(k), Value::Object(map)) => map.get(k),
+        (Segment::Index(i), Value::Array(items)) => items.get(*i),
+        _ => None,
+    })
 }
 
 /// The segments of a field path, read strictly: a key, then any number of

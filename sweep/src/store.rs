@@ -1,8 +1,8 @@
 //! The results folder of a sweep: one file per finished task, written once.
 //!
 //! ```text
-//! DIR/tasks/ID.json        a finished task: {"task": …, "result": …}
-//! DIR/tasks/ID.error.json  a failed task: {"task": …, "error": "…"} (run again by a rerun)
+//! DIR/tasks/ID.json        a finished task: {"task": …, "result": …, "digest": …}
+//! DIR/tasks/ID.error.json  a failed task: {"task": …, "error": "…", "digest": …} (run again by a rerun)
 //! ```
 //!
 //! Task files are written to a temporary name and renamed into place, so a
@@ -13,8 +13,8 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
 
 use bayesrg_core::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -42,6 +42,23 @@ pub struct Record {
     pub outcome: Outcome,
 }
 
+/// A task file as it is on disk: the record and the digest of its canonical
+/// JSON ([`crate::canonical::digest`]). A file whose digest does not match
+/// (an emptied result table, a changed number or flag, a seed edited by
+/// hand: tryout 8 G2) is not trusted; its task runs again.
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    #[serde(flatten)]
+    record: Record,
+    digest: String,
+}
+
+/// The digest that seals `record` in its task file.
+fn seal(record: &Record) -> std::result::Result<String, String> {
+    let v = serde_json::to_value(record).map_err(|e| e.to_string())?;
+    Ok(crate::canonical::digest(&crate::canonical::canonical(&v)))
+}
+
 /// A sweep's results folder.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -56,6 +73,11 @@ static TMP: AtomicU64 = AtomicU64::new(0);
 /// Held (shared) by every [`Store::write_atomic`] from its temporary file to
 /// the rename; [`stop_writes`] takes it for good.
 static WRITES: RwLock<()> = RwLock::new(());
+
+/// The results folders this process holds: each with an open descriptor of
+/// the folder that has an exclusive `flock` on it (released when the process
+/// ends, however it ends, or by [`Store::release`]).
+static HELD: Mutex<Vec<(PathBuf, fs::File)>> = Mutex::new(Vec::new());
 
 /// Waits for the task files being written by this process to be in place,
 /// then blocks every later write (for ever): what a signal handler calls
@@ -76,8 +98,12 @@ impl Store {
     /// a symbolic link, a file, a folder that is neither empty nor marked as a
     /// sweep's by [`MARKER`], the folder of another sweep (its marker's spec
     /// has a task that `spec` lacks: only the same sweep, or one that grew,
-    /// resumes a folder), and a folder holding one of `inputs` (the spec
-    /// file). The marker then holds `spec`.
+    /// resumes a folder), a folder holding one of `inputs` (the spec
+    /// file), and a folder another process's sweep is running into (tryout 8
+    /// G1: two sweeps into one folder each wrote the tables of their own
+    /// spec, so the last to end decided what `results.csv` held). The marker
+    /// then holds `spec`, and this process holds the folder (an exclusive
+    /// `flock` on it, on Unix) until it ends or calls [`Store::release`].
     ///
     /// # Errors
     /// [`Error::Domain`] on `out` for each refusal; a folder that cannot be
@@ -102,10 +128,18 @@ impl Store {
             return Err(refuse("is a symbolic link; give a folder"));
         }
         let abs = std::path::absolute(dir).map_err(|e| io("resolve", dir, e))?;
-        if abs.exists() {
-            if !abs.is_dir() {
-                return Err(refuse("is a file; give a folder"));
-            }
+        if abs.exists() && !abs.is_dir() {
+            return Err(refuse("is a file; give a folder"));
+        }
+        // The hold comes first, so that of two sweeps started into one folder
+        // at once the second is told the folder is in use (not that it holds
+        // files without a marker, which the first is writing).
+        let made = !abs.exists();
+        if made {
+            fs::create_dir_all(&abs).map_err(|e| io("create", &abs, e))?;
+        }
+        hold(&abs).map_err(|why| refuse(&why))?;
+        let checked = (|| {
             let empty = fs::read_dir(&abs)
                 .map_err(|e| io("read", &abs, e))?
                 .next()
@@ -116,17 +150,25 @@ impl Store {
                      give a new folder, nothing was touched"
                 )));
             }
-        }
-        if abs.join(MARKER).is_file() {
-            resumable(&abs.join(MARKER), spec).map_err(|why| refuse(&why))?;
-        }
-        for input in inputs {
-            if std::path::absolute(input).is_ok_and(|f| f.starts_with(&abs)) {
-                return Err(refuse(&format!(
-                    "holds the input `{}`; give another folder",
-                    input.display()
-                )));
+            if abs.join(MARKER).is_file() {
+                resumable(&abs.join(MARKER), spec).map_err(|why| refuse(&why))?;
             }
+            for input in inputs {
+                if std::path::absolute(input).is_ok_and(|f| f.starts_with(&abs)) {
+                    return Err(refuse(&format!(
+                        "holds the input `{}`; give another folder",
+                        input.display()
+                    )));
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = checked {
+            unhold(&abs);
+            if made {
+                let _ = fs::remove_dir(&abs);
+            }
+            return Err(e);
         }
         let store = Store::open(&abs)?;
         store.remove_stale_temp();
@@ -196,6 +238,11 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// Lets another process run a sweep into this folder: [`release`].
+    pub fn release(&self) {
+        release(&self.dir);
     }
 
     /// The results folder.
@@ -271,7 +318,15 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e.to_string()),
         };
-        let rec: Record = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        let Sealed {
+            record: rec,
+            digest,
+        } = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        if seal(&rec)? != digest {
+            return Err(
+                "its content does not match its digest (the file was damaged or edited)".into(),
+            );
+        }
         let own = &rec.task;
         if own.id != task.id || own.command != task.command || own.config != task.config {
             return Err(format!(
@@ -316,8 +371,12 @@ impl Store {
             task: task.clone(),
             outcome,
         };
-        let text = serde_json::to_string(&rec)
-            .map_err(|e| Error::failed("writing a task file", e.to_string()))?;
+        let digest = seal(&rec).map_err(|e| Error::failed("writing a task file", e))?;
+        let text = serde_json::to_string(&Sealed {
+            record: rec,
+            digest,
+        })
+        .map_err(|e| Error::failed("writing a task file", e.to_string()))?;
         let name = path
             .strip_prefix(&self.dir)
             .map(|p| p.to_string_lossy().into_owned())
@@ -367,6 +426,56 @@ fn resumable(marker: &Path, spec: &crate::SweepSpec) -> std::result::Result<(), 
             crate::spec::coords_text(t)
         )),
     }
+}
+
+/// Takes this process's hold on the results folder `dir` (absolute): an
+/// exclusive, non-blocking `flock` on the folder itself, so no file is added
+/// to it and the hold ends with the process, even one killed by SIGKILL.
+/// Holding it already is fine (a second call from the same process). Returns
+/// why not when another process holds it. A file system without `flock`
+/// support is run without the hold.
+fn hold(dir: &Path) -> std::result::Result<(), String> {
+    let mut held = HELD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if held.iter().any(|(p, _)| p == dir) {
+        return Ok(());
+    }
+    let Ok(folder) = fs::File::open(dir) else {
+        return Ok(());
+    };
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor this function owns.
+        let r = unsafe { libc::flock(folder.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK) {
+            return Err(
+                "is in use: another sweep is running into it now; wait for it to end, \
+                        or give another folder. Nothing was touched"
+                    .into(),
+            );
+        }
+    }
+    held.push((dir.to_path_buf(), folder));
+    Ok(())
+}
+
+/// Lets another process run a sweep into the results folder `dir`: drops
+/// the hold [`Store::create`] took on it, if this process has one (a Python
+/// session that ran a sweep goes on after it; the command line holds its
+/// folder until it exits).
+pub fn release(dir: &Path) {
+    if let Ok(abs) = std::path::absolute(dir) {
+        unhold(&abs);
+    }
+}
+
+/// Drops this process's hold on `dir` (absolute), if it has one.
+fn unhold(dir: &Path) {
+    HELD.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .retain(|(p, _)| p != dir);
 }
 
 /// The process id in the name of a temporary file of [`Store::write_atomic`]

@@ -690,13 +690,37 @@ fn a_task_file_that_is_not_the_tasks_own_is_run_again() {
         .filter(|&i| store.is_finished(&tasks[i]))
         .collect();
     let file = |i: usize| dir.join("tasks").join(format!("{}.json", tasks[i].id));
-    let (victim, donor, nulled) = (done[3], done[10], done[5]);
+    let (victim, donor) = (done[3], done[10]);
     let own = std::fs::read_to_string(file(victim)).unwrap();
     std::fs::copy(file(donor), file(victim)).unwrap();
-    let null_text = std::fs::read_to_string(file(nulled)).unwrap();
-    let mut rec: Value = serde_json::from_str(&null_text).unwrap();
-    rec["result"] = Value::Null;
-    std::fs::write(file(nulled), rec.to_string()).unwrap();
+    // Hand edits that keep the file a well-formed record (tryout 7 F2, tryout
+    // 8 G2): a null result, an emptied table, a changed number, a flipped
+    // verdict, an edited seed. The digest no longer matches.
+    let texts: Vec<(usize, String)> = done[4..9]
+        .iter()
+        .map(|&i| (i, std::fs::read_to_string(file(i)).unwrap()))
+        .collect();
+    let edits: [fn(&mut Value); 5] = [
+        |r| r["result"] = Value::Null,
+        |r| r["result"] = json!({}),
+        |r| {
+            let (k, v) = r["result"].as_object().unwrap().iter().next().unwrap();
+            let changed = json!([v.clone(), 123.0]);
+            let k = k.clone();
+            r["result"][k] = changed;
+        },
+        |r| r["task"]["seed"] = json!(r["task"]["seed"].as_u64().unwrap() ^ 1),
+        |r| {
+            r.as_object_mut().unwrap().remove("digest");
+        },
+    ];
+    for ((i, text), edit) in texts.iter().zip(edits) {
+        let mut rec: Value = serde_json::from_str(text).unwrap();
+        edit(&mut rec);
+        assert_ne!(&rec.to_string(), text, "task {i}: the edit changed nothing");
+        std::fs::write(file(*i), rec.to_string()).unwrap();
+    }
+    let edited: Vec<usize> = texts.iter().map(|t| t.0).collect();
     // A failure's file of another task is no failure of this one either.
     let failed = (0..tasks.len())
         .find(|&i| !store.is_finished(&tasks[i]))
@@ -704,40 +728,54 @@ fn a_task_file_that_is_not_the_tasks_own_is_run_again() {
     let failed_file = dir
         .join("tasks")
         .join(format!("{}.error.json", tasks[failed].id));
-    let donor_rec: Value =
-        serde_json::from_str(&std::fs::read_to_string(file(donor)).unwrap()).unwrap();
-    std::fs::write(
+    std::fs::copy(
+        dir.join("tasks").join(format!(
+            "{}.error.json",
+            tasks[(failed + 1..tasks.len())
+                .find(|&i| !store.is_finished(&tasks[i]))
+                .unwrap()]
+            .id
+        )),
         &failed_file,
-        json!({"task": donor_rec["task"], "error": "not mine"}).to_string(),
     )
     .unwrap();
-    for i in [victim, nulled] {
+    for &i in edited.iter().chain([&victim]) {
         assert!(!store.is_finished(&tasks[i]), "task {i}");
     }
     let bad = store.unreadable(&tasks);
     let mut which: Vec<usize> = bad.iter().map(|b| b.0).collect();
     which.sort();
-    let mut want = vec![victim, nulled, failed];
+    let mut want = edited.clone();
+    want.extend([victim, failed]);
     want.sort();
     assert_eq!(which, want, "{bad:?}");
     for (i, path, why) in &bad {
-        if *i == nulled {
-            assert_eq!(path, &file(nulled));
-            assert!(why.contains("its result is null, not a table"), "{why}");
+        if edited.contains(i) {
+            assert_eq!(path, &file(*i));
+            assert!(
+                why.contains("does not match its digest") || why.contains("missing field `digest`"),
+                "{why}"
+            );
         } else {
             assert!(why.contains("the record of another task"), "{why}");
-            assert!(why.contains(&tasks[donor].id), "{why}");
         }
     }
     let recs = records(&tasks, &store).unwrap();
-    assert!(recs[victim].is_none() && recs[nulled].is_none() && recs[failed].is_none());
+    assert!(recs[victim].is_none() && recs[failed].is_none());
+    assert!(edited.iter().all(|&i| recs[i].is_none()));
     // The rerun runs those tasks again and gives the clean run's bytes.
     let (again, _, run) = run_in(&dir, 1);
-    assert_eq!(run.skipped + 2, first.counts.ok);
+    assert_eq!(run.skipped + 1 + edited.len(), first.counts.ok);
     assert_eq!(again.results, first.results);
     assert_eq!(again.tasks, first.tasks);
     assert_eq!(std::fs::read_to_string(file(victim)).unwrap(), own);
-    assert_eq!(std::fs::read_to_string(file(nulled)).unwrap(), null_text);
+    for (i, text) in &texts {
+        assert_eq!(
+            &std::fs::read_to_string(file(*i)).unwrap(),
+            text,
+            "task {i}"
+        );
+    }
     assert!(store.unreadable(&tasks).is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -830,4 +868,81 @@ fn a_keep_that_matches_nothing_is_left_out_of_the_tables() {
     assert_eq!(results, all.results);
     assert!(results.lines().count() > 1);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Tryout 8 G1: a folder that another process's sweep holds is refused
+/// untouched (the hold is an exclusive `flock` on the folder; a second open
+/// description of it conflicts as another process's would), and taken once
+/// the other lets go. A process that holds its folder may create it again.
+#[cfg(unix)]
+#[test]
+fn a_folder_another_sweep_holds_is_refused_untouched() {
+    use std::os::fd::AsRawFd;
+    let dir = std::env::temp_dir().join(format!("bayesrg-sweep-held-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let s = spec(GRID);
+    let store = Store::create(&dir, &[], &s).unwrap();
+    Store::create(&dir, &[], &s).expect("this process holds it already");
+    store.release();
+    let other = std::fs::File::open(&dir).unwrap();
+    // SAFETY: flock on a descriptor this test owns.
+    let r = unsafe { libc::flock(other.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    assert_eq!(r, 0);
+    let listing = |d: &std::path::Path| {
+        let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().is_file())
+            .map(|e| {
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = listing(&dir);
+    let e = Store::create(&dir, &[], &s).unwrap_err().to_string();
+    assert!(e.contains("--out") && e.contains("in use"), "{e}");
+    assert_eq!(listing(&dir), before);
+    drop(other);
+    Store::create(&dir, &[], &s).expect("free again");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Tryout 8 G12: ranges across more than 308 decades, and linear ranges
+/// whose span is beyond f64, give their values (the ends exactly, the middle
+/// of a log range at the geometric mean: 1 for 1e-300 to 1e300) instead of
+/// a NaN; ordinary ranges keep the bits of `start · (stop/start)^f`.
+#[test]
+fn ranges_beyond_f64_spans_give_their_values() {
+    use bayesrg_sweep::spec::Range;
+    let r = |start: f64, stop: f64, num: usize, log: bool| {
+        Range {
+            start,
+            stop,
+            num,
+            log,
+        }
+        .values()
+    };
+    let wide = r(1e-300, 1e300, 3, true);
+    assert_eq!((wide[0], wide[2]), (1e-300, 1e300));
+    assert!((wide[1] - 1.0).abs() < 1e-12, "{wide:?}");
+    let down = r(1e300, 1e-300, 5, true);
+    for (v, e) in down.iter().zip([300.0, 150.0, 0.0, -150.0, -300.0]) {
+        assert!((v.log10() - e).abs() < 1e-12, "{down:?}");
+    }
+    let lin = r(-1e308, 1e308, 5, false);
+    for (v, e) in lin.iter().zip([-1e308, -5e307, 0.0, 5e307, 1e308]) {
+        assert!((v - e).abs() <= 1e-15 * e.abs(), "{lin:?}");
+    }
+    for (a, b) in [(1e-3, 1e3), (2.0, 3.0), (1e-155, 1e150)] {
+        let v = r(a, b, 7, true);
+        for (i, x) in v.iter().enumerate().take(6).skip(1) {
+            assert_eq!(*x, a * (b / a).powf(i as f64 / 6.0));
+        }
+    }
 }

@@ -185,6 +185,25 @@ impl Section4Spec {
                 "must be finite and ≥ 0",
             ));
         }
+        // Figures 3–4 draw one row per Λ and one 28-pixel column per image:
+        // beyond these sizes the rows and columns are too thin to read, and
+        // the result carries every image of the grid (tryout 8 G9: 20,000
+        // Λ ran for minutes into a figure nobody could read).
+        for (name, n) in [
+            ("grid_lambdas", self.grid_lambdas.len()),
+            ("grid_images", self.grid_images),
+        ] {
+            if n > MAX_GRID {
+                return Err(Error::domain(
+                    name,
+                    n,
+                    format!(
+                        "must be at most {MAX_GRID} (the reconstruction figures have a row per \
+                         Λ and a column per image); the sweep's table covers any number of Λ"
+                    ),
+                ));
+            }
+        }
         for (name, v) in [
             ("random_repeats", Some(self.random_repeats)),
             ("protocol_images", Some(self.protocol_images)),
@@ -263,6 +282,10 @@ impl Section4Spec {
         Ok(())
     }
 }
+
+/// The most Λ rows (`grid_lambdas`) and image columns (`grid_images`) of
+/// the reconstruction figures.
+pub const MAX_GRID: usize = 64;
 
 /// Facts about the encoder's Fisher spectrum.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -515,6 +538,30 @@ pub fn run_on(
     if test_count == 0 {
         return Err(Error::domain("data", &data.source, "holds no test images"));
     }
+    if weights.is_none() && train_count == 0 {
+        return Err(Error::domain(
+            "data",
+            &data.source,
+            "holds no training images",
+        ));
+    }
+    for (field, asked) in [
+        ("protocol_images", spec.protocol_images),
+        ("grid_images", spec.grid_images),
+    ] {
+        if asked > test_count {
+            return Err(Error::domain(
+                field,
+                asked,
+                format!(
+                    "is more than the {test_count} test images used (`test_images`, at most \
+                     the {} of {})",
+                    data.test.len(),
+                    data.source
+                ),
+            ));
+        }
+    }
     if let Some(w) = &weights
         && w.arch != spec.arch
     {
@@ -530,13 +577,6 @@ pub fn run_on(
     let (net, training) = match weights {
         Some(net) => (net, None),
         None => {
-            if train_count == 0 {
-                return Err(Error::domain(
-                    "data",
-                    &data.source,
-                    "holds no training images",
-                ));
-            }
             let s = spec.seed.child("train");
             let mut net = Autoencoder::init(spec.arch, s.child("init"));
             let t = Instant::now();
@@ -575,7 +615,7 @@ pub fn run_on(
     let random_seed = spec.seed.child("random-removal");
     let arms = sweep::paper_arms(random_seed, spec.random_repeats as u64);
     let points = sweep::plan(&cand, &spec.lambdas, &spec.fine_lambdas, &spec.fractions)?;
-    let protocol = spec.protocol_images.min(test_count);
+    let protocol = spec.protocol_images;
     let (sweep, unpruned) = match spec.train.precision {
         Precision::F32 => sweep_in::<f32>(&net, test_bytes, protocol, &cand, &arms, &points, obs)?,
         Precision::F64 => sweep_in::<f64>(&net, test_bytes, protocol, &cand, &arms, &points, obs)?,
@@ -586,7 +626,7 @@ pub fn run_on(
     let (headline, checks) = acceptance(&spec.acceptance, &sweep, &cand, unpruned[0]);
 
     // 5. Reconstructions (Figures 3–4), with the f64 reference network.
-    let k = spec.grid_images.min(test_count);
+    let k = spec.grid_images;
     let inputs: Vec<Vec<f64>> = test
         .chunks_exact(PIXELS)
         .take(k)
