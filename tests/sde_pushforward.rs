@@ -41,11 +41,11 @@ fn singular_fisher_pushforward_is_well_defined_and_refused_as_a_diffusion() {
         "[[1.0, 0.0], [0.0, 1.0]]",
         "[0.0, 0.0]",
     );
-    let DiffusionSpec::Fisher { model, theta, .. } = &s.diffusion else {
+    let DiffusionSpec::Fisher(f) = &s.diffusion else {
         unreachable!()
     };
-    let i = fisher::best(model.as_ref(), theta, 1000, 1).unwrap();
-    let j = model.forward_jacobian(theta).unwrap();
+    let i = fisher::best(f.model.as_ref(), &f.theta, 1000, 1).unwrap();
+    let j = f.model.forward_jacobian(&f.theta).unwrap();
     let pf = backward::pushforward(&j, &i).unwrap();
     let want = DMatrix::from_row_slice(2, 2, &[0.2, 0.4, 0.4, 0.8]);
     assert!((pf.k_inv - want).amax() < 1e-14);

@@ -384,7 +384,7 @@ pub mod fokker_planck {
     use super::*;
     use crate::check::Check;
     use crate::fokker_planck::{FokkerPlanck1d, Grid1d};
-    use crate::observe::{Observer, tick};
+    use crate::observe::Observer;
     use crate::sde::expr::Expression;
 
     /// The config of `bayesrg fokker-planck`.
@@ -494,21 +494,9 @@ pub mod fokker_planck {
             other => other,
         })?;
         let mass0 = fp.mass();
-        obs.phase("fokker-planck", Some(spec.save_at.len() as u64));
-        let mut saved = Vec::new();
-        let mut checks = Vec::new();
-        for (k, &t) in spec.save_at.iter().enumerate() {
-            let adv = fp.advance_to(t)?;
-            let warnings = adv.warnings();
-            checks.extend(grid_checks(
-                t,
-                fp.mass(),
-                mass0,
-                1e-12,
-                fp.min(),
-                warnings.len(),
-            ));
-            saved.push(Saved {
+        let (saved, checks) = save_loop(&spec.save_at, mass0, 1e-12, obs, |t| {
+            let warnings = fp.advance_to(t)?.warnings();
+            let s = Saved {
                 t,
                 mass: fp.mass(),
                 mean: fp.mean(),
@@ -516,9 +504,9 @@ pub mod fokker_planck {
                 min: fp.min(),
                 density: fp.cells().to_vec(),
                 warnings,
-            });
-            tick(obs, k as u64 + 1)?;
-        }
+            };
+            Ok(((s.mass, s.min, s.warnings.len()), s))
+        })?;
         Ok(FokkerPlanckResult {
             y: (0..g.n).map(|i| g.center(i)).collect(),
             mass0,
@@ -540,7 +528,7 @@ pub mod fokker_planck_2d {
     use super::*;
     use crate::check::Check;
     use crate::fokker_planck::FokkerPlanck2d;
-    use crate::observe::{Observer, tick};
+    use crate::observe::Observer;
     use crate::sde::expr::{Expression, Expressions};
 
     /// The diffusion D = K⁻¹ of a 2-D run.
@@ -726,20 +714,9 @@ pub mod fokker_planck_2d {
             .map(|j| spec.lo[1] + (j as f64 + 0.5) * h[1])
             .collect();
         let mass0 = fp.mass();
-        obs.phase("fokker-planck", Some(spec.save_at.len() as u64));
-        let mut saved = Vec::new();
-        let mut checks = Vec::new();
-        for (k, &t) in spec.save_at.iter().enumerate() {
-            let adv = fp.advance_to(t)?;
-            let warnings = adv.warnings();
-            checks.extend(grid_checks(
-                t,
-                fp.mass(),
-                mass0,
-                1e-12 * mass0.max(1.0),
-                fp.min(),
-                warnings.len(),
-            ));
+        let tol = 1e-12 * mass0.max(1.0);
+        let (saved, checks) = save_loop(&spec.save_at, mass0, tol, obs, |t| {
+            let warnings = fp.advance_to(t)?.warnings();
             let (m, c) = fp.moments();
             let mut density = Vec::with_capacity(y1.len() * y2.len());
             for &b in &y2 {
@@ -747,7 +724,7 @@ pub mod fokker_planck_2d {
                     density.push(fp.density_at([a, b]));
                 }
             }
-            saved.push(Saved2d {
+            let s = Saved2d {
                 t,
                 mass: fp.mass(),
                 mean: [m[0], m[1]],
@@ -755,9 +732,9 @@ pub mod fokker_planck_2d {
                 min: fp.min(),
                 density,
                 warnings,
-            });
-            tick(obs, k as u64 + 1)?;
-        }
+            };
+            Ok(((s.mass, s.min, s.warnings.len()), s))
+        })?;
         Ok(FokkerPlanck2dResult {
             y1,
             y2,
@@ -767,6 +744,29 @@ pub mod fokker_planck_2d {
             checks,
         })
     }
+}
+
+/// The save loop of the 1-D and 2-D Fokker–Planck runs: for each τ of
+/// `save_at` (phase `fokker-planck`, one tick each), `save(τ)` advances the grid
+/// to τ and returns (mass, smallest cell value, number of accuracy warnings)
+/// with the saved state; the [`grid_checks`] of τ read the three numbers.
+fn save_loop<S>(
+    save_at: &[f64],
+    mass0: f64,
+    mass_tol: f64,
+    obs: &mut dyn crate::observe::Observer,
+    mut save: impl FnMut(f64) -> Result<((f64, f64, usize), S)>,
+) -> Result<(Vec<S>, Vec<Check>)> {
+    obs.phase("fokker-planck", Some(save_at.len() as u64));
+    let mut saved = Vec::new();
+    let mut checks = Vec::new();
+    for (k, &t) in save_at.iter().enumerate() {
+        let ((mass, min, warnings), s) = save(t)?;
+        checks.extend(grid_checks(t, mass, mass0, mass_tol, min, warnings));
+        saved.push(s);
+        crate::observe::tick(obs, k as u64 + 1)?;
+    }
+    Ok((saved, checks))
 }
 
 /// The checks a Fokker–Planck grid run makes at each saved time τ: the mass

@@ -25,7 +25,7 @@ fn rare_events_monte_carlo_cannot_resolve_are_reported_as_such() {
     // D = I − 1/(1 − p)² of E[ℓ²], so q = m²/D = p/(1 − 2p) and
     // N = ⌈100/q⌉ = ⌈100(1 − 2p)/p⌉ ≈ 99 999 800 (printed 1.000e8).
     let p: f64 = 1e-6;
-    let r = validate(&RareBern {}, &[p], &settings(50_000)).unwrap();
+    let r = validate(&RareBern::default(), &[p], &settings(50_000)).unwrap();
     assert!(!r.verdict.pass && r.verdict.inconclusive, "{:?}", r.verdict);
     let want = (100.0 * (1.0 - 2.0 * p) / p).ceil();
     let advice = format!("too few events: raise samples to {}", fmt_num(want));
@@ -62,9 +62,9 @@ fn rare_events_monte_carlo_cannot_resolve_are_reported_as_such() {
     // Where the events are resolved (p = 10⁻³, 50 expected successes) the
     // same model passes, and with too few (p = 10⁻⁴, 2 000 draws: 0.2
     // expected) the advice is N ≈ 100/p = 10⁶.
-    let r = validate(&RareBern {}, &[1e-3], &settings(50_000)).unwrap();
+    let r = validate(&RareBern::default(), &[1e-3], &settings(50_000)).unwrap();
     assert!(r.verdict.pass, "{:?}", r.verdict.reasons);
-    let r = validate(&RareBern {}, &[1e-4], &settings(2_000)).unwrap();
+    let r = validate(&RareBern::default(), &[1e-4], &settings(2_000)).unwrap();
     assert!(r.verdict.inconclusive, "{:?}", r.verdict);
     assert!(
         r.verdict.reasons[0].contains("raise samples to 9.998e5"),

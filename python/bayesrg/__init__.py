@@ -43,7 +43,7 @@ from __future__ import annotations
 import json
 import operator
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -140,6 +140,11 @@ def _uint(name: str, v: Any) -> int:
     if i >= 2**64:
         raise InputError(f"`{name}` = {i} must be < 2**64")
     return i
+
+
+def _fisher_arg(samples: Any, seed: Any) -> Tuple[int, int]:
+    """How the geometry functions compute the Fisher metric: ``(samples, seed)``."""
+    return _uint("samples", samples), _uint("seed", seed)
 
 
 def _obs(y: Any) -> np.ndarray:
@@ -415,7 +420,7 @@ def distance(
     Raises :class:`ComputationError` when no shooting method converges.
     """
     mm = as_model(m)
-    r = json.loads(_bayesrg.distance_json(mm, _theta(theta1), _theta(theta2), _uint("samples", samples), _uint("seed", seed)))
+    r = json.loads(_bayesrg.distance_json(mm, _theta(theta1), _theta(theta2), _fisher_arg(samples, seed)))
     r["velocity"] = _arr(r["velocity"])
     r["geodesic"] = _geodesic(r["geodesic"])
     return r
@@ -433,7 +438,7 @@ def geodesic(
     ``length`` and ``speed_drift`` (the integration error)."""
     mm = as_model(m)
     return _geodesic(
-        json.loads(_bayesrg.geodesic_json_fn(mm, _theta(theta), _theta(velocity), _uint("samples", samples), _uint("seed", seed)))
+        json.loads(_bayesrg.geodesic_json_fn(mm, _theta(theta), _theta(velocity), _fisher_arg(samples, seed)))
     )
 
 
@@ -444,7 +449,7 @@ def curvature(
     ``sectional`` (one dict per coordinate plane i < j), ``gaussian`` (d = 2)
     and ``metric`` (d, d). Units: 1/(metric units)."""
     mm = as_model(m)
-    r = json.loads(_bayesrg.curvature_json(mm, _theta(theta), _uint("samples", samples), _uint("seed", seed)))
+    r = json.loads(_bayesrg.curvature_json(mm, _theta(theta), _fisher_arg(samples, seed)))
     r["metric"] = _arr(r["metric"])
     r["ricci"] = _arr(r["ricci"])
     return r
@@ -457,7 +462,7 @@ def spectrum(
     ``error_bounds`` and ``digits``, ``decades``, ``rank``, ``null_directions``,
     ``participation`` (d, d) and ``dominant_param``."""
     mm = as_model(m)
-    r = json.loads(_bayesrg.spectrum_json(mm, _theta(theta), _uint("samples", samples), _uint("seed", seed)))
+    r = json.loads(_bayesrg.spectrum_json(mm, _theta(theta), _fisher_arg(samples, seed)))
     for k in ("eigenvalues", "error_bounds", "digits", "log10_eigenvalues", "participation"):
         r[k] = _arr(r[k])
     return r

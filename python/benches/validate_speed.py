@@ -10,29 +10,14 @@ with a vectorised log-likelihood, score and sampler, and the built-in `normal`.
 Each line times one estimator call with `samples` draws (best of `repeat`).
 """
 import math
+import pathlib
 import sys
 import time
 
-import numpy as np
-
 import bayesrg
 
-
-class Normal:
-    param_names = ["mu", "sigma"]
-    obs_dim = 1
-
-    def log_likelihood(self, theta, y):
-        mu, s = theta
-        return -0.5 * ((y[:, 0] - mu) / s) ** 2 - math.log(s) - 0.5 * math.log(2 * math.pi)
-
-    def score(self, theta, y):
-        mu, s = theta
-        z = (y[:, 0] - mu) / s
-        return np.stack([z / s, (z * z - 1.0) / s], axis=1)
-
-    def sample(self, theta, n, rng):
-        return rng.normal(theta[0], theta[1], size=n)
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
+from normal_models import Normal  # noqa: E402  (the tests' model, one copy)
 
 
 def best(f, repeat):

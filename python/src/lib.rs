@@ -547,11 +547,28 @@ fn kl_json(
     to_json(&r)
 }
 
-fn metric(m: &dyn Model, samples: usize, seed: u64) -> FisherMetric<'_> {
-    FisherMetric {
-        samples,
-        seed: Seed::new(seed),
-        ..FisherMetric::new(m)
+/// How the geometry functions compute the Fisher metric I(θ) (eq. 29): a
+/// Python tuple `(samples, seed)`. The metric is the closed form when the model
+/// has one, else [`fisher::best`] with `samples` draws of `seed` (common random
+/// numbers), as [`fisher::FisherOptions`] says.
+#[derive(FromPyObject)]
+struct FisherArg(usize, u64);
+
+impl FisherArg {
+    fn options(&self) -> fisher::FisherOptions {
+        fisher::FisherOptions {
+            samples: self.0,
+            seed: Seed::new(self.1),
+        }
+    }
+
+    fn metric<'m>(&self, m: &'m dyn Model) -> FisherMetric<'m> {
+        let o = self.options();
+        FisherMetric {
+            samples: o.samples,
+            seed: o.seed,
+            ..FisherMetric::new(m)
+        }
     }
 }
 
@@ -566,20 +583,18 @@ fn geodesic_json(g: &geodesic::Geodesic) -> serde_json::Value {
 }
 
 /// The Fisher–Rao distance from θ₁ to θ₂ and the geodesic joining them; JSON.
-/// The metric is the closed form when the model has one, else
-/// [`fisher::best`] with `samples` draws of `seed` (common random numbers).
+/// The metric: [`FisherArg`].
 #[pyfunction]
 fn distance_json(
     py: Python<'_>,
     model: &PyBayesModel,
     theta1: Vec<f64>,
     theta2: Vec<f64>,
-    samples: usize,
-    seed: u64,
+    fisher: FisherArg,
 ) -> PyResult<String> {
     let shot = model.run(py, |m| {
         distance::distance(
-            &metric(m, samples, seed),
+            &fisher.metric(m),
             &theta1,
             &theta2,
             &distance::ShootOptions::default(),
@@ -604,12 +619,11 @@ fn geodesic_json_fn(
     model: &PyBayesModel,
     theta: Vec<f64>,
     velocity: Vec<f64>,
-    samples: usize,
-    seed: u64,
+    fisher: FisherArg,
 ) -> PyResult<String> {
     let g = model.run(py, |m| {
         geodesic::exp_map(
-            &metric(m, samples, seed),
+            &fisher.metric(m),
             &theta,
             &velocity,
             &geodesic::default_options(),
@@ -625,13 +639,9 @@ fn curvature_json(
     py: Python<'_>,
     model: &PyBayesModel,
     theta: Vec<f64>,
-    samples: usize,
-    seed: u64,
+    fisher: FisherArg,
 ) -> PyResult<String> {
-    let r = model.run(py, |m| {
-        curvature::curvature(&metric(m, samples, seed), &theta)
-    })?;
-    to_json(&r)
+    to_json(&model.run(py, |m| curvature::curvature(&fisher.metric(m), &theta))?)
 }
 
 /// The sloppiness spectrum of I(θ) (eigenvalues with error bounds, decades,
@@ -641,12 +651,11 @@ fn spectrum_json(
     py: Python<'_>,
     model: &PyBayesModel,
     theta: Vec<f64>,
-    samples: usize,
-    seed: u64,
+    fisher: FisherArg,
 ) -> PyResult<String> {
     let r = model.run(py, |m| {
         m.check_params(&theta)?;
-        let i = fisher::best(m, &theta, samples, seed)?;
+        let i = fisher.options().best(m, &theta)?;
         let s = sloppiness::fisher_spectrum(m, &theta, &i)?;
         Ok(sloppiness::from_spectrum(&s, &m.param_names()))
     })?;

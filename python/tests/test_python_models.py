@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import bayesrg
+from normal_models import NormalNoScore
 
 # (kappa, A(kappa), I_mu_mu, I_kappa_kappa) printed by tests/oracles/von_mises_fisher.py
 VON_MISES = [
@@ -105,19 +106,8 @@ def test_von_mises_validator_passes_right_and_fails_wrong_closed_form(kappa):
 
 
 def test_python_model_without_score_uses_differences():
-    class Normal:
-        param_names = ["mu", "sigma"]
-        obs_dim = 1
-
-        def log_likelihood(self, theta, y):
-            mu, s = theta
-            return -0.5 * ((y[:, 0] - mu) / s) ** 2 - math.log(s) - 0.5 * math.log(2 * math.pi)
-
-        def sample(self, theta, n, rng):
-            return rng.normal(theta[0], theta[1], size=(n, 1))
-
     for s in [1e-2, 1.0, 1e2]:
-        e = bayesrg.fisher(Normal(), [1.0, s], method="score_outer", samples=40_000, seed=6)
+        e = bayesrg.fisher(NormalNoScore(column=True), [1.0, s], method="score_outer", samples=40_000, seed=6)
         oracle = np.diag([1 / s**2, 2 / s**2])
         assert np.all(np.abs(e.matrix - oracle) <= 5 * e.std_err + 1e-5 * np.diag(oracle).max())
 
@@ -215,18 +205,7 @@ def test_check_params_rejection_is_input_error():
 
 def test_kl_of_python_model_monte_carlo_against_built_in_normal():
     # The Python model's Monte Carlo KL vs the built-in closed form.
-    class Normal:
-        param_names = ["mu", "sigma"]
-        obs_dim = 1
-
-        def log_likelihood(self, theta, y):
-            mu, s = theta
-            return -0.5 * ((y[:, 0] - mu) / s) ** 2 - math.log(s) - 0.5 * math.log(2 * math.pi)
-
-        def sample(self, theta, n, rng):
-            return rng.normal(theta[0], theta[1], size=n)
-
-    r = bayesrg.kl(Normal(), [0.0, 1.0], [0.5, 1.5], samples=50_000, seed=3)
+    r = bayesrg.kl(NormalNoScore(), [0.0, 1.0], [0.5, 1.5], samples=50_000, seed=3)
     exact = bayesrg.kl("normal", [0.0, 1.0], [0.5, 1.5])["closed_form"]
     mc = r["monte_carlo"]
     assert r["closed_form"] is None

@@ -3,7 +3,7 @@
 //! core's own tests cannot depend on).
 
 use bayesrg_core::ParamError;
-use bayesrg_core::model::{Model, check_len};
+use bayesrg_core::model::{Model, Support, check_len};
 use bayesrg_core::special::{digamma, ln_gamma, trigamma};
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, RngExt};
@@ -307,11 +307,15 @@ impl Model for SumExp {
 }
 
 /// Bernoulli(p) with an exact score and an accurate KL (Σ bd0,
-/// [`bayesrg_core::special::bd0`]) but no enumerated support: its
-/// expectations are Monte Carlo averages, which cannot resolve a success
-/// probability far below 1/n.
+/// [`bayesrg_core::special::bd0`]); its enumerated support {0, 1} only with
+/// `enumerate`. Without it, its expectations are Monte Carlo averages, which
+/// cannot resolve a success probability far below 1/n.
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub struct RareBern {}
+pub struct RareBern {
+    /// Whether the model gives its support ([`Model::support`]).
+    #[serde(default)]
+    pub enumerate: bool,
+}
 
 #[typetag::serde(name = "t_rare_bernoulli")]
 impl Model for RareBern {
@@ -338,6 +342,13 @@ impl Model for RareBern {
     }
     fn fisher(&self, t: &[f64]) -> Option<DMatrix<f64>> {
         Bern {}.fisher(t)
+    }
+    fn support(&self, t: &[f64]) -> Option<Support> {
+        self.enumerate.then(|| Support {
+            points: vec![0.0, 1.0],
+            probs: vec![1.0 - t[0], t[0]],
+            tail_mass: 0.0,
+        })
     }
     fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
         let (p, q) = (a[0], b[0]);

@@ -687,30 +687,32 @@ pub fn run_with_model<M>(
             );
         }
     }
-    checks.push(Check::at_most(
-        "grid RK4 of (33) vs (34): max |Δmean|/sd, |ΔCov|/sd·sd",
-        dev_shape,
-        1e-10,
-        "pi_T = pi_0 e^{-T KL(theta*||theta)}/Z (eq. 34) on the same grid",
-    ));
-    checks.push(Check::at_most(
-        "ln Z integrated along (33) vs ln E_pi0[e^{-TK}]: |Δ|/max(1, |ln Z|)",
-        dev_z,
-        1e-6,
-        "d ln Z/dT = -E_pi[KL] (RK4, order 4)",
-    ));
-    checks.push(Check::at_most(
-        "dE[K]/dT + Var(K), max relative",
-        dev_de,
-        1e-4,
-        "dE_pi[KL]/dT = -Var_pi(KL)",
-    ));
-    checks.push(Check::at_most(
-        "largest relative rise of E_pi[K] between successive T",
-        ek_rise,
-        1e-10,
-        "E_pi[K] is non-increasing (its derivative is -Var <= 0)",
-    ));
+    checks.extend([
+        Check::at_most(
+            "grid RK4 of (33) vs (34): max |Δmean|/sd, |ΔCov|/sd·sd",
+            dev_shape,
+            1e-10,
+            "pi_T = pi_0 e^{-T KL(theta*||theta)}/Z (eq. 34) on the same grid",
+        ),
+        Check::at_most(
+            "ln Z integrated along (33) vs ln E_pi0[e^{-TK}]: |Δ|/max(1, |ln Z|)",
+            dev_z,
+            1e-6,
+            "d ln Z/dT = -E_pi[KL] (RK4, order 4)",
+        ),
+        Check::at_most(
+            "dE[K]/dT + Var(K), max relative",
+            dev_de,
+            1e-4,
+            "dE_pi[KL]/dT = -Var_pi(KL)",
+        ),
+        Check::at_most(
+            "largest relative rise of E_pi[K] between successive T",
+            ek_rise,
+            1e-10,
+            "E_pi[K] is non-increasing (its derivative is -Var <= 0)",
+        ),
+    ]);
     if let Some(pr) = &prec {
         // z-score of the particle mean against the grid solution (34), standard
         // error sd/sqrt(ESS). A record whose ESS fell below MIN_EVENTS has

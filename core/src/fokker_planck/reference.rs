@@ -111,24 +111,26 @@ pub fn run(spec: &ReferenceSpec, obs: &mut dyn Observer) -> Result<ReferenceResu
     let adv = fp.advance_to(tau)?;
     warnings.extend(adv.warnings());
     let (m, v) = (m0 + c * tau, v0 + tau * d);
-    checks.push(Check::at_most(
-        "1-D kernel: L¹ error of the grid density",
-        fp.l1_error(|y| normal_pdf(y, m, v)),
-        2e-3,
-        "N(y₀ + cτ, v₀ + τK⁻¹), closed form (O(h²) grid error, h = 0.04)",
-    ));
-    checks.push(Check::at_most(
-        "1-D kernel: |mass(τ) − mass(0)|",
-        (fp.mass() - mass0).abs(),
-        1e-12,
-        "zero-flux finite volumes conserve mass exactly",
-    ));
-    checks.push(Check::at_least(
-        "1-D kernel: smallest cell value",
-        fp.min(),
-        0.0,
-        "positivity (SSP-RK2 under the forward-Euler limit)",
-    ));
+    checks.extend([
+        Check::at_most(
+            "1-D kernel: L¹ error of the grid density",
+            fp.l1_error(|y| normal_pdf(y, m, v)),
+            2e-3,
+            "N(y₀ + cτ, v₀ + τK⁻¹), closed form (O(h²) grid error, h = 0.04)",
+        ),
+        Check::at_most(
+            "1-D kernel: |mass(τ) − mass(0)|",
+            (fp.mass() - mass0).abs(),
+            1e-12,
+            "zero-flux finite volumes conserve mass exactly",
+        ),
+        Check::at_least(
+            "1-D kernel: smallest cell value",
+            fp.min(),
+            0.0,
+            "positivity (SSP-RK2 under the forward-Euler limit)",
+        ),
+    ]);
 
     // 2. Order of the grid error on Ornstein–Uhlenbeck.
     let (beta, mu, dd, om0, ov0, ot) = (1.3f64, 0.5, 0.8, -1.5, 0.1, 0.6);
@@ -204,18 +206,20 @@ pub fn run(spec: &ReferenceSpec, obs: &mut dyn Observer) -> Result<ReferenceResu
         l1_distance(&right, &exact, &[g.h()]),
         l1_distance(&wrong, &exact, &[g.h()]),
     );
-    checks.push(Check::at_most(
-        "stationary law, D(y) = 1 + 0.6 sin 1.5y: L¹ error",
-        err_right,
-        1e-3,
-        "e^{−V}/Z, V = y⁴/4 − y²/2 (drift −½DV′ + ½D′)",
-    ));
-    checks.push(Check::at_least(
-        "stationary law without the ½D′ term: L¹ error",
-        err_wrong,
-        0.05,
-        "the divergence correction is needed (control)",
-    ));
+    checks.extend([
+        Check::at_most(
+            "stationary law, D(y) = 1 + 0.6 sin 1.5y: L¹ error",
+            err_right,
+            1e-3,
+            "e^{−V}/Z, V = y⁴/4 − y²/2 (drift −½DV′ + ½D′)",
+        ),
+        Check::at_least(
+            "stationary law without the ½D′ term: L¹ error",
+            err_wrong,
+            0.05,
+            "the divergence correction is needed (control)",
+        ),
+    ]);
     let stationary = Stationary {
         y: (0..g.n).map(|i| g.center(i)).collect(),
         grid: right,
@@ -251,18 +255,20 @@ pub fn run(spec: &ReferenceSpec, obs: &mut dyn Observer) -> Result<ReferenceResu
     let mass2 = fp2.mass();
     warnings.extend(fp2.advance_to(t)?.warnings());
     let pt = p0.diffuse(t, &DVector::from_vec(vel.to_vec()), &kinv)?;
-    checks.push(Check::at_most(
-        "2-D kernel (correlated K⁻¹): L¹ error",
-        fp2.l1_error(|y| pt.pdf(&y)),
-        5e-3,
-        "mixture diffused in closed form: components N(mₖ + vτ, Σₖ + τK⁻¹)",
-    ));
-    checks.push(Check::at_most(
-        "2-D kernel: |mass(τ) − mass(0)|",
-        (fp2.mass() - mass2).abs(),
-        1e-12,
-        "zero-flux finite volumes",
-    ));
+    checks.extend([
+        Check::at_most(
+            "2-D kernel (correlated K⁻¹): L¹ error",
+            fp2.l1_error(|y| pt.pdf(&y)),
+            5e-3,
+            "mixture diffused in closed form: components N(mₖ + vτ, Σₖ + τK⁻¹)",
+        ),
+        Check::at_most(
+            "2-D kernel: |mass(τ) − mass(0)|",
+            (fp2.mass() - mass2).abs(),
+            1e-12,
+            "zero-flux finite volumes",
+        ),
+    ]);
 
     // 5. Semigroup (eqs. 22–24), by the adaptive quadrature: every value
     // carries an error estimate, and the checks compare only differences
@@ -293,24 +299,26 @@ pub fn run(spec: &ReferenceSpec, obs: &mut dyn Observer) -> Result<ReferenceResu
         DMatrix::from_element(1, 1, 1.0),
     )?;
     let wide = sg1.apply(64.0, &|x| x[0].cos(), &[0.0])?;
-    checks.push(Check::at_most(
-        "semigroup: max |E_{t₂}E_{t₁}f − E_{t₁+t₂}f|",
-        comp_err,
-        1e-9,
-        "eq. (24); nested vs direct adaptive quadrature",
-    ));
-    checks.push(Check::at_most(
-        "semigroup: max |E_t(p₀) − p_t|",
-        pt_err,
-        1e-9,
-        "eq. (23) against the closed-form diffused mixture (adaptive quadrature)",
-    ));
-    checks.push(Check::at_most(
-        "semigroup: |E_64 cos(0) − e^{−32}| (wide kernel)",
-        (wide.value - (-32.0f64).exp()).abs(),
-        wide.error.max(1e-16),
-        "closed form cos(y − vt)e^{−tK⁻¹/2}; tolerance = the quadrature's own error estimate",
-    ));
+    checks.extend([
+        Check::at_most(
+            "semigroup: max |E_{t₂}E_{t₁}f − E_{t₁+t₂}f|",
+            comp_err,
+            1e-9,
+            "eq. (24); nested vs direct adaptive quadrature",
+        ),
+        Check::at_most(
+            "semigroup: max |E_t(p₀) − p_t|",
+            pt_err,
+            1e-9,
+            "eq. (23) against the closed-form diffused mixture (adaptive quadrature)",
+        ),
+        Check::at_most(
+            "semigroup: |E_64 cos(0) − e^{−32}| (wide kernel)",
+            (wide.value - (-32.0f64).exp()).abs(),
+            wide.error.max(1e-16),
+            "closed form cos(y − vt)e^{−tK⁻¹/2}; tolerance = the quadrature's own error estimate",
+        ),
+    ]);
     let mut grid_err: f64 = 0.0;
     for y in [[0.0, 0.0], [-0.8, 0.2], [1.2, -1.0]] {
         grid_err = grid_err.max((fp2.density_at(y) - pt.pdf(&y)).abs());

@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::rng;
 use crate::rng::NormalStream;
 use crate::sde::brownian::draw_increments;
-use crate::sde::steppers::{AffineStep, BlockWorkspace, Stepper};
+use crate::sde::steppers::{AffineStep, BlockWorkspace, Increment, Stepper};
 use crate::sde::terms::Problem;
 use nalgebra::{DMatrix, DVector};
 use std::sync::Arc;
@@ -304,7 +304,7 @@ pub fn simulate(
                         dw,
                         if needs_dz { Some(&mut *dz) } else { None },
                     );
-                    stepper.step_block(problem, t, h, dw, dz, ys, &mut ws);
+                    stepper.step_block(problem, t, &Increment { h, dw, dz }, ys, &mut ws);
                     t = if s + 1 == n { cfg.save_at[k] } else { t + h };
                 }
                 t = cfg.save_at[k];

@@ -57,14 +57,12 @@ pub trait SdeTerms: std::fmt::Debug + Send + Sync {
     /// # Errors
     /// The reason, when the call failed (the plugin's message, a caught
     /// panic, a write past the buffer).
-    fn eval(
-        &self,
-        f: TermFunction,
-        y: &[f64],
-        tau: f64,
-        out: &mut [f64],
-    ) -> std::result::Result<(), String>;
+    fn eval(&self, f: TermFunction, y: &[f64], tau: f64, out: &mut [f64]) -> TermResult;
 }
+
+/// What a call of [`SdeTerms::eval`] returns: the reason as text when it
+/// failed.
+pub type TermResult = std::result::Result<(), String>;
 
 /// Shared ownership of a [`SdeTerms`] object as a spec field: (de)serialised
 /// as the object itself (`{type = "plugin", tag = …, params = {…}}`).
@@ -192,13 +190,7 @@ mod tests {
         fn provides(&self, _f: TermFunction) -> bool {
             true
         }
-        fn eval(
-            &self,
-            f: TermFunction,
-            y: &[f64],
-            tau: f64,
-            out: &mut [f64],
-        ) -> std::result::Result<(), String> {
+        fn eval(&self, f: TermFunction, y: &[f64], tau: f64, out: &mut [f64]) -> TermResult {
             if tau > 1.0 {
                 return Err("refuses".into());
             }

@@ -56,6 +56,6 @@ pub mod terms;
 
 pub use ensemble::{Ensemble, EnsembleConfig, simulate};
 pub use runner::{SdeResult, run};
-pub use spec::{DiffusionSpec, DriftSpec, SdeSpec};
+pub use spec::{DiffusionSpec, DriftSpec, FisherDiffusion, SdeSpec};
 pub use steppers::{Calculus, NoiseKind, Stepper, StepperInfo};
 pub use terms::{AdditiveNoise, Diffusion, Drift, Problem};

@@ -17,7 +17,7 @@ use crate::sde::external::{External, ExternalDrift, ExternalNoise};
 use crate::sde::gaussian_law::{self, LawCheck};
 use crate::sde::ou;
 use crate::sde::spec::{DiffusionSpec, DriftSpec, SdeSpec, square};
-use crate::sde::steppers::{self, BlockWorkspace, Stepper, StepperInfo};
+use crate::sde::steppers::{self, BlockWorkspace, Increment, Stepper, StepperInfo};
 use crate::sde::terms::{
     AdditiveNoise, ConstantDrift, Diffusion, Drift, LinearDrift, Problem, ZeroDrift,
 };
@@ -108,24 +108,18 @@ pub fn k_inverse(spec: &SdeSpec) -> Result<Option<DMatrix<f64>>> {
             let k = square(at.then("matrix"), matrix, d)?;
             AdditiveNoise::from_k(&k)?.k_inv().clone()
         }
-        DiffusionSpec::Fisher {
-            model,
-            theta,
-            push_forward,
-            scale,
-            samples,
-        } => {
+        DiffusionSpec::Fisher(f) => {
             let seed = spec.seed.child("fisher").value();
-            let i = fisher::best(model.as_ref(), theta, *samples, seed)?;
-            let j = if *push_forward {
-                model
-                    .forward_jacobian(theta)
+            let i = fisher::best(f.model.as_ref(), &f.theta, f.samples, seed)?;
+            let j = if f.push_forward {
+                f.model
+                    .forward_jacobian(&f.theta)
                     .ok_or_else(|| Error::Missing {
-                        model: crate::model::type_name(model.as_ref()).to_string(),
+                        model: crate::model::type_name(f.model.as_ref()).to_string(),
                         capability: "forward map".into(),
                     })?
             } else {
-                DMatrix::identity(theta.len(), theta.len())
+                DMatrix::identity(f.theta.len(), f.theta.len())
             };
             let pf = backward::pushforward(&j, &i)?;
             // K⁻¹ = WWᵀ is defined at any rank, but the ensemble is checked
@@ -136,7 +130,7 @@ pub fn k_inverse(spec: &SdeSpec) -> Result<Option<DMatrix<f64>>> {
             if rank < m {
                 return Err(Error::domain(
                     at.then("theta"),
-                    format!("{theta:?}"),
+                    format!("{:?}", f.theta),
                     format!(
                         "gives K⁻¹ = J I⁺ Jᵀ (eq. 44) of rank {rank} < {m}: the diffusion is \
                          degenerate along {} direction(s) (the Fisher metric has rank {} of {}; \
@@ -145,11 +139,11 @@ pub fn k_inverse(spec: &SdeSpec) -> Result<Option<DMatrix<f64>>> {
                          itself is computed by `bayesrg flow` with data_space = true",
                         m - rank,
                         pf.fisher_rank,
-                        theta.len()
+                        f.theta.len()
                     ),
                 ));
             }
-            pf.k_inv * *scale
+            pf.k_inv * f.scale
         }
         DiffusionSpec::Diagonal { .. }
         | DiffusionSpec::Matrix { .. }
@@ -305,7 +299,17 @@ fn step_radius(stepper: &dyn Stepper, problem: &Problem, m: &DVector<f64>, h: f6
     } else {
         vec![]
     };
-    stepper.step_block(problem, 0.0, h, &dw, &dz, &mut ys, &mut ws);
+    stepper.step_block(
+        problem,
+        0.0,
+        &Increment {
+            h,
+            dw: &dw,
+            dz: &dz,
+        },
+        &mut ys,
+        &mut ws,
+    );
     // Row i of ys is m + M e_i: column i of M.
     let map = DMatrix::from_fn(d, d, |r, c| ys[c * d + r] - m[r]);
     map.complex_eigenvalues()

@@ -116,6 +116,27 @@ pub enum DriftSpec {
     },
 }
 
+/// The diffusion `type = "fisher"` ([`DiffusionSpec::Fisher`]): K = the
+/// model's Fisher metric at θ, or K⁻¹ = J I⁻¹ Jᵀ with `push_forward` (eq. 44).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FisherDiffusion {
+    /// The model (`type = "…"` plus its settings).
+    pub model: Box<dyn Model>,
+    /// The point θ.
+    pub theta: Vec<f64>,
+    /// Push through the forward map G (J = ∂G/∂θ).
+    #[serde(default)]
+    pub push_forward: bool,
+    /// Multiplies K⁻¹ (default 1).
+    #[serde(default = "one")]
+    pub scale: f64,
+    /// Samples of a Monte Carlo Fisher metric, used only when the model
+    /// has no closed form, Jacobian form or KL Hessian (default 100,000).
+    #[serde(default = "default_fisher_samples")]
+    pub samples: usize,
+}
+
 /// The diffusion, by `type`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -132,22 +153,7 @@ pub enum DiffusionSpec {
     },
     /// K = the model's Fisher metric at θ (parameter space, K⁻¹ = I⁻¹), or with
     /// `push_forward`, K⁻¹ = J I⁻¹ Jᵀ in data space (eq. 44).
-    Fisher {
-        /// The model (`type = "…"` plus its settings).
-        model: Box<dyn Model>,
-        /// The point θ.
-        theta: Vec<f64>,
-        /// Push through the forward map G (J = ∂G/∂θ).
-        #[serde(default)]
-        push_forward: bool,
-        /// Multiplies K⁻¹ (default 1).
-        #[serde(default = "one")]
-        scale: f64,
-        /// Samples of a Monte Carlo Fisher metric, used only when the model
-        /// has no closed form, Jacobian form or KL Hessian (default 100,000).
-        #[serde(default = "default_fisher_samples")]
-        samples: usize,
-    },
+    Fisher(FisherDiffusion),
     /// State-dependent diagonal noise dYᵢ = … + σᵢ(y, τ) dWᵢ (Itô), σᵢ given as
     /// expressions of y and τ. Milstein uses the exact ∂σᵢ/∂yᵢ of each
     /// expression.
@@ -356,33 +362,27 @@ impl SdeSpec {
                 spd(at.then("matrix"), &k)?;
                 Ok(d)
             }
-            DiffusionSpec::Fisher {
-                model,
-                theta,
-                push_forward,
-                scale,
-                samples,
-            } => {
-                let name = crate::model::type_name(model.as_ref());
-                require::has_parameters(at.clone().then("model"), name, model.dim())?;
+            DiffusionSpec::Fisher(f) => {
+                let name = crate::model::type_name(f.model.as_ref());
+                require::has_parameters(at.clone().then("model"), name, f.model.dim())?;
                 require::len(
                     at.clone().then("theta"),
-                    theta.len(),
-                    model.dim(),
+                    f.theta.len(),
+                    f.model.dim(),
                     "one per parameter of the model",
                 )?;
-                require::all_finite(at.clone().then("theta"), theta)?;
-                model.check_params(theta).map_err(|e| {
+                require::all_finite(at.clone().then("theta"), &f.theta)?;
+                f.model.check_params(&f.theta).map_err(|e| {
                     Error::domain(
                         at.clone().then("theta"),
-                        format!("{theta:?}"),
+                        format!("{:?}", f.theta),
                         e.to_string(),
                     )
                 })?;
-                require::positive(at.clone().then("scale"), *scale)?;
-                require::at_least(at.clone().then("samples"), *samples, 2)?;
-                let out = if *push_forward {
-                    match model.forward_jacobian(theta) {
+                require::positive(at.clone().then("scale"), f.scale)?;
+                require::at_least(at.clone().then("samples"), f.samples, 2)?;
+                let out = if f.push_forward {
+                    match f.model.forward_jacobian(&f.theta) {
                         Some(j) => j.nrows(),
                         None => {
                             return Err(Error::Missing {
@@ -392,7 +392,7 @@ impl SdeSpec {
                         }
                     }
                 } else {
-                    model.dim()
+                    f.model.dim()
                 };
                 require::len("y0", d, out, "the dimension of the diffusion")?;
                 Ok(d)

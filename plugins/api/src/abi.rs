@@ -119,8 +119,9 @@ pub type CheckFn = unsafe extern "C" fn(
     err: *mut c_char,
     err_cap: usize,
 ) -> Status;
-/// Writes ln p(y | θ) into `out` (`-inf` outside the support).
-pub type LogLikFn = unsafe extern "C" fn(
+/// A function of θ (length d) and one observation y (length m) that writes
+/// its value into `out`: the signature of [`LogLikFn`] and [`ScoreFn`].
+pub type ObservationFn = unsafe extern "C" fn(
     inst: *const c_void,
     theta: *const f64,
     d: usize,
@@ -130,6 +131,8 @@ pub type LogLikFn = unsafe extern "C" fn(
     err: *mut c_char,
     err_cap: usize,
 ) -> Status;
+/// Writes ln p(y | θ) into `out` (`-inf` outside the support).
+pub type LogLikFn = ObservationFn;
 /// Draws one observation y ~ p(· | θ) into `out` (length m) from the seed the
 /// host gives (a fresh 64-bit seed for every draw, from the host's seeded
 /// stream: the same seed must give the same draw).
@@ -144,16 +147,7 @@ pub type SampleFn = unsafe extern "C" fn(
     err_cap: usize,
 ) -> Status;
 /// Writes the score ∂ ln p(y | θ)/∂θ (length d) into `out`.
-pub type ScoreFn = unsafe extern "C" fn(
-    inst: *const c_void,
-    theta: *const f64,
-    d: usize,
-    y: *const f64,
-    m: usize,
-    out: *mut f64,
-    err: *mut c_char,
-    err_cap: usize,
-) -> Status;
+pub type ScoreFn = ObservationFn;
 /// Writes the per-observation Fisher matrix I(θ) (row-major d × d) into `out`.
 pub type FisherFn = unsafe extern "C" fn(
     inst: *const c_void,

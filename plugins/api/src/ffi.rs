@@ -197,6 +197,44 @@ macro_rules! shims {
     };
 }
 
+/// Writes shims of the [`ObservationFn`](crate::abi::ObservationFn) signature
+/// (`log_likelihood`, `score`) through `shims!`: each `fn NAME(p, theta, d, y,
+/// m, out) BODY` names the arguments (instance, θ and its length d, one
+/// observation y and its length m, the output), this macro gives their types.
+macro_rules! observation_shims {
+    ($(
+        $(#[$doc:meta])*
+        fn $name:ident($p:ident, $theta:ident, $d:ident, $y:ident, $m:ident, $out:ident) $body:block
+    )*) => {
+        shims! {$(
+            $(#[$doc])*
+            fn $name(
+                $p: *const c_void,
+                $theta: *const f64,
+                $d: usize,
+                $y: *const f64,
+                $m: usize,
+                $out: *mut f64
+            ) $body
+        )*}
+    };
+}
+
+// The bodies run inside `unsafe` (see `shims!`): every pointer comes from the
+// host, which keeps the ABI's calling rules.
+observation_shims! {
+    /// `log_likelihood`.
+    fn log_likelihood(p, theta, d, y, m, out) {
+        *out = inst::<T>(p, Some(d))?.log_likelihood(slice(theta, d)?, slice(y, m)?);
+        Ok(())
+    }
+
+    /// `score`.
+    fn score(p, theta, d, y, m, out) {
+        inst::<T>(p, Some(d))?.score(slice(theta, d)?, slice(y, m)?, slice_mut(out, d)?)
+    }
+}
+
 // The bodies run inside `unsafe` (see the macro): every pointer comes from the
 // host, which keeps the ABI's calling rules.
 shims! {
@@ -250,19 +288,6 @@ shims! {
         inst::<T>(p, Some(d))?.check_params(slice(theta, d)?)
     }
 
-    /// `log_likelihood`.
-    fn log_likelihood(
-        p: *const c_void,
-        theta: *const f64,
-        d: usize,
-        y: *const f64,
-        m: usize,
-        out: *mut f64,
-    ) {
-        *out = inst::<T>(p, Some(d))?.log_likelihood(slice(theta, d)?, slice(y, m)?);
-        Ok(())
-    }
-
     /// `sample`: one draw from a generator seeded with `seed`.
     fn sample(
         p: *const c_void,
@@ -275,18 +300,6 @@ shims! {
         let md = inst::<T>(p, Some(d))?;
         md.sample(slice(theta, d)?, &mut Rng::new(seed), slice_mut(out, m)?);
         Ok(())
-    }
-
-    /// `score`.
-    fn score(
-        p: *const c_void,
-        theta: *const f64,
-        d: usize,
-        y: *const f64,
-        m: usize,
-        out: *mut f64,
-    ) {
-        inst::<T>(p, Some(d))?.score(slice(theta, d)?, slice(y, m)?, slice_mut(out, d)?)
     }
 
     /// `fisher`.

@@ -126,21 +126,28 @@ pub fn train_on(
     obs: &mut dyn Observer,
 ) -> Result<Training> {
     spec.validate()?;
+    let input = net.arch.input;
     match spec.precision {
-        Precision::F32 => train_in::<f32>(net, images, spec, seed, obs),
-        Precision::F64 => train_in::<f64>(net, images, spec, seed, obs),
+        Precision::F32 => {
+            let x = SparseImages::<f32>::from_pixels(images, input);
+            train_in(net, x, spec, seed, obs)
+        }
+        Precision::F64 => {
+            let x = SparseImages::<f64>::from_pixels(images, input);
+            train_in(net, x, spec, seed, obs)
+        }
     }
 }
 
+/// [`train_on`] in the arithmetic `T`, on the images `x` already in it.
 fn train_in<T: Real>(
     net: &mut Autoencoder,
-    images: Pixels<'_>,
+    x: SparseImages<T>,
     spec: &TrainSpec,
     seed: Seed,
     obs: &mut dyn Observer,
 ) -> Result<Training> {
     let arch = net.arch;
-    let x = SparseImages::<T>::from_pixels(images, arch.input);
     let count = x.len();
     let mut p = Params::<T>::from_f64(arch, &net.theta);
     let np = arch.n_params();

@@ -558,59 +558,25 @@ fn read_header(lib: &'static libloading::Library, abs: &Path) -> Result<Header, 
         if out.iter().any(|(t, _)| *t == tag) {
             return Err(LoadErrorKind::DuplicateTag(tag));
         }
-        let need = |f: bool, function: &'static str| {
-            if f {
-                Ok(())
-            } else {
-                Err(LoadErrorKind::MissingFunction {
-                    tag: tag.clone(),
-                    function,
-                })
-            }
-        };
-        let vt = match (
-            e.create,
-            e.destroy,
-            e.dim,
-            e.obs_dim,
-            e.param_name,
-            e.check_params,
-            e.log_likelihood,
-            e.sample,
-        ) {
-            (
-                Some(create),
-                Some(destroy),
-                Some(dim),
-                Some(obs_dim),
-                Some(param_name),
-                Some(check_params),
-                Some(log_likelihood),
-                Some(sample),
-            ) => Vtable {
-                create,
-                destroy,
-                dim,
-                obs_dim,
-                param_name,
-                check_params,
-                log_likelihood,
-                sample,
-                score: e.score,
-                fisher: e.fisher,
-                kl: e.kl,
-            },
-            _ => {
-                need(e.create.is_some(), "create")?;
-                need(e.destroy.is_some(), "destroy")?;
-                need(e.dim.is_some(), "dim")?;
-                need(e.obs_dim.is_some(), "obs_dim")?;
-                need(e.param_name.is_some(), "param_name")?;
-                need(e.check_params.is_some(), "check_params")?;
-                need(e.log_likelihood.is_some(), "log_likelihood")?;
-                need(e.sample.is_some(), "sample")?;
-                unreachable!("one required function is null")
-            }
+        // Each required function, in table order: the first null one is named.
+        fn need<F>(f: Option<F>, tag: &str, function: &'static str) -> Result<F, LoadErrorKind> {
+            f.ok_or_else(|| LoadErrorKind::MissingFunction {
+                tag: tag.to_string(),
+                function,
+            })
+        }
+        let vt = Vtable {
+            create: need(e.create, &tag, "create")?,
+            destroy: need(e.destroy, &tag, "destroy")?,
+            dim: need(e.dim, &tag, "dim")?,
+            obs_dim: need(e.obs_dim, &tag, "obs_dim")?,
+            param_name: need(e.param_name, &tag, "param_name")?,
+            check_params: need(e.check_params, &tag, "check_params")?,
+            log_likelihood: need(e.log_likelihood, &tag, "log_likelihood")?,
+            sample: need(e.sample, &tag, "sample")?,
+            score: e.score,
+            fisher: e.fisher,
+            kl: e.kl,
         };
         let summary = if e.summary.is_null() {
             String::new()

@@ -76,15 +76,14 @@ impl Stepper for EulerMaruyama {
         &self,
         p: &Problem,
         t: f64,
-        h: f64,
-        dw: &[f64],
-        dz: &[f64],
+        inc: &Increment,
         ys: &mut [f64],
         ws: &mut BlockWorkspace,
     ) {
         let Diffusion::Additive(a) = &p.diffusion else {
-            return step_rows(self, p, t, h, dw, dz, ys, ws);
+            return step_rows(self, p, t, inc, ys, ws);
         };
+        let (h, dw) = (inc.h, inc.dw);
         let key = (h.to_bits(), Arc::as_ptr(&p.drift).cast::<()>() as usize);
         if ws.fused.as_ref().is_none_or(|(k, _)| *k != key) {
             ws.fused = Some((key, FusedLinearStep::new(p.drift.as_ref(), a, h)));

@@ -71,14 +71,16 @@ pub struct StepperInfo {
     pub needs_time_integral: bool,
 }
 
-/// The Brownian input to one step of size h.
+/// The Brownian input to one step of size h: of one path ([`Stepper::step`]:
+/// m entries in `dw` and `dz`), or of a block of n paths
+/// ([`Stepper::step_block`]: n × m entries, row-major, row i for path i).
 #[derive(Debug, Clone, Copy)]
 pub struct Increment<'a> {
     /// The step h.
     pub h: f64,
-    /// ΔW (m entries).
+    /// ΔW (m entries a path).
     pub dw: &'a [f64],
-    /// ΔZ = ∫(W(s) − W(t))ds (m entries; empty unless the stepper asked for it).
+    /// ΔZ = ∫(W(s) − W(t))ds (m entries a path; empty unless the stepper asked for it).
     pub dz: &'a [f64],
 }
 
@@ -156,14 +158,11 @@ impl BlockWorkspace {
 
 /// Steps each path of a block with [`Stepper::step`], one after the other,
 /// carrying each path's memory: the default [`Stepper::step_block`].
-#[allow(clippy::too_many_arguments)]
 pub fn step_rows<S: Stepper + ?Sized>(
     stepper: &S,
     problem: &Problem,
     t: f64,
-    h: f64,
-    dw: &[f64],
-    dz: &[f64],
+    block: &Increment,
     ys: &mut [f64],
     ws: &mut BlockWorkspace,
 ) {
@@ -171,12 +170,12 @@ pub fn step_rows<S: Stepper + ?Sized>(
     let m = ws.m;
     for (i, y) in ys.chunks_exact_mut(d).enumerate() {
         let inc = Increment {
-            h,
-            dw: &dw[i * m..(i + 1) * m],
-            dz: if dz.is_empty() {
+            h: block.h,
+            dw: &block.dw[i * m..(i + 1) * m],
+            dz: if block.dz.is_empty() {
                 &[]
             } else {
-                &dz[i * m..(i + 1) * m]
+                &block.dz[i * m..(i + 1) * m]
             },
         };
         let mem = &mut ws.mem[i * m..(i + 1) * m];
@@ -240,24 +239,21 @@ pub trait Stepper: Send + Sync {
     /// Advances `y` from time `t` by one step with the Brownian increment `inc`.
     fn step(&self, problem: &Problem, t: f64, inc: &Increment, y: &mut [f64], ws: &mut Workspace);
 
-    /// Advances a block of n paths from time `t` by one step h: `ys` holds the
-    /// states (n × d, row-major), `dw` their Brownian increments (n × m) and `dz`
+    /// Advances a block of n paths from time `t` by one step `inc.h`: `ys` holds the
+    /// states (n × d, row-major), `inc.dw` their Brownian increments (n × m) and `inc.dz`
     /// the time integrals ΔZ (n × m; empty unless [`StepperInfo::needs_time_integral`]).
     /// Must give the same result as [`Stepper::step`] on each row (up to the
     /// order of floating-point sums). The default does exactly that
     /// ([`step_rows`]); a stepper overrides it to use block products.
-    #[allow(clippy::too_many_arguments)]
     fn step_block(
         &self,
         problem: &Problem,
         t: f64,
-        h: f64,
-        dw: &[f64],
-        dz: &[f64],
+        inc: &Increment,
         ys: &mut [f64],
         ws: &mut BlockWorkspace,
     ) {
-        step_rows(self, problem, t, h, dw, dz, ys, ws)
+        step_rows(self, problem, t, inc, ys, ws)
     }
 }
 
@@ -286,6 +282,11 @@ mod tests {
     use super::*;
     use crate::sde::terms::{AdditiveNoise, ConstantDrift, Diffusion, Drift, LinearDrift};
     use nalgebra::{DMatrix, DVector};
+
+    /// The increments `dw` of a block's step h, with no ΔZ.
+    fn inc(h: f64, dw: &[f64]) -> Increment<'_> {
+        Increment { h, dw, dz: &[] }
+    }
 
     fn problem(d: usize, linear: bool) -> Problem {
         let k_inv = DMatrix::from_fn(d, d, |i, j| 0.5f64.powi((i as i32 - j as i32).abs()));
@@ -364,9 +365,9 @@ mod tests {
                     .collect();
                 let mut ws = BlockWorkspace::new(n, d, d);
                 let mut block = y0.clone();
-                EulerMaruyama.step_block(&p, 0.0, h, &dw, &[], &mut block, &mut ws);
+                EulerMaruyama.step_block(&p, 0.0, &inc(h, &dw), &mut block, &mut ws);
                 let mut rows = y0.clone();
-                step_rows(&EulerMaruyama, &p, 0.0, h, &dw, &[], &mut rows, &mut ws);
+                step_rows(&EulerMaruyama, &p, 0.0, &inc(h, &dw), &mut rows, &mut ws);
                 let scale = y0.iter().fold(1.0f64, |a, v| a.max(v.abs())) * 1e3;
                 let err = block
                     .iter()
@@ -377,7 +378,7 @@ mod tests {
                 let mut shifted = dw.clone();
                 shifted.rotate_left(d);
                 let mut wrong = y0.clone();
-                EulerMaruyama.step_block(&p, 0.0, h, &shifted, &[], &mut wrong, &mut ws);
+                EulerMaruyama.step_block(&p, 0.0, &inc(h, &shifted), &mut wrong, &mut ws);
                 let diff = wrong
                     .iter()
                     .zip(&rows)
