@@ -1791,7 +1791,7 @@ mod tests {
         for e in 0..a.len() {
             let (masks, values) = a.masked_row(e);
             let from_bits: Vec<u32> = (0..30u32)
-                .filter(|&i| masks[i as usize / MASK_BITS] >> (i as usize % MASK_BITS) & 1 == 1)
+                .filter(|&i| (masks[i as usize / MASK_BITS] >> (i as usize % MASK_BITS)) & 1 == 1)
                 .collect();
             assert_eq!(from_bits, a.row(e).0, "image {e}");
             assert_eq!(values, a.row(e).1);
