@@ -684,7 +684,8 @@ fn sweep_in<T: Real>(
     // hundreds of evaluations was measured at about 1 % of a run. Nothing
     // computed depends on which set an evaluation gets (the kernels
     // overwrite what they read).
-    let pool: std::sync::Mutex<Vec<(Params<T>, Work<T>, Vec<f64>)>> = Default::default();
+    type Scratch<T> = (Params<T>, Work<T>, Vec<f64>);
+    let pool: std::sync::Mutex<Vec<Scratch<T>>> = Default::default();
     // One pass over the test images gives both losses: the protocol images
     // are the first ones, summed in the same association as on their own.
     let loss = |w1: &[f64]| -> Vec<f64> {
