@@ -95,6 +95,19 @@ pub trait Real:
     fn row_sse2_simd(_z: [&[Self]; 2], _x: [&[Self]; 2]) -> Option<[f64; 2]> {
         None
     }
+    /// [`row_sse`] of the images `e` of `x` against the outputs `z[0]`,
+    /// `z[1]` (each `x.pixels()` long), the pixels expanded from the sparse
+    /// rows straight into SIMD registers (no dense copy of the images), when
+    /// this type and CPU have it (f32 on AVX-512); `None` otherwise. The same
+    /// bits as [`row_sse`] of each.
+    #[inline(always)]
+    fn row_sse2_sparse_simd(
+        _z: [&[Self]; 2],
+        _x: &SparseImages<Self>,
+        _e: [usize; 2],
+    ) -> Option<[f64; 2]> {
+        None
+    }
     /// The padded encoder rows ([`encode_rows_padded`]) by explicit SIMD
     /// instructions, when this type and CPU have them (f32 on AVX); `false`
     /// (nothing done) otherwise. The same bits as [`encode_rows_padded`].
@@ -150,6 +163,22 @@ impl Real for f32 {
         ])
     }
     #[inline(always)]
+    fn row_sse2_sparse_simd(
+        z: [&[Self]; 2],
+        x: &SparseImages<Self>,
+        e: [usize; 2],
+    ) -> Option<[f64; 2]> {
+        #[cfg(target_arch = "x86_64")]
+        if avx512_available() && is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU has AVX-512F, AVX and POPCNT.
+            return Some(unsafe {
+                avx::row_sse2_sparse_f32(z, [x.masked_row(e[0]), x.masked_row(e[1])])
+            });
+        }
+        let _ = (z, x, e);
+        None
+    }
+    #[inline(always)]
     fn encode_padded_simd(
         b1: Option<&[Self]>,
         x: &SparseImages<Self>,
@@ -193,14 +222,22 @@ impl Real for f64 {
 }
 
 /// Images stored as compressed sparse rows: for image e, the pixel indices
-/// `index[offsets[e]..offsets[e + 1]]` (ascending) and their values.
+/// `index[offsets[e]..offsets[e + 1]]` (ascending) and their values; and the
+/// same pattern as bit masks, [`MASK_BITS`] pixels to a `u16`
+/// (`masks[e * mask_words..(e + 1) * mask_words]`, bit b of word c set when
+/// pixel 16c + b is non-zero), for kernels that expand the values straight
+/// into SIMD registers.
 #[derive(Debug, Clone)]
 pub struct SparseImages<T> {
     pixels: usize,
     offsets: Vec<usize>,
     index: Vec<u32>,
     value: Vec<T>,
+    masks: Vec<u16>,
 }
+
+/// Pixels per word of [`SparseImages`]' masks.
+const MASK_BITS: usize = 16;
 
 /// Images given to the kernels, concatenated, each `pixels` long.
 #[derive(Debug, Clone, Copy)]
@@ -260,11 +297,19 @@ impl<T: Real> SparseImages<T> {
                 }
             }
         }
+        let words = pixels.div_ceil(MASK_BITS);
+        let mut masks = vec![0u16; count * words];
+        for (e, mw) in masks.chunks_exact_mut(words.max(1)).enumerate().take(count) {
+            for &i in &index[offsets[e]..offsets[e + 1]] {
+                mw[i as usize / MASK_BITS] |= 1 << (i as usize % MASK_BITS);
+            }
+        }
         SparseImages {
             pixels,
             offsets,
             index,
             value,
+            masks,
         }
     }
 
@@ -293,6 +338,15 @@ impl<T: Real> SparseImages<T> {
     fn row(&self, e: usize) -> (&[u32], &[T]) {
         let (a, b) = (self.offsets[e], self.offsets[e + 1]);
         (&self.index[a..b], &self.value[a..b])
+    }
+
+    /// The masks of image `e` (`pixels.div_ceil(MASK_BITS)` words) and its
+    /// non-zero values: word c's set bits, in order, take the next values.
+    #[inline]
+    fn masked_row(&self, e: usize) -> (&[u16], &[T]) {
+        let words = self.pixels.div_ceil(MASK_BITS);
+        let (a, b) = (self.offsets[e], self.offsets[e + 1]);
+        (&self.masks[e * words..(e + 1) * words], &self.value[a..b])
     }
 }
 
@@ -337,7 +391,10 @@ pub struct Work<T> {
     h: Vec<T>,
     z: Vec<T>,
     u: Vec<T>,
+    /// Two images' pixels, dense (zero except while a loss is taken).
     xrow: Vec<T>,
+    /// One image's residuals at its non-zero pixels (training).
+    saved: Vec<T>,
     grad: Vec<T>,
     /// W₁ with its rows padded to [`PAD`] (when m ≤ [`PAD`]), then the
     /// encoder gradient in the same layout.
@@ -371,6 +428,7 @@ impl<T: Real> Work<T> {
             z: vec![T::ZERO; ROWS * n],
             u: vec![T::ZERO; ROWS * m],
             xrow: vec![T::ZERO; 2 * n],
+            saved: vec![T::ZERO; n],
             grad: vec![T::ZERO; arch.n_params()],
             w1pad: Vec::new(),
             g1pad: Vec::new(),
@@ -541,6 +599,10 @@ mod avx {
                 w1pad: &[[f32; PAD]],
             ) {
                 let m = h.len() / rows.len().max(1);
+                // Every pixel index is below `x.pixels()` (SparseImages
+                // keeps only those), so below this every row of `w1pad`
+                // the loops read exists: they read it unchecked.
+                assert!(x.pixels() <= w1pad.len(), "encoder: W₁ rows");
                 let mut init = [0.0f32; PAD];
                 if let Some(b) = b1 {
                     init[..m].copy_from_slice(b);
@@ -554,7 +616,8 @@ mod avx {
                     hb.copy_from_slice(&out[..m]);
                 };
                 // SAFETY (all blocks below): every load is inside `init` or a
-                // row of `w1pad` (24 floats each).
+                // row of `w1pad` (24 floats each; the rows exist: the assert
+                // above).
                 let start: $acc = unsafe { $load!(init.as_ptr()) };
                 let mut pairs = h.chunks_exact_mut(2 * m);
                 let mut rows2 = rows.chunks_exact(2);
@@ -569,14 +632,14 @@ mod avx {
                             .zip(&va[..common])
                             .zip(ib[..common].iter().zip(&vb[..common]))
                         {
-                            $step!(a, w1pad[i as usize], v);
-                            $step!(b, w1pad[j as usize], u);
+                            $step!(a, w1pad.get_unchecked(i as usize), v);
+                            $step!(b, w1pad.get_unchecked(j as usize), u);
                         }
                         for (&i, &v) in ia[common..].iter().zip(&va[common..]) {
-                            $step!(a, w1pad[i as usize], v);
+                            $step!(a, w1pad.get_unchecked(i as usize), v);
                         }
                         for (&j, &u) in ib[common..].iter().zip(&vb[common..]) {
-                            $step!(b, w1pad[j as usize], u);
+                            $step!(b, w1pad.get_unchecked(j as usize), u);
                         }
                     }
                     let (ha, hb2) = hb.split_at_mut(m);
@@ -588,7 +651,7 @@ mod avx {
                     let mut a = start;
                     unsafe {
                         for (&i, &v) in ia.iter().zip(va) {
-                            $step!(a, w1pad[i as usize], v);
+                            $step!(a, w1pad.get_unchecked(i as usize), v);
                         }
                     }
                     finish(a, hb);
@@ -752,6 +815,83 @@ mod avx {
             super::row_sse_finish(s, zar, xar),
             super::row_sse_finish(t, zbr, xbr),
         ]
+    }
+
+    /// [`row_sse2_f32`] with each image given as its sparse row (`(masks,
+    /// values)` of [`SparseImages::masked_row`]): 16 pixels at a time, the
+    /// values expanded into the lanes their mask bits name (zeros elsewhere),
+    /// so no dense copy of the image is written or cleared. Each 16 are two
+    /// runs of 8 added in order, the tail as in [`row_sse2_f32`]: the same
+    /// operations on the same values in the same order, so the same bits.
+    /// Panics if the lengths disagree (a bug here, never a user's value).
+    /// POPCNT counts the values each expand takes (measured: without it the
+    /// count is a dozen instructions per 16 pixels).
+    #[target_feature(enable = "avx512f,avx,popcnt")]
+    pub(super) unsafe fn row_sse2_sparse_f32(z: [&[f32]; 2], x: [(&[u16], &[f32]); 2]) -> [f64; 2] {
+        const W: usize = super::MASK_BITS;
+        const _: () = assert!(W == 16 && super::LANES == 8, "16 lanes = two runs of 8");
+        let n = z[0].len();
+        let full = n / W;
+        let rem = n % W;
+        for (zi, (mi, vi)) in z.iter().zip(&x) {
+            assert_eq!(zi.len(), n, "row_sse2_sparse_f32: outputs");
+            assert_eq!(mi.len(), n.div_ceil(W), "row_sse2_sparse_f32: masks");
+            // Every expand below reads as many values as its mask has bits.
+            let bits: usize = mi.iter().map(|w| w.count_ones() as usize).sum();
+            assert_eq!(bits, vi.len(), "row_sse2_sparse_f32: values");
+        }
+        let hi8 = |v: __m512| _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+        let mut sums = [[0.0f64; super::LANES]; 2];
+        let mut tails = [([0.0f32; W], [0.0f32; W]); 2];
+        // SAFETY: every load of z is of 16 floats inside it (c < full), every
+        // expand reads the next popcount(mask) values, inside the values (the
+        // assert above); the stores are into `sums` and `tails`.
+        unsafe {
+            let zero = _mm512_setzero_ps();
+            let mut acc = [_mm512_setzero_pd(); 2];
+            let mut vp = [x[0].1.as_ptr(), x[1].1.as_ptr()];
+            for c in 0..full {
+                for i in 0..2 {
+                    let o = _mm512_max_ps(_mm512_loadu_ps(z[i].as_ptr().add(c * W)), zero);
+                    let mask = x[i].0[c];
+                    let xv = _mm512_maskz_expandloadu_ps(mask, vp[i]);
+                    vp[i] = vp[i].add(mask.count_ones() as usize);
+                    let d = _mm512_sub_pd(
+                        _mm512_cvtps_pd(_mm512_castps512_ps256(o)),
+                        _mm512_cvtps_pd(_mm512_castps512_ps256(xv)),
+                    );
+                    acc[i] = _mm512_add_pd(acc[i], _mm512_mul_pd(d, d));
+                    let d = _mm512_sub_pd(_mm512_cvtps_pd(hi8(o)), _mm512_cvtps_pd(hi8(xv)));
+                    acc[i] = _mm512_add_pd(acc[i], _mm512_mul_pd(d, d));
+                }
+            }
+            if rem > 0 {
+                for i in 0..2 {
+                    let mask = x[i].0[full];
+                    let xv = _mm512_maskz_expandloadu_ps(mask, vp[i]);
+                    _mm512_storeu_ps(tails[i].1.as_mut_ptr(), xv);
+                    tails[i].0[..rem].copy_from_slice(&z[i][full * W..]);
+                    if rem >= super::LANES {
+                        let o = _mm256_max_ps(
+                            _mm256_loadu_ps(tails[i].0.as_ptr()),
+                            _mm256_setzero_ps(),
+                        );
+                        let d = _mm512_sub_pd(
+                            _mm512_cvtps_pd(o),
+                            _mm512_cvtps_pd(_mm256_loadu_ps(tails[i].1.as_ptr())),
+                        );
+                        acc[i] = _mm512_add_pd(acc[i], _mm512_mul_pd(d, d));
+                    }
+                }
+            }
+            _mm512_storeu_pd(sums[0].as_mut_ptr(), acc[0]);
+            _mm512_storeu_pd(sums[1].as_mut_ptr(), acc[1]);
+        }
+        // The last partial run of 8 (if any), as in the generic loop.
+        let start = if rem >= super::LANES { super::LANES } else { 0 };
+        std::array::from_fn(|i| {
+            super::row_sse_finish(sums[i], &tails[i].0[start..rem], &tails[i].1[start..rem])
+        })
     }
 }
 
@@ -975,9 +1115,14 @@ fn chunk_row_sse<T: Real>(
             // Two images at a time where a kernel for two exists.
             let mut done = 0;
             for ((zb, e), o) in pairs {
+                let (z0, z1) = zb.split_at(n);
+                if let Some(v) = T::row_sse2_sparse_simd([z0, z1], x, [e[0], e[1]]) {
+                    o.copy_from_slice(&v);
+                    done += 2;
+                    continue;
+                }
                 scatter(x, xa, e[0], false);
                 scatter(x, xb, e[1], false);
-                let (z0, z1) = zb.split_at(n);
                 let Some(v) = T::row_sse2_simd([z0, z1], [xa, xb]) else {
                     scatter(x, xa, e[0], true);
                     scatter(x, xb, e[1], true);
@@ -1073,24 +1218,30 @@ fn chunk_gradient<T: Real>(
     encode(p, x, rows, &mut w.h, &w.w1pad);
     decode(p, &w.h, r, &mut w.z);
     // D = scale · (ReLU(Z) − X) ⊙ 1[Z > 0], in place of Z.
-    let xrow = &mut w.xrow;
+    let saved = &mut w.saved;
     simd(
         #[inline(always)]
         || {
-            for (zb, &e) in w.z.chunks_exact_mut(n).zip(rows) {
+            // The non-zero pixels' residuals first (into `saved`, before
+            // their zₖ are overwritten), then every pixel as if xₖ = 0
+            // (scale · (zₖ − 0) is scale · zₖ exactly), then the first ones
+            // put back: no dense copy of the image is written or cleared.
+            for (zb, &e) in w.z[..r * n].chunks_exact_mut(n).zip(rows) {
                 let (idx, val) = x.row(e);
-                for (&i, &v) in idx.iter().zip(val) {
-                    xrow[i as usize] = v;
-                }
-                for (zk, &xk) in zb.iter_mut().zip(xrow.iter()) {
-                    *zk = if *zk > T::ZERO {
-                        scale * (*zk - xk)
+                let saved = &mut saved[..idx.len()];
+                for ((s, &i), &v) in saved.iter_mut().zip(idx).zip(val) {
+                    let zk = zb[i as usize];
+                    *s = if zk > T::ZERO {
+                        scale * (zk - v)
                     } else {
                         T::ZERO
                     };
                 }
-                for &i in idx {
-                    xrow[i as usize] = T::ZERO;
+                for zk in zb.iter_mut() {
+                    *zk = if *zk > T::ZERO { scale * *zk } else { T::ZERO };
+                }
+                for (&i, &s) in idx.iter().zip(saved.iter()) {
+                    zb[i as usize] = s;
                 }
             }
         },
@@ -1592,14 +1743,16 @@ mod tests {
     /// The kernels give the same bits on the baseline path, on the AVX
     /// kernels and on the widest path this CPU has (the claim of [`simd`]):
     /// the f32 gradient and losses, with and without biases, over an odd
-    /// number of images (so that the two-image kernels also end on one).
+    /// number of images (so that the two-image kernels also end on one), at
+    /// image sizes that end the 16-pixel words of the sparse loss kernel
+    /// with 2, 12 and 0 pixels (50, 60, 64).
     #[test]
     fn same_bits_on_every_simd_path() {
         use std::sync::atomic::Ordering::Relaxed;
         let count = 301;
-        for bias in [false, true] {
-            let (net, data) = case(50, 20, bias, count);
-            let x = SparseImages::<f32>::new(&data, 50);
+        for (input, bias) in [(50, false), (50, true), (60, false), (64, true)] {
+            let (net, data) = case(input, 20, bias, count);
+            let x = SparseImages::<f32>::new(&data, input);
             let p = Params::<f32>::from_f64(net.arch, &net.theta);
             let idx: Vec<usize> = (0..count).map(|i| (i * 7) % count).collect();
             let run = || {
@@ -1614,7 +1767,7 @@ mod tests {
                 SIMD_LIMIT.store(limit, Relaxed);
                 let narrow = crate::testutil::on_threads(1, run);
                 SIMD_LIMIT.store(0, Relaxed);
-                assert_eq!(wide, narrow, "bias {bias}, limit {limit}");
+                assert_eq!(wide, narrow, "input {input}, bias {bias}, limit {limit}");
             }
         }
     }
@@ -1632,6 +1785,17 @@ mod tests {
         assert_eq!(a.offsets, b.offsets);
         assert_eq!(a.index, b.index);
         assert_eq!(a.value, b.value);
+        assert_eq!(a.masks, b.masks);
+        // The masks name the same pixels as the indices (a second
+        // representation of the pattern, decoded here bit by bit).
+        for e in 0..a.len() {
+            let (masks, values) = a.masked_row(e);
+            let from_bits: Vec<u32> = (0..30u32)
+                .filter(|&i| (masks[i as usize / MASK_BITS] >> (i as usize % MASK_BITS)) & 1 == 1)
+                .collect();
+            assert_eq!(from_bits, a.row(e).0, "image {e}");
+            assert_eq!(values, a.row(e).1);
+        }
         let mut other = bytes.clone();
         other[7] ^= 1;
         let c = SparseImages::<f32>::from_pixels(Pixels::Bytes(&other), 30);
