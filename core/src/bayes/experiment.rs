@@ -640,10 +640,12 @@ pub fn run_with_model<M>(
         .t
         .iter()
         .map(|&t| {
+            // A few passes over the cells per save point: a stop lands here.
+            crate::observe::check_stop()?;
             let (p, z) = dynamics::boltzmann(g0.points(), &k_grid, t);
-            (p.mean(), p.cov(), z)
+            Ok((p.mean(), p.cov(), z))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     // --- particles.
     let prec = if spec.particles > 0 {
         obs.phase("particles", None);
