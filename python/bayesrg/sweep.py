@@ -283,6 +283,7 @@ def _run_main(a) -> int:
     passes through."""
     client = None
     try:
+        _spec_text(a.spec)  # a spec file that does not parse fails before any connection
         if a.scheduler is not None:
             why = _check_address(a.scheduler)
             if why is not None:

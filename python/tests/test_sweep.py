@@ -366,6 +366,10 @@ def test_an_address_without_a_scheduler_fails_with_the_reason(cli, tmp_path):
     assert "within 2s" in p.stderr, p.stderr
 
 
+# The sweep's command line as `bayesrg sweep --scheduler` runs it (`python -m
+# bayesrg.sweep` adds runpy's warning that the package imported the module).
+MAIN = [sys.executable, "-c", "from bayesrg.sweep import _main; raise SystemExit(_main())"]
+
 BAD_TOML = 'command = "fisher"\nseed = = 5\n'
 
 
@@ -378,8 +382,7 @@ def test_a_malformed_spec_file_is_one_line_with_its_position(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(BAD_TOML)
     where = f"{bad}:2:{_bad_toml_column()}:"
-    p = subprocess.run([sys.executable, "-m", "bayesrg.sweep", str(bad), "--out", str(tmp_path / "o")],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(MAIN + [str(bad), "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2, p.stderr
     assert p.stderr.count("\n") == 1 and p.stderr.startswith(f"error: {where}"), p.stderr
     with pytest.raises(bayesrg.InputError, match="^" + re.escape(where)):
@@ -390,8 +393,8 @@ def test_a_malformed_spec_file_is_one_line_with_its_position(tmp_path):
         bayesrg.sweep(str(bad_json), str(tmp_path / "o"))
     # A missing spec file is bad input too.
     missing = tmp_path / "missing.toml"
-    p = subprocess.run([sys.executable, "-m", "bayesrg.sweep", str(missing), "--out", str(tmp_path / "o")],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(MAIN + [str(missing), "--out", str(tmp_path / "o")], capture_output=True, text=True,
+                       timeout=120)
     assert p.returncode == 2, p.stderr
     assert p.stderr.count("\n") == 1 and str(missing) in p.stderr, p.stderr
     with pytest.raises(bayesrg.InputError, match="cannot read the sweep spec"):

@@ -228,10 +228,13 @@ fn on_cluster(args: &Args, address: &str) -> Result<Status> {
         // Already reported on one line by the Python side; no second line.
         Some(code @ (2 | 130)) => std::process::exit(code),
         Some(3) => std::process::exit(2),
-        _ => anyhow::bail!(
-            "the cluster sweep through `{python}` did not finish ({status}); the finished tasks \
-             are kept in {out} and a rerun resumes; BAYESRG_PYTHON names the interpreter with \
-             the bayesrg package"
-        ),
+        // The child died (killed, crashed): a failed run, exit 1.
+        _ => Err(bayesrg::core::Error::failed(
+            format!("the cluster sweep through `{python}`"),
+            format!(
+                "it ended with {status}; the finished tasks are kept in {out} and a rerun resumes"
+            ),
+        )
+        .into()),
     }
 }

@@ -609,9 +609,13 @@ pub fn run_with_model<M>(
             "puts no mass near theta* (a ratio below e^-30, in the grid coordinates): the posterior could not reach theta*",
         ));
     }
+    // Each set-up stage is a pass over the grid: a stop lands between them.
+    crate::observe::check_stop()?;
     let fisher = e.fisher_star(&spec.fisher_options())?;
     let inv_fisher = crate::linalg::cholesky(&fisher, "Fisher matrix at theta*")?.inverse();
+    crate::observe::check_stop()?;
     let k_grid = g0.points().map(|x| e.eval(x));
+    crate::observe::check_stop()?;
 
     // --- eq. (33) on the grid from the prior at T = 0 through the save
     // points, with coverage at every one.
