@@ -207,7 +207,8 @@ pub fn parse<S: DeserializeOwned>(config: &Value) -> Result<S, TaskError> {
         let mut path = e.path().to_string();
         // A model's own field: serde names only the model (typetag buffers
         // it), so the key is found in the value there.
-        if let Some(key) = value_at(config, e.path()).and_then(bayesrg_core::registry::refused_key) {
+        if let Some(key) = value_at(config, e.path()).and_then(bayesrg_core::registry::refused_key)
+        {
             path = if path == "." || path.is_empty() {
                 key
             } else {

@@ -201,10 +201,7 @@ fn on_cluster(args: &Args, address: &str) -> Result<Status> {
     let mut child = command
         .spawn()
         .map_err(|e| anyhow::anyhow!("--scheduler needs Python with the bayesrg package (`pip install ./python`; BAYESRG_PYTHON names the interpreter): cannot run `{python}`: {e}"))?;
-    CHILD.store(
-        i32::try_from(child.id()).unwrap_or(0),
-        Ordering::SeqCst,
-    );
+    CHILD.store(i32::try_from(child.id()).unwrap_or(0), Ordering::SeqCst);
     if SIGNALLED.load(Ordering::SeqCst) {
         forward_to_child();
     }
