@@ -85,6 +85,20 @@ pub fn stop_requested() -> bool {
     STOP.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// [`crate::Error::Cancelled`] when [`request_stop`] was called and not yet
+/// cleared: the check of a loop that returns a `Result` but has no observer
+/// (a step of the RK4 of eq. 33), so that a stop lands within one step.
+///
+/// # Errors
+/// [`crate::Error::Cancelled`] after a stop request.
+pub fn check_stop() -> crate::Result<()> {
+    if stop_requested() {
+        Err(crate::Error::Cancelled)
+    } else {
+        Ok(())
+    }
+}
+
 /// The check of a loop that cannot return an error: when a stop is
 /// requested, [`stop_now`].
 pub fn stop_here() {

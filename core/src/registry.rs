@@ -106,7 +106,43 @@ pub fn model_from_value(v: serde_json::Value) -> Result<Box<dyn Model>, Error> {
         ));
     };
     check_tag(tag)?;
-    serde_json::from_value(v).map_err(|e| Error::domain("model", "the settings", e.to_string()))
+    let key = refused_key(&v);
+    serde_json::from_value(v).map_err(|e| {
+        let field = key.map_or_else(|| "model".to_string(), |k| format!("model.{k}"));
+        Error::domain(field.as_str(), "the settings", e.to_string())
+    })
+}
+
+/// The key of the model description `v` (`{"type": …, key: value, …}`)
+/// whose value alone makes the type refuse it, or `None` (it is read, or
+/// no single key is to blame). typetag reads a model through a buffer that
+/// loses positions, so serde's error names the whole model; this finds the
+/// key by putting, one key at a time, the value of the type's example
+/// ([`ModelEntry::example`]) in its place (a key the example lacks is
+/// dropped): the key is the one whose change alone changes the error
+/// (tryout 7 F19).
+pub fn refused_key(v: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    let obj = v.as_object()?;
+    let tag = obj.get("type")?.as_str()?;
+    let entry = models().ok()?.into_iter().find(|e| e.tag == tag)?;
+    let example = serde_json::to_value((entry.example)()).ok()?;
+    let error = |o: serde_json::Map<String, Value>| {
+        serde_json::from_value::<Box<dyn Model>>(Value::Object(o))
+            .err()
+            .map(|e| e.to_string())
+    };
+    let refused = error(obj.clone())?;
+    let mut blamed = obj.keys().filter(|k| *k != "type").filter(|k| {
+        let mut o = obj.clone();
+        match example.get(k.as_str()) {
+            Some(x) => o.insert((*k).clone(), x.clone()),
+            None => o.remove(k.as_str()),
+        };
+        error(o).as_ref() != Some(&refused)
+    });
+    let key = blamed.next()?;
+    blamed.next().is_none().then(|| key.clone())
 }
 
 /// Appends [`LINK_HINT`] to a deserialisation error message that shows the

@@ -244,7 +244,17 @@ pub fn parse<S: DeserializeOwned>(config: &Value) -> Result<S, TaskError> {
 /// [`parse`], with the field of the failure.
 fn parse_located<S: DeserializeOwned>(config: &Value) -> Result<S, Located> {
     serde_path_to_error::deserialize(config).map_err(|e| {
-        let path = e.path().to_string();
+        let mut path = e.path().to_string();
+        // A model's own field: serde names only the model (typetag buffers
+        // it), so the key is found in the value there.
+        if let Some(key) = value_at(config, e.path()).and_then(bayesrg_core::registry::refused_key)
+        {
+            path = if path == "." || path.is_empty() {
+                key
+            } else {
+                format!("{path}.{key}")
+            };
+        }
         let inner = e.into_inner();
         let whole = path == "." || path.is_empty();
         Located {
@@ -255,6 +265,16 @@ fn parse_located<S: DeserializeOwned>(config: &Value) -> Result<S, Located> {
             }),
             field: (!whole).then(|| bayesrg_core::error::Field::from(path.as_str())),
         }
+    })
+}
+
+/// The part of `config` at `path` (map keys and list indices), if there is one.
+fn value_at<'a>(config: &'a Value, path: &serde_path_to_error::Path) -> Option<&'a Value> {
+    use serde_path_to_error::Segment;
+    path.iter().try_fold(config, |v, seg| match seg {
+        Segment::Seq { index } => v.get(*index),
+        Segment::Map { key } => v.get(key.as_str()),
+        _ => None,
     })
 }
 

@@ -279,12 +279,22 @@ impl PyBayesModel {
     #[staticmethod]
     fn from_json(text: &str) -> PyResult<Self> {
         bayesrg::ensure_linked();
-        let m: Box<dyn Model> = serde_json::from_str(text).map_err(|e| {
-            InputError::new_err(format!(
-                "{e} (known model types: {})",
-                bayesrg_core::registry::model_tags().join(", ")
-            ))
-        })?;
+        /// The description under the key `model`, so that an error names the
+        /// key path the user wrote (`model.classes`), not a position in
+        /// this JSON text (tryout 7 F19).
+        #[derive(serde::Deserialize)]
+        struct Described {
+            model: Box<dyn Model>,
+        }
+        let value = json_value(text, "model")?;
+        let m = bayesrg::tasks::parse::<Described>(&json!({ "model": value }))
+            .map_err(|e| {
+                InputError::new_err(format!(
+                    "{e} (known model types: {})",
+                    bayesrg_core::registry::model_tags().join(", ")
+                ))
+            })?
+            .model;
         Ok(PyBayesModel {
             inner: Inner::Builtin(m),
         })
@@ -454,6 +464,14 @@ fn estimate_json(e: &FisherEstimate) -> serde_json::Value {
         "enumerated": e.enumerated,
         "effective_samples": e.effective_samples.as_ref().map(matrix_rows),
     })
+}
+
+/// JSON text made by the Python side (`json.dumps` of the user's dict) as a
+/// value, for [`bayesrg::tasks::parse`], whose errors name key paths;
+/// `what` names the argument when the text is not JSON.
+pub(crate) fn json_value(text: &str, what: &str) -> PyResult<serde_json::Value> {
+    serde_json::from_str(text)
+        .map_err(|e| InputError::new_err(format!("`{what}` is not valid JSON: {e}")))
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> PyResult<String> {

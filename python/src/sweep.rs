@@ -11,7 +11,9 @@ use pyo3::prelude::*;
 use std::path::Path;
 
 fn spec(spec_json: &str) -> PyResult<SweepSpec> {
-    let s: SweepSpec = serde_json::from_str(spec_json)
+    // Through a value, so that an error names the key path (`axes[0].values`),
+    // not a position in the JSON text made from the user's dict.
+    let s: SweepSpec = bayesrg::tasks::parse(&crate::json_value(spec_json, "spec")?)
         .map_err(|e| crate::InputError::new_err(format!("sweep spec: {e}")))?;
     s.validate().map_err(crate::core_err)?;
     Ok(s)

@@ -33,6 +33,26 @@ def test_unknown_model_and_bad_theta_are_input_errors():
         bayesrg.fisher(m, [0.0, 1.0], method="nope")
 
 
+BAD_MODEL = {"type": "categorical", "classes": -1}
+
+
+@pytest.mark.parametrize("call", [
+    lambda: bayesrg.fisher(BAD_MODEL, [0.5]),
+    lambda: bayesrg.model("categorical", classes=-1),
+    lambda: bayesrg.kl(BAD_MODEL, [0.5], [0.4]),
+    lambda: bayesrg.bayes({"model": BAD_MODEL, "theta_star": [0.5], "t": [0.0, 1.0],
+                           "prior": [{"dist": "uniform", "lo": 0.0, "hi": 1.0}],
+                           "grid": [{"lo": 0.0, "hi": 1.0, "n": 100}]}),
+    lambda: bayesrg.flow({"model": BAD_MODEL, "mu": [0.5], "tau": [0.1]}),
+])
+def test_a_bad_field_of_a_model_dict_is_named_by_its_key_path(call):
+    # Tryout 7 F19: "expected usize at line 1 column 37", a position in the
+    # JSON text made from the dict, which the user never saw.
+    with pytest.raises(bayesrg.InputError, match=r"`model\.classes`") as e:
+        call()
+    assert "-1" in str(e.value) and "column" not in str(e.value), e.value
+
+
 @pytest.mark.parametrize("sigma", [1e-3, 1.0, 1e3])
 def test_normal_closed_form_across_scales(sigma):
     # Oracle: I(mu, sigma) = diag(1/sigma^2, 2/sigma^2) (oracles.md).

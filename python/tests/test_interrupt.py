@@ -34,6 +34,14 @@ LONG = {
         ' "stepper": "sra1", "drift": {"type": "ou", "b": [[1.0]], "centre": [0.0]},'
         ' "diffusion": {"type": "k_inv", "matrix": [[1.0]]}})'
     ),
+    # The grid RK4 of eq. (33) over one interval of 5e5 steps on 2e5 cells
+    # (tryout 7 F17: the stop was checked only at save points, here the end).
+    "bayes_grid_rk4": (
+        'bayesrg.bayes({"model": {"type": "normal"}, "theta_star": [0.5, 1.5], "free": ["mu"],'
+        ' "t": [0.0, 1.0], "steps": 500000, "particles": 0, "seed": 11,'
+        ' "prior": [{"dist": "normal", "mean": 0.3, "sd": 2.0}],'
+        ' "grid": [{"lo": -15.0, "hi": 15.0, "n": 200000}]})'
+    ),
 }
 
 # The call is written into the script (not `eval`ed: CPython then ends the

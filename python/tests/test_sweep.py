@@ -2,8 +2,10 @@
 Dask cluster (a scheduler and two worker processes over TCP on 127.0.0.1,
 started here) against the local run, with a worker killed mid-sweep."""
 
+import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -157,11 +159,13 @@ def _kill(p):
         pass
 
 
-@pytest.fixture()
-def cluster(tmp_path):
+@contextlib.contextmanager
+def _cluster_at(tmp):
+    """A scheduler and two one-thread worker processes on 127.0.0.1, logging
+    into ``tmp``; yields (address, worker processes) and kills them all."""
     pytest.importorskip("distributed")
-    sched_file = tmp_path / "scheduler.json"
-    log_path = tmp_path / "cluster.log"
+    sched_file = tmp / "scheduler.json"
+    log_path = tmp / "cluster.log"
     logs = open(log_path, "wb")
     py = sys.executable
     procs = []
@@ -201,6 +205,19 @@ def cluster(tmp_path):
         for p in procs:
             _kill(p)
         logs.close()
+
+
+@pytest.fixture()
+def cluster(tmp_path):
+    with _cluster_at(tmp_path) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def shared_cluster(tmp_path_factory):
+    """One cluster for the tests that do not harm it."""
+    with _cluster_at(tmp_path_factory.mktemp("cluster")) as c:
+        yield c[0]
 
 
 def test_dask_cluster_with_a_killed_worker_gives_the_local_bytes(local, cluster, tmp_path):
@@ -325,6 +342,74 @@ def test_scheduler_errors_are_one_line(cli, tmp_path):
     assert "Traceback" not in p.stderr and "RuntimeWarning" not in p.stderr, p.stderr
 
 
+@pytest.mark.parametrize("address", ["inproc://x", "ucx://127.0.0.1:8799", "tls://127.0.0.1:8799", "",
+                                     "tcp://127.0.0.1", "tcp://127.0.0.1:notaport"])
+def test_unusable_scheduler_addresses_are_bad_input(cli, tmp_path, address):
+    # Tryout 7 F16: inproc, ucx and tls ended in tracebacks (exit 1), and an
+    # empty address ran the whole sweep on this machine without a word.
+    pytest.importorskip("distributed")
+    p = _scheduler_cli(cli, tmp_path, address)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.count("\n") == 1 and "--scheduler" in p.stderr, p.stderr
+    assert f"{address!r}" in p.stderr, p.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_address_without_a_scheduler_fails_with_the_reason(cli, tmp_path):
+    # It parses, but nothing answers: a failed run (exit 1), one line naming
+    # the address and the (here shortened) connect timeout.
+    pytest.importorskip("distributed")
+    p = _scheduler_cli(cli, tmp_path, "tcp://nosuchhost.invalid:8786",
+                       DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT="2s")
+    assert p.returncode == 1, p.stderr
+    assert p.stderr.count("\n") == 1 and "--scheduler tcp://nosuchhost.invalid:8786" in p.stderr, p.stderr
+    assert "within 2s" in p.stderr, p.stderr
+
+
+# The sweep's command line as `bayesrg sweep --scheduler` runs it (`python -m
+# bayesrg.sweep` adds runpy's warning that the package imported the module).
+MAIN = [sys.executable, "-c", "from bayesrg.sweep import _main; raise SystemExit(_main())"]
+
+BAD_TOML = 'command = "fisher"\nseed = = 5\n'
+
+
+def _bad_toml_column():
+    line = BAD_TOML.splitlines()[1]
+    return line.index("=", line.index("=") + 1) + 1  # the second '=' of line 2
+
+
+def test_a_malformed_spec_file_is_one_line_with_its_position(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(BAD_TOML)
+    where = f"{bad}:2:{_bad_toml_column()}:"
+    p = subprocess.run(MAIN + [str(bad), "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.count("\n") == 1 and p.stderr.startswith(f"error: {where}"), p.stderr
+    with pytest.raises(bayesrg.InputError, match="^" + re.escape(where)):
+        bayesrg.sweep(str(bad), str(tmp_path / "o"))
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text('{"command": "fisher",\n "seed": }')
+    with pytest.raises(bayesrg.InputError, match="^" + re.escape(f"{bad_json}:2:10:")):
+        bayesrg.sweep(str(bad_json), str(tmp_path / "o"))
+    # A missing spec file is bad input too.
+    missing = tmp_path / "missing.toml"
+    p = subprocess.run(MAIN + [str(missing), "--out", str(tmp_path / "o")], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.count("\n") == 1 and str(missing) in p.stderr, p.stderr
+    with pytest.raises(bayesrg.InputError, match="cannot read the sweep spec"):
+        bayesrg.sweep(str(missing), str(tmp_path / "o"))
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_spec_dict_error_names_the_key_path(tmp_path):
+    # Tryout 7 F19: positions in the JSON text made from the dict.
+    bad = dict(SMALL, axes=[{"path": "theta[1]", "range": {"start": 1.0, "stop": 2.0, "num": -3}}])
+    with pytest.raises(bayesrg.InputError, match=r"`axes\[0\]\.range\.num`") as e:
+        bayesrg.sweep(bad, str(tmp_path / "o"))
+    assert "column" not in str(e.value), e.value
+
+
 def test_scheduler_without_the_package_says_how_to_point_at_it(cli, tmp_path):
     other = "/usr/bin/python3"
     if not os.path.exists(other) or subprocess.run([other, "-c", "import bayesrg"], capture_output=True).returncode == 0:
@@ -340,3 +425,117 @@ def test_scheduler_without_the_package_says_how_to_point_at_it(cli, tmp_path):
     )
     assert p.returncode == 2, p.stderr
     assert p.stderr.count("\n") == 1 and "BAYESRG_PYTHON" in p.stderr, p.stderr
+
+
+# ------------------------------------------------ signals (tryout 7 F15)
+#
+# `bayesrg sweep --scheduler` runs the sweep in a Python child. A signal sent
+# to bayesrg's process alone (a batch system's SIGTERM, `timeout`'s) reached
+# only bayesrg, which died while the orphaned child went on writing into
+# --out. Now bayesrg forwards it, waits, and exits 130; the child stops
+# between two task files. If bayesrg is killed outright, Linux signals the
+# child (PR_SET_PDEATHSIG).
+
+SLOW = dict(SPEC, seed=11, base=dict(SPEC["base"], samples=400000))
+
+
+def _children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid):
+    """Whether process `pid` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _temporaries(out):
+    tasks = os.path.join(out, "tasks")
+    return [n for n in os.listdir(tasks) if n.startswith(".")] if os.path.isdir(tasks) else []
+
+
+@contextlib.contextmanager
+def _cluster_sweep(addr, tmp_path):
+    """`bayesrg sweep SLOW --scheduler addr` in its own process group, once
+    its Python child runs and a few task files are written: yields (bayesrg
+    process, child pid, out folder, stderr path)."""
+    binary = os.environ.get("BAYESRG_BIN")
+    if not binary:
+        pytest.skip("BAYESRG_BIN not set (scripts/test-all sets it)")
+    if not os.path.exists("/proc/self/task"):
+        pytest.skip("needs Linux's /proc")
+    spec = tmp_path / "slow.json"
+    spec.write_text(json.dumps(SLOW))
+    out = str(tmp_path / "o")
+    err_path = tmp_path / "stderr.log"
+    err = open(err_path, "wb")
+    env = dict(os.environ, BAYESRG_PYTHON=sys.executable)
+    p = _start([binary, "sweep", str(spec), "--out", out, "--scheduler", addr], err, env)
+    try:
+        child = None
+        deadline = time.time() + 60
+        while time.time() < deadline and p.poll() is None:
+            child = child or next(iter(_children(p.pid)), None)
+            tasks = os.path.join(out, "tasks")
+            if child and os.path.isdir(tasks) and len(os.listdir(tasks)) >= 4:
+                break
+            time.sleep(0.02)
+        assert p.poll() is None, "the sweep ended before the signal: " + err_path.read_text(errors="replace")
+        assert child is not None and _alive(child)
+        yield p, child, out, err_path
+    finally:
+        _kill(p)
+        err.close()
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP", "SIGINT", "group SIGINT"])
+def test_a_signal_to_bayesrg_stops_the_cluster_sweep_with_130(shared_cluster, tmp_path, how):
+    with _cluster_sweep(shared_cluster, tmp_path) as (p, child, out, err_path):
+        if how == "group SIGINT":  # Ctrl-C in a terminal: both processes get it
+            os.killpg(p.pid, signal.SIGINT)
+        else:  # to bayesrg's process alone
+            os.kill(p.pid, getattr(signal, how))
+        rc = p.wait(timeout=60)
+        # bayesrg waited for its child (and reaped it): nothing writes on.
+        assert not _alive(child)
+    err = err_path.read_text(errors="replace")
+    assert rc == 130, err
+    assert err.count("\n") == 1 and err.startswith("interrupted:") and "rerun resumes" in err, err
+    assert _temporaries(out) == []
+    kept = len(os.listdir(os.path.join(out, "tasks")))
+    assert 4 <= kept < N_TASKS
+    if how == "SIGTERM":
+        # The finished tasks are kept: a rerun (here on this machine) runs
+        # only the others.
+        r = subprocess.run([os.environ["BAYESRG_BIN"], "sweep", str(tmp_path / "slow.json"), "--out", out,
+                            "--quiet"], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert f"{N_TASKS} tasks: {N_TASKS - kept} finished now, {kept} finished before, 0 failed" in r.stdout
+
+
+def test_sigkill_of_bayesrg_ends_its_python_child(shared_cluster, tmp_path):
+    with _cluster_sweep(shared_cluster, tmp_path) as (p, child, out, _err):
+        os.kill(p.pid, signal.SIGKILL)
+        assert p.wait(timeout=30) == -signal.SIGKILL
+        deadline = time.time() + 60
+        while _alive(child) and time.time() < deadline:
+            time.sleep(0.05)
+        assert not _alive(child), "the Python child outlived bayesrg and goes on writing"
+    assert _temporaries(out) == []
+    assert len(os.listdir(os.path.join(out, "tasks"))) < N_TASKS
+
+
+def test_a_killed_python_child_is_reported(shared_cluster, tmp_path):
+    with _cluster_sweep(shared_cluster, tmp_path) as (p, child, out, err_path):
+        os.kill(child, signal.SIGKILL)
+        rc = p.wait(timeout=60)
+    err = err_path.read_text(errors="replace")
+    assert rc == 1, err
+    assert err.count("\n") == 1 and "SIGKILL" in err and "rerun resumes" in err, err

@@ -8,6 +8,7 @@ use super::Status;
 use anyhow::Result;
 use bayesrg::sweep::{self, Store, SweepSpec};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 /// Arguments of `bayesrg sweep`.
 #[derive(Debug, clap::Args)]
@@ -134,29 +135,103 @@ cannot import it ({e}); install it there (pip install ./python) or set BAYESRG_P
 interpreter that has it', file=sys.stderr)\n    raise SystemExit(3)\n\
 raise SystemExit(_main(prog='bayesrg sweep --scheduler'))\n";
 
+/// The process id of the Python child of `--scheduler` while it runs (0
+/// before it starts), for the signal handler.
+static CHILD: AtomicI32 = AtomicI32::new(0);
+/// Whether a signal came while `--scheduler` ran.
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
+
+/// The signal handler of `--scheduler` (SIGINT, SIGTERM, SIGHUP; ctrlc's
+/// thread, not a signal context): notes the signal and sends SIGINT to the
+/// Python child, which stops between two task files (it takes any number
+/// of them as one). The main thread then waits for the child and exits 130.
+fn forward_to_child() {
+    SIGNALLED.store(true, Ordering::SeqCst);
+    let pid = CHILD.load(Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill(2) with a process id of our own unreaped child.
+        unsafe {
+            libc::kill(pid, libc::SIGINT);
+        }
+    }
+}
+
 /// `--scheduler`: the same sweep through the Python package on a Dask
 /// cluster (docs/scaling.md). Its exit status is passed on: 0, 1 (a task or
 /// the cluster failed), 2 (bad input: the spec, `--out`, the address), 130
 /// (interrupted); the Python side has printed its one-line error.
+///
+/// SIGINT, SIGTERM and SIGHUP sent to this process alone (a batch system's,
+/// `timeout`'s) are forwarded to the child, which keeps the finished tasks
+/// and leaves no temporary file; this process waits for it and exits 130.
+/// On Linux the child gets SIGTERM if this process dies (even by SIGKILL),
+/// so no orphan goes on writing into `--out` (tryout 7 F15).
 fn on_cluster(args: &Args, address: &str) -> Result<Status> {
     let python = std::env::var("BAYESRG_PYTHON").unwrap_or_else(|_| "python3".into());
-    let status = std::process::Command::new(&python)
+    let mut command = std::process::Command::new(&python);
+    command
         .args(["-c", CLUSTER_MAIN])
         .arg(&args.file)
         .arg("--out")
         .arg(&args.out)
-        .args(["--scheduler", address])
-        .status()
+        .args(["--scheduler", address]);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        let parent = libc::pid_t::try_from(std::process::id()).unwrap_or(0);
+        // SAFETY: between fork and exec only async-signal-safe calls
+        // (prctl, getppid) are made.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // This process died before the prctl: nothing would signal
+                // (no allocation here: another thread may hold malloc's lock).
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                }
+                Ok(())
+            });
+        }
+    }
+    // Installed before the child starts, so no signal is lost; a signal
+    // before the child's id is known is forwarded right after the start.
+    ctrlc::set_handler(forward_to_child).ok();
+    let mut child = command
+        .spawn()
         .map_err(|e| anyhow::anyhow!("--scheduler needs Python with the bayesrg package (`pip install ./python`; BAYESRG_PYTHON names the interpreter): cannot run `{python}`: {e}"))?;
+    CHILD.store(i32::try_from(child.id()).unwrap_or(0), Ordering::SeqCst);
+    if SIGNALLED.load(Ordering::SeqCst) {
+        forward_to_child();
+    }
+    let status = child.wait();
+    CHILD.store(0, Ordering::SeqCst);
+    let status = status.map_err(|e| anyhow::anyhow!("waiting for `{python}` failed: {e}"))?;
+    let out = args.out.display();
+    if SIGNALLED.load(Ordering::SeqCst) {
+        // The child printed "interrupted" when it exited 130.
+        if status.code() != Some(130) {
+            eprintln!(
+                "interrupted: the cluster sweep through `{python}` ended ({status}); \
+                 the finished tasks are kept in {out}; a rerun resumes"
+            );
+        }
+        std::process::exit(130);
+    }
     match status.code() {
         Some(0) => Ok(Status::Pass),
         Some(1) => Ok(Status::Fail),
         // Already reported on one line by the Python side; no second line.
         Some(code @ (2 | 130)) => std::process::exit(code),
         Some(3) => std::process::exit(2),
-        _ => anyhow::bail!(
-            "the cluster sweep through `{python}` did not finish ({status}); \
-             BAYESRG_PYTHON names the interpreter with the bayesrg package"
-        ),
+        // The child died (killed, crashed): a failed run, exit 1.
+        _ => Err(bayesrg::core::Error::failed(
+            format!("the cluster sweep through `{python}`"),
+            format!(
+                "it ended with {status}; the finished tasks are kept in {out} and a rerun resumes"
+            ),
+        )
+        .into()),
     }
 }

@@ -134,7 +134,8 @@ pub fn check_energies(pts: &WeightedPoints, k: &[f64]) -> Result<()> {
 /// [`Error::Setting`] for t1 < t0 or a non-finite end; [`Error::Failed`] when
 /// a K is NaN (naming the point), when E_π\[K\] is not finite at some T
 /// (naming T), or when the step control needs more than [`RK4_MAX_STEPS`]
-/// steps or a step below 1e-14·max(1, |t1|).
+/// steps or a step below 1e-14·max(1, |t1|); [`Error::Cancelled`] when a
+/// stop is requested ([`crate::observe::request_stop`], checked every step).
 pub fn rk4(pts: &mut WeightedPoints, k: &[f64], t0: f64, t1: f64, steps: usize) -> Result<f64> {
     if !(t0.is_finite() && t1.is_finite() && t1 >= t0) {
         return Err(Error::setting(
@@ -187,6 +188,9 @@ pub fn rk4(pts: &mut WeightedPoints, k: &[f64], t0: f64, t1: f64, steps: usize) 
     let mut e0 = e_at(&u, t, 0.0)?.0;
     let mut taken = 0;
     while t < t1 {
+        // One step is a few passes over the points (2e6 grid cells: about
+        // 0.1 s), so a stop request lands within a step, not a save point.
+        crate::observe::check_stop()?;
         taken += 1;
         if taken > RK4_MAX_STEPS {
             return Err(fail(

@@ -609,9 +609,13 @@ pub fn run_with_model<M>(
             "puts no mass near theta* (a ratio below e^-30, in the grid coordinates): the posterior could not reach theta*",
         ));
     }
+    // Each set-up stage is a pass over the grid: a stop lands between them.
+    crate::observe::check_stop()?;
     let fisher = e.fisher_star(&spec.fisher_options())?;
     let inv_fisher = crate::linalg::cholesky(&fisher, "Fisher matrix at theta*")?.inverse();
+    crate::observe::check_stop()?;
     let k_grid = g0.points().map(|x| e.eval(x));
+    crate::observe::check_stop()?;
 
     // --- eq. (33) on the grid from the prior at T = 0 through the save
     // points, with coverage at every one.
@@ -640,10 +644,12 @@ pub fn run_with_model<M>(
         .t
         .iter()
         .map(|&t| {
+            // A few passes over the cells per save point: a stop lands here.
+            crate::observe::check_stop()?;
             let (p, z) = dynamics::boltzmann(g0.points(), &k_grid, t);
-            (p.mean(), p.cov(), z)
+            Ok((p.mean(), p.cov(), z))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     // --- particles.
     let prec = if spec.particles > 0 {
         obs.phase("particles", None);
