@@ -182,9 +182,10 @@ fn bayes_grid_refuses_a_posterior_narrower_than_its_cells_at_decades_of_t() {
 }
 
 /// Where eq. (35) cannot foresee it (the data posterior of eq. 32), a
-/// posterior whose sd on the grid falls below a quarter of a cell fails the run (exit 1) naming
-/// when and why: 1000 observations of N(0.5, 1.5²) give sd ≈ 1.5/√1000 =
-/// 0.047, below half of the 0.56-wide cells of a 50-cell grid.
+/// posterior whose sd on the grid falls below a quarter of a cell fails the
+/// run (exit 1) naming when and why: n observations of N(0.5, 1.5²) give an
+/// sd of about 1.5/√n, 0.047 at n = 1000, a twelfth of the 0.56-wide cells
+/// of a 50-cell grid.
 #[test]
 fn bayes_data_posterior_below_a_quarter_cell_fails_naming_when() {
     let text = normal(1.0, 50).replace("particles = 0", "particles = 0\nn_data = 1000");
