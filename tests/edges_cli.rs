@@ -6,14 +6,10 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+/// A path under cargo's scratch folder for integration tests; each test
+/// uses its own names, and [`run`] clears its output folder first.
 fn tmp(name: &str) -> PathBuf {
-    // Under target/ (cargo's scratch folder for integration tests); the
-    // first use in a run clears what an earlier run left.
-    static FRESH: std::sync::Once = std::sync::Once::new();
     let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("edges-cli");
-    FRESH.call_once(|| {
-        let _ = std::fs::remove_dir_all(&d);
-    });
     std::fs::create_dir_all(&d).unwrap();
     d.join(name)
 }
@@ -24,6 +20,7 @@ fn run(sub: &str, name: &str, text: &str, out: bool) -> (i32, String, PathBuf) {
     let cfg = tmp(&format!("{name}.toml"));
     std::fs::write(&cfg, text).unwrap();
     let dir = tmp(&format!("{name}-out"));
+    let _ = std::fs::remove_dir_all(&dir);
     let mut c = Command::new(env!("CARGO_BIN_EXE_bayesrg"));
     c.args([sub, cfg.to_str().unwrap()]);
     if out {
@@ -32,6 +29,19 @@ fn run(sub: &str, name: &str, text: &str, out: bool) -> (i32, String, PathBuf) {
     let o = c.output().unwrap();
     let msg = String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout);
     (o.status.code().unwrap_or(-1), msg, dir)
+}
+
+/// Runs `bayesrg SUB` on `text` and checks that it is refused as bad input
+/// (exit 2, no panic) with every one of `needles` in its message; the
+/// message.
+fn refused(sub: &str, name: &str, text: &str, out: bool, needles: &[&str]) -> String {
+    let (code, msg, _) = run(sub, name, text, out);
+    assert_eq!(code, 2, "{name}: {msg}");
+    assert!(!msg.contains("panicked"), "{name}: {msg}");
+    for n in needles {
+        assert!(msg.contains(n), "{name}: `{n}` not in: {msg}");
+    }
+    msg
 }
 
 /// The longest run of digits in `s`: a message prints numbers short (the
@@ -223,24 +233,12 @@ fn integer_sizes_out_of_range_name_their_key() {
         assert!(longest_digit_run(&msg) <= 20, "{v}: {msg}");
     }
     // The same in another command and nested in an array of tables.
-    let (code, msg, _) = run(
-        "bayes",
-        "grid-n",
-        &normal(1.0, 50).replace("n = 50", "n = -5"),
-        true,
-    );
-    assert_eq!(code, 2, "{msg}");
-    assert!(
-        msg.contains(":14:5: `grid[0].n` = -5 must be a whole number from 0"),
-        "{msg}"
-    );
+    let grid = normal(1.0, 50).replace("n = 50", "n = -5");
+    let needle = ":14:5: `grid[0].n` = -5 must be a whole number from 0";
+    refused("bayes", "grid-n", &grid, true, &[needle]);
     let flow = "mu = [3.0]\ntau = [0.1]\nsamples = 1e30\nseed = 3\n[model]\ntype = \"poisson\"\n[y_grid]\nlo = 0\nhi = 80\ndiscrete = true\n";
-    let (code, msg, _) = run("flow", "samples", flow, true);
-    assert_eq!(code, 2, "{msg}");
-    assert!(
-        msg.contains(":3:11: `samples` = 1e30 must be a whole number"),
-        "{msg}"
-    );
+    let needle = ":3:11: `samples` = 1e30 must be a whole number";
+    refused("flow", "samples", flow, true, &[needle]);
 }
 
 /// Huge and tiny numbers in messages and CSV headers are short (F11), and the
@@ -249,9 +247,7 @@ fn integer_sizes_out_of_range_name_their_key() {
 #[test]
 fn huge_and_tiny_numbers_are_short_and_kl_is_not_negative() {
     let huge = "mu = [3.0]\ntau = [1e100]\nsamples = 2000\nseed = 3\n[model]\ntype = \"poisson\"\n[y_grid]\nlo = 0\nhi = 80\ndiscrete = true\n";
-    let (code, msg, _) = run("flow", "tau-huge", huge, true);
-    assert_eq!(code, 2, "{msg}");
-    assert!(msg.contains("`tau` = 1e100"), "{msg}");
+    let msg = refused("flow", "tau-huge", huge, true, &["`tau` = 1e100"]);
     assert!(longest_digit_run(&msg) <= 20, "{msg}");
     let tiny = "mu = [0.0, 1.0]\ntau = [1e-300, 1e-200]\nsamples = 2000\nseed = 3\n[model]\ntype = \"normal\"\n[y_grid]\nlo = -15.0\nhi = 15.0\nn = 3000\n";
     let (code, msg, out) = run("flow", "tau-tiny", tiny, true);
@@ -269,9 +265,7 @@ fn huge_and_tiny_numbers_are_short_and_kl_is_not_negative() {
 #[test]
 fn a_nan_datum_is_named_before_the_count() {
     let text = "theta = [0.5, 1.5]\ndata = [[nan]]\n[model]\ntype = \"normal\"\n";
-    let (code, msg, _) = run("fisher", "data-nan", text, false);
-    assert_eq!(code, 2, "{msg}");
-    assert!(msg.contains("`data[0][0]` is NaN"), "{msg}");
+    refused("fisher", "data-nan", text, false, &["`data[0][0]` is NaN"]);
 }
 
 /// `reverse`'s work budget names every factor with its value and where it
@@ -280,38 +274,33 @@ fn a_nan_datum_is_named_before_the_count() {
 #[test]
 fn reverse_budget_names_every_factor() {
     let base = "seed = 3\nPATHS\nhorizon = 1.5\nvelocity = [0.3, -0.2]\nk_inv = [[0.5, 0.2], [0.2, 0.3]]\n[[components]]\nweight = 1.0\nmean = [-1.5, 0.5]\ncov = [[0.2, 0.05], [0.05, 0.1]]\n";
-    let (code, msg, _) = run(
+    let text = base.replace("PATHS", "paths = 100000000000000");
+    let msg = refused(
         "reverse",
         "rv-paths",
-        &base.replace("PATHS", "paths = 100000000000000"),
+        &text,
         false,
+        &[
+            "rv-paths.toml:2:9: `paths` asks for",
+            "`paths` = 1e14 × `steps` = 100 × 16",
+            "`paths` is at 2:9, `steps` is not in the file (its default)",
+        ],
     );
-    assert_eq!(code, 2, "{msg}");
-    assert!(msg.contains("rv-paths.toml:2:9: `paths` asks for"), "{msg}");
-    assert!(msg.contains("`paths` = 1e14 × `steps` = 100 × 16"), "{msg}");
     let product = number_after(&msg, "about ");
     assert!(
         (product / (1e14 * 100.0 * 16.0) - 1.0).abs() < 0.05,
         "{msg}"
     );
-    assert!(
-        msg.contains("`paths` is at 2:9, `steps` is not in the file (its default)"),
-        "{msg}"
-    );
-    let (code, msg, _) = run(
+    let text = base.replace("PATHS", "paths = 1000\nsteps = 100000000000");
+    refused(
         "reverse",
         "rv-steps",
-        &base.replace("PATHS", "paths = 1000\nsteps = 100000000000"),
+        &text,
         false,
-    );
-    assert_eq!(code, 2, "{msg}");
-    assert!(msg.contains("rv-steps.toml:3:9: `steps` asks for"), "{msg}");
-    assert!(
-        msg.contains("`paths` = 1000 × `steps` = 1e11 × 16"),
-        "{msg}"
-    );
-    assert!(
-        msg.contains("`paths` is at 2:9, `steps` is at 3:9"),
-        "{msg}"
+        &[
+            "rv-steps.toml:3:9: `steps` asks for",
+            "`paths` = 1000 × `steps` = 1e11 × 16",
+            "`paths` is at 2:9, `steps` is at 3:9",
+        ],
     );
 }
