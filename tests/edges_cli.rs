@@ -69,17 +69,15 @@ fn number_after(msg: &str, key: &str) -> f64 {
         .unwrap_or_else(|e| panic!("{e}: `{}` in {msg}", &tail[..end]))
 }
 
-/// Reads column `col` of the row whose first column is `t` from a CSV.
+/// Column `col` of the row whose first column is `t`, from a CSV file.
 fn csv_value(path: &std::path::Path, t: f64, col: &str) -> f64 {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let j = head.iter().position(|h| *h == col).unwrap();
-    let row = lines
-        .map(|l| l.split(',').collect::<Vec<_>>())
-        .find(|r| r[0].parse::<f64>().unwrap() == t)
-        .unwrap();
-    row[j].parse().unwrap()
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let j = r.headers().unwrap().iter().position(|h| h == col).unwrap();
+    r.records()
+        .map(Result::unwrap)
+        .find(|rec| rec[0].parse::<f64>().unwrap() == t)
+        .map(|rec| rec[j].parse().unwrap())
+        .unwrap_or_else(|| panic!("no row {t} in {}", path.display()))
 }
 
 /// A Gaussian location posterior on a grid of `n` cells over [−14, 14]
