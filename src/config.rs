@@ -78,6 +78,12 @@ pub fn plugin_paths(path: &Path) -> Result<Vec<PathBuf>> {
 /// Parses TOML text into `T` with no plugin handling (see [`parse_toml`]).
 pub fn parse_toml_plain<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
     toml::from_str(text).map_err(|e| {
+        if let Some((line, col, msg)) = e
+            .span()
+            .and_then(|s| crate::locate::explain_integer(text, s, e.message().trim_end()))
+        {
+            return anyhow!("{origin}:{line}:{col}: {msg}");
+        }
         let loc = e
             .span()
             .map(|s| {
@@ -152,18 +158,46 @@ pub fn load_checked<T: DeserializeOwned>(
 /// `e` with the place of its field in the config file `path` in front:
 /// ``cfg.toml:3:6: `y0[0]` is NaN; it must be finite``. The core error stays in
 /// the chain (the command line tells bad input from failed work by it).
+///
+/// A need that is a product of settings ([`bayesrg_core::Error::TooLarge`]
+/// with `factors`) says after it where each factor is written, or that the
+/// file leaves it at its default.
 pub fn at_field(path: &Path, e: bayesrg_core::Error) -> anyhow::Error {
     let is_toml = path.extension().is_none_or(|x| x != "json");
+    let text = if is_toml { read_text(path).ok() } else { None };
     let loc = e
         .field()
-        .filter(|_| is_toml)
-        .and_then(|f| {
-            let text = read_text(path).ok()?;
-            crate::locate::locate(&text, &f)
-        })
+        .and_then(|f| crate::locate::locate(text.as_deref()?, &f))
         .map(|(l, c)| format!(":{l}:{c}"))
         .unwrap_or_default();
-    anyhow::Error::new(e).context(format!("{}{loc}", path.display()))
+    let e = match (e, &text) {
+        (
+            bayesrg_core::Error::TooLarge {
+                field,
+                needs,
+                limit,
+                factors,
+            },
+            Some(text),
+        ) if !factors.is_empty() => {
+            let places: Vec<String> = factors
+                .iter()
+                .map(|f| match crate::locate::locate_written(text, f) {
+                    Some((l, c)) => format!("`{f}` is at {l}:{c}"),
+                    None => format!("`{f}` is not in the file (its default)"),
+                })
+                .collect();
+            bayesrg_core::Error::TooLarge {
+                field,
+                needs,
+                limit: format!("{limit}; {}", places.join(", ")),
+                factors,
+            }
+        }
+        (e, _) => e,
+    };
+    let err = anyhow::Error::new(e);
+    err.context(format!("{}{loc}", path.display()))
 }
 
 /// 1-based line and column of byte offset `pos` in `text`.

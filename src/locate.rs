@@ -10,7 +10,21 @@ use toml::de::{DeTable, DeValue};
 /// its table). `None` when the text does not parse or the path leaves it at
 /// once.
 pub fn locate(text: &str, field: &Field) -> Option<(usize, usize)> {
+    walk(text, field).map(|(at, _)| at)
+}
+
+/// The 1-based (line, column) of the value at `field` in the TOML `text`
+/// when the text writes that value itself (not only a table around it):
+/// `None` for a setting left at its default.
+pub fn locate_written(text: &str, field: &Field) -> Option<(usize, usize)> {
+    walk(text, field).and_then(|(at, whole)| whole.then_some(at))
+}
+
+/// [`locate`]'s walk: the place found, and whether every segment of `field`
+/// was found.
+fn walk(text: &str, field: &Field) -> Option<((usize, usize), bool)> {
     let root = DeTable::parse(text).ok()?;
+    let mut found = 0;
     let mut span = None;
     let mut table: Option<&DeTable> = Some(root.get_ref());
     let mut value: Option<&DeValue> = None;
@@ -39,8 +53,166 @@ pub fn locate(text: &str, field: &Field) -> Option<(usize, usize)> {
                 table = None;
             }
         }
+        found += 1;
     }
-    span.map(|s| crate::config::line_col(text, s.start))
+    span.map(|s| {
+        (
+            crate::config::line_col(text, s.start),
+            found == field.segments().len(),
+        )
+    })
+}
+
+/// One scalar value of a TOML document: its path (`grid[0].n`), its byte
+/// span and the value.
+struct Leaf<'a> {
+    path: String,
+    span: std::ops::Range<usize>,
+    value: &'a DeValue<'a>,
+}
+
+/// Every scalar value of `table`, depth first, with `prefix` before its paths.
+fn leaves<'a>(table: &'a DeTable<'a>, prefix: &str, out: &mut Vec<Leaf<'a>>) {
+    for (k, v) in table.iter() {
+        let key = k.get_ref().as_ref();
+        let path = if prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        leaf_value(v, path, out);
+    }
+}
+
+fn leaf_value<'a>(v: &'a toml::Spanned<DeValue<'a>>, path: String, out: &mut Vec<Leaf<'a>>) {
+    match v.get_ref() {
+        DeValue::Table(t) => leaves(t, &path, out),
+        DeValue::Array(a) => {
+            for (i, item) in a.iter().enumerate() {
+                leaf_value(item, format!("{path}[{i}]"), out);
+            }
+        }
+        value => out.push(Leaf {
+            path,
+            span: v.span(),
+            value,
+        }),
+    }
+}
+
+/// The range of integers a Rust integer type named in a serde message holds,
+/// capped to what a TOML integer can hold (a 64-bit signed integer).
+fn integer_range(ty: &str) -> Option<(i128, i128)> {
+    let bits: u32 = ty[1..]
+        .parse()
+        .ok()
+        .or_else(|| (&ty[1..] == "size").then_some(usize::BITS))?;
+    let (lo, hi) = match &ty[..1] {
+        "u" => (0, (1i128 << bits.min(127)) - 1),
+        "i" => (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1),
+        _ => return None,
+    };
+    Some((lo.max(i64::MIN as i128), hi.min(i64::MAX as i128)))
+}
+
+/// An integer bound for a message: as written up to a million, else short
+/// (`9.223372036854776e18`, the guide's exponent form).
+fn show_integer(v: i128) -> String {
+    if v.abs() < 1_000_000 {
+        v.to_string()
+    } else {
+        bayesrg_core::error::show(v as f64)
+    }
+}
+
+/// A serde error about a whole number (a count, a size, a seed) in the TOML
+/// `text`, rewritten to name the key it is about and its bounds:
+/// ``4:11: `model.classes` = 1e30 must be a whole number from 0 to
+/// 9.223372036854776e18``. `span` is the error's span and `msg` its message
+/// (serde's "u64 value was too large", "invalid value: integer `-1`,
+/// expected usize", "invalid type: floating point `1.5`, expected u64").
+/// The value is found inside `span` (a value, or the table that holds it)
+/// by its text; `None` when the message is of another kind or no single
+/// value of the span matches.
+pub fn explain_integer(
+    text: &str,
+    span: std::ops::Range<usize>,
+    msg: &str,
+) -> Option<(usize, usize, String)> {
+    let expected = msg.rsplit_once(", expected ").map(|(_, t)| t.trim());
+    let (range, wanted): (Option<(i128, i128)>, Box<dyn Fn(&DeValue<'_>) -> bool>) =
+        if msg.trim() == "u64 value was too large" {
+            // toml's own error: its span is the value's.
+            (integer_range("u64"), Box::new(|v| v.is_integer()))
+        } else if let Some(rest) = msg.strip_prefix("invalid value: integer `") {
+            let lit = rest.split('`').next()?.to_string();
+            (
+                integer_range(expected?)?.into(),
+                Box::new(move |v| {
+                    v.as_integer()
+                        .and_then(|i| i128::from_str_radix(i.as_str(), i.radix()).ok())
+                        == lit.parse::<i128>().ok()
+                }),
+            )
+        } else if let Some(rest) = msg.strip_prefix("invalid type: floating point `") {
+            let x: f64 = rest.split('`').next()?.parse().ok()?;
+            (
+                integer_range(expected?)?.into(),
+                Box::new(move |v| {
+                    v.as_float()
+                        .and_then(|f| f.as_str().replace('_', "").parse::<f64>().ok())
+                        .is_some_and(|y| y == x || (y.is_nan() && x.is_nan()))
+                }),
+            )
+        } else {
+            return None;
+        };
+    let (lo, hi) = range?;
+    let root = DeTable::parse(text).ok()?;
+    let mut all = Vec::new();
+    leaves(root.get_ref(), "", &mut all);
+    // The value inside the span; else (a span that covers only a table's
+    // header, as for a tagged enum's buffered content) among the keys of
+    // the table that starts there.
+    let inside =
+        |l: &&Leaf<'_>| l.span.start >= span.start && l.span.end <= span.end.max(span.start + 1);
+    let parent = |p: &str| p.rfind('.').map_or(String::new(), |i| p[..i].to_string());
+    let table = all
+        .iter()
+        .find(|l| l.span.start >= span.start)
+        .map(|l| parent(&l.path));
+    let below = |l: &&Leaf<'_>| l.span.start >= span.start && Some(parent(&l.path)) == table;
+    let mut found: Vec<&Leaf<'_>> = all
+        .iter()
+        .filter(inside)
+        .filter(|l| wanted(l.value))
+        .collect();
+    if found.is_empty() {
+        found = all
+            .iter()
+            .filter(below)
+            .filter(|l| wanted(l.value))
+            .collect();
+    }
+    let [leaf] = found.as_slice() else {
+        return None;
+    };
+    let written = text.get(leaf.span.clone())?.trim().replace('_', "");
+    let shown = match written.parse::<f64>() {
+        Ok(x) if written.len() > 7 || leaf.value.is_float() => bayesrg_core::error::show(x),
+        _ => written,
+    };
+    let (line, col) = crate::config::line_col(text, leaf.span.start);
+    Some((
+        line,
+        col,
+        format!(
+            "`{}` = {shown} must be a whole number from {} to {}",
+            leaf.path,
+            show_integer(lo),
+            show_integer(hi)
+        ),
+    ))
 }
 
 #[cfg(test)]
@@ -56,5 +228,59 @@ mod tests {
         // A missing key is reported at the deepest value that exists.
         assert_eq!(locate(text, &Field::from("tau[7]")), Some((2, 7)));
         assert_eq!(locate(text, &Field::from("nothing")), None);
+    }
+
+    #[test]
+    fn integer_errors_name_their_key_and_bounds() {
+        // The spans serde gives: the value itself (toml's own "too large"),
+        // or the table that holds it (a tagged enum buffers its content).
+        let text = "theta = [0.5]\n[model]\ntype = \"categorical\"\nclasses = CL\n";
+        let table = |t: &str| t.find("[model]").unwrap()..t.len();
+        for (v, span_is_value, shown) in [
+            ("18446744073709551615", true, "1.8446744073709552e19"),
+            ("1e30", false, "1e30"),
+            ("-1", false, "-1"),
+            ("1.5", false, "1.5"),
+        ] {
+            let t = text.replace("CL", v);
+            let at = t.find(v).unwrap();
+            let (span, msg) = if span_is_value {
+                (at..at + v.len(), "u64 value was too large".to_string())
+            } else if v.contains(['.', 'e']) {
+                (
+                    table(&t),
+                    format!(
+                        "invalid type: floating point `{}`, expected usize",
+                        v.parse::<f64>().unwrap()
+                    ),
+                )
+            } else {
+                (
+                    table(&t),
+                    format!("invalid value: integer `{v}`, expected usize"),
+                )
+            };
+            let (line, col, m) = explain_integer(&t, span, &msg).unwrap();
+            assert_eq!((line, col), (4, 11), "{v}");
+            assert_eq!(
+                m,
+                format!(
+                    "`model.classes` = {shown} must be a whole number from 0 to 9.223372036854776e18"
+                ),
+                "{v}"
+            );
+        }
+        // u8 and i32 bounds, and a value in an array of tables.
+        let t = "[[grid]]\nn = 300\n";
+        let (_, _, m) =
+            explain_integer(t, 0..t.len(), "invalid value: integer `300`, expected u8").unwrap();
+        assert_eq!(m, "`grid[0].n` = 300 must be a whole number from 0 to 255");
+        assert_eq!(integer_range("i32"), Some((-2147483648, 2147483647)));
+        // Two equal candidates, or a message of another kind: no guess.
+        let t = "a = -1\nb = -1\n";
+        assert!(
+            explain_integer(t, 0..t.len(), "invalid value: integer `-1`, expected usize").is_none()
+        );
+        assert!(explain_integer(t, 0..t.len(), "missing field `c`").is_none());
     }
 }

@@ -70,6 +70,7 @@ pub fn check_memory(field: impl Into<Field>, bytes: f64) -> Result<()> {
                 "half of the {} this machine has available",
                 human_bytes(2.0 * limit)
             ),
+            factors: Vec::new(),
         });
     }
     Ok(())
@@ -87,6 +88,49 @@ pub fn check_work(field: impl Into<Field>, evaluations: f64) -> Result<()> {
                 "more than 10^308 evaluations".into()
             },
             limit: format!("the {MAX_WORK:.0e} one run may do (split it into a sweep)"),
+            factors: Vec::new(),
+        });
+    }
+    Ok(())
+}
+
+/// As [`check_work`] for work that is the product of settings (`factors`:
+/// each field with its value) and `per` evaluations per unit of that product
+/// (`per_what` says what it is, e.g. "4d² per step, d = 2"). The error names
+/// every factor with its value and the product against [`MAX_WORK`]; its
+/// field is the largest factor, and [`Error::TooLarge::factors`] lists them
+/// all (so that the command line gives where each is written, and which
+/// were left at their defaults). Tryout 7, F11: a `paths` of 1e14 was
+/// reported as "`steps` asks for …" in a file without `steps`.
+pub fn check_work_product(factors: &[(Field, f64)], per: f64, per_what: &str) -> Result<()> {
+    let evaluations = factors.iter().map(|(_, v)| v).product::<f64>() * per;
+    if evaluations.is_nan() || evaluations > MAX_WORK {
+        let largest = factors
+            .iter()
+            .fold(None::<&(Field, f64)>, |a, f| match a {
+                Some(b) if b.1 >= f.1 => Some(b),
+                _ => Some(f),
+            })
+            .map(|f| f.0.clone())
+            .unwrap_or_default();
+        let product: Vec<String> = factors
+            .iter()
+            .map(|(f, v)| format!("`{f}` = {}", crate::error::show(*v)))
+            .collect();
+        return Err(Error::TooLarge {
+            field: largest,
+            needs: format!(
+                "{} = {} × {} ({per_what})",
+                if evaluations.is_finite() {
+                    format!("about {evaluations:.1e} evaluations")
+                } else {
+                    "more than 10^308 evaluations".into()
+                },
+                product.join(" × "),
+                crate::error::show(per)
+            ),
+            limit: format!("the {MAX_WORK:.0e} one run may do (split it into a sweep)"),
+            factors: factors.iter().map(|(f, _)| f.clone()).collect(),
         });
     }
     Ok(())
@@ -113,5 +157,28 @@ mod tests {
         assert_eq!(human_bytes(f64::INFINITY), "more than 10^308 bytes");
         let e = check_work("dt", f64::INFINITY).unwrap_err().to_string();
         assert!(e.contains("more than 10^308 evaluations"), "{e}");
+    }
+
+    #[test]
+    fn a_product_of_settings_names_every_factor() {
+        // 1e14 × 100 × 16 = 1.6e17 > MAX_WORK; the largest factor is the field.
+        let f = [(Field::key("paths"), 1e14), (Field::key("steps"), 100.0)];
+        let e = check_work_product(&f, 16.0, "4d², d = 2").unwrap_err();
+        assert_eq!(e.field().unwrap().to_string(), "paths");
+        let Error::TooLarge { needs, factors, .. } = &e else {
+            panic!("{e}")
+        };
+        assert_eq!(factors.len(), 2);
+        assert_eq!(
+            needs,
+            "about 1.6e17 evaluations = `paths` = 1e14 × `steps` = 100 × 16 (4d², d = 2)"
+        );
+        // The other way round, steps is named; at the budget, it passes.
+        let f = [(Field::key("paths"), 1e3), (Field::key("steps"), 1e11)];
+        let e = check_work_product(&f, 16.0, "").unwrap_err();
+        assert_eq!(e.field().unwrap().to_string(), "steps");
+        let f = [(Field::key("paths"), 1e6), (Field::key("steps"), 1e4)];
+        assert!(check_work_product(&f, MAX_WORK / 1e10, "").is_ok());
+        assert!(check_work_product(&f, 2.0 * MAX_WORK / 1e10, "").is_err());
     }
 }

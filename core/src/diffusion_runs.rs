@@ -313,15 +313,15 @@ pub mod reverse {
                 Error::domain("stepper", format!("\"{}\"", self.stepper), e.to_string())
             })?;
             let d = k.nrows() as f64;
-            // The work is paths × steps: name the larger factor (`steps` has
-            // a default, so a huge `paths` must not be blamed on it).
-            crate::budget::check_work(
-                if self.paths >= self.steps {
-                    "paths"
-                } else {
-                    "steps"
-                },
-                self.paths as f64 * self.steps as f64 * d * d * 4.0,
+            // The work is paths × steps × 4d²: every factor is named, with
+            // where the file writes it (or that it is left at its default).
+            crate::budget::check_work_product(
+                &[
+                    (Field::key("paths"), self.paths as f64),
+                    (Field::key("steps"), self.steps as f64),
+                ],
+                d * d * 4.0,
+                &format!("4d² evaluations per path and step, d = {d}"),
             )?;
             crate::budget::check_memory("paths", self.paths as f64 * d * 8.0 * 4.0)?;
             let _ = s;
@@ -775,19 +775,22 @@ fn save_loop<S>(
 fn grid_checks(t: f64, mass: f64, mass0: f64, tol: f64, min: f64, warnings: usize) -> [Check; 3] {
     [
         Check::at_most(
-            format!("τ = {t}: |mass(τ) − mass(0)|"),
+            format!("τ = {}: |mass(τ) − mass(0)|", crate::error::show(t)),
             (mass - mass0).abs(),
             tol,
             "zero-flux finite volumes conserve mass exactly",
         ),
         Check::at_least(
-            format!("τ = {t}: smallest cell value"),
+            format!("τ = {}: smallest cell value", crate::error::show(t)),
             min,
             0.0,
             "positivity (SSP-RK2 under the forward-Euler limit)",
         ),
         Check::at_most(
-            format!("τ = {t}: accuracy warnings (Péclet > 1, mass at the walls)"),
+            format!(
+                "τ = {}: accuracy warnings (Péclet > 1, mass at the walls)",
+                crate::error::show(t)
+            ),
             warnings as f64,
             0.0,
             "the solver's own diagnostics",

@@ -263,6 +263,11 @@ pub enum Error {
         needs: String,
         /// The limit ("the 24 GB this machine has").
         limit: String,
+        /// Every setting of which the need is a product (`paths`, `steps`),
+        /// `field` among them; empty when `field` alone sets it. The command
+        /// line says where in the config each is written
+        /// ([`crate::budget::check_work_product`]).
+        factors: Vec<Field>,
     },
     /// A computation that was asked for correctly but did not succeed: a
     /// solver that did not converge, a NaN that arose, accuracy lost.
@@ -318,15 +323,16 @@ impl Error {
         self
     }
 
-    /// Shorthand for [`Error::Domain`].
+    /// Shorthand for [`Error::Domain`]; a number is written by [`show`]
+    /// (short: `1e100`, not 101 digits), see [`Shown`].
     pub fn domain(
         field: impl Into<Field>,
-        value: impl ToString,
+        value: impl Shown,
         constraint: impl Into<String>,
     ) -> Self {
         Error::Domain {
             field: field.into(),
-            value: value.to_string(),
+            value: value.shown(),
             constraint: constraint.into(),
         }
     }
@@ -356,6 +362,45 @@ impl Error {
     }
 }
 
+/// A value as a message writes it: numbers short by [`show`] (floats) or
+/// as written (integers), text as it is. [`Error::domain`] takes one, so
+/// that no message prints a float's every digit.
+pub trait Shown {
+    /// The text of the value in a message.
+    fn shown(&self) -> String;
+}
+
+impl Shown for f64 {
+    fn shown(&self) -> String {
+        show(*self)
+    }
+}
+
+impl Shown for f32 {
+    fn shown(&self) -> String {
+        show(f64::from(*self))
+    }
+}
+
+macro_rules! shown_as_written {
+    ($($t:ty),*) => {$(
+        impl Shown for $t {
+            fn shown(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+shown_as_written!(
+    usize, u64, u32, u16, u8, isize, i64, i32, String, str, bool, char
+);
+
+impl<T: Shown + ?Sized> Shown for &T {
+    fn shown(&self) -> String {
+        (**self).shown()
+    }
+}
+
 /// A number for a message: as written (the shortest text that reads back
 /// to the same `f64`) when its magnitude is moderate, else in exponent form
 /// (`1e300`, `5e-324`), so that no message prints a 301-digit number.
@@ -366,6 +411,17 @@ pub fn show(v: f64) -> String {
     } else {
         format!("{v:e}")
     }
+}
+
+/// [`show`] of `v` rounded to `digits` significant digits, for a derived
+/// number in a message (an sd, a width) whose every digit means nothing:
+/// `show_approx(4.743416490252569e-8, 3)` is `4.74e-8`.
+pub fn show_approx(v: f64, digits: usize) -> String {
+    if !v.is_finite() || v == 0.0 {
+        return show(v);
+    }
+    let rounded: f64 = format!("{:.*e}", digits.max(1) - 1, v).parse().unwrap_or(v);
+    show(rounded)
 }
 
 /// Checks of single input values for the `validate()` of a spec: each names

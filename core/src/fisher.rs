@@ -839,24 +839,17 @@ pub struct EmpiricalScores {
 /// `model.obs_dim()`) at `theta`: [`EmpiricalScores`].
 ///
 /// # Errors
-/// Bad input naming the field `data[k]` or `data[k][j]`: fewer than 2 rows, a
-/// row of the wrong length ([`Error::Dimension`]), a NaN or infinite value
+/// Bad input naming the field `data[k]` or `data[k][j]` (checked in this
+/// order, row by row before the count): a row of the wrong length ([`Error::Dimension`]), a NaN or infinite value
 /// ([`Error::NotFinite`]), an observation with probability 0 at θ
-/// ([`Error::Domain`]); θ outside the parameter space ([`Error::Param`]).
-/// [`Error::Failed`] when a score comes out NaN or infinite.
+/// ([`Error::Domain`]); fewer than 2 rows (`data`); θ outside the parameter
+/// space ([`Error::Param`]). [`Error::Failed`] when a score comes out NaN or infinite.
 pub fn empirical_scores(
     model: &dyn Model,
     theta: &[f64],
     data: &[Vec<f64>],
 ) -> Result<EmpiricalScores> {
     model.check_params(theta)?;
-    if data.len() < 2 {
-        return Err(Error::domain(
-            "data",
-            format!("{} observations", data.len()),
-            "must hold at least 2 observations",
-        ));
-    }
     let k = model.obs_dim();
     for (r, y) in data.iter().enumerate() {
         if y.len() != k {
@@ -882,6 +875,15 @@ pub fn empirical_scores(
                 ),
             ));
         }
+    }
+    // After the rows' own checks: a single NaN row is named as NaN, not as
+    // too few rows (tryout 7, F20).
+    if data.len() < 2 {
+        return Err(Error::domain(
+            "data",
+            format!("{} observations", data.len()),
+            "must hold at least 2 observations",
+        ));
     }
     let d = model.dim();
     let deriv = Deriv::new(model, theta);

@@ -85,7 +85,10 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
                 dir.write_text("density.csv", &csv)?;
                 for (k, s) in r.saved.iter().enumerate() {
                     let axes = crate::plot::Axes {
-                        title: format!("Fokker–Planck density p(y, τ) at τ = {}", s.t),
+                        title: format!(
+                            "Fokker–Planck density p(y, τ) at τ = {}",
+                            bayesrg_core::error::show(s.t)
+                        ),
                         x_label: "y1 (state, units of y)".into(),
                         y_label: "y2 (state, units of y)".into(),
                         log_x: false,
@@ -113,7 +116,10 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
                 for s in &r.saved {
                     println!(
                         "τ = {}: mass {:.15} mean {:?} covariance {:?}",
-                        s.t, s.mass, s.mean, s.cov
+                        bayesrg_core::error::show(s.t),
+                        s.mass,
+                        s.mean,
+                        s.cov
                     );
                 }
             }

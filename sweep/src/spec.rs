@@ -546,6 +546,7 @@ fn too_many(field: Field, n: f64, what: &str) -> Result<()> {
             field,
             needs: format!("{n:e} {what}"),
             limit: format!("{MAX_TASKS} tasks per sweep"),
+            factors: Vec::new(),
         });
     }
     Ok(())

@@ -354,7 +354,10 @@ pub fn predictive_draws(
     if out.is_empty() {
         return Err(Error::failed(
             "drawing from the predictive (39)",
-            format!("every draw of π_τ at τ = {tau} left the parameter space"),
+            format!(
+                "every draw of π_τ at τ = {} left the parameter space",
+                crate::error::show(tau)
+            ),
         ));
     }
     Ok(out)

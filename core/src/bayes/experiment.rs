@@ -37,7 +37,7 @@ use super::prior::{Factor, Prior};
 use super::{Posterior, check_increasing, check_model_and_fisher, observables, update};
 use crate::budget;
 use crate::check::Check;
-use crate::error::{Error, Field, Result, require, show};
+use crate::error::{Error, Field, Result, require, show, show_approx};
 use crate::fisher::FisherOptions;
 use crate::model::{Model, type_name};
 use crate::observe::{Observer, tick};
@@ -340,12 +340,126 @@ fn free_indices(model: &dyn Model, free: &Option<Vec<String>>) -> Result<Vec<usi
     }
 }
 
-/// The grid does not hold the posterior (`when`: at which T or n).
+/// The grid does not hold the posterior (`when`: at which T or n): cut off
+/// at a face ([`GridPosterior::check_coverage`]), or narrower than its cells
+/// ([`resolved`]).
 fn coverage(g: &GridPosterior, e: &Energy<'_>, prior: &Prior, tol: f64, when: &str) -> Result<()> {
     g.check_coverage(tol, &e.names(), |x| {
         e.valid(x) && prior.ln_pdf(x).is_finite()
     })
-    .map_err(|err| Error::domain("grid", "(the axes given)", format!("{when}: {err}")))
+    .map_err(|err| Error::domain("grid", "(the axes given)", format!("{when}: {err}")))?;
+    resolved(g, &e.names(), when)
+}
+
+/// Cells per posterior sd (r = σ/h, a Gaussian of sd σ on cells of width h)
+/// at which a grid's moments are exact to rounding: the midpoint rule's
+/// relative error in the variance is about 8π²r²·e^{−2π²r²} (Poisson
+/// summation), measured at the worst offset of the grid as 2.1e-7 at r = 1
+/// and below 1e-15 at r = 1.5. Messages ask for this many.
+pub const RESOLVING_CELLS_PER_SD: f64 = 1.5;
+
+/// Cells per posterior sd below which a grid cannot hold the posterior and
+/// is refused before the run: at r = 0.35 the variance on the grid errs by
+/// up to 100% (measured over offsets: 0.14 at r = 0.5, 0.59 at 0.4, 1.0 at
+/// 0.35, 3.0 at 0.25); coarse grids above it run, and their checks say how
+/// far off they are (the examples run at r = 0.45 and 0.6, with loose
+/// late-time tolerances).
+pub const HOLDING_CELLS_PER_SD: f64 = 0.35;
+
+/// The sd on the grid, in cells, below which a run fails: a Gaussian with
+/// r ≥ 0.45 shows at least 0.38 cells at any offset, and 0.25 cells means
+/// r below about 0.38 (tryout 7, F18: 3.6e-178 for 2.25e-8).
+const FAILING_GRID_SD: f64 = 0.25;
+
+/// The sd of a posterior, in the grid coordinate x of `axis`, whose sd in θ
+/// is `sd_theta` at θ = `theta` (linearised: sd_x = sd_θ / |dθ/dx|).
+fn sd_in_x(axis: &Axis, theta: f64, sd_theta: f64) -> f64 {
+    sd_theta / axis.scale.ln_jacobian(axis.scale.from_theta(theta)).exp()
+}
+
+/// Refuses, before the run, a grid whose cells are too wide for the
+/// posterior at the last save time T (fewer than [`HOLDING_CELLS_PER_SD`]
+/// per sd; the sd there is at most √((I⁻¹)ᵢᵢ/T), eq. 35, the prior only
+/// narrowing it): the field named is `grid[i].n`, with the cell count that
+/// resolves it ([`RESOLVING_CELLS_PER_SD`] per sd) and the alternatives.
+fn check_resolution(
+    axes: &[Axis],
+    names: &[String],
+    phi_star: &[f64],
+    inv_fisher: &DMatrix<f64>,
+    t_last: f64,
+) -> Result<()> {
+    if t_last <= 0.0 {
+        return Ok(());
+    }
+    for (i, a) in axes.iter().enumerate() {
+        let sd_theta = (inv_fisher[(i, i)] / t_last).sqrt();
+        let sd = sd_in_x(a, phi_star[i], sd_theta);
+        // (An sd of NaN or 0 comes from a Fisher matrix refused elsewhere.)
+        if !(sd.is_finite() && sd > 0.0) || a.step() * HOLDING_CELLS_PER_SD <= sd {
+            continue;
+        }
+        let needed = ((a.hi - a.lo) * RESOLVING_CELLS_PER_SD / sd).ceil();
+        let coord = if a.scale == Scale::Linear {
+            String::new()
+        } else {
+            format!("{} ", a.scale.name())
+        };
+        return Err(Error::domain(
+            Field::key("grid").at(i).then("n"),
+            a.n,
+            format!(
+                "cells of width {} in {coord}`{}` cannot hold the posterior at T = {} (the last of `t`): its sd there is about {} (sqrt(I(theta*)^-1/T), eq. 35), {} of a cell (below {}, the grid's variance errs by up to 100%); to resolve it the axis [{}, {}] needs n >= {} ({} cells per sd), or an axis at most {} wide around theta* = {}; or a smaller last T",
+                show_approx(a.step(), 3),
+                names[i],
+                show(t_last),
+                show_approx(sd, 3),
+                show_approx(sd / a.step(), 2),
+                show(HOLDING_CELLS_PER_SD),
+                show(a.lo),
+                show(a.hi),
+                show(needed),
+                show(RESOLVING_CELLS_PER_SD),
+                show_approx(a.n as f64 * sd / RESOLVING_CELLS_PER_SD, 3),
+                show(phi_star[i]),
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Fails (a computation error, exit 1) when the grid posterior reached at
+/// `when` has an sd below [`FAILING_GRID_SD`] of a cell along some axis: its
+/// mass sits in one or two cells, and its moments are the cells', not the
+/// posterior's (tryout 7, F18: var 3.6e-178 for 2.25e-8). [`check_resolution`]
+/// refuses such grids beforehand where eq. (35) foresees it; this catches
+/// the rest (a posterior far from Gaussian, the data of eq. 32).
+fn resolved(g: &GridPosterior, names: &[String], when: &str) -> Result<()> {
+    let (mean, var) = (g.mean(), g.var());
+    for (i, a) in g.axes().iter().enumerate() {
+        let sd = sd_in_x(a, mean[i], var[i].max(0.0).sqrt());
+        if sd >= FAILING_GRID_SD * a.step() {
+            continue;
+        }
+        return Err(Error::failed(
+            format!("the grid posterior {when}"),
+            format!(
+                "its sd in `{}` is {} on the grid, {} of a cell of `grid[{i}]` (below {}): the mass sits in one or two cells, so its moments are the cells', not the posterior's; to resolve it the axis [{}, {}] needs about n >= {} ({} cells per sd)",
+                names[i],
+                show_approx(sd, 3),
+                show_approx(sd / a.step(), 2),
+                show(FAILING_GRID_SD),
+                show(a.lo),
+                show(a.hi),
+                show_approx(
+                    ((a.hi - a.lo) * RESOLVING_CELLS_PER_SD / sd.max(f64::MIN_POSITIVE)).ceil(),
+                    3
+                ),
+                show(RESOLVING_CELLS_PER_SD),
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses grids whose quadrature cannot be right: a linear axis that reaches
@@ -501,7 +615,8 @@ fn map_path<M>(
             Ok(m) if m.iter().all(|v| v.is_finite()) => maps.push(m),
             r => {
                 notes.push(format!(
-                    "T = {t}: no MAP ({})",
+                    "T = {}: no MAP ({})",
+                    show(t),
                     r.err().map_or(
                         "the optimiser returned a non-finite point".to_string(),
                         |e| e.to_string()
@@ -613,6 +728,13 @@ pub fn run_with_model<M>(
     crate::observe::check_stop()?;
     let fisher = e.fisher_star(&spec.fisher_options())?;
     let inv_fisher = crate::linalg::cholesky(&fisher, "Fisher matrix at theta*")?.inverse();
+    check_resolution(
+        &spec.grid,
+        &names,
+        &phi_star,
+        &inv_fisher,
+        spec.t[spec.t.len() - 1],
+    )?;
     crate::observe::check_stop()?;
     let k_grid = g0.points().map(|x| e.eval(x));
     crate::observe::check_stop()?;
@@ -752,9 +874,10 @@ pub fn run_with_model<M>(
         checks.push(match collapsed {
             Some((t, ess)) if !check.pass && worst_resolved <= threshold => {
                 check.unresolved(format!(
-                    "the particles' effective sample size fell to {ess:.3} at T = {t} (below {}): \
+                    "the particles' effective sample size fell to {ess:.3} at T = {} (below {}): \
                      a few particles carry the weights, so sd/sqrt(ESS) is not a standard error; \
                      raise particles (the resolved times give z = {worst_resolved:.3})",
+                    show(t),
                     crate::validate::MIN_EVENTS
                 ))
             }
@@ -788,7 +911,10 @@ pub fn run_with_model<M>(
     let late = if t_last > 0.0 {
         let err = dynamics::late_time_error(&recs[recs.len() - 1].cov, t_last, &fisher)?;
         checks.push(Check::at_most(
-            format!("late-time law (35) at T = {t_last}: max|T Cov - I^-1|/max|I^-1|"),
+            format!(
+                "late-time law (35) at T = {}: max|T Cov - I^-1|/max|I^-1|",
+                show(t_last)
+            ),
             err,
             spec.late_tolerance,
             "T Cov_pi -> I(theta*)^-1 (eq. 35)",

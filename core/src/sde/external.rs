@@ -128,9 +128,10 @@ impl External {
         if let Some(reason) = reason {
             out.fill(f64::NAN);
             let _ = self.failure.set(format!(
-                "{}: `{}` {reason} at τ = {tau}, y = {y:?}",
+                "{}: `{}` {reason} at τ = {}, y = {y:?}",
                 self.terms.label(),
-                f.name()
+                f.name(),
+                crate::error::show(tau)
             ));
         }
     }

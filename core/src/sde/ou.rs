@@ -190,7 +190,10 @@ pub fn law(
     let mean = m + phi * (DVector::from_column_slice(y0) - m);
     if mean.iter().chain(cov.iter()).any(|v| !v.is_finite()) {
         return Err(Error::failed(
-            format!("the exact Ornstein–Uhlenbeck law at τ = {tau}"),
+            format!(
+                "the exact Ornstein–Uhlenbeck law at τ = {}",
+                crate::error::show(tau)
+            ),
             "it overflows: B has an eigenvalue with negative real part, so the \
              process grows without bound",
         ));

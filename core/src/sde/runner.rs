@@ -415,19 +415,25 @@ pub fn run(spec: &SdeSpec, obs: &mut dyn Observer) -> Result<SdeResult> {
             .map(|law| gaussian_law::check(ens.states(k), law));
         if let (Some(c), Some(o)) = (&tests, oracle) {
             checks.push(Check::at_least(
-                format!("τ = {t}: Hotelling T² p-value (mean)"),
+                format!("τ = {}: Hotelling T² p-value (mean)", crate::error::show(t)),
                 c.hotelling_p,
                 level,
                 o,
             ));
             checks.push(Check::at_least(
-                format!("τ = {t}: whitened covariance p-value (Bonferroni)"),
+                format!(
+                    "τ = {}: whitened covariance p-value (Bonferroni)",
+                    crate::error::show(t)
+                ),
                 c.whitened_p,
                 level,
                 o,
             ));
             checks.push(Check::at_least(
-                format!("τ = {t}: per-coordinate KS p-value (Bonferroni)"),
+                format!(
+                    "τ = {}: per-coordinate KS p-value (Bonferroni)",
+                    crate::error::show(t)
+                ),
                 c.ks_p,
                 level,
                 o,
@@ -537,11 +543,12 @@ fn check_finite(ens: &Ensemble) -> Result<()> {
             return Err(Error::failed(
                 "the SDE ensemble",
                 format!(
-                    "{bad} of {} paths have non-finite states at τ = {t}: the paths blew up \
+                    "{bad} of {} paths have non-finite states at τ = {}: the paths blew up \
                      (a step beyond the stepper's stability limit, or a drift or diffusion \
                      that grows too fast or is undefined there); take a smaller dt or check \
                      the expressions",
-                    ens.paths()
+                    ens.paths(),
+                    crate::error::show(t)
                 ),
             ));
         }

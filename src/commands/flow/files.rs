@@ -99,7 +99,11 @@ fn observables_csv(o: &OutDir, r: &FlowResult) -> Result<()> {
 fn predictive(o: &OutDir, r: &FlowResult) -> Result<()> {
     let mut w = csv::Writer::from_path(o.path("predictive.csv"))?;
     let mut head = vec!["y".to_string(), "p_0".to_string()];
-    head.extend(r.rows.iter().map(|x| format!("p_tau={}", x.tau)));
+    head.extend(
+        r.rows
+            .iter()
+            .map(|x| format!("p_tau={}", bayesrg_core::error::show(x.tau))),
+    );
     w.write_record(&head)?;
     for (k, y) in r.y.iter().enumerate() {
         let mut v = vec![*y, r.p0[k]];
@@ -117,7 +121,7 @@ fn predictive(o: &OutDir, r: &FlowResult) -> Result<()> {
     let mut s = vec![Series::line("p_0 = p(y|mu_0)", curve(&r.p0))];
     for &i in &pick {
         s.push(Series::line(
-            format!("tau = {}", r.rows[i].tau),
+            format!("tau = {}", bayesrg_core::error::show(r.rows[i].tau)),
             curve(&r.predictive[i]),
         ));
     }
