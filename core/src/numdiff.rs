@@ -297,7 +297,8 @@ pub fn hessian_adaptive_spread<F: Fn(&[f64]) -> f64>(
                 .collect()
         })
         .collect();
-    let shrinks = |k: usize, i: usize| steps[k + 1][i] > 0.0 && steps[k][i] >= 2.0 * steps[k + 1][i];
+    let shrinks =
+        |k: usize, i: usize| steps[k + 1][i] > 0.0 && steps[k][i] >= 2.0 * steps[k + 1][i];
     let best = |i: usize, j: usize| {
         let mut best = (f64::INFINITY, levels[0][(i, j)]);
         for k in 0..ADAPTIVE_LEVELS - 1 {

@@ -714,7 +714,10 @@ fn curvature_error_estimate_bounds_the_error() {
     for sigma in [1e-100, 1e-30, 1.0, 1e30, 1e100] {
         for mu in [0.0, 3.0 * sigma] {
             let r = curvature(&mn, &[mu, sigma]).unwrap();
-            assert!((r.scalar + 1.0).abs() <= r.scalar_error, "σ {sigma:e}: {r:?}");
+            assert!(
+                (r.scalar + 1.0).abs() <= r.scalar_error,
+                "σ {sigma:e}: {r:?}"
+            );
             assert!(r.scalar_error <= 1e-5, "σ {sigma:e}: {r:?}");
             for s in &r.sectional {
                 assert!((s.value + 0.5).abs() <= s.error, "σ {sigma:e}: {r:?}");

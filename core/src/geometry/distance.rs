@@ -213,10 +213,24 @@ fn solve(
                 let head = format!("{WHAT} failed: ");
                 s.strip_prefix(&head).map_or(s.clone(), str::to_string)
             };
+            let (a, b) = (
+                DVector::from_column_slice(theta1),
+                DVector::from_column_slice(theta2),
+            );
+            let far = match chord_by_arc_length(m, &a, &b, 2) {
+                Ok((len, _)) => format!(
+                    "out of reach: the coordinate chord is {len:.3e} Fisher units long; a shot \
+                     over such a path amplifies its integration error beyond double precision \
+                     (like e^(d/√2) on the normal family) and the path-energy seed from that \
+                     chord did not come near enough to the geodesic for multiple shooting \
+                     (docs/geometry.md: where the numerical route works)"
+                ),
+                Err(_) => "out of reach of every method".to_string(),
+            };
             Err(Error::failed(
                 WHAT,
                 format!(
-                    "{}; again in the chart ln θᵢ of the positive coordinates {:?}: {}",
+                    "{far}. {}; again in the chart ln θᵢ of the positive coordinates {:?}: {}",
                     why(&e),
                     chart.positions(),
                     why(&e2)

@@ -3,8 +3,8 @@
 //! relative error.
 
 use super::compare::Ledger;
-use super::report::EstimatorReport;
 use super::compare::rel_errors;
+use super::report::EstimatorReport;
 use super::{Estimates, FD_RTOL, method_name, rows};
 use crate::check::Check;
 use crate::linalg::Spectrum;
