@@ -100,6 +100,11 @@ pub struct FisherEstimate {
     /// y of order one); the normal approximation behind a z-score needs it
     /// large.
     pub effective_samples: Option<DMatrix<f64>>,
+    /// The KL Hessian only: per entry, the disagreement of the two step levels
+    /// it chose ([`numdiff::hessian_adaptive_spread`]), an estimate of its
+    /// difference error.
+    #[serde(skip)]
+    pub difference_spread: Option<DMatrix<f64>>,
 }
 
 impl FisherEstimate {
@@ -112,6 +117,7 @@ impl FisherEstimate {
             biased: false,
             enumerated: None,
             effective_samples: None,
+            difference_spread: None,
         }
     }
 }
@@ -462,6 +468,7 @@ impl Moments {
             biased: false,
             enumerated: None,
             effective_samples: Some(eff),
+            difference_spread: None,
         }
     }
 }
@@ -792,8 +799,11 @@ pub fn kl_hessian_scaled(
         }
     });
     let s = step_scales(model, theta, Some(&diag));
-    let h = numdiff::hessian_adaptive(|t| kl_or_nan(model, theta, t), theta, &s);
-    Ok(FisherEstimate::exact(Method::KlHessian, h))
+    let (h, spread) = numdiff::hessian_adaptive_spread(|t| kl_or_nan(model, theta, t), theta, &s);
+    Ok(FisherEstimate {
+        difference_spread: Some(symmetrize(spread)),
+        ..FisherEstimate::exact(Method::KlHessian, h)
+    })
 }
 
 /// (e) JᵀΣ⁻¹J for a model y = G(θ) + N(0, Σ) (eqs. 40–42), by a Cholesky solve.

@@ -245,6 +245,21 @@ pub const ADAPTIVE_LEVELS: usize = 8;
 /// times its natural scale); for a noisy function it stays at the coarse
 /// steps.
 pub fn hessian_adaptive<F: Fn(&[f64]) -> f64>(f: F, x: &[f64], scales: &[f64]) -> DMatrix<f64> {
+    hessian_adaptive_spread(f, x, scales).0
+}
+
+/// [`hessian_adaptive`] and, per entry, the disagreement |Hₖ − Hₖ₊₁| of the
+/// consecutive pair of levels it chose: an estimate of the entry's difference
+/// error (rounding or truncation), large where no step resolves the entry (a
+/// point a few ulp from the edge of the chart, where every level rounds to
+/// the same few representable steps). Pairs whose representable steps did not
+/// shrink at least twofold are skipped; an entry with no such pair keeps the
+/// coarsest level and an infinite spread (it cannot be resolved).
+pub fn hessian_adaptive_spread<F: Fn(&[f64]) -> f64>(
+    f: F,
+    x: &[f64],
+    scales: &[f64],
+) -> (DMatrix<f64>, DMatrix<f64>) {
     let d = x.len();
     let levels: Vec<DMatrix<f64>> = (0..ADAPTIVE_LEVELS)
         .map(|k| {
@@ -263,17 +278,45 @@ pub fn hessian_adaptive<F: Fn(&[f64]) -> f64>(f: F, x: &[f64], scales: &[f64]) -
             hessian_scaled(&f, x, &s)
         })
         .collect();
-    DMatrix::from_fn(d, d, |i, j| {
+    // The representable step of each level and coordinate: a pair of levels
+    // whose steps did not shrink (both rounded to the same few ulp of x) is
+    // no independent second estimate, and its agreement proves nothing.
+    let steps: Vec<Vec<f64>> = (0..ADAPTIVE_LEVELS)
+        .map(|k| {
+            scales
+                .iter()
+                .zip(x)
+                .map(|(&s, &xi)| {
+                    let s = if s > 0.0 && s.is_finite() {
+                        s
+                    } else {
+                        default_scale(xi)
+                    };
+                    h2(xi, s * 0.25f64.powi(k as i32))
+                })
+                .collect()
+        })
+        .collect();
+    let shrinks =
+        |k: usize, i: usize| steps[k + 1][i] > 0.0 && steps[k][i] >= 2.0 * steps[k + 1][i];
+    let best = |i: usize, j: usize| {
         let mut best = (f64::INFINITY, levels[0][(i, j)]);
         for k in 0..ADAPTIVE_LEVELS - 1 {
+            if !(shrinks(k, i) && shrinks(k, j)) {
+                continue;
+            }
             let (a, b) = (levels[k][(i, j)], levels[k + 1][(i, j)]);
             let diff = (a - b).abs();
             if diff.is_finite() && diff < best.0 {
                 best = (diff, b);
             }
         }
-        best.1
-    })
+        best
+    };
+    (
+        DMatrix::from_fn(d, d, |i, j| best(i, j).1),
+        DMatrix::from_fn(d, d, |i, j| best(i, j).0),
+    )
 }
 
 /// Central-difference Hessian of a scalar function at the default scales,

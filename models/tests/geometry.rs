@@ -650,3 +650,87 @@ fn every_family_with_a_closed_form_exposes_it_through_the_capability() {
     assert_eq!(with_geometry, geometry);
     assert_eq!(with_lattice, lattices);
 }
+
+#[test]
+fn normal_far_apart_across_decades() {
+    // Tryout 7, F8: σ 1e-100 → 1e100 and μ −1e10 → 1e10 at σ = 1 found no
+    // geodesic. Oracle: the closed-form distance √2·arccosh(1 + (Δμ²/2 +
+    // Δσ²)/(2σ₁σ₂)) and its half-circle geodesic (oracles.md §3), to the
+    // relative 1e-8 of `check`. σ ratios 1e-100 … 1e100 at one μ, and μ gaps
+    // 1e-10 … 1e8 σ at σ = 1e-50, 1 and 1e50.
+    let n = model(json!({"type": "normal"}));
+    let m = FisherMetric::new(n.as_ref());
+    let mut pairs = vec![];
+    for r in [1e-100f64, 1e-50, 1e-20, 1e20, 1e50, 1e100] {
+        pairs.push(([0.0, 1.0], [0.0, r]));
+        pairs.push(([1.0, 1.0 / r.sqrt()], [1.0, r.sqrt()]));
+    }
+    for s in [1e-50, 1.0, 1e50] {
+        for gap in [1e-10, 1e-5, 1.0, 1e3, 1e5, 1e8] {
+            pairs.push(([-0.5 * gap * s, s], [0.5 * gap * s, s]));
+        }
+    }
+    for (a, b) in pairs {
+        check_closed_form(n.as_ref(), &m, &a, &b);
+    }
+    // A gap of 1e10 σ (d = 66.1) stays out of reach: a failed computation
+    // that says why.
+    let e = distance(&m, &[-5e9, 1.0], &[5e9, 1.0], &ShootOptions::default()).unwrap_err();
+    assert!(
+        !e.is_bad_input() && e.to_string().contains("out of reach"),
+        "{e}"
+    );
+}
+
+#[test]
+#[allow(clippy::excessive_precision)] // oracle digits as printed (tests/oracles/)
+fn curvature_error_estimate_bounds_the_error() {
+    // Tryout 7, F14: curvature printed 16 digits good to ~1e-7 at extreme
+    // parameters. The report's error estimate (steps ×2 and ×½) must bound
+    // the true error and stay small. Oracles: the gamma R(k) of
+    // tests/oracles/gamma_curvature_values.py (mpmath, 50 digits) at rates
+    // 1e-50 … 1e50; the normal R = −1, K = −½ (oracles.md §3) at σ 1e-100 … 1e100.
+    use bayesrg_core::geometry::curvature::curvature;
+    let g = model(json!({"type": "gamma"}));
+    let mg = FisherMetric::new(g.as_ref());
+    let cases = [
+        (0.001, -0.50099903282822021747),
+        (0.5, -0.80798102492168220131),
+        (10.0, -0.9988402751520965554),
+        (1000.0, -0.99999988882972604384),
+        (1e6, -0.99999999999988888883),
+        (1e10, -1.0),
+    ];
+    for (k, want) in cases {
+        for rate in [1e-50, 1e-10, 1.0, 1e10, 1e50] {
+            let r = curvature(&mg, &[k, rate]).unwrap_or_else(|e| panic!("k = {k}: {e}"));
+            let err = (r.scalar - want).abs();
+            // Within a factor 2 (measured: the estimate is 0.98 of the error
+            // at k = 1e-3, rate 1e50, and above it elsewhere).
+            assert!(
+                err <= 2.0 * r.scalar_error,
+                "gamma k = {k:e}, rate {rate:e}: R = {} vs {want}: error {err:e} above the estimate {:e}",
+                r.scalar,
+                r.scalar_error
+            );
+            assert!(r.scalar_error <= 1e-5, "k = {k:e}: {:e}", r.scalar_error);
+            let ek = (r.gaussian.unwrap() - want / 2.0).abs();
+            assert!(ek <= 2.0 * r.gaussian_error.unwrap(), "k = {k:e}: {ek:e}");
+        }
+    }
+    let n = Normal::default();
+    let mn = FisherMetric::new(&n);
+    for sigma in [1e-100, 1e-30, 1.0, 1e30, 1e100] {
+        for mu in [0.0, 3.0 * sigma] {
+            let r = curvature(&mn, &[mu, sigma]).unwrap();
+            assert!(
+                (r.scalar + 1.0).abs() <= r.scalar_error,
+                "σ {sigma:e}: {r:?}"
+            );
+            assert!(r.scalar_error <= 1e-5, "σ {sigma:e}: {r:?}");
+            for s in &r.sectional {
+                assert!((s.value + 0.5).abs() <= 2.0 * s.error, "σ {sigma:e}: {r:?}");
+            }
+        }
+    }
+}

@@ -224,16 +224,22 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
             } else {
                 let names = model.param_names();
                 println!("curvature of the Fisher metric at θ = {:?}", r.theta);
-                println!("  scalar R             {:.10e}", r.scalar);
-                if let Some(k) = r.gaussian {
-                    println!("  Gaussian K = R/2     {k:.10e}");
+                println!(
+                    "  scalar R             {:.10e} ± {:.1e}",
+                    r.scalar, r.scalar_error
+                );
+                if let (Some(k), Some(e)) = (r.gaussian, r.gaussian_error) {
+                    println!("  Gaussian K = R/2     {k:.10e} ± {e:.1e}");
                 }
                 for s in &r.sectional {
                     println!(
-                        "  sectional K({}, {})   {:.10e}",
-                        names[s.i], names[s.j], s.value
+                        "  sectional K({}, {})   {:.10e} ± {:.1e}",
+                        names[s.i], names[s.j], s.value, s.error
                     );
                 }
+                println!(
+                    "  (± : the larger change when every difference step is doubled or halved)"
+                );
                 println!("  Ricci R_ik           {:?}", r.ricci);
             }
         }

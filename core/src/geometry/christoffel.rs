@@ -41,7 +41,9 @@ fn relative_change(a: &DMatrix<f64>, b: &DMatrix<f64>, g0: &DMatrix<f64>) -> f64
 
 /// The central-difference step for coordinate `i` and the metric at θ ± h·eᵢ.
 ///
-/// h = ε^{power}·L with L the scale over which g changes along eᵢ: first
+/// h = `mult`·ε^{power}·L (`mult` = 1 but for the second and third step
+/// sizes of an error estimate, [`super::curvature::curvature`]) with L the
+/// scale over which g changes along eᵢ: first
 /// L = max(1, |θᵢ|) (shrunk by 10 until θ ± h is in the chart), then, while the
 /// observed relative change r of g over 2h says the metric varies faster
 /// (L ≈ 2h/r is smaller), h is recomputed from that L. So the step follows the
@@ -54,8 +56,9 @@ pub(crate) fn diff_step(
     i: usize,
     power: f64,
     g0: &DMatrix<f64>,
+    mult: f64,
 ) -> Result<(f64, DMatrix<f64>, DMatrix<f64>)> {
-    let c = f64::EPSILON.powf(power);
+    let c = f64::EPSILON.powf(power) * mult;
     let repr = |h: f64| (theta[i] + h) - theta[i];
     let mut h = repr(c * theta[i].abs().max(1.0));
     let mut pair = None;
@@ -116,10 +119,19 @@ pub(crate) fn diff_step(
 /// chart (a Poisson rate at its largest allowed value), where only one side
 /// exists, a one-sided difference with h = ε^{1/2}·max(1, |θₖ|) (error ≈ ε^{1/2}).
 pub fn metric_gradient(m: &dyn Metric, theta: &[f64]) -> Result<Vec<DMatrix<f64>>> {
+    metric_gradient_times(m, theta, 1.0)
+}
+
+/// [`metric_gradient`] with steps `mult` times the nominal ones.
+pub(crate) fn metric_gradient_times(
+    m: &dyn Metric,
+    theta: &[f64],
+    mult: f64,
+) -> Result<Vec<DMatrix<f64>>> {
     check_point(m, theta, "point")?;
     let g0 = m.metric(theta)?;
     (0..theta.len())
-        .map(|k| match diff_step(m, theta, k, 1.0 / 3.0, &g0) {
+        .map(|k| match diff_step(m, theta, k, 1.0 / 3.0, &g0, mult) {
             Ok((h, gp, gm)) => Ok((gp - gm) / (2.0 * h)),
             Err(e) => {
                 let h = f64::EPSILON.sqrt() * theta[k].abs().max(1.0);
@@ -137,11 +149,20 @@ pub fn metric_gradient(m: &dyn Metric, theta: &[f64]) -> Result<Vec<DMatrix<f64>
 
 /// Second derivatives ∂_k∂_l g at θ, as a d×d table (row k, column l) of matrices.
 pub fn metric_hessian(m: &dyn Metric, theta: &[f64]) -> Result<Vec<Vec<DMatrix<f64>>>> {
+    metric_hessian_times(m, theta, 1.0)
+}
+
+/// [`metric_hessian`] with steps `mult` times the nominal ones.
+pub(crate) fn metric_hessian_times(
+    m: &dyn Metric,
+    theta: &[f64],
+    mult: f64,
+) -> Result<Vec<Vec<DMatrix<f64>>>> {
     check_point(m, theta, "point")?;
     let d = theta.len();
     let g0 = m.metric(theta)?;
     let steps: Vec<(f64, DMatrix<f64>, DMatrix<f64>)> = (0..d)
-        .map(|k| diff_step(m, theta, k, 0.25, &g0))
+        .map(|k| diff_step(m, theta, k, 0.25, &g0, mult))
         .collect::<Result<_>>()?;
     let hs: Vec<f64> = steps.iter().map(|s| s.0).collect();
     let mut out = vec![vec![DMatrix::zeros(d, d); d]; d];

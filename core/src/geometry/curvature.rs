@@ -26,7 +26,9 @@
 //! Ricci R_ik = K g_ik, R = 2K (tryout 5, A5: at k = 10⁸ the general formula
 //! gave R = −12.4 for the true −1).
 
-use super::christoffel::{diff_step, from_derivatives, metric_gradient, metric_hessian};
+use super::christoffel::{
+    diff_step, from_derivatives, metric_gradient_times, metric_hessian_times,
+};
 use super::{Metric, check_point};
 use crate::error::{Error, Result};
 use crate::linalg;
@@ -169,7 +171,7 @@ impl Riemann {
 /// Nested central differences: ∂g at θ ± hᵢeᵢ ([`metric_gradient`]), then the
 /// outer difference with the second-derivative step h = ε^{1/4}·L of
 /// [`super::christoffel`]; relative error ≈ ε^{5/12} ≈ 3·10⁻⁷.
-fn gaussian_curvature_known_det(m: &dyn Metric, theta: &[f64]) -> Result<Option<f64>> {
+fn gaussian_curvature_known_det(m: &dyn Metric, theta: &[f64], mult: f64) -> Result<Option<f64>> {
     let Some(ln_sqrt_d) = m.known_ln_sqrt_det(theta) else {
         return Ok(None);
     };
@@ -182,7 +184,7 @@ fn gaussian_curvature_known_det(m: &dyn Metric, theta: &[f64]) -> Result<Option<
         };
         let s = l?.exp();
         let g = m.metric(t)?;
-        let dg = metric_gradient(m, t)?;
+        let dg = metric_gradient_times(m, t, mult)?;
         let (e, f) = (g[(0, 0)], g[(0, 1)]);
         let (e_u, e_v) = (dg[0][(0, 0)], dg[1][(0, 0)]);
         let (f_u, g_u) = (dg[0][(0, 1)], dg[0][(1, 1)]);
@@ -192,7 +194,7 @@ fn gaussian_curvature_known_det(m: &dyn Metric, theta: &[f64]) -> Result<Option<
     };
     let mut div = 0.0;
     for i in 0..2 {
-        let (h, _, _) = diff_step(m, theta, i, 0.25, &g0)?;
+        let (h, _, _) = diff_step(m, theta, i, 0.25, &g0, mult)?;
         let mut tp = theta.to_vec();
         let mut tm = theta.to_vec();
         tp[i] += h;
@@ -252,19 +254,24 @@ impl Metric for Rescaled<'_> {
 /// one and the difference steps are relative to the Fisher unit; the
 /// invariants (scalar, Ricci, sectional) are computed there.
 pub fn riemann(m: &dyn Metric, theta: &[f64]) -> Result<Riemann> {
+    riemann_times(m, theta, 1.0)
+}
+
+/// [`riemann`] with every difference step `mult` times the nominal one.
+fn riemann_times(m: &dyn Metric, theta: &[f64], mult: f64) -> Result<Riemann> {
     check_point(m, theta, "point")?;
     let g = m.metric(theta)?;
     let ginv = linalg::cholesky(&g, "metric")?.inverse();
     let scale: Vec<f64> = (0..theta.len()).map(|i| 1.0 / g[(i, i)].sqrt()).collect();
     if (0..theta.len()).all(|i| (1e-100..=1e100).contains(&g[(i, i)])) {
-        return riemann_in_chart(m, theta, vec![1.0; theta.len()], g, ginv);
+        return riemann_in_chart(m, theta, vec![1.0; theta.len()], g, ginv, mult);
     }
     let rescaled = Rescaled {
         m,
         at: theta,
         scale: scale.clone(),
     };
-    riemann_in_chart(&rescaled, &vec![0.0; theta.len()], scale, g, ginv)
+    riemann_in_chart(&rescaled, &vec![0.0; theta.len()], scale, g, ginv, mult)
 }
 
 /// [`riemann`] of the metric `m` of the chart with the given `scale`;
@@ -275,10 +282,11 @@ fn riemann_in_chart(
     scale: Vec<f64>,
     g_orig: DMatrix<f64>,
     ginv_orig: DMatrix<f64>,
+    mult: f64,
 ) -> Result<Riemann> {
     let d = theta.len();
     if d == 2
-        && let Some(kg) = gaussian_curvature_known_det(m, theta)?
+        && let Some(kg) = gaussian_curvature_known_det(m, theta, mult)?
     {
         let g = m.metric(theta)?;
         let ginv = linalg::cholesky(&g, "metric")?.inverse();
@@ -306,8 +314,8 @@ fn riemann_in_chart(
         });
     }
     let g = m.metric(theta)?;
-    let dg = metric_gradient(m, theta)?;
-    let ddg = metric_hessian(m, theta)?;
+    let dg = metric_gradient_times(m, theta, mult)?;
+    let ddg = metric_hessian_times(m, theta, mult)?;
     let c = from_derivatives(&g, &dg)?;
     let ginv = linalg::cholesky(&g, "metric")?.inverse();
     // ∂_a∂_b g_ij = ddg[a][b][(i, j)].
@@ -361,7 +369,17 @@ pub fn gaussian_curvature(m: &dyn Metric, theta: &[f64]) -> Result<f64> {
     riemann(m, theta)?.sectional(&[1.0, 0.0], &[0.0, 1.0])
 }
 
-/// Every curvature of the metric at one point (units: 1/metric units).
+/// Step multipliers of the error estimate of [`curvature`]: the curvature is
+/// recomputed with every difference step doubled and halved.
+pub const ERROR_STEPS: [f64; 2] = [2.0, 0.5];
+
+/// Every curvature of the metric at one point (units: 1/metric units), each
+/// with an error estimate: the larger change of the value when every
+/// difference step is doubled or halved ([`ERROR_STEPS`]). Truncation error
+/// (∝ h²) grows fourfold when h doubles and rounding error (∝ 1/h² for the
+/// second differences) fourfold when it halves, so whichever dominates, one of
+/// the two changes is about three times the error of the value reported
+/// (docs/geometry.md gives the measured ratios).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CurvatureReport {
     /// The point θ.
@@ -370,12 +388,16 @@ pub struct CurvatureReport {
     pub metric: Vec<Vec<f64>>,
     /// The scalar curvature R = g^ik R_ik.
     pub scalar: f64,
+    /// Error estimate of `scalar` (absolute).
+    pub scalar_error: f64,
     /// The Ricci tensor R_ik, d × d rows.
     pub ricci: Vec<Vec<f64>>,
     /// The sectional curvature of each coordinate plane (eᵢ, eⱼ), i < j.
     pub sectional: Vec<SectionalCurvature>,
     /// In two dimensions, the Gaussian curvature K = R/2.
     pub gaussian: Option<f64>,
+    /// Error estimate of `gaussian` (absolute).
+    pub gaussian_error: Option<f64>,
 }
 
 /// The sectional curvature of the coordinate plane spanned by eᵢ and eⱼ.
@@ -387,10 +409,29 @@ pub struct SectionalCurvature {
     pub j: usize,
     /// K(eᵢ, eⱼ).
     pub value: f64,
+    /// Error estimate of `value` (absolute).
+    pub error: f64,
+}
+
+/// The scalar curvature and the coordinate-plane sectional curvatures of `r`.
+fn invariants(r: &Riemann) -> Result<(f64, Vec<f64>)> {
+    let d = r.dim();
+    let mut sectional = Vec::new();
+    for i in 0..d {
+        for j in i + 1..d {
+            let mut u = vec![0.0; d];
+            let mut v = vec![0.0; d];
+            u[i] = 1.0;
+            v[j] = 1.0;
+            sectional.push(r.sectional(&u, &v)?);
+        }
+    }
+    Ok((r.scalar(), sectional))
 }
 
 /// Scalar, Ricci, coordinate-plane sectional and (d = 2) Gaussian curvature
-/// of `m` at θ, from one Riemann tensor ([`riemann`]).
+/// of `m` at θ, from one Riemann tensor ([`riemann`]), with error estimates
+/// from two more at steps ×2 and ×½ ([`ERROR_STEPS`]).
 ///
 /// # Errors
 /// As [`riemann`]: θ outside the chart, a metric that is not positive
@@ -399,26 +440,36 @@ pub fn curvature(m: &dyn Metric, theta: &[f64]) -> Result<CurvatureReport> {
     let r = riemann(m, theta)?;
     let d = r.dim();
     let rows = crate::validate::rows;
+    let (scalar, sect) = invariants(&r)?;
+    let (mut scalar_error, mut sect_error) = (0.0f64, vec![0.0f64; sect.len()]);
+    for mult in ERROR_STEPS {
+        let (s2, k2) = invariants(&riemann_times(m, theta, mult)?)?;
+        scalar_error = scalar_error.max((s2 - scalar).abs());
+        for (e, (a, b)) in sect_error.iter_mut().zip(sect.iter().zip(&k2)) {
+            *e = e.max((a - b).abs());
+        }
+    }
     let mut sectional = Vec::new();
+    let mut n = 0;
     for i in 0..d {
         for j in i + 1..d {
-            let mut u = vec![0.0; d];
-            let mut v = vec![0.0; d];
-            u[i] = 1.0;
-            v[j] = 1.0;
             sectional.push(SectionalCurvature {
                 i,
                 j,
-                value: r.sectional(&u, &v)?,
+                value: sect[n],
+                error: sect_error[n],
             });
+            n += 1;
         }
     }
     Ok(CurvatureReport {
         theta: theta.to_vec(),
         metric: rows(&r.g),
-        scalar: r.scalar(),
+        scalar,
+        scalar_error,
         ricci: rows(&r.ricci()),
         gaussian: (d == 2).then(|| sectional[0].value),
+        gaussian_error: (d == 2).then(|| sectional[0].error),
         sectional,
     })
 }

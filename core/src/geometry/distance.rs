@@ -190,6 +190,172 @@ fn solve(
     guess: Option<&[f64]>,
     opt: &ShootOptions,
 ) -> Result<Shot, Error> {
+    let first = solve_chain(m, theta1, theta2, guess, opt);
+    let Err(e) = first else { return first };
+    if e.is_bad_input() || theta1.len() < 2 {
+        return Err(e);
+    }
+    let logged: Vec<bool> = theta1
+        .iter()
+        .zip(theta2)
+        .map(|(a, b)| *a > 0.0 && *b > 0.0)
+        .collect();
+    if !logged.contains(&true) {
+        return Err(e);
+    }
+    let chart = LnChart { m, logged };
+    let (y1, y2) = (chart.to_y(theta1), chart.to_y(theta2));
+    match solve_chain(&chart, &y1, &y2, None, opt) {
+        Ok(shot) => Ok(chart.shot_back(shot, theta1, e.to_string())),
+        Err(e2) => {
+            let why = |e: &Error| {
+                let s = e.to_string();
+                let head = format!("{WHAT} failed: ");
+                s.strip_prefix(&head).map_or(s.clone(), str::to_string)
+            };
+            let (a, b) = (
+                DVector::from_column_slice(theta1),
+                DVector::from_column_slice(theta2),
+            );
+            let far = match chord_by_arc_length(m, &a, &b, 2) {
+                Ok((len, _)) => format!(
+                    "out of reach: the coordinate chord is {len:.3e} Fisher units long; a shot \
+                     over such a path amplifies its integration error beyond double precision \
+                     (like e^(d/√2) on the normal family) and the path-energy seed from that \
+                     chord did not come near enough to the geodesic for multiple shooting \
+                     (docs/geometry.md: where the numerical route works)"
+                ),
+                Err(_) => "out of reach of every method".to_string(),
+            };
+            Err(Error::failed(
+                WHAT,
+                format!(
+                    "{far}. {}; again in the chart ln θᵢ of the positive coordinates {:?}: {}",
+                    why(&e),
+                    chart.positions(),
+                    why(&e2)
+                ),
+            ))
+        }
+    }
+}
+
+/// The chart y with yᵢ = ln θᵢ for the coordinates marked in `logged`
+/// (positive at both ends) and yᵢ = θᵢ for the others: g̃ = JgJ with
+/// J = diag(θᵢ or 1), and the geodesic acceleration ÿᵢ = θ̈ᵢ/θᵢ − ẏᵢ² from the
+/// metric's own. A scale parameter that spans decades (σ from 10⁻¹⁰⁰ to 10¹⁰⁰)
+/// is a segment of a few hundred units here, its chord the ln-straight line,
+/// and the metric varies on the scale of one unit instead of on the scale of θ;
+/// the fallback of [`distance`] when every method fails in θ.
+struct LnChart<'a> {
+    m: &'a dyn Metric,
+    logged: Vec<bool>,
+}
+
+impl LnChart<'_> {
+    fn positions(&self) -> Vec<usize> {
+        (0..self.logged.len()).filter(|&i| self.logged[i]).collect()
+    }
+    fn to_y(&self, theta: &[f64]) -> Vec<f64> {
+        theta
+            .iter()
+            .zip(&self.logged)
+            .map(|(x, l)| if *l { x.ln() } else { *x })
+            .collect()
+    }
+    fn to_theta(&self, y: &[f64]) -> Vec<f64> {
+        y.iter()
+            .zip(&self.logged)
+            .map(|(x, l)| if *l { x.exp() } else { *x })
+            .collect()
+    }
+    /// J = dθ/dy, diagonal.
+    fn jacobian(&self, theta: &[f64]) -> Vec<f64> {
+        theta
+            .iter()
+            .zip(&self.logged)
+            .map(|(x, l)| if *l { *x } else { 1.0 })
+            .collect()
+    }
+    /// The shot found in y as a shot in θ (the start is θ₁ itself); `first`
+    /// is why the chain failed in θ.
+    fn shot_back(&self, s: Shot, theta1: &[f64], first: String) -> Shot {
+        let j1 = self.jacobian(theta1);
+        let mut g = s.geodesic;
+        for (p, v) in g.points.iter_mut().zip(g.velocities.iter_mut()) {
+            let x = self.to_theta(p);
+            let j = self.jacobian(&x);
+            v.iter_mut().zip(&j).for_each(|(a, b)| *a *= b);
+            *p = x;
+        }
+        if let Some(p) = g.points.first_mut() {
+            p.copy_from_slice(theta1);
+        }
+        let mut attempts = vec![first];
+        attempts.extend(s.attempts);
+        Shot {
+            velocity: s.velocity.iter().zip(&j1).map(|(a, b)| a * b).collect(),
+            geodesic: g,
+            distance: s.distance,
+            residual: s.residual,
+            iterations: s.iterations,
+            method: match s.method {
+                "shooting" => "ln chart: shooting",
+                "path energy + shooting" => "ln chart: path energy + shooting",
+                "path energy + multiple shooting" => "ln chart: path energy + multiple shooting",
+                "continuation in the endpoint" => "ln chart: continuation in the endpoint",
+                _ => "ln chart",
+            },
+            attempts,
+        }
+    }
+}
+
+impl Metric for LnChart<'_> {
+    fn dim(&self) -> usize {
+        self.m.dim()
+    }
+    fn metric(&self, y: &[f64]) -> crate::error::Result<DMatrix<f64>> {
+        let theta = self.to_theta(y);
+        let j = self.jacobian(&theta);
+        let mut g = self.m.metric(&theta)?;
+        for r in 0..g.nrows() {
+            for c in 0..g.ncols() {
+                g[(r, c)] *= j[r] * j[c];
+            }
+        }
+        Ok(g)
+    }
+    fn known_acceleration(
+        &self,
+        y: &[f64],
+        v: &[f64],
+        out: &mut [f64],
+    ) -> Option<crate::error::Result<()>> {
+        let theta = self.to_theta(y);
+        let j = self.jacobian(&theta);
+        let vt: Vec<f64> = v.iter().zip(&j).map(|(a, b)| a * b).collect();
+        let r = self.m.known_acceleration(&theta, &vt, out)?;
+        if let Err(e) = r {
+            return Some(Err(e));
+        }
+        for i in 0..out.len() {
+            if self.logged[i] {
+                out[i] = out[i] / theta[i] - v[i] * v[i];
+            }
+        }
+        Some(Ok(()))
+    }
+}
+
+/// The chain of methods of the module documentation in the chart of `m`.
+fn solve_chain(
+    m: &dyn Metric,
+    theta1: &[f64],
+    theta2: &[f64],
+    guess: Option<&[f64]>,
+    opt: &ShootOptions,
+) -> Result<Shot, Error> {
     check_point(m, theta1, "first point")?;
     check_point(m, theta2, "second point")?;
     let g1 = metric_at(m, theta1, "first point")?;

@@ -175,6 +175,16 @@ impl Ledger {
         self.items.push(Pending::Done(c));
     }
 
+    /// Passes the last recorded decided check through `f` (to mark it
+    /// unresolved); nothing if the last item is a pending z-score check.
+    pub(crate) fn map_last(&mut self, f: impl FnOnce(Check) -> Check) {
+        match self.items.pop() {
+            Some(Pending::Done(c)) => self.items.push(Pending::Done(f(c))),
+            Some(p) => self.items.push(p),
+            None => {}
+        }
+    }
+
     /// Records a z-score check: `value` (its worst z) against the run's
     /// threshold, `z` every z-score it tested (a symmetric matrix or a column),
     /// `eff` their effective sample sizes (for the few-events diagnosis).

@@ -253,12 +253,23 @@ pub(crate) fn check(
         describe(reference.method)
     );
     if k.directions.is_empty() {
-        ledger.push(Check::at_least(
+        let c = Check::at_least(
             "KL expansion, eq. (31): directions tried",
             0.0,
             1.0,
             oracle.clone(),
-        ));
+        );
+        // Every direction skipped (its steps round to zero a few ulp from
+        // the edge, Bernoulli p = 1 − 10⁻¹⁵): nothing was measured, so the
+        // check is unresolved, not failed (tryout 7, F6).
+        ledger.push(if k.skipped.is_empty() {
+            c
+        } else {
+            c.unresolved(format!(
+                "cannot resolve: every direction was skipped ({})",
+                k.skipped.join("; ")
+            ))
+        });
     } else {
         let extrapolated =
             |x: &KlDirection| (extrapolated_ratio_at(&x.ratios, &x.effective_epsilons) - 1.0).abs();
