@@ -168,32 +168,37 @@ def sweep(
     text, inputs = _spec_text(spec)
     out = os.fspath(out)
     opened = json.loads(_bayesrg.sweep_open(out, text, inputs))
-    for w in opened["warnings"]:
-        warnings.warn(w, RuntimeWarning, stacklevel=2)
-    pending = opened["pending"]
-    if client is None:
-        _bayesrg.sweep_local(out, text)
-    elif pending:
-        from distributed import as_completed
+    # sweep_open holds the folder against other processes' sweeps (a
+    # second sweep into it is refused); let go when this one ends.
+    try:
+        for w in opened["warnings"]:
+            warnings.warn(w, RuntimeWarning, stacklevel=2)
+        pending = opened["pending"]
+        if client is None:
+            _bayesrg.sweep_local(out, text)
+        elif pending:
+            from distributed import as_completed
 
-        by_key: Dict[str, Any] = {}
-        futures = []
-        for task in pending:
-            key = f"bayesrg-task-{task['id']}"
-            if key in by_key:  # equal configurations are one task
-                continue
-            by_key[key] = task
-            futures.append(
-                client.submit(run_task, task["command"], json.dumps(task["config"]), key=key, pure=False)
-            )
-        for fut in as_completed(futures):
-            task = by_key[fut.key]
-            try:
-                outcome = fut.result()
-            except Exception as e:  # the task's workers died, or it was lost
-                outcome = json.dumps({"error": f"the cluster lost the task: {type(e).__name__}: {e}"})
-            _bayesrg.sweep_record(out, json.dumps(task), outcome)
-    ok, failed, pending_n = _bayesrg.sweep_merge(out, text)
+            by_key: Dict[str, Any] = {}
+            futures = []
+            for task in pending:
+                key = f"bayesrg-task-{task['id']}"
+                if key in by_key:  # equal configurations are one task
+                    continue
+                by_key[key] = task
+                futures.append(
+                    client.submit(run_task, task["command"], json.dumps(task["config"]), key=key, pure=False)
+                )
+            for fut in as_completed(futures):
+                task = by_key[fut.key]
+                try:
+                    outcome = fut.result()
+                except Exception as e:  # the task's workers died, or it was lost
+                    outcome = json.dumps({"error": f"the cluster lost the task: {type(e).__name__}: {e}"})
+                _bayesrg.sweep_record(out, json.dumps(task), outcome)
+        ok, failed, pending_n = _bayesrg.sweep_merge(out, text)
+    finally:
+        _bayesrg.sweep_release(out)
     return SweepResult(out=out, ok=ok, failed=failed, pending=pending_n)
 
 

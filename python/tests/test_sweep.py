@@ -84,6 +84,22 @@ def test_rerun_skips_finished_and_refuses_foreign_folders(local, tmp_path):
     assert os.listdir(mine) == ["precious.txt"]
 
 
+def test_a_finished_python_sweep_lets_another_process_resume_its_folder(local):
+    """Tryout 8 G1: a sweep holds its folder while it runs (a second sweep
+    into it is refused as in use); `bayesrg.sweep` lets go when it returns,
+    so the command line can resume the folder from this same session."""
+    binary = os.environ.get("BAYESRG_BIN")
+    if not binary:
+        pytest.skip("BAYESRG_BIN not set (scripts/test-all sets it)")
+    bayesrg.sweep(SPEC, local)  # holds and releases again
+    spec = os.path.join(os.path.dirname(local), "spec.json")
+    with open(spec, "w") as f:
+        json.dump(SPEC, f)
+    p = subprocess.run([binary, "sweep", spec, "--out", local, "--quiet"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert f"0 finished now, {N_TASKS} finished before" in p.stdout, p.stdout
+
+
 def test_bad_spec_names_the_field(tmp_path):
     bad = dict(SPEC, axes=[{"path": "theta[7]", "values": [1.0]}])
     with pytest.raises(bayesrg.InputError, match=r"axes\[0\]\.path"):
