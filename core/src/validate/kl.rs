@@ -119,7 +119,7 @@ pub fn kl_expansion(
         let q = (u.transpose() * fisher * &u)[(0, 0)];
         if !(q > 0.0 && q.is_finite()) {
             out.skipped
-                .push(format!("{label}: uᵀIu = {q:e} (no Fisher length)"));
+                .push(format!("{label}: uᵀIu = {q:e} {NO_FISHER_LENGTH}"));
             continue;
         }
         let base = 1.0 / q.sqrt();
@@ -230,6 +230,28 @@ pub fn kl_expansion(
     Some(out)
 }
 
+/// The mark of a direction skipped because the reference metric gives it no
+/// positive length (a failure of the metric, not of the arithmetic).
+const NO_FISHER_LENGTH: &str = "(no Fisher length)";
+
+/// The check when no direction could be tried: FAIL when some direction has
+/// no Fisher length under the reference (uᵀIu ≤ 0 or not finite: the metric
+/// is wrong there); UNRESOLVED with the reasons when every direction was
+/// skipped for want of double precision (the step rounds to zero at θ: normal
+/// σ = 10¹⁶⁰, exponential λ = 10³⁰⁰, tryout 8 G4) or because every step
+/// leaves the chart (KL = +∞).
+fn no_direction_tried(skipped: &[String], oracle: String) -> Check {
+    let check = Check::at_least("KL expansion, eq. (31): directions tried", 0.0, 1.0, oracle);
+    if skipped.is_empty() || skipped.iter().any(|s| s.contains(NO_FISHER_LENGTH)) {
+        check
+    } else {
+        check.unresolved(format!(
+            "no direction could be resolved in double precision: {}",
+            skipped.join("; ")
+        ))
+    }
+}
+
 /// Runs the expansion against the reference (when the model has a
 /// closed-form KL and there is a reference) and records its checks: the
 /// extrapolated ratio within [`KL_RTOL`], O(ε) convergence, and the claimed
@@ -253,12 +275,7 @@ pub(crate) fn check(
         describe(reference.method)
     );
     if k.directions.is_empty() {
-        ledger.push(Check::at_least(
-            "KL expansion, eq. (31): directions tried",
-            0.0,
-            1.0,
-            oracle.clone(),
-        ));
+        ledger.push(no_direction_tried(&k.skipped, oracle.clone()));
     } else {
         let extrapolated =
             |x: &KlDirection| (extrapolated_ratio_at(&x.ratios, &x.effective_epsilons) - 1.0).abs();
