@@ -3,6 +3,8 @@ inputs: oracles independent of the closed forms in models/src and of the exact
 sum over the support (tryout 8, G3 and G13; cases copied from
 /work/try8/kl/klx.py and /work/try8/FINDINGS.md).
 
+Also the gamma Jeffreys ln √det I at tiny shapes (G14).
+
 Run: /work/venv/bin/python tests/oracles/kl_extreme_scales.py
 The printed values are pasted into tests/kl_curvature_jeffreys_cli.rs
 (`kl_at_extreme_scales_matches_mpmath`).
@@ -53,3 +55,9 @@ CASES = [
 ]
 for m, f, a, b in CASES:
     print(m, a, b, mp.nstr(f(a, b), 17))
+
+# The gamma family's Jeffreys ln √det I = ½ ln(kψ′(k) − 1) − ln β (tryout 8
+# G14) at tiny shapes, pasted into `jeffreys_of_the_gamma_at_tiny_shapes`.
+for k, b in [(1e-300, 1.0), (1e-150, 2.0), (1e-5, 1.0), (0.5, 1.0)]:
+    k = mpf(k)
+    print("gamma jeffreys", k, b, mp.nstr(mp.log(k * mp.psi(1, k) - 1) / 2 - log(mpf(b)), 17))
