@@ -350,3 +350,32 @@ fn resolve(c: Check, directions: &[KlDirection], passes: impl Fn(&KlDirection) -
         labels.join(", ")
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Tryout 8 G4: no direction tried because every step rounds to zero is
+    /// UNRESOLVED with the reasons; a direction with no Fisher length (the
+    /// metric's failure) keeps the FAIL.
+    #[test]
+    fn no_direction_tried_is_unresolved_only_for_want_of_precision() {
+        let rounds =
+            vec!["direction e1: a step of 1e-12 Fisher units rounds to zero at this θ".to_string()];
+        let c = no_direction_tried(&rounds, "oracle".into());
+        assert!(
+            !c.pass
+                && c.note
+                    .as_deref()
+                    .is_some_and(|n| n.contains("rounds to zero"))
+        );
+        let metric = vec![
+            rounds[0].clone(),
+            format!("direction e2: uᵀIu = -1e0 {NO_FISHER_LENGTH}"),
+        ];
+        let c = no_direction_tried(&metric, "oracle".into());
+        assert!(!c.pass && c.note.is_none(), "{c:?}");
+        let c = no_direction_tried(&[], "oracle".into());
+        assert!(!c.pass && c.note.is_none(), "{c:?}");
+    }
+}

@@ -263,3 +263,43 @@ fn fmt_point(p: &[f64]) -> String {
     let v: Vec<String> = p.iter().map(|x| format!("{x:.6e}")).collect();
     format!("[{}]", v.join(", "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sum(value: f64, rounding: f64) -> kl::ExactSum {
+        kl::ExactSum {
+            value,
+            points: 3,
+            tail_mass: 0.0,
+            rounding,
+        }
+    }
+
+    /// The verdicts of the KL-vs-exact-sum check (tryout 8 G3). Oracles: the
+    /// mpmath KL of tests/oracles/kl_extreme_scales.py (categorical (10⁻³⁰,
+    /// 10⁻³⁰) → (1.5·10⁻³⁰, 10⁻³⁰): 9.4534891891835568·10⁻³²; Bernoulli 0.5 →
+    /// 0.5 + 10⁻⁹: 1.9999998868722758·10⁻¹⁸) and the sums and rounding bounds
+    /// `bayesrg kl` printed for them.
+    #[test]
+    fn kl_vs_exact_sum_allows_rounding_and_still_fails_a_wrong_kl() {
+        let tp = [1.5e-30, 1e-30];
+        let right = 9.4534891891835568e-32;
+        let near = sum(9.453489189183983e-32, 2.5e-43);
+        let c = kl_vs_exact_sum(right, &near, &tp);
+        assert!(c.pass && c.note.is_none(), "{c:?}");
+        let c = kl_vs_exact_sum(1.1 * right, &near, &tp);
+        assert!(!c.pass && c.note.is_none(), "a wrong KL fails: {c:?}");
+        // Terms cancelling below their rounding: agreement is not a check.
+        let cancel = sum(0.0, 1.2e-15);
+        let c = kl_vs_exact_sum(1.9999998868722758e-18, &cancel, &tp);
+        assert!(!c.pass && c.note.as_deref().is_some_and(|n| n.contains("cancel")));
+        // …but a closed form far outside the sum's bound still fails.
+        let c = kl_vs_exact_sum(1e-3, &cancel, &tp);
+        assert!(!c.pass && c.note.is_none(), "{c:?}");
+        // A NaN is a failed computation, with the reason.
+        let c = kl_vs_exact_sum(f64::NAN, &near, &tp);
+        assert!(!c.pass && c.note.as_deref().is_some_and(|n| n.contains("failed")));
+    }
+}
