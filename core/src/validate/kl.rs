@@ -118,8 +118,18 @@ pub fn kl_expansion(
     for (label, u) in dirs {
         let q = (u.transpose() * fisher * &u)[(0, 0)];
         if !(q > 0.0 && q.is_finite()) {
+            let largest = fisher.amax();
             out.skipped
-                .push(format!("{label}: uᵀIu = {q:e} {NO_FISHER_LENGTH}"));
+                .push(if q == 0.0 && largest < f64::MIN_POSITIVE {
+                    // Every entry is 0 or subnormal: the metric underflowed
+                    // (normal σ = 10¹⁶⁰: 1/σ² = 10⁻³²⁰), not a zero length.
+                    format!(
+                        "{label}: uᵀIu = 0: the metric's entries (largest {largest:e}) underflow \
+                     double precision at this θ"
+                    )
+                } else {
+                    format!("{label}: uᵀIu = {q:e} {NO_FISHER_LENGTH}")
+                });
             continue;
         }
         let base = 1.0 / q.sqrt();
@@ -237,9 +247,9 @@ const NO_FISHER_LENGTH: &str = "(no Fisher length)";
 /// The check when no direction could be tried: FAIL when some direction has
 /// no Fisher length under the reference (uᵀIu ≤ 0 or not finite: the metric
 /// is wrong there); UNRESOLVED with the reasons when every direction was
-/// skipped for want of double precision (the step rounds to zero at θ: normal
-/// σ = 10¹⁶⁰, exponential λ = 10³⁰⁰, tryout 8 G4) or because every step
-/// leaves the chart (KL = +∞).
+/// skipped for want of double precision (the metric's entries underflow, as
+/// at normal σ = 10¹⁶⁰ and exponential λ = 10³⁰⁰, tryout 8 G4, or the step
+/// rounds to zero at θ) or because every step leaves the chart (KL = +∞).
 fn no_direction_tried(skipped: &[String], oracle: String) -> Check {
     let check = Check::at_least("KL expansion, eq. (31): directions tried", 0.0, 1.0, oracle);
     if skipped.is_empty() || skipped.iter().any(|s| s.contains(NO_FISHER_LENGTH)) {
