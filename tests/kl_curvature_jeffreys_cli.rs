@@ -304,3 +304,167 @@ fn jeffreys_of_the_gamma_at_a_large_shape() {
     let ln = v["ln_density"].as_f64().unwrap();
     assert!(close(ln, -14.855231328804025402, 1e-14), "{ln}");
 }
+
+/// Tryout 8 G3/G13: KL at extreme scales. Oracle: tests/oracles/kl_extreme_scales.py
+/// (mpmath, 80 digits, of the f64 inputs). The beta closed form was NaN from
+/// shapes 10⁻²⁰⁰; the categorical exact sum lost p₃ ln(p₃/q₃) next to the
+/// vertex p₃ = 1 (1 − p₁ − p₂ rounds to 1) and came out negative.
+#[test]
+fn kl_at_extreme_scales_matches_mpmath() {
+    let cases: [(&str, &str, &str, f64, bool); 6] = [
+        (
+            "beta",
+            "[1e-300, 1e-300]",
+            "[2e-300, 1e-300]",
+            0.21231792754821907,
+            false,
+        ),
+        (
+            "beta",
+            "[1e-200, 1e-200]",
+            "[2e-200, 1e-200]",
+            0.21231792754821907,
+            false,
+        ),
+        (
+            "beta",
+            "[1e-150, 3.0]",
+            "[2e-150, 3.0]",
+            0.30685281944005469,
+            false,
+        ),
+        (
+            "categorical",
+            "[1e-30, 1e-30]",
+            "[1.5e-30, 1e-30]",
+            9.4534891891835568e-32,
+            true,
+        ),
+        (
+            "categorical",
+            "[1e-150, 1e-150]",
+            "[1.5e-150, 1e-150]",
+            9.4534891891835641e-152,
+            true,
+        ),
+        (
+            "categorical",
+            "[1e-300, 1e-300]",
+            "[1.5e-300, 1e-300]",
+            9.4534891891835648e-302,
+            true,
+        ),
+    ];
+    for (i, (ty, a, b, want, sum)) in cases.iter().enumerate() {
+        let extra = if *ty == "categorical" {
+            "classes = 3\n"
+        } else {
+            ""
+        };
+        let v = json(
+            "kl",
+            &format!("kl_extreme_{i}.toml"),
+            &format!(
+                "theta = {a}\ntheta_prime = {b}\nsamples = 2000\n[model]\ntype = \"{ty}\"\n{extra}"
+            ),
+        );
+        let closed = v["closed_form"].as_f64().unwrap_or(f64::NAN);
+        assert!(
+            close(closed, *want, 1e-12),
+            "{ty} {a}: closed form {closed} vs {want}"
+        );
+        if *sum {
+            let s = v["exact_sum"]["value"].as_f64().unwrap();
+            let r = v["exact_sum"]["rounding"].as_f64().unwrap();
+            // The compensated sum keeps a few ulp of its largest term
+            // (p₁ ln(p₁/q₁) ≈ 4·10⁻¹ of the value): 10⁻¹² relative.
+            assert!(close(s, *want, 1e-12), "{ty} {a}: exact sum {s} vs {want}");
+            assert!(r < 1e-9 * want, "{ty} {a}: rounding bound {r}");
+        }
+    }
+}
+
+/// Tryout 8 G13: exact sums whose terms cancel below their rounding
+/// (Poisson 1 vs 1 + 10⁻¹², KL 5.0009·10⁻²⁵; Bernoulli 0.5 vs 0.5 + 10⁻⁹,
+/// KL 2.0·10⁻¹⁸; tests/oracles/kl_extreme_scales.py) carry a rounding bound
+/// that covers the distance to the mpmath value and exceeds the value (no
+/// significant digit), while the closed form is right.
+#[test]
+fn exact_sums_below_their_rounding_say_so() {
+    let cases = [
+        (
+            "poisson",
+            "[1.0]",
+            "[1.000000000001]",
+            5.0008890453366436e-25,
+        ),
+        (
+            "bernoulli",
+            "[0.5]",
+            "[0.500000001]",
+            1.9999998868722758e-18,
+        ),
+    ];
+    for (i, (ty, a, b, want)) in cases.iter().enumerate() {
+        let v = json(
+            "kl",
+            &format!("kl_cancel_{i}.toml"),
+            &format!("theta = {a}\ntheta_prime = {b}\nsamples = 2000\n[model]\ntype = \"{ty}\"\n"),
+        );
+        let closed = v["closed_form"].as_f64().unwrap();
+        assert!(
+            close(closed, *want, 1e-6),
+            "{ty}: closed form {closed} vs {want}"
+        );
+        let s = v["exact_sum"]["value"].as_f64().unwrap();
+        let r = v["exact_sum"]["rounding"].as_f64().unwrap();
+        assert!(
+            (s - want).abs() <= r && r >= want.abs(),
+            "{ty}: sum {s} ± {r} vs {want}"
+        );
+    }
+}
+
+/// Tryout 8 G14: the gamma Jeffreys ln √det I = ½ ln(kψ′(k) − 1) − ln β at
+/// tiny shapes, where kψ′(k) ≈ 1/k overflowed to "inf (ln inf)". Oracle:
+/// tests/oracles/kl_extreme_scales.py (mpmath, 80 digits).
+#[test]
+fn jeffreys_of_the_gamma_at_tiny_shapes() {
+    for (i, (k, b, want)) in [
+        ("1e-300", "1.0", 345.38776394910685),
+        ("1e-150", "2.0", 172.00073479399348),
+        ("1e-5", "1.0", 5.7564577325423603),
+        ("0.5", "1.0", 0.19174643855412823),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let v = json(
+            "jeffreys",
+            &format!("jeffreys_gamma_tiny_{i}.toml"),
+            &format!("theta = [{k}, {b}]\n[model]\ntype = \"gamma\"\n"),
+        );
+        let ln = v["ln_density"].as_f64().unwrap_or(f64::NAN);
+        assert!(close(ln, *want, 1e-13), "k = {k}: {ln} vs {want}");
+    }
+}
+
+/// Tryout 8 G14 and G13: a valid θ whose result is beyond double precision is
+/// a failed computation (exit 1, the reason on stderr), not bad input (exit 2)
+/// and not a non-finite value with exit 0: the normal's metric diag(1/σ²,
+/// 2/σ²) at σ = 10⁻³⁰⁰ and 10³⁰⁰.
+#[test]
+fn jeffreys_beyond_double_precision_is_a_failed_computation() {
+    for (i, s) in ["1e-300", "1e300"].iter().enumerate() {
+        let out = run(
+            "jeffreys",
+            &format!("jeffreys_normal_extreme_{i}.toml"),
+            &format!("theta = [0.0, {s}]\n[model]\ntype = \"normal\"\n"),
+            false,
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "σ = {s}: {err}");
+        assert!(err.contains("beyond double precision"), "{err}");
+        assert!(out.stdout.is_empty() && !err.contains("panicked"));
+    }
+}

@@ -93,6 +93,13 @@ pub struct ExactSum {
     pub points: usize,
     /// A bound on the probability of the points left out.
     pub tail_mass: f64,
+    /// A bound on the floating-point error of `value`: [`ROUNDING_ULPS`]·ε·
+    /// Σ p(y)(|ln p(y|θ)| + |ln p(y|θ′)|) (each log-likelihood's own rounding,
+    /// kept by the difference) plus ε·Σ p(y)|t_y| (the products and the
+    /// sum). When it reaches |value| the terms cancel below their rounding
+    /// and the sum has no significant digit (Poisson 1 vs 1 + 10⁻¹²:
+    /// KL 5·10⁻²⁵, bound 3·10⁻¹⁵).
+    pub rounding: f64,
 }
 
 /// The outcome of the Monte Carlo check against the closed form.
@@ -107,6 +114,9 @@ pub enum McCheck {
     Unresolved,
     /// No finite closed form, or an infinite Monte Carlo mean: nothing to compare.
     NotCompared,
+    /// The model has a closed form but it came out NaN at (θ, θ′): a failed
+    /// computation, not a missing oracle (the report's `closed_form` is null).
+    ClosedFormNan,
 }
 
 /// KL(θ‖θ′) by every available route (nats).
@@ -195,23 +205,31 @@ pub fn divergence(
     crate::budget::check_memory("samples", 8.0 * draws)?;
     crate::budget::check_work("samples", 4.0 * draws * theta.len().max(1) as f64)?;
     let closed_form = model.kl(theta, theta_prime);
-    // (y, p(y|θ), log-ratio t_y) at every support point with p > 0.
+    // (y, p(y|θ), log-ratio t_y) at every support point with p > 0, and
+    // the rounding allowance of the exact sum.
     let support = model.support(theta).map(|s| {
         let k = model.obs_dim();
+        let mut rounding = 0.0;
         let pts: Vec<(Vec<f64>, f64, f64)> = (0..s.len())
             .filter(|&i| s.probs[i] > 0.0)
             .map(|i| {
                 let y = s.point(i, k);
-                let t = model.log_likelihood(theta, y) - model.log_likelihood(theta_prime, y);
-                (y.to_vec(), s.probs[i], t)
+                let (a, b) = (
+                    model.log_likelihood(theta, y),
+                    model.log_likelihood(theta_prime, y),
+                );
+                let (p, t) = (s.probs[i], a - b);
+                rounding += p * (ROUNDING_ULPS * (a.abs() + b.abs()) + t.abs());
+                (y.to_vec(), p, t)
             })
             .collect();
-        (pts, s.len(), s.tail_mass)
+        (pts, s.len(), s.tail_mass, f64::EPSILON * rounding)
     });
-    let exact_sum = support.as_ref().map(|(pts, len, tail)| ExactSum {
+    let exact_sum = support.as_ref().map(|(pts, len, tail, rounding)| ExactSum {
         value: compensated_sum(pts.iter().map(|(_, p, t)| p * t)),
         points: *len,
         tail_mass: *tail,
+        rounding: *rounding,
     });
     let mut monte_carlo = monte_carlo(model, theta, theta_prime, opt)?;
     let n = opt.samples as f64;
@@ -221,7 +239,7 @@ pub fn divergence(
         .or(exact_sum.map(|e| e.value).filter(|v| v.is_finite()))
         .unwrap_or(monte_carlo.value);
     if monte_carlo.value.is_finite() {
-        if let Some((pts, _, _)) = &support {
+        if let Some((pts, _, _, _)) = &support {
             // Outcomes expected fewer than MIN_EVENTS times: the sample sees
             // them too rarely for their share of the mean to show in the SE.
             let rare: Vec<&(Vec<f64>, f64, f64)> =
@@ -292,6 +310,7 @@ pub fn divergence(
                 }
             }
         }
+        Some(c) if c.is_nan() => (None, McCheck::ClosedFormNan),
         _ => (
             None,
             if monte_carlo.unresolved.is_some() {

@@ -342,6 +342,21 @@ pub fn trigamma_excess(x: f64) -> f64 {
     0.5 / x + series
 }
 
+/// ln(xψ′(x) − 1) ([`trigamma_excess`]) without overflow: below x = 1 from
+/// ψ′(x) = 1/x² + ψ′(x + 1), ln(xψ′(x) − 1) = ln_1p(x(xψ′(x + 1) − 1)) − ln x
+/// (the argument of ln_1p lies in (−0.36, 0], so nothing cancels), where
+/// ψ′(x) ≈ 1/x² overflows for x ≲ 10⁻¹⁵⁴ (ψ′(10⁻³⁰⁰) = 10⁶⁰⁰); from 1 the
+/// logarithm of [`trigamma_excess`]. NaN for x ≤ 0 or NaN.
+pub fn ln_trigamma_excess(x: f64) -> f64 {
+    if x.is_nan() || x <= 0.0 {
+        f64::NAN
+    } else if x < 1.0 {
+        (x * (x * trigamma(x + 1.0) - 1.0)).ln_1p() - x.ln()
+    } else {
+        trigamma_excess(x).ln()
+    }
+}
+
 /// The polygamma function ψ⁽ⁿ⁾(x) for n = 0, 1, 2, 3 and x > 0 (NaN otherwise).
 ///
 /// n = 0 is statrs' digamma; n ≥ 1 uses the recurrence

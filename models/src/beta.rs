@@ -128,8 +128,11 @@ impl Model for Beta {
         let (da, db) = (a2 - a1, b2 - b1);
         let ds = da + db;
         let (s1, s2) = (a1 + b1, a2 + b2);
-        // KL_Bern(p‖p₀), p = a₂/s₂, p₀ = a₁/s₁, p − p₀ = (Δa b₁ − a₁ Δb)/(s₂ s₁).
-        let d = (da * b1 - a1 * db) / (s2 * s1);
+        // KL_Bern(p‖p₀), p = a₂/s₂, p₀ = a₁/s₁, p − p₀ = (Δa b₁ − a₁ Δb)/(s₂ s₁),
+        // each product formed from ratios: Δa·b₁ and s₂·s₁ underflow to 0 for
+        // shapes ≲ 10⁻¹⁶² (0/0 = NaN at 10⁻³⁰⁰, tryout 8 G13) and overflow
+        // for shapes ≳ 10¹⁵⁴.
+        let d = (da / s2) * (b1 / s1) - (a1 / s1) * (db / s2);
         let bern = bd0(a2 / s2, a1 / s1, d) + bd0(b2 / s2, b1 / s1, -d);
         let (x, y, z) = (da / a1, db / b1, ds / s1);
         Some(

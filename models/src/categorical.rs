@@ -172,7 +172,15 @@ impl Model for Categorical {
         if c < 0.0 || c.fract() != 0.0 || c >= self.classes as f64 {
             return f64::NEG_INFINITY;
         }
-        Self::prob(theta, c as usize).ln()
+        let c = c as usize;
+        if c < theta.len() {
+            theta[c].ln()
+        } else {
+            // ln p_K = ln(1 − Σθᵢ) = ln_1p(−Σθᵢ): next to the vertex p_K ≈ 1,
+            // 1 − Σθᵢ rounds to 1 and its logarithm to 0, and the exact sum
+            // of KL (eq. 30) would lose its p_K ln(p_K/q_K) term (tryout 8, G3).
+            (-theta.iter().sum::<f64>()).ln_1p()
+        }
     }
     fn support(&self, theta: &[f64]) -> Option<Support> {
         Some(Support {

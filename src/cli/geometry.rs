@@ -187,8 +187,17 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
                 println!("  closed form          {}", show(r.closed_form));
                 if let Some(s) = r.exact_sum {
                     println!(
-                        "  exact sum            {:.15e} ({} points, omitted mass ≤ {:.1e})",
-                        s.value, s.points, s.tail_mass
+                        "  exact sum            {:.15e} ± {:.1e} rounding ({} points, omitted \
+                         mass ≤ {:.1e}){}",
+                        s.value,
+                        s.rounding,
+                        s.points,
+                        s.tail_mass,
+                        if s.rounding >= s.value.abs() {
+                            ": the terms cancel below their rounding, no significant digit"
+                        } else {
+                            ""
+                        }
                     );
                 }
                 println!(
@@ -202,6 +211,11 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
                 );
                 println!("  ½ δᵀI(θ)δ, eq. (31)  {}", show(r.quadratic));
                 match (r.check, &r.monte_carlo.unresolved) {
+                    (kl::McCheck::ClosedFormNan, _) => println!(
+                        "verdict: FAILED COMPUTATION — the model's closed-form KL is NaN at \
+                         these points (a rounding breakdown of the formula, not a missing \
+                         closed form)"
+                    ),
                     (_, Some(why)) => println!("verdict: UNRESOLVED — Monte Carlo: {why}"),
                     (kl::McCheck::Pass, _) => println!("verdict: PASS (z ≤ {})", r.z_max),
                     (kl::McCheck::Fail, _) => println!(
@@ -215,7 +229,17 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
                     }
                 }
             }
-            return Ok(Status::from_ok(r.check != kl::McCheck::Fail));
+            if r.check == kl::McCheck::ClosedFormNan {
+                eprintln!(
+                    "error: the model's closed-form KL is NaN at θ = {:?}, θ′ = {:?}: a failed \
+                     computation",
+                    r.theta, r.theta_prime
+                );
+            }
+            return Ok(Status::from_ok(!matches!(
+                r.check,
+                kl::McCheck::Fail | kl::McCheck::ClosedFormNan
+            )));
         }
         Which::Curvature => {
             let r = curvature::curvature(&metric, &c.theta).map_err(|e| l.place(e))?;

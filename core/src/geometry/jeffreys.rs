@@ -2,19 +2,47 @@
 //! Fisher metric, invariant under reparametrisation.
 
 use super::Metric;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::linalg;
 
 /// ln √det g(θ), the unnormalised log Jeffreys density: the metric's own
 /// closed form when it has one ([`Metric::known_ln_sqrt_det`]), else by
 /// Cholesky (Σ ln Lᵢᵢ).
+///
+/// # Errors
+/// The metric's own errors; [`Error::Failed`] (a failed computation, exit 1,
+/// not bad input) when the metric at θ is beyond double precision (an entry
+/// that overflowed, or a diagonal entry that underflowed to 0 or subnormal:
+/// normal σ ≤ 10⁻¹⁶⁰ or ≥ 10¹⁶⁰) or the result is not finite.
 pub fn ln_density(m: &dyn Metric, theta: &[f64]) -> Result<f64> {
-    if let Some(v) = m.known_ln_sqrt_det(theta) {
-        return v;
+    let v = match m.known_ln_sqrt_det(theta) {
+        Some(v) => v?,
+        None => {
+            let g = m.metric(theta)?;
+            if g.iter().any(|x| !x.is_finite())
+                || g.diagonal().iter().any(|x| x.abs() < f64::MIN_POSITIVE)
+            {
+                return Err(Error::failed(
+                    "the Jeffreys density ln √det I",
+                    format!(
+                        "the Fisher metric at θ = {theta:?} is beyond double precision (diagonal \
+                     {:?}): ln √det I cannot be formed from it",
+                        g.diagonal().as_slice()
+                    ),
+                ));
+            }
+            let c = linalg::cholesky(&g, "Fisher metric")?;
+            c.l_dirty().diagonal().iter().map(|v| v.ln()).sum()
+        }
+    };
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(Error::failed(
+            "the Jeffreys density ln √det I",
+            format!("it is {v} at θ = {theta:?}"),
+        ))
     }
-    let g = m.metric(theta)?;
-    let c = linalg::cholesky(&g, "Fisher metric")?;
-    Ok(c.l_dirty().diagonal().iter().map(|v| v.ln()).sum())
 }
 
 /// √det g(θ), the unnormalised Jeffreys density.

@@ -118,8 +118,18 @@ pub fn kl_expansion(
     for (label, u) in dirs {
         let q = (u.transpose() * fisher * &u)[(0, 0)];
         if !(q > 0.0 && q.is_finite()) {
+            let largest = fisher.amax();
             out.skipped
-                .push(format!("{label}: uᵀIu = {q:e} (no Fisher length)"));
+                .push(if q == 0.0 && largest < f64::MIN_POSITIVE {
+                    // Every entry is 0 or subnormal: the metric underflowed
+                    // (normal σ = 10¹⁶⁰: 1/σ² = 10⁻³²⁰), not a zero length.
+                    format!(
+                        "{label}: uᵀIu = 0: the metric's entries (largest {largest:e}) underflow \
+                     double precision at this θ"
+                    )
+                } else {
+                    format!("{label}: uᵀIu = {q:e} {NO_FISHER_LENGTH}")
+                });
             continue;
         }
         let base = 1.0 / q.sqrt();
@@ -230,6 +240,28 @@ pub fn kl_expansion(
     Some(out)
 }
 
+/// The mark of a direction skipped because the reference metric gives it no
+/// positive length (a failure of the metric, not of the arithmetic).
+const NO_FISHER_LENGTH: &str = "(no Fisher length)";
+
+/// The check when no direction could be tried: FAIL when some direction has
+/// no Fisher length under the reference (uᵀIu ≤ 0 or not finite: the metric
+/// is wrong there); UNRESOLVED with the reasons when every direction was
+/// skipped for want of double precision (the metric's entries underflow, as
+/// at normal σ = 10¹⁶⁰ and exponential λ = 10³⁰⁰, tryout 8 G4, or the step
+/// rounds to zero at θ) or because every step leaves the chart (KL = +∞).
+fn no_direction_tried(skipped: &[String], oracle: String) -> Check {
+    let check = Check::at_least("KL expansion, eq. (31): directions tried", 0.0, 1.0, oracle);
+    if skipped.is_empty() || skipped.iter().any(|s| s.contains(NO_FISHER_LENGTH)) {
+        check
+    } else {
+        check.unresolved(format!(
+            "no direction could be resolved in double precision: {}",
+            skipped.join("; ")
+        ))
+    }
+}
+
 /// Runs the expansion against the reference (when the model has a
 /// closed-form KL and there is a reference) and records its checks: the
 /// extrapolated ratio within [`KL_RTOL`], O(ε) convergence, and the claimed
@@ -253,23 +285,7 @@ pub(crate) fn check(
         describe(reference.method)
     );
     if k.directions.is_empty() {
-        let c = Check::at_least(
-            "KL expansion, eq. (31): directions tried",
-            0.0,
-            1.0,
-            oracle.clone(),
-        );
-        // Every direction skipped (its steps round to zero a few ulp from
-        // the edge, Bernoulli p = 1 − 10⁻¹⁵): nothing was measured, so the
-        // check is unresolved, not failed (tryout 7, F6).
-        ledger.push(if k.skipped.is_empty() {
-            c
-        } else {
-            c.unresolved(format!(
-                "cannot resolve: every direction was skipped ({})",
-                k.skipped.join("; ")
-            ))
-        });
+        ledger.push(no_direction_tried(&k.skipped, oracle.clone()));
     } else {
         let extrapolated =
             |x: &KlDirection| (extrapolated_ratio_at(&x.ratios, &x.effective_epsilons) - 1.0).abs();
@@ -343,4 +359,33 @@ fn resolve(c: Check, directions: &[KlDirection], passes: impl Fn(&KlDirection) -
          smallest step, so the ratio says nothing about the metric",
         labels.join(", ")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Tryout 8 G4: no direction tried because every step rounds to zero is
+    /// UNRESOLVED with the reasons; a direction with no Fisher length (the
+    /// metric's failure) keeps the FAIL.
+    #[test]
+    fn no_direction_tried_is_unresolved_only_for_want_of_precision() {
+        let rounds =
+            vec!["direction e1: a step of 1e-12 Fisher units rounds to zero at this θ".to_string()];
+        let c = no_direction_tried(&rounds, "oracle".into());
+        assert!(
+            !c.pass
+                && c.note
+                    .as_deref()
+                    .is_some_and(|n| n.contains("rounds to zero"))
+        );
+        let metric = vec![
+            rounds[0].clone(),
+            format!("direction e2: uᵀIu = -1e0 {NO_FISHER_LENGTH}"),
+        ];
+        let c = no_direction_tried(&metric, "oracle".into());
+        assert!(!c.pass && c.note.is_none(), "{c:?}");
+        let c = no_direction_tried(&[], "oracle".into());
+        assert!(!c.pass && c.note.is_none(), "{c:?}");
+    }
 }
