@@ -125,6 +125,9 @@ fn show_integer(v: i128) -> String {
     }
 }
 
+/// A test of a TOML value: is it the one a message names?
+type ValueTest = dyn Fn(&DeValue<'_>) -> bool;
+
 /// A serde error about a whole number (a count, a size, a seed) in the TOML
 /// `text`, rewritten to name the key it is about and its bounds:
 /// ``4:11: `model.classes` = 1e30 must be a whole number from 0 to
@@ -140,7 +143,7 @@ pub fn explain_integer(
     msg: &str,
 ) -> Option<(usize, usize, String)> {
     let expected = msg.rsplit_once(", expected ").map(|(_, t)| t.trim());
-    let (range, wanted): (Option<(i128, i128)>, Box<dyn Fn(&DeValue<'_>) -> bool>) =
+    let (range, wanted): (Option<(i128, i128)>, Box<ValueTest>) =
         if msg.trim() == "u64 value was too large" {
             // toml's own error: its span is the value's.
             (integer_range("u64"), Box::new(|v| v.is_integer()))

@@ -586,6 +586,15 @@ pub fn make_dir(path: &Path) -> Result<()> {
         .with_context(|| format!("cannot create folder `{}`", path.display()))
 }
 
+/// Installs the signal handler now (it is otherwise installed with the first
+/// result folder): for the commands that print to the terminal and write no
+/// folder (`fisher`, `kl`, `geodesic`, …), so that SIGINT, SIGTERM and SIGHUP
+/// stop their computations and end them with status 130 and "interrupted",
+/// as every command ends (tryout 8 G16: they died by the signal).
+pub fn arm_interrupts() {
+    let _ = active();
+}
+
 /// Waits for the signal handler if it has started (it then ends the process
 /// with status 130): the main thread calls it before it reports an error
 /// or exits, so that a computation stopped by the interrupt does not end the

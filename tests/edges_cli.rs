@@ -61,9 +61,7 @@ fn number_after(msg: &str, key: &str) -> f64 {
         .unwrap_or_else(|| panic!("`{key}` not in: {msg}"))
         + key.len();
     let tail = &msg[at..];
-    let end = tail
-        .find(|c: char| c == ' ' || c == ',' || c == ')' || c == ';')
-        .unwrap_or(tail.len());
+    let end = tail.find([' ', ',', ')', ';']).unwrap_or(tail.len());
     tail[..end]
         .parse()
         .unwrap_or_else(|e| panic!("{e}: `{}` in {msg}", &tail[..end]))

@@ -434,3 +434,56 @@ fn interrupts_at_any_moment_leave_whole_results_and_no_staging_folder() {
     }
     std::fs::remove_dir_all(&b).unwrap();
 }
+
+/// Tryout 8 G16: commands that print and write no result folder (`fisher`
+/// here) end on SIGINT, SIGTERM and SIGHUP as every command does, with
+/// status 130 and "interrupted", not by the signal. The signal is sent once
+/// the process has its handler (its bit in `SigCgt` of /proc/PID/status), so
+/// the test does not depend on how fast the machine starts it.
+#[cfg(target_os = "linux")]
+#[test]
+fn commands_without_a_result_folder_end_with_130_on_a_signal() {
+    let b = sandbox("no-out-signals");
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::write(
+        b.join("slow.toml"),
+        "theta = [0.0, 1.0]\nsamples = 20000000\n[model]\ntype = \"normal\"\n",
+    )
+    .unwrap();
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        let mut child = Command::new(BIN)
+            .args(["fisher", "slow.toml"])
+            .current_dir(&b)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let status = format!("/proc/{}/status", child.id());
+        let caught = || {
+            std::fs::read_to_string(&status)
+                .unwrap_or_default()
+                .lines()
+                .find_map(|l| l.strip_prefix("SigCgt:"))
+                .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+                .is_some_and(|m| m & (1 << (sig - 1)) != 0)
+        };
+        let t0 = Instant::now();
+        while !caught()
+            && child.try_wait().unwrap().is_none()
+            && t0.elapsed() < Duration::from_secs(30)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "signal {sig}: the run ended before it could be signalled"
+        );
+        // SAFETY: sending a signal to our own child.
+        unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(130), "signal {sig}: {err}");
+        assert!(err.contains("interrupted"), "signal {sig}: {err}");
+    }
+    std::fs::remove_dir_all(&b).unwrap();
+}

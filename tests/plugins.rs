@@ -242,6 +242,15 @@ fn config_tags_params_and_plugins_key() {
     host.install();
     let c: Cfg = bayesrg_cli::config::load(&cfg).unwrap();
     assert_eq!(c.model.param_names(), ["x0", "gamma"]);
+    // The same through the library crates alone, as docs/plugins.md §10
+    // shows it (tryout 8 G11: the page named functions of the binary).
+    let mut doc: serde_json::Value =
+        toml::from_str(&std::fs::read_to_string(&cfg).unwrap()).unwrap();
+    let lib_paths = bayesrg::plugins::document::plugin_paths(&doc, &dir, "c.toml").unwrap();
+    assert_eq!(lib_paths, paths);
+    bayesrg::plugins::document::prepare(&mut doc, "c.toml").unwrap();
+    let from_lib: Cfg = serde_json::from_value(doc).unwrap();
+    assert_eq!(from_lib.model.param_names(), ["x0", "gamma"]);
     // Serialised through typetag as the long form, and back.
     let json = serde_json::to_value(&c.model).unwrap();
     assert_eq!(

@@ -407,7 +407,7 @@ fn huge_sizes_and_malformed_paths_are_refused_at_their_place() {
     // Tryout 8 G12: two axes on one field, or on a field and a part of it.
     for other in ["theta[1]", "theta"] {
         cases.push((
-            format!("{small}[[axes]]\npath = \"{other}\"\nvalues = [5.0]\n"),
+            format!("{small}[[axes]]\npath = \"{other}\"\nname = \"s2\"\nvalues = [5.0]\n"),
             format!("spec.toml:12:8: `axes[1].path` = `{other}` sets a field that axes[0]"),
         ));
     }

@@ -261,39 +261,33 @@ pub fn hessian_adaptive_spread<F: Fn(&[f64]) -> f64>(
     scales: &[f64],
 ) -> (DMatrix<f64>, DMatrix<f64>) {
     let d = x.len();
+    // The scale of each coordinate at level k (a quarter of the last's).
+    let level_scales = |k: usize| -> Vec<f64> {
+        scales
+            .iter()
+            .zip(x)
+            .map(|(&s, &xi)| {
+                let s = if s > 0.0 && s.is_finite() {
+                    s
+                } else {
+                    default_scale(xi)
+                };
+                s * 0.25f64.powi(k as i32)
+            })
+            .collect()
+    };
     let levels: Vec<DMatrix<f64>> = (0..ADAPTIVE_LEVELS)
-        .map(|k| {
-            let s: Vec<f64> = scales
-                .iter()
-                .zip(x)
-                .map(|(&s, &xi)| {
-                    let s = if s > 0.0 && s.is_finite() {
-                        s
-                    } else {
-                        default_scale(xi)
-                    };
-                    s * 0.25f64.powi(k as i32)
-                })
-                .collect();
-            hessian_scaled(&f, x, &s)
-        })
+        .map(|k| hessian_scaled(&f, x, &level_scales(k)))
         .collect();
     // The representable step of each level and coordinate: a pair of levels
     // whose steps did not shrink (both rounded to the same few ulp of x) is
     // no independent second estimate, and its agreement proves nothing.
     let steps: Vec<Vec<f64>> = (0..ADAPTIVE_LEVELS)
         .map(|k| {
-            scales
+            level_scales(k)
                 .iter()
                 .zip(x)
-                .map(|(&s, &xi)| {
-                    let s = if s > 0.0 && s.is_finite() {
-                        s
-                    } else {
-                        default_scale(xi)
-                    };
-                    h2(xi, s * 0.25f64.powi(k as i32))
-                })
+                .map(|(&s, &xi)| h2(xi, s))
                 .collect()
         })
         .collect();

@@ -473,9 +473,11 @@ fn a_collapsed_particle_ess_leaves_the_particle_check_unresolved() {
     // Tryout 5 (A6-secondary): importance weights from a wide prior collapse
     // on a sharp π_T (ESS → 1), and sd/sqrt(ESS) then is no standard error:
     // z = 2.25e4 was reported as a FAIL. Prior N(0, 100²) against π_T of sd
-    // 0.01 at T = 1e4 (σ = 1): the prior puts ≈ 0.4·0.01/100 = 4e-5 of its
-    // mass within one posterior sd, 0.08 of 2000 particles, so one particle
+    // 0.02 at T = 2500 (σ = 1): the prior puts ≈ 0.4·0.02/100 = 8e-5 of its
+    // mass within one posterior sd, 0.16 of 2000 particles, so one particle
     // carries the weight. The same run with T ≤ 1e-4 resolves and passes.
+    // (T = 2500, not 1e4: the grid of cells 0.04 wide must hold π_T, half a
+    // cell per sd at least, or the run is refused before it starts.)
     let run = |t: &[f64]| {
         let mut spec = bayes_spec(
             Box::new(NormalMean { sigma: 1.0 }),
@@ -491,7 +493,7 @@ fn a_collapsed_particle_ess_leaves_the_particle_check_unresolved() {
         experiment::run(&spec, &mut Silent).unwrap()
     };
     let name = "particles vs grid";
-    let r = run(&[0.0, 1e-4, 1e4]);
+    let r = run(&[0.0, 1e-4, 2500.0]);
     let c = r.checks.iter().find(|c| c.name.starts_with(name)).unwrap();
     assert!(!c.pass, "{c:?}");
     let note = c.note.as_deref().unwrap_or_default();

@@ -107,6 +107,10 @@ enum Command {
 pub fn run(cli: Cli) -> Result<Status> {
     bayesrg::core::registry::models().map_err(anyhow::Error::msg)?;
     let host = plugin::load_named(&cli.plugins)?;
+    // The sweep installs its own handler (it keeps the finished tasks).
+    if !matches!(cli.command, Command::Sweep(_)) {
+        crate::output::arm_interrupts();
+    }
     let result = dispatch(cli.command);
     // Faults recorded in the process (without a supervisor, which stops the
     // run at the first one).

@@ -56,7 +56,9 @@
 //! exponential, Bernoulli, categorical and lattice families.
 
 pub use super::closed_form;
-use super::geodesic::{Geodesic, default_options, fisher_units, flow, flow_displacement, speed2};
+use super::geodesic::{
+    Geodesic, Integration, default_options, fisher_units, flow, flow_displacement, speed2,
+};
 use super::{Metric, check_point, christoffel};
 use crate::error::Error;
 use crate::ode;
@@ -371,8 +373,13 @@ fn solve_chain(
     }
     let failed = |e: String| Error::failed(WHAT, e);
     if theta1 == theta2 {
-        let geodesic = flow(m, theta1, &vec![0.0; theta1.len()], 1.0, &opt.ode, &[])
-            .map_err(|e| failed(e.to_string()))?;
+        let how = Integration {
+            metric: m,
+            opt: &opt.ode,
+            units: &[],
+        };
+        let geodesic =
+            flow(how, theta1, &vec![0.0; theta1.len()], 1.0).map_err(|e| failed(e.to_string()))?;
         return Ok(Shot {
             velocity: vec![0.0; theta1.len()],
             geodesic,
@@ -481,15 +488,14 @@ fn solve_chain(
             let s0 = speed2(m, theta1, v.as_slice()).map_err(|e| failed(e.to_string()))?;
             let mut end = a.clone();
             for (j, (x, u)) in nodes.iter().enumerate() {
-                let seg = flow(
-                    m,
-                    x.as_slice(),
-                    u.as_slice(),
-                    span,
-                    &path_options(opt),
-                    &units,
-                )
-                .map_err(|e| failed(e.to_string()))?;
+                let po = path_options(opt);
+                let how = Integration {
+                    metric: m,
+                    opt: &po,
+                    units: &units,
+                };
+                let seg = flow(how, x.as_slice(), u.as_slice(), span)
+                    .map_err(|e| failed(e.to_string()))?;
                 let skip = usize::from(j > 0);
                 for k in skip..seg.t.len() {
                     geodesic.t.push(j as f64 * span + seg.t[k]);
@@ -658,8 +664,14 @@ fn finish(
     units: &[f64],
     w: &Whitening,
 ) -> Result<Shot, Error> {
-    let geodesic = flow(m, theta1, v.as_slice(), 1.0, &path_options(opt), units)
-        .map_err(|e| Error::failed(WHAT, e.to_string()))?;
+    let po = path_options(opt);
+    let how = Integration {
+        metric: m,
+        opt: &po,
+        units,
+    };
+    let geodesic =
+        flow(how, theta1, v.as_slice(), 1.0).map_err(|e| Error::failed(WHAT, e.to_string()))?;
     let miss = DVector::from_column_slice(geodesic.end()) - DVector::from_column_slice(theta2);
     Ok(Shot {
         velocity: v.as_slice().to_vec(),
@@ -714,10 +726,16 @@ fn one_dimensional(
     // cannot be followed in double precision (its velocity spans 200 decades);
     // the path is then the arc-length inversion of the same integral, in the
     // coordinate of the quadrature.
-    let traced = flow(m, a, &[v], 0.5, &path_options(opt), units)
+    let po = path_options(opt);
+    let how = Integration {
+        metric: m,
+        opt: &po,
+        units,
+    };
+    let traced = flow(how, a, &[v], 0.5)
         .map_err(|e| format!("the 1-D geodesic path from the first point: {e}"))
         .and_then(|fwd| {
-            flow(m, b, &[u], 0.5, &path_options(opt), units)
+            flow(how, b, &[u], 0.5)
                 .map(|bwd| (fwd, bwd))
                 .map_err(|e| format!("the 1-D geodesic path from the second point: {e}"))
         });
@@ -857,10 +875,14 @@ fn shoot(
     max_len: f64,
 ) -> Result<(DVector<f64>, usize), (String, usize)> {
     let chord = b - a;
+    let how = Integration {
+        metric: m,
+        opt: &opt.ode,
+        units,
+    };
     let resid = |w: &DVector<f64>| -> Option<DVector<f64>> {
         let v = wh.velocity(w) / span;
-        let (delta, _) =
-            flow_displacement(m, a.as_slice(), v.as_slice(), span, &opt.ode, units).ok()?;
+        let (delta, _) = flow_displacement(how, a.as_slice(), v.as_slice(), span).ok()?;
         let r = &wh.l2t * (DVector::from_vec(delta) - &chord);
         r.iter().all(|x| x.is_finite()).then_some(r)
     };
@@ -1292,9 +1314,13 @@ fn multiple_shoot(
         .collect();
     let size = d + 2 * d * (mm - 1);
     // A segment's end as (displacement δ, velocity): it ends at x + δ.
+    let how = Integration {
+        metric: m,
+        opt: &opt.ode,
+        units,
+    };
     let seg = |x: &DVector<f64>, v: &DVector<f64>| -> Option<(DVector<f64>, DVector<f64>)> {
-        let (de, ve) =
-            flow_displacement(m, x.as_slice(), v.as_slice(), span, &opt.ode, units).ok()?;
+        let (de, ve) = flow_displacement(how, x.as_slice(), v.as_slice(), span).ok()?;
         let (de, ve) = (DVector::from_vec(de), DVector::from_vec(ve));
         (de.iter().chain(ve.iter()).all(|t| t.is_finite())).then_some((de, ve))
     };

@@ -77,7 +77,26 @@ pub fn acceleration(m: &dyn Metric, theta: &[f64], v: &[f64], out: &mut [f64]) -
 pub fn exp_map(m: &dyn Metric, theta: &[f64], v: &[f64], opt: &ode::Options) -> Result<Geodesic> {
     check_point(m, theta, "start point")?;
     let units = fisher_units(m, theta)?;
-    flow(m, theta, v, 1.0, opt, &units)
+    let how = Integration {
+        metric: m,
+        opt,
+        units: &units,
+    };
+    flow(how, theta, v, 1.0)
+}
+
+/// How a geodesic is integrated: on the metric `metric`, with the
+/// integrator's options `opt` and absolute tolerance `opt.atol·units[i]` on
+/// coordinate i and on velocity i (`units`: d entries, or empty for 1; the
+/// Fisher units of the start, [`fisher_units`], make it scale-free).
+#[derive(Clone, Copy)]
+pub struct Integration<'a> {
+    /// The metric g(θ) whose geodesic equation is integrated.
+    pub metric: &'a dyn Metric,
+    /// Tolerances, first step and step limit of the integrator.
+    pub opt: &'a ode::Options,
+    /// Units of the absolute tolerance, per coordinate (or empty).
+    pub units: &'a [f64],
 }
 
 /// Pieces of [0, span] after each of which the displacement is rebased.
@@ -95,13 +114,16 @@ const PIECES: usize = 8;
 /// where θ₀ + δ would lose every digit of the small end).
 #[allow(clippy::type_complexity)]
 fn integrate(
-    m: &dyn Metric,
+    how: Integration<'_>,
     theta: &[f64],
     v: &[f64],
     span: f64,
-    opt: &ode::Options,
-    units: &[f64],
 ) -> Result<(Vec<f64>, Vec<Vec<f64>>, Vec<Vec<f64>>, Vec<f64>)> {
+    let Integration {
+        metric: m,
+        opt,
+        units,
+    } = how;
     check_point(m, theta, "start point")?;
     check_point(m, v, "initial velocity")?;
     let d = theta.len();
@@ -165,31 +187,22 @@ fn integrate(
 /// θ(span) = θ + δ, without the path or its speed (the cheap form of [`flow`]
 /// for solvers; the displacement keeps the digits of a short geodesic).
 pub fn flow_displacement(
-    m: &dyn Metric,
+    how: Integration<'_>,
     theta: &[f64],
     v: &[f64],
     span: f64,
-    opt: &ode::Options,
-    units: &[f64],
 ) -> Result<(Vec<f64>, Vec<f64>)> {
-    let (_, _, vels, delta) = integrate(m, theta, v, span, opt, units)?;
+    let (_, _, vels, delta) = integrate(how, theta, v, span)?;
     let u = vels.last().cloned().unwrap_or_else(|| v.to_vec());
     Ok((delta, u))
 }
 
 /// The geodesic from θ with velocity v followed over t ∈ [0, `span`] (the
-/// exponential map is `span` = 1), with absolute tolerance `opt.atol·units[i]`
-/// on coordinate i and on velocity i (`units`: d entries, or empty for 1).
+/// exponential map is `span` = 1), integrated as `how` says.
 /// The returned length is √(vᵀg(θ)v)·span.
-pub fn flow(
-    m: &dyn Metric,
-    theta: &[f64],
-    v: &[f64],
-    span: f64,
-    opt: &ode::Options,
-    units: &[f64],
-) -> Result<Geodesic> {
-    let (ts, points, velocities, _) = integrate(m, theta, v, span, opt, units)?;
+pub fn flow(how: Integration<'_>, theta: &[f64], v: &[f64], span: f64) -> Result<Geodesic> {
+    let (ts, points, velocities, _) = integrate(how, theta, v, span)?;
+    let m = how.metric;
     let s0 = speed2(m, theta, v)?;
     let mut drift: f64 = 0.0;
     for (x, u) in points.iter().zip(&velocities) {

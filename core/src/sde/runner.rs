@@ -414,30 +414,14 @@ pub fn run(spec: &SdeSpec, obs: &mut dyn Observer) -> Result<SdeResult> {
             .as_ref()
             .map(|law| gaussian_law::check(ens.states(k), law));
         if let (Some(c), Some(o)) = (&tests, oracle) {
-            checks.push(Check::at_least(
-                format!("τ = {}: Hotelling T² p-value (mean)", crate::error::show(t)),
-                c.hotelling_p,
-                level,
-                o,
-            ));
-            checks.push(Check::at_least(
-                format!(
-                    "τ = {}: whitened covariance p-value (Bonferroni)",
-                    crate::error::show(t)
-                ),
-                c.whitened_p,
-                level,
-                o,
-            ));
-            checks.push(Check::at_least(
-                format!(
-                    "τ = {}: per-coordinate KS p-value (Bonferroni)",
-                    crate::error::show(t)
-                ),
-                c.ks_p,
-                level,
-                o,
-            ));
+            let at = crate::error::show(t);
+            for (what, p) in [
+                ("Hotelling T² p-value (mean)", c.hotelling_p),
+                ("whitened covariance p-value (Bonferroni)", c.whitened_p),
+                ("per-coordinate KS p-value (Bonferroni)", c.ks_p),
+            ] {
+                checks.push(Check::at_least(format!("τ = {at}: {what}"), p, level, o));
+            }
         }
         saved.push(SavedTime {
             t,
