@@ -80,5 +80,35 @@ fn bad_values_are_exit_2_at_their_line() {
         err.contains("c.toml:8:") && err.contains("unknown variable `x`"),
         "{err}"
     );
+    // Weights that do not sum to 1, at the components' line and column
+    // (tryout 8 G10), in `fokker-planck` (`initial`) and `reverse`
+    // (`components`); the column counted by hand in the text.
+    for (cmd, file, from, to, at) in [
+        (
+            "fokker-planck",
+            "fokker_planck_ou.toml",
+            "weight = 1.0",
+            "weight = 1.5",
+            "c.toml:10:11: `initial`",
+        ),
+        (
+            "reverse",
+            "reverse_mixture.toml",
+            "weight = 0.35",
+            "weight = 0.45",
+            "c.toml:10:1: `components`",
+        ),
+    ] {
+        let text = std::fs::read_to_string(example(file)).unwrap();
+        assert!(text.contains(from), "{file} has no `{from}`");
+        std::fs::write(&cfg, text.replace(from, to)).unwrap();
+        let o = bin().args([cmd, cfg.to_str().unwrap()]).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {err}");
+        assert!(
+            err.contains(at) && err.contains("must have weights that sum to 1"),
+            "{cmd}: want {at}: {err}"
+        );
+    }
     std::fs::remove_dir_all(&d).ok();
 }

@@ -50,6 +50,19 @@ pub(crate) fn mixture(at: &Field, comps: &[ComponentSpec], d: usize) -> Result<G
         })?;
         gs.push(g);
     }
+    // The weights' sum, named where the user wrote the components (tryout 8
+    // G10: "`sum of weights` = 1.5" had no key and no line:col).
+    let total: f64 = comps.iter().map(|c| c.weight).sum();
+    if (total - 1.0).abs() > 1e-9 {
+        return Err(Error::domain(
+            at.clone(),
+            format!(
+                "components whose weights sum to {}",
+                crate::error::show(total)
+            ),
+            "must have weights that sum to 1 (to 1e-9)",
+        ));
+    }
     GaussianMixture::new(comps.iter().map(|c| c.weight).collect(), gs)
 }
 

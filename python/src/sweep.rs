@@ -41,15 +41,16 @@ fn sweep_open(out: &str, spec_json: &str, inputs: Vec<String>) -> PyResult<Strin
     bayesrg::tasks::check_all(&s, &tasks).map_err(crate::core_err)?;
     let store = Store::create_named(Path::new(out), "out", &inputs, &s).map_err(crate::core_err)?;
     let warnings: Vec<String> = store
-        .unreadable(&tasks)
+        .recovery()
+        .map(str::to_string)
         .into_iter()
-        .map(|(i, path, why)| {
+        .chain(store.unreadable(&tasks).into_iter().map(|(i, path, why)| {
             format!(
                 "the file of task {i}, {}, cannot be read ({why}); the task runs again and its \
                  file is replaced",
                 path.display()
             )
-        })
+        }))
         .collect();
     let pending: Vec<&Task> = tasks.iter().filter(|t| !store.is_finished(t)).collect();
     json(&serde_json::json!({"pending": pending, "warnings": warnings}))

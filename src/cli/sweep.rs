@@ -74,6 +74,9 @@ pub fn run(args: Args) -> Result<Status> {
     }
     interrupt_keeps_finished(&args.out);
     let store = Store::create(&args.out, &[&args.file], &spec)?;
+    if let Some(note) = store.recovery() {
+        eprintln!("warning: {note}");
+    }
     let dir = store.dir().to_path_buf();
     for (i, path, why) in store.unreadable(&tasks) {
         eprintln!(

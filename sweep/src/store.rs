@@ -63,6 +63,7 @@ fn seal(record: &Record) -> std::result::Result<String, String> {
 #[derive(Debug, Clone)]
 pub struct Store {
     dir: PathBuf,
+    recovered: Option<String>,
 }
 
 /// The marker of a sweep's results folder: the spec it ran, as JSON.
@@ -139,19 +140,46 @@ impl Store {
             fs::create_dir_all(&abs).map_err(|e| io("create", &abs, e))?;
         }
         hold(&abs).map_err(|why| refuse(&why))?;
-        let checked = (|| {
+        let mut recovered = None;
+        let mut checked = || {
             let empty = fs::read_dir(&abs)
                 .map_err(|e| io("read", &abs, e))?
                 .next()
                 .is_none();
-            if !empty && !abs.join(MARKER).is_file() {
-                return Err(refuse(&format!(
-                    "is not the folder of a bayesrg sweep (it has no {MARKER}); \
-                     give a new folder, nothing was touched"
-                )));
+            let marker = abs.join(MARKER);
+            // A lost or damaged marker strands no finished task (tryout 8
+            // G15) when everything in the folder is a sweep's own file and a
+            // task file is sealed by its digest: the folder is resumed and
+            // its marker written again.
+            let lost = |why: &str| {
+                only_sweep_files(&abs).then(|| {
+                    format!(
+                        "the sweep marker {} {why}; the folder holds only a sweep's files \
+                         (sealed task files), so it is resumed and the marker written again",
+                        marker.display()
+                    )
+                })
+            };
+            if !empty && !marker.is_file() {
+                match lost("is missing") {
+                    Some(note) => recovered = Some(note),
+                    None => {
+                        return Err(refuse(&format!(
+                            "is not the folder of a bayesrg sweep (it has no {MARKER}); \
+                             give a new folder, nothing was touched"
+                        )));
+                    }
+                }
             }
-            if abs.join(MARKER).is_file() {
-                resumable(&abs.join(MARKER), spec).map_err(|why| refuse(&why))?;
+            if marker.is_file() {
+                match resumable(&marker, spec) {
+                    Ok(()) => {}
+                    Err(Refusal::Unreadable(why)) => match lost("cannot be read") {
+                        Some(note) => recovered = Some(note),
+                        None => return Err(refuse(&why)),
+                    },
+                    Err(Refusal::Other(why)) => return Err(refuse(&why)),
+                }
             }
             for input in inputs {
                 if std::path::absolute(input).is_ok_and(|f| f.starts_with(&abs)) {
@@ -162,15 +190,16 @@ impl Store {
                 }
             }
             Ok(())
-        })();
-        if let Err(e) = checked {
+        };
+        if let Err(e) = checked() {
             unhold(&abs);
             if made {
                 let _ = fs::remove_dir(&abs);
             }
             return Err(e);
         }
-        let store = Store::open(&abs)?;
+        let mut store = Store::open(&abs)?;
+        store.recovered = recovered;
         store.remove_stale_temp();
         let text = serde_json::to_string_pretty(spec)
             .map_err(|e| Error::failed("writing the sweep marker", e.to_string()))?;
@@ -218,6 +247,7 @@ impl Store {
         fs::create_dir_all(&tasks).map_err(|e| io("create", &tasks, e))?;
         Ok(Store {
             dir: dir.to_path_buf(),
+            recovered: None,
         })
     }
 
@@ -238,6 +268,12 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// Why [`Store::create`] resumed this folder without a readable marker,
+    /// for a warning (the caller prints it), if it did.
+    pub fn recovery(&self) -> Option<&str> {
+        self.recovered.as_deref()
     }
 
     /// Lets another process run a sweep into this folder: [`release`].
@@ -392,20 +428,21 @@ impl Store {
 /// Whether the folder marked by `marker` may be resumed by `spec`: every task
 /// of the spec it ran is a task of `spec` (the same sweep, or one with more
 /// points). Returns why not.
-fn resumable(marker: &Path, spec: &crate::SweepSpec) -> std::result::Result<(), String> {
+fn resumable(marker: &Path, spec: &crate::SweepSpec) -> std::result::Result<(), Refusal> {
     let unreadable = |e: String| {
         format!(
             "has a sweep marker {MARKER} that cannot be read ({e}); give a new folder, \
              nothing was touched"
         )
     };
+    let unreadable = |e: String| Refusal::Unreadable(unreadable(e));
     let text = fs::read_to_string(marker).map_err(|e| unreadable(e.to_string()))?;
     let old: crate::SweepSpec =
         serde_json::from_str(&text).map_err(|e| unreadable(e.to_string()))?;
     let old_tasks = old.expand().map_err(|e| unreadable(e.to_string()))?;
     let new_ids: std::collections::HashSet<String> = spec
         .expand()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| Refusal::Other(e.to_string()))?
         .into_iter()
         .map(|t| t.id)
         .collect();
@@ -415,7 +452,7 @@ fn resumable(marker: &Path, spec: &crate::SweepSpec) -> std::result::Result<(), 
         .collect();
     match lost.first() {
         None => Ok(()),
-        Some(t) => Err(format!(
+        Some(t) => Err(Refusal::Other(format!(
             "holds the results of another sweep: {} of its {} tasks are not tasks of this \
              spec (the first: task {}, {} `{}`); a folder is resumed only by the same sweep \
              or one with more points. Give a new folder; nothing was touched",
@@ -424,8 +461,56 @@ fn resumable(marker: &Path, spec: &crate::SweepSpec) -> std::result::Result<(), 
             t.index,
             t.command,
             crate::spec::coords_text(t)
-        )),
+        ))),
     }
+}
+
+/// Why a marked folder is not resumed: its marker cannot be read, or it is
+/// another sweep's.
+enum Refusal {
+    Unreadable(String),
+    Other(String),
+}
+
+/// Whether everything in the results folder `dir` is a sweep's own file
+/// (the marker, `results.csv`, `tasks.csv`, temporary files of
+/// [`Store::write_atomic`], and a `tasks` folder of task files), with at
+/// least one task file whose digest seals its record.
+fn only_sweep_files(dir: &Path) -> bool {
+    let names = |d: &Path| -> Option<Vec<(String, bool)>> {
+        fs::read_dir(d)
+            .ok()?
+            .map(|e| {
+                let e = e.ok()?;
+                Some((
+                    e.file_name().to_string_lossy().into_owned(),
+                    e.file_type().ok()?.is_file(),
+                ))
+            })
+            .collect()
+    };
+    let Some(top) = names(dir) else {
+        return false;
+    };
+    let top_ok = top.iter().all(|(n, file)| match n.as_str() {
+        "tasks" => !file,
+        MARKER | "results.csv" | "tasks.csv" => *file,
+        n => *file && temp_pid(n).is_some(),
+    });
+    let Some(tasks) = names(&dir.join("tasks")) else {
+        return false;
+    };
+    let tasks_ok = tasks
+        .iter()
+        .all(|(n, file)| *file && (n.ends_with(".json") || temp_pid(n).is_some()));
+    let sealed = tasks.iter().any(|(n, _)| {
+        n.ends_with(".json")
+            && fs::read_to_string(dir.join("tasks").join(n))
+                .ok()
+                .and_then(|t| serde_json::from_str::<Sealed>(&t).ok())
+                .is_some_and(|s| seal(&s.record).is_ok_and(|d| d == s.digest))
+    });
+    top_ok && tasks_ok && sealed
 }
 
 /// Takes this process's hold on the results folder `dir` (absolute): an

@@ -946,3 +946,43 @@ fn ranges_beyond_f64_spans_give_their_values() {
         }
     }
 }
+
+/// Tryout 8 G15: a finished sweep whose marker was lost or damaged is
+/// resumed (its sealed task files are kept, nothing runs again) with a note,
+/// and the marker is written again; a folder that also holds a file of the
+/// user's is still refused untouched.
+#[test]
+fn a_lost_or_damaged_marker_strands_no_finished_task() {
+    let dir = std::env::temp_dir().join(format!("bayesrg-sweep-marker-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    Store::create(&dir, &[], &spec(GRID)).unwrap().release();
+    let (first, _, _) = run_in(&dir, 2);
+    let marker = dir.join(bayesrg_sweep::MARKER);
+    let good = std::fs::read_to_string(&marker).unwrap();
+    for damage in ["remove", "garble"] {
+        if damage == "remove" {
+            std::fs::remove_file(&marker).unwrap();
+        } else {
+            std::fs::write(&marker, "{\"command\": ").unwrap();
+        }
+        let store = Store::create(&dir, &[], &spec(GRID)).unwrap();
+        let note = store.recovery().expect("a note");
+        assert!(note.contains("resumed"), "{note}");
+        store.release();
+        assert_eq!(std::fs::read_to_string(&marker).unwrap(), good, "{damage}");
+        let (again, _, run) = run_in(&dir, 1);
+        assert_eq!(
+            run.skipped, first.counts.ok,
+            "{damage}: no finished task runs again"
+        );
+        assert_eq!(again.results, first.results, "{damage}");
+    }
+    std::fs::remove_file(&marker).unwrap();
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    let e = Store::create(&dir, &[], &spec(GRID))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not the folder of a bayesrg sweep"), "{e}");
+    assert!(!marker.exists(), "nothing written");
+    let _ = std::fs::remove_dir_all(&dir);
+}
