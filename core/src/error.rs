@@ -143,12 +143,13 @@ pub enum Error {
     Param(#[from] ParamError),
     /// A point of the parameter space, given as the field `field` of a spec
     /// (`theta`, `from`), that is not a valid point of the model.
-    #[error("`{field}` is not a valid point: {source}")]
+    #[error("`{field}` is not a valid point: {reason}")]
     Point {
         /// Where the point was given.
         field: Field,
-        /// Why it is not valid.
-        source: ParamError,
+        /// Why it is not valid (not an error `source`: the message holds
+        /// it, and a chain printer would say it twice; tryout 8 G8).
+        reason: ParamError,
     },
     /// A setting that makes the computation meaningless (zero samples, a negative step).
     #[error("invalid setting `{name}`: {reason}")]
@@ -526,9 +527,9 @@ pub mod require {
         field: impl Into<Field>,
         theta: &[f64],
     ) -> Result<()> {
-        model.check_params(theta).map_err(|source| Error::Point {
+        model.check_params(theta).map_err(|reason| Error::Point {
             field: field.into(),
-            source,
+            reason,
         })
     }
 

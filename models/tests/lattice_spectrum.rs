@@ -132,6 +132,14 @@ fn spectrum_spec_refuses_bad_free_fields_naming_the_field() {
     // A massless field without a cutoff has an infinite Fisher at p = 0.
     let e = free_field_spec(vec![8], 0.0, None).validate().unwrap_err();
     assert_eq!(e.field().unwrap().to_string(), "free_field.mass");
+    // …and with one: the p = 0 mode's stiffness m² is 0 all the same (tryout
+    // 8 G8: it was refused later as a bad `theta`, a key the file lacks).
+    let cut = Some(Cutoff {
+        lambda: 1.5,
+        power: 2.0,
+    });
+    let e = free_field_spec(vec![8], 0.0, cut).validate().unwrap_err();
+    assert_eq!(e.field().unwrap().to_string(), "free_field.mass");
     // θ and [free_field] together; neither.
     let mut s = free_field_spec(vec![8], 0.5, None);
     s.theta = Some(vec![1.0; 8]);

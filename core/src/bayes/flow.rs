@@ -334,7 +334,7 @@ pub fn run_with_model<M>(
     spec.mu.validate(model).map_err(|e| match e {
         Error::Param(p) => Error::Point {
             field: "mu".into(),
-            source: p,
+            reason: p,
         },
         other => other,
     })?;

@@ -172,9 +172,9 @@ const WHAT: &str = "geodesic from θ₁ to θ₂";
 /// kind.
 fn metric_at(m: &dyn Metric, theta: &[f64], what: &str) -> Result<DMatrix<f64>, Error> {
     m.metric(theta).map_err(|e| match e {
-        Error::Param(source) => Error::Point {
+        Error::Param(reason) => Error::Point {
             field: what.into(),
-            source,
+            reason,
         },
         e if e.is_bad_input() => Error::domain(
             what,
