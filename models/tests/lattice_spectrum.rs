@@ -162,3 +162,34 @@ fn spectrum_spec_refuses_bad_free_fields_naming_the_field() {
     // A valid spec passes.
     assert!(free_field_spec(vec![8], 0.5, None).validate().is_ok());
 }
+
+/// Tryout 8 G17: at θ where the Fisher metric is beyond double precision
+/// (normal σ = 1e-300: I = diag(1e600, 2e600) overflows; σ = 1e300: it
+/// underflows to 0), the spectrum is a failed computation that says so
+/// (exit 1), not a table of NaN or "rank 0". Oracle: the closed form
+/// I = diag(1/σ², 2/σ²); at σ = 1e-150 and 1e150 it is representable and
+/// the eigenvalues are 2/σ² and 1/σ².
+#[test]
+fn a_metric_beyond_double_precision_is_a_failed_spectrum() {
+    let spec = |sigma: f64| SpectrumSpec {
+        model: Box::new(bayesrg_models::Normal {}),
+        theta: Some(vec![0.0, sigma]),
+        free_field: None,
+        ..free_field_spec(vec![8], 0.5, None)
+    };
+    for sigma in [1e-300, 1e300] {
+        let e = spectrum::run(&spec(sigma), &mut Silent).unwrap_err();
+        assert!(!e.is_bad_input(), "σ = {sigma:e}: {e}");
+        assert!(e.to_string().contains("beyond double precision"), "{e}");
+    }
+    for sigma in [1e-150, 1e150] {
+        let r = spectrum::run(&spec(sigma), &mut Silent).unwrap();
+        let want = [2.0 / (sigma * sigma), 1.0 / (sigma * sigma)];
+        for (got, want) in r.spectrum.eigenvalues.iter().zip(want) {
+            assert!(
+                (got - want).abs() <= 1e-14 * want,
+                "σ = {sigma:e}: {got} vs {want}"
+            );
+        }
+    }
+}
