@@ -19,18 +19,7 @@ pub fn ln_density(m: &dyn Metric, theta: &[f64]) -> Result<f64> {
         Some(v) => v?,
         None => {
             let g = m.metric(theta)?;
-            if g.iter().any(|x| !x.is_finite())
-                || g.diagonal().iter().any(|x| x.abs() < f64::MIN_POSITIVE)
-            {
-                return Err(Error::failed(
-                    "the Jeffreys density ln √det I",
-                    format!(
-                        "the Fisher metric at θ = {theta:?} is beyond double precision (diagonal \
-                     {:?}): ln √det I cannot be formed from it",
-                        g.diagonal().as_slice()
-                    ),
-                ));
-            }
+            super::beyond_double(&g, theta, "the Jeffreys density ln √det I", "ln √det I")?;
             let c = linalg::cholesky(&g, "Fisher metric")?;
             c.l_dirty().diagonal().iter().map(|v| v.ln()).sum()
         }

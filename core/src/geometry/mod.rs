@@ -191,5 +191,36 @@ pub(crate) fn check_point(m: &dyn Metric, theta: &[f64], what: &str) -> Result<(
     Ok(())
 }
 
+/// [`Error::Failed`] when the Fisher metric `g` at θ is beyond double
+/// precision: an entry that is not finite (overflowed), or a diagonal entry
+/// below the smallest normal number (underflowed: the normal family at
+/// σ ≥ 10¹⁶⁰ or ≤ 10⁻¹⁶⁰). `what` names the computation that needs `g`
+/// ("the Fisher spectrum"), `cannot` what cannot be formed from it ("its
+/// eigenvalues"). A failed computation (exit 1), not bad input: θ is valid.
+/// The one check of this kind, used by [`spectrum`] and [`jeffreys`].
+pub(crate) fn beyond_double(
+    g: &DMatrix<f64>,
+    theta: &[f64],
+    what: &'static str,
+    cannot: &str,
+) -> Result<()> {
+    let bad = g.iter().any(|x| !x.is_finite())
+        || g.diagonal().iter().any(|x| x.abs() < f64::MIN_POSITIVE);
+    if !bad {
+        return Ok(());
+    }
+    let list =
+        |v: &mut dyn Iterator<Item = f64>| v.map(crate::error::show).collect::<Vec<_>>().join(", ");
+    Err(Error::failed(
+        what,
+        format!(
+            "the Fisher metric at θ = [{}] is beyond double precision (diagonal [{}]): {cannot} \
+             cannot be formed from it",
+            list(&mut theta.iter().copied()),
+            list(&mut g.diagonal().iter().copied())
+        ),
+    ))
+}
+
 #[cfg(test)]
 pub(crate) mod testmodels;

@@ -271,45 +271,19 @@ struct FisherSource {
 /// The Fisher in the order of [`fisher::best`], keeping track of its source: a
 /// closed form or JᵀΣ⁻¹J (exact to rounding), the KL Hessian (finite
 /// differences: its error estimated by a second step scale), or Monte Carlo
-/// E\[ℓℓᵀ\] (error: 3 standard errors, Frobenius norm).
+/// E\[ℓℓᵀ\] (error: 3 standard errors, Frobenius norm). A closed form that
+/// failed as a computation (its value is beyond double precision) is that
+/// failure: no other estimator does better at the same θ. A matrix beyond
+/// double precision at θ is [`Error::Failed`] ([`super::beyond_double`];
+/// tryout 8 G17: the normal at σ = 10⁻³⁰⁰ gave a table of NaN, at σ = 10³⁰⁰
+/// "rank 0" and advice to set `expect_rank`).
 fn fisher_source(model: &dyn Model, theta: &[f64], n: usize, seed: Seed) -> Result<FisherSource> {
     let src = fisher_estimate(model, theta, n, seed)?;
-    beyond_double(&src.matrix, theta)?;
+    super::beyond_double(&src.matrix, theta, "the Fisher spectrum", "its eigenvalues")?;
     Ok(src)
 }
 
-/// [`Error::Failed`] when the Fisher matrix at θ is beyond double precision:
-/// an entry that is not finite, or a diagonal entry that underflowed below
-/// the smallest normal number (tryout 8 G17: the normal at σ = 10⁻³⁰⁰ gave a
-/// table of NaN, at σ = 10³⁰⁰ "rank 0" and advice to set `expect_rank`).
-fn beyond_double(f: &DMatrix<f64>, theta: &[f64]) -> Result<()> {
-    let bad = f.iter().any(|x| !x.is_finite())
-        || f.diagonal().iter().any(|x| x.abs() < f64::MIN_POSITIVE);
-    if bad {
-        return Err(Error::failed(
-            "the Fisher spectrum",
-            format!(
-                "the Fisher metric at θ = [{}] is beyond double precision (diagonal [{}]): its \
-                 eigenvalues cannot be formed",
-                theta
-                    .iter()
-                    .map(|t| show(*t))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                f.diagonal()
-                    .iter()
-                    .map(|t| show(*t))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// The estimate of [`fisher_source`], before its check. A closed form that
-/// failed as a computation (its value is beyond double precision) is that
-/// failure: no other estimator does better at the same θ.
+/// The estimate of [`fisher_source`], before its check.
 fn fisher_estimate(model: &dyn Model, theta: &[f64], n: usize, seed: Seed) -> Result<FisherSource> {
     match fisher::closed_form(model, theta) {
         Ok(e) => {
