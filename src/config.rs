@@ -105,7 +105,12 @@ pub fn load<T: DeserializeOwned>(path: &Path) -> Result<T> {
     let origin = path.display().to_string();
     if path.extension().is_some_and(|e| e == "json") {
         let json_err = |e: serde_json::Error| {
-            let msg = bayesrg_core::registry::explain_unlinked(&e.to_string());
+            // serde_json's text ends with the place, which the prefix gives.
+            let full = e.to_string();
+            let tail = format!(" at line {} column {}", e.line(), e.column());
+            let said = full.strip_suffix(tail.as_str()).unwrap_or(&full);
+            let msg = crate::locate::explain_integer_json(&text, said)
+                .unwrap_or_else(|| bayesrg_core::registry::explain_unlinked(said));
             anyhow!("{origin}:{}:{}: {msg}", e.line(), e.column())
         };
         let mut doc: serde_json::Value = serde_json::from_str(&text).map_err(json_err)?;

@@ -125,55 +125,99 @@ fn show_integer(v: i128) -> String {
     }
 }
 
-/// A test of a TOML value: is it the one a message names?
-type ValueTest = dyn Fn(&DeValue<'_>) -> bool;
+/// A scalar of a config document, as the integer test sees it.
+enum Scalar {
+    Int(i128),
+    Float(f64),
+    Other,
+}
+
+impl Scalar {
+    fn of_toml(v: &DeValue<'_>) -> Scalar {
+        if let Some(i) = v.as_integer() {
+            return i128::from_str_radix(i.as_str(), i.radix()).map_or(Scalar::Other, Scalar::Int);
+        }
+        v.as_float()
+            .and_then(|f| f.as_str().replace('_', "").parse::<f64>().ok())
+            .map_or(Scalar::Other, Scalar::Float)
+    }
+
+    fn of_json(v: &serde_json::Value) -> Scalar {
+        let Some(n) = v.as_number() else {
+            return Scalar::Other;
+        };
+        if let Some(i) = n.as_i64() {
+            Scalar::Int(i.into())
+        } else if let Some(u) = n.as_u64() {
+            Scalar::Int(u.into())
+        } else {
+            n.as_f64().map_or(Scalar::Other, Scalar::Float)
+        }
+    }
+}
+
+/// A test of a scalar: is it the one a message names?
+type ValueTest = dyn Fn(&Scalar) -> bool;
+
+/// What a serde error about a whole number says: the bounds of the integer
+/// type it expected and a test for the value it refused. `None` for a
+/// message of another kind (serde's "u64 value was too large", "invalid
+/// value: integer `-1`, expected usize", "invalid type: floating point
+/// `1.5`, expected u64" are this kind; serde_json appends " at line L
+/// column C").
+fn integer_error(msg: &str) -> Option<((i128, i128), Box<ValueTest>)> {
+    let expected = msg
+        .rsplit_once(", expected ")
+        .map(|(_, t)| t.split(" at line ").next().unwrap_or(t).trim());
+    if msg.trim() == "u64 value was too large" {
+        // toml's own error: its span is the value's.
+        return Some((
+            integer_range("u64")?,
+            Box::new(|v| matches!(v, Scalar::Int(_))),
+        ));
+    }
+    if let Some(rest) = msg.strip_prefix("invalid value: integer `") {
+        let lit: i128 = rest.split('`').next()?.parse().ok()?;
+        return Some((
+            integer_range(expected?)?,
+            Box::new(move |v| matches!(v, Scalar::Int(i) if *i == lit)),
+        ));
+    }
+    let rest = msg.strip_prefix("invalid type: floating point `")?;
+    let x: f64 = rest.split('`').next()?.parse().ok()?;
+    Some((
+        integer_range(expected?)?,
+        Box::new(move |v| matches!(v, Scalar::Float(y) if *y == x || (y.is_nan() && x.is_nan()))),
+    ))
+}
+
+/// The message of [`explain_integer`] for the value at `path`, shown as
+/// `shown`, of an integer type holding `lo..=hi`.
+fn integer_message(path: &str, shown: &str, (lo, hi): (i128, i128)) -> String {
+    format!(
+        "`{path}` = {shown} must be a whole number from {} to {}",
+        show_integer(lo),
+        show_integer(hi)
+    )
+}
 
 /// A serde error about a whole number (a count, a size, a seed) in the TOML
 /// `text`, rewritten to name the key it is about and its bounds:
 /// ``4:11: `model.classes` = 1e30 must be a whole number from 0 to
 /// 9.223372036854776e18``. `span` is the error's span and `msg` its message
-/// (serde's "u64 value was too large", "invalid value: integer `-1`,
-/// expected usize", "invalid type: floating point `1.5`, expected u64").
-/// The value is found inside `span` (a value, or the table that holds it)
-/// by its text; `None` when the message is of another kind or no single
-/// value of the span matches.
+/// (see [`integer_error`] for the kinds). The value is found inside `span`
+/// (a value, or the table that holds it) by its text; `None` when the
+/// message is of another kind or no single value of the span matches.
 pub fn explain_integer(
     text: &str,
     span: std::ops::Range<usize>,
     msg: &str,
 ) -> Option<(usize, usize, String)> {
-    let expected = msg.rsplit_once(", expected ").map(|(_, t)| t.trim());
-    let (range, wanted): (Option<(i128, i128)>, Box<ValueTest>) =
-        if msg.trim() == "u64 value was too large" {
-            // toml's own error: its span is the value's.
-            (integer_range("u64"), Box::new(|v| v.is_integer()))
-        } else if let Some(rest) = msg.strip_prefix("invalid value: integer `") {
-            let lit = rest.split('`').next()?.to_string();
-            (
-                integer_range(expected?)?.into(),
-                Box::new(move |v| {
-                    v.as_integer()
-                        .and_then(|i| i128::from_str_radix(i.as_str(), i.radix()).ok())
-                        == lit.parse::<i128>().ok()
-                }),
-            )
-        } else if let Some(rest) = msg.strip_prefix("invalid type: floating point `") {
-            let x: f64 = rest.split('`').next()?.parse().ok()?;
-            (
-                integer_range(expected?)?.into(),
-                Box::new(move |v| {
-                    v.as_float()
-                        .and_then(|f| f.as_str().replace('_', "").parse::<f64>().ok())
-                        .is_some_and(|y| y == x || (y.is_nan() && x.is_nan()))
-                }),
-            )
-        } else {
-            return None;
-        };
-    let (lo, hi) = range?;
+    let (range, wanted) = integer_error(msg)?;
     let root = DeTable::parse(text).ok()?;
     let mut all = Vec::new();
     leaves(root.get_ref(), "", &mut all);
+    let wanted = |l: &&Leaf<'_>| wanted(&Scalar::of_toml(l.value));
     // The value inside the span; else (a span that covers only a table's
     // header, as for a tagged enum's buffered content) among the keys of
     // the table that starts there.
@@ -185,17 +229,9 @@ pub fn explain_integer(
         .find(|l| l.span.start >= span.start)
         .map(|l| parent(&l.path));
     let below = |l: &&Leaf<'_>| l.span.start >= span.start && Some(parent(&l.path)) == table;
-    let mut found: Vec<&Leaf<'_>> = all
-        .iter()
-        .filter(inside)
-        .filter(|l| wanted(l.value))
-        .collect();
+    let mut found: Vec<&Leaf<'_>> = all.iter().filter(inside).filter(wanted).collect();
     if found.is_empty() {
-        found = all
-            .iter()
-            .filter(below)
-            .filter(|l| wanted(l.value))
-            .collect();
+        found = all.iter().filter(below).filter(wanted).collect();
     }
     let [leaf] = found.as_slice() else {
         return None;
@@ -206,16 +242,56 @@ pub fn explain_integer(
         _ => written,
     };
     let (line, col) = crate::config::line_col(text, leaf.span.start);
-    Some((
-        line,
-        col,
-        format!(
-            "`{}` = {shown} must be a whole number from {} to {}",
-            leaf.path,
-            show_integer(lo),
-            show_integer(hi)
-        ),
-    ))
+    Some((line, col, integer_message(&leaf.path, &shown, range)))
+}
+
+/// [`explain_integer`] for a JSON config `text` whose serde error says `msg`:
+/// the message naming the key and its bounds (the error's own line and
+/// column stay the place). The value is the one scalar of the document that
+/// the message names; `None` when the message is of another kind or the
+/// value is not found exactly once.
+pub fn explain_integer_json(text: &str, msg: &str) -> Option<String> {
+    let (range, wanted) = integer_error(msg)?;
+    let doc: serde_json::Value = serde_json::from_str(text).ok()?;
+    let mut found = Vec::new();
+    json_leaves(&doc, String::new(), &mut |path, v| {
+        let shown = match Scalar::of_json(v) {
+            s @ Scalar::Int(i) if wanted(&s) => show_integer(i),
+            s @ Scalar::Float(x) if wanted(&s) => bayesrg_core::error::show(x),
+            _ => return,
+        };
+        found.push((path, shown));
+    });
+    let [(path, shown)] = found.as_slice() else {
+        return None;
+    };
+    Some(integer_message(path, shown, range))
+}
+
+/// Every scalar of a JSON document with its path (`grid[0].n`), to `out`.
+fn json_leaves(
+    v: &serde_json::Value,
+    path: String,
+    out: &mut dyn FnMut(String, &serde_json::Value),
+) {
+    match v {
+        serde_json::Value::Object(o) => {
+            for (k, x) in o {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                json_leaves(x, p, out);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                json_leaves(x, format!("{path}[{i}]"), out);
+            }
+        }
+        _ => out(path, v),
+    }
 }
 
 #[cfg(test)]
@@ -285,5 +361,23 @@ mod tests {
             explain_integer(t, 0..t.len(), "invalid value: integer `-1`, expected usize").is_none()
         );
         assert!(explain_integer(t, 0..t.len(), "missing field `c`").is_none());
+        // JSON: the key path from the document, the bounds from the type;
+        // serde_json's " at line L column C" is read past.
+        let j = r#"{"grid": [{"n": 2}, {"n": 300}], "seed": -1}"#;
+        let said = "invalid value: integer `300`, expected u8 at line 1 column 30";
+        assert_eq!(
+            explain_integer_json(j, said).as_deref(),
+            Some("`grid[1].n` = 300 must be a whole number from 0 to 255")
+        );
+        let j = r#"{"a": {"classes": 1e30}}"#;
+        let said = "invalid type: floating point `1e30`, expected usize";
+        assert_eq!(
+            explain_integer_json(j, said).as_deref(),
+            Some("`a.classes` = 1e30 must be a whole number from 0 to 9.223372036854776e18")
+        );
+        let j = r#"{"a": -1, "b": -1}"#;
+        let said = "invalid value: integer `-1`, expected usize";
+        assert!(explain_integer_json(j, said).is_none());
+        assert!(explain_integer_json(j, "missing field `c`").is_none());
     }
 }

@@ -235,6 +235,30 @@ fn integer_sizes_out_of_range_name_their_key() {
     let flow = "mu = [3.0]\ntau = [0.1]\nsamples = 1e30\nseed = 3\n[model]\ntype = \"poisson\"\n[y_grid]\nlo = 0\nhi = 80\ndiscrete = true\n";
     let needle = ":3:11: `samples` = 1e30 must be a whole number";
     refused("flow", "samples", flow, true, &[needle]);
+    // A JSON config is told the same, at serde_json's place (try8's last
+    // note: JSON configs showed serde's "invalid value: integer `-1`,
+    // expected usize at line 3 column 48", the place said twice).
+    for (v, shown) in [("-1", "-1"), ("1e30", "1e30"), ("2.5", "2.5")] {
+        let cfg = tmp("classes.json");
+        let text = format!(
+            "{{\n  \"theta\": [0.5],\n  \"model\": {{\"type\": \"categorical\", \"classes\": {v}}}\n}}\n"
+        );
+        std::fs::write(&cfg, text).unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_bayesrg"))
+            .args(["fisher", cfg.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let msg = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{v}: {msg}");
+        assert!(
+            msg.contains(&format!(
+                "classes.json:3:{}: `model.classes` = {shown} must be a whole number from 0 to",
+                48 + v.len() - 2
+            )),
+            "{v}: {msg}"
+        );
+        assert!(!msg.contains(" at line "), "{v}: {msg}");
+    }
 }
 
 /// Huge and tiny numbers in messages and CSV headers are short (F11), and the
