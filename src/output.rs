@@ -241,6 +241,7 @@ impl OutDir {
         }
         self.committed = true;
         list.folders.retain(|q| q != &self.staging);
+        list.written.push(self.target.clone());
         Ok(self.target.clone())
     }
 }
@@ -509,6 +510,8 @@ pub fn remove_stale(parent: &Path, name: &str) {
 #[derive(Default)]
 struct Staging {
     folders: Vec<PathBuf>,
+    /// Result folders already moved into place by this process.
+    written: Vec<PathBuf>,
     stopping: bool,
 }
 
@@ -528,7 +531,7 @@ fn active() -> &'static Mutex<Staging> {
         // statuses"; ctrlc does not say which signal came) once the staging
         // folders are gone. If the handler cannot be
         // installed (another one is), drop-based clean-up still applies.
-        ctrlc::set_handler(interrupted).ok();
+        install_handler(interrupted);
         Mutex::new(Staging::default())
     })
 }
@@ -559,8 +562,51 @@ fn interrupted() {
         }
     }
     list.folders.clear();
-    eprintln!("interrupted: no results written");
+    // The message matches the disk (tryout 9 H3: an interrupt just after
+    // the move into place said "no results written").
+    if list.written.is_empty() {
+        eprintln!("interrupted: no results written");
+    } else {
+        let shown: Vec<String> = list
+            .written
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        eprintln!(
+            "interrupted after the results were written to {}; nothing else was written",
+            shown.join(", ")
+        );
+    }
     std::process::exit(130);
+}
+
+/// Installs `handler` for SIGINT, SIGTERM and SIGHUP (ctrlc's `termination`
+/// set), the one way this program installs a signal handler. A signal this
+/// process was started with ignored stays ignored, as Unix programs do: `nohup`
+/// ignores SIGHUP, and a non-interactive shell starts a background job (`&`)
+/// with SIGINT ignored. Does nothing when a handler is installed already.
+pub fn install_handler(handler: impl FnMut() + Send + 'static) {
+    #[cfg(unix)]
+    let ignored: Vec<libc::c_int> = [libc::SIGINT, libc::SIGHUP]
+        .into_iter()
+        .filter(|&sig| {
+            // SAFETY: sigaction with a null new action only reads the
+            // current disposition into `old`.
+            let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+            let r = unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) };
+            r == 0 && old.sa_sigaction == libc::SIG_IGN
+        })
+        .collect();
+    if ctrlc::set_handler(handler).is_err() {
+        return;
+    }
+    #[cfg(unix)]
+    for sig in ignored {
+        // SAFETY: restores the disposition the process was started with.
+        unsafe {
+            libc::signal(sig, libc::SIG_IGN);
+        }
+    }
 }
 
 /// The lock of [`Staging`] for a write into a staging folder, or an error

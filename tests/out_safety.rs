@@ -458,26 +458,7 @@ fn commands_without_a_result_folder_end_with_130_on_a_signal() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let status = format!("/proc/{}/status", child.id());
-        let caught = || {
-            std::fs::read_to_string(&status)
-                .unwrap_or_default()
-                .lines()
-                .find_map(|l| l.strip_prefix("SigCgt:"))
-                .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
-                .is_some_and(|m| m & (1 << (sig - 1)) != 0)
-        };
-        let t0 = Instant::now();
-        while !caught()
-            && child.try_wait().unwrap().is_none()
-            && t0.elapsed() < Duration::from_secs(30)
-        {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "signal {sig}: the run ended before it could be signalled"
-        );
+        wait_for_handler(&mut child, sig);
         // SAFETY: sending a signal to our own child.
         unsafe { libc::kill(child.id() as libc::pid_t, sig) };
         let o = child.wait_with_output().unwrap();
@@ -485,5 +466,98 @@ fn commands_without_a_result_folder_end_with_130_on_a_signal() {
         assert_eq!(o.status.code(), Some(130), "signal {sig}: {err}");
         assert!(err.contains("interrupted"), "signal {sig}: {err}");
     }
+    std::fs::remove_dir_all(&b).unwrap();
+}
+
+/// Waits until `child` has installed its handler of `sig` (its bit in
+/// `SigCgt` of /proc/PID/status) and checks it is still running.
+#[cfg(target_os = "linux")]
+fn wait_for_handler(child: &mut std::process::Child, sig: libc::c_int) {
+    let status = format!("/proc/{}/status", child.id());
+    let caught = || {
+        std::fs::read_to_string(&status)
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+            .is_some_and(|m| m & (1 << (sig - 1)) != 0)
+    };
+    let t0 = Instant::now();
+    while !caught() && child.try_wait().unwrap().is_none() && t0.elapsed() < Duration::from_secs(30)
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "signal {sig}: the run ended before it could be signalled"
+    );
+}
+
+/// Tryout 9 H6: a sweep that is still building and checking its tasks (here
+/// 90,000) ends on SIGTERM and SIGHUP with status 130 and "interrupted",
+/// not by the signal, and nothing is written. And a signal the process was
+/// started with ignored stays ignored (`nohup` ignores SIGHUP): the run goes
+/// on, and ends on SIGTERM.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_sweep_checking_its_tasks_ends_with_130_and_an_ignored_signal_stays_ignored() {
+    use std::os::unix::process::CommandExt;
+    let b = sandbox("sweep-check-signals");
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::write(
+        b.join("many.toml"),
+        "command = \"fisher\"\n[base]\ntheta = [0.0, 1.0]\n[base.model]\ntype = \"normal\"\n\
+         [[axes]]\npath = \"theta[0]\"\nrange = { start = -1.0, stop = 1.0, num = 300 }\n\
+         [[axes]]\npath = \"theta[1]\"\nrange = { start = 0.5, stop = 2.0, num = 300 }\n",
+    )
+    .unwrap();
+    for sig in [libc::SIGTERM, libc::SIGHUP] {
+        let mut child = Command::new(BIN)
+            .args(["sweep", "many.toml", "--quiet", "--out", "o"])
+            .current_dir(&b)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for_handler(&mut child, sig);
+        // SAFETY: sending a signal to our own child.
+        unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(130), "signal {sig}: {err}");
+        assert!(err.contains("interrupted"), "signal {sig}: {err}");
+        assert!(!b.join("o").exists(), "signal {sig}: nothing written");
+    }
+    std::fs::write(
+        b.join("slow.toml"),
+        "theta = [0.0, 1.0]\nsamples = 20000000\n[model]\ntype = \"normal\"\n",
+    )
+    .unwrap();
+    let mut command = Command::new(BIN);
+    command
+        .args(["fisher", "slow.toml"])
+        .current_dir(&b)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: signal(2) between fork and exec, async-signal-safe.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().unwrap();
+    wait_for_handler(&mut child, libc::SIGTERM);
+    // SAFETY: sending a signal to our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGHUP) };
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "an ignored SIGHUP ended the run"
+    );
+    // SAFETY: as above.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130));
     std::fs::remove_dir_all(&b).unwrap();
 }

@@ -149,6 +149,87 @@ fn failed_tasks_are_reported_and_the_others_run() {
     std::fs::remove_dir_all(&base).unwrap();
 }
 
+/// Tryout 9 H2: a sweep whose tasks finish but fail their checks (here the
+/// documented wrong claim of examples/normal_wrong_claim.toml, I = 0.888889·1
+/// where the closed form is diag(1/σ², 2/σ²) = diag(0.444, 0.889) at
+/// σ = 1.5) is a failed sweep, as `bayesrg fisher` on one of them is: exit
+/// 1, status `check_failed` naming the failed checks, the `pass` quantity 0;
+/// a right claim on the same axis passes.
+#[test]
+fn tasks_whose_checks_fail_fail_the_sweep() {
+    let base = tmp("check-failed");
+    let spec = base.join("spec.toml");
+    let text = "command = \"fisher\"\nseed = 1\n[base]\ntheta = [0.5, 1.5]\nsamples = 20000\n\
+                claimed_fisher = [[CLAIM, 0.0], [0.0, 0.888889]]\n[base.model]\ntype = \"normal\"\n\
+                [[axes]]\npath = \"theta[0]\"\nname = \"mu\"\nvalues = [0.5, 1.0]\n";
+    for (claim, code) in [("0.888889", 1), ("0.444444444444444", 0)] {
+        std::fs::write(&spec, text.replace("CLAIM", claim)).unwrap();
+        let out = base.join(format!("o{code}"));
+        let o = sweep(&spec, &out, &["--quiet"], "2");
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(code), "{claim}: {stdout}");
+        let tasks = read(&out, "tasks.csv");
+        let results = read(&out, "results.csv");
+        let pass_rows: Vec<&str> = results
+            .lines()
+            .filter(|l| l.ends_with(",pass,0") || l.ends_with(",pass,1"))
+            .collect();
+        assert_eq!(pass_rows.len(), 2, "{results}");
+        if code == 1 {
+            assert!(
+                stdout.contains("0 failed, 2 failed their checks"),
+                "{stdout}"
+            );
+            assert_eq!(tasks.matches(",check_failed,").count(), 2, "{tasks}");
+            assert!(tasks.contains("failed checks: "), "{tasks}");
+            assert!(
+                pass_rows.iter().all(|l| l.ends_with(",pass,0")),
+                "{results}"
+            );
+        } else {
+            assert!(
+                stdout.contains("0 failed, 0 failed their checks"),
+                "{stdout}"
+            );
+            assert!(!tasks.contains("check_failed"), "{tasks}");
+            assert!(
+                pass_rows.iter().all(|l| l.ends_with(",pass,1")),
+                "{results}"
+            );
+        }
+    }
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+/// Tryout 9 H7: a prune sweep naming a `weights` file that is not there is
+/// bad input before any work (exit 2 at the spec's `base`), as `bayesrg
+/// prune --weights` is, not a folder of failed tasks; so is `grid_images = 0`
+/// (H4: it failed after the whole run, "no images to draw").
+#[test]
+fn a_missing_input_file_and_an_empty_grid_are_refused_before_any_work() {
+    let base = tmp("missing-weights");
+    let spec = base.join("spec.toml");
+    for (extra, needle) in [
+        ("weights = \"nope.bin\"\n", "`weights`"),
+        ("grid_images = 0\n", "grid_images"),
+    ] {
+        std::fs::write(
+            &spec,
+            format!(
+                "command = \"prune\"\n[base]\n{extra}[[axes]]\npath = \"random_repeats\"\nvalues = [1, 2]\n"
+            ),
+        )
+        .unwrap();
+        let out = base.join("o");
+        let o = sweep(&spec, &out, &["--quiet"], "2");
+        let err = one_line(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(needle), "{err}");
+        assert!(!out.exists(), "nothing written: {err}");
+    }
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
 #[test]
 fn bad_specs_and_foreign_folders_are_refused_untouched() {
     let base = tmp("bad");
@@ -219,7 +300,7 @@ fn bad_specs_and_foreign_folders_are_refused_untouched() {
     std::fs::write(mine.join("precious.txt"), "keep").unwrap();
     let o = sweep(&spec, &mine, &[], "1");
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("not the folder of a bayesrg sweep"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not the folder of this bayesrg sweep"));
     let names: Vec<_> = std::fs::read_dir(&mine)
         .unwrap()
         .map(|e| e.unwrap().file_name())

@@ -156,6 +156,9 @@ trait TaskSpec: DeserializeOwned {
     fn check(&self) -> bayesrg_core::Result<()>;
     /// The library call.
     fn run(&self) -> bayesrg_core::Result<Self::Output>;
+    /// Whether every check of the result passed: what the command line's
+    /// exit status 0 (pass) or 1 (a check failed) says.
+    fn passed(out: &Self::Output) -> bool;
 }
 
 /// `impl TaskSpec` for a spec whose own `validate()` is its check: the spec
@@ -170,6 +173,9 @@ macro_rules! validated_task {
             fn run(&self) -> bayesrg_core::Result<Self::Output> {
                 let $s = self;
                 $run
+            }
+            fn passed(out: &Self::Output) -> bool {
+                out.checks.iter().all(|c| c.pass)
             }
         }
     )*};
@@ -202,6 +208,9 @@ impl TaskSpec for bayesrg_core::validate::FisherSpec {
     fn run(&self) -> bayesrg_core::Result<Self::Output> {
         bayesrg_core::validate::run(self, &mut Silent)
     }
+    fn passed(out: &Self::Output) -> bool {
+        out.verdict.pass
+    }
 }
 
 /// The one table of the commands a task may name ([`COMMANDS`]).
@@ -228,9 +237,21 @@ fn call<S: TaskSpec>(config: &Value, stage: Stage) -> Result<Value, Located> {
         return spec.check().map(|()| Value::Null).map_err(Located::from);
     }
     let result = spec.run()?;
-    serde_json::to_value(result)
-        .map_err(|e| TaskError::Failed(format!("result not representable as JSON: {e}")).into())
+    let pass = S::passed(&result);
+    let mut value = serde_json::to_value(result)
+        .map_err(|e| TaskError::Failed(format!("result not representable as JSON: {e}")))?;
+    // The verdict the command line gives by its exit status, as the result's
+    // `pass` (tryout 9 H2: a sweep of failing validations said "0 failed").
+    if let Value::Object(m) = &mut value {
+        m.insert(PASS.into(), Value::Bool(pass));
+    }
+    Ok(value)
 }
+
+/// The key of a task's result that says whether every check of the run
+/// passed (`true`) or one failed (`false`: the command line's exit status 1);
+/// [`bayesrg_sweep::merge()`] marks such a task `check_failed`.
+pub const PASS: &str = bayesrg_sweep::merge::PASS;
 
 /// Reads a spec from JSON; a failure names the field where it happened (its
 /// path, `grid[0].lo`) and what was wrong.

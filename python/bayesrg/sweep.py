@@ -53,14 +53,18 @@ class SweepResult:
 
     Attributes:
         out: the results folder.
-        ok: tasks finished; failed: tasks that failed (see ``tasks()``);
-        pending: tasks without an outcome.
+        ok: tasks finished with every check passed; failed: tasks that
+        failed (see ``tasks()``); pending: tasks without an outcome;
+        check_failed: tasks finished with a failed check (status
+        ``check_failed`` in ``tasks()``; what the command line reports by
+        exit status 1).
     """
 
     out: str
     ok: int
     failed: int
     pending: int
+    check_failed: int = 0
 
     @property
     def results_csv(self) -> str:
@@ -196,10 +200,10 @@ def sweep(
                 except Exception as e:  # the task's workers died, or it was lost
                     outcome = json.dumps({"error": f"the cluster lost the task: {type(e).__name__}: {e}"})
                 _bayesrg.sweep_record(out, json.dumps(task), outcome)
-        ok, failed, pending_n = _bayesrg.sweep_merge(out, text)
+        ok, check_failed, failed, pending_n = _bayesrg.sweep_merge(out, text)
     finally:
         _bayesrg.sweep_release(out)
-    return SweepResult(out=out, ok=ok, failed=failed, pending=pending_n)
+    return SweepResult(out=out, ok=ok, failed=failed, pending=pending_n, check_failed=check_failed)
 
 
 def _check_address(address: str) -> Optional[str]:
@@ -331,9 +335,12 @@ def _run_main(a) -> int:
                 client.close()
             except Exception:  # noqa: BLE001 - the sweep's own status is what counts
                 pass
-    print(f"{r.ok + r.failed + r.pending} tasks: {r.ok} finished, {r.failed} failed, {r.pending} pending")
+    print(
+        f"{r.ok + r.check_failed + r.failed + r.pending} tasks: {r.ok} finished, {r.failed} failed, "
+        f"{r.check_failed} failed their checks, {r.pending} pending"
+    )
     print(f"results: {r.results_csv}")
-    return 0 if r.failed == 0 and r.pending == 0 else 1
+    return 0 if r.failed == 0 and r.check_failed == 0 and r.pending == 0 else 1
 
 
 if __name__ == "__main__":

@@ -108,14 +108,14 @@ fn sweep_local(py: Python<'_>, out: &str, spec_json: &str) -> PyResult<()> {
 }
 
 /// Merges `out` into `results.csv` and `tasks.csv`; returns the counts
-/// (ok, failed, pending).
+/// (ok, check_failed, failed, pending).
 #[pyfunction]
-fn sweep_merge(out: &str, spec_json: &str) -> PyResult<(usize, usize, usize)> {
+fn sweep_merge(out: &str, spec_json: &str) -> PyResult<(usize, usize, usize, usize)> {
     let s = spec(spec_json)?;
     let tasks = s.expand().map_err(crate::core_err)?;
     let store = Store::open(Path::new(out)).map_err(crate::core_err)?;
     let c = sweep::merge_into(&s, &tasks, &store).map_err(crate::core_err)?;
-    Ok((c.ok, c.failed, c.pending))
+    Ok((c.ok, c.check_failed, c.failed, c.pending))
 }
 
 /// Lets another process run a sweep into `out`: drops the hold that

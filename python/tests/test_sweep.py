@@ -79,7 +79,7 @@ def test_rerun_skips_finished_and_refuses_foreign_folders(local, tmp_path):
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "precious.txt").write_text("keep me")
-    with pytest.raises(bayesrg.InputError, match="not the folder of a bayesrg sweep"):
+    with pytest.raises(bayesrg.InputError, match="not the folder of this bayesrg sweep"):
         bayesrg.sweep(SPEC, str(mine))
     assert os.listdir(mine) == ["precious.txt"]
 

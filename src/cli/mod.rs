@@ -107,8 +107,13 @@ enum Command {
 pub fn run(cli: Cli) -> Result<Status> {
     bayesrg::core::registry::models().map_err(anyhow::Error::msg)?;
     let host = plugin::load_named(&cli.plugins)?;
-    // The sweep installs its own handler (it keeps the finished tasks).
-    if !matches!(cli.command, Command::Sweep(_)) {
+    // Before any work, so that no signal ends the process without its
+    // status 130 (tryout 9 H6: a sweep died by the signal while it built
+    // and checked its tasks). The sweep has its own handler: it keeps the
+    // finished tasks, or stops its cluster child.
+    if matches!(cli.command, Command::Sweep(_)) {
+        sweep::arm_interrupts();
+    } else {
         crate::output::arm_interrupts();
     }
     let result = dispatch(cli.command);

@@ -8,7 +8,7 @@ use super::Status;
 use anyhow::Result;
 use bayesrg::sweep::{self, Store, SweepSpec};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 
 /// Arguments of `bayesrg sweep`.
 #[derive(Debug, clap::Args)]
@@ -72,7 +72,9 @@ pub fn run(args: Args) -> Result<Status> {
     if let Some(address) = &args.scheduler {
         return on_cluster(&args, address);
     }
-    interrupt_keeps_finished(&args.out);
+    *OUT.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(args.out.clone());
+    PHASE.store(LOCAL, Ordering::SeqCst);
     let store = Store::create(&args.out, &[&args.file], &spec)?;
     if let Some(note) = store.recovery() {
         eprintln!("warning: {note}");
@@ -94,12 +96,16 @@ pub fn run(args: Args) -> Result<Status> {
         None => e.into(),
     })?;
     println!(
-        "{} tasks: {} finished now, {} finished before, {} failed",
+        "{} tasks: {} finished now, {} finished before, {} failed, {} failed their checks",
         tasks.len(),
         local.finished,
         local.skipped,
-        counts.failed
+        counts.failed,
+        counts.check_failed
     );
+    if counts.check_failed > 0 {
+        println!("  (tasks.csv: status `check_failed`, with the failed checks in `error`)");
+    }
     for (i, e) in local.failed.iter().take(10) {
         println!("  task {i}: {e}");
     }
@@ -107,23 +113,49 @@ pub fn run(args: Args) -> Result<Status> {
         println!("  … {} more in tasks.csv", local.failed.len() - 10);
     }
     println!("results: {}", dir.join("results.csv").display());
-    Ok(Status::from_ok(counts.failed == 0))
+    Ok(Status::from_ok(
+        counts.failed == 0 && counts.check_failed == 0,
+    ))
 }
 
-/// SIGINT, SIGTERM and SIGHUP end the sweep as they end every command (exit
-/// 130 with "interrupted" on stderr; tryout 7 F4): the task files being
-/// written are put in place first and no other is begun
-/// ([`sweep::store::stop_writes`]), so the finished tasks are kept and no
-/// temporary file is left; a rerun resumes. If a handler is installed
-/// already, that one stays.
-fn interrupt_keeps_finished(out: &std::path::Path) {
-    let out = out.display().to_string();
-    ctrlc::set_handler(move || {
-        sweep::store::stop_writes();
-        eprintln!("interrupted: the finished tasks are kept in {out}; a rerun resumes");
-        std::process::exit(130);
-    })
-    .ok();
+/// What the sweep's signal handler does now: [`CHECKING`] (nothing written
+/// yet), [`LOCAL`] (tasks run here) or [`CLUSTER`] (a Python child runs them).
+static PHASE: AtomicU8 = AtomicU8::new(CHECKING);
+const CHECKING: u8 = 0;
+const LOCAL: u8 = 1;
+const CLUSTER: u8 = 2;
+/// The results folder, for the handler's message.
+static OUT: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+
+/// Installs the sweep's handler of SIGINT, SIGTERM and SIGHUP, first thing
+/// (tryout 9 H6: a sweep that was still building and checking its tasks
+/// died by the signal, exit 143 or 129). It ends the sweep as every command
+/// ends (exit 130 with "interrupted" on stderr; tryout 7 F4):
+/// - while the tasks are built and checked: nothing was written;
+/// - while tasks run here: the task files being written are put in place
+///   first and no other is begun ([`sweep::store::stop_writes`]), so the
+///   finished tasks are kept and no temporary file is left; a rerun resumes;
+/// - with `--scheduler`: the signal is passed to the Python child
+///   ([`forward_to_child`]), and [`on_cluster`] exits 130 when it has ended.
+pub fn arm_interrupts() {
+    crate::output::install_handler(|| match PHASE.load(Ordering::SeqCst) {
+        CLUSTER => forward_to_child(),
+        LOCAL => {
+            sweep::store::stop_writes();
+            let out = OUT
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            eprintln!("interrupted: the finished tasks are kept in {out}; a rerun resumes");
+            std::process::exit(130);
+        }
+        _ => {
+            eprintln!("interrupted: nothing was written");
+            std::process::exit(130);
+        }
+    });
 }
 
 /// What `--scheduler` runs: `bayesrg.sweep`'s command line, imported (not
@@ -198,9 +230,9 @@ fn on_cluster(args: &Args, address: &str) -> Result<Status> {
             });
         }
     }
-    // Installed before the child starts, so no signal is lost; a signal
+    // Switched before the child starts, so no signal is lost; a signal
     // before the child's id is known is forwarded right after the start.
-    ctrlc::set_handler(forward_to_child).ok();
+    PHASE.store(CLUSTER, Ordering::SeqCst);
     let mut child = command
         .spawn()
         .map_err(|e| anyhow::anyhow!("--scheduler needs Python with the bayesrg package (`pip install ./python`; BAYESRG_PYTHON names the interpreter): cannot run `{python}`: {e}"))?;

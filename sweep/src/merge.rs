@@ -8,7 +8,10 @@
 //! files). A `keep` entry that matches nothing is an error of the spec
 //! ([`crate::merge_into`]).
 //! `tasks.csv` has one row per task: `task`, `id`, the axes, `seed`,
-//! `status` (`ok`, `failed` or `pending`) and `error`. A pandas user loads
+//! `status` and `error`. The status is `ok` (finished, every check passed),
+//! `check_failed` (finished, but a check of the run failed: what the command
+//! line reports by exit status 1; `error` names the failed checks by their
+//! paths in the result), `failed` (no result: the error) or `pending`. A pandas user loads
 //! either with `pd.read_csv(path)`, and
 //! `df.pivot_table(index=axes, columns="quantity", values="value")` widens it.
 //!
@@ -39,11 +42,18 @@ pub struct Merged {
     pub unmatched_keep: Vec<String>,
 }
 
+/// The key of a task's result that says whether every check of the run
+/// passed; a result with `false` there is counted and marked `check_failed`.
+/// (Results without it, from task files of earlier versions, count as `ok`.)
+pub const PASS: &str = "pass";
+
 /// How many tasks are in each state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {
-    /// Finished.
+    /// Finished, every check passed.
     pub ok: usize,
+    /// Finished, but a check of the run failed (tryout 9 H2).
+    pub check_failed: usize,
     /// Failed (with a recorded error).
     pub failed: usize,
     /// Not run.
@@ -82,9 +92,27 @@ pub fn merge(tasks: &[Task], records: &[Option<Record>], keep: &[String]) -> Res
         key.extend(task.coords.iter().map(|(_, v)| cell(v)));
         let (status, error) = match rec.as_ref().map(|r| &r.outcome) {
             Some(Outcome::Result(v)) => {
-                counts.ok += 1;
                 let mut rows = Vec::new();
                 flatten(v, &mut String::new(), keep, &mut rows);
+                let failed_checks = (v.get(PASS) == Some(&Value::Bool(false))).then(|| {
+                    let mut at: Vec<&str> = rows
+                        .iter()
+                        .filter(|(q, x)| {
+                            matches!(x, Leaf::Number(n) if n == "0") && q.as_str() != PASS
+                        })
+                        .filter_map(|(q, _)| q.strip_suffix(".pass"))
+                        .collect();
+                    at.dedup();
+                    if at.is_empty() {
+                        "a check of the run failed".to_string()
+                    } else {
+                        format!("failed checks: {}", at.join(", "))
+                    }
+                });
+                match failed_checks {
+                    Some(_) => counts.check_failed += 1,
+                    None => counts.ok += 1,
+                }
                 for (q, x) in rows {
                     let mut kept = keep.is_empty();
                     for (k, m) in keep.iter().zip(matched.iter_mut()) {
@@ -104,7 +132,10 @@ pub fn merge(tasks: &[Task], records: &[Option<Record>], keep: &[String]) -> Res
                         results.write_record(&row).map_err(csv_err)?;
                     }
                 }
-                ("ok", String::new())
+                match failed_checks {
+                    Some(why) => ("check_failed", why),
+                    None => ("ok", String::new()),
+                }
             }
             Some(Outcome::Error(e)) => {
                 counts.failed += 1;
@@ -120,7 +151,7 @@ pub fn merge(tasks: &[Task], records: &[Option<Record>], keep: &[String]) -> Res
         row.extend([task.seed.value().to_string(), status.into(), error]);
         table.write_record(&row).map_err(csv_err)?;
     }
-    let unmatched_keep = if counts.ok > 0 {
+    let unmatched_keep = if counts.ok + counts.check_failed > 0 {
         keep.iter()
             .zip(&matched)
             .filter(|(_, m)| !**m)

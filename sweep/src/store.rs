@@ -152,7 +152,7 @@ impl Store {
             // task file is sealed by its digest: the folder is resumed and
             // its marker written again.
             let lost = |why: &str| {
-                only_sweep_files(&abs).then(|| {
+                only_sweep_files(&abs, spec).then(|| {
                     format!(
                         "the sweep marker {} {why}; the folder holds only a sweep's files \
                          (sealed task files), so it is resumed and the marker written again",
@@ -165,8 +165,9 @@ impl Store {
                     Some(note) => recovered = Some(note),
                     None => {
                         return Err(refuse(&format!(
-                            "is not the folder of a bayesrg sweep (it has no {MARKER}); \
-                             give a new folder, nothing was touched"
+                            "is not the folder of this bayesrg sweep (it has no {MARKER}, and \
+                             it holds files other than a sweep's, or task files that are not \
+                             tasks of this spec); give a new folder, nothing was touched"
                         )));
                     }
                 }
@@ -474,9 +475,20 @@ enum Refusal {
 
 /// Whether everything in the results folder `dir` is a sweep's own file
 /// (the marker, `results.csv`, `tasks.csv`, temporary files of
-/// [`Store::write_atomic`], and a `tasks` folder of task files), with at
-/// least one task file whose digest seals its record.
-fn only_sweep_files(dir: &Path) -> bool {
+/// [`Store::write_atomic`], and a `tasks` folder of task files), every task
+/// file is one of a task of `spec` (by its id: tryout 9 H1, a folder whose
+/// marker was lost was taken over by another sweep, whose tables replaced
+/// the study's), and at least one task file's digest seals its record.
+fn only_sweep_files(dir: &Path, spec: &crate::SweepSpec) -> bool {
+    let Ok(tasks_of_spec) = spec.expand() else {
+        return false;
+    };
+    let ids: std::collections::HashSet<String> = tasks_of_spec.into_iter().map(|t| t.id).collect();
+    let ours = |n: &str| {
+        n.strip_suffix(".json")
+            .map(|s| s.strip_suffix(".error").unwrap_or(s))
+            .is_some_and(|id| ids.contains(id))
+    };
     let names = |d: &Path| -> Option<Vec<(String, bool)>> {
         fs::read_dir(d)
             .ok()?
@@ -502,7 +514,7 @@ fn only_sweep_files(dir: &Path) -> bool {
     };
     let tasks_ok = tasks
         .iter()
-        .all(|(n, file)| *file && (n.ends_with(".json") || temp_pid(n).is_some()));
+        .all(|(n, file)| *file && (ours(n) || temp_pid(n).is_some()));
     let sealed = tasks.iter().any(|(n, _)| {
         n.ends_with(".json")
             && fs::read_to_string(dir.join("tasks").join(n))

@@ -978,11 +978,40 @@ fn a_lost_or_damaged_marker_strands_no_finished_task() {
         assert_eq!(again.results, first.results, "{damage}");
     }
     std::fs::remove_file(&marker).unwrap();
+    // Tryout 9 H1: another sweep (here one point fewer on an axis, or
+    // another command) does not take the folder over: its task files are
+    // not all tasks of that spec, so it is refused, untouched.
+    let listing = || {
+        let mut v: Vec<_> = std::fs::read_dir(dir.join("tasks"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        v.sort();
+        v
+    };
+    let files = listing();
+    for other in [
+        GRID.replace("values = [-1.0, 0.5, 2]", "values = [-1.0, 0.5]"),
+        GRID.replace("command = \"toy\"", "command = \"other\""),
+    ] {
+        let e = Store::create(&dir, &[], &spec(&other))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not tasks of this spec"), "{e}");
+        assert!(!marker.exists(), "nothing written");
+        assert_eq!(listing(), files);
+    }
+    // A spec with more points holds every task file: it is let in.
+    let grown = GRID.replace("values = [-1.0, 0.5, 2]", "values = [-1.0, 0.5, 2, 3]");
+    let store = Store::create(&dir, &[], &spec(&grown)).unwrap();
+    assert!(store.recovery().is_some());
+    store.release();
+    std::fs::remove_file(&marker).unwrap();
     std::fs::write(dir.join("notes.txt"), "mine").unwrap();
     let e = Store::create(&dir, &[], &spec(GRID))
         .unwrap_err()
         .to_string();
-    assert!(e.contains("not the folder of a bayesrg sweep"), "{e}");
+    assert!(e.contains("not the folder of this bayesrg sweep"), "{e}");
     assert!(!marker.exists(), "nothing written");
     let _ = std::fs::remove_dir_all(&dir);
 }

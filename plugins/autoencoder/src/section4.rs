@@ -207,12 +207,37 @@ impl Section4Spec {
         for (name, v) in [
             ("random_repeats", Some(self.random_repeats)),
             ("protocol_images", Some(self.protocol_images)),
+            // Figures 3–4 need a column (tryout 9 H4: 0 failed after the
+            // whole run with "no images to draw").
+            ("grid_images", Some(self.grid_images)),
             ("train_images", self.train_images),
             ("test_images", self.test_images),
         ] {
             if v == Some(0) {
                 return Err(Error::domain(name, 0, "must be at least 1"));
             }
+        }
+        // The files named are there before any work (tryout 9 H7: a sweep of
+        // a missing `weights` ran every task into the same failure).
+        if let Some(p) = &self.weights
+            && !p.is_file()
+        {
+            return Err(Error::domain(
+                "weights",
+                p.display().to_string(),
+                "is not a file (a weights.bin written by an earlier `bayesrg prune`); a \
+                 relative path is read from the working folder",
+            ));
+        }
+        if let Some(p) = &self.data
+            && !p.is_dir()
+        {
+            return Err(Error::domain(
+                "data",
+                p.display().to_string(),
+                "is not a folder (the MNIST files; scripts/fetch-mnist.sh); a relative path \
+                 is read from the working folder",
+            ));
         }
         let a = &self.acceptance;
         for (name, v, lo, hi) in [
