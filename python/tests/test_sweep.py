@@ -269,7 +269,7 @@ def test_dask_cluster_with_a_killed_worker_gives_the_local_bytes(local, cluster,
     assert rc == 0, text
     assert killed, "the sweep finished before a worker could be killed"
     assert workers[0].wait(timeout=10) == -signal.SIGKILL
-    assert f"{N_TASKS} tasks: {N_TASKS} finished, 0 failed, 0 pending" in text, text
+    assert f"{N_TASKS} tasks: {N_TASKS} finished, 0 failed, 0 failed their checks, 0 pending" in text, text
     assert read(out, "results.csv") == read(local, "results.csv")
     assert read(out, "tasks.csv") == read(local, "tasks.csv")
     assert len(os.listdir(os.path.join(out, "tasks"))) == N_TASKS, "no task written twice"
