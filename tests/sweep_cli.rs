@@ -201,6 +201,39 @@ fn tasks_whose_checks_fail_fail_the_sweep() {
     std::fs::remove_dir_all(&base).unwrap();
 }
 
+/// Tryout 9 H12: a table of a sweep folder edited by hand (a note appended
+/// to `results.csv`) is not overwritten by the next run: exit 2 naming it,
+/// nothing touched; once it is moved away, the run resumes and writes it
+/// anew.
+#[test]
+fn an_edited_table_is_refused_not_overwritten() {
+    let base = tmp("edited-table");
+    let spec = base.join("spec.toml");
+    std::fs::write(
+        &spec,
+        "command = \"fisher\"\n[base]\ntheta = [0.0, 1.0]\nsamples = 2000\n[base.model]\n\
+         type = \"normal\"\n[[axes]]\npath = \"theta[0]\"\nvalues = [0.0, 1.0]\n",
+    )
+    .unwrap();
+    let out = base.join("o");
+    assert_eq!(sweep(&spec, &out, &["--quiet"], "2").status.code(), Some(0));
+    let table = read(&out, "results.csv");
+    let edited = format!("{table}my,annotation\n");
+    std::fs::write(out.join("results.csv"), &edited).unwrap();
+    let o = sweep(&spec, &out, &["--quiet"], "2");
+    let err = one_line(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("results.csv") && err.contains("changed"),
+        "{err}"
+    );
+    assert_eq!(read(&out, "results.csv"), edited, "untouched");
+    std::fs::rename(out.join("results.csv"), base.join("mine.csv")).unwrap();
+    assert_eq!(sweep(&spec, &out, &["--quiet"], "2").status.code(), Some(0));
+    assert_eq!(read(&out, "results.csv"), table);
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
 /// Tryout 9 H7: a prune sweep naming a `weights` file that is not there is
 /// bad input before any work (exit 2 at the spec's `base`), as `bayesrg
 /// prune --weights` is, not a folder of failed tasks; so is `grid_images = 0`

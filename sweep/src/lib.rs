@@ -71,8 +71,10 @@ pub fn merge_into(
     if !unmatched.is_empty() {
         merged = merge(tasks, &records, &kept)?;
     }
-    store.write_atomic("results.csv", &merged.results)?;
-    store.write_atomic("tasks.csv", &merged.tasks)?;
+    store.write_tables(&[
+        ("results.csv", &merged.results),
+        ("tasks.csv", &merged.tasks),
+    ])?;
     if let Some(first) = spec.keep.iter().position(|k| unmatched.contains(k)) {
         let written = if kept.is_empty() {
             "every number".to_string()

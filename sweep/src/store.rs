@@ -69,6 +69,12 @@ pub struct Store {
 /// The marker of a sweep's results folder: the spec it ran, as JSON.
 pub const MARKER: &str = ".bayesrg-sweep.json";
 
+/// The digests of the tables (`results.csv`, `tasks.csv`) as the sweep last
+/// wrote them ([`Store::write_tables`]), so that a table edited by hand is
+/// refused before it would be overwritten (tryout 9 H12; docs/guide.md rule
+/// 1: bayesrg replaces only files it wrote).
+pub const TABLE_STAMPS: &str = ".bayesrg-sweep-tables.json";
+
 static TMP: AtomicU64 = AtomicU64::new(0);
 
 /// Held (shared) by every [`Store::write_atomic`] from its temporary file to
@@ -182,6 +188,13 @@ impl Store {
                     Err(Refusal::Other(why)) => return Err(refuse(&why)),
                 }
             }
+            if let Some(name) = edited_table(&abs) {
+                return Err(refuse(&format!(
+                    "holds `{name}`, changed since the sweep wrote it (edited by hand?); the \
+                     sweep writes its tables anew, so move that file away (or give a new \
+                     folder) and rerun: nothing was touched"
+                )));
+            }
             for input in inputs {
                 if std::path::absolute(input).is_ok_and(|f| f.starts_with(&abs)) {
                     return Err(refuse(&format!(
@@ -236,6 +249,24 @@ impl Store {
             let _ = fs::remove_file(&tmp);
             io("write", &path, e)
         })
+    }
+
+    /// Writes the merged tables (`(name, text)` pairs, each atomically,
+    /// [`Store::write_atomic`]) and then their digests ([`TABLE_STAMPS`]),
+    /// by which the next run tells a table edited by hand.
+    ///
+    /// # Errors
+    /// A file that cannot be written.
+    pub fn write_tables(&self, tables: &[(&str, &str)]) -> Result<()> {
+        let mut stamps = serde_json::Map::new();
+        for (name, text) in tables {
+            self.write_atomic(name, text)?;
+            stamps.insert(
+                (*name).to_string(),
+                Value::String(crate::canonical::digest(text)),
+            );
+        }
+        self.write_atomic(TABLE_STAMPS, &Value::Object(stamps).to_string())
     }
 
     /// Opens (creating it if needed) the task folder `dir/tasks`, without the
@@ -466,6 +497,23 @@ fn resumable(marker: &Path, spec: &crate::SweepSpec) -> std::result::Result<(), 
     }
 }
 
+/// The first table of the results folder `dir` that differs from what the
+/// sweep last wrote there ([`TABLE_STAMPS`]); `None` when none does, or when
+/// the folder has no stamps (a new folder, or one of an earlier version).
+fn edited_table(dir: &Path) -> Option<String> {
+    let stamps: serde_json::Map<String, Value> =
+        serde_json::from_str(&fs::read_to_string(dir.join(TABLE_STAMPS)).ok()?).ok()?;
+    stamps.into_iter().find_map(|(name, stamp)| {
+        let path = dir.join(&name);
+        if !path.exists() {
+            return None;
+        }
+        let same = fs::read_to_string(&path)
+            .is_ok_and(|t| Some(crate::canonical::digest(&t).as_str()) == stamp.as_str());
+        (!same).then_some(name)
+    })
+}
+
 /// Why a marked folder is not resumed: its marker cannot be read, or it is
 /// another sweep's.
 enum Refusal {
@@ -506,7 +554,7 @@ fn only_sweep_files(dir: &Path, spec: &crate::SweepSpec) -> bool {
     };
     let top_ok = top.iter().all(|(n, file)| match n.as_str() {
         "tasks" => !file,
-        MARKER | "results.csv" | "tasks.csv" => *file,
+        MARKER | TABLE_STAMPS | "results.csv" | "tasks.csv" => *file,
         n => *file && temp_pid(n).is_some(),
     });
     let Some(tasks) = names(&dir.join("tasks")) else {
