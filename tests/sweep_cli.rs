@@ -315,7 +315,16 @@ fn bad_specs_and_foreign_folders_are_refused_untouched() {
         ),
         (
             "command = \"fisher\"\n[base]\ntheta = [0.0, 1.0]\n[[axes]]\npath = \"theta[0]\"\nvalues = [1.0, 2.0, 1.0]\n",
-            "gives task 2 the configuration of task 0",
+            "is the number of `values[0]` (1.0) again",
+        ),
+        // Tryout 9 H8 and H13: one number written two ways; a blank name.
+        (
+            "command = \"fisher\"\n[base]\ntheta = [0.0, 1.0]\n[[axes]]\npath = \"theta[0]\"\nvalues = [1.0, 2.0, 1]\n",
+            "spec.toml:6:21: `axes[0].values[2]` = 1 is the number of `values[0]` (1.0) again",
+        ),
+        (
+            "command = \"fisher\"\n[base]\ntheta = [0.0, 1.0]\n[[axes]]\npath = \"theta[0]\"\nname = \" \"\nvalues = [1]\n",
+            "must be a column name",
         ),
     ];
     let out = base.join("never");

@@ -269,6 +269,27 @@ impl SweepSpec {
                                 .into(),
                         });
                     }
+                    // One number written twice (`1` and `1.0`) is one point
+                    // that would run as two tasks, with two seeds, under
+                    // rows pandas reads as equal (tryout 9 H8).
+                    let mut numbers: Vec<(f64, usize)> = v
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(j, x)| x.as_f64().map(|f| (f, j)))
+                        .collect();
+                    numbers.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                    if let Some(w) = numbers.windows(2).find(|w| w[0].0 == w[1].0) {
+                        let (first, again) = (w[0].1.min(w[1].1), w[0].1.max(w[1].1));
+                        return Err(Error::Domain {
+                            field: at.clone().then("values").at(again),
+                            value: v[again].to_string(),
+                            constraint: format!(
+                                "is the number of `values[{first}]` ({}) again; every point of \
+                                 an axis must differ",
+                                v[first]
+                            ),
+                        });
+                    }
                     v.len()
                 }
                 (None, Some(r)) => {
@@ -320,6 +341,17 @@ impl SweepSpec {
             let named = at
                 .clone()
                 .then(if axis.name.is_some() { "name" } else { "path" });
+            // A column pandas can name (tryout 9 H13: `name = ""` gave a
+            // blank header, read as `Unnamed: 2`).
+            if col.trim().is_empty() || col.trim() != col || col.chars().any(char::is_control) {
+                return Err(Error::Domain {
+                    field: named,
+                    value: format!("{col:?}"),
+                    constraint: "must be a column name: not empty, without spaces at its \
+                                 ends or control characters"
+                        .into(),
+                });
+            }
             if RESERVED_COLUMNS.contains(&col) {
                 return Err(Error::Domain {
                     field: named,
