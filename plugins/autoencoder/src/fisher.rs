@@ -25,7 +25,7 @@
 //! y ~ N(f(x), I) (unbiased for the same F), and the **empirical** Fisher with
 //! the observed targets y = x (biased; conventions.md).
 
-use crate::batched::Pixels;
+use crate::batched::{Pixels, simd};
 use crate::net::{Autoencoder, CHUNK};
 use bayesrg_core::rng::Seed;
 use rand_distr::{Distribution, StandardNormal};
@@ -64,7 +64,7 @@ pub fn exact(net: &Autoencoder, data: &[f64]) -> Vec<f64> {
 
 /// Outputs k decoded together in [`exact_pixels`]' decoder (one block of
 /// accumulators kept in registers).
-const DECODE_BLOCK: usize = 8;
+const DECODE_BLOCK: usize = 16;
 
 /// The exact diagonal regression Fisher of the module docs (eq. 29) over the
 /// images `data` (each `input` long; for [`Pixels::Bytes`] the values b / 255
@@ -110,96 +110,104 @@ pub fn exact_pixels(net: &Autoencoder, data: Pixels<'_>) -> Vec<f64> {
         (&[][..], &[][..])
     };
     let w2o = a.w2_offset();
+    // Compiled for the widest instruction set of the CPU
+    // ([`crate::batched::simd`]): the loops are elementwise or sum in a
+    // fixed order, so the bits are those of the baseline.
     let chunk = |ch: usize, acc: &mut [f64]| {
-        let mut idx: Vec<usize> = Vec::with_capacity(n);
-        let mut val: Vec<f64> = Vec::with_capacity(n);
-        let mut h = vec![0.0; m];
-        let mut hsq = vec![0.0; m];
-        let mut c = vec![0.0; m];
-        let mut on: Vec<usize> = Vec::with_capacity(m);
-        let mut o = vec![0.0; n];
-        for e in ch * CHUNK..((ch + 1) * CHUNK).min(count) {
-            idx.clear();
-            val.clear();
-            match data {
-                Pixels::Values(v) => {
-                    for (i, &x) in v[e * n..(e + 1) * n].iter().enumerate() {
-                        if x != 0.0 {
-                            idx.push(i);
-                            val.push(x);
+        simd(
+            #[inline(always)]
+            || {
+                let mut idx: Vec<usize> = Vec::with_capacity(n);
+                let mut val: Vec<f64> = Vec::with_capacity(n);
+                let mut h = vec![0.0; m];
+                let mut hsq = vec![0.0; m];
+                let mut c = vec![0.0; m];
+                let mut on: Vec<usize> = Vec::with_capacity(m);
+                let mut o = vec![0.0; n];
+                for e in ch * CHUNK..((ch + 1) * CHUNK).min(count) {
+                    idx.clear();
+                    val.clear();
+                    match data {
+                        Pixels::Values(v) => {
+                            for (i, &x) in v[e * n..(e + 1) * n].iter().enumerate() {
+                                if x != 0.0 {
+                                    idx.push(i);
+                                    val.push(x);
+                                }
+                            }
+                        }
+                        Pixels::Bytes(b) => {
+                            for (i, &x) in b[e * n..(e + 1) * n].iter().enumerate() {
+                                if x != 0 {
+                                    idx.push(i);
+                                    val.push(crate::mnist::pixel_value(x));
+                                }
+                            }
                         }
                     }
-                }
-                Pixels::Bytes(b) => {
-                    for (i, &x) in b[e * n..(e + 1) * n].iter().enumerate() {
-                        if x != 0 {
-                            idx.push(i);
-                            val.push(crate::mnist::pixel_value(x));
+                    // h = ReLU(W₁x + b₁) over the non-zero inputs, in input order.
+                    if a.bias {
+                        h.copy_from_slice(b1);
+                    } else {
+                        h.fill(0.0);
+                    }
+                    for (&i, &xi) in idx.iter().zip(&val) {
+                        for (hj, w) in h.iter_mut().zip(&w1[i * m..(i + 1) * m]) {
+                            *hj += w * xi;
                         }
                     }
-                }
-            }
-            // h = ReLU(W₁x + b₁) over the non-zero inputs, in input order.
-            if a.bias {
-                h.copy_from_slice(b1);
-            } else {
-                h.fill(0.0);
-            }
-            for (&i, &xi) in idx.iter().zip(&val) {
-                for (hj, w) in h.iter_mut().zip(&w1[i * m..(i + 1) * m]) {
-                    *hj += w * xi;
-                }
-            }
-            on.clear();
-            for (j, hj) in h.iter_mut().enumerate() {
-                *hj = hj.max(0.0);
-                if *hj > 0.0 {
-                    on.push(j);
-                }
-                hsq[j] = *hj * *hj;
-            }
-            // o = W₂h + b₂ (before the ReLU: only its sign is used); a
-            // unit with hⱼ = 0 adds nothing.
-            decode(&mut o, &w2t, &h, &on);
-            if a.bias {
-                for (ok, b) in o.iter_mut().zip(b2) {
-                    *ok += b;
-                }
-            }
-            // cⱼ = Σₖ aₖ W₂[k, j]², F(W₂[k, j]) += aₖ hⱼ², F(b₂[k]) += aₖ.
-            c.fill(0.0);
-            for (k, &ok) in o.iter().enumerate() {
-                if ok > 0.0 {
-                    for (cj, w) in c.iter_mut().zip(&w2sq[k * m..(k + 1) * m]) {
-                        *cj += w;
+                    on.clear();
+                    for (j, hj) in h.iter_mut().enumerate() {
+                        *hj = hj.max(0.0);
+                        if *hj > 0.0 {
+                            on.push(j);
+                        }
+                        hsq[j] = *hj * *hj;
                     }
-                    let g = &mut acc[w2o + k * m..w2o + (k + 1) * m];
-                    for (gj, s) in g.iter_mut().zip(&hsq) {
-                        *gj += s;
+                    // o = W₂h + b₂ (before the ReLU: only its sign is used); a
+                    // unit with hⱼ = 0 adds nothing.
+                    decode(&mut o, &w2t, &h, &on);
+                    if a.bias {
+                        for (ok, b) in o.iter_mut().zip(b2) {
+                            *ok += b;
+                        }
+                    }
+                    // cⱼ = Σₖ aₖ W₂[k, j]², F(W₂[k, j]) += aₖ hⱼ², F(b₂[k]) += aₖ.
+                    c.fill(0.0);
+                    for (k, &ok) in o.iter().enumerate() {
+                        if ok > 0.0 {
+                            for (cj, w) in c.iter_mut().zip(&w2sq[k * m..(k + 1) * m]) {
+                                *cj += w;
+                            }
+                            let g = &mut acc[w2o + k * m..w2o + (k + 1) * m];
+                            for (gj, s) in g.iter_mut().zip(&hsq) {
+                                *gj += s;
+                            }
+                            if a.bias {
+                                acc[a.b2_offset() + k] += 1.0;
+                            }
+                        }
+                    }
+                    // sⱼ cⱼ; F(W₁[j, i]) += xᵢ² sⱼ cⱼ, F(b₁[j]) += sⱼ cⱼ.
+                    for (cj, hj) in c.iter_mut().zip(&h) {
+                        if *hj <= 0.0 {
+                            *cj = 0.0;
+                        }
+                    }
+                    for (&i, &xi) in idx.iter().zip(&val) {
+                        let x2 = xi * xi;
+                        for (gj, cj) in acc[i * m..(i + 1) * m].iter_mut().zip(&c) {
+                            *gj += x2 * cj;
+                        }
                     }
                     if a.bias {
-                        acc[a.b2_offset() + k] += 1.0;
+                        for (gj, cj) in acc[a.b1_offset()..a.b1_offset() + m].iter_mut().zip(&c) {
+                            *gj += cj;
+                        }
                     }
                 }
-            }
-            // sⱼ cⱼ; F(W₁[j, i]) += xᵢ² sⱼ cⱼ, F(b₁[j]) += sⱼ cⱼ.
-            for (cj, hj) in c.iter_mut().zip(&h) {
-                if *hj <= 0.0 {
-                    *cj = 0.0;
-                }
-            }
-            for (&i, &xi) in idx.iter().zip(&val) {
-                let x2 = xi * xi;
-                for (gj, cj) in acc[i * m..(i + 1) * m].iter_mut().zip(&c) {
-                    *gj += x2 * cj;
-                }
-            }
-            if a.bias {
-                for (gj, cj) in acc[a.b1_offset()..a.b1_offset() + m].iter_mut().zip(&c) {
-                    *gj += cj;
-                }
-            }
-        }
+            },
+        )
     };
     // Chunks in waves of a few per thread, each wave's partial sums added to
     // F in chunk order; the buffers are reused (one per chunk of a wave
@@ -227,6 +235,7 @@ pub fn exact_pixels(net: &Autoencoder, data: Pixels<'_>) -> Vec<f64> {
 /// o\[k\] = Σ_{j ∈ on} W₂ᵀ\[j, k\] h\[j\] for every output k (`w2t` latent-major,
 /// `o.len()` outputs per row), each sum in the order of `on`, outputs in
 /// blocks of [`DECODE_BLOCK`] accumulated in registers.
+#[inline(always)]
 fn decode(o: &mut [f64], w2t: &[f64], h: &[f64], on: &[usize]) {
     let n = o.len();
     let mut blocks = o.chunks_exact_mut(DECODE_BLOCK);
