@@ -202,10 +202,7 @@ pub fn read_idx(
     }
     let dims: Vec<usize> = (0..ndim).map(|d| be_u32(&sizes, 4 * d) as usize).collect();
     let Some(expected) = dims.iter().try_fold(1usize, |p, &d| p.checked_mul(d)) else {
-        return Err(invalid(
-            file,
-            format!("dimensions {dims:?} are too large"),
-        ));
+        return Err(invalid(file, format!("dimensions {dims:?} are too large")));
     };
     let mut data = Vec::with_capacity(expected.min(RESERVE_AT_MOST));
     r.by_ref()
@@ -403,8 +400,8 @@ mod tests {
         let lab = raw(EMBEDDED_TEST_LABELS);
         // Truncated.
         let e = parse_pair(&img[..img.len() - 5], "img.idx", &lab, "lab.idx")
-        .unwrap_err()
-        .to_string();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("img.idx") && e.contains("truncated"), "{e}");
         // Bad magic (labels passed as images).
         let e = parse_pair(&lab, "lab-as-img", &lab, "lab.idx")
@@ -445,7 +442,10 @@ mod tests {
             .to_string();
         assert!(e.contains("huge-img"), "{e}");
         // Too short for a header; a truncated header.
-        for (bytes, what) in [(&img[..3], "too short"), (&img[..10], "truncated IDX header")] {
+        for (bytes, what) in [
+            (&img[..3], "too short"),
+            (&img[..10], "truncated IDX header"),
+        ] {
             let e = parse_pair(bytes, "cut", &lab, "lab.idx")
                 .unwrap_err()
                 .to_string();
