@@ -252,8 +252,8 @@ fn decode(o: &mut [f64], w2t: &[f64], h: &[f64], on: &[usize]) {
         ob.copy_from_slice(&s);
     }
     let k0 = n - blocks.into_remainder().len();
-    for k in k0..n {
-        o[k] = on.iter().map(|&j| w2t[j * n + k] * h[j]).sum();
+    for (k, ok) in o.iter_mut().enumerate().skip(k0) {
+        *ok = on.iter().map(|&j| w2t[j * n + k] * h[j]).sum();
     }
 }
 
