@@ -25,6 +25,7 @@
 //! y ~ N(f(x), I) (unbiased for the same F), and the **empirical** Fisher with
 //! the observed targets y = x (biased; conventions.md).
 
+use crate::batched::{Pixels, simd};
 use crate::net::{Autoencoder, CHUNK};
 use bayesrg_core::rng::Seed;
 use rand_distr::{Distribution, StandardNormal};
@@ -55,63 +56,205 @@ fn ordered_sum(parts: Vec<Vec<f64>>, len: usize) -> Vec<f64> {
 }
 
 /// The exact diagonal regression Fisher over the examples `data`
-/// (concatenated), one entry per parameter in θ's layout.
+/// (concatenated, each `input` long), one entry per parameter in θ's layout:
+/// [`exact_pixels`] on [`Pixels::Values`].
 pub fn exact(net: &Autoencoder, data: &[f64]) -> Vec<f64> {
+    exact_pixels(net, Pixels::Values(data))
+}
+
+/// Outputs k decoded together in [`exact_pixels`]' decoder (one block of
+/// accumulators kept in registers).
+const DECODE_BLOCK: usize = 16;
+
+/// The exact diagonal regression Fisher of the module docs (eq. 29) over the
+/// images `data` (each `input` long; for [`Pixels::Bytes`] the values b / 255
+/// of [`crate::mnist::pixel_value`]; a trailing partial image is ignored), in
+/// f64, one entry per parameter in θ's layout; all zeros for no image.
+///
+/// Per example: the encoder on the non-zero inputs only, the decoder along
+/// the outputs over the active latent units only, then the closed form's
+/// sums over the active outputs and the non-zero inputs. Every sum runs in
+/// the order of [`Autoencoder::forward_into`] and of the per-example loop,
+/// within fixed chunks of [`CHUNK`] examples added in chunk order, so the
+/// bits do not depend on the number of threads.
+pub fn exact_pixels(net: &Autoencoder, data: Pixels<'_>) -> Vec<f64> {
     let a = net.arch;
     let (n, m) = (a.input, a.latent);
-    let count = data.len() / n;
+    let len = match data {
+        Pixels::Values(v) => v.len(),
+        Pixels::Bytes(b) => b.len(),
+    };
+    let count = len / n;
     let np = a.n_params();
+    let mut f = vec![0.0; np];
+    if count == 0 {
+        return f;
+    }
+    let w1 = net.w1();
     let w2 = net.w2();
-    let parts: Vec<Vec<f64>> = (0..count.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|ch| {
-            let mut acc = vec![0.0; np];
-            let mut act = net.activations();
-            let mut c = vec![0.0; m];
-            for e in ch * CHUNK..((ch + 1) * CHUNK).min(count) {
-                let x = &data[e * n..(e + 1) * n];
-                net.forward_into(x, &mut act);
-                c.iter_mut().for_each(|v| *v = 0.0);
-                let w2o = a.w2_offset();
-                for k in 0..n {
-                    if act.o[k] > 0.0 {
-                        let row = &w2[k * m..(k + 1) * m];
-                        let g = &mut acc[w2o + k * m..w2o + (k + 1) * m];
-                        for j in 0..m {
-                            c[j] += row[j] * row[j];
-                            g[j] += act.h[j] * act.h[j];
+    // W₂ latent-major, so that the decoder runs along the outputs; and the
+    // squares W₂[k, j]² of cⱼ.
+    let mut w2t = vec![0.0; n * m];
+    for k in 0..n {
+        for j in 0..m {
+            w2t[j * n + k] = w2[k * m + j];
+        }
+    }
+    let w2sq: Vec<f64> = w2.iter().map(|w| w * w).collect();
+    let (b1, b2) = if a.bias {
+        (
+            &net.theta[a.b1_offset()..a.b1_offset() + m],
+            &net.theta[a.b2_offset()..a.b2_offset() + n],
+        )
+    } else {
+        (&[][..], &[][..])
+    };
+    let w2o = a.w2_offset();
+    // Compiled for the widest instruction set of the CPU
+    // ([`crate::batched::simd`]): the loops are elementwise or sum in a
+    // fixed order, so the bits are those of the baseline.
+    let chunk = |ch: usize, acc: &mut [f64]| {
+        simd(
+            #[inline(always)]
+            || {
+                let mut idx: Vec<usize> = Vec::with_capacity(n);
+                let mut val: Vec<f64> = Vec::with_capacity(n);
+                let mut h = vec![0.0; m];
+                let mut hsq = vec![0.0; m];
+                let mut c = vec![0.0; m];
+                let mut on: Vec<usize> = Vec::with_capacity(m);
+                let mut o = vec![0.0; n];
+                for e in ch * CHUNK..((ch + 1) * CHUNK).min(count) {
+                    idx.clear();
+                    val.clear();
+                    match data {
+                        Pixels::Values(v) => {
+                            for (i, &x) in v[e * n..(e + 1) * n].iter().enumerate() {
+                                if x != 0.0 {
+                                    idx.push(i);
+                                    val.push(x);
+                                }
+                            }
                         }
-                        if a.bias {
-                            acc[a.b2_offset() + k] += 1.0;
+                        Pixels::Bytes(b) => {
+                            for (i, &x) in b[e * n..(e + 1) * n].iter().enumerate() {
+                                if x != 0 {
+                                    idx.push(i);
+                                    val.push(crate::mnist::pixel_value(x));
+                                }
+                            }
                         }
                     }
-                }
-                for j in 0..m {
-                    if act.h[j] <= 0.0 {
-                        c[j] = 0.0;
+                    // h = ReLU(W₁x + b₁) over the non-zero inputs, in input order.
+                    if a.bias {
+                        h.copy_from_slice(b1);
+                    } else {
+                        h.fill(0.0);
                     }
-                }
-                for (i, &xi) in x.iter().enumerate() {
-                    if xi != 0.0 {
+                    for (&i, &xi) in idx.iter().zip(&val) {
+                        for (hj, w) in h.iter_mut().zip(&w1[i * m..(i + 1) * m]) {
+                            *hj += w * xi;
+                        }
+                    }
+                    on.clear();
+                    for (j, hj) in h.iter_mut().enumerate() {
+                        *hj = hj.max(0.0);
+                        if *hj > 0.0 {
+                            on.push(j);
+                        }
+                        hsq[j] = *hj * *hj;
+                    }
+                    // o = W₂h + b₂ (before the ReLU: only its sign is used); a
+                    // unit with hⱼ = 0 adds nothing.
+                    decode(&mut o, &w2t, &h, &on);
+                    if a.bias {
+                        for (ok, b) in o.iter_mut().zip(b2) {
+                            *ok += b;
+                        }
+                    }
+                    // cⱼ = Σₖ aₖ W₂[k, j]², F(W₂[k, j]) += aₖ hⱼ², F(b₂[k]) += aₖ.
+                    c.fill(0.0);
+                    for (k, &ok) in o.iter().enumerate() {
+                        if ok > 0.0 {
+                            for (cj, w) in c.iter_mut().zip(&w2sq[k * m..(k + 1) * m]) {
+                                *cj += w;
+                            }
+                            let g = &mut acc[w2o + k * m..w2o + (k + 1) * m];
+                            for (gj, s) in g.iter_mut().zip(&hsq) {
+                                *gj += s;
+                            }
+                            if a.bias {
+                                acc[a.b2_offset() + k] += 1.0;
+                            }
+                        }
+                    }
+                    // sⱼ cⱼ; F(W₁[j, i]) += xᵢ² sⱼ cⱼ, F(b₁[j]) += sⱼ cⱼ.
+                    for (cj, hj) in c.iter_mut().zip(&h) {
+                        if *hj <= 0.0 {
+                            *cj = 0.0;
+                        }
+                    }
+                    for (&i, &xi) in idx.iter().zip(&val) {
                         let x2 = xi * xi;
-                        let g = &mut acc[i * m..(i + 1) * m];
-                        for j in 0..m {
-                            g[j] += x2 * c[j];
+                        for (gj, cj) in acc[i * m..(i + 1) * m].iter_mut().zip(&c) {
+                            *gj += x2 * cj;
+                        }
+                    }
+                    if a.bias {
+                        for (gj, cj) in acc[a.b1_offset()..a.b1_offset() + m].iter_mut().zip(&c) {
+                            *gj += cj;
                         }
                     }
                 }
-                if a.bias {
-                    for j in 0..m {
-                        acc[a.b1_offset() + j] += c[j];
-                    }
-                }
+            },
+        )
+    };
+    // Chunks in waves of a few per thread, each wave's partial sums added to
+    // F in chunk order; the buffers are reused (one per chunk of a wave
+    // instead of one per chunk of the data).
+    let chunks = count.div_ceil(CHUNK);
+    let wave = 4 * rayon::current_num_threads().max(1);
+    let mut bufs: Vec<Vec<f64>> = Vec::new();
+    for first in (0..chunks).step_by(wave) {
+        let last = (first + wave).min(chunks);
+        bufs.resize_with(last - first, || vec![0.0; np]);
+        bufs.par_iter_mut().enumerate().for_each(|(w, acc)| {
+            acc.fill(0.0);
+            chunk(first + w, acc);
+        });
+        for p in &bufs {
+            for (s, v) in f.iter_mut().zip(p) {
+                *s += v;
             }
-            acc
-        })
-        .collect();
-    let mut f = ordered_sum(parts, np);
+        }
+    }
     f.iter_mut().for_each(|v| *v /= count as f64);
     f
+}
+
+/// o\[k\] = Σ_{j ∈ on} W₂ᵀ\[j, k\] h\[j\] for every output k (`w2t` latent-major,
+/// `o.len()` outputs per row), each sum in the order of `on`, outputs in
+/// blocks of [`DECODE_BLOCK`] accumulated in registers.
+#[inline(always)]
+fn decode(o: &mut [f64], w2t: &[f64], h: &[f64], on: &[usize]) {
+    let n = o.len();
+    let mut blocks = o.chunks_exact_mut(DECODE_BLOCK);
+    for (b, ob) in (&mut blocks).enumerate() {
+        let k0 = b * DECODE_BLOCK;
+        let mut s = [0.0f64; DECODE_BLOCK];
+        for &j in on {
+            let w = &w2t[j * n + k0..j * n + k0 + DECODE_BLOCK];
+            let hj = h[j];
+            for (sl, wl) in s.iter_mut().zip(w) {
+                *sl += wl * hj;
+            }
+        }
+        ob.copy_from_slice(&s);
+    }
+    let k0 = n - blocks.into_remainder().len();
+    for (k, ok) in o.iter_mut().enumerate().skip(k0) {
+        *ok = on.iter().map(|&j| w2t[j * n + k] * h[j]).sum();
+    }
 }
 
 /// Σₙ ℓ(yₙ)² / N with the score ℓ = Σₖ rₖ ∂fₖ/∂θ for residuals r given by
@@ -287,6 +430,25 @@ mod tests {
                 (emp[p] - oracle[p]).abs() < 1e-6 * (1.0 + oracle[p]),
                 "p {p}"
             );
+        }
+    }
+
+    /// MNIST bytes give the bits of their f64 values b / 255, for a count
+    /// of images that is not a multiple of the chunk, with and without
+    /// biases; no image gives zeros.
+    #[test]
+    fn bytes_and_values_agree() {
+        let test = crate::mnist::embedded().test.take(CHUNK + 7);
+        for bias in [false, true] {
+            let arch = crate::net::Architecture {
+                bias,
+                ..Default::default()
+            };
+            let net = Autoencoder::init(arch, Seed::new(3));
+            let v = exact(&net, &test.images());
+            assert_eq!(v, exact_pixels(&net, Pixels::Bytes(&test.pixels)));
+            assert!(v.iter().any(|&f| f > 0.0));
+            assert_eq!(exact(&net, &[]), vec![0.0; arch.n_params()]);
         }
     }
 

@@ -124,37 +124,71 @@ pub struct Dataset {
     pub source: String,
 }
 
-/// Decompresses `bytes` if they start with the gzip magic 1f 8b.
-pub fn maybe_gunzip(bytes: Vec<u8>, file: &str) -> Result<Vec<u8>, MnistError> {
-    if bytes.len() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b {
-        let mut out = Vec::new();
-        GzDecoder::new(&bytes[..])
-            .read_to_end(&mut out)
-            .map_err(|e| invalid(file, format!("corrupt gzip data: {e}")))?;
-        Ok(out)
-    } else {
-        Ok(bytes)
-    }
-}
-
 fn be_u32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
-/// Parses an IDX file of unsigned bytes with the given magic number; returns
-/// (dimensions, data).
-pub fn parse_idx(
-    bytes: &[u8],
+/// Reads from `r` until `buf` is full or the stream ends; the bytes read.
+fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// The most data bytes reserved before reading them (a header may claim any
+/// size; a larger file still loads, growing the vector as it is read).
+const RESERVE_AT_MOST: usize = 1 << 28;
+
+/// Reads an IDX file of unsigned bytes with the given magic number from
+/// `src`, raw or gzip (detected by the gzip magic 1f 8b), checking the magic
+/// number, the dimensions and the length; returns (dimensions, data). The
+/// data are read (or decompressed) straight into their vector: no copy of
+/// the file is kept.
+///
+/// Errors name `file`: unreadable ([`MnistError::Io`]), corrupt gzip data,
+/// a wrong magic number, a truncated header or data, bytes beyond the data
+/// ([`MnistError::Invalid`]).
+pub fn read_idx(
+    mut src: impl Read,
     magic: u32,
     file: &str,
 ) -> Result<(Vec<usize>, Vec<u8>), MnistError> {
-    if bytes.len() < 4 {
+    let io = |e: std::io::Error| MnistError::Io {
+        file: file.to_string(),
+        source: e,
+    };
+    let mut start = [0u8; 2];
+    let k = read_full(&mut src, &mut start).map_err(io)?;
+    let gz = k == 2 && start == [0x1f, 0x8b];
+    let chained = (&start[..k]).chain(src);
+    let mut r: Box<dyn Read + '_> = if gz {
+        Box::new(GzDecoder::new(chained))
+    } else {
+        Box::new(chained)
+    };
+    let fail = |e: std::io::Error| {
+        if gz {
+            invalid(file, format!("corrupt gzip data: {e}"))
+        } else {
+            io(e)
+        }
+    };
+    let mut head = [0u8; 4];
+    let got = read_full(&mut r, &mut head).map_err(fail)?;
+    if got < 4 {
         return Err(invalid(
             file,
-            format!("{} bytes is too short for an IDX header", bytes.len()),
+            format!("{got} bytes is too short for an IDX header"),
         ));
     }
-    let m = be_u32(bytes, 0);
+    let m = be_u32(&head, 0);
     if m != magic {
         return Err(invalid(
             file,
@@ -162,15 +196,25 @@ pub fn parse_idx(
         ));
     }
     let ndim = (magic & 0xff) as usize;
-    let header = 4 + 4 * ndim;
-    if bytes.len() < header {
+    let mut sizes = vec![0u8; 4 * ndim];
+    if read_full(&mut r, &mut sizes).map_err(fail)? < sizes.len() {
         return Err(invalid(file, "truncated IDX header"));
     }
-    let dims: Vec<usize> = (0..ndim)
-        .map(|d| be_u32(bytes, 4 + 4 * d) as usize)
-        .collect();
-    let expected: usize = dims.iter().product();
-    let got = bytes.len() - header;
+    let dims: Vec<usize> = (0..ndim).map(|d| be_u32(&sizes, 4 * d) as usize).collect();
+    let Some(expected) = dims.iter().try_fold(1usize, |p, &d| p.checked_mul(d)) else {
+        return Err(invalid(file, format!("dimensions {dims:?} are too large")));
+    };
+    let mut data = Vec::with_capacity(expected.min(RESERVE_AT_MOST));
+    r.by_ref()
+        .take(expected as u64)
+        .read_to_end(&mut data)
+        .map_err(fail)?;
+    let extra = if data.len() == expected {
+        std::io::copy(&mut r, &mut std::io::sink()).map_err(fail)? as usize
+    } else {
+        0
+    };
+    let got = data.len() + extra;
     if got != expected {
         return Err(invalid(
             file,
@@ -180,26 +224,25 @@ pub fn parse_idx(
             ),
         ));
     }
-    Ok((dims, bytes[header..].to_vec()))
+    Ok((dims, data))
 }
 
-/// Parses an images file and a labels file (raw or gzip bytes) into a set.
-pub fn parse_pair(
-    images: Vec<u8>,
+/// Reads an images file and a labels file (raw or gzip IDX, [`read_idx`])
+/// into a set, checking that they match.
+pub fn read_pair(
+    images: impl Read,
     images_name: &str,
-    labels: Vec<u8>,
+    labels: impl Read,
     labels_name: &str,
 ) -> Result<Mnist, MnistError> {
-    let images = maybe_gunzip(images, images_name)?;
-    let labels = maybe_gunzip(labels, labels_name)?;
-    let (idims, pix) = parse_idx(&images, IMAGES_MAGIC, images_name)?;
+    let (idims, pix) = read_idx(images, IMAGES_MAGIC, images_name)?;
     if idims[1] != SIDE || idims[2] != SIDE {
         return Err(invalid(
             images_name,
             format!("images are {}×{}, expected 28×28", idims[1], idims[2]),
         ));
     }
-    let (ldims, lab) = parse_idx(&labels, LABELS_MAGIC, labels_name)?;
+    let (ldims, lab) = read_idx(labels, LABELS_MAGIC, labels_name)?;
     if ldims[0] != idims[0] {
         return Err(invalid(
             labels_name,
@@ -218,6 +261,17 @@ pub fn parse_pair(
     })
 }
 
+/// Parses an images file and a labels file given as bytes (raw or gzip):
+/// [`read_pair`] on them.
+pub fn parse_pair(
+    images: &[u8],
+    images_name: &str,
+    labels: &[u8],
+    labels_name: &str,
+) -> Result<Mnist, MnistError> {
+    read_pair(images, images_name, labels, labels_name)
+}
+
 fn find(dir: &Path, name: &str) -> Result<PathBuf, MnistError> {
     for base in [dir.to_path_buf(), dir.join("MNIST").join("raw")] {
         for cand in [name.to_string(), format!("{name}.gz")] {
@@ -233,8 +287,8 @@ fn find(dir: &Path, name: &str) -> Result<PathBuf, MnistError> {
     })
 }
 
-fn read(p: &Path) -> Result<Vec<u8>, MnistError> {
-    std::fs::read(p).map_err(|e| MnistError::Io {
+fn open(p: &Path) -> Result<std::fs::File, MnistError> {
+    std::fs::File::open(p).map_err(|e| MnistError::Io {
         file: p.display().to_string(),
         source: e,
     })
@@ -246,10 +300,10 @@ fn read(p: &Path) -> Result<Vec<u8>, MnistError> {
 pub fn load_set(dir: &Path, prefix: &str) -> Result<Mnist, MnistError> {
     let ip = find(dir, &format!("{prefix}-images-idx3-ubyte"))?;
     let lp = find(dir, &format!("{prefix}-labels-idx1-ubyte"))?;
-    parse_pair(
-        read(&ip)?,
+    read_pair(
+        open(&ip)?,
         &ip.display().to_string(),
-        read(&lp)?,
+        open(&lp)?,
         &lp.display().to_string(),
     )
 }
@@ -275,16 +329,16 @@ pub static EMBEDDED_TEST_LABELS: &[u8] = include_bytes!("../data/t10k-labels-2k-
 /// The embedded subset: first 10,000 training and 2,000 test images.
 pub fn embedded() -> Dataset {
     let train = parse_pair(
-        EMBEDDED_TRAIN_IMAGES.to_vec(),
+        EMBEDDED_TRAIN_IMAGES,
         "embedded train-images-10k",
-        EMBEDDED_TRAIN_LABELS.to_vec(),
+        EMBEDDED_TRAIN_LABELS,
         "embedded train-labels-10k",
     )
     .expect("the embedded MNIST subset is valid (checked by tests)");
     let test = parse_pair(
-        EMBEDDED_TEST_IMAGES.to_vec(),
+        EMBEDDED_TEST_IMAGES,
         "embedded t10k-images-2k",
-        EMBEDDED_TEST_LABELS.to_vec(),
+        EMBEDDED_TEST_LABELS,
         "embedded t10k-labels-2k",
     )
     .expect("the embedded MNIST subset is valid (checked by tests)");
@@ -345,39 +399,88 @@ mod tests {
         let img = raw(EMBEDDED_TEST_IMAGES);
         let lab = raw(EMBEDDED_TEST_LABELS);
         // Truncated.
-        let e = parse_pair(
-            img[..img.len() - 5].to_vec(),
-            "img.idx",
-            lab.clone(),
-            "lab.idx",
-        )
-        .unwrap_err()
-        .to_string();
+        let e = parse_pair(&img[..img.len() - 5], "img.idx", &lab, "lab.idx")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("img.idx") && e.contains("truncated"), "{e}");
         // Bad magic (labels passed as images).
-        let e = parse_pair(lab.clone(), "lab-as-img", lab.clone(), "lab.idx")
+        let e = parse_pair(&lab, "lab-as-img", &lab, "lab.idx")
             .unwrap_err()
             .to_string();
         assert!(e.contains("lab-as-img") && e.contains("magic"), "{e}");
         // Count mismatch.
         let mut short = lab[..8].to_vec();
         short[4..8].copy_from_slice(&0u32.to_be_bytes());
-        let e = parse_pair(img.clone(), "img", short, "short-labels")
+        let e = parse_pair(&img, "img", &short, "short-labels")
             .unwrap_err()
             .to_string();
         assert!(e.contains("short-labels"), "{e}");
         // Corrupt gzip.
         let mut gz = EMBEDDED_TEST_LABELS.to_vec();
         gz.truncate(40);
-        let e = parse_pair(img, "img", gz, "lab.gz")
+        let e = parse_pair(&img, "img", &gz, "lab.gz")
             .unwrap_err()
             .to_string();
         assert!(e.contains("lab.gz"), "{e}");
+        // Bytes beyond the data: the count found, not called truncated.
+        let mut long = img.clone();
+        long.extend_from_slice(&[0; 7]);
+        let e = parse_pair(&long, "long-img", &lab, "lab.idx")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("long-img") && e.contains(&format!("found {}", img.len() - 16 + 7)),
+            "{e}"
+        );
+        assert!(!e.contains("truncated"), "{e}");
+        // A header claiming 2³² − 1 images of 2³² − 1 × 2³² − 1 pixels (a
+        // product beyond usize) is an error naming the file, not an abort.
+        let mut huge = img[..16].to_vec();
+        huge[4..16].copy_from_slice(&[0xff; 12]);
+        let e = parse_pair(&huge, "huge-img", &lab, "lab.idx")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("huge-img"), "{e}");
+        // Too short for a header; a truncated header.
+        for (bytes, what) in [
+            (&img[..3], "too short"),
+            (&img[..10], "truncated IDX header"),
+        ] {
+            let e = parse_pair(bytes, "cut", &lab, "lab.idx")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("cut") && e.contains(what), "{e}");
+        }
         // Missing folder.
         let e = load_dir(Path::new("/nonexistent-mnist"))
             .unwrap_err()
             .to_string();
         assert!(e.contains("/nonexistent-mnist"), "{e}");
+    }
+
+    /// The raw and the gzip file of one set load the same (the oracle for
+    /// the gzip path: the bytes decompressed by flate2 on their own, and
+    /// the data after the 16-byte header read by hand); so do a folder
+    /// holding the raw files and the in-memory bytes.
+    #[test]
+    fn raw_gzip_and_folder_load_the_same() {
+        let img = raw(EMBEDDED_TEST_IMAGES);
+        let lab = raw(EMBEDDED_TEST_LABELS);
+        let from_raw = parse_pair(&img, "img", &lab, "lab").unwrap();
+        let from_gz = parse_pair(EMBEDDED_TEST_IMAGES, "img", EMBEDDED_TEST_LABELS, "lab").unwrap();
+        assert_eq!(from_raw.pixels, img[16..]);
+        assert_eq!(from_raw.labels, lab[8..]);
+        assert_eq!(from_gz.pixels, from_raw.pixels);
+        assert_eq!(from_gz.labels, from_raw.labels);
+        let dir = std::env::temp_dir().join(format!("bayesrg-mnist-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("t10k-images-idx3-ubyte"), &img).unwrap();
+        std::fs::write(dir.join("t10k-labels-idx1-ubyte.gz"), EMBEDDED_TEST_LABELS).unwrap();
+        let set = load_set(&dir, "t10k");
+        std::fs::remove_dir_all(&dir).unwrap();
+        let set = set.unwrap();
+        assert_eq!(set.pixels, from_raw.pixels);
+        assert_eq!(set.labels, from_raw.labels);
     }
 
     /// Full-set facts when the real files are present (`MNIST_DIR`, e.g.

@@ -549,8 +549,7 @@ pub fn run_on(
     }
     let t0 = Instant::now();
     let mut seconds = Timings::default();
-    // The pixel bytes of the images used, borrowed (no copy); the test
-    // images also as f64 values for the Fisher and the reconstructions.
+    // The pixel bytes of the images used, borrowed (no copy).
     let train_set = data
         .train
         .first_pixels(spec.train_images.unwrap_or(usize::MAX));
@@ -558,7 +557,6 @@ pub fn run_on(
     let test_bytes = data
         .test
         .first_pixels(spec.test_images.unwrap_or(usize::MAX));
-    let test: Vec<f64> = test_bytes.iter().map(|&b| mnist::pixel_value(b)).collect();
     let test_count = test_bytes.len() / PIXELS;
     if test_count == 0 {
         return Err(Error::domain("data", &data.source, "holds no test images"));
@@ -620,7 +618,7 @@ pub fn run_on(
     // 2. The exact diagonal Fisher over the test set (the authors' choice).
     obs.phase("fisher", None);
     let t = Instant::now();
-    let f = fisher::exact(&net, &test);
+    let f = fisher::exact_pixels(&net, Pixels::Bytes(test_bytes));
     seconds.fisher = t.elapsed().as_secs_f64();
     if let Some(p) = f.iter().position(|v| !v.is_finite()) {
         return Err(Error::failed(
@@ -652,10 +650,10 @@ pub fn run_on(
 
     // 5. Reconstructions (Figures 3–4), with the f64 reference network.
     let k = spec.grid_images;
-    let inputs: Vec<Vec<f64>> = test
+    let inputs: Vec<Vec<f64>> = test_bytes
         .chunks_exact(PIXELS)
         .take(k)
-        .map(<[f64]>::to_vec)
+        .map(|x| x.iter().map(|&b| mnist::pixel_value(b)).collect())
         .collect();
     let orders = [
         (
