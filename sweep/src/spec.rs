@@ -620,8 +620,28 @@ pub fn set_path(root: &mut Value, path: &str, value: Value) -> std::result::Resu
                     map.insert(name.clone(), value);
                     return Ok(());
                 }
-                map.get_mut(name)
-                    .ok_or_else(|| format!("names `{name}`, which the base configuration lacks"))?
+                let next_is_key = matches!(segs.get(k + 1), Some(Segment::Key(_)));
+                map.get_mut(name).ok_or_else(|| {
+                    // Tryout 9 H10: `train.epochs` on prune's empty base.
+                    let hint = if next_is_key {
+                        format!(
+                            "; to set a field of the command's defaults there, add the table \
+                             (`[base.{}]`, it may be empty)",
+                            segs[..=k]
+                                .iter()
+                                .map(|s| match s {
+                                    Segment::Key(n) => n.clone(),
+                                    Segment::Index(i) => format!("[{i}]"),
+                                })
+                                .collect::<Vec<_>>()
+                                .join(".")
+                                .replace(".[", "[")
+                        )
+                    } else {
+                        String::new()
+                    };
+                    format!("names `{name}`, which the base configuration lacks{hint}")
+                })?
             }
             (Segment::Index(i), Value::Array(items)) => {
                 let n = items.len();
