@@ -135,6 +135,9 @@ pub(crate) fn metric_gradient_times(
 /// bounds of the differences: 8ε (a few operations, each ½ulp).
 pub(crate) const ENTRY_ROUNDING: f64 = 8.0 * f64::EPSILON;
 
+/// One d × d matrix per coordinate.
+type Matrices = Vec<DMatrix<f64>>;
+
 /// |A| + |B| entrywise.
 fn abs_sum(a: &DMatrix<f64>, b: &DMatrix<f64>) -> DMatrix<f64> {
     a.abs() + b.abs()
@@ -149,7 +152,7 @@ pub(crate) fn metric_gradient_rounding(
     m: &dyn Metric,
     theta: &[f64],
     mult: f64,
-) -> Result<(Vec<DMatrix<f64>>, Vec<DMatrix<f64>>)> {
+) -> Result<(Matrices, Matrices)> {
     check_point(m, theta, "point")?;
     let g0 = m.metric(theta)?;
     let u = ENTRY_ROUNDING;

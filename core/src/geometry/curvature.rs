@@ -732,7 +732,7 @@ fn unresolved_reason(
     sectional: &[SectionalCurvature],
     route: Derivatives,
 ) -> Option<String> {
-    let bad = |v: f64, e: f64| !(e <= RESOLVED_RELATIVE * v.abs()) || !v.is_finite();
+    let bad = |v: f64, e: f64| !v.is_finite() || e.is_nan() || e > RESOLVED_RELATIVE * v.abs();
     let mut what = Vec::new();
     if bad(scalar, scalar_error) {
         what.push(format!("scalar R = {scalar:.4e} ± {scalar_error:.1e}"));
