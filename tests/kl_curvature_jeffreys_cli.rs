@@ -132,6 +132,30 @@ fn curvature_of_the_normal_and_categorical_families() {
 }
 
 #[test]
+fn curvature_next_to_a_simplex_edge_is_right_or_unresolved() {
+    // Tryout 8, G7: R = 500 ± 1e-7 at (1e-100, 0.999) and 1.0 ± 2e-10 at
+    // (1e-300, 0.5), exit 0, for the true ½ (oracle: the 3-class categorical
+    // is a sphere of radius 2, R = ½ at every point).
+    let cat = |t: &str| format!("theta = {t}\n[model]\ntype = \"categorical\"\nclasses = 3\n");
+    for theta in ["[1e-100, 0.999]", "[1e-10, 0.5]", "[0.5, 1e-100]"] {
+        let v = json("curvature", "curv_edge.toml", &cat(theta));
+        assert_eq!(v["derivatives"], "exact", "{theta}");
+        assert!(v["unresolved"].is_null(), "{theta}: {v}");
+        assert!(
+            close(v["scalar"].as_f64().unwrap(), 0.5, 1e-10),
+            "{theta}: {v}"
+        );
+    }
+    // ∂∂g ~ 1/p³ overflows: the differences cannot vouch for any digit.
+    let out = run("curvature", "curv_edge.toml", &cat("[1e-300, 0.5]"), false);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("verdict: UNRESOLVED"), "{text}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not resolved"), "{err}");
+}
+
+#[test]
 fn jeffreys_density_across_scales() {
     for s in [1e-4, 1.0, 1e4] {
         let v = json(

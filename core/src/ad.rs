@@ -188,6 +188,55 @@ fn hessian_dynamic<M: LogDensity + ?Sized>(
     value
 }
 
+/// First and second derivatives of a metric g(θ) (d × d), exact up to the
+/// rounding of the formula: `dg[k]` = ∂g/∂θᵏ, `ddg[k][l]` = ∂²g/∂θᵏ∂θˡ.
+/// The curvature of the Fisher metric uses them in place of central
+/// differences ([`crate::geometry::curvature`]).
+#[derive(Debug, Clone)]
+pub struct MetricDerivatives {
+    /// ∂_k g, one d × d matrix per coordinate k.
+    pub dg: Vec<nalgebra::DMatrix<f64>>,
+    /// ∂_k∂_l g, a d × d table (row k, column l) of d × d matrices.
+    pub ddg: Vec<Vec<nalgebra::DMatrix<f64>>>,
+}
+
+/// The exact derivatives of a metric written generically over the number
+/// type: `g(θ)` returns the d × d entries row-major. d(d+1)/2 passes of a
+/// hyper-dual number, one per pair k ≥ l (ε₁ along eₖ, ε₂ along eₗ), give
+/// g, ∂_k g, ∂_l g and ∂_k∂_l g exactly (to the rounding of the formula as
+/// written). Entries that overflow come out infinite or NaN; the caller
+/// checks them.
+pub fn metric_derivatives(
+    theta: &[f64],
+    g: impl Fn(&[HyperDual64]) -> Vec<HyperDual64>,
+) -> MetricDerivatives {
+    let d = theta.len();
+    let zero = nalgebra::DMatrix::zeros(d, d);
+    let mut dg = vec![zero.clone(); d];
+    let mut ddg = vec![vec![zero; d]; d];
+    let mut t: Vec<HyperDual64> = theta.iter().map(|&v| HyperDual64::from_re(v)).collect();
+    for k in 0..d {
+        for l in 0..=k {
+            t[k].eps1 = 1.0;
+            t[l].eps2 = 1.0;
+            let v = g(&t);
+            for i in 0..d {
+                for j in 0..d {
+                    let e = v[i * d + j];
+                    ddg[k][l][(i, j)] = e.eps1eps2;
+                    ddg[l][k][(i, j)] = e.eps1eps2;
+                    if l == 0 {
+                        dg[k][(i, j)] = e.eps1;
+                    }
+                }
+            }
+            t[k].eps1 = 0.0;
+            t[l].eps2 = 0.0;
+        }
+    }
+    MetricDerivatives { dg, ddg }
+}
+
 /// Inside an `impl Model for T` block of a type that implements
 /// [`LogDensity`]: exact derivatives by AD.
 ///

@@ -213,6 +213,17 @@ pub trait Model: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The exact first and second derivatives of [`Model::fisher`] at θ, for
+    /// families that write their closed-form metric generically over a dual
+    /// number ([`crate::ad::metric_derivatives`]); the curvature of the
+    /// Fisher metric (`geometry::curvature`) uses them instead of central
+    /// differences, which lose the slowly varying part of an entry next to a
+    /// large one (the categorical's 1/p_K beside 1/pᵢ near an edge). `theta`
+    /// has been validated by the caller. Default: none.
+    fn fisher_derivatives(&self, _theta: &[f64]) -> Option<crate::ad::MetricDerivatives> {
+        None
+    }
+
     /// The closed-form per-observation Fisher metric I(θ) (eq. 29), if known.
     fn fisher(&self, _theta: &[f64]) -> Option<DMatrix<f64>> {
         None

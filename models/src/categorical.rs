@@ -12,7 +12,7 @@
 //! expectations are exact sums.
 
 use crate::checks;
-use bayesrg_core::ad::{LogDensity, Real};
+use bayesrg_core::ad::{LogDensity, MetricDerivatives, Real, metric_derivatives};
 use bayesrg_core::geometry::closed_form::{self as cf, ClosedFormGeometry, KnownGeodesic};
 use bayesrg_core::model::{Model, Support, check_len};
 use bayesrg_core::special::bd0;
@@ -99,6 +99,29 @@ impl LogDensity for Categorical {
             last.ln()
         }
     }
+}
+
+/// The Fisher metric I_ij = δᵢⱼ/pᵢ + 1/p_K (p_K = 1 − Σpᵢ), row-major, over
+/// any number type: with hyper-dual numbers its exact derivatives
+/// ([`metric_derivatives`]), which the curvature needs next to an edge, where
+/// differences of g lose the 1/p_K part against a large 1/pᵢ (tryout 8, G7).
+fn fisher_entries<D: Real>(theta: &[D]) -> Vec<D> {
+    let d = theta.len();
+    let mut sum = D::from(0.0);
+    for &t in theta {
+        sum += t;
+    }
+    let inv_last = (D::from(1.0) - sum).recip();
+    (0..d * d)
+        .map(|k| {
+            let (i, j) = (k / d, k % d);
+            if i == j {
+                inv_last + theta[i].recip()
+            } else {
+                inv_last
+            }
+        })
+        .collect()
 }
 
 /// KL(p‖q) = Σₖ pₖ ln(pₖ/qₖ) over K = `p.len() + 1` classes in free
@@ -204,10 +227,10 @@ impl Model for Categorical {
     ad_derivatives!(hessian);
     fn fisher(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
         let d = theta.len();
-        let inv_last = 1.0 / Self::last(theta);
-        Some(DMatrix::from_fn(d, d, |i, j| {
-            inv_last + if i == j { 1.0 / theta[i] } else { 0.0 }
-        }))
+        Some(DMatrix::from_row_slice(d, d, &fisher_entries(theta)))
+    }
+    fn fisher_derivatives(&self, theta: &[f64]) -> Option<MetricDerivatives> {
+        Some(metric_derivatives(theta, fisher_entries))
     }
     fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
         Some(kl_categorical(a, b))

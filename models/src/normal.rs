@@ -12,7 +12,7 @@
 //! second law loses nothing either (σ′/σ = 10⁻¹² … 10¹² tested).
 
 use crate::checks;
-use bayesrg_core::ad::{LogDensity, Real};
+use bayesrg_core::ad::{LogDensity, MetricDerivatives, Real, metric_derivatives};
 use bayesrg_core::bayes::conjugate::{self as conj, Conjugate};
 use bayesrg_core::bayes::prior::Factor;
 use bayesrg_core::geometry::closed_form::{self as cf, ClosedFormGeometry, KnownGeodesic};
@@ -25,6 +25,22 @@ use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
+
+/// The Fisher metric in (μ, σ), diag(1/σ², 2/σ²), row-major, over any number
+/// type (its exact derivatives by [`metric_derivatives`]).
+fn fisher_sigma<D: Real>(theta: &[D]) -> Vec<D> {
+    let s2 = theta[1] * theta[1];
+    let z = D::from(0.0);
+    vec![s2.recip(), z, z, D::from(2.0) / s2]
+}
+
+/// The Fisher metric in (μ, v = σ²), diag(1/v, 1/(2v²)), row-major, over any
+/// number type.
+fn fisher_var<D: Real>(theta: &[D]) -> Vec<D> {
+    let v = theta[1];
+    let z = D::from(0.0);
+    vec![v.recip(), z, z, D::from(0.5) / (v * v)]
+}
 
 /// N(μ, σ²) parametrised by (μ, σ), σ > 0. Fisher diag(1/σ², 2/σ²).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -119,11 +135,10 @@ impl Model for Normal {
     }
     ad_derivatives!(hessian);
     fn fisher(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
-        let s2 = theta[1] * theta[1];
-        Some(DMatrix::from_diagonal(&nalgebra::dvector![
-            1.0 / s2,
-            2.0 / s2
-        ]))
+        Some(DMatrix::from_row_slice(2, 2, &fisher_sigma(theta)))
+    }
+    fn fisher_derivatives(&self, theta: &[f64]) -> Option<MetricDerivatives> {
+        Some(metric_derivatives(theta, fisher_sigma))
     }
     fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
         // (v₁ − v₂)/v₂ = (σ₁ − σ₂)(σ₁ + σ₂)/σ₂²: exact to rounding of the
@@ -199,11 +214,10 @@ impl Model for NormalVar {
     }
     ad_derivatives!(hessian);
     fn fisher(&self, theta: &[f64]) -> Option<DMatrix<f64>> {
-        let v = theta[1];
-        Some(DMatrix::from_diagonal(&nalgebra::dvector![
-            1.0 / v,
-            0.5 / (v * v)
-        ]))
+        Some(DMatrix::from_row_slice(2, 2, &fisher_var(theta)))
+    }
+    fn fisher_derivatives(&self, theta: &[f64]) -> Option<MetricDerivatives> {
+        Some(metric_derivatives(theta, fisher_var))
     }
     fn kl(&self, a: &[f64], b: &[f64]) -> Option<f64> {
         Some(kl_normal(a[0], a[1], b[0], b[1]))

@@ -262,9 +262,26 @@ pub fn run(which: Which, a: Args) -> Result<Status> {
                     );
                 }
                 println!(
-                    "  (± : the larger change when every difference step is doubled or halved)"
+                    "  (± : {})",
+                    match r.derivatives {
+                        curvature::Derivatives::Exact =>
+                            "exact metric derivatives; the bound on their rounding, propagated",
+                        _ =>
+                            "differences of the metric; the larger of the propagated rounding \
+                             bound and the change when every step is doubled or halved",
+                    }
                 );
                 println!("  Ricci R_ik           {:?}", r.ricci);
+                if let Some(why) = &r.unresolved {
+                    println!("verdict: UNRESOLVED — {why}");
+                }
+            }
+            if let Some(why) = &r.unresolved {
+                eprintln!(
+                    "error: the curvature at θ = {:?} is not resolved: {why}",
+                    r.theta
+                );
+                return Ok(Status::Fail);
             }
         }
         Which::Jeffreys => {

@@ -128,59 +128,98 @@ pub(crate) fn metric_gradient_times(
     theta: &[f64],
     mult: f64,
 ) -> Result<Vec<DMatrix<f64>>> {
+    Ok(metric_gradient_rounding(m, theta, mult)?.0)
+}
+
+/// Relative rounding of one evaluated metric entry assumed by the rounding
+/// bounds of the differences: 8ε (a few operations, each ½ulp).
+pub(crate) const ENTRY_ROUNDING: f64 = 8.0 * f64::EPSILON;
+
+/// One d × d matrix per coordinate.
+type Matrices = Vec<DMatrix<f64>>;
+
+/// |A| + |B| entrywise.
+fn abs_sum(a: &DMatrix<f64>, b: &DMatrix<f64>) -> DMatrix<f64> {
+    a.abs() + b.abs()
+}
+
+/// [`metric_gradient_times`] with the rounding bound of each entry: an entry
+/// of size |g| evaluated to a relative [`ENTRY_ROUNDING`] u at θ ± h loses
+/// u(|g(θ + h)| + |g(θ − h)|)/(2h) in the central difference — far more than
+/// the derivative itself where g mixes a large term with a slowly varying
+/// small one (the categorical's 1/θᵢ + 1/p_K next to an edge, tryout 8 G7).
+pub(crate) fn metric_gradient_rounding(
+    m: &dyn Metric,
+    theta: &[f64],
+    mult: f64,
+) -> Result<(Matrices, Matrices)> {
     check_point(m, theta, "point")?;
     let g0 = m.metric(theta)?;
+    let u = ENTRY_ROUNDING;
     (0..theta.len())
         .map(|k| match diff_step(m, theta, k, 1.0 / 3.0, &g0, mult) {
-            Ok((h, gp, gm)) => Ok((gp - gm) / (2.0 * h)),
+            Ok((h, gp, gm)) => Ok(((&gp - &gm) / (2.0 * h), abs_sum(&gp, &gm) * (u / (2.0 * h)))),
             Err(e) => {
                 let h = f64::EPSILON.sqrt() * theta[k].abs().max(1.0);
                 for s in [1.0, -1.0] {
                     let hs = (theta[k] + s * h) - theta[k];
                     if let Ok(g) = g_at(m, theta, &[(k, hs)]) {
-                        return Ok((g - &g0) / hs);
+                        let err = abs_sum(&g, &g0) * (u / hs.abs());
+                        return Ok(((g - &g0) / hs, err));
                     }
                 }
                 Err(e)
             }
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()
+        .map(|v| v.into_iter().unzip())
 }
 
 /// Second derivatives ∂_k∂_l g at θ, as a d×d table (row k, column l) of matrices.
 pub fn metric_hessian(m: &dyn Metric, theta: &[f64]) -> Result<Vec<Vec<DMatrix<f64>>>> {
-    metric_hessian_times(m, theta, 1.0)
+    Ok(metric_hessian_rounding(m, theta, 1.0)?.0)
 }
 
-/// [`metric_hessian`] with steps `mult` times the nominal ones.
-pub(crate) fn metric_hessian_times(
+/// A d × d table of d × d matrices.
+type Table = Vec<Vec<DMatrix<f64>>>;
+
+/// [`metric_hessian`] with steps `mult` times the nominal ones, and the
+/// rounding bound of each entry (as [`metric_gradient_rounding`]:
+/// u(|g₊| + 2|g₀| + |g₋|)/h² on the diagonal, u Σ|g±±|/(4hₖhₗ) off it).
+pub(crate) fn metric_hessian_rounding(
     m: &dyn Metric,
     theta: &[f64],
     mult: f64,
-) -> Result<Vec<Vec<DMatrix<f64>>>> {
+) -> Result<(Table, Table)> {
     check_point(m, theta, "point")?;
     let d = theta.len();
+    let u = ENTRY_ROUNDING;
     let g0 = m.metric(theta)?;
     let steps: Vec<(f64, DMatrix<f64>, DMatrix<f64>)> = (0..d)
         .map(|k| diff_step(m, theta, k, 0.25, &g0, mult))
         .collect::<Result<_>>()?;
     let hs: Vec<f64> = steps.iter().map(|s| s.0).collect();
     let mut out = vec![vec![DMatrix::zeros(d, d); d]; d];
+    let mut err = out.clone();
     for (k, (hk, gp, gm)) in steps.iter().enumerate() {
         let hk = *hk;
         out[k][k] = (gp - 2.0 * &g0 + gm) / (hk * hk);
+        err[k][k] = (abs_sum(gp, gm) + 2.0 * g0.abs()) * (u / (hk * hk));
         for l in 0..k {
             let hl = hs[l];
             let pp = g_at(m, theta, &[(k, hk), (l, hl)])?;
             let pm = g_at(m, theta, &[(k, hk), (l, -hl)])?;
             let mp = g_at(m, theta, &[(k, -hk), (l, hl)])?;
             let mm = g_at(m, theta, &[(k, -hk), (l, -hl)])?;
+            let e = (abs_sum(&pp, &pm) + abs_sum(&mp, &mm)) * (u / (4.0 * hk * hl));
             let v = (pp - pm - mp + mm) / (4.0 * hk * hl);
             out[k][l] = v.clone();
             out[l][k] = v;
+            err[k][l] = e.clone();
+            err[l][k] = e;
         }
     }
-    Ok(out)
+    Ok((out, err))
 }
 
 /// Christoffel symbols of the second kind at one point: `gamma[a][(b, c)]` = Γᵃ_bc.

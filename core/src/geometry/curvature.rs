@@ -27,7 +27,8 @@
 //! gave R = −12.4 for the true −1).
 
 use super::christoffel::{
-    diff_step, from_derivatives, metric_gradient_times, metric_hessian_times,
+    ENTRY_ROUNDING, diff_step, from_derivatives, metric_gradient_rounding, metric_gradient_times,
+    metric_hessian_rounding,
 };
 use super::{Metric, check_point};
 use crate::error::{Error, Result};
@@ -46,6 +47,14 @@ pub struct Riemann {
     /// The metric and its inverse in that chart, S g S and S⁻¹g⁻¹S⁻¹.
     gs: DMatrix<f64>,
     gs_inv: DMatrix<f64>,
+    /// A bound on the rounding error of each `r` (same layout): the rounding
+    /// loss of the metric's derivatives propagated through the formula, and
+    /// the rounding of the formula itself.
+    r_err: Vec<f64>,
+    /// The size of the terms that make up each `r` (Σ of their |·|).
+    r_mag: Vec<f64>,
+    /// How ∂g and ∂∂g were obtained.
+    route: Derivatives,
     /// The Gaussian curvature when it was taken from the known determinant
     /// (2-D only; see the module docs).
     known_k: Option<f64>,
@@ -106,8 +115,43 @@ impl Riemann {
         self.ricci_scaled().component_mul(&self.gs_inv).sum()
     }
 
+    /// How the metric's derivatives were obtained.
+    pub fn route(&self) -> Derivatives {
+        self.route
+    }
+
+    /// A bound on the rounding error of [`Riemann::scalar`]: Σ |g^ik||g^lm|
+    /// (δR_limk + 2d²ε·|terms of R_limk|) (0 on the known-determinant route,
+    /// whose error is only estimated by changing the steps).
+    pub fn scalar_rounding(&self) -> f64 {
+        if self.known_k.is_some() {
+            return 0.0;
+        }
+        let d = self.d;
+        let c = 2.0 * (d * d) as f64 * f64::EPSILON;
+        let mut e = 0.0;
+        for i in 0..d {
+            for k in 0..d {
+                for l in 0..d {
+                    for m in 0..d {
+                        let n = ((l * d + i) * d + m) * d + k;
+                        e += (self.gs_inv[(i, k)] * self.gs_inv[(l, m)]).abs()
+                            * (self.r_err[n] + c * self.r_mag[n]);
+                    }
+                }
+            }
+        }
+        e
+    }
+
     /// The sectional curvature of the plane spanned by `u` and `v`.
     pub fn sectional(&self, u_theta: &[f64], v_theta: &[f64]) -> Result<f64> {
+        Ok(self.sectional_rounding(u_theta, v_theta)?.0)
+    }
+
+    /// [`Riemann::sectional`] and a bound on its rounding error (as
+    /// [`Riemann::scalar_rounding`]).
+    pub fn sectional_rounding(&self, u_theta: &[f64], v_theta: &[f64]) -> Result<(f64, f64)> {
         let d = self.d;
         // Components in the chart of the computation: u_y = S⁻¹u.
         // Each normalised to a largest entry of 1 (K does not change), so
@@ -140,7 +184,7 @@ impl Riemann {
         if let Some(k) = self.known_k {
             let e = u[0] * v[1] - u[1] * v[0];
             if e.abs() > 1e-14 * u[0].hypot(u[1]) * v[0].hypot(v[1]) {
-                return Ok(k);
+                return Ok((k, 0.0));
             }
         }
         if !(guu > 0.0 && gvv > 0.0 && den > 1e-14) {
@@ -150,17 +194,25 @@ impl Riemann {
                 format!("does not span a plane with u = {u_theta:?}"),
             ));
         }
-        let mut num = 0.0;
+        let (mut num, mut err) = (0.0, 0.0);
+        let c = 2.0 * (d * d) as f64 * f64::EPSILON;
+        // g(u,u), g(v,v) and the plane's cos² lose about κε (g's scaled
+        // condition number): a share of the value.
+        let kappa_eps = 4.0 * scaled_condition(&self.gs) * f64::EPSILON;
         for i in 0..d {
             for k in 0..d {
                 for l in 0..d {
                     for m in 0..d {
-                        num += self.scaled(i, k, l, m) * u[i] * v[k] * u[l] * v[m];
+                        let w = u[i] * v[k] * u[l] * v[m];
+                        let n = ((i * d + k) * d + l) * d + m;
+                        num += self.scaled(i, k, l, m) * w;
+                        err += w.abs() * (self.r_err[n] + c * self.r_mag[n]);
                     }
                 }
             }
         }
-        Ok(num / guu / gvv / den)
+        let q = guu * gvv * den;
+        Ok((num / q, err / q + kappa_eps / den * (num / q).abs()))
     }
 }
 
@@ -245,6 +297,87 @@ impl Metric for Rescaled<'_> {
     }
 }
 
+/// How the derivatives of the metric behind a curvature were obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Derivatives {
+    /// Exact: the model's closed-form metric differentiated with hyper-dual
+    /// numbers ([`Metric::known_metric_derivatives`]).
+    Exact,
+    /// Central differences of the metric ([`super::christoffel`]).
+    Differences,
+    /// The 2-D formula with the known determinant (module docs), on
+    /// differences of the metric.
+    KnownDeterminant,
+}
+
+/// The condition number of g scaled to a unit diagonal, D^{-½}gD^{-½}: the
+/// relative error of g⁻¹ (and of the Christoffel symbols and contractions
+/// that use it) is about this times ε. 1 when g is not positive definite.
+pub(crate) fn scaled_condition(g: &DMatrix<f64>) -> f64 {
+    let d = g.nrows();
+    let s: Vec<f64> = (0..d).map(|i| 1.0 / g[(i, i)].sqrt()).collect();
+    let a = DMatrix::from_fn(d, d, |i, j| s[i] * g[(i, j)] * s[j]);
+    let ev = a.symmetric_eigenvalues();
+    let (lo, hi) = ev
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(l, h), &x| (l.min(x), h.max(x)));
+    if lo > 0.0 && hi.is_finite() {
+        hi / lo
+    } else {
+        1.0
+    }
+}
+
+/// |A| entrywise times `u`.
+fn scaled_abs(a: &DMatrix<f64>, u: f64) -> DMatrix<f64> {
+    a.abs() * u
+}
+
+/// ∂g, ∂∂g and the rounding bounds of their entries: with `exact`, the exact
+/// ones when the metric knows them and ∂g is finite (bound
+/// [`ENTRY_ROUNDING`]·|entry|; an entry ∂ₐ∂ₐg_aa may overflow, the Riemann
+/// tensor never uses it), else central differences with steps `mult` times
+/// the nominal ones.
+///
+/// Exact derivatives are asked for only in the chart of θ itself, i.e. when
+/// every gᵢᵢ(θ) is within 10^±100 ([`riemann`]; the rescaled chart has
+/// none): a formula over dual numbers is exact only while its intermediate
+/// values neither overflow nor underflow (1/σ² carries 2/(σ²)³ in its
+/// hyper-dual part, which underflows to 0 at σ = 10⁷⁰ and would leave a
+/// third of ∂²g without a sign of it); within 10^±100 the third powers of
+/// the metric's scale stay representable.
+#[allow(clippy::type_complexity)]
+fn derivatives(
+    m: &dyn Metric,
+    theta: &[f64],
+    mult: f64,
+    exact: bool,
+) -> Result<(
+    Derivatives,
+    Vec<DMatrix<f64>>,
+    Vec<Vec<DMatrix<f64>>>,
+    Vec<DMatrix<f64>>,
+    Vec<Vec<DMatrix<f64>>>,
+)> {
+    if exact
+        && let Some(md) = m.known_metric_derivatives(theta)
+        && md.dg.iter().all(|x| x.iter().all(|v| v.is_finite()))
+    {
+        let u = ENTRY_ROUNDING;
+        let dg_err = md.dg.iter().map(|x| scaled_abs(x, u)).collect();
+        let ddg_err = md
+            .ddg
+            .iter()
+            .map(|row| row.iter().map(|x| scaled_abs(x, u)).collect())
+            .collect();
+        return Ok((Derivatives::Exact, md.dg, md.ddg, dg_err, ddg_err));
+    }
+    let (dg, dg_err) = metric_gradient_rounding(m, theta, mult)?;
+    let (ddg, ddg_err) = metric_hessian_rounding(m, theta, mult)?;
+    Ok((Derivatives::Differences, dg, ddg, dg_err, ddg_err))
+}
+
 /// The Riemann tensor of `m` at θ (in two dimensions with a known
 /// determinant, from the Gaussian curvature of [`gaussian_curvature_known_det`]).
 ///
@@ -252,7 +385,9 @@ impl Metric for Rescaled<'_> {
 /// g ~ 10²⁰⁰, whose second derivatives ~ 10⁴⁰⁰ overflow) the tensor is taken
 /// in the chart y = S⁻¹(θ′ − θ), S = diag(1/√gᵢᵢ(θ)), in which g is of order
 /// one and the difference steps are relative to the Fisher unit; the
-/// invariants (scalar, Ricci, sectional) are computed there.
+/// invariants (scalar, Ricci, sectional) are computed there. Exact metric
+/// derivatives ([`Metric::known_metric_derivatives`]) are used in the chart
+/// of θ only (see [`derivatives`]); the rescaled chart takes differences.
 pub fn riemann(m: &dyn Metric, theta: &[f64]) -> Result<Riemann> {
     riemann_times(m, theta, 1.0)
 }
@@ -302,9 +437,13 @@ fn riemann_in_chart(
         ] {
             r[((i * 2 + k) * 2 + l) * 2 + mm] = s * kg * det;
         }
+        let r_mag = r.iter().map(|x| x.abs()).collect();
         return Ok(Riemann {
             d,
             r,
+            r_err: vec![0.0; 16],
+            r_mag,
+            route: Derivatives::KnownDeterminant,
             scale,
             gs: g,
             gs_inv: ginv,
@@ -314,34 +453,23 @@ fn riemann_in_chart(
         });
     }
     let g = m.metric(theta)?;
-    let dg = metric_gradient_times(m, theta, mult)?;
-    let ddg = metric_hessian_times(m, theta, mult)?;
-    let c = from_derivatives(&g, &dg)?;
+    let r = riemann_from(m, theta, &g, mult, true)?;
+    // Exact derivatives whose tensor overflowed (∂∂g of a categorical
+    // pᵢ = 10⁻¹⁰⁰ is 2·10³⁰⁰): the differences, whose rounding bound then
+    // says how much of the curvature is left.
+    let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
+    let (r, r_err, r_mag, route) = if r.3 == Derivatives::Exact && !(finite(&r.0) && finite(&r.1)) {
+        riemann_from(m, theta, &g, mult, false)?
+    } else {
+        r
+    };
     let ginv = linalg::cholesky(&g, "metric")?.inverse();
-    // ∂_a∂_b g_ij = ddg[a][b][(i, j)].
-    let h = |a: usize, b: usize, i: usize, j: usize| ddg[a][b][(i, j)];
-    let mut r = vec![0.0; d * d * d * d];
-    for i in 0..d {
-        for k in 0..d {
-            for l in 0..d {
-                for mm in 0..d {
-                    let mut v =
-                        0.5 * (h(k, l, i, mm) + h(i, mm, k, l) - h(k, mm, i, l) - h(i, l, k, mm));
-                    for n in 0..d {
-                        for p in 0..d {
-                            v += g[(n, p)]
-                                * (c.get(n, k, l) * c.get(p, i, mm)
-                                    - c.get(n, k, mm) * c.get(p, i, l));
-                        }
-                    }
-                    r[((i * d + k) * d + l) * d + mm] = v;
-                }
-            }
-        }
-    }
     Ok(Riemann {
         d,
         r,
+        r_err,
+        r_mag,
+        route,
         scale,
         gs: g,
         gs_inv: ginv,
@@ -349,6 +477,96 @@ fn riemann_in_chart(
         g: g_orig,
         ginv: ginv_orig,
     })
+}
+
+/// R_iklm of `m` at θ (layout of [`Riemann`]), its rounding bound, the size
+/// of its terms and the route of the derivatives ([`derivatives`]).
+#[allow(clippy::type_complexity)]
+fn riemann_from(
+    m: &dyn Metric,
+    theta: &[f64],
+    g: &DMatrix<f64>,
+    mult: f64,
+    exact: bool,
+) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>, Derivatives)> {
+    let d = theta.len();
+    let (route, dg, ddg, dg_err, ddg_err) = derivatives(m, theta, mult, exact)?;
+    let c = from_derivatives(g, &dg)?;
+    let ginv = linalg::cholesky(g, "metric")?.inverse();
+    let kappa_eps = scaled_condition(g) * f64::EPSILON;
+    // Bounds on the Christoffel symbols: δΓᵃ_bc from the bounds of ∂g, plus
+    // the rounding of the sum; |Γ| for the products below.
+    let eps = f64::EPSILON;
+    let gamma_err: Vec<DMatrix<f64>> = (0..d)
+        .map(|a| {
+            DMatrix::from_fn(d, d, |b, cc| {
+                (0..d)
+                    .map(|dd| {
+                        let first = 0.5 * (dg[b][(dd, cc)] + dg[cc][(dd, b)] - dg[dd][(b, cc)]);
+                        let first_err =
+                            0.5 * (dg_err[b][(dd, cc)] + dg_err[cc][(dd, b)] + dg_err[dd][(b, cc)]);
+                        ginv[(a, dd)].abs() * (first_err + (d + 3) as f64 * eps * first.abs())
+                    })
+                    .sum::<f64>()
+                    + kappa_eps * c.get(a, b, cc).abs()
+            })
+        })
+        .collect();
+    let ga = |a: usize, b: usize, cc: usize| c.get(a, b, cc).abs();
+    let ge = |a: usize, b: usize, cc: usize| gamma_err[a][(b, cc)];
+    // ∂_a∂_b g_ij = ddg[a][b][(i, j)].
+    let h = |a: usize, b: usize, i: usize, j: usize| ddg[a][b][(i, j)];
+    let he = |a: usize, b: usize, i: usize, j: usize| ddg_err[a][b][(i, j)];
+    let n4 = d * d * d * d;
+    let (mut r, mut r_err, mut r_mag) = (vec![0.0; n4], vec![0.0; n4], vec![0.0; n4]);
+    let at = |i: usize, k: usize, l: usize, m: usize| ((i * d + k) * d + l) * d + m;
+    // R_iklm = −R_kilm = −R_ikml: computed for i < k, l < m and copied with
+    // its sign; R_iilm = R_ikll = 0 exactly (not the rounding residue of
+    // terms that cancel, which would pass for curvature of a flat metric).
+    for i in 0..d {
+        for k in i + 1..d {
+            for l in 0..d {
+                for mm in l + 1..d {
+                    let mut v =
+                        0.5 * (h(k, l, i, mm) + h(i, mm, k, l) - h(k, mm, i, l) - h(i, l, k, mm));
+                    let mut mag = 0.5
+                        * (h(k, l, i, mm).abs()
+                            + h(i, mm, k, l).abs()
+                            + h(k, mm, i, l).abs()
+                            + h(i, l, k, mm).abs());
+                    let mut err = 0.5
+                        * (he(k, l, i, mm) + he(i, mm, k, l) + he(k, mm, i, l) + he(i, l, k, mm));
+                    for n in 0..d {
+                        for p in 0..d {
+                            let gnp = g[(n, p)];
+                            v += gnp
+                                * (c.get(n, k, l) * c.get(p, i, mm)
+                                    - c.get(n, k, mm) * c.get(p, i, l));
+                            mag += gnp.abs()
+                                * (ga(n, k, l) * ga(p, i, mm) + ga(n, k, mm) * ga(p, i, l));
+                            err += gnp.abs()
+                                * (ge(n, k, l) * ga(p, i, mm)
+                                    + ga(n, k, l) * ge(p, i, mm)
+                                    + ge(n, k, mm) * ga(p, i, l)
+                                    + ga(n, k, mm) * ge(p, i, l));
+                        }
+                    }
+                    err += 2.0 * (d * d + 2) as f64 * eps * mag;
+                    for (a, b, x, y, sign) in [
+                        (i, k, l, mm, 1.0),
+                        (k, i, l, mm, -1.0),
+                        (i, k, mm, l, -1.0),
+                        (k, i, mm, l, 1.0),
+                    ] {
+                        r[at(a, b, x, y)] = sign * v;
+                        r_err[at(a, b, x, y)] = err;
+                        r_mag[at(a, b, x, y)] = mag;
+                    }
+                }
+            }
+        }
+    }
+    Ok((r, r_err, r_mag, route))
 }
 
 /// The scalar curvature of `m` at θ.
@@ -369,23 +587,41 @@ pub fn gaussian_curvature(m: &dyn Metric, theta: &[f64]) -> Result<f64> {
     riemann(m, theta)?.sectional(&[1.0, 0.0], &[0.0, 1.0])
 }
 
-/// Step multipliers of the error estimate of [`curvature`]: the curvature is
-/// recomputed with every difference step doubled and halved.
+/// Step multipliers of the error estimate of [`curvature`] on differences
+/// of the metric: the curvature is recomputed with every difference step
+/// doubled and halved.
 pub const ERROR_STEPS: [f64; 2] = [2.0, 0.5];
 
+/// A curvature whose error estimate is above this fraction of its size has
+/// no four significant digits: the report is UNRESOLVED
+/// ([`CurvatureReport::unresolved`]).
+pub const RESOLVED_RELATIVE: f64 = 1e-4;
+
 /// Every curvature of the metric at one point (units: 1/metric units), each
-/// with an error estimate: the larger change of the value when every
-/// difference step is doubled or halved ([`ERROR_STEPS`]). Truncation error
-/// (∝ h²) grows fourfold when h doubles and rounding error (∝ 1/h² for the
-/// second differences) fourfold when it halves, so whichever dominates, one of
-/// the two changes is about three times the error of the value reported
-/// (docs/geometry.md gives the measured ratios).
+/// with an error estimate.
+///
+/// The estimate is the larger of two: (1) a bound on rounding — each
+/// derivative of the metric carries the rounding loss of its difference
+/// (an entry of size |g| evaluated at steps h loses about ε|g|/h in a first
+/// difference, ε|g|/h² in a second), or ε|·| when it is exact, propagated
+/// through the Christoffel symbols and the Riemann tensor with the rounding of
+/// the formula itself; (2) on differences of the metric, the larger change of
+/// the value when every difference step is doubled or halved
+/// ([`ERROR_STEPS`]): truncation error (∝ h²) grows fourfold when h doubles,
+/// so one of the two changes is about three times it (docs/geometry.md
+/// gives the measured ratios). Step changes alone cannot see a term that
+/// every step loses to rounding (tryout 8, G7: the categorical's 1/p_K beside
+/// 1/pᵢ = 10¹⁰⁰), the bound (1) can.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CurvatureReport {
     /// The point θ.
     pub theta: Vec<f64>,
     /// g(θ), d × d rows.
     pub metric: Vec<Vec<f64>>,
+    /// How the derivatives of the metric were obtained: `exact` (hyper-dual
+    /// numbers on the model's closed-form metric), `differences`, or
+    /// `known_determinant` (2-D, module docs).
+    pub derivatives: Derivatives,
     /// The scalar curvature R = g^ik R_ik.
     pub scalar: f64,
     /// Error estimate of `scalar` (absolute).
@@ -398,6 +634,10 @@ pub struct CurvatureReport {
     pub gaussian: Option<f64>,
     /// Error estimate of `gaussian` (absolute).
     pub gaussian_error: Option<f64>,
+    /// `None` when every value has an error estimate within
+    /// [`RESOLVED_RELATIVE`] of its size; else the reason it has not (the
+    /// values are then not to be trusted: a failed computation).
+    pub unresolved: Option<String>,
 }
 
 /// The sectional curvature of the coordinate plane spanned by eᵢ and eⱼ.
@@ -413,8 +653,10 @@ pub struct SectionalCurvature {
     pub error: f64,
 }
 
-/// The scalar curvature and the coordinate-plane sectional curvatures of `r`.
-fn invariants(r: &Riemann) -> Result<(f64, Vec<f64>)> {
+/// The scalar curvature and the coordinate-plane sectional curvatures of
+/// `r`, each with its rounding bound.
+#[allow(clippy::type_complexity)]
+fn invariants(r: &Riemann) -> Result<((f64, f64), Vec<(f64, f64)>)> {
     let d = r.dim();
     let mut sectional = Vec::new();
     for i in 0..d {
@@ -423,30 +665,34 @@ fn invariants(r: &Riemann) -> Result<(f64, Vec<f64>)> {
             let mut v = vec![0.0; d];
             u[i] = 1.0;
             v[j] = 1.0;
-            sectional.push(r.sectional(&u, &v)?);
+            sectional.push(r.sectional_rounding(&u, &v)?);
         }
     }
-    Ok((r.scalar(), sectional))
+    Ok(((r.scalar(), r.scalar_rounding()), sectional))
 }
 
 /// Scalar, Ricci, coordinate-plane sectional and (d = 2) Gaussian curvature
 /// of `m` at θ, from one Riemann tensor ([`riemann`]), with error estimates
-/// from two more at steps ×2 and ×½ ([`ERROR_STEPS`]).
+/// (see [`CurvatureReport`]; on differences of the metric two more Riemann
+/// tensors at steps ×2 and ×½, [`ERROR_STEPS`]).
 ///
 /// # Errors
 /// As [`riemann`]: θ outside the chart, a metric that is not positive
-/// definite.
+/// definite. A value without four significant digits is not an error: the
+/// report says so in [`CurvatureReport::unresolved`].
 pub fn curvature(m: &dyn Metric, theta: &[f64]) -> Result<CurvatureReport> {
     let r = riemann(m, theta)?;
     let d = r.dim();
     let rows = crate::validate::rows;
-    let (scalar, sect) = invariants(&r)?;
-    let (mut scalar_error, mut sect_error) = (0.0f64, vec![0.0f64; sect.len()]);
-    for mult in ERROR_STEPS {
-        let (s2, k2) = invariants(&riemann_times(m, theta, mult)?)?;
-        scalar_error = scalar_error.max((s2 - scalar).abs());
-        for (e, (a, b)) in sect_error.iter_mut().zip(sect.iter().zip(&k2)) {
-            *e = e.max((a - b).abs());
+    let ((scalar, mut scalar_error), sect) = invariants(&r)?;
+    let mut sect_error: Vec<f64> = sect.iter().map(|s| s.1).collect();
+    if r.route() != Derivatives::Exact {
+        for mult in ERROR_STEPS {
+            let ((s2, _), k2) = invariants(&riemann_times(m, theta, mult)?)?;
+            scalar_error = scalar_error.max((s2 - scalar).abs());
+            for (e, (a, b)) in sect_error.iter_mut().zip(sect.iter().zip(&k2)) {
+                *e = e.max((a.0 - b.0).abs());
+            }
         }
     }
     let mut sectional = Vec::new();
@@ -456,22 +702,63 @@ pub fn curvature(m: &dyn Metric, theta: &[f64]) -> Result<CurvatureReport> {
             sectional.push(SectionalCurvature {
                 i,
                 j,
-                value: sect[n],
+                value: sect[n].0,
                 error: sect_error[n],
             });
             n += 1;
         }
     }
+    let unresolved = unresolved_reason(scalar, scalar_error, &sectional, r.route());
     Ok(CurvatureReport {
         theta: theta.to_vec(),
         metric: rows(&r.g),
+        derivatives: r.route(),
         scalar,
         scalar_error,
         ricci: rows(&r.ricci()),
         gaussian: (d == 2).then(|| sectional[0].value),
         gaussian_error: (d == 2).then(|| sectional[0].error),
         sectional,
+        unresolved,
     })
+}
+
+/// Why the values of a curvature report are not resolved (an error
+/// estimate above [`RESOLVED_RELATIVE`] of the value, or not finite), or
+/// `None`.
+fn unresolved_reason(
+    scalar: f64,
+    scalar_error: f64,
+    sectional: &[SectionalCurvature],
+    route: Derivatives,
+) -> Option<String> {
+    let bad = |v: f64, e: f64| !v.is_finite() || e.is_nan() || e > RESOLVED_RELATIVE * v.abs();
+    let mut what = Vec::new();
+    if bad(scalar, scalar_error) {
+        what.push(format!("scalar R = {scalar:.4e} ± {scalar_error:.1e}"));
+    }
+    for s in sectional {
+        if bad(s.value, s.error) {
+            what.push(format!(
+                "sectional K({}, {}) = {:.4e} ± {:.1e}",
+                s.i, s.j, s.value, s.error
+            ));
+        }
+    }
+    if what.is_empty() {
+        return None;
+    }
+    let how = match route {
+        Derivatives::Exact => "the exact derivatives of the metric lose them to rounding",
+        _ => {
+            "the differences of the metric lose them to rounding or truncation (the metric's \
+             entries mix terms of very different size, or vary faster than any step resolves)"
+        }
+    };
+    Some(format!(
+        "no 4 significant digits ({}): {how}",
+        what.join(", ")
+    ))
 }
 
 #[cfg(test)]

@@ -64,6 +64,14 @@ pub trait Metric: Sync {
     fn known_ln_sqrt_det(&self, _theta: &[f64]) -> Option<Result<f64>> {
         None
     }
+
+    /// The exact derivatives ∂g and ∂∂g at θ when the metric knows them
+    /// ([`crate::ad::metric_derivatives`]); `None` (the default) means the
+    /// curvature takes them from central differences of g
+    /// ([`christoffel::metric_gradient`], [`christoffel::metric_hessian`]).
+    fn known_metric_derivatives(&self, _theta: &[f64]) -> Option<crate::ad::MetricDerivatives> {
+        None
+    }
 }
 
 /// The per-observation Fisher metric of a model (eq. 29), from
@@ -75,9 +83,11 @@ pub trait Metric: Sync {
 /// equation of a family whose closed-form geometry ([`Model::fisher_rao`])
 /// writes out its Christoffel symbols ([`closed_form::ClosedFormGeometry::acceleration`]:
 /// normal, normal_var, mvn, Poisson, exponential, Bernoulli, categorical,
-/// lattice_field) uses them; other models, and every
-/// model with `known_christoffel = false`, take Γ from central differences of
-/// the Fisher metric.
+/// lattice_field) uses them, and the curvature uses the exact metric
+/// derivatives of a family that gives them ([`Model::fisher_derivatives`]:
+/// categorical, normal, normal_var); other models, and every
+/// model with `known_christoffel = false`, take Γ and ∂∂g from central
+/// differences of the Fisher metric.
 #[derive(Debug, Clone, Copy)]
 pub struct FisherMetric<'a> {
     /// The model.
@@ -87,7 +97,8 @@ pub struct FisherMetric<'a> {
     /// Seed of the fallback estimator (its draws are `seed`'s chunk
     /// streams, the same at every θ).
     pub seed: Seed,
-    /// Use the closed-form Christoffel symbols of a built-in family.
+    /// Use the closed-form Christoffel symbols and exact metric derivatives
+    /// of a built-in family.
     pub known_christoffel: bool,
 }
 
@@ -138,6 +149,12 @@ impl Metric for FisherMetric<'_> {
     }
     fn known_ln_sqrt_det(&self, theta: &[f64]) -> Option<Result<f64>> {
         self.model.fisher_ln_sqrt_det(theta).map(Ok)
+    }
+    fn known_metric_derivatives(&self, theta: &[f64]) -> Option<crate::ad::MetricDerivatives> {
+        if !self.known_christoffel || self.model.check_params(theta).is_err() {
+            return None;
+        }
+        self.model.fisher_derivatives(theta)
     }
 }
 
