@@ -177,7 +177,11 @@ pub(crate) fn diagnose_rounding(
         if col.iter().any(|v| !v.is_finite()) {
             continue;
         }
-        let mean = col.iter().sum::<f64>() / col.len() as f64;
+        // The mean as an offset from the first draw: a plain sum of 1024 draws
+        // near 10¹⁰⁰ rounds by far more than their ulp, and that rounding
+        // would pass for a spread when every draw is equal.
+        let base = col[0];
+        let mean = base + col.iter().map(|v| v - base).sum::<f64>() / col.len() as f64;
         let top = col.iter().fold(0.0_f64, |m, v| m.max((v - mean).abs()));
         if !top.is_finite() || (top == 0.0 && mean == 0.0) {
             // No spread at 0: rare events (the rare-event diagnosis), not rounding.
