@@ -442,4 +442,27 @@ mod tests {
         let h = hessian_adaptive(g, &[0.3], &[1.0])[(0, 0)];
         assert!((h - 2.0).abs() < 1e-4, "{h}");
     }
+
+    #[test]
+    fn steps_are_exact_on_both_sides_and_widen_with_the_resolution() {
+        // At a power of two the spacing below x is half that above: a one-ulp
+        // step above −0.5 is half an ulp below, and a one-sided difference
+        // halved the second derivative (tryout 8, G18). Oracle: x² has
+        // second derivative 2 exactly, and its second difference at any step
+        // exact on both sides is 2 up to rounding.
+        for x in [-0.5, 0.5, 1.0, -1.0, 2.0f64.powi(-40), -(2.0f64.powi(70))] {
+            for s in [1e-30, 1e-17, 1e-12] {
+                let h = h2(x, s * x.abs());
+                assert!(x + h - x == h && x - (x - h) == h, "x = {x}, s = {s}");
+                let d2 = hessian_scaled(|v| (v[0] - x) * (v[0] - x), &[x], &[s * x.abs()]);
+                assert!((d2[(0, 0)] - 2.0).abs() < 1e-9, "x = {x}, s = {s}: {d2}");
+            }
+        }
+        // The resolution: ε when |x| ≤ s, ε·|x|/s above; steps η^{1/3}·s.
+        assert_eq!(resolution(0.5, 1.0), f64::EPSILON);
+        assert_eq!(resolution(1e8, 1.0), f64::EPSILON * 1e8);
+        let h = h1(1.0, 1e-12);
+        let want = (f64::EPSILON * 1e12).cbrt() * 1e-12;
+        assert!((h / want - 1.0).abs() < 0.01, "{h} vs {want}");
+    }
 }

@@ -84,6 +84,8 @@ fn score_vs_log_likelihood(
     let mut worst: (f64, usize, usize) = (0.0, 0, 0);
     // The worst scaled error of each parameter over the draws.
     let mut per_param = vec![0.0_f64; d];
+    // (score, difference, ln p) at the worst entry, to name a NaN.
+    let mut worst_vals = (0.0, 0.0, 0.0);
     let rounding = 100.0 * f64::EPSILON.powf(2.0 / 3.0);
     for (m, y) in ys.chunks_exact(k).enumerate() {
         model.score(theta, y, &mut s);
@@ -99,9 +101,14 @@ fn score_vs_log_likelihood(
             let size = (s[i] * scales[i]).abs().max(1.0);
             let err = (s[i] - g[i]).abs() * scales[i] / (size + rounding * lp / FD_RTOL);
             let err = if lp.is_nan() { f64::NAN } else { err };
-            per_param[i] = if err.is_nan() { err } else { per_param[i].max(err) };
+            per_param[i] = if err.is_nan() {
+                err
+            } else {
+                per_param[i].max(err)
+            };
             if !worst.0.is_nan() && (err.is_nan() || err > worst.0) {
                 worst = (err, m, i);
+                worst_vals = (s[i], g[i], model.log_likelihood(theta, y));
             }
         }
     }
@@ -118,7 +125,24 @@ fn score_vs_log_likelihood(
             &ys[m * k..(m + 1) * k]
         ),
     );
-    ledger.push(unresolvable_differences(check, theta, scales, &per_param, &names));
+    let name = names.get(i).map_or("θ", String::as_str);
+    // A NaN fails (a log_likelihood that is NaN at some outcomes is a bug
+    // this check exists to catch), with the quantity that is NaN named.
+    ledger.push(if err.is_nan() {
+        let (sc, g, lp) = worst_vals;
+        Check {
+            oracle: format!(
+                "{}; NaN: at y = {:?} the score ∂ ln p/∂{name} is {sc}, its central \
+                 difference {g} and ln p = {lp} (a value beyond double precision at this θ, \
+                 or a log_likelihood that is not a number there)",
+                check.oracle,
+                &ys[m * k..(m + 1) * k]
+            ),
+            ..check
+        }
+    } else {
+        unresolvable_differences(check, theta, scales, &per_param, &names)
+    });
 }
 
 /// How many times the differences' expected error (from θ's resolution in its
