@@ -17,6 +17,12 @@
 //! wrong for small ones (a normal σ = 10⁻⁵ would be stepped by 6·10⁻⁶): call
 //! them only where nothing better is known.
 //!
+//! A scale far below |x| (a Fisher unit of 10⁻¹² at θ = 1) leaves few
+//! representable values across it, and a model forming y − G(θ) rounds at
+//! ε|θ|: the steps then widen to balance that [`resolution`] η = ε·|x|/s
+//! against truncation, h = η^{1/3}·s and η^{1/4}·s, with errors of about η^{2/3}
+//! and η^{1/2} in units of s (η = ε when |x| ≤ s).
+//!
 //! Every step is made **representable**: h ← (x + h) − x, the step the
 //! arithmetic actually takes. At x = 10¹⁰ a step of 10⁻⁴ is rounded to a
 //! multiple of 2⁻¹⁹ ≈ 1.9·10⁻⁶, a 1 % change that would otherwise be divided
@@ -41,13 +47,16 @@ pub fn step2(x: f64) -> f64 {
     f64::EPSILON.powf(0.25) * default_scale(x)
 }
 
-/// The representable step nearest to `h` at `x`: (x + h) − x, which is exact
-/// and for which x ± h are both exact; doubled while it rounds to 0.
+/// The representable step nearest to `h` at `x`: (x + h) − x, taken only when
+/// x + h and x − h are then both exact (at a power of two the spacing below x
+/// is half the spacing above, so a step of one ulp above is half an ulp below
+/// and x − h would round back to x: a central difference with one side missing
+/// halves a second derivative); doubled until both sides are exact.
 pub fn representable(x: f64, h: f64) -> f64 {
     let mut h = h;
     for _ in 0..1100 {
         let r = (x + h) - x;
-        if r != 0.0 {
+        if r != 0.0 && r.is_finite() && x - (x - r) == r {
             return r;
         }
         h *= 2.0;
@@ -55,25 +64,38 @@ pub fn representable(x: f64, h: f64) -> f64 {
     h
 }
 
-/// First-derivative step at scale `s` (falls back to [`default_scale`] when `s`
-/// is not positive and finite), made representable at `x`.
-fn h1(x: f64, s: f64) -> f64 {
-    let s = if s > 0.0 && s.is_finite() {
-        s
-    } else {
-        default_scale(x)
-    };
-    representable(x, f64::EPSILON.cbrt() * s)
+/// The resolution η of a coordinate `x` in its scale `s`: ε·max(1, |x|/s), the
+/// relative rounding a function of x carries when it varies over s (a model
+/// that forms y − G(θ) with |G| ~ |θ| rounds it to ε|θ|, which is η in units of
+/// s). Steps balance the truncation error against η: h = η^{1/3}·s for first
+/// derivatives (error about η^{2/3}) and η^{1/4}·s for second (about η^{1/2});
+/// with |x| ≤ s these are the plain ε^{1/3}·s and ε^{1/4}·s.
+pub fn resolution(x: f64, s: f64) -> f64 {
+    let r = f64::EPSILON * (x.abs() / s).max(1.0);
+    if r.is_finite() { r } else { f64::INFINITY }
 }
 
-/// Second-derivative step at scale `s`, made representable at `x`.
-fn h2(x: f64, s: f64) -> f64 {
-    let s = if s > 0.0 && s.is_finite() {
+/// The scale `s` if it is positive and finite, else [`default_scale`]`(x)`.
+fn usable_scale(x: f64, s: f64) -> f64 {
+    if s > 0.0 && s.is_finite() {
         s
     } else {
         default_scale(x)
-    };
-    representable(x, f64::EPSILON.powf(0.25) * s)
+    }
+}
+
+/// First-derivative step at scale `s` (falls back to [`default_scale`] when `s`
+/// is not positive and finite): [`resolution`]^{1/3}·s, made representable at `x`.
+fn h1(x: f64, s: f64) -> f64 {
+    let s = usable_scale(x, s);
+    representable(x, resolution(x, s).cbrt().min(1.0) * s)
+}
+
+/// Second-derivative step at scale `s`: [`resolution`]^{1/4}·s, made
+/// representable at `x`.
+fn h2(x: f64, s: f64) -> f64 {
+    let s = usable_scale(x, s);
+    representable(x, resolution(x, s).powf(0.25).min(1.0) * s)
 }
 
 /// Central-difference gradient with per-coordinate scales, written into `out`;
@@ -266,14 +288,7 @@ pub fn hessian_adaptive_spread<F: Fn(&[f64]) -> f64>(
         scales
             .iter()
             .zip(x)
-            .map(|(&s, &xi)| {
-                let s = if s > 0.0 && s.is_finite() {
-                    s
-                } else {
-                    default_scale(xi)
-                };
-                s * 0.25f64.powi(k as i32)
-            })
+            .map(|(&s, &xi)| usable_scale(xi, s) * 0.25f64.powi(k as i32))
             .collect()
     };
     let levels: Vec<DMatrix<f64>> = (0..ADAPTIVE_LEVELS)
@@ -426,5 +441,28 @@ mod tests {
         };
         let h = hessian_adaptive(g, &[0.3], &[1.0])[(0, 0)];
         assert!((h - 2.0).abs() < 1e-4, "{h}");
+    }
+
+    #[test]
+    fn steps_are_exact_on_both_sides_and_widen_with_the_resolution() {
+        // At a power of two the spacing below x is half that above: a one-ulp
+        // step above −0.5 is half an ulp below, and a one-sided difference
+        // halved the second derivative (tryout 8, G18). Oracle: x² has
+        // second derivative 2 exactly, and its second difference at any step
+        // exact on both sides is 2 up to rounding.
+        for x in [-0.5, 0.5, 1.0, -1.0, 2.0f64.powi(-40), -(2.0f64.powi(70))] {
+            for s in [1e-30, 1e-17, 1e-12] {
+                let h = h2(x, s * x.abs());
+                assert!(x + h - x == h && x - (x - h) == h, "x = {x}, s = {s}");
+                let d2 = hessian_scaled(|v| (v[0] - x) * (v[0] - x), &[x], &[s * x.abs()]);
+                assert!((d2[(0, 0)] - 2.0).abs() < 1e-9, "x = {x}, s = {s}: {d2}");
+            }
+        }
+        // The resolution: ε when |x| ≤ s, ε·|x|/s above; steps η^{1/3}·s.
+        assert_eq!(resolution(0.5, 1.0), f64::EPSILON);
+        assert_eq!(resolution(1e8, 1.0), f64::EPSILON * 1e8);
+        let h = h1(1.0, 1e-12);
+        let want = (f64::EPSILON * 1e12).cbrt() * 1e-12;
+        assert!((h / want - 1.0).abs() < 0.01, "{h} vs {want}");
     }
 }

@@ -158,6 +158,25 @@ enum Pending {
     Z(ZCheck),
 }
 
+/// Why a scaled comparison of `a` with `r` (the estimate `against`) is not a
+/// number, if it is not: the first entry at which either is NaN or infinite,
+/// named with both values. Such an entry is beyond double precision at this θ
+/// (a term p(y)·y/λ² = 0·∞ of an exact sum at λ = 10⁻³⁰⁰, a closed-form KL
+/// that overflowed): the comparison is undecided with that reason, not failed
+/// with the value NaN.
+fn not_a_number(a: &DMatrix<f64>, r: &DMatrix<f64>, against: &str) -> Option<String> {
+    let (i, j) = (0..a.nrows())
+        .flat_map(|i| (0..a.ncols()).map(move |j| (i, j)))
+        .find(|&(i, j)| !a[(i, j)].is_finite() || !r[(i, j)].is_finite())?;
+    Some(format!(
+        "not a number: entry ({i}, {j}) is {} in the estimate and {} in {against}; a value \
+         beyond double precision at this θ (an overflow, or a 0·∞ of underflowed terms) \
+         leaves nothing to compare",
+        super::fmt_num(a[(i, j)]),
+        super::fmt_num(r[(i, j)])
+    ))
+}
+
 /// The checks of one validator run, in the order they were made. A z-score
 /// check ([`Ledger::push_z`]) is recorded with its z-scores and decided only
 /// in [`Ledger::finish`], against the family-wise threshold
@@ -222,12 +241,11 @@ impl Ledger {
             rel_errors(a, r),
             tol,
         );
-        self.push(Check::at_most(
-            name,
-            c.worst,
-            tol,
-            describe(against).to_string(),
-        ));
+        let check = Check::at_most(name, c.worst, tol, describe(against).to_string());
+        self.push(match not_a_number(a, r, method_name(against)) {
+            Some(note) => check.unresolved(note),
+            None => check,
+        });
         c
     }
 

@@ -82,6 +82,10 @@ fn score_vs_log_likelihood(
     let (mut s, mut g, mut work) = (vec![0.0; d], vec![0.0; d], vec![0.0; d]);
     // (scaled error, y, parameter) of the worst entry; NaN is the worst.
     let mut worst: (f64, usize, usize) = (0.0, 0, 0);
+    // The worst scaled error of each parameter over the draws.
+    let mut per_param = vec![0.0_f64; d];
+    // (score, difference, ln p) at the worst entry, to name a NaN.
+    let mut worst_vals = (0.0, 0.0, 0.0);
     let rounding = 100.0 * f64::EPSILON.powf(2.0 / 3.0);
     for (m, y) in ys.chunks_exact(k).enumerate() {
         model.score(theta, y, &mut s);
@@ -97,14 +101,20 @@ fn score_vs_log_likelihood(
             let size = (s[i] * scales[i]).abs().max(1.0);
             let err = (s[i] - g[i]).abs() * scales[i] / (size + rounding * lp / FD_RTOL);
             let err = if lp.is_nan() { f64::NAN } else { err };
+            per_param[i] = if err.is_nan() {
+                err
+            } else {
+                per_param[i].max(err)
+            };
             if !worst.0.is_nan() && (err.is_nan() || err > worst.0) {
                 worst = (err, m, i);
+                worst_vals = (s[i], g[i], model.log_likelihood(theta, y));
             }
         }
     }
     let (err, m, i) = worst;
     let names = model.param_names();
-    ledger.push(Check::at_most(
+    let check = Check::at_most(
         NAME,
         err,
         FD_RTOL,
@@ -114,7 +124,83 @@ fn score_vs_log_likelihood(
             names.get(i).map_or("θ", String::as_str),
             &ys[m * k..(m + 1) * k]
         ),
-    ));
+    );
+    let name = names.get(i).map_or("θ", String::as_str);
+    // A NaN fails (a log_likelihood that is NaN at some outcomes is a bug
+    // this check exists to catch), with the quantity that is NaN named.
+    ledger.push(if err.is_nan() {
+        let (sc, g, lp) = worst_vals;
+        Check {
+            oracle: format!(
+                "{}; NaN: at y = {:?} the score ∂ ln p/∂{name} is {sc}, its central \
+                 difference {g} and ln p = {lp} (a value beyond double precision at this θ, \
+                 or a log_likelihood that is not a number there)",
+                check.oracle,
+                &ys[m * k..(m + 1) * k]
+            ),
+            ..check
+        }
+    } else {
+        unresolvable_differences(check, theta, scales, &per_param, &names)
+    });
+}
+
+/// How many times the differences' expected error (from θ's resolution in its
+/// Fisher unit) a miss may reach and still be called unresolved, not wrong.
+const RESOLUTION_FACTOR: f64 = 4.0;
+
+/// The expected scaled error of a first difference at `x` with Fisher unit
+/// `s`: with η = [`numdiff::resolution`] (ε·|x|/s when the unit is below |x|)
+/// the step η^{1/3}·s balances rounding against truncation at about η^{2/3};
+/// with η ≥ 1 no step below the unit helps and the rounding is η itself.
+fn difference_error(x: f64, s: f64) -> f64 {
+    let eta = numdiff::resolution(x, s);
+    eta.powf(2.0 / 3.0).max(eta)
+}
+
+/// A failed score-vs-differences check is unresolved when every parameter
+/// that misses by more than [`FD_RTOL`] has an expected difference error
+/// ([`difference_error`]) above [`FD_RTOL`] and misses by at most
+/// [`RESOLUTION_FACTOR`] times it: θ is too large against its Fisher unit
+/// (a linear-Gaussian model with noise 10⁻¹² of its outputs) for central
+/// differences in double precision. A larger miss, or a NaN, still fails.
+fn unresolvable_differences(
+    check: Check,
+    theta: &[f64],
+    scales: &[f64],
+    per_param: &[f64],
+    names: &[String],
+) -> Check {
+    if check.pass {
+        return check;
+    }
+    let mut limiting: Option<(f64, usize)> = None;
+    for (i, &e) in per_param.iter().enumerate() {
+        if !(e > FD_RTOL) && !e.is_nan() {
+            continue;
+        }
+        let expected = difference_error(theta[i], scales[i]);
+        if !(expected > FD_RTOL && e <= RESOLUTION_FACTOR * expected) {
+            return check;
+        }
+        if limiting.is_none_or(|(w, _)| expected > w) {
+            limiting = Some((expected, i));
+        }
+    }
+    let Some((expected, i)) = limiting else {
+        return check;
+    };
+    check.unresolved(format!(
+        "cannot resolve: the Fisher unit of {} is {} at {} = {}, so θ is held in double \
+         precision to {} of its Fisher unit and central differences of log_likelihood are \
+         good to about {} (scaled), more than the tolerance; the score is not contradicted",
+        names.get(i).map_or("θ", String::as_str),
+        fmt_num(scales[i]),
+        names.get(i).map_or("θ", String::as_str),
+        fmt_num(theta[i]),
+        fmt_num(numdiff::resolution(theta[i], scales[i])),
+        fmt_num(expected)
+    ))
 }
 
 /// The closed-form KL against the Monte Carlo mean log-ratio (eq. 30).

@@ -154,6 +154,12 @@ pub(crate) const ROUNDING_DRAWS: usize = 1024;
 /// overflows) and h the largest step among them, a run is declared
 /// unresolved when (h/sd)² exceeds a tenth of the relative standard error
 /// √(2/n) of a second moment over `n` draws (a bias below that is invisible).
+/// The step is the larger of the draws' ulp and the smallest non-zero gap
+/// between them (draws computed from larger intermediates are rounded above
+/// their own ulp); draws that are all one value (a normal at μ = 10¹⁰⁰, a
+/// gamma log-draw at shape and rate 10¹⁰⁰) are rounded with no spread left.
+/// The mean is taken as an offset from the first draw, so its own rounding
+/// does not pass for a spread.
 /// Families with an enumerated support are summed exactly and not checked.
 pub(crate) fn diagnose_rounding(
     model: &dyn crate::model::Model,
@@ -177,10 +183,13 @@ pub(crate) fn diagnose_rounding(
         if col.iter().any(|v| !v.is_finite()) {
             continue;
         }
-        let mean = col.iter().sum::<f64>() / col.len() as f64;
+        // The mean as an offset from the first draw: a plain sum of 1024 draws
+        // near 10¹⁰⁰ rounds by far more than their ulp, and that rounding
+        // would pass for a spread when every draw is equal.
+        let base = col[0];
+        let mean = base + col.iter().map(|v| v - base).sum::<f64>() / col.len() as f64;
         let top = col.iter().fold(0.0_f64, |m, v| m.max((v - mean).abs()));
-        if !top.is_finite() || (top == 0.0 && mean == 0.0) {
-            // No spread at 0: rare events (the rare-event diagnosis), not rounding.
+        if !top.is_finite() {
             continue;
         }
         let sd = if top > 0.0 {
@@ -189,16 +198,43 @@ pub(crate) fn diagnose_rounding(
         } else {
             0.0 // every draw rounded to the same non-zero value
         };
-        let (step, at) = col
+        let (ulp_step, at) = col
             .iter()
             .map(|v| (ulp(*v), *v))
             .fold((0.0, 0.0), |a, b| if b.0 > a.0 { b } else { a });
+        // The quantum the draws show: the smallest non-zero gap between sorted
+        // draws. A draw computed from larger intermediates (ln y of a gamma at
+        // shape 10¹⁰⁰ is ln of ~10¹⁰⁰ minus ln β, held to ulp(230)) is rounded
+        // far above its own ulp; 1024 unrounded draws have gaps near sd/10⁶.
+        let mut sorted = col.clone();
+        sorted.sort_by(f64::total_cmp);
+        let gap = sorted
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .filter(|g| *g > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        let step = if gap.is_finite() {
+            ulp_step.max(gap)
+        } else {
+            ulp_step
+        };
         let r = if sd > 0.0 { step / sd } else { f64::INFINITY };
         if r * r > limit && worst.is_none_or(|w| r > w.0) {
             worst = Some((r, c, step, at, sd));
         }
     }
     let (r, c, step, at, sd) = worst?;
+    if sd == 0.0 {
+        return Some(Unresolved {
+            note: format!(
+                "Monte Carlo cannot resolve this: the draws are rounded: all {ROUNDING_DRAWS} \
+                 draws of component {c} of y are the same f64 value {}: the family's spread \
+                 at this θ is below the rounding of the arithmetic that draws it, so the score \
+                 is quantised and no sample size helps",
+                fmt_num(at)
+            ),
+        });
+    }
     Some(Unresolved {
         note: format!(
             "Monte Carlo cannot resolve this: the draws are rounded: component {c} of y near {} \
