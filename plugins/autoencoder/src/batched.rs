@@ -24,10 +24,13 @@
 //! shapes here), called single-threaded on each chunk. The hand-written
 //! loops (the sparse products, the residual, the loss, Adam's update) are
 //! compiled for the widest SIMD this CPU has, chosen at run time (see
-//! `simd`), and the two hottest (the padded encoder rows and the per-image
-//! loss) have explicit AVX kernels for f32 (see `avx`: the compiler's own
-//! vectorisation of them was measured poor), with the same bits on every
-//! path.
+//! `simd`), and the hottest (the padded encoder rows, four images at a time;
+//! the per-image loss; the training residual, its pixels expanded from the
+//! sparse rows) have explicit AVX or AVX-512 kernels for f32 (see `avx`: the
+//! compiler's own vectorisation of them was measured poor), with the same
+//! bits on every path. W₁ is padded once per gradient for all its chunks,
+//! and the sum of the chunks' gradients and Adam's update run in parallel
+//! pieces of θ ([`SPAN`]).
 //!
 //! # Determinism
 //! The chunks are fixed by the data, not by the thread pool; each chunk's
@@ -606,8 +609,8 @@ mod avx {
 
     const _: () = assert!(PAD == 24, "three 8-lane accumulators");
 
-    /// Images the encoder kernels take at a time (measured: 4 is faster than
-    /// 2 on MNIST, see the module docs).
+    /// Images the encoder kernels take at a time (four chains of adds and of
+    /// W₁ row loads in flight, up from two).
     const GROUP: usize = 4;
 
     /// The loop of [`encode_rows_padded_f32`] and
@@ -1844,15 +1847,21 @@ mod tests {
 
     /// The kernels give the same bits on the baseline path, on the AVX
     /// kernels and on the widest path this CPU has (the claim of [`simd`]):
-    /// the f32 gradient and losses, with and without biases, over an odd
-    /// number of images (so that the two-image kernels also end on one), at
-    /// image sizes that end the 16-pixel words of the sparse loss kernel
+    /// the f32 gradient and losses, with and without biases, over 301 to
+    /// 304 images (so that the two-image kernels also end on one, and the
+    /// encoder's groups of four end on 1, 2, 3 and 0 images), at image sizes
+    /// that end the 16-pixel words of the sparse loss and residual kernels
     /// with 2, 12 and 0 pixels (50, 60, 64).
     #[test]
     fn same_bits_on_every_simd_path() {
         use std::sync::atomic::Ordering::Relaxed;
-        let count = 301;
-        for (input, bias) in [(50, false), (50, true), (60, false), (64, true)] {
+        for (input, bias, count) in [
+            (50, false, 301),
+            (50, true, 302),
+            (60, false, 303),
+            (64, true, 304),
+            (64, false, 301),
+        ] {
             let (net, data) = case(input, 20, bias, count);
             let x = SparseImages::<f32>::new(&data, input);
             let p = Params::<f32>::from_f64(net.arch, &net.theta);
