@@ -24,10 +24,13 @@
 //! shapes here), called single-threaded on each chunk. The hand-written
 //! loops (the sparse products, the residual, the loss, Adam's update) are
 //! compiled for the widest SIMD this CPU has, chosen at run time (see
-//! `simd`), and the two hottest (the padded encoder rows and the per-image
-//! loss) have explicit AVX kernels for f32 (see `avx`: the compiler's own
-//! vectorisation of them was measured poor), with the same bits on every
-//! path.
+//! `simd`), and the hottest (the padded encoder rows, four images at a time;
+//! the per-image loss; the training residual, its pixels expanded from the
+//! sparse rows) have explicit AVX or AVX-512 kernels for f32 (see `avx`: the
+//! compiler's own vectorisation of them was measured poor), with the same
+//! bits on every path. W₁ is padded once per gradient for all its chunks,
+//! and the sum of the chunks' gradients and Adam's update run in parallel
+//! pieces of θ ([`SPAN`]).
 //!
 //! # Determinism
 //! The chunks are fixed by the data, not by the thread pool; each chunk's
@@ -108,6 +111,21 @@ pub trait Real:
     ) -> Option<[f64; 2]> {
         None
     }
+    /// The training residual of image `e` of `x` in place of its output
+    /// pre-activations `z` (`x.pixels()` long): zₖ ← `scale` · (zₖ − xₖ)
+    /// where zₖ > 0, else 0, the pixels expanded from the sparse row straight
+    /// into SIMD registers, when this type and CPU have it (f32 on AVX-512);
+    /// `false` (nothing done) otherwise. The same bits as the generic loop
+    /// of [`chunk_gradient`].
+    #[inline(always)]
+    fn residual_sparse_simd(
+        _z: &mut [Self],
+        _x: &SparseImages<Self>,
+        _e: usize,
+        _scale: Self,
+    ) -> bool {
+        false
+    }
     /// The padded encoder rows ([`encode_rows_padded`]) by explicit SIMD
     /// instructions, when this type and CPU have them (f32 on AVX); `false`
     /// (nothing done) otherwise. The same bits as [`encode_rows_padded`].
@@ -177,6 +195,17 @@ impl Real for f32 {
         }
         let _ = (z, x, e);
         None
+    }
+    #[inline(always)]
+    fn residual_sparse_simd(z: &mut [Self], x: &SparseImages<Self>, e: usize, scale: Self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if avx512_available() && is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU has AVX-512F, AVX and POPCNT.
+            unsafe { avx::residual_sparse_f32(z, x.masked_row(e), scale) };
+            return true;
+        }
+        let _ = (z, x, e, scale);
+        false
     }
     #[inline(always)]
     fn encode_padded_simd(
@@ -580,15 +609,20 @@ mod avx {
 
     const _: () = assert!(PAD == 24, "three 8-lane accumulators");
 
+    /// Images the encoder kernels take at a time (four chains of adds and of
+    /// W₁ row loads in flight, up from two).
+    const GROUP: usize = 4;
+
     /// The loop of [`encode_rows_padded_f32`] and
     /// [`encode_rows_padded_f32_512`], written once for an accumulator
     /// held in registers of type `$acc`, made by `$load!(pointer)`, advanced
     /// by `$step!(acc, padded row, value)` (acc += v · w: a multiply, then an
-    /// add) and written out by `$store!(acc, pointer)`. Two images at a time:
-    /// their chains of adds interleave, so the adds' latency overlaps, and
-    /// each image still adds its pixels in its own order, so the bits are
-    /// those of one image at a time.
-    macro_rules! encode_pairs {
+    /// add) and written out by `$store!(acc, pointer)`. [`GROUP`] images at a
+    /// time: their chains of adds and their loads of W₁ rows interleave, so
+    /// the adds' and the loads' latencies overlap, and each image still adds
+    /// its pixels in its own order, so the bits are those of one image at a
+    /// time.
+    macro_rules! encode_groups {
         ($(#[$attr:meta])* $name:ident, $acc:ty, $load:ident, $step:ident, $store:ident) => {
             $(#[$attr])*
             pub(super) unsafe fn $name(
@@ -619,34 +653,35 @@ mod avx {
                 // row of `w1pad` (24 floats each; the rows exist: the assert
                 // above).
                 let start: $acc = unsafe { $load!(init.as_ptr()) };
-                let mut pairs = h.chunks_exact_mut(2 * m);
-                let mut rows2 = rows.chunks_exact(2);
-                for (hb, e) in pairs.by_ref().zip(rows2.by_ref()) {
-                    let (ia, va) = x.row(e[0]);
-                    let (ib, vb) = x.row(e[1]);
-                    let common = ia.len().min(ib.len());
-                    let (mut a, mut b) = (start, start);
+                let mut groups = h.chunks_exact_mut(GROUP * m);
+                let mut rowsg = rows.chunks_exact(GROUP);
+                for (hb, e) in groups.by_ref().zip(rowsg.by_ref()) {
+                    let r: [(&[u32], &[f32]); GROUP] = std::array::from_fn(|g| x.row(e[g]));
+                    let common = r.iter().map(|r| r.0.len()).min().unwrap_or(0);
+                    let longest = r.iter().map(|r| r.0.len()).max().unwrap_or(0);
+                    let mut acc = [start; GROUP];
                     unsafe {
-                        for ((&i, &v), (&j, &u)) in ia[..common]
-                            .iter()
-                            .zip(&va[..common])
-                            .zip(ib[..common].iter().zip(&vb[..common]))
-                        {
-                            $step!(a, w1pad.get_unchecked(i as usize), v);
-                            $step!(b, w1pad.get_unchecked(j as usize), u);
+                        for k in 0..common {
+                            for g in 0..GROUP {
+                                let (i, v) = (*r[g].0.get_unchecked(k), *r[g].1.get_unchecked(k));
+                                $step!(acc[g], w1pad.get_unchecked(i as usize), v);
+                            }
                         }
-                        for (&i, &v) in ia[common..].iter().zip(&va[common..]) {
-                            $step!(a, w1pad.get_unchecked(i as usize), v);
-                        }
-                        for (&j, &u) in ib[common..].iter().zip(&vb[common..]) {
-                            $step!(b, w1pad.get_unchecked(j as usize), u);
+                        for k in common..longest {
+                            for g in 0..GROUP {
+                                if k < r[g].0.len() {
+                                    let (i, v) =
+                                        (*r[g].0.get_unchecked(k), *r[g].1.get_unchecked(k));
+                                    $step!(acc[g], w1pad.get_unchecked(i as usize), v);
+                                }
+                            }
                         }
                     }
-                    let (ha, hb2) = hb.split_at_mut(m);
-                    finish(a, ha);
-                    finish(b, hb2);
+                    for (g, hg) in hb.chunks_exact_mut(m).enumerate() {
+                        finish(acc[g], hg);
+                    }
                 }
-                if let (&[e], hb) = (rows2.remainder(), pairs.into_remainder()) {
+                for (hb, &e) in groups.into_remainder().chunks_exact_mut(m).zip(rowsg.remainder()) {
                     let (ia, va) = x.row(e);
                     let mut a = start;
                     unsafe {
@@ -660,7 +695,7 @@ mod avx {
         };
     }
 
-    /// Three 8-lane registers: load, step and store of [`encode_pairs`].
+    /// Three 8-lane registers: load, step and store of [`encode_groups`].
     macro_rules! load3 {
         ($p:expr) => {{
             let p = $p;
@@ -672,7 +707,7 @@ mod avx {
         }};
     }
     macro_rules! step3 {
-        ($acc:ident, $w:expr, $v:expr) => {{
+        ($acc:expr, $w:expr, $v:expr) => {{
             let w = $w.as_ptr();
             let vv = _mm256_set1_ps($v);
             $acc[0] = _mm256_add_ps($acc[0], _mm256_mul_ps(vv, _mm256_loadu_ps(w)));
@@ -690,7 +725,7 @@ mod avx {
     }
 
     /// A 16-lane and an 8-lane register: load, step and store of
-    /// [`encode_pairs`] (two loads per pixel, not three).
+    /// [`encode_groups`] (two loads per pixel, not three).
     macro_rules! load2 {
         ($p:expr) => {{
             let p = $p;
@@ -698,7 +733,7 @@ mod avx {
         }};
     }
     macro_rules! step2 {
-        ($acc:ident, $w:expr, $v:expr) => {{
+        ($acc:expr, $w:expr, $v:expr) => {{
             let w = $w.as_ptr();
             let v = $v;
             $acc.0 = _mm512_add_ps($acc.0, _mm512_mul_ps(_mm512_set1_ps(v), _mm512_loadu_ps(w)));
@@ -716,9 +751,9 @@ mod avx {
         }};
     }
 
-    encode_pairs!(
+    encode_groups!(
         /// [`super::encode_rows_padded`] for f32 with AVX: a row's 24
-        /// accumulators in three 8-lane registers, two images at a time.
+        /// accumulators in three 8-lane registers, [`GROUP`] images at a time.
         #[target_feature(enable = "avx")]
         encode_rows_padded_f32,
         [__m256; 3],
@@ -727,10 +762,10 @@ mod avx {
         store3
     );
 
-    encode_pairs!(
+    encode_groups!(
         /// [`super::encode_rows_padded`] for f32 with AVX-512: a row's 24
-        /// accumulators in a 16-lane and an 8-lane register, two images at a
-        /// time; the same operations on each value as [`encode_rows_padded_f32`],
+        /// accumulators in a 16-lane and an 8-lane register, [`GROUP`] images
+        /// at a time; the same operations on each value as [`encode_rows_padded_f32`],
         /// so the same bits.
         #[target_feature(enable = "avx512f,avx")]
         encode_rows_padded_f32_512,
@@ -892,6 +927,49 @@ mod avx {
         std::array::from_fn(|i| {
             super::row_sse_finish(sums[i], &tails[i].0[start..rem], &tails[i].1[start..rem])
         })
+    }
+
+    /// The training residual of one image (see
+    /// [`super::Real::residual_sparse_simd`]) for f32 with AVX-512: 16
+    /// outputs at a time, the image's values expanded into the lanes its
+    /// mask bits name (zeros elsewhere; `scale` · (zₖ − 0) is `scale` · zₖ
+    /// exactly, so the zero pixels get the generic loop's bits), the last
+    /// partial 16 by masked loads and stores. Panics if the lengths disagree
+    /// (a bug here, never a user's value).
+    #[target_feature(enable = "avx512f,avx,popcnt")]
+    pub(super) unsafe fn residual_sparse_f32(z: &mut [f32], x: (&[u16], &[f32]), scale: f32) {
+        const W: usize = super::MASK_BITS;
+        const _: () = assert!(W == 16, "16 lanes");
+        let n = z.len();
+        let (masks, values) = x;
+        assert_eq!(masks.len(), n.div_ceil(W), "residual_sparse_f32: masks");
+        // Every expand below reads as many values as its mask has bits.
+        let bits: usize = masks.iter().map(|w| w.count_ones() as usize).sum();
+        assert_eq!(bits, values.len(), "residual_sparse_f32: values");
+        // SAFETY: every load and store of z is of the lanes `live` of 16
+        // floats starting inside it (lanes past its end masked off); every
+        // expand reads the next popcount(mask) values, inside the values
+        // (the assert above).
+        unsafe {
+            let zero = _mm512_setzero_ps();
+            let s = _mm512_set1_ps(scale);
+            let mut vp = values.as_ptr();
+            for (c, &mask) in masks.iter().enumerate() {
+                let lanes = (n - c * W).min(W);
+                let live: __mmask16 = if lanes == W {
+                    0xffff
+                } else {
+                    (1u16 << lanes) - 1
+                };
+                let p = z.as_mut_ptr().add(c * W);
+                let zv = _mm512_maskz_loadu_ps(live, p);
+                let xv = _mm512_maskz_expandloadu_ps(mask, vp);
+                vp = vp.add(mask.count_ones() as usize);
+                let positive = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(zv, zero);
+                let d = _mm512_maskz_mul_ps(positive, s, _mm512_sub_ps(zv, xv));
+                _mm512_mask_storeu_ps(p, live, d);
+            }
+        }
     }
 }
 
@@ -1203,19 +1281,20 @@ pub fn mse<T: Real>(p: &Params<T>, x: &SparseImages<T>) -> f64 {
 }
 
 /// Adds to `w.grad` the gradient of `scale` · Σ (over the images `rows`) of
-/// Σₖ (fₖ(x) − xₖ)² (one chunk).
+/// Σₖ (fₖ(x) − xₖ)² (one chunk); `w1pad` is W₁ padded ([`pad_w1`]) when
+/// m ≤ [`PAD`], else empty.
 fn chunk_gradient<T: Real>(
     p: &Params<T>,
     x: &SparseImages<T>,
     rows: &[usize],
     scale: T,
+    w1pad: &[[T; PAD]],
     w: &mut Work<T>,
 ) {
     let a = p.arch;
     let (n, m) = (a.input, a.latent);
     let r = rows.len();
-    w.prepare(p);
-    encode(p, x, rows, &mut w.h, &w.w1pad);
+    encode(p, x, rows, &mut w.h, w1pad);
     decode(p, &w.h, r, &mut w.z);
     // D = scale · (ReLU(Z) − X) ⊙ 1[Z > 0], in place of Z.
     let saved = &mut w.saved;
@@ -1227,6 +1306,9 @@ fn chunk_gradient<T: Real>(
             // (scale · (zₖ − 0) is scale · zₖ exactly), then the first ones
             // put back: no dense copy of the image is written or cleared.
             for (zb, &e) in w.z[..r * n].chunks_exact_mut(n).zip(rows) {
+                if T::residual_sparse_simd(zb, x, e, scale) {
+                    continue;
+                }
                 let (idx, val) = x.row(e);
                 let saved = &mut saved[..idx.len()];
                 for ((s, &i), &v) in saved.iter_mut().zip(idx).zip(val) {
@@ -1339,25 +1421,48 @@ pub fn gradient<T: Real>(
         works.push(Work::new(p.arch));
     }
     let scale = T::from_f64(2.0 / (batch.len().max(1) * p.arch.input) as f64);
+    // W₁ padded once for all chunks (kept in the first Work between calls).
+    let Some(first) = works.first_mut() else {
+        out.fill(T::ZERO);
+        return;
+    };
+    let mut w1pad = std::mem::take(&mut first.w1pad);
+    if PADDED && p.arch.latent <= PAD {
+        pad_w1(p, &mut w1pad);
+    } else {
+        w1pad.clear();
+    }
     works[..chunks]
         .par_iter_mut()
         .zip(batch.par_chunks(ROWS))
         .for_each(|(w, rows)| {
             w.grad.fill(T::ZERO);
-            chunk_gradient(p, x, rows, scale, w);
+            chunk_gradient(p, x, rows, scale, &w1pad, w);
         });
-    out.fill(T::ZERO);
-    simd(
-        #[inline(always)]
-        || {
-            for w in &works[..chunks] {
-                for (o, &g) in out.iter_mut().zip(&w.grad) {
-                    *o += g;
+    works[0].w1pad = w1pad;
+    // The sum over the chunks, in chunk order for every entry, pieces of θ
+    // in parallel (so the same bits at any thread count).
+    let works = &works[..chunks];
+    out.par_chunks_mut(SPAN).enumerate().for_each(|(c, piece)| {
+        let at = c * SPAN;
+        piece.fill(T::ZERO);
+        simd(
+            #[inline(always)]
+            || {
+                for w in works {
+                    for (o, &g) in piece.iter_mut().zip(&w.grad[at..]) {
+                        *o += g;
+                    }
                 }
-            }
-        },
-    );
+            },
+        );
+    });
 }
+
+/// Entries of θ per piece of the elementwise loops over θ that run in
+/// parallel (the sum of the chunks' gradients, Adam's update): each entry's
+/// arithmetic does not depend on the pieces, so neither do the bits.
+pub const SPAN: usize = 4096;
 
 /// The activations h (m) and output o = f(x) (n) of each of the images
 /// `rows`, as f64 (for reconstructions and tests).
@@ -1742,15 +1847,21 @@ mod tests {
 
     /// The kernels give the same bits on the baseline path, on the AVX
     /// kernels and on the widest path this CPU has (the claim of [`simd`]):
-    /// the f32 gradient and losses, with and without biases, over an odd
-    /// number of images (so that the two-image kernels also end on one), at
-    /// image sizes that end the 16-pixel words of the sparse loss kernel
+    /// the f32 gradient and losses, with and without biases, over 301 to
+    /// 304 images (so that the two-image kernels also end on one, and the
+    /// encoder's groups of four end on 1, 2, 3 and 0 images), at image sizes
+    /// that end the 16-pixel words of the sparse loss and residual kernels
     /// with 2, 12 and 0 pixels (50, 60, 64).
     #[test]
     fn same_bits_on_every_simd_path() {
         use std::sync::atomic::Ordering::Relaxed;
-        let count = 301;
-        for (input, bias) in [(50, false), (50, true), (60, false), (64, true)] {
+        for (input, bias, count) in [
+            (50, false, 301),
+            (50, true, 302),
+            (60, false, 303),
+            (64, true, 304),
+            (64, false, 301),
+        ] {
             let (net, data) = case(input, 20, bias, count);
             let x = SparseImages::<f32>::new(&data, input);
             let p = Params::<f32>::from_f64(net.arch, &net.theta);

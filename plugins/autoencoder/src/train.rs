@@ -14,6 +14,7 @@ use bayesrg_core::error::{Error, Result};
 use bayesrg_core::observe::{Observer, tick};
 use bayesrg_core::rng::Seed;
 use rand::RngExt;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// The arithmetic of training and of the sweep's loss evaluations. The Fisher
@@ -174,19 +175,25 @@ fn train_in<T: Real>(
             let step = T::from_f64(spec.lr / (1.0 - spec.beta1.powf(t as f64)));
             let root2 = T::from_f64((1.0 - spec.beta2.powf(t as f64)).sqrt());
             // Elementwise, vectorised for this CPU (the same bits at any
-            // SIMD width: IEEE sqrt and division are correctly rounded).
-            batched::simd(
-                #[inline(always)]
-                || {
-                    for (((th, m), v), &gp) in
-                        p.theta.iter_mut().zip(&mut mom).zip(&mut vel).zip(&g)
-                    {
-                        *m = b1 * *m + c1 * gp;
-                        *v = b2 * *v + c2 * gp * gp;
-                        *th -= step * *m / (v.sqrt() / root2 + eps);
-                    }
-                },
-            );
+            // SIMD width: IEEE sqrt and division are correctly rounded), in
+            // pieces of θ in parallel (the same bits at any thread count).
+            p.theta
+                .par_chunks_mut(batched::SPAN)
+                .zip(mom.par_chunks_mut(batched::SPAN))
+                .zip(vel.par_chunks_mut(batched::SPAN))
+                .zip(g.par_chunks(batched::SPAN))
+                .for_each(|(((theta, mom), vel), g)| {
+                    batched::simd(
+                        #[inline(always)]
+                        || {
+                            for (((th, m), v), &gp) in theta.iter_mut().zip(mom).zip(vel).zip(g) {
+                                *m = b1 * *m + c1 * gp;
+                                *v = b2 * *v + c2 * gp * gp;
+                                *th -= step * *m / (v.sqrt() / root2 + eps);
+                            }
+                        },
+                    )
+                });
             tick(obs, t as u64)?;
         }
         // ReLU(NaN) is 0 here (as the comparison z > 0 is false), so a
