@@ -207,9 +207,21 @@ pub fn jacobian<F: Fn(&[f64]) -> DVector<f64>>(f: F, x: &[f64]) -> DMatrix<f64> 
 /// Diagonal entries use the three-point second difference, off-diagonal entries
 /// the four-point mixed difference.
 pub fn hessian_work<F: FnMut(&[f64]) -> f64>(
-    mut f: F,
+    f: F,
     x: &[f64],
     scales: &[f64],
+    xp: &mut [f64],
+    out: &mut [f64],
+) {
+    second_differences(f, x, |i| h2(x[i], scales[i]), xp, out);
+}
+
+/// The central second differences of [`hessian_work`] at the representable
+/// steps `step(i)` of each coordinate.
+fn second_differences<F: FnMut(&[f64]) -> f64>(
+    mut f: F,
+    x: &[f64],
+    step: impl Fn(usize) -> f64,
     xp: &mut [f64],
     out: &mut [f64],
 ) {
@@ -217,7 +229,7 @@ pub fn hessian_work<F: FnMut(&[f64]) -> f64>(
     xp.copy_from_slice(x);
     let f0 = f(xp);
     for i in 0..d {
-        let hi = h2(x[i], scales[i]);
+        let hi = step(i);
         xp[i] = x[i] + hi;
         let fp = f(xp);
         xp[i] = x[i] - hi;
@@ -225,7 +237,7 @@ pub fn hessian_work<F: FnMut(&[f64]) -> f64>(
         xp[i] = x[i];
         out[i * d + i] = (fp - 2.0 * f0 + fm) / (hi * hi);
         for j in 0..i {
-            let hj = h2(x[j], scales[j]);
+            let hj = step(j);
             let mut eval = |si: f64, sj: f64| {
                 xp[i] = x[i] + si * hi;
                 xp[j] = x[j] + sj * hj;
@@ -291,19 +303,29 @@ pub fn hessian_adaptive_spread<F: Fn(&[f64]) -> f64>(
             .map(|(&s, &xi)| usable_scale(xi, s) * 0.25f64.powi(k as i32))
             .collect()
     };
-    let levels: Vec<DMatrix<f64>> = (0..ADAPTIVE_LEVELS)
-        .map(|k| hessian_scaled(&f, x, &level_scales(k)))
-        .collect();
-    // The representable step of each level and coordinate: a pair of levels
-    // whose steps did not shrink (both rounded to the same few ulp of x) is
-    // no independent second estimate, and its agreement proves nothing.
+    // The representable step of each level and coordinate, ε^{1/4}·s·4^{−k}
+    // (not widened by the [`resolution`] of x: the levels themselves find
+    // where rounding takes over, and widening them would break the 16^{∓k}
+    // laws the choice relies on; a closed-form Cauchy KL at γ = 2 was off by
+    // 2·10⁻⁴). A pair of levels whose steps did not shrink (both rounded to
+    // the same few ulp of x) is no independent second estimate, and its
+    // agreement proves nothing.
     let steps: Vec<Vec<f64>> = (0..ADAPTIVE_LEVELS)
         .map(|k| {
             level_scales(k)
                 .iter()
                 .zip(x)
-                .map(|(&s, &xi)| h2(xi, s))
+                .map(|(&s, &xi)| representable(xi, f64::EPSILON.powf(0.25) * s))
                 .collect()
+        })
+        .collect();
+    let levels: Vec<DMatrix<f64>> = steps
+        .iter()
+        .map(|h| {
+            let mut out = vec![0.0; d * d];
+            let mut xp = x.to_vec();
+            second_differences(&f, x, |i| h[i], &mut xp, &mut out);
+            DMatrix::from_row_slice(d, d, &out)
         })
         .collect();
     let shrinks =
