@@ -192,8 +192,18 @@ fn integer_error(msg: &str) -> Option<((i128, i128), Box<ValueTest>)> {
 }
 
 /// The message of [`explain_integer`] for the value at `path`, shown as
-/// `shown`, of an integer type holding `lo..=hi`.
-fn integer_message(path: &str, shown: &str, (lo, hi): (i128, i128)) -> String {
+/// `shown`, of an integer type holding `lo..=hi`; `float` is the value when
+/// it was written as a floating-point number.
+fn integer_message(path: &str, shown: &str, (lo, hi): (i128, i128), float: Option<f64>) -> String {
+    // A whole number in range written with a point or an exponent (tryout 9
+    // H9: "`seed` = 7 must be a whole number" for `seed = 7.0`).
+    if let Some(x) = float.filter(|x| x.fract() == 0.0 && *x >= lo as f64 && *x <= hi as f64) {
+        return format!(
+            "`{path}` = {shown} must be written as an integer ({}: without a decimal point or \
+             exponent)",
+            x as i128
+        );
+    }
     format!(
         "`{path}` = {shown} must be a whole number from {} to {}",
         show_integer(lo),
@@ -237,12 +247,17 @@ pub fn explain_integer(
         return None;
     };
     let written = text.get(leaf.span.clone())?.trim().replace('_', "");
+    let float = match Scalar::of_toml(leaf.value) {
+        Scalar::Float(x) => Some(x),
+        _ => None,
+    };
     let shown = match written.parse::<f64>() {
-        Ok(x) if written.len() > 7 || leaf.value.is_float() => bayesrg_core::error::show(x),
+        Ok(_) if float.is_some() => written,
+        Ok(x) if written.len() > 7 => bayesrg_core::error::show(x),
         _ => written,
     };
     let (line, col) = crate::config::line_col(text, leaf.span.start);
-    Some((line, col, integer_message(&leaf.path, &shown, range)))
+    Some((line, col, integer_message(&leaf.path, &shown, range, float)))
 }
 
 /// [`explain_integer`] for a JSON config `text` whose serde error says `msg`:
@@ -255,17 +270,17 @@ pub fn explain_integer_json(text: &str, msg: &str) -> Option<String> {
     let doc: serde_json::Value = serde_json::from_str(text).ok()?;
     let mut found = Vec::new();
     json_leaves(&doc, String::new(), &mut |path, v| {
-        let shown = match Scalar::of_json(v) {
-            s @ Scalar::Int(i) if wanted(&s) => show_integer(i),
-            s @ Scalar::Float(x) if wanted(&s) => bayesrg_core::error::show(x),
+        let (shown, float) = match Scalar::of_json(v) {
+            s @ Scalar::Int(i) if wanted(&s) => (show_integer(i), None),
+            s @ Scalar::Float(x) if wanted(&s) => (format!("{x:?}"), Some(x)),
             _ => return,
         };
-        found.push((path, shown));
+        found.push((path, shown, float));
     });
-    let [(path, shown)] = found.as_slice() else {
+    let [(path, shown, float)] = found.as_slice() else {
         return None;
     };
-    Some(integer_message(path, shown, range))
+    Some(integer_message(path, shown, range, *float))
 }
 
 /// Every scalar of a JSON document with its path (`grid[0].n`), to `out`.
@@ -361,6 +376,26 @@ mod tests {
             explain_integer(t, 0..t.len(), "invalid value: integer `-1`, expected usize").is_none()
         );
         assert!(explain_integer(t, 0..t.len(), "missing field `c`").is_none());
+        // A whole number written as a float says so (tryout 9 H9).
+        let t = "seed = 7.0\n";
+        let (_, _, m) = explain_integer(
+            t,
+            0..t.len(),
+            "invalid type: floating point `7`, expected u64",
+        )
+        .unwrap();
+        assert_eq!(
+            m,
+            "`seed` = 7.0 must be written as an integer (7: without a decimal point or exponent)"
+        );
+        let said = "invalid type: floating point `100`, expected usize at line 1 column 19";
+        assert_eq!(
+            explain_integer_json(r#"{"grid_images": 1e2}"#, said).as_deref(),
+            Some(
+                "`grid_images` = 100.0 must be written as an integer (100: without a decimal \
+                 point or exponent)"
+            )
+        );
         // JSON: the key path from the document, the bounds from the type;
         // serde_json's " at line L column C" is read past.
         let j = r#"{"grid": [{"n": 2}, {"n": 300}], "seed": -1}"#;

@@ -75,12 +75,15 @@ fn linear_gaussian_with_small_noise_is_never_failed() {
     }
 }
 
+/// A model, a point θ and the closed-form Fisher metric there.
+type Case = (Box<dyn Model>, Vec<f64>, DMatrix<f64>);
+
 #[test]
 fn equal_draws_are_diagnosed_as_rounded() {
     // G5: a normal at μ = 10¹⁰⁰, 10³⁰⁰ (σ = 1) and a gamma at k = β = 10¹⁰⁰
     // (log-draws all 0) have every draw equal; the Monte Carlo checks are
     // UNRESOLVED "the draws are rounded", not FAIL with z = 10¹⁰.
-    let cases: Vec<(Box<dyn Model>, Vec<f64>, DMatrix<f64>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             Box::new(Normal {}),
             vec![1e100, 1.0],

@@ -414,7 +414,12 @@ fn check_resolution(
                 names[i],
                 show(t_last),
                 show_approx(sd, 3),
-                show_approx(sd / a.step(), 2),
+                // Enough digits that the value reads below the bound
+                // (tryout 9 H9: "0.35 of a cell (below 0.35)").
+                (2..=17)
+                    .map(|d| show_approx(sd / a.step(), d))
+                    .find(|t| t.parse::<f64>().is_ok_and(|v| v < HOLDING_CELLS_PER_SD))
+                    .unwrap_or_else(|| show(sd / a.step())),
                 show(HOLDING_CELLS_PER_SD),
                 show(a.lo),
                 show(a.hi),
