@@ -451,22 +451,29 @@ fn commands_without_a_result_folder_end_with_130_on_a_signal() {
     )
     .unwrap();
     for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        let mut child = Command::new(BIN)
-            .args(["fisher", "slow.toml"])
-            .current_dir(&b)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        wait_for_handler(&mut child, sig);
-        // SAFETY: sending a signal to our own child.
-        unsafe { libc::kill(child.id() as libc::pid_t, sig) };
-        let o = child.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(130), "signal {sig}: {err}");
-        assert!(err.contains("interrupted"), "signal {sig}: {err}");
+        signalled_run(&b, &["fisher", "slow.toml"], sig);
     }
     std::fs::remove_dir_all(&b).unwrap();
+}
+
+/// Runs `bayesrg ARGS` in `dir`, sends `sig` once its handler is installed,
+/// and checks that it ended with status 130 and "interrupted" on stderr.
+#[cfg(target_os = "linux")]
+fn signalled_run(dir: &Path, args: &[&str], sig: libc::c_int) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_handler(&mut child, sig);
+    // SAFETY: sending a signal to our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{args:?}, signal {sig}: {err}");
+    assert!(err.contains("interrupted"), "{args:?}, signal {sig}: {err}");
 }
 
 /// Waits until `child` has installed its handler of `sig` (its bit in
@@ -512,20 +519,7 @@ fn a_sweep_checking_its_tasks_ends_with_130_and_an_ignored_signal_stays_ignored(
     )
     .unwrap();
     for sig in [libc::SIGTERM, libc::SIGHUP] {
-        let mut child = Command::new(BIN)
-            .args(["sweep", "many.toml", "--quiet", "--out", "o"])
-            .current_dir(&b)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        wait_for_handler(&mut child, sig);
-        // SAFETY: sending a signal to our own child.
-        unsafe { libc::kill(child.id() as libc::pid_t, sig) };
-        let o = child.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(130), "signal {sig}: {err}");
-        assert!(err.contains("interrupted"), "signal {sig}: {err}");
+        signalled_run(&b, &["sweep", "many.toml", "--quiet", "--out", "o"], sig);
         assert!(!b.join("o").exists(), "signal {sig}: nothing written");
     }
     std::fs::write(
