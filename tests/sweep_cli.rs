@@ -136,12 +136,20 @@ fn failed_tasks_are_reported_and_the_others_run() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(
-        stdout.contains("3 tasks: 2 finished now, 0 finished before, 1 failed"),
+        stdout.contains(
+            "3 tasks: 2 finished now, 0 finished before, 1 failed, 1 failed their checks"
+        ),
         "{stdout}"
     );
     let tasks = read(&out, "tasks.csv");
     let failed: Vec<&str> = tasks.lines().filter(|l| l.contains(",failed,")).collect();
     assert_eq!(failed.len(), 1);
+    // θ* = 5 finishes, but its late-time check of eq. (35) at T = 10 fails
+    // (0.107 > 0.1), as `bayesrg bayes` on that configuration exits 1.
+    assert!(
+        tasks.contains("check_failed,failed checks: checks[6]"),
+        "{tasks}"
+    );
     assert!(
         failed[0].starts_with("1,") && failed[0].contains("theta* = 60"),
         "{tasks}"
